@@ -1,0 +1,97 @@
+// Errors a caller can get from the log and everything built on it. Each has a stable `code` to
+// switch on; messages start with "redex: " and name the bad input.
+
+export const RedexErrorCode = {
+  ChannelName: 'CHANNEL_NAME',
+  Closed: 'CLOSED',
+  Lagged: 'LAGGED',
+  SeqMismatch: 'SEQ_MISMATCH',
+  SeqRange: 'SEQ_RANGE',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  NotLeader: 'NOT_LEADER',
+  Config: 'CONFIG',
+  Io: 'IO',
+  Corrupt: 'CORRUPT',
+  InvalidArgument: 'INVALID_ARGUMENT',
+} as const;
+export type RedexErrorCode = (typeof RedexErrorCode)[keyof typeof RedexErrorCode];
+
+export class RedexError extends Error {
+  readonly code: RedexErrorCode;
+
+  constructor(code: RedexErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`redex: ${message}`, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Which channel-name rule failed (REDEX.md §3, checked in this order). */
+export type ChannelNameRule =
+  | 'empty'
+  | 'too-long'
+  | 'leading-or-trailing-slash'
+  | 'double-slash'
+  | 'uppercase'
+  | 'invalid-character'
+  | 'dot-segment';
+
+export class ChannelNameError extends RedexError {
+  readonly rule: ChannelNameRule;
+  readonly channel: string;
+
+  constructor(channel: string, rule: ChannelNameRule, detail: string) {
+    super(RedexErrorCode.ChannelName, `invalid channel name ${JSON.stringify(channel)}: ${detail}`);
+    this.rule = rule;
+    this.channel = channel;
+  }
+}
+
+export class ClosedError extends RedexError {
+  constructor(what: string) {
+    super(RedexErrorCode.Closed, `${what} is closed`);
+  }
+}
+
+/** A tail lost history (evicted, skipped, or the subscriber fell too far behind). */
+export class LaggedError extends RedexError {
+  /** The first seq this subscriber had not yet received. */
+  readonly resumeSeq: number;
+
+  constructor(channel: string, resumeSeq: number, reason: string) {
+    super(
+      RedexErrorCode.Lagged,
+      `tail of ${JSON.stringify(channel)} lagged at seq ${resumeSeq}: ${reason}`,
+    );
+    this.resumeSeq = resumeSeq;
+  }
+}
+
+export class SeqMismatchError extends RedexError {
+  readonly expected: number;
+  readonly actual: number;
+
+  constructor(channel: string, expected: number, actual: number) {
+    super(
+      RedexErrorCode.SeqMismatch,
+      `guarded append to ${JSON.stringify(channel)} expected next seq ${expected} but it is ${actual}`,
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export class NotLeaderError extends RedexError {
+  readonly leaderNodeId: bigint | null;
+  readonly leaderAddress: string | null;
+
+  constructor(channel: string, leaderNodeId: bigint | null, leaderAddress: string | null) {
+    const where =
+      leaderNodeId === null
+        ? 'no leader is known yet'
+        : `the leader is node ${leaderNodeId}${leaderAddress ? ` at ${leaderAddress}` : ''}`;
+    super(RedexErrorCode.NotLeader, `this node does not lead ${JSON.stringify(channel)}; ${where}`);
+    this.leaderNodeId = leaderNodeId;
+    this.leaderAddress = leaderAddress;
+  }
+}
