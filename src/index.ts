@@ -1,3 +1,3 @@
 export * from './log/errors.js';
 export * from './time/index.js';
-export * from './wire/types.js';
+export * from './wire/index.js';

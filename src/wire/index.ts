@@ -1,0 +1,45 @@
+// The public wire API: message types, the codec, ids and their errors. Everything above the wire
+// layer imports from here, not from the individual files.
+
+export {
+  decodeAny,
+  decodeHeartbeat,
+  decodeNack,
+  decodeRequest,
+  decodeResponse,
+  encodeHeartbeat,
+  encodeMessage,
+  encodeNack,
+  encodeRequest,
+  encodeResponse,
+  responseEncodedBytes,
+} from './codec.js';
+export {
+  NodeIdError,
+  type NodeIdProblem,
+  WireEncodeError,
+  WireError,
+  type WireErrorDetail,
+  WireErrorKind,
+} from './errors.js';
+export { bytesToHex, hexToBytes } from './hex.js';
+export {
+  channelIdEquals,
+  channelIdFromHex,
+  channelIdFromName,
+  channelIdToHex,
+  ED25519_PUBLIC_KEY_BYTES,
+  isNodeId,
+  nodeIdFromPublicKey,
+  nodeIdToHex,
+} from './ids.js';
+export {
+  CHANNEL_ID_BYTES,
+  EVENT_HEADER_BYTES,
+  Heartbeat as HeartbeatLayout,
+  NACK_DETAIL_BYTES_MAX,
+  Nack as NackLayout,
+  Request as RequestLayout,
+  Response as ResponseLayout,
+} from './layout.js';
+export * from './types.js';

@@ -1,0 +1,54 @@
+// Byte offsets and sizes of the replication messages (REDEX.md §5), in one place so the codec and
+// the docs table can be checked against the same numbers. All integers are little-endian.
+
+/** Subprotocol u16 (bytes `00 0E`) followed by the dispatch code u8. */
+export const HEADER_BYTES = 3;
+export const CHANNEL_ID_BYTES = 32;
+/** Every message puts the channel id right after the header. */
+export const CHANNEL_ID_OFFSET = HEADER_BYTES;
+/** First byte after the channel id: where each message's own fields begin. */
+export const BODY_OFFSET = HEADER_BYTES + CHANNEL_ID_BYTES;
+
+export const Heartbeat = {
+  tailSeq: BODY_OFFSET, // u64
+  role: BODY_OFFSET + 8, // u8
+  wallClockMs: BODY_OFFSET + 9, // u64
+  bytes: BODY_OFFSET + 17, // 52
+} as const;
+
+export const Request = {
+  sinceSeq: BODY_OFFSET, // u64
+  chunkMax: BODY_OFFSET + 8, // u32
+  requestId: BODY_OFFSET + 12, // u64
+  syncClass: BODY_OFFSET + 20, // u8, optional on the wire
+  /** Upstream's older senders stop before the class byte. */
+  minBytes: BODY_OFFSET + 20, // 55
+  bytes: BODY_OFFSET + 21, // 56
+} as const;
+
+export const Response = {
+  firstSeq: BODY_OFFSET, // u64
+  leaderFirstRetainedSeq: BODY_OFFSET + 8, // u64
+  requestId: BODY_OFFSET + 16, // u64
+  eventCount: BODY_OFFSET + 24, // u32
+  events: BODY_OFFSET + 28, // 63
+  minBytes: BODY_OFFSET + 28, // 63
+} as const;
+
+/** Each event in a response: seq u64 · payload_len u32 · payload. */
+export const EVENT_HEADER_BYTES = 12;
+export const EVENT_COUNT_MAX = 0xffff_ffff;
+export const PAYLOAD_BYTES_MAX = 0xffff_ffff;
+
+export const Nack = {
+  sinceSeq: BODY_OFFSET, // u64
+  errorCode: BODY_OFFSET + 8, // u8
+  leaderFirstRetainedSeq: BODY_OFFSET + 9, // u64
+  requestId: BODY_OFFSET + 17, // u64
+  detailLen: BODY_OFFSET + 25, // u16
+  detail: BODY_OFFSET + 27, // 62
+  minBytes: BODY_OFFSET + 27, // 62
+} as const;
+
+/** detail_len is a u16. */
+export const NACK_DETAIL_BYTES_MAX = 0xffff;
