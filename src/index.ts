@@ -1,3 +1,3 @@
-export * from './log/errors.js';
+export * from './log/index.js';
 export * from './time/index.js';
 export * from './wire/index.js';

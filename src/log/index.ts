@@ -1,0 +1,14 @@
+export { CHANNEL_NAME_BYTES_MAX, validateChannelName } from './channel-name.js';
+export type {
+  FsyncPolicy,
+  RedexFileConfig,
+  ResolvedFileConfig,
+  RetentionPolicy,
+} from './config.js';
+export { MAX_LIVE_BYTES_DEFAULT, resolveFileConfig, TAIL_BUFFER_SIZE_DEFAULT } from './config.js';
+export * from './errors.js';
+export type { RedexEvent } from './event.js';
+export { Redex, type RedexOptions } from './redex.js';
+export { RedexFile, type TailOptions } from './redex-file.js';
+export { RETENTION_EVENT_OVERHEAD_BYTES } from './retention.js';
+export { RedexTail } from './tail.js';
