@@ -1,0 +1,232 @@
+// Replication config of a channel (REDEX.md §6 table): defaults, bounds and validation. Built once
+// when a replicated file is opened; everything downstream trusts the resolved, frozen value.
+// Validation reports the first failure, in table order, as a CONFIG error naming the field.
+
+import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { type NodeId, SyncClass } from '../wire/types.js';
+
+export const FACTOR_MIN = 1;
+export const FACTOR_MAX = 16;
+export const PINNED_NODES_MIN = 1;
+export const PINNED_NODES_MAX = 16;
+export const HEARTBEAT_MS_MIN = 100;
+/** Upstream let a heartbeat be arbitrarily slow; 300 s caps failure detection at 15 min. */
+export const HEARTBEAT_MS_MAX = 300_000;
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+export type PlacementConfig = 'standard' | { readonly pinned: readonly NodeId[] };
+export type UnderCapacityPolicy = 'withdraw' | 'evictOldest';
+export type SyncClassName = 'foreground' | 'background' | 'realtime';
+
+export interface ReplicationConfig {
+  /** Replica-set size under standard placement. */
+  readonly factor: number;
+  readonly placement: PlacementConfig;
+  readonly heartbeatMs: number;
+  readonly onUnderCapacity: UnderCapacityPolicy;
+  /** Share of the NIC peak the catch-up budget may use, (0, 1]. */
+  readonly budgetFraction: number;
+  /** Class stamped on this channel's SyncRequests. */
+  readonly defaultClass: SyncClassName;
+  /** Share of the budget Background may use, [0, 1). */
+  readonly backgroundFraction: number;
+}
+
+export type ReplicationConfigInput = {
+  readonly [K in keyof ReplicationConfig]?: ReplicationConfig[K];
+};
+
+export interface ReplicationConfigOptions {
+  /**
+   * TEST ONLY: lowers the heartbeat floor (≥ 1 ms) so tests and simulations can run fast
+   * heartbeats. Production code never sets it.
+   */
+  readonly testOnlyHeartbeatMsMin?: number;
+}
+
+export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = Object.freeze({
+  factor: 3,
+  placement: 'standard',
+  heartbeatMs: 500,
+  onUnderCapacity: 'withdraw',
+  budgetFraction: 0.5,
+  defaultClass: 'foreground',
+  backgroundFraction: 0.3,
+});
+
+const FIELDS: readonly string[] = Object.keys(DEFAULT_REPLICATION_CONFIG);
+const UNDER_CAPACITY: readonly string[] = ['withdraw', 'evictOldest'];
+const CLASS_NAMES: readonly string[] = ['foreground', 'background', 'realtime'];
+
+/** A replication config field is out of bounds; `field` names it (`placement.pinned` for ids). */
+export class ReplicationConfigError extends RedexError {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(RedexErrorCode.Config, `replication config: ${field} ${message}`);
+    this.field = field;
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
+
+function checkIntegerRange(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ReplicationConfigError(
+      field,
+      `must be an integer in ${min}..${max}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkPlacement(value: unknown): PlacementConfig {
+  if (value === 'standard') return 'standard';
+  if (typeof value !== 'object' || value === null || !('pinned' in value)) {
+    throw new ReplicationConfigError(
+      'placement',
+      `must be 'standard' or { pinned: NodeId[] }, got ${describe(value)}`,
+    );
+  }
+  const pinned: unknown = value.pinned;
+  if (
+    !Array.isArray(pinned) ||
+    pinned.length < PINNED_NODES_MIN ||
+    pinned.length > PINNED_NODES_MAX
+  ) {
+    throw new ReplicationConfigError(
+      'placement.pinned',
+      `must list ${PINNED_NODES_MIN}..${PINNED_NODES_MAX} NodeIds, got ${Array.isArray(pinned) ? `${pinned.length}` : describe(pinned)}`,
+    );
+  }
+  const seen = new Set<bigint>();
+  for (const id of pinned) {
+    if (typeof id !== 'bigint' || id <= 0n || id > U64_MAX) {
+      throw new ReplicationConfigError(
+        'placement.pinned',
+        `entries must be NodeIds (u64 bigints other than 0), got ${describe(id)}`,
+      );
+    }
+    if (seen.has(id))
+      throw new ReplicationConfigError('placement.pinned', `lists NodeId ${id} twice`);
+    seen.add(id);
+  }
+  return Object.freeze({ pinned: Object.freeze([...(pinned as NodeId[])]) });
+}
+
+function checkFraction(field: string, value: unknown, includeZero: boolean, includeOne: boolean) {
+  const range = `${includeZero ? '[' : '('}0, 1${includeOne ? ']' : ')'}`;
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (includeZero ? value >= 0 : value > 0) &&
+    (includeOne ? value <= 1 : value < 1);
+  if (!ok)
+    throw new ReplicationConfigError(
+      field,
+      `must be a finite number in ${range}, got ${describe(value)}`,
+    );
+  return value as number;
+}
+
+function checkChoice<T extends string>(
+  field: string,
+  value: unknown,
+  choices: readonly string[],
+): T {
+  if (typeof value !== 'string' || !choices.includes(value)) {
+    throw new ReplicationConfigError(
+      field,
+      `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${describe(value)}`,
+    );
+  }
+  return value as T;
+}
+
+/** Applies defaults and validates; throws `ReplicationConfigError` (code CONFIG) on the first bad field. */
+export function resolveReplicationConfig(
+  input: ReplicationConfigInput = {},
+  options: ReplicationConfigOptions = {},
+): ReplicationConfig {
+  if (typeof input !== 'object' || input === null) {
+    throw new ReplicationConfigError('(config)', `must be an object, got ${describe(input)}`);
+  }
+  let heartbeatMin = HEARTBEAT_MS_MIN;
+  if (options.testOnlyHeartbeatMsMin !== undefined) {
+    heartbeatMin = checkIntegerRange(
+      'testOnlyHeartbeatMsMin',
+      options.testOnlyHeartbeatMsMin,
+      1,
+      HEARTBEAT_MS_MIN,
+    );
+  }
+  const d = DEFAULT_REPLICATION_CONFIG;
+  const config: ReplicationConfig = {
+    factor: checkIntegerRange('factor', input.factor ?? d.factor, FACTOR_MIN, FACTOR_MAX),
+    placement: checkPlacement(input.placement ?? d.placement),
+    heartbeatMs: checkIntegerRange(
+      'heartbeatMs',
+      input.heartbeatMs ?? d.heartbeatMs,
+      heartbeatMin,
+      HEARTBEAT_MS_MAX,
+    ),
+    onUnderCapacity: checkChoice(
+      'onUnderCapacity',
+      input.onUnderCapacity ?? d.onUnderCapacity,
+      UNDER_CAPACITY,
+    ),
+    budgetFraction: checkFraction(
+      'budgetFraction',
+      input.budgetFraction ?? d.budgetFraction,
+      false,
+      true,
+    ),
+    defaultClass: checkChoice('defaultClass', input.defaultClass ?? d.defaultClass, CLASS_NAMES),
+    backgroundFraction: checkFraction(
+      'backgroundFraction',
+      input.backgroundFraction ?? d.backgroundFraction,
+      true,
+      false,
+    ),
+  };
+  // A misspelt field would otherwise be silently replaced by its default.
+  for (const key of Object.keys(input)) {
+    if (!FIELDS.includes(key))
+      throw new ReplicationConfigError(key, 'is not a replication config field');
+  }
+  return Object.freeze(config);
+}
+
+/** Structural equality of two resolved configs (a reopen with a different config is an error). */
+export function replicationConfigEquals(a: ReplicationConfig, b: ReplicationConfig): boolean {
+  if (
+    a.factor !== b.factor ||
+    a.heartbeatMs !== b.heartbeatMs ||
+    a.onUnderCapacity !== b.onUnderCapacity ||
+    a.budgetFraction !== b.budgetFraction ||
+    a.defaultClass !== b.defaultClass ||
+    a.backgroundFraction !== b.backgroundFraction
+  ) {
+    return false;
+  }
+  if (a.placement === 'standard' || b.placement === 'standard') return a.placement === b.placement;
+  const x = a.placement.pinned;
+  const y = b.placement.pinned;
+  return x.length === y.length && x.every((id, i) => id === y[i]);
+}
+
+/** The wire class byte of a config class name. */
+export function syncClassOf(name: SyncClassName): SyncClass {
+  switch (name) {
+    case 'background':
+      return SyncClass.Background;
+    case 'realtime':
+      return SyncClass.Realtime;
+    default:
+      return SyncClass.Foreground;
+  }
+}
