@@ -25,7 +25,11 @@ export function nodeIdFromPublicKey(publicKey: Uint8Array): NodeId {
       `an ed25519 public key is ${ED25519_PUBLIC_KEY_BYTES} bytes, got ${got}`,
     );
   }
-  const digest = blake2s(publicKey, { key: NODE_ID_KEY, dkLen: 32 });
+  return nodeIdFromDigest(blake2s(publicKey, { key: NODE_ID_KEY, dkLen: 32 }));
+}
+
+/** The NodeId rule on a digest: its first 8 bytes LE, refusing 0. Separate so tests can hit 0. */
+export function nodeIdFromDigest(digest: Uint8Array): NodeId {
   const id = new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, true);
   if (id === 0n) throw new NodeIdError('zero', 'public key hashes to NodeId 0, which is reserved');
   return id;

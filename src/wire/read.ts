@@ -45,7 +45,11 @@ export function expectFrame(view: DataView, expected: number, minBytes: number):
  * would pin a possibly large frame for as long as it lives.
  */
 export function readChannelId(bytes: Uint8Array): Uint8Array {
-  return bytes.slice(CHANNEL_ID_OFFSET, CHANNEL_ID_OFFSET + CHANNEL_ID_BYTES);
+  // Not `bytes.slice`: on a Buffer that is a view, not a copy. This always yields a plain
+  // Uint8Array over its own ArrayBuffer, whatever the input's class or backing buffer.
+  const id = new Uint8Array(CHANNEL_ID_BYTES);
+  id.set(new Uint8Array(bytes.buffer, bytes.byteOffset + CHANNEL_ID_OFFSET, CHANNEL_ID_BYTES));
+  return id;
 }
 
 /** A u64 that must fit a JS number exactly (seqs, wall clock); read as two u32 to avoid BigInt. */
