@@ -34,7 +34,10 @@ export function encodeResponse(message: SyncResponse): Uint8Array {
   let total = Response.events;
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as WireEvent;
-    checkSeq(NAME, `events[${i}].seq`, event.seq);
+    // Inline rather than checkSeq: the field name is only built on failure (hot loop).
+    if (!Number.isSafeInteger(event.seq) || event.seq < 0) {
+      throw new WireEncodeError(NAME, `events[${i}].seq`, 'a safe integer >= 0', event.seq);
+    }
     const payload = event.payload;
     if (!(payload instanceof Uint8Array) || payload.byteLength > PAYLOAD_BYTES_MAX) {
       throw new WireEncodeError(NAME, `events[${i}].payload`, 'a Uint8Array under 4 GiB', payload);
