@@ -21,6 +21,8 @@ export interface RedexFileConfig {
   readonly retention?: RetentionPolicy;
   readonly tailBufferSize?: number;
   readonly maxLiveBytes?: number;
+  /** Persistent files: most recent payload bytes kept in memory for reads and tails. */
+  readonly cacheBytes?: number;
   /** Replication settings; validated by the replication layer (REDEX.md §6). */
   readonly replication?: Readonly<Record<string, unknown>>;
 }
@@ -31,6 +33,7 @@ export interface ResolvedFileConfig {
   readonly retention: RetentionPolicy | null;
   readonly tailBufferSize: number;
   readonly maxLiveBytes: number;
+  readonly cacheBytes: number;
   readonly replication: Readonly<Record<string, unknown>> | null;
 }
 
@@ -38,6 +41,7 @@ export const TAIL_BUFFER_SIZE_DEFAULT = 1024;
 /** A bound on per-subscriber lag; beyond it a tail is pointless and hides a stuck consumer. */
 export const TAIL_BUFFER_SIZE_MAX = 1 << 24;
 export const MAX_LIVE_BYTES_DEFAULT = 3 * 1024 ** 3;
+export const CACHE_BYTES_DEFAULT = 16 * 1024 ** 2;
 
 function configError(field: string, message: string): RedexError {
   return new RedexError(RedexErrorCode.Config, `file config field '${field}' ${message}`);
@@ -103,6 +107,7 @@ const KNOWN_FIELDS = new Set([
   'retention',
   'tailBufferSize',
   'maxLiveBytes',
+  'cacheBytes',
   'replication',
 ]);
 
@@ -141,6 +146,10 @@ export function resolveFileConfig(config: RedexFileConfig = {}): ResolvedFileCon
       config.maxLiveBytes === undefined
         ? MAX_LIVE_BYTES_DEFAULT
         : checkCount('maxLiveBytes', config.maxLiveBytes, { min: 1 }),
+    cacheBytes:
+      config.cacheBytes === undefined
+        ? CACHE_BYTES_DEFAULT
+        : checkCount('cacheBytes', config.cacheBytes),
     replication: config.replication ?? null,
   };
 }

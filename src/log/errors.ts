@@ -95,3 +95,33 @@ export class NotLeaderError extends RedexError {
     this.leaderAddress = leaderAddress;
   }
 }
+
+/** A file of a persistent channel failed a check at open or on read. Nothing is deleted. */
+export class CorruptError extends RedexError {
+  readonly path: string;
+  readonly seq: number | null;
+
+  constructor(path: string, reason: string, seq: number | null = null) {
+    super(
+      RedexErrorCode.Corrupt,
+      `${seq === null ? '' : `record ${seq} of `}${path} is not a valid RedEX file: ${reason}`,
+    );
+    this.path = path;
+    this.seq = seq;
+  }
+}
+
+/** A file-system operation failed; `readOnly` says whether the file refuses writes from now on. */
+export class IoError extends RedexError {
+  readonly readOnly: boolean;
+
+  constructor(message: string, cause: unknown, readOnly = false) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(
+      RedexErrorCode.Io,
+      `${message}: ${detail}${readOnly ? ' (the file is now read-only)' : ''}`,
+      { cause },
+    );
+    this.readOnly = readOnly;
+  }
+}

@@ -1,27 +1,30 @@
-// The in-memory body of a channel: a contiguous run of events [firstSeq, nextSeq) kept in typed
-// arrays (arena number, offset, length, timestamp per event: 20 bytes) with payloads packed into
-// large shared arenas. No JS object exists per stored event, so millions of events cost little
-// beyond their payload bytes and almost nothing for the GC to trace.
+// The in-memory body of a channel: a contiguous run of events [firstSeq, nextSeq) kept as typed
+// array rows (arena number, offset, length, timestamp: 20 bytes per event) with payloads packed
+// into large shared arenas. No JS object exists per stored event, so millions of events cost
+// little beyond their payload bytes and almost nothing for the GC to trace. Persistent files use
+// one as a cache of their most recent payloads.
 //
 // Invariants (checked by `assertInvariants`):
-// - head ≤ tail ≤ capacity; count = tail - head; nextSeq = firstSeq + count.
-// - events are laid out in arena order: arena numbers never decrease from head to tail.
-// - payloadBytes = Σ length over [head, tail).
-// - arenas[0] is the arena of the event at head (or the current arena when empty).
+// - nextSeq = firstSeq + count.
+// - rows are laid out in arena order: arena numbers never decrease from head to tail.
+// - payloadBytes = Σ length over the rows.
+// - arenas[0] is the arena of the first row (or the current arena when empty).
 
+import { ColumnDeque } from './column-deque.js';
 import type { RedexEvent } from './event.js';
 
 /** Payloads are packed into arenas of this size; a larger payload gets an arena of its own. */
 export const ARENA_BYTES = 1 << 20;
-const INITIAL_CAPACITY = 1024;
+
+const makeColumns = (capacity: number) => ({
+  arena: new Uint32Array(capacity),
+  offset: new Uint32Array(capacity),
+  length: new Uint32Array(capacity),
+  timestamp: new BigInt64Array(capacity),
+});
 
 export class MemoryStore {
-  #arenaOf = new Uint32Array(INITIAL_CAPACITY);
-  #offsetOf = new Uint32Array(INITIAL_CAPACITY);
-  #lengthOf = new Uint32Array(INITIAL_CAPACITY);
-  #timestampOf = new BigInt64Array(INITIAL_CAPACITY);
-  #head = 0;
-  #tail = 0;
+  readonly #rows = new ColumnDeque(makeColumns);
   #firstSeq: number;
   #payloadBytes = 0;
 
@@ -41,11 +44,11 @@ export class MemoryStore {
   }
 
   get nextSeq(): number {
-    return this.#firstSeq + (this.#tail - this.#head);
+    return this.#firstSeq + this.#rows.length;
   }
 
   get count(): number {
-    return this.#tail - this.#head;
+    return this.#rows.length;
   }
 
   /** Σ payload length of stored events. */
@@ -55,36 +58,37 @@ export class MemoryStore {
 
   /** Appends one event; returns its seq. The payload is copied. */
   push(payload: Uint8Array, timestampNs: bigint): number {
-    if (this.#tail === this.#arenaOf.length) this.#makeRoom(1);
     const length = payload.byteLength;
     const arena = this.#reserve(length);
-    const slot = this.#tail++;
-    this.#arenaOf[slot] = arena;
-    this.#offsetOf[slot] = this.#arenaUsed;
-    this.#lengthOf[slot] = length;
-    this.#timestampOf[slot] = timestampNs;
+    const slot = this.#rows.pushSlot();
+    const rows = this.#rows.columns;
+    rows.arena[slot] = arena;
+    rows.offset[slot] = this.#arenaUsed;
+    rows.length[slot] = length;
+    rows.timestamp[slot] = timestampNs;
     if (length > 0) this.#arenas[arena - this.#arenaBase]!.set(payload, this.#arenaUsed);
     this.#arenaUsed += length;
     this.#payloadBytes += length;
-    return this.#firstSeq + (slot - this.#head);
+    return this.nextSeq - 1;
   }
 
   /** Payload length of a stored seq (caller checks the range). */
   lengthAt(seq: number): number {
-    return this.#lengthOf[this.#head + (seq - this.#firstSeq)]!;
+    return this.#rows.columns.length[this.#rows.slot(seq - this.#firstSeq)]!;
   }
 
   timestampAt(seq: number): bigint {
-    return this.#timestampOf[this.#head + (seq - this.#firstSeq)]!;
+    return this.#rows.columns.timestamp[this.#rows.slot(seq - this.#firstSeq)]!;
   }
 
   /** A view of the stored payload (no copy). Caller checks `firstSeq ≤ seq < nextSeq`. */
   payloadAt(seq: number): Uint8Array {
-    const slot = this.#head + (seq - this.#firstSeq);
-    const offset = this.#offsetOf[slot]!;
-    return this.#arenas[this.#arenaOf[slot]! - this.#arenaBase]!.subarray(
+    const rows = this.#rows.columns;
+    const slot = this.#rows.slot(seq - this.#firstSeq);
+    const offset = rows.offset[slot]!;
+    return this.#arenas[rows.arena[slot]! - this.#arenaBase]!.subarray(
       offset,
-      offset + this.#lengthOf[slot]!,
+      offset + rows.length[slot]!,
     );
   }
 
@@ -92,28 +96,32 @@ export class MemoryStore {
     return { seq, payload: this.payloadAt(seq), timestampNs: this.timestampAt(seq) };
   }
 
+  /** Events [from, to), clamped to what is stored. */
+  readEvents(from: number, to: number): RedexEvent[] {
+    const start = Math.max(from, this.#firstSeq);
+    const end = Math.min(to, this.nextSeq);
+    const events: RedexEvent[] = new Array(Math.max(0, end - start));
+    for (let seq = start; seq < end; seq++) events[seq - start] = this.eventAt(seq);
+    return events;
+  }
+
   /** Drops the `count` oldest events and releases arenas no longer referenced. */
   evictPrefix(count: number): void {
     if (count <= 0) return;
     const dropped = Math.min(count, this.count);
-    for (let slot = this.#head; slot < this.#head + dropped; slot++) {
-      this.#payloadBytes -= this.#lengthOf[slot]!;
-    }
-    this.#head += dropped;
+    const rows = this.#rows.columns;
+    for (let index = 0; index < dropped; index++)
+      this.#payloadBytes -= rows.length[this.#rows.slot(index)]!;
+    this.#rows.dropFront(dropped);
     this.#firstSeq += dropped;
     const keepFromArena =
-      this.#head < this.#tail
-        ? this.#arenaOf[this.#head]!
+      this.count > 0
+        ? this.#rows.columns.arena[this.#rows.slot(0)]!
         : this.#arenaBase + this.#arenas.length - 1;
     const releasable = keepFromArena - this.#arenaBase;
     if (releasable > 0) {
       this.#arenas.splice(0, releasable);
       this.#arenaBase += releasable;
-    }
-    if (this.#head === this.#tail) {
-      // Empty: restart at slot 0 so the arrays are reused from the start.
-      this.#head = 0;
-      this.#tail = 0;
     }
   }
 
@@ -123,48 +131,37 @@ export class MemoryStore {
     this.#firstSeq = seq;
   }
 
-  /** Bytes held by the index arrays and arenas (for the memory benchmark and metrics). */
-  get footprintBytes(): number {
-    const perEvent = 4 + 4 + 4 + 8;
-    let arenaBytes = 0;
-    for (const arena of this.#arenas) arenaBytes += arena.byteLength;
-    return this.#arenaOf.length * perEvent + arenaBytes;
-  }
-
   assertInvariants(): void {
     const fail = (what: string) => {
       throw new Error(`MemoryStore invariant broken: ${what}`);
     };
-    if (!(this.#head <= this.#tail && this.#tail <= this.#arenaOf.length))
-      fail('head ≤ tail ≤ capacity');
+    const rows = this.#rows.columns;
     let bytes = 0;
     let previousArena = this.#arenaBase;
-    for (let slot = this.#head; slot < this.#tail; slot++) {
-      const arena = this.#arenaOf[slot]!;
+    for (let index = 0; index < this.count; index++) {
+      const slot = this.#rows.slot(index);
+      const arena = rows.arena[slot]!;
       if (arena < previousArena) fail('arena order');
       if (arena - this.#arenaBase >= this.#arenas.length) fail('arena released while referenced');
       const arenaBytes = this.#arenas[arena - this.#arenaBase]!;
-      if (this.#offsetOf[slot]! + this.#lengthOf[slot]! > arenaBytes.byteLength)
+      if (rows.offset[slot]! + rows.length[slot]! > arenaBytes.byteLength)
         fail('payload past arena end');
       previousArena = arena;
-      bytes += this.#lengthOf[slot]!;
+      bytes += rows.length[slot]!;
     }
     if (bytes !== this.#payloadBytes)
       fail(`payloadBytes ${this.#payloadBytes} ≠ Σ lengths ${bytes}`);
-    if (this.#head < this.#tail && this.#arenaOf[this.#head] !== this.#arenaBase)
+    if (this.count > 0 && rows.arena[this.#rows.slot(0)] !== this.#arenaBase)
       fail('arenas[0] is not the head arena');
   }
 
   /** Returns the arena number that will hold `length` more bytes, opening a new arena if needed. */
   #reserve(length: number): number {
-    const current = this.#arenaBase + this.#arenas.length - 1;
-    if (
-      this.#arenas.length > 0 &&
-      this.#arenaUsed + length <= this.#arenas[this.#arenas.length - 1]!.byteLength
-    ) {
-      return current;
+    const last = this.#arenas[this.#arenas.length - 1];
+    if (last !== undefined && this.#arenaUsed + length <= last.byteLength) {
+      return this.#arenaBase + this.#arenas.length - 1;
     }
-    if (this.#arenas.length > 0 && this.#head === this.#tail) {
+    if (this.#arenas.length > 0 && this.count === 0) {
       // Nothing references the old arenas any more; drop them before opening a new one.
       this.#arenaBase += this.#arenas.length;
       this.#arenas = [];
@@ -172,36 +169,5 @@ export class MemoryStore {
     this.#arenas.push(new Uint8Array(Math.max(ARENA_BYTES, length)));
     this.#arenaUsed = 0;
     return this.#arenaBase + this.#arenas.length - 1;
-  }
-
-  #makeRoom(extra: number): void {
-    const count = this.count;
-    const capacity = this.#arenaOf.length;
-    if (this.#head > 0 && count + extra <= capacity / 2) {
-      // Mostly evicted: slide the live window down instead of growing.
-      this.#arenaOf.copyWithin(0, this.#head, this.#tail);
-      this.#offsetOf.copyWithin(0, this.#head, this.#tail);
-      this.#lengthOf.copyWithin(0, this.#head, this.#tail);
-      this.#timestampOf.copyWithin(0, this.#head, this.#tail);
-      this.#head = 0;
-      this.#tail = count;
-      return;
-    }
-    let newCapacity = capacity * 2;
-    while (newCapacity < count + extra) newCapacity *= 2;
-    const arenaOf = new Uint32Array(newCapacity);
-    arenaOf.set(this.#arenaOf.subarray(this.#head, this.#tail));
-    const offsetOf = new Uint32Array(newCapacity);
-    offsetOf.set(this.#offsetOf.subarray(this.#head, this.#tail));
-    const lengthOf = new Uint32Array(newCapacity);
-    lengthOf.set(this.#lengthOf.subarray(this.#head, this.#tail));
-    const timestampOf = new BigInt64Array(newCapacity);
-    timestampOf.set(this.#timestampOf.subarray(this.#head, this.#tail));
-    this.#arenaOf = arenaOf;
-    this.#offsetOf = offsetOf;
-    this.#lengthOf = lengthOf;
-    this.#timestampOf = timestampOf;
-    this.#tail = count;
-    this.#head = 0;
   }
 }

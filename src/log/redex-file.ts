@@ -1,13 +1,14 @@
-// One channel's log: seq allocation, appends, range reads, tails, retention and skip-ahead over a
-// `MemoryStore`. Every mutation is synchronous against the store, so an append, a tail's backfill
-// and its live registration can never interleave (JS runs one call at a time); the methods return
-// promises so persistent files (issue 3) can resolve after their bytes are durable.
+// One channel's log: seq allocation, appends, range reads, tails, retention and skip-ahead.
+// In-memory files keep everything in a `MemoryStore` and mutate it synchronously, so an append, a
+// tail's backfill and its live registration can never interleave. Persistent files delegate to a
+// `DiskLog`, whose appends become visible once written (and fsynced when the policy says so).
 
 import type { Clock } from '../time/clock.js';
 import type { ResolvedFileConfig } from './config.js';
+import type { DiskLog } from './disk/disk-log.js';
 import { ClosedError, RedexError, RedexErrorCode, SeqMismatchError } from './errors.js';
 import type { RedexEvent } from './event.js';
-import { MemoryStore } from './memory-store.js';
+import type { MemoryStore } from './memory-store.js';
 import { retentionDropCount } from './retention.js';
 import { RedexTail, type TailSource } from './tail.js';
 
@@ -21,6 +22,11 @@ export interface RedexFileDeps {
   /** Told once when the file closes, so the manager can forget it. */
   readonly onClosed?: (file: RedexFile) => void;
 }
+
+/** The body of a file: everything in memory, or on disk with a cache. */
+export type FileStorage =
+  | { readonly kind: 'memory'; readonly store: MemoryStore }
+  | { readonly kind: 'disk'; readonly store: DiskLog };
 
 function invalidArgument(message: string): RedexError {
   return new RedexError(RedexErrorCode.InvalidArgument, message);
@@ -50,27 +56,40 @@ function checkPayload(payload: unknown, index?: number): Uint8Array {
   return payload;
 }
 
+function checkPayloads(payloads: unknown): readonly Uint8Array[] {
+  if (!Array.isArray(payloads))
+    throw invalidArgument(`payloads must be an array, got ${typeof payloads}`);
+  for (let index = 0; index < payloads.length; index++) checkPayload(payloads[index], index);
+  return payloads;
+}
+
 export class RedexFile {
   readonly name: string;
   readonly config: ResolvedFileConfig;
   readonly #clock: Clock;
   readonly #onClosed: ((file: RedexFile) => void) | undefined;
-  readonly #store = new MemoryStore();
+  readonly #memory: MemoryStore | null;
+  readonly #disk: DiskLog | null;
+  /** Whichever of the two holds the events; both expose the same read-side shape. */
+  readonly #view: MemoryStore | DiskLog;
   readonly #tails = new Set<RedexTail>();
   readonly #tailSource: TailSource;
   #closed = false;
   #closing: Promise<void> | null = null;
 
-  constructor(name: string, config: ResolvedFileConfig, deps: RedexFileDeps) {
+  constructor(name: string, config: ResolvedFileConfig, storage: FileStorage, deps: RedexFileDeps) {
     this.name = name;
     this.config = config;
     this.#clock = deps.clock;
     this.#onClosed = deps.onClosed;
+    this.#memory = storage.kind === 'memory' ? storage.store : null;
+    this.#disk = storage.kind === 'disk' ? storage.store : null;
+    this.#view = storage.store;
     const file = this;
     this.#tailSource = {
       name,
       get nextSeq() {
-        return file.#store.nextSeq;
+        return file.#view.nextSeq;
       },
       get firstSeq() {
         return file.firstSeq;
@@ -79,7 +98,7 @@ export class RedexFile {
         return file.#closed;
       },
       tailBufferSize: config.tailBufferSize,
-      eventAt: (seq) => file.#store.eventAt(seq),
+      readEvents: (from, to) => file.#view.readEvents(from, to),
       detachTail: (tail) => {
         file.#tails.delete(tail);
       },
@@ -88,26 +107,30 @@ export class RedexFile {
 
   /** Number of retained events. */
   get len(): number {
-    return this.#store.count;
+    return this.#view.count;
   }
 
   /** The seq the next append gets. */
   get nextSeq(): number {
-    return this.#store.nextSeq;
+    return this.#view.nextSeq;
   }
 
   /** Lowest retained seq, or null when nothing is retained. */
   get firstSeq(): number | null {
-    return this.#store.count > 0 ? this.#store.firstSeq : null;
+    return this.#view.count > 0 ? this.#view.firstSeq : null;
   }
 
   /** Σ payload bytes of retained events (retention's `maxBytes` also counts 20 bytes per event). */
   get retainedBytes(): number {
-    return this.#store.payloadBytes;
+    return this.#view.payloadBytes;
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get persistent(): boolean {
+    return this.#disk !== null;
   }
 
   /** Number of live tails (for metrics and tests). */
@@ -115,12 +138,17 @@ export class RedexFile {
     return this.#tails.size;
   }
 
+  /** Resolves to the event's seq once it is stored (and durable, under `fsync: 'always'`). */
   append(payload: Uint8Array): Promise<number> {
     try {
       this.#checkOpen();
       const bytes = checkPayload(payload);
+      if (this.#disk !== null) {
+        // Copied now: the caller may reuse its buffer before the group is written.
+        return this.#disk.append([bytes.slice()], this.#clock.nowNs(), null) as Promise<number>;
+      }
       this.#checkRoom(1, bytes.byteLength);
-      const seq = this.#store.push(bytes, this.#clock.nowNs());
+      const seq = this.#memory!.push(bytes, this.#clock.nowNs());
       this.#pokeTails();
       return Promise.resolve(seq);
     } catch (error) {
@@ -130,35 +158,26 @@ export class RedexFile {
 
   /** Appends all or nothing; resolves to the first seq, or null for an empty batch. */
   appendBatch(payloads: readonly Uint8Array[]): Promise<number | null> {
-    try {
-      this.#checkOpen();
-      return Promise.resolve(this.#appendBatch(payloads));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#appendBatch(null, payloads);
   }
 
   /** `appendBatch` that first checks `nextSeq === expected`; a mismatch is SEQ_MISMATCH and changes nothing. */
   appendBatchIfNextSeq(expected: number, payloads: readonly Uint8Array[]): Promise<number | null> {
     try {
-      this.#checkOpen();
       checkSeq('expected', expected);
-      if (expected !== this.#store.nextSeq)
-        throw new SeqMismatchError(this.name, expected, this.#store.nextSeq);
-      return Promise.resolve(this.#appendBatch(payloads));
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.#appendBatch(expected, payloads);
   }
 
   /** Retained events with seq in [start, end). */
   readRange(start: number, end: number): Promise<RedexEvent[]> {
     try {
       this.#checkOpen();
-      const [from, to] = this.#clampRange(start, end);
-      const events: RedexEvent[] = new Array(Math.max(0, to - from));
-      for (let seq = from; seq < to; seq++) events[seq - from] = this.#store.eventAt(seq);
-      return Promise.resolve(events);
+      checkSeq('start', start);
+      checkSeq('end', end);
+      return Promise.resolve(this.#view.readEvents(start, end));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -176,35 +195,33 @@ export class RedexFile {
   ): Promise<RedexEvent[]> {
     try {
       this.#checkOpen();
+      checkSeq('start', start);
+      checkSeq('end', end);
       checkSeq('maxBytes', maxBytes);
       checkSeq('perEventOverhead', perEventOverhead);
-      const [from, to] = this.#clampRange(start, end);
-      const events: RedexEvent[] = [];
+      const view = this.#view;
+      const from = Math.max(start, view.firstSeq);
+      const to = Math.min(end, view.nextSeq);
       let used = 0;
-      for (let seq = from; seq < to; seq++) {
-        const cost = this.#store.lengthAt(seq) + perEventOverhead;
-        if (events.length > 0 && used + cost > maxBytes) break;
+      let stop = from;
+      while (stop < to) {
+        const cost = view.lengthAt(stop) + perEventOverhead;
+        if (stop > from && used + cost > maxBytes) break;
         used += cost;
-        events.push(this.#store.eventAt(seq));
+        stop++;
       }
-      return Promise.resolve(events);
+      return Promise.resolve(view.readEvents(from, stop));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /** The event at `seq`, or null when it was never written or is no longer retained. */
-  readOne(seq: number): Promise<RedexEvent | null> {
-    try {
-      this.#checkOpen();
-      checkSeq('seq', seq);
-      const store = this.#store;
-      if (store.count === 0 || seq < store.firstSeq || seq >= store.nextSeq)
-        return Promise.resolve(null);
-      return Promise.resolve(store.eventAt(seq));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async readOne(seq: number): Promise<RedexEvent | null> {
+    this.#checkOpen();
+    checkSeq('seq', seq);
+    const events = await this.#view.readEvents(seq, seq + 1);
+    return events[0] ?? null;
   }
 
   /**
@@ -220,103 +237,114 @@ export class RedexFile {
     return tail;
   }
 
-  /** Evicts everything below `seq` and makes `seq` the next seq; a no-op when seq ≤ nextSeq. */
-  skipTo(seq: number): Promise<void> {
-    try {
-      this.#checkOpen();
-      checkSeq('seq', seq);
-      if (seq > this.#store.nextSeq) {
-        this.#store.resetTo(seq);
-        this.#pokeTails();
-      }
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
+  /** Evicts everything below `seq` and makes `seq` the next seq; a no-op when seq ≤ nextSeq. Durable on persistent files. */
+  async skipTo(seq: number): Promise<void> {
+    this.#checkOpen();
+    checkSeq('seq', seq);
+    if (this.#disk !== null) {
+      await this.#disk.skipTo(seq);
+      return;
+    }
+    if (seq > this.#memory!.nextSeq) {
+      this.#memory!.resetTo(seq);
+      this.#pokeTails();
     }
   }
 
   /** Applies the retention policy now; resolves to the number of events evicted. */
-  sweepRetention(): Promise<number> {
-    try {
-      this.#checkOpen();
-      const policy = this.config.retention;
-      if (policy === null) return Promise.resolve(0);
-      const drop = retentionDropCount(this.#store, policy, this.#clock.nowNs());
-      if (drop > 0) {
-        this.#store.evictPrefix(drop);
-        this.#pokeTails();
-      }
-      return Promise.resolve(drop);
-    } catch (error) {
-      return Promise.reject(error);
+  async sweepRetention(): Promise<number> {
+    this.#checkOpen();
+    const policy = this.config.retention;
+    if (policy === null) return 0;
+    const drop = retentionDropCount(this.#view, policy, this.#clock.nowNs());
+    if (drop === 0) return 0;
+    if (this.#disk !== null) {
+      const durable = this.#disk.evictPrefix(drop);
+      this.#pokeTails();
+      await durable;
+    } else {
+      this.#memory!.evictPrefix(drop);
+      this.#pokeTails();
     }
+    return drop;
   }
 
-  /** Flushes to durable storage; nothing to do in memory. */
-  sync(): Promise<void> {
-    return this.#closed
-      ? Promise.reject(new ClosedError(`file ${JSON.stringify(this.name)}`))
-      : Promise.resolve();
+  /** Writes and fsyncs everything appended so far (nothing to do in memory). */
+  async sync(): Promise<void> {
+    this.#checkOpen();
+    await this.#disk?.sync();
   }
 
-  /** Closes the file and ends every tail; idempotent. */
+  /** Closes the file (flushing and fsyncing a persistent one) and ends every tail; idempotent. */
   close(): Promise<void> {
     if (this.#closing === null) {
       this.#closed = true;
       for (const tail of [...this.#tails]) tail.poke();
       this.#tails.clear();
       this.#onClosed?.(this);
-      this.#closing = Promise.resolve();
+      this.#closing = this.#disk === null ? Promise.resolve() : this.#disk.close();
     }
     return this.#closing;
   }
 
-  /** Checks the store's invariants; for tests and the simulation. */
+  /** Checks the storage invariants; for tests and the simulation. */
   assertInvariants(): void {
-    this.#store.assertInvariants();
+    this.#view.assertInvariants();
   }
 
-  #appendBatch(payloads: readonly Uint8Array[]): number | null {
-    if (!Array.isArray(payloads))
-      throw invalidArgument(`payloads must be an array, got ${typeof payloads}`);
-    if (payloads.length === 0) return null;
-    let bytes = 0;
-    for (let index = 0; index < payloads.length; index++)
-      bytes += checkPayload(payloads[index], index).byteLength;
-    this.#checkRoom(payloads.length, bytes);
-    const timestampNs = this.#clock.nowNs();
-    const first = this.#store.nextSeq;
-    for (const payload of payloads) this.#store.push(payload, timestampNs);
-    this.#pokeTails();
-    return first;
+  #appendBatch(expected: number | null, payloads: readonly Uint8Array[]): Promise<number | null> {
+    try {
+      this.#checkOpen();
+      checkPayloads(payloads);
+      const timestampNs = this.#clock.nowNs();
+      if (this.#disk !== null) {
+        return this.#disk.append(
+          payloads.map((payload) => payload.slice()),
+          timestampNs,
+          expected,
+        );
+      }
+      const memory = this.#memory!;
+      if (expected !== null && expected !== memory.nextSeq)
+        throw new SeqMismatchError(this.name, expected, memory.nextSeq);
+      if (payloads.length === 0) return Promise.resolve(null);
+      let bytes = 0;
+      for (const payload of payloads) bytes += payload.byteLength;
+      this.#checkRoom(payloads.length, bytes);
+      const first = memory.nextSeq;
+      for (const payload of payloads) memory.push(payload, timestampNs);
+      this.#pokeTails();
+      return Promise.resolve(first);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #checkOpen(): void {
     if (this.#closed) throw new ClosedError(`file ${JSON.stringify(this.name)}`);
   }
 
+  /** Limits of an in-memory append (persistent files check the seq range when the group is written). */
   #checkRoom(events: number, bytes: number): void {
+    const memory = this.#memory!;
     // Written so no intermediate passes 2^53, where float addition stops being exact.
-    if (events - 1 > Number.MAX_SAFE_INTEGER - this.#store.nextSeq) {
+    if (events - 1 > Number.MAX_SAFE_INTEGER - memory.nextSeq) {
       throw new RedexError(
         RedexErrorCode.SeqRange,
         `appending ${events} events to ${JSON.stringify(this.name)} would pass seq ${Number.MAX_SAFE_INTEGER}`,
       );
     }
-    if (this.#store.payloadBytes + bytes > this.config.maxLiveBytes) {
+    if (memory.payloadBytes + bytes > this.config.maxLiveBytes) {
       throw new RedexError(
         RedexErrorCode.PayloadTooLarge,
-        `appending ${bytes} bytes to ${JSON.stringify(this.name)} would hold ${this.#store.payloadBytes + bytes} live bytes; maxLiveBytes is ${this.config.maxLiveBytes}`,
+        `appending ${bytes} bytes to ${JSON.stringify(this.name)} would hold ${memory.payloadBytes + bytes} live bytes; maxLiveBytes is ${this.config.maxLiveBytes}`,
       );
     }
   }
 
-  #clampRange(start: number, end: number): [number, number] {
-    checkSeq('start', start);
-    checkSeq('end', end);
-    const store = this.#store;
-    if (store.count === 0) return [0, 0];
-    return [Math.max(start, store.firstSeq), Math.min(end, store.nextSeq)];
+  /** Wakes every tail; the disk log calls this when its events change. */
+  pokeTails(): void {
+    this.#pokeTails();
   }
 
   #pokeTails(): void {

@@ -1,6 +1,8 @@
 // The manager of a process's channels: opens each name once, hands back the same handle on a
-// reopen with the same config, and sweeps retention over every open file.
+// reopen with the same config, places persistent channels under its directory, and sweeps
+// retention over every open file.
 
+import { join } from 'node:path';
 import type { Clock } from '../time/clock.js';
 import { type Random, systemRandom } from '../time/random.js';
 import { systemClock } from '../time/system-clock.js';
@@ -11,7 +13,11 @@ import {
   resolveFileConfig,
   sameFileConfig,
 } from './config.js';
-import { ClosedError, RedexError, RedexErrorCode } from './errors.js';
+import { DiskLog, removeStore } from './disk/disk-log.js';
+import { STORE_DIR_NAME } from './disk/format.js';
+import { type FileSystem, nodeFileSystem } from './disk/fs.js';
+import { ClosedError, IoError, RedexError, RedexErrorCode } from './errors.js';
+import { MemoryStore } from './memory-store.js';
 import { RedexFile } from './redex-file.js';
 
 export interface RedexOptions {
@@ -19,6 +25,8 @@ export interface RedexOptions {
   readonly dir?: string;
   readonly clock?: Clock;
   readonly random?: Random;
+  /** The file system persistent files use (tests inject failures through it). */
+  readonly fs?: FileSystem;
 }
 
 interface OpenEntry {
@@ -30,6 +38,7 @@ export class Redex {
   readonly dir: string | null;
   readonly clock: Clock;
   readonly random: Random;
+  readonly fs: FileSystem;
   readonly #files = new Map<string, OpenEntry>();
   #closed = false;
 
@@ -46,6 +55,7 @@ export class Redex {
     this.dir = options.dir ?? null;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
+    this.fs = options.fs ?? nodeFileSystem;
   }
 
   /** Names of the open files, sorted. */
@@ -72,26 +82,18 @@ export class Redex {
         }
         return open.file;
       }
-      if (resolved.persistent) {
-        if (this.dir === null) {
-          throw new RedexError(
-            RedexErrorCode.Config,
-            `channel ${JSON.stringify(name)} asks for persistent: true but this Redex has no 'dir'`,
-          );
-        }
+      if (resolved.persistent && this.dir === null) {
         throw new RedexError(
           RedexErrorCode.Config,
-          'persistent files are not available in this version yet',
+          `channel ${JSON.stringify(name)} asks for persistent: true but this Redex has no 'dir'`,
         );
       }
-      const file = new RedexFile(name, resolved, {
-        clock: this.clock,
-        onClosed: (closed) => {
-          if (this.#files.get(name)?.config === resolved) this.#files.delete(closed.name);
-        },
-      });
-      const entry: OpenEntry = { config: resolved, file: Promise.resolve(file) };
+      const entry: OpenEntry = { config: resolved, file: this.#createFile(name, resolved) };
       this.#files.set(name, entry);
+      // A failed open must not poison the name: the next open tries again.
+      entry.file.catch(() => {
+        if (this.#files.get(name) === entry) this.#files.delete(name);
+      });
       return entry.file;
     } catch (error) {
       return Promise.reject(error);
@@ -112,10 +114,20 @@ export class Redex {
     return true;
   }
 
-  /** Closes `name` and deletes its data. */
+  /** Closes `name` if open and deletes its data (a persistent channel's files, open or not). */
   async closeAndUnlinkFile(name: string): Promise<void> {
     validateChannelName(name);
     await this.closeFile(name);
+    if (this.dir === null) return;
+    const { storeDir, parentDirs } = this.#paths(name);
+    try {
+      await removeStore(this.fs, storeDir, parentDirs);
+    } catch (error) {
+      throw new IoError(
+        `deleting the files of channel ${JSON.stringify(name)} in ${storeDir} failed`,
+        error,
+      );
+    }
   }
 
   /** Runs every open file's retention policy; resolves to the total number of events evicted. */
@@ -132,5 +144,47 @@ export class Redex {
   async close(): Promise<void> {
     this.#closed = true;
     for (const name of [...this.#files.keys()]) await this.closeFile(name);
+  }
+
+  /** `<dir>/<name segments>/@redex`, and the directories between `dir` and it. */
+  #paths(name: string): { storeDir: string; parentDirs: string[] } {
+    const parentDirs: string[] = [];
+    let current = this.dir!;
+    for (const segment of name.split('/')) {
+      current = join(current, segment);
+      parentDirs.push(current);
+    }
+    return { storeDir: join(current, STORE_DIR_NAME), parentDirs };
+  }
+
+  async #createFile(name: string, config: ResolvedFileConfig): Promise<RedexFile> {
+    const deps = {
+      clock: this.clock,
+      onClosed: (closed: RedexFile) => {
+        if (this.#files.get(name)?.config === config) this.#files.delete(closed.name);
+      },
+    };
+    if (!config.persistent)
+      return new RedexFile(name, config, { kind: 'memory', store: new MemoryStore() }, deps);
+    const { storeDir, parentDirs } = this.#paths(name);
+    let file: RedexFile | null = null;
+    let disk: DiskLog;
+    try {
+      disk = await DiskLog.open({
+        fs: this.fs,
+        clock: this.clock,
+        dir: storeDir,
+        parentDirs: [this.dir!, ...parentDirs],
+        channel: name,
+        fsync: config.fsync,
+        cacheBytes: config.cacheBytes,
+        onChange: () => file?.pokeTails(),
+      });
+    } catch (error) {
+      if (error instanceof RedexError) throw error;
+      throw new IoError(`opening channel ${JSON.stringify(name)} in ${storeDir} failed`, error);
+    }
+    file = new RedexFile(name, config, { kind: 'disk', store: disk }, deps);
+    return file;
   }
 }

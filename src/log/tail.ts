@@ -1,10 +1,14 @@
-// A live tail of one channel. The subscriber holds only a cursor (the next seq to deliver) and
-// reads events out of the file's store when asked, so a slow consumer costs no memory: when it
+// A live tail of one channel. The subscriber holds a cursor and a small prefetch of events read
+// from the file's store when its consumer asks, so a slow consumer costs almost no memory: when it
 // falls more than `bufferSize` events behind, or the events at its cursor are evicted, it ends
-// with LAGGED instead of holding back appends or buffering without bound.
+// with LAGGED instead of holding back appends or buffering without bound. Reads may be
+// asynchronous (a persistent file's older events come from disk); deliveries stay in seq order.
 
-import { LaggedError } from './errors.js';
+import { LaggedError, RedexError } from './errors.js';
 import type { RedexEvent } from './event.js';
+
+/** Events fetched from the store per read. */
+export const TAIL_PREFETCH_MAX = 64;
 
 /** What a tail needs from its file. */
 export interface TailSource {
@@ -14,7 +18,8 @@ export interface TailSource {
   readonly firstSeq: number | null;
   readonly closed: boolean;
   readonly tailBufferSize: number;
-  eventAt(seq: number): RedexEvent;
+  /** Retained events in [from, to). */
+  readEvents(from: number, to: number): RedexEvent[] | Promise<RedexEvent[]>;
   detachTail(tail: RedexTail): void;
 }
 
@@ -27,9 +32,14 @@ const DONE: IteratorResult<RedexEvent, undefined> = Object.freeze({ done: true, 
 
 export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
   readonly #source: TailSource;
+  /** The next seq the consumer receives. */
   #cursor: number;
+  /** Fetched events [cursor, cursor + length − start), consumed from `#prefetchStart`. */
+  #prefetch: RedexEvent[] = [];
+  #prefetchStart = 0;
+  #fetching = false;
   #waiters: Waiter[] = [];
-  #failure: LaggedError | null = null;
+  #failure: RedexError | null = null;
   #finished = false;
 
   constructor(source: TailSource, fromSeq: number) {
@@ -53,18 +63,16 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
 
   next(): Promise<IteratorResult<RedexEvent, undefined>> {
     if (this.#finished) return Promise.resolve(DONE);
-    if (this.#failure !== null) return Promise.reject(this.#takeFailure());
-    if (this.#source.closed) {
-      this.#finish();
-      return Promise.resolve(DONE);
+    // Fast path: an event is already at hand and nobody is queued ahead of this call.
+    if (this.#waiters.length === 0 && this.#failure === null && !this.#source.closed) {
+      const ready = this.#takePrefetched();
+      if (ready !== null) return Promise.resolve(ready);
     }
-    if (this.#cursor < this.#source.nextSeq && this.#waiters.length === 0) {
-      const result = this.#tryDeliver();
-      return result === null ? Promise.reject(this.#takeFailure()) : Promise.resolve(result);
-    }
-    return new Promise((resolve, reject) => {
+    const result = new Promise<IteratorResult<RedexEvent, undefined>>((resolve, reject) => {
       this.#waiters.push({ resolve, reject });
     });
+    this.#pump();
+    return result;
   }
 
   return(): Promise<IteratorResult<RedexEvent, undefined>> {
@@ -75,44 +83,98 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
   /** Called by the file after appends, skips, sweeps and close. Never throws. */
   poke(): void {
     if (this.#finished) return;
-    if (this.#source.closed) {
-      this.#finish();
+    this.#checkLag();
+    if (this.#failure !== null && this.#waiters.length === 0) {
+      // Nobody is waiting: stop costing the file anything; the next `next()` reports the failure.
+      this.#source.detachTail(this);
       return;
     }
-    this.#checkLag();
-    while (
-      this.#failure === null &&
-      this.#waiters.length > 0 &&
-      this.#cursor < this.#source.nextSeq
-    ) {
-      const result = this.#tryDeliver();
-      if (result !== null) this.#waiters.shift()!.resolve(result);
-    }
-    if (this.#failure === null) return;
-    if (this.#waiters.length > 0) {
-      const waiters = this.#waiters.splice(0);
-      const failure = this.#takeFailure();
-      for (const waiter of waiters) waiter.reject(failure);
-    } else {
-      // Nobody is waiting: stop costing the file anything; the next `next()` reports LAGGED.
-      this.#source.detachTail(this);
+    this.#pump();
+  }
+
+  /** Serves waiters from the prefetch, fetching more when needed; one fetch at a time. */
+  #pump(): void {
+    while (!this.#finished && !this.#fetching) {
+      if (this.#source.closed) {
+        this.#finish();
+        return;
+      }
+      if (this.#waiters.length === 0) return;
+      if (this.#failure !== null) {
+        const failure = this.#failure;
+        const waiters = this.#waiters.splice(0);
+        this.#finish();
+        for (const waiter of waiters) waiter.reject(failure);
+        return;
+      }
+      const ready = this.#takePrefetched();
+      if (ready !== null) {
+        this.#waiters.shift()!.resolve(ready);
+        continue;
+      }
+      const source = this.#source;
+      if (this.#cursor >= source.nextSeq) return; // wait for a poke
+      const first = source.firstSeq;
+      if (first === null || this.#cursor < first) {
+        this.#failure = new LaggedError(
+          source.name,
+          this.#cursor,
+          'the events at this position were evicted',
+        );
+        continue;
+      }
+      const fetched = source.readEvents(
+        this.#cursor,
+        Math.min(source.nextSeq, this.#cursor + TAIL_PREFETCH_MAX),
+      );
+      if (Array.isArray(fetched)) {
+        this.#fill(fetched);
+        continue;
+      }
+      this.#fetching = true;
+      fetched.then(
+        (events) => {
+          this.#fetching = false;
+          this.#fill(events);
+          this.#pump();
+        },
+        (error: unknown) => {
+          this.#fetching = false;
+          this.#failure =
+            error instanceof RedexError
+              ? error
+              : new LaggedError(source.name, this.#cursor, `reading failed: ${String(error)}`);
+          this.#pump();
+        },
+      );
+      return;
     }
   }
 
-  /** The event at the cursor, or null (with `#failure` set) when it is no longer retained. */
-  #tryDeliver(): IteratorResult<RedexEvent, undefined> | null {
-    const source = this.#source;
-    const first = source.firstSeq;
-    if (first === null || this.#cursor < first) {
-      this.#failure = new LaggedError(
-        source.name,
-        this.#cursor,
-        'the events at this position were evicted',
-      );
-      return null;
+  #fill(events: RedexEvent[]): void {
+    // Keep only events that continue exactly at the cursor (a sweep may have raced the read).
+    if (events.length === 0 || events[0]!.seq !== this.#cursor) {
+      if (this.#source.firstSeq === null || this.#cursor < this.#source.firstSeq) {
+        this.#failure ??= new LaggedError(
+          this.#source.name,
+          this.#cursor,
+          'the events at this position were evicted',
+        );
+      }
+      return;
     }
-    const event = source.eventAt(this.#cursor);
-    this.#cursor++;
+    this.#prefetch = events;
+    this.#prefetchStart = 0;
+  }
+
+  #takePrefetched(): IteratorResult<RedexEvent, undefined> | null {
+    if (this.#prefetchStart >= this.#prefetch.length) return null;
+    const event = this.#prefetch[this.#prefetchStart++]!;
+    if (this.#prefetchStart === this.#prefetch.length) {
+      this.#prefetch = [];
+      this.#prefetchStart = 0;
+    }
+    this.#cursor = event.seq + 1;
     return { done: false, value: event };
   }
 
@@ -139,15 +201,10 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
     }
   }
 
-  #takeFailure(): LaggedError {
-    const failure = this.#failure!;
-    this.#finish();
-    return failure;
-  }
-
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#prefetch = [];
     this.#source.detachTail(this);
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(DONE);
   }

@@ -1,0 +1,798 @@
+// DEV DOCS — the persistent body of one channel.
+//
+// Owns the channel's store directory (`<dir>/<channel>/@redex/`): the manifest and the current
+// generation's data and index files. Keeps the whole index in memory as typed-array rows
+// (offset, length, timestamp: 20 bytes per event) and the most recent payloads in a bounded
+// `MemoryStore` cache; older payloads are read back from disk and checked against their CRC.
+//
+// Every write goes through one promise chain, so appends, syncs, retention floors, compactions and
+// skips never interleave. Appends are grouped: all appends that arrive while a write is in flight
+// are written by the next single data write and single index write (and, under `fsync: always`,
+// one fsync), which is group commit. Events become visible (nextSeq, reads, tails) only once their
+// group is written, so a failed write can be rolled back with no seq consumed and nothing seen.
+//
+// Called by `RedexFile` (src/log/redex-file.ts); recovery at open lives in recovery.ts.
+
+import { join } from 'node:path';
+import type { Clock, TimerHandle } from '../../time/clock.js';
+import { ColumnDeque } from '../column-deque.js';
+import type { FsyncPolicy } from '../config.js';
+import {
+  ClosedError,
+  CorruptError,
+  IoError,
+  RedexError,
+  RedexErrorCode,
+  SeqMismatchError,
+} from '../errors.js';
+import type { RedexEvent } from '../event.js';
+import { MemoryStore } from '../memory-store.js';
+import {
+  encodeManifest,
+  FILE_HEADER_BYTES,
+  INDEX_ENTRY_BYTES,
+  MANIFEST_NAME,
+  MANIFEST_TEMP_NAME,
+  type Manifest,
+  parseGenerationFileName,
+  RECORD_HEADER_BYTES,
+  readRecordHeader,
+  recordChecksumOk,
+  writeIndexEntry,
+  writeRecord,
+} from './format.js';
+import type { FileSystem } from './fs.js';
+import {
+  createGeneration,
+  type Generation,
+  openGeneration,
+  readManifest,
+  readWholeFile,
+  writeManifest,
+} from './generation.js';
+import { type RowSink, recoverGeneration } from './recovery.js';
+
+/** Bytes copied per step of a compaction, and the largest single read of a range. */
+const COPY_CHUNK_BYTES = 8 << 20;
+const READ_CHUNK_BYTES = 8 << 20;
+/** A compaction runs once at least this many dead bytes lead the data file and they outweigh the live ones. */
+export const COMPACT_DEAD_BYTES_MIN = 1 << 20;
+
+export interface DiskLogOptions {
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  /** The channel's store directory. */
+  readonly dir: string;
+  readonly channel: string;
+  readonly fsync: FsyncPolicy;
+  /** Most recent payload bytes kept in memory for reads and tails. */
+  readonly cacheBytes: number;
+  /** Told whenever events become visible or the seq range changes (to wake tails). */
+  readonly onChange: () => void;
+  readonly compactDeadBytesMin?: number;
+  /** Directories between the manager's root and `dir`, made durable when the store is created. */
+  readonly parentDirs?: readonly string[];
+}
+
+interface PendingAppend {
+  readonly payloads: readonly Uint8Array[];
+  readonly timestampNs: bigint;
+  readonly expected: number | null;
+  firstSeq: number;
+  resolve(firstSeq: number | null): void;
+  reject(error: unknown): void;
+}
+
+const makeRowColumns = (capacity: number) => ({
+  offset: new Float64Array(capacity),
+  length: new Uint32Array(capacity),
+  timestamp: new BigInt64Array(capacity),
+});
+
+export class DiskLog {
+  readonly #options: DiskLogOptions;
+  readonly #rows = new ColumnDeque(makeRowColumns);
+  #generation: Generation;
+  #highestGeneration: number;
+  /** Seq of the first row (the next seq when there are no rows). */
+  #firstSeq: number;
+  #payloadBytes = 0;
+  #dataSize = FILE_HEADER_BYTES;
+  #indexSize = FILE_HEADER_BYTES;
+  #cache: MemoryStore;
+  #chain: Promise<void> = Promise.resolve();
+  #pending: PendingAppend[] = [];
+  #flushQueued = false;
+  #readOnly: IoError | null = null;
+  #dirty = false;
+  #unsyncedEvents = 0;
+  #unsyncedBytes = 0;
+  #syncTimer: TimerHandle | null = null;
+  #closing: Promise<void> | null = null;
+  /** What recovery repaired at open (empty for a clean open). */
+  readonly repairs: string[] = [];
+
+  private constructor(options: DiskLogOptions, generation: Generation, highestGeneration: number) {
+    this.#options = options;
+    this.#generation = generation;
+    this.#highestGeneration = highestGeneration;
+    this.#firstSeq = generation.baseSeq;
+    this.#cache = new MemoryStore(generation.baseSeq);
+  }
+
+  /** Opens (creating if needed) and recovers the store in `options.dir`. */
+  static async open(options: DiskLogOptions): Promise<DiskLog> {
+    const { fs, dir } = options;
+    await fs.mkdir(dir);
+    const names = await fs.readdir(dir);
+    let manifest: Manifest;
+    if (names.includes(MANIFEST_NAME)) {
+      manifest = await readManifest(fs, dir);
+    } else {
+      manifest = await DiskLog.#initialize(fs, dir, names);
+      // The new directories themselves must survive a crash too.
+      for (const parent of [...(options.parentDirs ?? [])].reverse()) await fs.syncDir(parent);
+    }
+    const generation = await openGeneration(fs, dir, manifest);
+    let highest = manifest.generation;
+    for (const name of names)
+      highest = Math.max(highest, parseGenerationFileName(name)?.generation ?? 0);
+    const log = new DiskLog(options, generation, highest);
+    try {
+      await log.#recover(manifest, names);
+    } catch (error) {
+      await generation.close();
+      throw error;
+    }
+    return log;
+  }
+
+  /** A new store, or one whose creation was interrupted before its manifest was written. */
+  static async #initialize(fs: FileSystem, dir: string, names: string[]): Promise<Manifest> {
+    for (const name of names) {
+      const parsed = parseGenerationFileName(name);
+      if (parsed?.kind !== 'dat') continue;
+      const bytes = await readWholeFile(fs, join(dir, name));
+      if (bytes.byteLength > FILE_HEADER_BYTES) {
+        throw new CorruptError(
+          join(dir, MANIFEST_NAME),
+          `it is missing, but ${name} holds records; restore the manifest or move the files away`,
+        );
+      }
+    }
+    for (const name of names) {
+      if (parseGenerationFileName(name) !== null || name === MANIFEST_TEMP_NAME)
+        await fs.unlink(join(dir, name));
+    }
+    const manifest: Manifest = { generation: 1, baseSeq: 0, firstSeq: 0 };
+    const generation = await createGeneration(fs, dir, manifest.generation, 0);
+    try {
+      await generation.data.sync();
+      await generation.index.sync();
+    } finally {
+      await generation.close();
+    }
+    await writeManifest(fs, dir, manifest);
+    return manifest;
+  }
+
+  async #recover(manifest: Manifest, names: string[]): Promise<void> {
+    const { fs, dir } = this.#options;
+    const result = await recoverGeneration(this.#generation, this.#rowSink());
+    this.repairs.push(...result.repairs);
+    this.#dataSize = result.dataSize;
+    this.#indexSize = result.indexSize;
+    // Leftovers of an interrupted generation switch. Only names this code writes are touched.
+    for (const name of names) {
+      const parsed = parseGenerationFileName(name);
+      if (
+        (parsed !== null && parsed.generation !== manifest.generation) ||
+        name === MANIFEST_TEMP_NAME
+      ) {
+        await fs.unlink(join(dir, name));
+        this.repairs.push(`removed ${name}, left by an interrupted generation switch`);
+      }
+    }
+    const storedNext = this.#generation.baseSeq + this.#rows.length;
+    if (manifest.firstSeq > storedNext) {
+      // Retention had moved past records that did not survive the crash: continue at the floor.
+      await this.#enqueue(() => this.#skipNow(manifest.firstSeq));
+    } else {
+      this.#dropRows(manifest.firstSeq - this.#generation.baseSeq);
+    }
+    this.#cache = new MemoryStore(this.nextSeq);
+  }
+
+  get firstSeq(): number {
+    return this.#firstSeq;
+  }
+
+  get nextSeq(): number {
+    return this.#firstSeq + this.#rows.length;
+  }
+
+  get count(): number {
+    return this.#rows.length;
+  }
+
+  get payloadBytes(): number {
+    return this.#payloadBytes;
+  }
+
+  /** Set once a failure could not be rolled back; every later write fails with it. */
+  get readOnly(): IoError | null {
+    return this.#readOnly;
+  }
+
+  get dataPath(): string {
+    return this.#generation.dataPath;
+  }
+
+  lengthAt(seq: number): number {
+    return this.#rows.columns.length[this.#rows.slot(seq - this.#firstSeq)]!;
+  }
+
+  timestampAt(seq: number): bigint {
+    return this.#rows.columns.timestamp[this.#rows.slot(seq - this.#firstSeq)]!;
+  }
+
+  /**
+   * Appends a batch once every write queued before it is done; resolves to its first seq after
+   * the bytes are written (and fsynced under `always`). `expected` guards the first seq.
+   */
+  append(
+    payloads: readonly Uint8Array[],
+    timestampNs: bigint,
+    expected: number | null,
+  ): Promise<number | null> {
+    if (this.#closing !== null)
+      return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
+    if (this.#readOnly !== null) return Promise.reject(this.#readOnly);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ payloads, timestampNs, expected, firstSeq: -1, resolve, reject });
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        void this.#enqueue(() => this.#flush());
+      }
+    });
+  }
+
+  /** Events in [from, to) (clamped to what is retained); from the cache when possible, else from disk. */
+  readEvents(from: number, to: number): RedexEvent[] | Promise<RedexEvent[]> {
+    const start = Math.max(from, this.#firstSeq);
+    const end = Math.min(to, this.nextSeq);
+    if (start >= end) return [];
+    const cache = this.#cache;
+    if (start >= cache.firstSeq) return cache.readEvents(start, end);
+    const diskEnd = Math.min(end, cache.firstSeq);
+    const fromCache = end > diskEnd ? cache.readEvents(diskEnd, end) : [];
+    const plan = this.#planDiskRead(start, diskEnd);
+    return this.#generation
+      .read((generation) => this.#readDisk(generation, plan))
+      .then((events) => {
+        for (const event of fromCache) events.push(event);
+        return events;
+      });
+  }
+
+  /** Evicts the `count` oldest events now, and records the new floor durably (compacting when worth it). */
+  evictPrefix(count: number): Promise<void> {
+    if (count <= 0) return Promise.resolve();
+    this.#dropRows(count);
+    if (this.#cache.firstSeq < this.#firstSeq)
+      this.#cache.evictPrefix(this.#firstSeq - this.#cache.firstSeq);
+    return this.#enqueue(() => this.#persistFloor());
+  }
+
+  /** After every write queued before it: continue at `seq` in a fresh empty generation (no-op if seq ≤ nextSeq). */
+  skipTo(seq: number): Promise<void> {
+    return this.#enqueue(() => this.#skipNow(seq));
+  }
+
+  /** Flushes queued appends and fsyncs both files. */
+  sync(): Promise<void> {
+    return this.#enqueue(() => this.#syncNow());
+  }
+
+  /** Writes what is queued, fsyncs and closes; idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      try {
+        await this.#enqueue(() => this.#syncNow());
+      } finally {
+        this.#syncTimer?.cancel();
+        this.#syncTimer = null;
+        await this.#generation.retire();
+      }
+    })();
+    return this.#closing;
+  }
+
+  assertInvariants(): void {
+    const rows = this.#rows.columns;
+    let bytes = 0;
+    let previousEnd = -1;
+    for (let index = 0; index < this.#rows.length; index++) {
+      const slot = this.#rows.slot(index);
+      if (previousEnd !== -1 && rows.offset[slot] !== previousEnd)
+        throw new Error('DiskLog invariant broken: rows are not contiguous');
+      previousEnd = rows.offset[slot]! + RECORD_HEADER_BYTES + rows.length[slot]!;
+      bytes += rows.length[slot]!;
+    }
+    if (bytes !== this.#payloadBytes) throw new Error('DiskLog invariant broken: payloadBytes');
+    if (previousEnd !== -1 && previousEnd !== this.#dataSize)
+      throw new Error('DiskLog invariant broken: data size');
+    if (
+      this.#indexSize !==
+      FILE_HEADER_BYTES + (this.nextSeq - this.#generation.baseSeq) * INDEX_ENTRY_BYTES
+    ) {
+      throw new Error('DiskLog invariant broken: index size');
+    }
+    if (this.#cache.nextSeq !== this.nextSeq || this.#cache.firstSeq < this.#firstSeq)
+      throw new Error('DiskLog invariant broken: cache');
+    this.#cache.assertInvariants();
+  }
+
+  #enqueue(operation: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(operation);
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  #rowSink(): RowSink {
+    const rows = this.#rows;
+    return {
+      push: (offset, length, timestampNs) => this.#pushRow(offset, length, timestampNs),
+      get count() {
+        return rows.length;
+      },
+      rowAt: (index) => {
+        const slot = rows.slot(index);
+        return {
+          offset: rows.columns.offset[slot]!,
+          length: rows.columns.length[slot]!,
+          timestampNs: rows.columns.timestamp[slot]!,
+        };
+      },
+      dropLast: () => {
+        this.#payloadBytes -= rows.columns.length[rows.slot(rows.length - 1)]!;
+        rows.dropBack(1);
+      },
+    };
+  }
+
+  #pushRow(offset: number, length: number, timestampNs: bigint): void {
+    const slot = this.#rows.pushSlot();
+    const columns = this.#rows.columns;
+    columns.offset[slot] = offset;
+    columns.length[slot] = length;
+    columns.timestamp[slot] = timestampNs;
+    this.#payloadBytes += length;
+  }
+
+  #dropRows(count: number): void {
+    const dropped = Math.min(count, this.#rows.length);
+    for (let index = 0; index < dropped; index++)
+      this.#payloadBytes -= this.#rows.columns.length[this.#rows.slot(index)]!;
+    this.#rows.dropFront(dropped);
+    this.#firstSeq += count;
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushQueued = false;
+    const group = this.#pending;
+    this.#pending = [];
+    if (this.#readOnly !== null) {
+      for (const item of group) item.reject(this.#readOnly);
+      return;
+    }
+    let next = this.nextSeq;
+    let dataBytes = 0;
+    let events = 0;
+    const accepted: PendingAppend[] = [];
+    for (const item of group) {
+      if (item.expected !== null && item.expected !== next) {
+        item.reject(new SeqMismatchError(this.#options.channel, item.expected, next));
+        continue;
+      }
+      if (item.payloads.length === 0) {
+        item.resolve(null);
+        continue;
+      }
+      if (item.payloads.length - 1 > Number.MAX_SAFE_INTEGER - next) {
+        item.reject(
+          new RedexError(
+            RedexErrorCode.SeqRange,
+            `appending ${item.payloads.length} events to ${JSON.stringify(this.#options.channel)} would pass seq ${Number.MAX_SAFE_INTEGER}`,
+          ),
+        );
+        continue;
+      }
+      item.firstSeq = next;
+      next += item.payloads.length;
+      events += item.payloads.length;
+      for (const payload of item.payloads) dataBytes += RECORD_HEADER_BYTES + payload.byteLength;
+      accepted.push(item);
+    }
+    if (accepted.length === 0) return;
+
+    const data = Buffer.allocUnsafe(dataBytes);
+    const index = Buffer.allocUnsafe(events * INDEX_ENTRY_BYTES);
+    let at = 0;
+    let entry = 0;
+    for (const item of accepted) {
+      let seq = item.firstSeq;
+      for (const payload of item.payloads) {
+        writeIndexEntry(index, entry, {
+          dataOffset: this.#dataSize + at,
+          timestampNs: item.timestampNs,
+          length: payload.byteLength,
+        });
+        at += writeRecord(data, at, seq++, item.timestampNs, payload);
+        entry += INDEX_ENTRY_BYTES;
+      }
+    }
+
+    const generation = this.#generation;
+    const always = this.#options.fsync === 'always';
+    let stage = 'data write';
+    try {
+      await generation.data.write(data, this.#dataSize);
+      stage = 'index write';
+      await generation.index.write(index, this.#indexSize);
+      if (always) {
+        stage = 'fsync';
+        await Promise.all([generation.data.sync(), generation.index.sync()]);
+      }
+    } catch (error) {
+      // After a failed fsync the kernel may have dropped dirty pages: never trust the file again.
+      const failure = await this.#rollback(error, stage, stage === 'fsync');
+      for (const item of accepted) item.reject(failure);
+      return;
+    }
+
+    let offset = this.#dataSize;
+    for (const item of accepted) {
+      for (const payload of item.payloads) {
+        this.#pushRow(offset, payload.byteLength, item.timestampNs);
+        this.#cache.push(payload, item.timestampNs);
+        offset += RECORD_HEADER_BYTES + payload.byteLength;
+      }
+    }
+    this.#dataSize += dataBytes;
+    this.#indexSize += events * INDEX_ENTRY_BYTES;
+    this.#trimCache();
+    this.#options.onChange();
+    for (const item of accepted) item.resolve(item.firstSeq);
+    if (!always) await this.#afterUnsyncedWrite(events, dataBytes);
+  }
+
+  /** Cuts both files back to their last committed size; if that fails, the file turns read-only. */
+  async #rollback(cause: unknown, stage: string, forceReadOnly: boolean): Promise<IoError> {
+    const generation = this.#generation;
+    const channel = JSON.stringify(this.#options.channel);
+    try {
+      await generation.data.truncate(this.#dataSize);
+      await generation.index.truncate(this.#indexSize);
+    } catch (truncateError) {
+      this.#readOnly = new IoError(
+        `channel ${channel} refuses writes: an append failed (${stage}) and could not be rolled back`,
+        truncateError,
+        true,
+      );
+      return new IoError(
+        `append to channel ${channel} failed at the ${stage}; nothing was acknowledged`,
+        cause,
+        true,
+      );
+    }
+    if (forceReadOnly) {
+      this.#readOnly = new IoError(
+        `channel ${channel} refuses writes after a failed fsync`,
+        cause,
+        true,
+      );
+    }
+    return new IoError(
+      `append to channel ${channel} failed at the ${stage}; nothing was written`,
+      cause,
+      forceReadOnly,
+    );
+  }
+
+  async #afterUnsyncedWrite(events: number, bytes: number): Promise<void> {
+    this.#dirty = true;
+    this.#unsyncedEvents += events;
+    this.#unsyncedBytes += bytes;
+    const policy = this.#options.fsync;
+    if (policy === 'never' || policy === 'always') return;
+    if ('everyN' in policy) {
+      if (this.#unsyncedEvents >= policy.everyN) await this.#syncNow();
+      return;
+    }
+    if (policy.maxBytes !== undefined && this.#unsyncedBytes >= policy.maxBytes) {
+      await this.#syncNow();
+      return;
+    }
+    this.#syncTimer ??= this.#options.clock.setTimer(policy.intervalMs, () => {
+      this.#syncTimer = null;
+      void this.#enqueue(() => this.#syncNow()).catch(() => {});
+    });
+  }
+
+  async #syncNow(): Promise<void> {
+    if (!this.#dirty) return;
+    const generation = this.#generation;
+    try {
+      await Promise.all([generation.data.sync(), generation.index.sync()]);
+    } catch (error) {
+      this.#readOnly = new IoError(
+        `channel ${JSON.stringify(this.#options.channel)} refuses writes after a failed fsync`,
+        error,
+        true,
+      );
+      throw this.#readOnly;
+    }
+    this.#dirty = false;
+    this.#unsyncedEvents = 0;
+    this.#unsyncedBytes = 0;
+    this.#syncTimer?.cancel();
+    this.#syncTimer = null;
+  }
+
+  #trimCache(): void {
+    const cache = this.#cache;
+    let bytes = cache.payloadBytes;
+    let drop = 0;
+    while (bytes > this.#options.cacheBytes && drop < cache.count) {
+      bytes -= cache.lengthAt(cache.firstSeq + drop);
+      drop++;
+    }
+    cache.evictPrefix(drop);
+  }
+
+  async #persistFloor(): Promise<void> {
+    if (this.#readOnly !== null) throw this.#readOnly;
+    const deadEnd =
+      this.#rows.length > 0 ? this.#rows.columns.offset[this.#rows.slot(0)]! : this.#dataSize;
+    const deadBytes = deadEnd - FILE_HEADER_BYTES;
+    const liveBytes = this.#dataSize - deadEnd;
+    const minimum = this.#options.compactDeadBytesMin ?? COMPACT_DEAD_BYTES_MIN;
+    if (deadBytes >= minimum && deadBytes >= liveBytes) {
+      await this.#compact();
+      return;
+    }
+    const { fs, dir } = this.#options;
+    try {
+      await writeManifest(fs, dir, {
+        generation: this.#generation.number,
+        baseSeq: this.#generation.baseSeq,
+        firstSeq: this.#firstSeq,
+      });
+    } catch (error) {
+      // Either manifest (old floor or new) describes a valid log; only the floor's durability is lost.
+      throw new IoError(
+        `recording the retention floor of channel ${JSON.stringify(this.#options.channel)} failed`,
+        error,
+      );
+    }
+  }
+
+  /** Copies the live records into a new generation and switches to it. */
+  async #compact(): Promise<void> {
+    const old = this.#generation;
+    const rows = this.#rows;
+    const startOffset = rows.length > 0 ? rows.columns.offset[rows.slot(0)]! : this.#dataSize;
+    const endOffset = this.#dataSize;
+    const baseSeq = this.#firstSeq;
+    const shift = startOffset - FILE_HEADER_BYTES;
+    // The index of the copy is built now: evictions may drop rows while the copy runs.
+    const entries = rows.length;
+    const index = Buffer.allocUnsafe(entries * INDEX_ENTRY_BYTES);
+    for (let row = 0; row < entries; row++) {
+      const slot = rows.slot(row);
+      writeIndexEntry(index, row * INDEX_ENTRY_BYTES, {
+        dataOffset: rows.columns.offset[slot]! - shift,
+        timestampNs: rows.columns.timestamp[slot]!,
+        length: rows.columns.length[slot]!,
+      });
+    }
+    await this.#switchGeneration(
+      baseSeq,
+      async (next) => {
+        const chunk = new Uint8Array(
+          Math.min(COPY_CHUNK_BYTES, Math.max(1, endOffset - startOffset)),
+        );
+        for (let from = startOffset; from < endOffset; ) {
+          const read = await old.data.read(
+            chunk.subarray(0, Math.min(chunk.byteLength, endOffset - from)),
+            from,
+          );
+          if (read === 0)
+            throw new CorruptError(
+              old.dataPath,
+              `ended at ${from} while ${endOffset} bytes were expected`,
+            );
+          await next.data.write(chunk.subarray(0, read), from - shift);
+          from += read;
+        }
+        await next.index.write(index, FILE_HEADER_BYTES);
+      },
+      () => {
+        const columns = this.#rows.columns;
+        for (let row = 0; row < this.#rows.length; row++)
+          columns.offset[this.#rows.slot(row)]! -= shift;
+        this.#dataSize = endOffset - shift;
+        this.#indexSize = FILE_HEADER_BYTES + entries * INDEX_ENTRY_BYTES;
+      },
+    );
+  }
+
+  async #skipNow(seq: number): Promise<void> {
+    if (seq <= this.nextSeq) return;
+    if (this.#readOnly !== null) throw this.#readOnly;
+    await this.#switchGeneration(
+      seq,
+      async () => {},
+      () => {
+        this.#dropRows(this.#rows.length);
+        this.#firstSeq = seq;
+        this.#cache.resetTo(seq);
+        this.#dataSize = FILE_HEADER_BYTES;
+        this.#indexSize = FILE_HEADER_BYTES;
+      },
+    );
+    this.#options.onChange();
+  }
+
+  /**
+   * Writes a new generation with `fill`, makes it durable, points the manifest at it
+   * (temp → fsync → rename → fsync dir) and then `apply`s the switch in memory. A failure before
+   * the rename leaves the old generation in force and removes the new files; a failure after it
+   * switches anyway (the manifest already names the new files) and turns the file read-only,
+   * because whether the switch survives a crash is unknown.
+   */
+  async #switchGeneration(
+    baseSeq: number,
+    fill: (next: Generation) => Promise<void>,
+    apply: () => void,
+  ): Promise<void> {
+    const { fs, dir, channel } = this.#options;
+    const number = ++this.#highestGeneration;
+    const manifest: Manifest = { generation: number, baseSeq, firstSeq: baseSeq };
+    let next: Generation | null = null;
+    const tempPath = join(dir, MANIFEST_TEMP_NAME);
+    try {
+      next = await createGeneration(fs, dir, number, baseSeq);
+      await fill(next);
+      await next.data.sync();
+      await next.index.sync();
+      const temp = await fs.open(tempPath, 'create');
+      try {
+        await temp.truncate(0);
+        await temp.write(encodeManifest(manifest), 0);
+        await temp.sync();
+      } finally {
+        await temp.close();
+      }
+      await fs.rename(tempPath, join(dir, MANIFEST_NAME));
+    } catch (error) {
+      if (next !== null) {
+        await next.close();
+        await Promise.allSettled([
+          fs.unlink(next.dataPath),
+          fs.unlink(next.indexPath),
+          fs.unlink(tempPath),
+        ]);
+      }
+      throw new IoError(
+        `switching channel ${JSON.stringify(channel)} to a new generation failed; the previous one stays in force`,
+        error,
+      );
+    }
+    const old = this.#generation;
+    this.#generation = next;
+    apply();
+    try {
+      await fs.syncDir(dir);
+    } catch (error) {
+      this.#readOnly = new IoError(
+        `channel ${JSON.stringify(channel)} refuses writes: the switch to generation ${number} may not be durable`,
+        error,
+        true,
+      );
+      throw this.#readOnly;
+    } finally {
+      await old.retire();
+    }
+    // The old files are dead now; if removing them fails, the next open removes them.
+    await Promise.allSettled([fs.unlink(old.dataPath), fs.unlink(old.indexPath)]);
+  }
+
+  #planDiskRead(
+    start: number,
+    end: number,
+  ): { start: number; offsets: Float64Array; endOffset: number } {
+    const rows = this.#rows;
+    const offsets = new Float64Array(end - start);
+    for (let seq = start; seq < end; seq++)
+      offsets[seq - start] = rows.columns.offset[rows.slot(seq - this.#firstSeq)]!;
+    const lastSlot = rows.slot(end - 1 - this.#firstSeq);
+    return {
+      start,
+      offsets,
+      endOffset:
+        rows.columns.offset[lastSlot]! + RECORD_HEADER_BYTES + rows.columns.length[lastSlot]!,
+    };
+  }
+
+  async #readDisk(
+    generation: Generation,
+    plan: { start: number; offsets: Float64Array; endOffset: number },
+  ): Promise<RedexEvent[]> {
+    const events: RedexEvent[] = [];
+    const { offsets } = plan;
+    let first = 0;
+    while (first < offsets.length) {
+      // Take whole records up to READ_CHUNK_BYTES (at least one).
+      let last = first + 1;
+      while (last < offsets.length && offsets[last]! - offsets[first]! < READ_CHUNK_BYTES) last++;
+      const chunkStart = offsets[first]!;
+      const chunkEnd = last < offsets.length ? offsets[last]! : plan.endOffset;
+      const bytes = new Uint8Array(chunkEnd - chunkStart);
+      let read: number;
+      try {
+        read = await generation.data.read(bytes, chunkStart);
+      } catch (error) {
+        throw new IoError(`reading ${generation.dataPath}`, error);
+      }
+      for (let row = first; row < last; row++) {
+        const seq = plan.start + row;
+        const at = offsets[row]! - chunkStart;
+        if (at + RECORD_HEADER_BYTES > read)
+          throw new CorruptError(generation.dataPath, 'the record is cut short', seq);
+        const header = readRecordHeader(bytes, at);
+        if (
+          header.seq !== seq ||
+          at + RECORD_HEADER_BYTES + header.length > read ||
+          !recordChecksumOk(bytes, at, header.length, header.crc)
+        ) {
+          throw new CorruptError(
+            generation.dataPath,
+            'its checksum does not match; the record is not returned',
+            seq,
+          );
+        }
+        events.push({
+          seq,
+          payload: bytes.subarray(
+            at + RECORD_HEADER_BYTES,
+            at + RECORD_HEADER_BYTES + header.length,
+          ),
+          timestampNs: header.timestampNs,
+        });
+      }
+      first = last;
+    }
+    return events;
+  }
+}
+
+/** Deletes a channel's store (only the names this code writes) and the directories it leaves empty. */
+export async function removeStore(
+  fs: FileSystem,
+  dir: string,
+  parentDirs: readonly string[],
+): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    if (
+      name === MANIFEST_NAME ||
+      name === MANIFEST_TEMP_NAME ||
+      parseGenerationFileName(name) !== null
+    ) {
+      await fs.unlink(join(dir, name));
+    }
+  }
+  await fs.rmdirIfEmpty(dir);
+  for (const parent of [...parentDirs].reverse()) await fs.rmdirIfEmpty(parent);
+}

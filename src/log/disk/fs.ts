@@ -1,0 +1,134 @@
+// The file-system operations persistent files use, behind an interface so tests can fail any one
+// of them (ENOSPC, EIO, a short write) at any step and check that nothing is lost or half-visible.
+
+import { constants, promises as fsp } from 'node:fs';
+
+export interface FsFile {
+  /** Writes all of `data` at `position`. */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** Reads up to `length` bytes at `position` into `into`; resolves to the bytes read. */
+  read(into: Uint8Array, position: number): Promise<number>;
+  size(): Promise<number>;
+  truncate(size: number): Promise<void>;
+  /** Flushes the file's data (and the metadata needed to read it back) to stable storage. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  /** `create` makes the file if missing (never truncates); `read` fails if missing. */
+  open(path: string, mode: 'read' | 'readwrite' | 'create'): Promise<FsFile>;
+  /** Creates `path` and its missing parents. */
+  mkdir(path: string): Promise<void>;
+  /** Entry names in `path`; an empty list if it does not exist. */
+  readdir(path: string): Promise<string[]>;
+  exists(path: string): Promise<boolean>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Removes an empty directory; a no-op when it is missing or not empty. */
+  rmdirIfEmpty(path: string): Promise<void>;
+  /** Makes renames, creations and deletions inside `path` durable. */
+  syncDir(path: string): Promise<void>;
+}
+
+class NodeFile implements FsFile {
+  readonly #handle: fsp.FileHandle;
+
+  constructor(handle: fsp.FileHandle) {
+    this.#handle = handle;
+  }
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    let written = 0;
+    while (written < data.byteLength) {
+      const { bytesWritten } = await this.#handle.write(
+        data,
+        written,
+        data.byteLength - written,
+        position + written,
+      );
+      written += bytesWritten;
+    }
+  }
+
+  async read(into: Uint8Array, position: number): Promise<number> {
+    let total = 0;
+    while (total < into.byteLength) {
+      const { bytesRead } = await this.#handle.read(
+        into,
+        total,
+        into.byteLength - total,
+        position + total,
+      );
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    return total;
+  }
+
+  async size(): Promise<number> {
+    return (await this.#handle.stat()).size;
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.#handle.truncate(size);
+  }
+
+  sync(): Promise<void> {
+    return this.#handle.datasync();
+  }
+
+  close(): Promise<void> {
+    return this.#handle.close();
+  }
+}
+
+export const nodeFileSystem: FileSystem = {
+  async open(path, mode) {
+    const flags =
+      mode === 'read'
+        ? constants.O_RDONLY
+        : mode === 'readwrite'
+          ? constants.O_RDWR
+          : constants.O_RDWR | constants.O_CREAT;
+    return new NodeFile(await fsp.open(path, flags, 0o644));
+  },
+  async mkdir(path) {
+    await fsp.mkdir(path, { recursive: true });
+  },
+  async readdir(path) {
+    try {
+      return await fsp.readdir(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  },
+  async exists(path) {
+    try {
+      await fsp.stat(path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  },
+  rename: (from, to) => fsp.rename(from, to),
+  unlink: (path) => fsp.unlink(path),
+  async rmdirIfEmpty(path) {
+    try {
+      await fsp.rmdir(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    }
+  },
+  async syncDir(path) {
+    const handle = await fsp.open(path, constants.O_RDONLY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};

@@ -1,0 +1,160 @@
+// A generation is one data file and one index file; the manifest names the current one. Creating
+// a generation and switching the manifest to it follows write temp → fsync → rename → fsync dir,
+// so a crash leaves either the old generation or the new one in force, never a mix.
+
+import { join } from 'node:path';
+import { CorruptError } from '../errors.js';
+import {
+  DATA_MAGIC,
+  decodeFileHeader,
+  decodeManifest,
+  encodeFileHeader,
+  encodeManifest,
+  FILE_HEADER_BYTES,
+  generationFileName,
+  INDEX_MAGIC,
+  MANIFEST_NAME,
+  MANIFEST_TEMP_NAME,
+  type Manifest,
+} from './format.js';
+import type { FileSystem, FsFile } from './fs.js';
+
+/** The open files of one generation. Reads in flight keep it open after it is retired. */
+export class Generation {
+  readonly number: number;
+  readonly baseSeq: number;
+  readonly data: FsFile;
+  readonly index: FsFile;
+  readonly dataPath: string;
+  readonly indexPath: string;
+  #readers = 0;
+  #retired = false;
+  #closed: Promise<void> | null = null;
+
+  constructor(dir: string, number: number, baseSeq: number, data: FsFile, index: FsFile) {
+    this.number = number;
+    this.baseSeq = baseSeq;
+    this.data = data;
+    this.index = index;
+    this.dataPath = join(dir, generationFileName(number, 'dat'));
+    this.indexPath = join(dir, generationFileName(number, 'idx'));
+  }
+
+  /** Runs a read against this generation's files, keeping them open until it finishes. */
+  async read<T>(body: (generation: Generation) => Promise<T>): Promise<T> {
+    this.#readers++;
+    try {
+      return await body(this);
+    } finally {
+      this.#readers--;
+      if (this.#retired && this.#readers === 0) void this.close().catch(() => {});
+    }
+  }
+
+  /** Closes the files once no read uses them. */
+  retire(): Promise<void> {
+    this.#retired = true;
+    return this.#readers === 0 ? this.close() : Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= Promise.allSettled([this.data.close(), this.index.close()]).then(() => {});
+    return this.#closed;
+  }
+}
+
+export async function readWholeFile(fs: FileSystem, path: string): Promise<Uint8Array> {
+  const file = await fs.open(path, 'read');
+  try {
+    const bytes = new Uint8Array(await file.size());
+    const read = await file.read(bytes, 0);
+    return bytes.subarray(0, read);
+  } finally {
+    await file.close();
+  }
+}
+
+export async function readManifest(fs: FileSystem, dir: string): Promise<Manifest> {
+  const path = join(dir, MANIFEST_NAME);
+  const decoded = decodeManifest(await readWholeFile(fs, path));
+  if (typeof decoded === 'string') throw new CorruptError(path, decoded);
+  return decoded;
+}
+
+/** Durably replaces the manifest. */
+export async function writeManifest(
+  fs: FileSystem,
+  dir: string,
+  manifest: Manifest,
+): Promise<void> {
+  const tempPath = join(dir, MANIFEST_TEMP_NAME);
+  const temp = await fs.open(tempPath, 'create');
+  try {
+    await temp.truncate(0);
+    await temp.write(encodeManifest(manifest), 0);
+    await temp.sync();
+  } finally {
+    await temp.close();
+  }
+  await fs.rename(tempPath, join(dir, MANIFEST_NAME));
+  await fs.syncDir(dir);
+}
+
+/** Creates the files of a new generation with their headers (not yet in force: no manifest points at them). */
+export async function createGeneration(
+  fs: FileSystem,
+  dir: string,
+  number: number,
+  baseSeq: number,
+): Promise<Generation> {
+  const dataPath = join(dir, generationFileName(number, 'dat'));
+  const indexPath = join(dir, generationFileName(number, 'idx'));
+  const data = await fs.open(dataPath, 'create');
+  let index: FsFile | null = null;
+  try {
+    index = await fs.open(indexPath, 'create');
+    await data.truncate(0);
+    await index.truncate(0);
+    await data.write(encodeFileHeader({ magic: DATA_MAGIC, generation: number, baseSeq }), 0);
+    await index.write(encodeFileHeader({ magic: INDEX_MAGIC, generation: number, baseSeq }), 0);
+    return new Generation(dir, number, baseSeq, data, index);
+  } catch (error) {
+    await Promise.allSettled([data.close(), index?.close()]);
+    throw error;
+  }
+}
+
+/** Opens the generation the manifest names, checking both headers against it. */
+export async function openGeneration(
+  fs: FileSystem,
+  dir: string,
+  manifest: Manifest,
+): Promise<Generation> {
+  const files: FsFile[] = [];
+  try {
+    for (const [kind, magic] of [
+      ['dat', DATA_MAGIC],
+      ['idx', INDEX_MAGIC],
+    ] as const) {
+      const path = join(dir, generationFileName(manifest.generation, kind));
+      if (!(await fs.exists(path)))
+        throw new CorruptError(path, 'the manifest names it but it does not exist');
+      const file = await fs.open(path, 'readwrite');
+      files.push(file);
+      const headerBytes = new Uint8Array(FILE_HEADER_BYTES);
+      const read = await file.read(headerBytes, 0);
+      const header = decodeFileHeader(headerBytes.subarray(0, read), magic);
+      if (typeof header === 'string') throw new CorruptError(path, header);
+      if (header.generation !== manifest.generation || header.baseSeq !== manifest.baseSeq) {
+        throw new CorruptError(
+          path,
+          `its header says generation ${header.generation} base seq ${header.baseSeq}; the manifest says generation ${manifest.generation} base seq ${manifest.baseSeq}`,
+        );
+      }
+    }
+    return new Generation(dir, manifest.generation, manifest.baseSeq, files[0]!, files[1]!);
+  } catch (error) {
+    await Promise.allSettled(files.map((file) => file.close()));
+    throw error;
+  }
+}
