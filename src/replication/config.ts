@@ -68,6 +68,11 @@ export class ReplicationConfigError extends RedexError {
   }
 }
 
+/** Only `undefined` means "use the default": a null is a mistake worth reporting. */
+function valueOr<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'string') return JSON.stringify(value);
@@ -166,29 +171,33 @@ export function resolveReplicationConfig(
   }
   const d = DEFAULT_REPLICATION_CONFIG;
   const config: ReplicationConfig = {
-    factor: checkIntegerRange('factor', input.factor ?? d.factor, FACTOR_MIN, FACTOR_MAX),
-    placement: checkPlacement(input.placement ?? d.placement),
+    factor: checkIntegerRange('factor', valueOr(input.factor, d.factor), FACTOR_MIN, FACTOR_MAX),
+    placement: checkPlacement(valueOr(input.placement, d.placement)),
     heartbeatMs: checkIntegerRange(
       'heartbeatMs',
-      input.heartbeatMs ?? d.heartbeatMs,
+      valueOr(input.heartbeatMs, d.heartbeatMs),
       heartbeatMin,
       HEARTBEAT_MS_MAX,
     ),
     onUnderCapacity: checkChoice(
       'onUnderCapacity',
-      input.onUnderCapacity ?? d.onUnderCapacity,
+      valueOr(input.onUnderCapacity, d.onUnderCapacity),
       UNDER_CAPACITY,
     ),
     budgetFraction: checkFraction(
       'budgetFraction',
-      input.budgetFraction ?? d.budgetFraction,
+      valueOr(input.budgetFraction, d.budgetFraction),
       false,
       true,
     ),
-    defaultClass: checkChoice('defaultClass', input.defaultClass ?? d.defaultClass, CLASS_NAMES),
+    defaultClass: checkChoice(
+      'defaultClass',
+      valueOr(input.defaultClass, d.defaultClass),
+      CLASS_NAMES,
+    ),
     backgroundFraction: checkFraction(
       'backgroundFraction',
-      input.backgroundFraction ?? d.backgroundFraction,
+      valueOr(input.backgroundFraction, d.backgroundFraction),
       true,
       false,
     ),

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { DEFAULT_MISS_THRESHOLD, HeartbeatTracker, Role, TRACKED_PEERS_MAX } from './imports.js';
+
+const SELF = 0x10n;
+const T0 = 1_700_000_000_000;
+
+function tracker(heartbeatMs = 500, missThreshold?: number): HeartbeatTracker {
+  return new HeartbeatTracker(SELF, heartbeatMs, missThreshold);
+}
+
+describe('HeartbeatTracker', () => {
+  it('starts with no peers, no leader, never silent', () => {
+    const t = tracker();
+    assert.equal(t.peerCount, 0);
+    assert.equal(t.believedLeader, null);
+    assert.equal(t.isLeaderSilent(T0 + 1_000_000), false);
+    assert.equal(t.missThreshold, DEFAULT_MISS_THRESHOLD);
+    assert.equal(t.silenceMs, 1500);
+    t.assertInvariants();
+  });
+
+  it('clamps a miss threshold of 0 to 1', () => {
+    assert.equal(tracker(100, 0).missThreshold, 1);
+    assert.equal(tracker(100, Number.NaN).missThreshold, 1);
+  });
+
+  it('rejects a non-positive heartbeat period', () => {
+    assert.throws(() => tracker(0), RangeError);
+    assert.throws(() => tracker(Number.NaN), RangeError);
+  });
+
+  it('records role, tail and last seen per peer', () => {
+    const t = tracker();
+    assert.equal(t.recordHeartbeat(0x42n, Role.Leader, 100, T0), true);
+    assert.deepEqual(t.peer(0x42n), { lastSeenMs: T0, role: Role.Leader, tailSeq: 100 });
+    assert.equal(t.believedLeader, 0x42n);
+    assert.equal(t.peerCount, 1);
+  });
+
+  it('never records itself or NodeId 0', () => {
+    const t = tracker();
+    assert.equal(t.recordHeartbeat(SELF, Role.Leader, 5, T0), false);
+    assert.equal(t.recordHeartbeat(0n, Role.Leader, 5, T0), false);
+    assert.equal(t.peerCount, 0);
+    assert.equal(t.believedLeader, null);
+    assert.deepEqual(t.healthyPeers(T0), []);
+    t.assertInvariants();
+  });
+
+  it('prefers the higher tail, then the lower NodeId, for the believed leader', () => {
+    const t = tracker();
+    t.recordHeartbeat(0x43n, Role.Leader, 200, T0);
+    assert.equal(t.believedLeader, 0x43n);
+    t.recordHeartbeat(0x42n, Role.Leader, 100, T0 + 100);
+    assert.equal(t.believedLeader, 0x43n, 'a lower tail does not displace, even with a lower id');
+    t.recordHeartbeat(0x42n, Role.Leader, 300, T0 + 200);
+    assert.equal(t.believedLeader, 0x42n, 'a strictly higher tail displaces');
+    t.recordHeartbeat(0x41n, Role.Leader, 300, T0 + 300);
+    assert.equal(t.believedLeader, 0x41n, 'on a tie the lower id displaces');
+    t.recordHeartbeat(0x44n, Role.Leader, 300, T0 + 400);
+    assert.equal(t.believedLeader, 0x41n, 'on a tie a higher id does not');
+  });
+
+  it('only a Leader heartbeat changes the belief', () => {
+    const t = tracker();
+    t.recordHeartbeat(0x42n, Role.Leader, 100, T0);
+    t.recordHeartbeat(0x99n, Role.Replica, 500, T0 + 50);
+    t.recordHeartbeat(0x98n, Role.Candidate, 500, T0 + 50);
+    t.recordHeartbeat(0x97n, Role.Idle, 500, T0 + 50);
+    assert.equal(t.believedLeader, 0x42n);
+    assert.equal(t.peer(0x99n)?.role, Role.Replica);
+    // The believed leader itself conceding does not clear the belief either.
+    t.recordHeartbeat(0x42n, Role.Replica, 100, T0 + 60);
+    assert.equal(t.believedLeader, 0x42n);
+  });
+
+  it('is silent exactly from heartbeatMs × 3 after the last leader heartbeat', () => {
+    const t = tracker();
+    t.recordHeartbeat(0x42n, Role.Leader, 100, T0);
+    assert.equal(t.isLeaderSilent(T0 + 500), false);
+    assert.equal(t.isLeaderSilent(T0 + 1499), false);
+    assert.equal(t.isLeaderSilent(T0 + 1500), true);
+    assert.equal(t.isLeaderSilent(T0 + 5000), true);
+    t.recordHeartbeat(0x42n, Role.Leader, 105, T0 + 1500);
+    assert.equal(t.isLeaderSilent(T0 + 1600), false);
+  });
+
+  it('with threshold 1 is silent after one period', () => {
+    const t = tracker(500, 1);
+    t.recordHeartbeat(0x42n, Role.Leader, 0, T0);
+    assert.equal(t.isLeaderSilent(T0 + 499), false);
+    assert.equal(t.isLeaderSilent(T0 + 500), true);
+  });
+
+  it('lists healthy peers strictly inside the window, ascending', () => {
+    const t = tracker();
+    t.recordHeartbeat(0x30n, Role.Replica, 0, T0 + 400);
+    t.recordHeartbeat(0x1n, Role.Leader, 100, T0);
+    t.recordHeartbeat(0x20n, Role.Replica, 100, T0 + 200);
+    assert.deepEqual(t.healthyPeers(T0 + 100), [0x1n, 0x20n, 0x30n]);
+    // 1500 − 0 = 1500 is not < 1500; 1500 − 200 = 1300 is.
+    assert.deepEqual(t.healthyPeers(T0 + 1500), [0x20n, 0x30n]);
+    assert.deepEqual(t.healthyPeers(T0 + 1900), []);
+  });
+
+  it('reports lag as time since the last heartbeat', () => {
+    const t = tracker();
+    t.recordHeartbeat(0x42n, Role.Replica, 100, T0);
+    assert.equal(t.peerLag(0x42n, T0 + 750), 750);
+    assert.equal(t.peerLag(0x42n, T0 - 10), 0, 'never negative');
+    assert.equal(t.peerLag(0x43n, T0), null);
+  });
+
+  it('keeps peer entries when the belief is cleared', () => {
+    const t = tracker();
+    t.recordHeartbeat(0x42n, Role.Leader, 100, T0);
+    assert.equal(t.clearBelievedLeader(), 0x42n);
+    assert.equal(t.believedLeader, null);
+    assert.notEqual(t.peer(0x42n), undefined);
+    assert.equal(t.isLeaderSilent(T0 + 10_000), false);
+    // The next Leader heartbeat is adopted again.
+    t.recordHeartbeat(0x42n, Role.Leader, 100, T0 + 1);
+    assert.equal(t.believedLeader, 0x42n);
+  });
+
+  it('drops a peer, and the belief with it when it was the leader', () => {
+    const t = tracker();
+    t.recordHeartbeat(0x1n, Role.Leader, 0, T0);
+    t.recordHeartbeat(0x2n, Role.Replica, 0, T0);
+    t.dropPeer(0x2n);
+    assert.equal(t.believedLeader, 0x1n);
+    t.dropPeer(0x1n);
+    assert.equal(t.believedLeader, null);
+    assert.equal(t.peerCount, 0);
+  });
+
+  it('lists peer tails ascending', () => {
+    const t = tracker();
+    t.recordHeartbeat(0x30n, Role.Replica, 980, T0);
+    t.recordHeartbeat(0x20n, Role.Replica, 950, T0);
+    t.recordHeartbeat(0x11n, Role.Leader, 1000, T0);
+    assert.deepEqual(t.peerTails(), [
+      [0x11n, 1000],
+      [0x20n, 950],
+      [0x30n, 980],
+    ]);
+  });
+
+  it('bounds tracked peers, evicting the stalest non-leader', () => {
+    const t = tracker();
+    t.recordHeartbeat(1n, Role.Leader, 0, T0); // the oldest entry, but the believed leader
+    for (let i = 0; i < TRACKED_PEERS_MAX - 1; i++) {
+      t.recordHeartbeat(BigInt(100 + i), Role.Replica, 0, T0 + 1 + i);
+    }
+    assert.equal(t.peerCount, TRACKED_PEERS_MAX);
+    t.recordHeartbeat(99_999n, Role.Replica, 0, T0 + 10_000);
+    assert.equal(t.peerCount, TRACKED_PEERS_MAX);
+    assert.notEqual(t.peer(1n), undefined, 'the believed leader survives');
+    assert.equal(t.peer(100n), undefined, 'the stalest other peer went');
+    assert.notEqual(t.peer(99_999n), undefined);
+    t.assertInvariants();
+  });
+
+  it('keeps its invariants and matches a model under random heartbeats', () => {
+    const event = fc.record({
+      from: fc.bigInt({ min: 0n, max: 20n }),
+      role: fc.constantFrom(Role.Leader, Role.Replica, Role.Candidate, Role.Idle),
+      tail: fc.nat({ max: 50 }),
+      dt: fc.nat({ max: 800 }),
+    });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), (events) => {
+        const t = new HeartbeatTracker(5n, 200);
+        // Model: the last heartbeat per peer, and the leader by the documented rule.
+        const model = new Map<bigint, { at: number; tail: number }>();
+        let leader: bigint | null = null;
+        let now = T0;
+        for (const e of events) {
+          now += e.dt;
+          t.recordHeartbeat(e.from, e.role, e.tail, now);
+          if (e.from === 5n || e.from === 0n) continue;
+          model.set(e.from, { at: now, tail: e.tail });
+          if (e.role === Role.Leader) {
+            const current = leader === null ? undefined : model.get(leader);
+            if (leader === null || leader === e.from || current === undefined) leader = e.from;
+            else if (e.tail > current.tail || (e.tail === current.tail && e.from < leader)) {
+              leader = e.from;
+            }
+          }
+          t.assertInvariants();
+        }
+        assert.equal(t.believedLeader, leader);
+        const healthy = [...model]
+          .filter(([, s]) => now - s.at < 600)
+          .map(([id]) => id)
+          .sort((a, b) => (a < b ? -1 : 1));
+        assert.deepEqual(t.healthyPeers(now), healthy);
+        const silent = leader !== null && now - (model.get(leader)?.at ?? -Infinity) >= 600;
+        assert.equal(t.isLeaderSilent(now), silent);
+      }),
+    );
+  });
+});
