@@ -325,7 +325,10 @@ describe('persistent files: recovery', () => {
       );
     });
     assert.deepEqual(readdirSync(storeDir(dir)).sort(), [DATA, INDEX, 'MANIFEST']);
-    assert.equal(readFileSync(manifestPath, 'utf8'), "hello, I am somebody else's file; please keep me");
+    assert.equal(
+      readFileSync(manifestPath, 'utf8'),
+      "hello, I am somebody else's file; please keep me",
+    );
   });
 
   test('a foreign data file is a CORRUPT error naming it', async () => {
