@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { config, deferred, flushMicrotasks, RecorderSink } from './helpers.js';
 import {
+  ALL_ROLES,
+  ALL_SIGNALS,
+  checkTransition,
   InvalidPairError,
   OBSERVERS_MAX,
   RedexError,
@@ -311,6 +315,78 @@ describe('ReplicationCoordinator', () => {
     for (let i = 1; i < OBSERVERS_MAX; i++) coordinator.onRoleChange(() => {});
     assert.throws(() => coordinator.onRoleChange(() => {}), RedexError);
     coordinator.assertInvariants();
+  });
+
+  it('queues a transition requested from inside an observer after the current one', async () => {
+    const { coordinator, sink } = build();
+    let nested: Promise<unknown> | null = null;
+    coordinator.onRoleChange((e) => {
+      if (e.to === Role.Replica && nested === null) {
+        nested = coordinator.transitionTo(Role.Idle, S.DiskPressureWithdraw);
+      }
+    });
+    await coordinator.transitionTo(Role.Replica, S.CapabilitySelected);
+    assert.notEqual(nested, null);
+    await nested;
+    assert.equal(coordinator.role, Role.Idle);
+    assert.deepEqual(
+      sink.calls.map((c) => c.op),
+      ['announce', 'withdraw'],
+    );
+  });
+
+  it('property: concurrent transitions behave exactly like the same ones applied in order', async () => {
+    const triple = fc.tuple(fc.constantFrom(...ALL_ROLES), fc.constantFrom(...ALL_SIGNALS));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(triple, { maxLength: 25 }),
+        fc.array(fc.boolean(), { maxLength: 25 }),
+        async (steps, failures) => {
+          // The n-th side effect fails when failures[n] says so.
+          let calls = 0;
+          const fail = () => {
+            if (failures[calls++]) throw new Error('boom');
+          };
+          const coordinator = new ReplicationCoordinator({
+            channel: { name: 'p', originHash: 1n },
+            config,
+            sink: { announce: fail, withdraw: fail },
+          });
+          // Issue everything at once, without awaiting in between.
+          const results = steps.map(([to, signal]) =>
+            coordinator.transitionTo(to, signal).then(
+              (t) => (t === null ? 'noop' : 'ok'),
+              (e: unknown) => (e instanceof TagSinkError ? 'tag' : 'invalid'),
+            ),
+          );
+          const outcomes = await Promise.all(results);
+          // The model: the matrix applied one step at a time.
+          let role: Role = Role.Idle;
+          let sideEffects = 0;
+          for (const [i, [to, signal]] of steps.entries()) {
+            const check = checkTransition(role, to, signal);
+            if (!check.ok) {
+              assert.equal(outcomes[i], 'invalid', `step ${i}`);
+              continue;
+            }
+            if (check.transition.noop) {
+              assert.equal(outcomes[i], 'noop', `step ${i}`);
+              continue;
+            }
+            const sideEffect: boolean =
+              (role === Role.Idle && to === Role.Replica) ||
+              (role === Role.Candidate && to === Role.Leader) ||
+              to === Role.Idle;
+            const failed: boolean = sideEffect && failures[sideEffects++] === true;
+            assert.equal(outcomes[i], failed ? 'tag' : 'ok', `step ${i}`);
+            role = to;
+          }
+          assert.equal(coordinator.role, role);
+          assert.equal(coordinator.pendingTransitions, 0);
+          coordinator.assertInvariants();
+        },
+      ),
+    );
   });
 
   it('works without a metrics handle', async () => {
