@@ -11,12 +11,14 @@ const INITIAL_CAPACITY = 1024;
 export class ColumnDeque<C extends Columns> {
   readonly #make: (capacity: number) => C;
   #columns: C;
+  #capacity: number;
   #head = 0;
   #tail = 0;
 
   constructor(make: (capacity: number) => C) {
     this.#make = make;
     this.#columns = make(INITIAL_CAPACITY);
+    this.#capacity = INITIAL_CAPACITY;
   }
 
   /** The column arrays; re-read after `pushSlot`, which may replace them. */
@@ -33,8 +35,7 @@ export class ColumnDeque<C extends Columns> {
   }
 
   get capacity(): number {
-    const first = Object.values(this.#columns)[0];
-    return first === undefined ? 0 : first.length;
+    return this.#capacity;
   }
 
   /** Slot of the row `index` places after the head. */
@@ -44,7 +45,7 @@ export class ColumnDeque<C extends Columns> {
 
   /** Reserves a row at the tail and returns its slot. */
   pushSlot(): number {
-    if (this.#tail === this.capacity) this.#makeRoom();
+    if (this.#tail === this.#capacity) this.#makeRoom();
     return this.#tail++;
   }
 
@@ -80,6 +81,7 @@ export class ColumnDeque<C extends Columns> {
           );
       }
       this.#columns = next;
+      this.#capacity = capacity * 2;
     }
     this.#head = 0;
     this.#tail = length;

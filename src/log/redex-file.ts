@@ -144,8 +144,8 @@ export class RedexFile {
       this.#checkOpen();
       const bytes = checkPayload(payload);
       if (this.#disk !== null) {
-        // Copied now: the caller may reuse its buffer before the group is written.
-        return this.#disk.append([bytes.slice()], this.#clock.nowNs(), null) as Promise<number>;
+        // The disk log copies the payload as it encodes it: the caller may reuse its buffer at once.
+        return this.#disk.append([bytes], this.#clock.nowNs(), null) as Promise<number>;
       }
       this.#checkRoom(1, bytes.byteLength);
       const seq = this.#memory!.push(bytes, this.#clock.nowNs());
@@ -298,11 +298,7 @@ export class RedexFile {
       checkPayloads(payloads);
       const timestampNs = this.#clock.nowNs();
       if (this.#disk !== null) {
-        return this.#disk.append(
-          payloads.map((payload) => payload.slice()),
-          timestampNs,
-          expected,
-        );
+        return this.#disk.append(payloads, timestampNs, expected);
       }
       const memory = this.#memory!;
       if (expected !== null && expected !== memory.nextSeq)

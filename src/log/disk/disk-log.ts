@@ -29,6 +29,7 @@ import type { RedexEvent } from '../event.js';
 import { MemoryStore } from '../memory-store.js';
 import {
   encodeManifest,
+  encodeUnsealedRecords,
   FILE_HEADER_BYTES,
   INDEX_ENTRY_BYTES,
   MANIFEST_NAME,
@@ -38,8 +39,8 @@ import {
   RECORD_HEADER_BYTES,
   readRecordHeader,
   recordChecksumOk,
+  sealRecords,
   writeIndexEntry,
-  writeRecord,
 } from './format.js';
 import type { FileSystem } from './fs.js';
 import {
@@ -75,7 +76,9 @@ export interface DiskLogOptions {
 }
 
 interface PendingAppend {
-  readonly payloads: readonly Uint8Array[];
+  /** Encoded by `encodeUnsealedRecords`; sealed when the group is written. */
+  readonly records: Buffer;
+  readonly count: number;
   readonly timestampNs: bigint;
   readonly expected: number | null;
   firstSeq: number;
@@ -249,7 +252,9 @@ export class DiskLog {
       return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
     if (this.#readOnly !== null) return Promise.reject(this.#readOnly);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ payloads, timestampNs, expected, firstSeq: -1, resolve, reject });
+      const records = encodeUnsealedRecords(payloads, timestampNs);
+      const count = payloads.length;
+      this.#pending.push({ records, count, timestampNs, expected, firstSeq: -1, resolve, reject });
       if (!this.#flushQueued) {
         this.#flushQueued = true;
         void this.#enqueue(() => this.#flush());
@@ -395,54 +400,61 @@ export class DiskLog {
         item.reject(new SeqMismatchError(this.#options.channel, item.expected, next));
         continue;
       }
-      if (item.payloads.length === 0) {
+      if (item.count === 0) {
         item.resolve(null);
         continue;
       }
-      if (item.payloads.length - 1 > Number.MAX_SAFE_INTEGER - next) {
+      if (item.count - 1 > Number.MAX_SAFE_INTEGER - next) {
         item.reject(
           new RedexError(
             RedexErrorCode.SeqRange,
-            `appending ${item.payloads.length} events to ${JSON.stringify(this.#options.channel)} would pass seq ${Number.MAX_SAFE_INTEGER}`,
+            `appending ${item.count} events to ${JSON.stringify(this.#options.channel)} would pass seq ${Number.MAX_SAFE_INTEGER}`,
           ),
         );
         continue;
       }
       item.firstSeq = next;
-      next += item.payloads.length;
-      events += item.payloads.length;
-      for (const payload of item.payloads) dataBytes += RECORD_HEADER_BYTES + payload.byteLength;
+      next += item.count;
+      events += item.count;
+      dataBytes += item.records.byteLength;
       accepted.push(item);
     }
     if (accepted.length === 0) return;
 
-    const data = Buffer.allocUnsafe(dataBytes);
     const index = Buffer.allocUnsafe(events * INDEX_ENTRY_BYTES);
-    let at = 0;
+    const indexView = new DataView(index.buffer, index.byteOffset, index.byteLength);
+    const buffers: Buffer[] = [];
+    let itemOffset = this.#dataSize;
     let entry = 0;
     for (const item of accepted) {
-      let seq = item.firstSeq;
-      for (const payload of item.payloads) {
-        writeIndexEntry(index, entry, {
-          dataOffset: this.#dataSize + at,
-          timestampNs: item.timestampNs,
-          length: payload.byteLength,
-        });
-        at += writeRecord(data, at, seq++, item.timestampNs, payload);
+      const base = itemOffset;
+      const timestampNs = item.timestampNs;
+      sealRecords(item.records, item.firstSeq, (offset, length) => {
+        writeIndexEntry(
+          index,
+          entry,
+          { dataOffset: base + offset, timestampNs, length },
+          indexView,
+        );
         entry += INDEX_ENTRY_BYTES;
-      }
+      });
+      buffers.push(item.records);
+      itemOffset += item.records.byteLength;
     }
 
     const generation = this.#generation;
     const always = this.#options.fsync === 'always';
-    let stage = 'data write';
+    let stage = 'write';
     try {
-      await generation.data.write(data, this.#dataSize);
-      stage = 'index write';
-      await generation.index.write(index, this.#indexSize);
+      // Both writes at once (recovery drops index entries whose data never arrived), and both
+      // settled before any rollback, so no write can land after the truncate.
+      await settleAll([
+        generation.data.writev(buffers, this.#dataSize),
+        generation.index.write(index, this.#indexSize),
+      ]);
       if (always) {
         stage = 'fsync';
-        await Promise.all([generation.data.sync(), generation.index.sync()]);
+        await settleAll([generation.data.sync(), generation.index.sync()]);
       }
     } catch (error) {
       // After a failed fsync the kernel may have dropped dirty pages: never trust the file again.
@@ -453,11 +465,18 @@ export class DiskLog {
 
     let offset = this.#dataSize;
     for (const item of accepted) {
-      for (const payload of item.payloads) {
-        this.#pushRow(offset, payload.byteLength, item.timestampNs);
+      const records = item.records;
+      for (let at = 0; at < records.byteLength; ) {
+        const length = records.readUInt32LE(at + 4);
+        const payload = records.subarray(
+          at + RECORD_HEADER_BYTES,
+          at + RECORD_HEADER_BYTES + length,
+        );
+        this.#pushRow(offset + at, length, item.timestampNs);
         this.#cache.push(payload, item.timestampNs);
-        offset += RECORD_HEADER_BYTES + payload.byteLength;
+        at += RECORD_HEADER_BYTES + length;
       }
+      offset += records.byteLength;
     }
     this.#dataSize += dataBytes;
     this.#indexSize += events * INDEX_ENTRY_BYTES;
@@ -524,7 +543,7 @@ export class DiskLog {
     if (!this.#dirty) return;
     const generation = this.#generation;
     try {
-      await Promise.all([generation.data.sync(), generation.index.sync()]);
+      await settleAll([generation.data.sync(), generation.index.sync()]);
     } catch (error) {
       this.#readOnly = new IoError(
         `channel ${JSON.stringify(this.#options.channel)} refuses writes after a failed fsync`,
@@ -776,6 +795,12 @@ export class DiskLog {
     }
     return events;
   }
+}
+
+/** Like Promise.all, but waits for every operation to finish before reporting the first failure. */
+async function settleAll(operations: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(operations);
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
 }
 
 /** Deletes a channel's store (only the names this code writes) and the directories it leaves empty. */

@@ -19,7 +19,7 @@ export const INDEX_MAGIC = 'RDXINDX1';
 export const MANIFEST_BYTES = 36;
 /** magic 8 · version u32 · generation u32 · baseSeq u64 · reserved u32 · crc u32 */
 export const FILE_HEADER_BYTES = 32;
-/** length u32 · seq u64 · timestampNs i64 · crc u32 (over these 20 bytes and the payload) · payload */
+/** crc u32 (over everything after it: header and payload) · length u32 · seq u64 · timestampNs i64 · payload */
 export const RECORD_HEADER_BYTES = 24;
 /** dataOffset u64 · timestampNs i64 · length u32 · crc u32 (over the first 20 bytes) */
 export const INDEX_ENTRY_BYTES = 24;
@@ -133,32 +133,71 @@ export function decodeFileHeader(bytes: Uint8Array, magic: string): FileHeader |
   return { magic, generation: data.getUint32(12, true), baseSeq };
 }
 
-/** Writes a record (header and payload) into `into` at `offset`; returns the bytes written. */
-export function writeRecord(
-  into: Uint8Array,
-  offset: number,
-  seq: number,
+/** Writes a u64 that is a safe integer as two u32 halves (no BigInt on the hot path). */
+function setSafeU64(data: DataView, offset: number, value: number): void {
+  data.setUint32(offset, value >>> 0, true);
+  data.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
+}
+
+/** Reads a u64, or -1 when it is past Number.MAX_SAFE_INTEGER. */
+function getSafeU64(data: DataView, offset: number): number {
+  const high = data.getUint32(offset + 4, true);
+  if (high > 0x1f_ffff) return -1;
+  return high * 0x1_0000_0000 + data.getUint32(offset, true);
+}
+
+/**
+ * Encodes a batch of records with their payloads copied in but their seqs and checksums not yet
+ * set: the seq of a queued append is only known when its group is written. `sealRecords` finishes
+ * them. The payloads are copied here, once, so the caller may reuse its buffers at once.
+ */
+export function encodeUnsealedRecords(
+  payloads: readonly Uint8Array[],
   timestampNs: bigint,
-  payload: Uint8Array,
-): number {
-  const data = view(into);
-  data.setUint32(offset, payload.byteLength, true);
-  data.setBigUint64(offset + 4, BigInt(seq), true);
-  data.setBigInt64(offset + 12, timestampNs, true);
-  const crc = crc32c(payload, crc32c(into.subarray(offset, offset + 20)));
-  data.setUint32(offset + 20, crc, true);
-  into.set(payload, offset + RECORD_HEADER_BYTES);
-  return RECORD_HEADER_BYTES + payload.byteLength;
+): Buffer {
+  let bytes = 0;
+  for (const payload of payloads) bytes += RECORD_HEADER_BYTES + payload.byteLength;
+  const records = Buffer.allocUnsafe(bytes);
+  const data = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let at = 0;
+  for (const payload of payloads) {
+    data.setUint32(at + 4, payload.byteLength, true);
+    data.setBigInt64(at + 16, timestampNs, true);
+    records.set(payload, at + RECORD_HEADER_BYTES);
+    at += RECORD_HEADER_BYTES + payload.byteLength;
+  }
+  return records;
+}
+
+/**
+ * Sets the seqs (from `firstSeq`) and checksums of records made by `encodeUnsealedRecords`, and
+ * calls `each(offsetInRecords, payloadLength)` per record. The checksum is one pass over
+ * contiguous bytes: a single native call per record.
+ */
+export function sealRecords(
+  records: Buffer,
+  firstSeq: number,
+  each: (offset: number, length: number) => void,
+): void {
+  const data = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let seq = firstSeq;
+  for (let at = 0; at < records.byteLength; ) {
+    const length = data.getUint32(at + 4, true);
+    const end = at + RECORD_HEADER_BYTES + length;
+    setSafeU64(data, at + 8, seq++);
+    data.setUint32(at, crc32c(records.subarray(at + 4, end)), true);
+    each(at, length);
+    at = end;
+  }
 }
 
 export function readRecordHeader(bytes: Uint8Array, offset: number): RecordHeader {
   const data = view(bytes);
-  const seq = data.getBigUint64(offset + 4, true);
   return {
-    length: data.getUint32(offset, true),
-    seq: seq > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(seq),
-    timestampNs: data.getBigInt64(offset + 12, true),
-    crc: data.getUint32(offset + 20, true),
+    crc: data.getUint32(offset, true),
+    length: data.getUint32(offset + 4, true),
+    seq: getSafeU64(data, offset + 8),
+    timestampNs: data.getBigInt64(offset + 16, true),
   };
 }
 
@@ -169,16 +208,17 @@ export function recordChecksumOk(
   length: number,
   crc: number,
 ): boolean {
-  const payload = bytes.subarray(
-    offset + RECORD_HEADER_BYTES,
-    offset + RECORD_HEADER_BYTES + length,
-  );
-  return crc32c(payload, crc32c(bytes.subarray(offset, offset + 20))) === crc;
+  return crc32c(bytes.subarray(offset + 4, offset + RECORD_HEADER_BYTES + length)) === crc;
 }
 
-export function writeIndexEntry(into: Uint8Array, offset: number, entry: IndexEntry): void {
-  const data = view(into);
-  data.setBigUint64(offset, BigInt(entry.dataOffset), true);
+/** Writes an index entry; `data` may be a DataView over `into` shared by a group of entries. */
+export function writeIndexEntry(
+  into: Uint8Array,
+  offset: number,
+  entry: IndexEntry,
+  data = view(into),
+): void {
+  setSafeU64(data, offset, entry.dataOffset);
   data.setBigInt64(offset + 8, entry.timestampNs, true);
   data.setUint32(offset + 16, entry.length, true);
   data.setUint32(offset + 20, crc32c(into.subarray(offset, offset + 20)), true);
@@ -189,10 +229,10 @@ export function readIndexEntry(bytes: Uint8Array, offset: number): IndexEntry | 
   const data = view(bytes);
   if (data.getUint32(offset + 20, true) !== crc32c(bytes.subarray(offset, offset + 20)))
     return null;
-  const dataOffset = data.getBigUint64(offset, true);
-  if (dataOffset > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  const dataOffset = getSafeU64(data, offset);
+  if (dataOffset < 0) return null;
   return {
-    dataOffset: Number(dataOffset),
+    dataOffset,
     timestampNs: data.getBigInt64(offset + 8, true),
     length: data.getUint32(offset + 16, true),
   };

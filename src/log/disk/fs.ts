@@ -6,6 +6,8 @@ import { constants, promises as fsp } from 'node:fs';
 export interface FsFile {
   /** Writes all of `data` at `position`. */
   write(data: Uint8Array, position: number): Promise<void>;
+  /** Writes the buffers back to back from `position`, in as few system calls as it can. */
+  writev(buffers: readonly Uint8Array[], position: number): Promise<void>;
   /** Reads up to `length` bytes at `position` into `into`; resolves to the bytes read. */
   read(into: Uint8Array, position: number): Promise<number>;
   size(): Promise<number>;
@@ -48,6 +50,26 @@ class NodeFile implements FsFile {
         position + written,
       );
       written += bytesWritten;
+    }
+  }
+
+  async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    if (buffers.length === 1) return this.write(buffers[0]!, position);
+    let total = 0;
+    for (const buffer of buffers) total += buffer.byteLength;
+    const { bytesWritten } = await this.#handle.writev(buffers as Uint8Array[], position);
+    if (bytesWritten === total) return;
+    // A short writev: finish buffer by buffer from where it stopped.
+    let skip = bytesWritten;
+    let at = position + bytesWritten;
+    for (const buffer of buffers) {
+      if (skip >= buffer.byteLength) {
+        skip -= buffer.byteLength;
+        continue;
+      }
+      await this.write(buffer.subarray(skip), at);
+      at += buffer.byteLength - skip;
+      skip = 0;
     }
   }
 

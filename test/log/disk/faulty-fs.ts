@@ -124,6 +124,11 @@ class FaultyFile implements FsFile {
     return this.#inner.write(data, position);
   }
 
+  async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    const joined = Buffer.concat(buffers as Uint8Array[]);
+    return this.write(joined, position);
+  }
+
   read(into: Uint8Array, position: number): Promise<number> {
     return this.#inner.read(into, position);
   }
