@@ -1,3 +1,4 @@
 export * from './log/index.js';
+export * from './replication/index.js';
 export * from './time/index.js';
 export * from './wire/index.js';
