@@ -1,6 +1,9 @@
 // `npm start`: a tour of the local log — open a channel, append, read a range, tail it live,
 // apply retention. (A later release turns `npm start` into a local 3-node cluster.)
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redex } from '../src/index.js';
 
 const encoder = new TextEncoder();
@@ -41,4 +44,18 @@ console.log(
   `retention (maxEvents 5) evicted ${evicted}; now holding seqs ${orders.firstSeq}..${orders.nextSeq - 1}`,
 );
 await redex.close();
-console.log('closed. Next: `npm test` runs the test suite.');
+
+const dir = mkdtempSync(join(tmpdir(), 'redex-quickstart-'));
+const onDisk = new Redex({ dir });
+const ledger = await onDisk.openFile('payments/ledger', { persistent: true, fsync: 'always' });
+await ledger.appendBatch(['debit 12.50', 'credit 3.00'].map((text) => encoder.encode(text)));
+console.log(`persistent channel "${ledger.name}" in ${dir}: ${ledger.len} events fsynced, closing`);
+await onDisk.close();
+const reopened = await new Redex({ dir }).openFile('payments/ledger', { persistent: true });
+const survived = (await reopened.readRange(0, reopened.nextSeq)).map((event) =>
+  show(event.payload),
+);
+console.log(`reopened: ${survived.join(', ')}; next seq ${reopened.nextSeq}`);
+await reopened.close();
+rmSync(dir, { recursive: true, force: true });
+console.log('done. Next: `npm test` runs the test suite.');

@@ -287,6 +287,30 @@ describe('persistent files: recovery', () => {
     await redex.close();
   });
 
+  test('a retention floor past the surviving records: the channel continues at the floor', async () => {
+    const dir = tempDir();
+    const { redex, file } = await openPersistent(dir, { retention: { maxEvents: 2 } });
+    for (let i = 0; i < 10; i++) await file.append(payloadFor(i, 10));
+    assert.equal(await file.sweepRetention(), 8);
+    await redex.close();
+    // The floor (8) reached the disk but the last records did not: keep only records 0..4.
+    const index = readFileSync(join(storeDir(dir), INDEX));
+    const fifth = readIndexEntry(index, FILE_HEADER_BYTES + 5 * INDEX_ENTRY_BYTES)!;
+    truncateSync(join(storeDir(dir), DATA), fifth.dataOffset);
+    const reopened = await openPersistent(dir, { retention: { maxEvents: 2 } });
+    assert.equal(reopened.file.nextSeq, 8);
+    assert.equal(reopened.file.firstSeq, null);
+    assert.equal(await reopened.file.append(payloadFor(8)), 8);
+    reopened.file.assertInvariants();
+    await reopened.redex.close();
+    const again = await openPersistent(dir, { retention: { maxEvents: 2 } });
+    assert.deepEqual(
+      (await readAll(again.file)).map((event) => event.seq),
+      [8],
+    );
+    await again.redex.close();
+  });
+
   test('a flipped payload byte: that record is never returned, the others are', async () => {
     const dir = tempDir();
     const payloads = await writeEvents(dir, 10);
