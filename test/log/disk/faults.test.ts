@@ -77,7 +77,7 @@ for (const fsync of ['never', 'always'] as const) {
       for (let step = 0; step < steps.length; step++) {
         const dir = tempDir();
         const fs = new FaultyFs();
-        const { file } = await openPersistent(dir, { fsync }, { fs });
+        const { redex: crashed, file } = await openPersistent(dir, { fsync }, { fs });
         const model = [payloadFor(0), payloadFor(1)];
         for (const payload of model) await file.append(payload);
         fs.arm(step, 'crash');
@@ -92,6 +92,8 @@ for (const fsync of ['never', 'always'] as const) {
         samePayloads(events, [...model, payloadFor(2)].slice(0, events.length));
         assert.equal(await reopened.file.append(payloadFor(9)), events.length);
         await reopened.redex.close();
+        // Release the dead process's descriptors; its file system still fails every write.
+        await crashed.close().catch(() => {});
       }
     });
   });
@@ -127,7 +129,7 @@ describe('compaction failures', () => {
     const outcomes = new Set<number>();
     for (let step = 0; step < steps.length; step++) {
       const fs = new FaultyFs();
-      const { dir, file } = await filled(fs);
+      const { dir, redex: crashed, file } = await filled(fs);
       fs.arm(step, 'crash');
       await file.sweepRetention().catch(() => {});
       const reopened = await openPersistent(dir, RETENTION);
