@@ -28,7 +28,6 @@ import {
 import type { RedexEvent } from '../event.js';
 import { MemoryStore } from '../memory-store.js';
 import {
-  encodeManifest,
   encodeUnsealedRecords,
   FILE_HEADER_BYTES,
   INDEX_ENTRY_BYTES,
@@ -44,11 +43,13 @@ import {
 } from './format.js';
 import type { FileSystem } from './fs.js';
 import {
+  commitManifest,
   createGeneration,
   type Generation,
   openGeneration,
   readManifest,
   readWholeFile,
+  stageManifest,
   writeManifest,
 } from './generation.js';
 import { type RowSink, recoverGeneration } from './recovery.js';
@@ -686,15 +687,8 @@ export class DiskLog {
       await fill(next);
       await next.data.sync();
       await next.index.sync();
-      const temp = await fs.open(tempPath, 'create');
-      try {
-        await temp.truncate(0);
-        await temp.write(encodeManifest(manifest), 0);
-        await temp.sync();
-      } finally {
-        await temp.close();
-      }
-      await fs.rename(tempPath, join(dir, MANIFEST_NAME));
+      await stageManifest(fs, dir, manifest);
+      await commitManifest(fs, dir);
     } catch (error) {
       if (next !== null) {
         await next.close();

@@ -81,14 +81,13 @@ export async function readManifest(fs: FileSystem, dir: string): Promise<Manifes
   return decoded;
 }
 
-/** Durably replaces the manifest. */
-export async function writeManifest(
+/** Writes `manifest` to the temporary manifest file and fsyncs it (step one of a switch). */
+export async function stageManifest(
   fs: FileSystem,
   dir: string,
   manifest: Manifest,
 ): Promise<void> {
-  const tempPath = join(dir, MANIFEST_TEMP_NAME);
-  const temp = await fs.open(tempPath, 'create');
+  const temp = await fs.open(join(dir, MANIFEST_TEMP_NAME), 'create');
   try {
     await temp.truncate(0);
     await temp.write(encodeManifest(manifest), 0);
@@ -96,7 +95,21 @@ export async function writeManifest(
   } finally {
     await temp.close();
   }
-  await fs.rename(tempPath, join(dir, MANIFEST_NAME));
+}
+
+/** Renames the staged manifest over the current one: the atomic moment of a switch. */
+export function commitManifest(fs: FileSystem, dir: string): Promise<void> {
+  return fs.rename(join(dir, MANIFEST_TEMP_NAME), join(dir, MANIFEST_NAME));
+}
+
+/** Durably replaces the manifest: stage, rename, fsync the directory. */
+export async function writeManifest(
+  fs: FileSystem,
+  dir: string,
+  manifest: Manifest,
+): Promise<void> {
+  await stageManifest(fs, dir, manifest);
+  await commitManifest(fs, dir);
   await fs.syncDir(dir);
 }
 
