@@ -9,6 +9,7 @@ export const RedexErrorCode = {
   SeqRange: 'SEQ_RANGE',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   NotLeader: 'NOT_LEADER',
+  ReplicationTimeout: 'REPLICATION_TIMEOUT',
   Config: 'CONFIG',
   Io: 'IO',
   Corrupt: 'CORRUPT',
@@ -93,6 +94,26 @@ export class NotLeaderError extends RedexError {
     super(RedexErrorCode.NotLeader, `this node does not lead ${JSON.stringify(channel)}; ${where}`);
     this.leaderNodeId = leaderNodeId;
     this.leaderAddress = leaderAddress;
+  }
+}
+
+/** `waitForReplicas` gave up: fewer than `count` replicas confirmed holding `seq` in time. */
+export class ReplicationTimeoutError extends RedexError {
+  readonly seq: number;
+  readonly count: number;
+  /** Replicas that did confirm `seq` when the wait ended. */
+  readonly holding: number;
+  readonly timeoutMs: number;
+
+  constructor(channel: string, seq: number, count: number, holding: number, timeoutMs: number) {
+    super(
+      RedexErrorCode.ReplicationTimeout,
+      `waiting for ${count} replicas of ${JSON.stringify(channel)} to hold seq ${seq} timed out after ${timeoutMs} ms (${holding} did)`,
+    );
+    this.seq = seq;
+    this.count = count;
+    this.holding = holding;
+    this.timeoutMs = timeoutMs;
   }
 }
 

@@ -9,6 +9,11 @@ export { MAX_LIVE_BYTES_DEFAULT, resolveFileConfig, TAIL_BUFFER_SIZE_DEFAULT } f
 export * from './errors.js';
 export type { RedexEvent } from './event.js';
 export { Redex, type RedexOptions } from './redex.js';
-export { RedexFile, type TailOptions } from './redex-file.js';
+export {
+  type FileReplication,
+  RedexFile,
+  type TailOptions,
+  type WaitForReplicasOptions,
+} from './redex-file.js';
 export { RETENTION_EVENT_OVERHEAD_BYTES } from './retention.js';
 export { RedexTail } from './tail.js';

@@ -17,6 +17,30 @@ export interface TailOptions {
   readonly fromSeq?: number;
 }
 
+export interface WaitForReplicasOptions {
+  /** Replicas (other than this node) that must hold the seq; default 1. */
+  readonly count?: number;
+  /** Rejects with REPLICATION_TIMEOUT after this long on the manager's clock; default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The replication layer's hook on a replicated file, installed once by `Redex` before the handle
+ * is handed out. It is all the log knows of replication: a write guard (only the leader may
+ * append), a nudge after each local append (so the leader tells its replicas at once), the
+ * acknowledged-replication wait, and a close that stops the channel's runtime. The runtime's own
+ * writes go through `applyReplicated`, which bypasses the guard.
+ */
+export interface FileReplication {
+  /** Throws (NotLeaderError) when this node may not append to the file now. */
+  checkWrite(): void;
+  /** Told after a local append was stored; must not call back into the file synchronously. */
+  appended(): void;
+  waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void>;
+  /** Stops the replication of the file; called once, when the file closes. */
+  close(): Promise<void>;
+}
+
 export interface RedexFileDeps {
   readonly clock: Clock;
   /** Told once when the file closes, so the manager can forget it. */
@@ -74,6 +98,7 @@ export class RedexFile {
   readonly #view: MemoryStore | DiskLog;
   readonly #tails = new Set<RedexTail>();
   readonly #tailSource: TailSource;
+  #replication: FileReplication | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
 
@@ -133,6 +158,11 @@ export class RedexFile {
     return this.#disk !== null;
   }
 
+  /** True when the file is replicated (opened with a `replication` config). */
+  get replicated(): boolean {
+    return this.#replication !== null;
+  }
+
   /** Number of live tails (for metrics and tests). */
   get tailCount(): number {
     return this.#tails.size;
@@ -142,14 +172,17 @@ export class RedexFile {
   append(payload: Uint8Array): Promise<number> {
     try {
       this.#checkOpen();
+      this.#replication?.checkWrite();
       const bytes = checkPayload(payload);
       if (this.#disk !== null) {
         // The disk log copies the payload as it encodes it: the caller may reuse its buffer at once.
-        return this.#disk.append([bytes], this.#clock.nowNs(), null) as Promise<number>;
+        const stored = this.#disk.append([bytes], this.#clock.nowNs(), null) as Promise<number>;
+        return this.#replication === null ? stored : stored.then(this.#afterAppend);
       }
       this.#checkRoom(1, bytes.byteLength);
       const seq = this.#memory!.push(bytes, this.#clock.nowNs());
       this.#pokeTails();
+      this.#replication?.appended();
       return Promise.resolve(seq);
     } catch (error) {
       return Promise.reject(error);
@@ -158,7 +191,7 @@ export class RedexFile {
 
   /** Appends all or nothing; resolves to the first seq, or null for an empty batch. */
   appendBatch(payloads: readonly Uint8Array[]): Promise<number | null> {
-    return this.#appendBatch(null, payloads);
+    return this.#appendBatch(null, payloads, true);
   }
 
   /** `appendBatch` that first checks `nextSeq === expected`; a mismatch is SEQ_MISMATCH and changes nothing. */
@@ -168,7 +201,56 @@ export class RedexFile {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#appendBatch(expected, payloads);
+    return this.#appendBatch(expected, payloads, true);
+  }
+
+  /**
+   * INTERNAL (the replication runtime's apply path): `appendBatchIfNextSeq` without the leader
+   * guard and without the append nudge. A replica must store what its leader sends although it
+   * refuses appends from its own callers.
+   */
+  applyReplicated(expected: number, payloads: readonly Uint8Array[]): Promise<number | null> {
+    try {
+      checkSeq('expected', expected);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#appendBatch(expected, payloads, false);
+  }
+
+  /**
+   * INTERNAL: installs the replication hook (once, before the handle is handed out). Used by
+   * `Redex` when the file is opened with a `replication` config.
+   */
+  attachReplication(replication: FileReplication): void {
+    this.#checkOpen();
+    if (this.#replication !== null) {
+      throw new RedexError(
+        RedexErrorCode.InvalidArgument,
+        `file ${JSON.stringify(this.name)} already has its replication attached`,
+      );
+    }
+    this.#replication = replication;
+  }
+
+  /**
+   * Resolves once `count` replicas (other than this node) confirmed holding `seq`; rejects with
+   * REPLICATION_TIMEOUT after `timeoutMs`, CLOSED if the file closes first, CONFIG on a file that
+   * is not replicated.
+   */
+  waitForReplicas(seq: number, options: WaitForReplicasOptions = {}): Promise<void> {
+    try {
+      this.#checkOpen();
+      if (this.#replication === null) {
+        throw new RedexError(
+          RedexErrorCode.Config,
+          `file ${JSON.stringify(this.name)} is not replicated; waitForReplicas needs a replication config`,
+        );
+      }
+      return this.#replication.waitForReplicas(seq, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Retained events with seq in [start, end). */
@@ -282,7 +364,18 @@ export class RedexFile {
       for (const tail of [...this.#tails]) tail.poke();
       this.#tails.clear();
       this.#onClosed?.(this);
-      this.#closing = this.#disk === null ? Promise.resolve() : this.#disk.close();
+      const replication = this.#replication;
+      const disk = this.#disk;
+      // The replication runtime stops first (its graceful Idle transition), then the storage.
+      this.#closing =
+        replication === null
+          ? disk === null
+            ? Promise.resolve()
+            : disk.close()
+          : replication
+              .close()
+              .catch(() => {})
+              .then(() => disk?.close());
     }
     return this.#closing;
   }
@@ -292,13 +385,20 @@ export class RedexFile {
     this.#view.assertInvariants();
   }
 
-  #appendBatch(expected: number | null, payloads: readonly Uint8Array[]): Promise<number | null> {
+  #appendBatch(
+    expected: number | null,
+    payloads: readonly Uint8Array[],
+    guarded: boolean,
+  ): Promise<number | null> {
     try {
       this.#checkOpen();
+      const replication = guarded ? this.#replication : null;
+      replication?.checkWrite();
       checkPayloads(payloads);
       const timestampNs = this.#clock.nowNs();
       if (this.#disk !== null) {
-        return this.#disk.append(payloads, timestampNs, expected);
+        const stored = this.#disk.append(payloads, timestampNs, expected);
+        return replication === null ? stored : stored.then(this.#afterAppend);
       }
       const memory = this.#memory!;
       if (expected !== null && expected !== memory.nextSeq)
@@ -310,11 +410,18 @@ export class RedexFile {
       const first = memory.nextSeq;
       for (const payload of payloads) memory.push(payload, timestampNs);
       this.#pokeTails();
+      replication?.appended();
       return Promise.resolve(first);
     } catch (error) {
       return Promise.reject(error);
     }
   }
+
+  /** Nudges replication after a persistent append resolved (bound once, reused per append). */
+  readonly #afterAppend = <T>(seq: T): T => {
+    this.#replication?.appended();
+    return seq;
+  };
 
   #checkOpen(): void {
     if (this.#closed) throw new ClosedError(`file ${JSON.stringify(this.name)}`);

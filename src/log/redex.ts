@@ -1,8 +1,17 @@
 // The manager of a process's channels: opens each name once, hands back the same handle on a
 // reopen with the same config, places persistent channels under its directory, and sweeps
 // retention over every open file.
+//
+// Replication: `enableReplication(host)` wires the replication layer in. This is the one place
+// the log reaches up into src/replication, on purpose: the manager is where files are born, so it
+// is where a replicated file gets its runtime. RedexFile itself only knows the small
+// `FileReplication` hook.
 
 import { join } from 'node:path';
+import type { ReplicationConfig } from '../replication/config.js';
+import { replicationConfigEquals } from '../replication/config.js';
+import type { ReplicationHost } from '../replication/host.js';
+import { Replicator } from '../replication/replicator.js';
 import type { Clock } from '../time/clock.js';
 import { type Random, systemRandom } from '../time/random.js';
 import { systemClock } from '../time/system-clock.js';
@@ -31,7 +40,15 @@ export interface RedexOptions {
 
 interface OpenEntry {
   readonly config: ResolvedFileConfig;
+  /** The validated replication config; null for a file that is not replicated. */
+  readonly replication: ReplicationConfig | null;
   readonly file: Promise<RedexFile>;
+}
+
+/** Whether two replication configs describe the same replication (both absent counts). */
+function sameReplication(a: ReplicationConfig | null, b: ReplicationConfig | null): boolean {
+  if (a === null || b === null) return a === b;
+  return replicationConfigEquals(a, b);
 }
 
 export class Redex {
@@ -40,6 +57,7 @@ export class Redex {
   readonly random: Random;
   readonly fs: FileSystem;
   readonly #files = new Map<string, OpenEntry>();
+  #replicator: Replicator | null = null;
   #closed = false;
 
   constructor(options: RedexOptions = {}) {
@@ -58,6 +76,30 @@ export class Redex {
     this.fs = options.fs ?? nodeFileSystem;
   }
 
+  /**
+   * Enables replication on this manager: from now on, a file opened with a `replication` config
+   * is placed on the host's cluster and, on a member node, replicated by its own runtime (it
+   * starts as Replica; a leader emerges by election). Idempotent for the same host; a different
+   * host is a CONFIG error.
+   */
+  enableReplication(host: ReplicationHost): Replicator {
+    if (this.#closed) throw new ClosedError('this Redex manager');
+    if (this.#replicator !== null) {
+      if (this.#replicator.host === host) return this.#replicator;
+      throw new RedexError(
+        RedexErrorCode.Config,
+        'replication is already enabled on this Redex with another host',
+      );
+    }
+    this.#replicator = new Replicator(host, { clock: this.clock, random: this.random });
+    return this.#replicator;
+  }
+
+  /** The replication layer, once `enableReplication` was called. */
+  get replication(): Replicator | null {
+    return this.#replicator;
+  }
+
   /** Names of the open files, sorted. */
   get fileNames(): string[] {
     return [...this.#files.keys()].sort();
@@ -72,9 +114,16 @@ export class Redex {
       if (this.#closed) throw new ClosedError('this Redex manager');
       validateChannelName(name);
       const resolved = resolveFileConfig(config);
+      const replication = this.#resolveReplication(name, resolved);
       const open = this.#files.get(name);
       if (open !== undefined) {
-        if (!sameFileConfig(open.config, resolved)) {
+        if (
+          !sameFileConfig(
+            { ...open.config, replication: null },
+            { ...resolved, replication: null },
+          ) ||
+          !sameReplication(open.replication, replication)
+        ) {
           throw new RedexError(
             RedexErrorCode.Config,
             `channel ${JSON.stringify(name)} is already open with a different config; close it first`,
@@ -88,7 +137,11 @@ export class Redex {
           `channel ${JSON.stringify(name)} asks for persistent: true but this Redex has no 'dir'`,
         );
       }
-      const entry: OpenEntry = { config: resolved, file: this.#createFile(name, resolved) };
+      const entry: OpenEntry = {
+        config: resolved,
+        replication,
+        file: this.#createFile(name, resolved, replication),
+      };
       this.#files.set(name, entry);
       // A failed open must not poison the name: the next open tries again.
       entry.file.catch(() => {
@@ -146,6 +199,18 @@ export class Redex {
     for (const name of [...this.#files.keys()]) await this.closeFile(name);
   }
 
+  /** Validates the file's replication config; replication must be enabled to use one. */
+  #resolveReplication(name: string, resolved: ResolvedFileConfig): ReplicationConfig | null {
+    if (resolved.replication === null) return null;
+    if (this.#replicator === null) {
+      throw new RedexError(
+        RedexErrorCode.Config,
+        `channel ${JSON.stringify(name)} has a replication config but replication is not enabled on this Redex; call enableReplication(host) first`,
+      );
+    }
+    return this.#replicator.resolveConfig(resolved.replication);
+  }
+
   /** `<dir>/<name segments>/@redex`, and the directories between `dir` and it. */
   #paths(name: string): { storeDir: string; parentDirs: string[] } {
     const parentDirs: string[] = [];
@@ -157,7 +222,23 @@ export class Redex {
     return { storeDir: join(current, STORE_DIR_NAME), parentDirs };
   }
 
-  async #createFile(name: string, config: ResolvedFileConfig): Promise<RedexFile> {
+  async #createFile(
+    name: string,
+    config: ResolvedFileConfig,
+    replication: ReplicationConfig | null,
+  ): Promise<RedexFile> {
+    const file = await this.#createStorage(name, config);
+    if (replication === null) return file;
+    try {
+      await this.#replicator!.attach(file, replication);
+    } catch (error) {
+      await file.close().catch(() => {});
+      throw error;
+    }
+    return file;
+  }
+
+  async #createStorage(name: string, config: ResolvedFileConfig): Promise<RedexFile> {
     const deps = {
       clock: this.clock,
       onClosed: (closed: RedexFile) => {

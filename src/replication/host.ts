@@ -1,0 +1,36 @@
+// What a node provides to replicate its channels (`Redex.enableReplication(host)`). The mesh
+// implements it (issue 7, `MeshNode`); tests build one over an in-process cluster. The log
+// supplies the clock and the randomness; the host supplies identity, membership and transport.
+
+import type { NodeId } from '../wire/types.js';
+import type { ChainTagSink } from './coordinator.js';
+import type { ReplicationDispatcher } from './dispatcher.js';
+import type { ReplicationMetrics } from './metrics.js';
+import type { ReplicationRouter } from './router.js';
+
+/** 1 Gbit/s: the NIC peak assumed when the host does not measure one. */
+export const NIC_PEAK_BPS_DEFAULT = 125_000_000;
+
+export interface ReplicationHost {
+  /** This node's NodeId (from its certificate). */
+  readonly selfId: NodeId;
+  /**
+   * The cluster members standard placement chooses from (this node is always counted). Read when
+   * a replicated file opens; every node must see the same set for placement to agree.
+   */
+  members(): Iterable<NodeId>;
+  /** Ships the runtimes' outbound messages. */
+  readonly dispatcher: ReplicationDispatcher;
+  /** Where runtimes register; the host feeds its inbound RedEX frames to it. */
+  readonly router: ReplicationRouter;
+  /** Where clients reach `node` (for NOT_LEADER errors); null or absent when unknown. */
+  addressOf?(node: NodeId): string | null | undefined;
+  /** Chain-tag advertisement (REDEX.md §6 Coordinator); default: none. */
+  readonly chainTags?: ChainTagSink;
+  /** Metrics registry of this node; default: a private one per `Redex`. */
+  readonly metrics?: ReplicationMetrics;
+  /** Measured NIC peak in bytes per second; default `NIC_PEAK_BPS_DEFAULT`. */
+  readonly nicPeakBps?: number;
+  /** TEST ONLY: lowers the heartbeat floor of replication configs (see config.ts). */
+  readonly testOnlyHeartbeatMsMin?: number;
+}

@@ -1,0 +1,268 @@
+// The bridge between the log and the replication runtime (REDEX.md §6 "Lifecycle", beyond
+// upstream). `Redex.enableReplication(host)` creates one `Replicator`; from then on, opening a
+// file with a `replication` config validates it, computes the replica set, and — when this node
+// is a member — moves the channel to Replica and starts its runtime, registered in the host's
+// router. The first leader then emerges through the normal silence → election path. Closing the
+// file cancels the runtime.
+//
+// The file learns of replication only through the `FileReplication` hook installed here: appends
+// are refused with NOT_LEADER unless this node leads, each local append nudges the runtime to
+// announce it, and `waitForReplicas` reads the runtime's confirmed tails. The runtime writes
+// through the file's internal apply path, which skips the guard.
+
+import { ClosedError, NotLeaderError, RedexError, RedexErrorCode } from '../log/errors.js';
+import type { FileReplication, RedexFile, WaitForReplicasOptions } from '../log/redex-file.js';
+import type { Clock } from '../time/clock.js';
+import type { Random } from '../time/random.js';
+import { channelIdFromName, isNodeId } from '../wire/ids.js';
+import { type ChannelId, type NodeId, Role } from '../wire/types.js';
+import { BandwidthBudget } from './budget.js';
+import {
+  type ReplicationConfig,
+  type ReplicationConfigInput,
+  resolveReplicationConfig,
+} from './config.js';
+import { type ChainTagSink, ReplicationCoordinator, TagSinkError } from './coordinator.js';
+import { type ReplicationRuntimeHandle, spawnReplicationRuntime } from './handle.js';
+import { NIC_PEAK_BPS_DEFAULT, type ReplicationHost } from './host.js';
+import { ReplicationMetrics } from './metrics.js';
+import { placeReplicas } from './placement.js';
+import { TransitionSignal } from './roles.js';
+import type { RuntimeFile } from './runtime.js';
+
+const NO_CHAIN_TAGS: ChainTagSink = { announce() {}, withdraw() {} };
+
+/** The chain identifier a channel's tag advertises: the first 8 bytes (LE) of its channel id. */
+export function originHashOf(channelId: ChannelId): bigint {
+  return new DataView(channelId.buffer, channelId.byteOffset, 8).getBigUint64(0, true);
+}
+
+export interface ReplicatorDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+export class Replicator {
+  readonly host: ReplicationHost;
+  readonly metrics: ReplicationMetrics;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  // Invariant: one entry per open replicated file, removed when it closes.
+  readonly #channels = new Map<string, ReplicatedChannel>();
+
+  constructor(host: ReplicationHost, deps: ReplicatorDeps) {
+    if (typeof host !== 'object' || host === null) {
+      throw new RedexError(RedexErrorCode.Config, 'enableReplication: host must be an object');
+    }
+    if (!isNodeId(host.selfId)) {
+      throw new RedexError(
+        RedexErrorCode.Config,
+        `enableReplication: host.selfId must be a NodeId (u64 bigint other than 0), got ${String(host.selfId)}`,
+      );
+    }
+    for (const field of ['dispatcher', 'router'] as const) {
+      if (typeof host[field] !== 'object' || host[field] === null) {
+        throw new RedexError(RedexErrorCode.Config, `enableReplication: host.${field} is missing`);
+      }
+    }
+    if (typeof host.members !== 'function') {
+      throw new RedexError(RedexErrorCode.Config, 'enableReplication: host.members() is missing');
+    }
+    this.host = host;
+    this.metrics = host.metrics ?? new ReplicationMetrics();
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+  }
+
+  /** Validates a file's `replication` config (CONFIG error naming the field). */
+  resolveConfig(input: Readonly<Record<string, unknown>>): ReplicationConfig {
+    const options =
+      this.host.testOnlyHeartbeatMsMin === undefined
+        ? {}
+        : { testOnlyHeartbeatMsMin: this.host.testOnlyHeartbeatMsMin };
+    return resolveReplicationConfig(input as ReplicationConfigInput, options);
+  }
+
+  /** The replication of an open file, by name. */
+  channel(name: string): ReplicatedChannel | undefined {
+    return this.#channels.get(name);
+  }
+
+  get channelNames(): string[] {
+    return [...this.#channels.keys()].sort();
+  }
+
+  /**
+   * Starts replicating a freshly opened file: placement, then (as a member) Idle → Replica and
+   * the runtime. Installs the file's hook before resolving.
+   */
+  async attach(file: RedexFile, config: ReplicationConfig): Promise<ReplicatedChannel> {
+    const channelId = channelIdFromName(file.name);
+    const members = new Set<NodeId>([this.host.selfId, ...this.host.members()]);
+    const replicaSet = placeReplicas(channelId, members, config);
+    const channel = new ReplicatedChannel(this, file, channelId, config, replicaSet, () => {
+      if (this.#channels.get(file.name) === channel) this.#channels.delete(file.name);
+    });
+    if (channel.isMember) {
+      const coordinator = new ReplicationCoordinator({
+        channel: { name: file.name, originHash: originHashOf(channelId) },
+        config,
+        sink: this.host.chainTags ?? NO_CHAIN_TAGS,
+        metrics: this.metrics.forChannel(file.name),
+      });
+      try {
+        await coordinator.transitionTo(Role.Replica, TransitionSignal.CapabilitySelected);
+      } catch (error) {
+        // The role did change; only the chain tag failed, and the next transition retries it.
+        if (!(error instanceof TagSinkError)) throw error;
+      }
+      const runtimeFile: RuntimeFile = {
+        get nextSeq() {
+          return file.nextSeq;
+        },
+        get firstSeq() {
+          return file.firstSeq;
+        },
+        readRangeLimited: (start, end, maxBytes, overhead) =>
+          file.readRangeLimited(start, end, maxBytes, overhead),
+        appendBatchIfNextSeq: (expected, payloads) => file.applyReplicated(expected, payloads),
+        skipTo: (seq) => file.skipTo(seq),
+        sweepRetention: () => file.sweepRetention(),
+      };
+      const handle = spawnReplicationRuntime({
+        channelId,
+        channelName: file.name,
+        selfId: this.host.selfId,
+        replicaSet,
+        file: runtimeFile,
+        coordinator,
+        dispatcher: this.host.dispatcher,
+        clock: this.#clock,
+        random: this.#random,
+        budget: new BandwidthBudget({
+          nicPeakBps: this.host.nicPeakBps ?? NIC_PEAK_BPS_DEFAULT,
+          fraction: config.budgetFraction,
+          nowMs: this.#clock.nowMs(),
+        }),
+        metrics: this.metrics.forChannel(file.name),
+      });
+      try {
+        this.host.router.register(handle);
+      } catch (error) {
+        await handle.cancel();
+        throw error;
+      }
+      channel.start(handle);
+    }
+    file.attachReplication(channel);
+    this.#channels.set(file.name, channel);
+    return channel;
+  }
+
+  assertInvariants(): void {
+    for (const channel of this.#channels.values()) channel.assertInvariants();
+  }
+}
+
+/** The replication state of one open file; also its `FileReplication` hook. */
+export class ReplicatedChannel implements FileReplication {
+  readonly name: string;
+  readonly channelId: ChannelId;
+  readonly config: ReplicationConfig;
+  readonly replicaSet: readonly NodeId[];
+  readonly isMember: boolean;
+  readonly #replicator: Replicator;
+  readonly #onClosed: () => void;
+  #handle: ReplicationRuntimeHandle | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(
+    replicator: Replicator,
+    file: RedexFile,
+    channelId: ChannelId,
+    config: ReplicationConfig,
+    replicaSet: readonly NodeId[],
+    onClosed: () => void,
+  ) {
+    this.#replicator = replicator;
+    this.name = file.name;
+    this.channelId = channelId;
+    this.config = config;
+    this.replicaSet = Object.freeze([...replicaSet]);
+    this.isMember = replicaSet.includes(replicator.host.selfId);
+    this.#onClosed = onClosed;
+  }
+
+  /** INTERNAL: called once by the replicator after the runtime started. */
+  start(handle: ReplicationRuntimeHandle): void {
+    this.#handle = handle;
+  }
+
+  /** The runtime's handle; null on a node outside the replica set. */
+  get handle(): ReplicationRuntimeHandle | null {
+    return this.#handle;
+  }
+
+  /** This node's role for the channel (Idle outside the replica set or once closed). */
+  get role(): Role {
+    return this.#handle?.coordinator.role ?? Role.Idle;
+  }
+
+  /** Who this node believes leads: itself when Leader, else the tracker's belief. */
+  get leader(): NodeId | null {
+    const handle = this.#handle;
+    if (handle === null || handle.isStopped) return null;
+    if (handle.coordinator.role === Role.Leader) return this.#replicator.host.selfId;
+    return handle.runtime.tracker.believedLeader;
+  }
+
+  checkWrite(): void {
+    if (this.role === Role.Leader && !(this.#handle?.isStopped ?? true)) return;
+    const leader = this.leader;
+    const address = leader === null ? null : (this.#replicator.host.addressOf?.(leader) ?? null);
+    throw new NotLeaderError(this.name, leader, address);
+  }
+
+  appended(): void {
+    this.#handle?.runtime.notifyAppended();
+  }
+
+  waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void> {
+    const handle = this.#handle;
+    if (handle === null) {
+      return Promise.reject(
+        new RedexError(
+          RedexErrorCode.Config,
+          `this node is not in the replica set of ${JSON.stringify(this.name)}; it cannot count its replicas`,
+        ),
+      );
+    }
+    if (handle.isStopped) {
+      return Promise.reject(new ClosedError(`the replication of ${JSON.stringify(this.name)}`));
+    }
+    return handle.runtime.waitForReplicas(seq, options);
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === null) {
+      const handle = this.#handle;
+      this.#closing = (async () => {
+        if (handle !== null) {
+          await handle.cancel();
+          this.#replicator.host.router.unregister(handle);
+          this.#replicator.metrics.releaseChannel(this.name);
+        }
+        this.#onClosed();
+      })();
+    }
+    return this.#closing;
+  }
+
+  assertInvariants(): void {
+    const handle = this.#handle;
+    if (this.isMember !== (handle !== null) && this.#closing === null) {
+      throw new Error(`replicated channel ${this.name}: member without a runtime or the reverse`);
+    }
+    handle?.runtime.assertInvariants();
+  }
+}
