@@ -238,6 +238,7 @@ export class Connection {
     const segments = packFrames(this.#queue);
     this.#queue = [];
     this.#queuedBytes = 0;
+    this.#owner.stats.writeBatches++;
     this.socket.cork();
     for (const segment of segments) this.socket.write(segment);
     this.socket.uncork();

@@ -27,6 +27,7 @@ export {
   type WriteOptions,
   type WrittenFiles,
 } from './certs.js';
+export type { ConnectionDirection, ConnectionState } from './connection.js';
 export {
   CONTROL_FRAME_BYTES,
   classifyFrame,
@@ -70,6 +71,7 @@ export {
   SimTransport,
 } from './sim-transport.js';
 export {
+  type ConnectionInfo,
   DIAL_TARGETS_MAX,
   MESH_DEFAULTS,
   type MeshAddress,

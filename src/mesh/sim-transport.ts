@@ -580,7 +580,8 @@ export class SimTransport implements Transport {
   #countDrop(peer: NodeId, reason: DropReason): void {
     this.#stats.drops[reason]++;
     // Per-peer counters only for nodes of the network, so junk ids cannot grow the table.
-    if (this.#network.hasNode(peer)) this.#peer(peer).stats.drops[reason]++;
+    if (peer !== this.localId && this.#network.hasNode(peer))
+      this.#peer(peer).stats.drops[reason]++;
   }
 
   #snapshot(nodeId: NodeId, peer: SimPeer): PeerSnapshot {

@@ -33,6 +33,7 @@ import {
   type ConnectionDirection,
   type ConnectionLimits,
   type ConnectionOwner,
+  type ConnectionState,
 } from './connection.js';
 import { checkSendableFrame } from './control.js';
 import { checkIntegerOption, MeshError, MeshErrorReason } from './errors.js';
@@ -120,6 +121,17 @@ export interface MeshTransportOptions {
   readonly acceptPeer?: (nodeId: NodeId) => boolean;
   /** Receives exceptions thrown by frame and peer handlers (default: rethrown asynchronously). */
   readonly onHandlerError?: (error: unknown) => void;
+}
+
+/** One socket as seen from outside (status pages, tests). */
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly direction: ConnectionDirection;
+  readonly state: ConnectionState;
+  /** Null until the TLS handshake named the peer. */
+  readonly peerId: NodeId | null;
+  readonly localPort: number | undefined;
+  readonly remotePort: number | undefined;
 }
 
 interface PeerEntry {
@@ -422,22 +434,14 @@ export class MeshTransport implements Transport {
   }
 
   /** The connection a peer currently uses: which side dialed it and its TCP ports. */
-  connectionInfo(nodeId: NodeId):
-    | {
-        readonly id: number;
-        readonly direction: ConnectionDirection;
-        readonly localPort: number | undefined;
-        readonly remotePort: number | undefined;
-      }
-    | undefined {
+  connectionInfo(nodeId: NodeId): ConnectionInfo | undefined {
     const connection = this.#peers.get(nodeId)?.current;
-    if (connection === undefined || connection === null) return undefined;
-    return {
-      id: connection.id,
-      direction: connection.direction,
-      localPort: connection.socket.localPort,
-      remotePort: connection.socket.remotePort,
-    };
+    return connection === undefined || connection === null ? undefined : describe(connection);
+  }
+
+  /** Every live socket (handshaking, confirming, open, retiring), for status pages and tests. */
+  connections(): ConnectionInfo[] {
+    return [...this.#connections].map(describe);
   }
 
   stats(): TransportStats {
@@ -785,6 +789,17 @@ export class MeshTransport implements Transport {
   #checkFrame(frame: Uint8Array): void {
     checkSendableFrame(frame, this.#limits.frameBodyBytesLimit);
   }
+}
+
+function describe(connection: Connection): ConnectionInfo {
+  return {
+    id: connection.id,
+    direction: connection.direction,
+    state: connection.state,
+    peerId: connection.peerId,
+    localPort: connection.socket.localPort,
+    remotePort: connection.socket.remotePort,
+  };
 }
 
 function compareIds(a: NodeId, b: NodeId): number {

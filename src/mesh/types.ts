@@ -79,6 +79,8 @@ export interface TransportStats {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Socket writes (each carries every frame queued for that connection in one turn). */
+  writeBatches: number;
   /** Inbound connections that completed the TLS handshake. */
   connectionsAccepted: number;
   /** Outbound connections that completed the TLS handshake and were confirmed by the peer. */
@@ -110,6 +112,7 @@ export function emptyTransportStats(): TransportStats {
     framesOut: 0,
     bytesIn: 0,
     bytesOut: 0,
+    writeBatches: 0,
     connectionsAccepted: 0,
     connectionsDialed: 0,
     dialFailures: 0,
