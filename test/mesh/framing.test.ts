@@ -237,3 +237,20 @@ describe('control frames', () => {
     assert.deepEqual(classifyFrame(pong), { kind: 'pong', token: 5n });
   });
 });
+
+describe('docs/MESH.md', () => {
+  it('shows control frames exactly as the encoder writes them', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../docs/MESH.md', import.meta.url), 'utf8');
+    const block = /```hex\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(block !== undefined, 'the hex block exists');
+    const lines = block
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/#.*/, '').trim().split(/\s+/).join(''));
+    assert.deepEqual(lines, [
+      Buffer.from(encodeControl(MeshControl.Ping, 7n)).toString('hex'),
+      Buffer.from(encodeControl(MeshControl.Pong, 7n)).toString('hex'),
+    ]);
+  });
+});
