@@ -21,7 +21,7 @@ export interface MeshCredentials {
   readonly keyPem: string;
 }
 
-/** Credentials after `checkCredentials`: the derived NodeId and the certificate's facts. */
+/** What `checkCredentials` found: the derived NodeId and the certificate's facts (safe to show). */
 export interface NodeIdentity {
   readonly nodeId: NodeId;
   readonly publicKey: Uint8Array;
@@ -29,7 +29,8 @@ export interface NodeIdentity {
   readonly name: string | undefined;
   readonly notBeforeMs: number;
   readonly notAfterMs: number;
-  readonly credentials: MeshCredentials;
+  /** The node's own certificate (PEM); the private key is deliberately not part of this. */
+  readonly certPem: string;
 }
 
 function invalid(message: string, cause?: unknown): MeshError {
@@ -115,6 +116,6 @@ export function checkCredentials(credentials: MeshCredentials): NodeIdentity {
     name: commonName(cert.subject),
     notBeforeMs: Date.parse(cert.validFrom),
     notAfterMs: Date.parse(cert.validTo),
-    credentials: { caCertPem, certPem, keyPem },
+    certPem,
   };
 }

@@ -169,6 +169,7 @@ function addressKey(host: string, port: number): string {
 export class MeshTransport implements Transport {
   readonly localId: NodeId;
   readonly identity: NodeIdentity;
+  readonly #credentials: MeshCredentials;
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #limits: ConnectionLimits;
@@ -199,6 +200,8 @@ export class MeshTransport implements Transport {
       throw new MeshError(MeshErrorReason.Config, 'MeshTransport: options must be an object');
     }
     this.identity = checkCredentials(options.credentials);
+    const { caCertPem, certPem, keyPem } = options.credentials;
+    this.#credentials = { caCertPem, certPem, keyPem };
     this.localId = this.identity.nodeId;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
@@ -472,7 +475,7 @@ export class MeshTransport implements Transport {
   // -- inbound and outbound connections ------------------------------------------------------
 
   #tlsMaterial() {
-    const { caCertPem, certPem, keyPem } = this.identity.credentials;
+    const { caCertPem, certPem, keyPem } = this.#credentials;
     return { ca: [caCertPem], cert: certPem, key: keyPem };
   }
 
