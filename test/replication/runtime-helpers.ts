@@ -1,0 +1,239 @@
+// Fixtures for the runtime tests: the seed's RecorderDispatcher, tag sinks and `build_*` helpers,
+// in virtual time.
+import { Redex, type RedexFile } from '../../src/log/index.js';
+import { SeededRandom } from '../../src/time/random.js';
+import { VirtualClock } from '../../src/time/virtual-clock.js';
+import { channelIdFromName } from '../../src/wire/ids.js';
+import {
+  BandwidthBudget,
+  type ChainTagSink,
+  type ChannelId,
+  type ChannelMetrics,
+  type InboundMessage,
+  inbound,
+  type NodeId,
+  type ReplicationConfigInput,
+  ReplicationCoordinator,
+  type ReplicationDispatcher,
+  ReplicationMetrics,
+  ReplicationRuntime,
+  type ReplicationRuntimeHandle,
+  Role,
+  type RuntimeFile,
+  type RuntimeOptions,
+  resolveReplicationConfig,
+  type SyncHeartbeat,
+  type SyncNack,
+  type SyncRequest,
+  type SyncResponse,
+  spawnReplicationRuntime,
+  TransitionSignal,
+  type WireEvent,
+} from './imports.js';
+
+export const CHANNEL = 'test/runtime';
+export const CID: ChannelId = channelIdFromName(CHANNEL);
+export const WRONG_CID: ChannelId = channelIdFromName('test/wrong_channel');
+export const WALL_CLOCK_MS = 1_700_000_000_000;
+
+/** Captures every outbound message; `failSends` rejects them, `wedge` never settles them. */
+export class RecorderDispatcher implements ReplicationDispatcher {
+  readonly heartbeats: Array<[NodeId, SyncHeartbeat]> = [];
+  readonly syncRequests: Array<[NodeId, SyncRequest]> = [];
+  readonly syncResponses: Array<[NodeId, SyncResponse]> = [];
+  readonly syncNacks: Array<[NodeId, SyncNack]> = [];
+  failSends = false;
+  wedge = false;
+
+  #result(): Promise<void> {
+    if (this.wedge) return new Promise<void>(() => {});
+    return this.failSends ? Promise.reject(new Error('simulated send failure')) : Promise.resolve();
+  }
+
+  sendHeartbeat(target: NodeId, message: SyncHeartbeat): Promise<void> {
+    this.heartbeats.push([target, message]);
+    return this.#result();
+  }
+  sendSyncRequest(target: NodeId, message: SyncRequest): Promise<void> {
+    this.syncRequests.push([target, message]);
+    return this.#result();
+  }
+  sendSyncResponse(target: NodeId, message: SyncResponse): Promise<void> {
+    this.syncResponses.push([target, message]);
+    return this.#result();
+  }
+  sendSyncNack(target: NodeId, message: SyncNack): Promise<void> {
+    this.syncNacks.push([target, message]);
+    return this.#result();
+  }
+}
+
+export const noopSink: ChainTagSink = { announce() {}, withdraw() {} };
+
+/** Ok for the first `remaining` announces, then every announce fails (the seed's FailingAfterNAnnounceSink). */
+export class FailingAfterNAnnounceSink implements ChainTagSink {
+  remaining: number;
+  constructor(remaining: number) {
+    this.remaining = remaining;
+  }
+  announce(): void {
+    if (this.remaining === 0) throw new Error('simulated sink failure');
+    this.remaining--;
+  }
+  withdraw(): void {}
+}
+
+export interface Fixture {
+  readonly clock: VirtualClock;
+  readonly redex: Redex;
+  readonly metrics: ReplicationMetrics;
+  readonly channelMetrics: ChannelMetrics;
+}
+
+export function fixture(): Fixture {
+  const clock = new VirtualClock();
+  const metrics = new ReplicationMetrics();
+  return {
+    clock,
+    redex: new Redex({ clock }),
+    metrics,
+    channelMetrics: metrics.forChannel(CHANNEL),
+  };
+}
+
+export function buildFile(fx: Fixture, config = {}): Promise<RedexFile> {
+  return fx.redex.openFile(CHANNEL, config);
+}
+
+export function buildCoordinator(
+  fx: Fixture,
+  config: ReplicationConfigInput = {},
+  sink: ChainTagSink = noopSink,
+): ReplicationCoordinator {
+  return new ReplicationCoordinator({
+    channel: { name: CHANNEL, originHash: 0xcafe_baben },
+    config: resolveReplicationConfig(config),
+    sink,
+    metrics: fx.channelMetrics,
+  });
+}
+
+/** Walks the role matrix from Idle to `role` (Replica, Candidate or Leader). */
+export async function promote(coordinator: ReplicationCoordinator, role: Role): Promise<void> {
+  await coordinator.transitionTo(Role.Replica, TransitionSignal.CapabilitySelected);
+  if (role === Role.Replica) return;
+  await coordinator.transitionTo(Role.Candidate, TransitionSignal.MissedHeartbeats);
+  if (role === Role.Candidate) return;
+  await coordinator.transitionTo(Role.Leader, TransitionSignal.ElectionWon);
+}
+
+/** The seed's `build_budget`: 10 MB/s NIC, half of it for catch-up. */
+export function buildBudget(fx: Fixture, nicPeakBps = 10_000_000, fraction = 0.5): BandwidthBudget {
+  return new BandwidthBudget({ nicPeakBps, fraction, nowMs: fx.clock.nowMs() });
+}
+
+export interface InputsOverrides extends Partial<RuntimeOptions> {
+  readonly tail?: number | null;
+}
+
+/** The seed's `build_inputs(self, replicas, hb)`: tail provider 42, fixed wall clock. */
+export async function buildOptions(
+  fx: Fixture,
+  self: number,
+  replicas: number[],
+  heartbeatMs: number,
+  coordinator: ReplicationCoordinator,
+  overrides: InputsOverrides = {},
+): Promise<RuntimeOptions & { dispatcher: RecorderDispatcher; file: RuntimeFile }> {
+  const file = overrides.file ?? (await buildFile(fx));
+  const tail = overrides.tail === undefined ? 42 : overrides.tail;
+  const { tail: _ignored, ...rest } = overrides;
+  return {
+    channelId: CID,
+    channelName: CHANNEL,
+    selfId: BigInt(self),
+    replicaSet: replicas.map((r) => BigInt(r)),
+    heartbeatMs,
+    file,
+    coordinator,
+    dispatcher: new RecorderDispatcher(),
+    clock: fx.clock,
+    random: new SeededRandom(0x5eed),
+    budget: buildBudget(fx),
+    metrics: fx.channelMetrics,
+    wallClockMs: () => WALL_CLOCK_MS,
+    ...(tail === null ? {} : { tailProvider: () => tail }),
+    ...rest,
+  } as RuntimeOptions & { dispatcher: RecorderDispatcher; file: RuntimeFile };
+}
+
+export function buildRuntime(options: RuntimeOptions): ReplicationRuntime {
+  return new ReplicationRuntime(options);
+}
+
+export function spawn(options: RuntimeOptions): ReplicationRuntimeHandle {
+  return spawnReplicationRuntime(options);
+}
+
+export function heartbeat(
+  from: number,
+  role: Role,
+  tailSeq: number,
+  channelId: ChannelId = CID,
+): InboundMessage {
+  return inbound(BigInt(from), {
+    kind: 'heartbeat',
+    channelId,
+    tailSeq,
+    role,
+    wallClockMs: WALL_CLOCK_MS,
+  });
+}
+
+export function request(
+  from: number,
+  options: Partial<Omit<SyncRequest, 'kind'>> = {},
+): InboundMessage {
+  return inbound(BigInt(from), {
+    kind: 'request',
+    channelId: CID,
+    sinceSeq: 0,
+    chunkMax: 1024,
+    requestId: 0n,
+    syncClass: 0,
+    ...options,
+  });
+}
+
+export function response(
+  from: number,
+  options: Partial<Omit<SyncResponse, 'kind'>> = {},
+): InboundMessage {
+  return inbound(BigInt(from), {
+    kind: 'response',
+    channelId: CID,
+    firstSeq: 0,
+    leaderFirstRetainedSeq: 0,
+    requestId: 0n,
+    events: [],
+    ...options,
+  });
+}
+
+export function nack(from: number, options: Partial<Omit<SyncNack, 'kind'>> = {}): InboundMessage {
+  return inbound(BigInt(from), {
+    kind: 'nack',
+    channelId: CID,
+    sinceSeq: 0,
+    errorCode: 1,
+    leaderFirstRetainedSeq: 0,
+    requestId: 0n,
+    detail: '',
+    ...options,
+  });
+}
+
+export function events(first: number, payloads: string[]): WireEvent[] {
+  const enc = new TextEncoder();
+  return payloads.map((p, i) => ({ seq: first + i, payload: enc.encode(p) }));
+}

@@ -1,0 +1,462 @@
+// The runtime beyond the seed's tests: R-16 (a replica that never saw a leader), pipelined
+// catch-up, prompt announcements and tail reports, in-flight suppression, the R-1 race between
+// the read and the send, budget refunds, NACK handling, skip-ahead, disk pressure from the apply
+// path, lag gauges, tokens, and the garbage-collected handle.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { settle } from '../../src/time/virtual-clock.js';
+import {
+  BandwidthBudget,
+  NackCode,
+  type ReplicationRuntime,
+  Role,
+  type RuntimeFile,
+  SYNC_REQUEST_CHUNK_BYTES,
+  TransitionSignal,
+} from './imports.js';
+import {
+  buildCoordinator,
+  buildFile,
+  buildOptions,
+  buildRuntime,
+  events,
+  fixture,
+  heartbeat,
+  nack,
+  promote,
+  RecorderDispatcher,
+  request,
+  response,
+  spawn,
+} from './runtime-helpers.js';
+
+const enc = new TextEncoder();
+
+describe('runtime: election without a leader ever seen (R-16)', () => {
+  it('a replica that never heard a leader becomes Candidate after three periods, then elects', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Replica);
+    const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator));
+    // 0x20 is alive as a replica with a higher tail: it must win everyone's election.
+    const alive = async () => {
+      await handle.dispatch(heartbeat(0x20, Role.Replica, 50));
+      await handle.dispatch(heartbeat(0x30, Role.Replica, 10));
+    };
+    await alive();
+    await fx.clock.advance(200);
+    await alive();
+    await fx.clock.advance(99); // t = 299: two periods and a bit, nothing happened yet
+    assert.equal(coordinator.role, Role.Replica);
+    assert.equal(fx.channelMetrics.snapshot().electionThrash, 0);
+    await fx.clock.advance(1); // t = 300: three periods without a leader
+    assert.equal(fx.channelMetrics.snapshot().electionThrash, 1, 'went Candidate');
+    assert.equal(coordinator.role, Role.Replica, 'lost to 0x20 (higher tail) and waits for it');
+    assert.equal(handle.stats.elections, 1);
+    // 0x20 never shows up as leader: three periods later this node tries again.
+    await alive();
+    await fx.clock.advance(300);
+    assert.equal(fx.channelMetrics.snapshot().electionThrash, 2);
+    await handle.cancel();
+  });
+
+  it('a stranded Candidate (nobody eligible) retries the election on every tick', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Candidate);
+    // Self is not in the replica set: nobody is eligible, it must stay Candidate and retry.
+    const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x20, 0x30], 100, coordinator));
+    await runtime.onTick();
+    await runtime.onTick();
+    assert.equal(runtime.stats.elections, 2);
+    assert.equal(coordinator.role, Role.Candidate);
+  });
+});
+
+describe('runtime: pipelined catch-up', () => {
+  async function replicaWithLeaderAt(tail: number) {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Replica);
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
+      tail: null,
+    });
+    const runtime = buildRuntime(options);
+    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, tail, fx.clock.nowMs());
+    return { fx, options, runtime, coordinator };
+  }
+
+  it('a productive chunk with more to fetch asks for the next one at once', async () => {
+    const { options, runtime, fx } = await replicaWithLeaderAt(10);
+    runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
+    await runtime.onInbound(response(0x20, { requestId: 1n, events: events(0, ['a', 'b', 'c']) }));
+
+    assert.equal(options.file.nextSeq, 3);
+    assert.equal(options.dispatcher.syncRequests.length, 1, 'the next request left at once');
+    const [target, next] = options.dispatcher.syncRequests[0]!;
+    assert.equal(target, 0x20n);
+    assert.equal(next.sinceSeq, 3);
+    assert.equal(next.chunkMax, SYNC_REQUEST_CHUNK_BYTES);
+    assert.equal(options.dispatcher.heartbeats.length, 0);
+    assert.equal(runtime.stats.chunksApplied, 1);
+  });
+
+  it('the chunk that catches up is reported to the leader at once', async () => {
+    const { options, runtime, fx, coordinator } = await replicaWithLeaderAt(2);
+    runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
+    await runtime.onInbound(response(0x20, { requestId: 1n, events: events(0, ['a', 'b']) }));
+
+    assert.equal(options.dispatcher.syncRequests.length, 0);
+    assert.deepEqual(
+      options.dispatcher.heartbeats.map(([t, m]) => [t, m.role, m.tailSeq]),
+      [[0x20n, Role.Replica, 2]],
+      'one heartbeat, to the leader only, with the new tail',
+    );
+    assert.equal(coordinator.tailSeq, 2);
+  });
+
+  it('a Leader heartbeat announcing more triggers a request, unless one is in flight', async () => {
+    const { options, runtime, fx } = await replicaWithLeaderAt(0);
+    await runtime.onInbound(heartbeat(0x20, Role.Leader, 5));
+    assert.equal(options.dispatcher.syncRequests.length, 1);
+    await runtime.onInbound(heartbeat(0x20, Role.Leader, 6));
+    assert.equal(options.dispatcher.syncRequests.length, 1, 'the first is still in flight');
+    assert.equal(runtime.stats.inFlightSkips, 1);
+    await runtime.onTick();
+    assert.equal(options.dispatcher.syncRequests.length, 1, 'the tick does not duplicate it');
+    await fx.clock.advance(100); // unanswered for a whole period: asked again
+    await runtime.onTick();
+    assert.equal(options.dispatcher.syncRequests.length, 2);
+    // Heartbeats from a member that is not the believed leader never trigger a request.
+    await runtime.onInbound(heartbeat(0x30, Role.Replica, 100));
+    assert.equal(options.dispatcher.syncRequests.length, 2);
+  });
+
+  it('a request that could not be sent frees its token', async () => {
+    const { options, runtime } = await replicaWithLeaderAt(5);
+    options.dispatcher.failSends = true;
+    await runtime.onTick();
+    assert.equal(runtime.stats.sendFailures, 3, 'two heartbeats and the request');
+    assert.equal(runtime.outstanding.size, 0);
+  });
+
+  it('request tokens are random 64-bit values, each consumed once', async () => {
+    const { options, runtime, fx } = await replicaWithLeaderAt(10);
+    const tokens = new Set<bigint>();
+    for (let i = 0; i < 20; i++) {
+      runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 10, fx.clock.nowMs());
+      await runtime.onTick();
+      await fx.clock.advance(100);
+    }
+    assert.equal(runtime.coordinator.role, Role.Replica);
+    for (const [, message] of options.dispatcher.syncRequests) tokens.add(message.requestId);
+    assert.equal(tokens.size, options.dispatcher.syncRequests.length);
+    assert.ok(
+      [...tokens].some((t) => t > 0xffff_ffffn),
+      'not small counters',
+    );
+    // Answers: a replay of a consumed token and a made-up one are both dropped.
+    const [first] = [...tokens];
+    await runtime.onInbound(response(0x20, { requestId: first!, events: events(0, ['x']) }));
+    await runtime.onInbound(response(0x20, { requestId: first!, events: events(1, ['y']) }));
+    await runtime.onInbound(response(0x20, { requestId: 12345n, events: events(1, ['z']) }));
+    assert.equal(options.file.nextSeq, 1);
+    assert.equal(runtime.stats.drops['unknown-token'], 2);
+  });
+
+  it('a gap before the chunk skips ahead to it and applies it', async () => {
+    const { options, runtime, fx } = await replicaWithLeaderAt(12);
+    runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
+    await runtime.onInbound(
+      response(0x20, {
+        requestId: 1n,
+        firstSeq: 10,
+        leaderFirstRetainedSeq: 10,
+        events: events(10, ['k', 'l']),
+      }),
+    );
+    assert.equal(options.file.nextSeq, 12);
+    assert.equal(runtime.stats.skipAheads, 1);
+    assert.equal(runtime.stats.divergenceSuspected, 0, 'an empty replica diverges from nobody');
+    assert.equal(fx.channelMetrics.snapshot().skipAhead, 1);
+  });
+
+  it('empty chunks from a fresh leader that claims more engage the backoff after three', async () => {
+    const { options, runtime, fx } = await replicaWithLeaderAt(200);
+    for (let i = 0; i < 4; i++) {
+      runtime.outstanding.record(0x20n, BigInt(i), fx.clock.nowMs());
+      await runtime.onInbound(response(0x20, { requestId: BigInt(i) }));
+    }
+    assert.equal(runtime.backoff.isInBackoff(0x20n, fx.clock.nowMs()), true);
+    const sent = options.dispatcher.syncRequests.length;
+    await fx.clock.advance(500);
+    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 200, fx.clock.nowMs());
+    await runtime.onTick();
+    assert.equal(options.dispatcher.syncRequests.length, sent, 'no request inside the window');
+    assert.equal(runtime.stats.backoffSkips, 1);
+    await fx.clock.advance(500);
+    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 200, fx.clock.nowMs());
+    await runtime.onTick();
+    assert.equal(options.dispatcher.syncRequests.length, sent + 1, 'asked again after 1 s');
+  });
+
+  it('NACK Backpressure waits for the tick; ChannelClosed idles the channel', async () => {
+    const { options, runtime, fx, coordinator } = await replicaWithLeaderAt(10);
+    runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
+    await runtime.onInbound(nack(0x20, { requestId: 1n, errorCode: NackCode.Backpressure }));
+    assert.equal(options.dispatcher.syncRequests.length, 0, 'nothing sent at once');
+    await runtime.onTick();
+    assert.equal(options.dispatcher.syncRequests.length, 1, 'the tick asks again');
+    const token = options.dispatcher.syncRequests[0]![1].requestId;
+    await runtime.onInbound(nack(0x20, { requestId: token, errorCode: NackCode.ChannelClosed }));
+    assert.equal(coordinator.role, Role.Idle);
+  });
+
+  it('a NACK from a member that is not the believed leader is dropped', async () => {
+    const { options, runtime, fx } = await replicaWithLeaderAt(10);
+    runtime.outstanding.record(0x30n, 1n, fx.clock.nowMs());
+    const before = options.file.nextSeq;
+    await runtime.onInbound(
+      nack(0x30, { requestId: 1n, errorCode: NackCode.BadRange, leaderFirstRetainedSeq: 1000 }),
+    );
+    assert.equal(options.file.nextSeq, before);
+    assert.equal(runtime.stats.drops['not-believed-leader'], 1);
+  });
+
+  it('BadRange without a first retained seq skips to since + 1', async () => {
+    const { options, runtime, fx } = await replicaWithLeaderAt(10);
+    runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
+    await runtime.onInbound(
+      nack(0x20, { requestId: 1n, errorCode: NackCode.BadRange, sinceSeq: 4 }),
+    );
+    assert.equal(options.file.nextSeq, 5);
+  });
+
+  it('a chunk the log refuses triggers the disk-pressure policy (withdraw)', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx, { onUnderCapacity: 'withdraw' });
+    await promote(coordinator, Role.Replica);
+    const file = await buildFile(fx, { maxLiveBytes: 4 });
+    const runtime = buildRuntime(
+      await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: null, file }),
+    );
+    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 10, fx.clock.nowMs());
+    runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
+    await runtime.onInbound(response(0x20, { requestId: 1n, events: events(0, ['too large']) }));
+    assert.equal(file.nextSeq, 0);
+    assert.equal(runtime.stats.diskPressure, 1);
+    assert.equal(coordinator.role, Role.Idle);
+    assert.equal(fx.channelMetrics.snapshot().underCapacity, 1);
+  });
+});
+
+describe('runtime: leader side', () => {
+  async function leader(dispatcherFile?: RuntimeFile) {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Leader);
+    const file = dispatcherFile ?? (await buildFile(fx));
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
+      tail: null,
+      file,
+    });
+    return { fx, options, coordinator };
+  }
+
+  it('serves a chunk, charges the budget, and refunds it when the send fails', async () => {
+    const { options, fx } = await leader();
+    const file = options.file as Awaited<ReturnType<typeof buildFile>>;
+    for (let i = 0; i < 3; i++) await file.append(enc.encode(`event-${i}`));
+    const runtime = buildRuntime(options);
+    const full = options.budget.availableBytes;
+
+    await runtime.onInbound(request(0x20, { sinceSeq: 1, chunkMax: 0, requestId: 9n }));
+    const [target, sent] = options.dispatcher.syncResponses[0]!;
+    assert.equal(target, 0x20n);
+    assert.deepEqual(
+      sent.events.map((e) => e.seq),
+      [1, 2],
+    );
+    assert.equal(sent.requestId, 9n);
+    const cost = 63 + 2 * (12 + 7);
+    assert.equal(full - options.budget.availableBytes, cost);
+    assert.equal(fx.channelMetrics.snapshot().syncBytes, cost);
+    assert.equal(runtime.progress.confirmedTail(0x20n), 1, 'since 1 confirms [0, 1)');
+
+    options.dispatcher.failSends = true;
+    await runtime.onInbound(request(0x20, { sinceSeq: 1, chunkMax: 0, requestId: 10n }));
+    assert.equal(full - options.budget.availableBytes, cost, 'the failed send was refunded');
+    assert.equal(runtime.stats.sendFailures, 1);
+  });
+
+  it('R-1: a role lost between the read and the send ships a NotLeader NACK, not data', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Leader);
+    const real = await buildFile(fx);
+    for (let i = 0; i < 3; i++) await real.append(enc.encode(`event-${i}`));
+    // The read itself loses the role: a withdraw lands while the leader reads the range.
+    const file: RuntimeFile = {
+      get nextSeq() {
+        return real.nextSeq;
+      },
+      get firstSeq() {
+        return real.firstSeq;
+      },
+      async readRangeLimited(start, end, maxBytes, overhead) {
+        await coordinator.transitionTo(Role.Idle, TransitionSignal.LeaderDiskPressureWithdraw);
+        return real.readRangeLimited(start, end, maxBytes, overhead);
+      },
+      appendBatchIfNextSeq: (e, p) => real.appendBatchIfNextSeq(e, p),
+      skipTo: (s) => real.skipTo(s),
+      sweepRetention: () => real.sweepRetention(),
+    };
+    const budget = new BandwidthBudget({
+      nicPeakBps: 10_000,
+      fraction: 1,
+      nowMs: fx.clock.nowMs(),
+    });
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { file, budget });
+    const runtime = buildRuntime(options);
+
+    await runtime.onInbound(request(0x20, { sinceSeq: 0, requestId: 4n }));
+
+    assert.equal(options.dispatcher.syncResponses.length, 0, 'no data from a non-leader');
+    assert.equal(options.dispatcher.syncNacks.length, 1);
+    assert.equal(options.dispatcher.syncNacks[0]![1].errorCode, NackCode.NotLeader);
+    assert.equal(budget.availableBytes, 10_000, 'nothing was sent: the budget is whole again');
+  });
+
+  it('confirmed tails come from heartbeats and requests; they feed the metrics', async () => {
+    const { options, fx } = await leader();
+    const file = options.file as Awaited<ReturnType<typeof buildFile>>;
+    for (let i = 0; i < 10; i++) await file.append(enc.encode(`e${i}`));
+    const runtime = buildRuntime(options);
+    await runtime.onInbound(heartbeat(0x20, Role.Replica, 7));
+    await runtime.onInbound(request(0x30, { sinceSeq: 4 }));
+    assert.equal(runtime.progress.confirmedTail(0x20n), 7);
+    assert.equal(runtime.progress.confirmedTail(0x30n), 4);
+    assert.equal(runtime.progress.holding(5), 1);
+    await runtime.waitForReplicas(3, { count: 2 });
+    const text = await fx.metrics.expose();
+    assert.match(
+      text,
+      /redex_replication_replica_confirmed_tail\{channel="test\/runtime",replica="0000000000000020"\} 7/,
+    );
+    assert.match(
+      text,
+      /redex_replication_replica_lag_events\{channel="test\/runtime",replica="0000000000000020"\} 3/,
+    );
+  });
+
+  it('announces appends with one coalesced heartbeat per peer, only as Leader', async () => {
+    const { options, fx, coordinator } = await leader();
+    const handle = spawn(options);
+    for (let i = 0; i < 5; i++) handle.runtime.notifyAppended();
+    assert.equal(options.dispatcher.heartbeats.length, 0, 'nothing inside the caller');
+    await fx.clock.advance(0);
+    assert.deepEqual(
+      options.dispatcher.heartbeats.map(([t, m]) => [t, m.role]),
+      [
+        [0x20n, Role.Leader],
+        [0x30n, Role.Leader],
+      ],
+    );
+    await coordinator.transitionTo(Role.Replica, TransitionSignal.PeerLeaderObserved);
+    handle.runtime.notifyAppended();
+    await fx.clock.advance(0);
+    assert.equal(options.dispatcher.heartbeats.length, 2, 'a Replica announces nothing');
+    await handle.cancel();
+  });
+
+  it('a node that wins an election announces itself at once, not at its next tick', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Replica);
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
+    const handle = spawn(options);
+    await fx.clock.advance(300); // R-16 → Candidate → Leader at t = 300
+    assert.equal(coordinator.role, Role.Leader);
+    const leaderBeats = options.dispatcher.heartbeats.filter(([, m]) => m.role === Role.Leader);
+    assert.equal(leaderBeats.length, 1, 'announced right after winning');
+    await handle.cancel();
+  });
+
+  it('sets the lag gauges on each tick and clears them on a role change', async () => {
+    const { options, fx, coordinator } = await leader();
+    const runtime = buildRuntime(options);
+    runtime.tracker.recordHeartbeat(0x20n, Role.Replica, 0, fx.clock.nowMs());
+    await fx.clock.advance(250);
+    await runtime.onTick();
+    assert.equal(fx.channelMetrics.snapshot().leaderLagSeconds, 0.25);
+    await coordinator.transitionTo(Role.Idle, TransitionSignal.GracefulRelinquish);
+    assert.equal(fx.channelMetrics.snapshot().leaderLagSeconds, null);
+  });
+});
+
+describe('runtime: lifecycle', () => {
+  it('a handle collected without cancel or dispose stops its task (FinalizationRegistry)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
+    // Only the runtime escapes this scope; the handle becomes garbage.
+    const runtime = ((): ReplicationRuntime => spawn(options).runtime)();
+    assert.equal(runtime.ended, false);
+    for (let i = 0; i < 50 && !runtime.ended; i++) {
+      gc();
+      await settle();
+    }
+    assert.equal(runtime.ended, true, 'the finalizer aborted the task');
+    assert.equal(runtime.holdsDispatcher, false);
+  });
+
+  it('Symbol.asyncDispose cancels gracefully; Symbol.dispose aborts', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Replica);
+    {
+      await using handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator));
+      assert.equal(handle.isStopped, false);
+    }
+    assert.equal(coordinator.role, Role.Idle, 'asyncDispose ran the graceful close');
+    const other = buildCoordinator(fx);
+    await promote(other, Role.Replica);
+    let runtime: ReplicationRuntime;
+    {
+      using handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 100, other));
+      runtime = handle.runtime;
+    }
+    await settle();
+    assert.equal(runtime.ended, true);
+    assert.equal(other.role, Role.Replica, 'dispose skips the Idle transition');
+  });
+
+  it('steps that throw are counted, and the loop goes on', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Leader);
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
+    let calls = 0;
+    const dispatcher = new RecorderDispatcher();
+    const handle = spawn({
+      ...options,
+      dispatcher,
+      tailProvider: () => {
+        calls++;
+        if (calls === 1) throw new Error('boom');
+        return 1;
+      },
+    });
+    await fx.clock.advance(200);
+    assert.equal(handle.stats.stepErrors, 1);
+    assert.match(String(handle.runtime.lastError), /boom/);
+    assert.ok(dispatcher.heartbeats.length > 0, 'the second tick ran');
+    handle.runtime.assertInvariants();
+    await handle.cancel();
+    handle.runtime.assertInvariants();
+  });
+});
