@@ -9,7 +9,8 @@
 // keep the cycle mesh → router → handle → task → dispatcher (= mesh) alive forever.
 
 import type { Inbound } from './inbox.js';
-import { ReplicationRuntime, type RuntimeOptions, type RuntimeStats } from './runtime.js';
+import { ReplicationRuntime, type RuntimeOptions } from './runtime.js';
+import type { RuntimeStats } from './runtime-stats.js';
 
 // Held value: the runtime (never the handle, or the handle could not be collected).
 const abandoned = new FinalizationRegistry<ReplicationRuntime>((runtime) => runtime.abort());

@@ -20,4 +20,5 @@ export * from './replicator.js';
 export * from './roles.js';
 export * from './router.js';
 export * from './runtime.js';
+export * from './runtime-stats.js';
 export * from './tick.js';

@@ -55,6 +55,7 @@ import type { ChannelMetrics } from './metrics.js';
 import { OutstandingRequests } from './outstanding.js';
 import { ReplicaProgress, type WaitOptions } from './progress.js';
 import { TransitionSignal } from './roles.js';
+import { emptyStats, InboundDrop, type RuntimeStats } from './runtime-stats.js';
 import {
   advertisedTail,
   observeLag,
@@ -100,77 +101,6 @@ export interface RuntimeOptions {
   readonly tailProvider?: () => number;
   /** The heartbeat's wall-clock field (default: the clock's nowMs). */
   readonly wallClockMs?: () => number;
-}
-
-/** Why an inbound message was dropped without effect. */
-export const InboundDrop = {
-  FromSelf: 'from-self',
-  NotMember: 'not-member',
-  ChannelMismatch: 'channel-mismatch',
-  UnknownToken: 'unknown-token',
-  NotBelievedLeader: 'not-believed-leader',
-  WrongRole: 'wrong-role',
-} as const;
-export type InboundDrop = (typeof InboundDrop)[keyof typeof InboundDrop];
-
-/** Per-runtime counters (frames in and out by type, drops by reason, catch-up outcomes). */
-export interface RuntimeStats {
-  ticks: number;
-  heartbeatsIn: number;
-  requestsIn: number;
-  responsesIn: number;
-  nacksIn: number;
-  heartbeatsOut: number;
-  requestsOut: number;
-  responsesOut: number;
-  nacksOut: number;
-  sendFailures: number;
-  chunksApplied: number;
-  eventsApplied: number;
-  emptyResponses: number;
-  staleChunks: number;
-  applyErrors: number;
-  skipAheads: number;
-  divergenceSuspected: number;
-  diskPressure: number;
-  fileErrors: number;
-  backoffSkips: number;
-  inFlightSkips: number;
-  elections: number;
-  /** Steps that threw something unexpected (a bug); `lastError` keeps the latest. */
-  stepErrors: number;
-  readonly drops: Record<InboundDrop, number>;
-}
-
-function emptyStats(): RuntimeStats {
-  const drops = {} as Record<InboundDrop, number>;
-  for (const reason of Object.values(InboundDrop)) drops[reason] = 0;
-  return {
-    ticks: 0,
-    heartbeatsIn: 0,
-    requestsIn: 0,
-    responsesIn: 0,
-    nacksIn: 0,
-    heartbeatsOut: 0,
-    requestsOut: 0,
-    responsesOut: 0,
-    nacksOut: 0,
-    sendFailures: 0,
-    chunksApplied: 0,
-    eventsApplied: 0,
-    emptyResponses: 0,
-    staleChunks: 0,
-    applyErrors: 0,
-    skipAheads: 0,
-    divergenceSuspected: 0,
-    diskPressure: 0,
-    fileErrors: 0,
-    backoffSkips: 0,
-    inFlightSkips: 0,
-    elections: 0,
-    stepErrors: 0,
-    drops,
-  };
 }
 
 /** Thrown through every outside await once the runtime is aborted; never escapes the loop. */
