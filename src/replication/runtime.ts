@@ -143,7 +143,8 @@ export class ReplicationRuntime {
   #replicaSinceMs: number | null = null;
   readonly #unsubscribeRole: () => void;
 
-  // Lifecycle. Invariants: #ended ⇒ #started or never started; #ended ⇒ no live timer.
+  // Lifecycle. Invariants: #ended ⇒ no live timer, the inbox closed, no dispatcher held;
+  // #aborted ⇒ #started.
   #started = false;
   #ended = false;
   #aborted = false;
@@ -254,8 +255,9 @@ export class ReplicationRuntime {
     }
     if (!this.#shutdownRequested) {
       this.#shutdownRequested = true;
-      // In the lane, Shutdown is ordered after the responses already queued (as in the seed);
-      // with the lane full the flag alone stops the loop at its next turn.
+      // In the lane, Shutdown is ordered after the responses already queued (as in the seed).
+      // With the lane full it cannot be queued: the flag then stops the loop as soon as the
+      // lane is drained, still gracefully (the seed aborted instead).
       this.#inbox.tryPush(SHUTDOWN);
       this.#graceTimer = this.#clock.setTimer(CANCEL_GRACE_MS, () => this.abort());
       this.#wakeUp();
@@ -543,7 +545,12 @@ export class ReplicationRuntime {
       if (message.role === Role.Leader) {
         // Two leaders met (partition heal): the higher tail keeps it, then the lower NodeId.
         const concession = resolveDualLeader(this.selfId, localTail, from, message.tailSeq);
-        if (concession !== null) await this.#transition(concession.target, concession.signal);
+        if (concession !== null) {
+          await this.#transition(concession.target, concession.signal);
+        } else if (this.tracker.believedLeader === from) {
+          // We keep leading: the tracker adopted the loser's claim, which must not outlive it.
+          this.#clearLeaderBelief(now);
+        }
       }
     }
     // Prompt catch-up: the believed leader announced more than we hold.

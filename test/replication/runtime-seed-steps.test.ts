@@ -57,6 +57,7 @@ describe('seed runtime tests (steps)', () => {
 
     await runtime.onInbound(heartbeat(0x20, Role.Leader, 42));
     assert.equal(coordinator.role, Role.Leader, 'tail tie: 0x10 < 0x20 keeps Leader');
+    assert.equal(runtime.tracker.believedLeader, null, 'and does not believe the loser leads');
 
     // And the mirror image: from 0x20's point of view, 0x10 wins the tie.
     const fx2 = fixture();
