@@ -10,6 +10,9 @@ interface VirtualTimer {
   cancelled: boolean;
 }
 
+/** Timers allowed at one virtual instant before `advance` reports a zero-delay loop. */
+export const TIMERS_PER_INSTANT_MAX = 100_000;
+
 /** Lets every pending promise callback run: setImmediate fires only after the microtask queue is empty. */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -74,11 +77,23 @@ export class VirtualClock implements Clock {
 
   async advanceTo(targetMs: number): Promise<void> {
     await settle();
+    let instant = Number.NaN;
+    let atInstant = 0;
     for (;;) {
       const next = this.#peekLive();
       if (next === undefined || next.dueMs > targetMs) break;
       this.#pop();
       this.#nowMs = Math.max(this.#nowMs, next.dueMs);
+      if (this.#nowMs === instant) {
+        if (++atInstant > TIMERS_PER_INSTANT_MAX) {
+          throw new Error(
+            `VirtualClock: more than ${TIMERS_PER_INSTANT_MAX} timers ran at t=${this.#nowMs} without time moving; a zero-delay timer loop?`,
+          );
+        }
+      } else {
+        instant = this.#nowMs;
+        atInstant = 0;
+      }
       next.callback();
       await settle();
     }

@@ -1,0 +1,255 @@
+// DEV DOCS — the deterministic simulation's world.
+//
+// N nodes run the real code: each a `Redex` with persistent files on its own MemoryFileSystem,
+// `enableReplication` with a host over a `SimTransport`, and the replicated channel opened as in
+// production. Everything shares one VirtualClock and derives from one seed, so a run is a pure
+// function of (seed, options) and replays exactly.
+//
+// Faults: partitions (full, one-way, isolating a node), crashes (the transport dies, unsynced
+// bytes are lost or torn, the process's memory is gone) and restarts (a new Redex on the same
+// files), message loss / duplication / reordering / delay spikes (the SimNetwork), and slow nodes
+// (every frame a node sends waits an extra delay). One-way cuts and slowness live in this file's
+// send path because the network models links as symmetric.
+
+import { MemoryFileSystem } from '../../src/log/disk/memory-fs.js';
+import { Redex } from '../../src/log/redex.js';
+import type { RedexFile } from '../../src/log/redex-file.js';
+import { type SimFaults, SimNetwork, type SimTransport } from '../../src/mesh/sim-transport.js';
+import { frameDispatcher } from '../../src/replication/dispatcher.js';
+import type { ReplicationHost } from '../../src/replication/host.js';
+import type { ReplicatedChannel } from '../../src/replication/replicator.js';
+import { ReplicationRouter } from '../../src/replication/router.js';
+import { SeededRandom } from '../../src/time/random.js';
+import { VirtualClock } from '../../src/time/virtual-clock.js';
+import { type NodeId, Role } from '../../src/wire/types.js';
+import { Trace } from './trace.js';
+
+export const CHANNEL = 'dst/events';
+
+export interface SimClusterOptions {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly heartbeatMs?: number;
+  readonly faults?: Partial<SimFaults>;
+  /** Replication config beyond factor and heartbeat. */
+  readonly replication?: Record<string, unknown>;
+  /** NodeIds to use instead of seeded random ones (scenario tests pin them). */
+  readonly nodeIds?: readonly NodeId[];
+  readonly fsync?: 'always' | 'never';
+}
+
+export class SimNode {
+  readonly id: NodeId;
+  readonly index: number;
+  readonly fs = new MemoryFileSystem();
+  redex: Redex | null = null;
+  transport: SimTransport | null = null;
+  file: RedexFile | null = null;
+  router = new ReplicationRouter();
+  /** Extra delay on every frame this node sends (a slow node), ms. */
+  slowMs = 0;
+  starts = 0;
+  crashes = 0;
+
+  constructor(index: number, id: NodeId) {
+    this.index = index;
+    this.id = id;
+  }
+
+  get up(): boolean {
+    return this.file !== null && !this.file.closed;
+  }
+
+  get channel(): ReplicatedChannel | undefined {
+    return this.redex?.replication?.channel(CHANNEL);
+  }
+
+  get role(): Role {
+    return this.up ? (this.channel?.role ?? Role.Idle) : Role.Idle;
+  }
+
+  get name(): string {
+    return `n${this.index}`;
+  }
+}
+
+export class SimCluster {
+  readonly seed: number;
+  readonly clock = new VirtualClock(1_000_000);
+  readonly random: SeededRandom;
+  readonly network: SimNetwork;
+  readonly nodes: SimNode[] = [];
+  readonly heartbeatMs: number;
+  readonly trace: Trace;
+  readonly #replication: Record<string, unknown>;
+  readonly #fsync: 'always' | 'never';
+  /** Directed cuts "from>to" (one-way partitions). */
+  readonly #oneWay = new Set<string>();
+  /** Frames eaten by one-way cuts. */
+  oneWayDrops = 0;
+  /** Sees every frame a node hands to the network (tests inspect what is on the wire). */
+  tap: ((from: SimNode, to: NodeId, frame: Uint8Array) => void) | null = null;
+
+  private constructor(options: SimClusterOptions) {
+    this.seed = options.seed;
+    this.random = new SeededRandom(options.seed);
+    this.trace = new Trace(this.clock);
+    this.heartbeatMs = options.heartbeatMs ?? 100;
+    this.#fsync = options.fsync ?? 'always';
+    this.network = new SimNetwork({
+      clock: this.clock,
+      seed: this.random.nextU32(),
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
+    });
+    const ids = options.nodeIds ?? this.#randomIds(options.nodes);
+    ids.forEach((id, index) => this.nodes.push(new SimNode(index, id)));
+    this.#replication = {
+      factor: options.nodes,
+      heartbeatMs: this.heartbeatMs,
+      ...options.replication,
+    };
+  }
+
+  static async start(options: SimClusterOptions): Promise<SimCluster> {
+    const cluster = new SimCluster(options);
+    for (const node of cluster.nodes) await cluster.startNode(node);
+    return cluster;
+  }
+
+  get memberIds(): NodeId[] {
+    return this.nodes.map((node) => node.id);
+  }
+
+  upNodes(): SimNode[] {
+    return this.nodes.filter((node) => node.up);
+  }
+
+  leaders(): SimNode[] {
+    return this.upNodes().filter((node) => node.role === Role.Leader);
+  }
+
+  nodeById(id: NodeId): SimNode | undefined {
+    return this.nodes.find((node) => node.id === id);
+  }
+
+  /** Starts (or restarts, on its surviving files) `node`. */
+  async startNode(node: SimNode): Promise<void> {
+    node.transport =
+      node.starts === 0 ? this.network.addNode(node.id) : this.network.restart(node.id);
+    const transport = node.transport;
+    const router = new ReplicationRouter();
+    node.router = router;
+    transport.onFrame((from, frame) => {
+      // Frames are views into a buffer the network may reuse: the router copies what it keeps.
+      router.tryRouteFrame(from, frame);
+    });
+    const host: ReplicationHost = {
+      selfId: node.id,
+      members: () => this.memberIds,
+      dispatcher: frameDispatcher((target, frame) => this.#send(node, transport, target, frame)),
+      router,
+      addressOf: (id) => this.nodeById(id)?.name ?? null,
+      testOnlyHeartbeatMsMin: 1,
+    };
+    const redex = new Redex({
+      dir: '/data',
+      fs: node.fs,
+      clock: this.clock,
+      random: this.random.fork(),
+    });
+    redex.enableReplication(host);
+    node.redex = redex;
+    node.file = await redex.openFile(CHANNEL, {
+      persistent: true,
+      fsync: this.#fsync,
+      replication: this.#replication,
+    });
+    node.starts++;
+    this.trace.add(`${node.name} start #${node.starts} next=${node.file.nextSeq}`);
+  }
+
+  /**
+   * Crash-stops `node`: the network drops it, its files lose (or tear) what was not fsynced, and
+   * the process's memory is gone (its Redex is closed against a dead file system, so nothing more
+   * reaches the disk or the network).
+   */
+  async crashNode(node: SimNode): Promise<void> {
+    if (!node.up) return;
+    node.crashes++;
+    this.network.crash(node.id);
+    node.fs.crash((_path, unsynced) => this.random.nextInt(unsynced + 1));
+    const redex = node.redex;
+    node.redex = null;
+    node.file = null;
+    node.router.clear();
+    node.transport = null;
+    this.trace.add(`${node.name} crash`);
+    await redex?.close().catch(() => {});
+  }
+
+  partition(groups: readonly (readonly SimNode[])[]): void {
+    this.network.partition(...groups.map((group) => group.map((node) => node.id)));
+    this.trace.add(
+      `partition ${groups.map((group) => group.map((node) => node.name).join('+')).join(' | ')}`,
+    );
+  }
+
+  /** Frames from `from` to `to` are lost; the other direction still works. */
+  cutOneWay(from: SimNode, to: SimNode): void {
+    this.#oneWay.add(`${from.id}>${to.id}`);
+    this.trace.add(`cut ${from.name} -> ${to.name}`);
+  }
+
+  heal(): void {
+    this.network.heal();
+    this.#oneWay.clear();
+    for (const node of this.nodes) node.slowMs = 0;
+    this.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
+    this.trace.add('heal');
+  }
+
+  async advance(ms: number): Promise<void> {
+    await this.clock.advance(ms);
+  }
+
+  /** Advances in steps until `done()` holds; false if `maxMs` passed first. */
+  async runUntil(done: () => boolean, maxMs: number, stepMs = 10): Promise<boolean> {
+    const deadline = this.clock.nowMs() + maxMs;
+    while (!done()) {
+      if (this.clock.nowMs() >= deadline) return false;
+      await this.clock.advance(stepMs);
+    }
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    for (const node of this.upNodes()) await node.redex?.close().catch(() => {});
+  }
+
+  #send(node: SimNode, transport: SimTransport, target: NodeId, frame: Uint8Array): Promise<void> {
+    this.tap?.(node, target, frame);
+    if (this.#oneWay.has(`${node.id}>${target}`)) {
+      this.oneWayDrops++;
+      return Promise.resolve(); // lost on the wire, as far as the sender can tell
+    }
+    if (node.slowMs > 0) {
+      const copy = frame.slice();
+      this.clock.setTimer(node.slowMs, () => {
+        if (!transport.closed) transport.send(target, copy);
+      });
+      return Promise.resolve();
+    }
+    return transport.send(target, frame)
+      ? Promise.resolve()
+      : Promise.reject(new Error(`${node.name}: send to ${target} dropped`));
+  }
+
+  #randomIds(count: number): NodeId[] {
+    const ids = new Set<NodeId>();
+    while (ids.size < count) {
+      const id = this.random.nextU64();
+      if (id !== 0n) ids.add(id);
+    }
+    return [...ids];
+  }
+}

@@ -1,0 +1,329 @@
+// One simulated cluster life for a seed: a safety phase (workload under generated faults), then a
+// heal-and-converge phase, then the invariant checks. `simulate` never throws for a finding: it
+// returns a result whose `failures` name every broken invariant, with the trace tail.
+
+import { Role } from '../../src/wire/types.js';
+import { History } from './history.js';
+import { CHANNEL, SimCluster, type SimClusterOptions, type SimNode } from './sim-cluster.js';
+
+export interface SimulateOptions {
+  readonly seed: number;
+  /** Nodes (3..5); default from the seed. */
+  readonly nodes?: number;
+  /** Virtual duration of the fault phase. */
+  readonly faultPhaseMs?: number;
+  /** Virtual time allowed for convergence after healing. */
+  readonly convergeMs?: number;
+  readonly heartbeatMs?: number;
+  /** Mean gap between workload appends. */
+  readonly appendEveryMs?: number;
+  /** Turn faults off (the happy path). */
+  readonly faults?: boolean;
+}
+
+export interface SimulateResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly failures: string[];
+  readonly traceDigest: string;
+  readonly traceTail: string;
+  readonly stats: {
+    appendsAcknowledged: number;
+    appendsRefused: number;
+    committed: number;
+    conflicts: number;
+    multiLeaderSteps: number;
+    faults: number;
+    crashes: number;
+    convergeMs: number;
+    finalSeq: number;
+    divergenceReported: number;
+  };
+}
+
+const STEP_MS = 10;
+
+export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
+  const seed = options.seed;
+  const nodes = options.nodes ?? 3 + (Math.abs(seed) % 3);
+  const heartbeatMs = options.heartbeatMs ?? 100;
+  const clusterOptions: SimClusterOptions = {
+    seed,
+    nodes,
+    heartbeatMs,
+    faults: { minDelayMs: 1, maxDelayMs: 5 },
+  };
+  const cluster = await SimCluster.start(clusterOptions);
+  const random = cluster.random.fork();
+  const history = new History();
+  const failures: string[] = [];
+  const stats = {
+    appendsAcknowledged: 0,
+    appendsRefused: 0,
+    committed: 0,
+    conflicts: 0,
+    multiLeaderSteps: 0,
+    faults: 0,
+    crashes: 0,
+    convergeMs: 0,
+    finalSeq: 0,
+    divergenceReported: 0,
+  };
+  const inFlight: Promise<void>[] = [];
+  let counter = 0;
+
+  const appendOnce = () => {
+    const candidates = cluster.leaders();
+    const up = cluster.upNodes();
+    // Mostly on a leader; sometimes on anyone (which must refuse with NOT_LEADER).
+    const node =
+      candidates.length > 0 && random.nextFloat() < 0.9
+        ? candidates[random.nextInt(candidates.length)]!
+        : up[random.nextInt(Math.max(1, up.length))];
+    if (node === undefined || node.file === null) return;
+    const payload = `${seed}:${counter++}:${'x'.repeat(random.nextInt(200))}`;
+    const file = node.file;
+    const writer = node.name;
+    inFlight.push(
+      file.append(new TextEncoder().encode(payload)).then(
+        (seq) => {
+          stats.appendsAcknowledged++;
+          history.record({ seq, payload, writer, atMs: cluster.clock.nowMs() });
+          cluster.trace.add(`${writer} append ${seq}`);
+          if (random.nextFloat() < 0.3 && !file.closed) {
+            return file.waitForReplicas(seq, { count: 1, timeoutMs: 20 * heartbeatMs }).then(
+              () => {
+                history.commit(seq, payload);
+                stats.committed++;
+              },
+              () => {},
+            );
+          }
+          return undefined;
+        },
+        (error: { code?: string }) => {
+          stats.appendsRefused++;
+          if (error.code !== 'NOT_LEADER' && error.code !== 'CLOSED' && error.code !== 'IO') {
+            failures.push(`${writer}: append failed with an unexpected error: ${String(error)}`);
+          }
+        },
+      ),
+    );
+  };
+
+  const crashed = new Set<SimNode>();
+  const applyFault = async () => {
+    stats.faults++;
+    const up = cluster.upNodes();
+    const pick = random.nextInt(10);
+    const any = () => up[random.nextInt(up.length)]!;
+    if (pick === 0 && up.length >= 2) {
+      const shuffled = [...up].sort(() => random.nextFloat() - 0.5);
+      const cut = 1 + random.nextInt(shuffled.length - 1);
+      cluster.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+    } else if (pick === 1) {
+      const leader = cluster.leaders()[0];
+      if (leader !== undefined)
+        cluster.partition([[leader], cluster.nodes.filter((n) => n !== leader)]);
+    } else if (pick === 2 && up.length >= 2) {
+      const from = any();
+      const to = any();
+      if (from !== to) cluster.cutOneWay(from, to);
+    } else if (pick === 3 && crashed.size < Math.floor((nodes - 1) / 2) + 1 && up.length > 1) {
+      const victim = random.nextFloat() < 0.5 ? (cluster.leaders()[0] ?? any()) : any();
+      crashed.add(victim);
+      stats.crashes++;
+      await cluster.crashNode(victim);
+    } else if (pick === 4 && crashed.size > 0) {
+      const back = [...crashed][random.nextInt(crashed.size)]!;
+      crashed.delete(back);
+      await cluster.startNode(back);
+    } else if (pick === 5) {
+      cluster.network.setFaults({ lossRate: random.nextFloat() * 0.2 });
+      cluster.trace.add('loss on');
+    } else if (pick === 6) {
+      cluster.network.setFaults({
+        duplicateRate: random.nextFloat() * 0.2,
+        reorderRate: random.nextFloat() * 0.3,
+      });
+      cluster.trace.add('dup+reorder on');
+    } else if (pick === 7) {
+      cluster.network.setFaults({ maxDelayMs: 5 + random.nextInt(4 * heartbeatMs) });
+      cluster.trace.add('delay spike');
+    } else if (pick === 8 && up.length > 0) {
+      const slow = any();
+      slow.slowMs = random.nextInt(3 * heartbeatMs);
+      cluster.trace.add(`${slow.name} slow ${slow.slowMs}ms`);
+    } else {
+      cluster.heal();
+      cluster.network.setFaults({ maxDelayMs: 5 });
+    }
+  };
+
+  const lastRoles = new Map<SimNode, string>();
+  const observe = () => {
+    for (const node of cluster.nodes) {
+      const role = node.up ? `${roleName(node.role)}@${node.file!.nextSeq}` : 'down';
+      const before = lastRoles.get(node);
+      if (before === undefined || before.split('@')[0] !== role.split('@')[0]) {
+        cluster.trace.add(`${node.name} ${before ?? 'new'} -> ${role}`);
+      }
+      lastRoles.set(node, role);
+    }
+    const leaders = cluster.leaders();
+    if (leaders.length > 1) {
+      stats.multiLeaderSteps++;
+      if (stats.multiLeaderSteps === 1 || stats.multiLeaderSteps % 50 === 0) {
+        cluster.trace.add(
+          `multi-leader ${leaders.map((n) => n.name).join(',')} (${stats.multiLeaderSteps} steps so far)`,
+        );
+      }
+    }
+    for (const node of cluster.upNodes()) {
+      try {
+        node.file!.assertInvariants();
+      } catch (error) {
+        failures.push(`${node.name}: ${String(error)}`);
+      }
+    }
+  };
+
+  try {
+    // Safety phase: workload and faults.
+    const faultPhaseMs = options.faultPhaseMs ?? 6_000;
+    const appendEveryMs = options.appendEveryMs ?? 25;
+    let nextAppend = cluster.clock.nowMs();
+    let nextFault = cluster.clock.nowMs() + 1_000;
+    const end = cluster.clock.nowMs() + faultPhaseMs;
+    while (cluster.clock.nowMs() < end) {
+      const now = cluster.clock.nowMs();
+      if (now >= nextAppend) {
+        appendOnce();
+        nextAppend = now + 1 + random.nextInt(2 * appendEveryMs);
+      }
+      if (options.faults !== false && now >= nextFault) {
+        await applyFault();
+        nextFault = now + 200 + random.nextInt(1_500);
+      }
+      await cluster.advance(STEP_MS);
+      observe();
+      if (failures.length > 0) break;
+    }
+
+    // Heal and converge: no faults, every node back, no new writes.
+    cluster.heal();
+    cluster.network.setFaults({ maxDelayMs: 5 });
+    for (const node of crashed) await cluster.startNode(node);
+    crashed.clear();
+    const convergeStart = cluster.clock.nowMs();
+    const converged = await cluster.runUntil(
+      () => convergedNow(cluster),
+      options.convergeMs ?? 20_000,
+      STEP_MS,
+    );
+    stats.convergeMs = cluster.clock.nowMs() - convergeStart;
+    // Appends still waiting (for replicas, with a timeout on the virtual clock) need time to pass.
+    let settled = false;
+    void Promise.allSettled(inFlight).then(() => {
+      settled = true;
+    });
+    if (!(await cluster.runUntil(() => settled, 60_000, STEP_MS)))
+      failures.push('appends still pending 60 s after healing');
+    if (!converged) failures.push(describeNotConverged(cluster));
+    if (failures.length === 0) await checkLogs(cluster, history, failures, stats);
+  } catch (error) {
+    failures.push(
+      `simulation threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+  } finally {
+    stats.conflicts = history.conflicts().length;
+    for (const node of cluster.upNodes()) {
+      stats.divergenceReported += node.channel?.handle?.runtime.stats.divergenceSuspected ?? 0;
+    }
+    cluster.trace.add('stopping');
+    await cluster.stop();
+  }
+  return {
+    seed,
+    nodes,
+    failures,
+    traceDigest: cluster.trace.digest(),
+    traceTail: cluster.trace.tail(),
+    stats,
+  };
+}
+
+/** One leader, nobody Candidate or Idle, every node at the leader's next seq. */
+function convergedNow(cluster: SimCluster): boolean {
+  const up = cluster.upNodes();
+  if (up.length !== cluster.nodes.length) return false;
+  const leaders = up.filter((node) => node.role === Role.Leader);
+  if (leaders.length !== 1) return false;
+  const next = leaders[0]!.file!.nextSeq;
+  return up.every(
+    (node) =>
+      (node.role === Role.Leader || node.role === Role.Replica) && node.file!.nextSeq === next,
+  );
+}
+
+function describeNotConverged(cluster: SimCluster): string {
+  const roles = cluster.nodes.map(
+    (node) => `${node.name}=${roleName(node.role)}@${node.file?.nextSeq ?? '-'}`,
+  );
+  return `no convergence after healing: ${roles.join(' ')}`;
+}
+
+function roleName(role: Role): string {
+  return ['Leader', 'Replica', 'Candidate', 'Idle'][role] ?? String(role);
+}
+
+const decoder = new TextDecoder();
+
+async function checkLogs(
+  cluster: SimCluster,
+  history: History,
+  failures: string[],
+  stats: SimulateResult['stats'],
+): Promise<void> {
+  const leader = cluster.leaders()[0]!;
+  const conflicts = new Set(history.conflicts());
+  const leaderEvents = await leader.file!.readRange(0, leader.file!.nextSeq);
+  stats.finalSeq = leader.file!.nextSeq;
+  const leaderPayload = new Map(
+    leaderEvents.map((event) => [event.seq, decoder.decode(event.payload)]),
+  );
+  for (const node of cluster.nodes) {
+    const events = await node.file!.readRange(0, node.file!.nextSeq);
+    for (const event of events) {
+      const payload = decoder.decode(event.payload);
+      // Validity: nothing is invented, shifted or corrupted.
+      if (!history.wrote(event.seq, payload)) {
+        failures.push(
+          `${node.name} holds at seq ${event.seq} a payload nobody wrote there: ${payload.slice(0, 40)}`,
+        );
+        return;
+      }
+      // Agreement: equal to the leader's bytes except where two leaders wrote different payloads.
+      const expected = leaderPayload.get(event.seq);
+      if (expected !== undefined && expected !== payload && !conflicts.has(event.seq)) {
+        failures.push(
+          `${node.name} and leader ${leader.name} differ at seq ${event.seq} with no conflicting write`,
+        );
+        return;
+      }
+    }
+  }
+  // Durability: a write confirmed by waitForReplicas is on every node, unless it was a conflict.
+  for (const [seq, payload] of history.committed) {
+    if (conflicts.has(seq)) continue;
+    for (const node of cluster.nodes) {
+      const event = await node.file!.readOne(seq);
+      if (event === null && (node.file!.firstSeq ?? node.file!.nextSeq) > seq) continue; // evicted by a skip
+      if (event === null || decoder.decode(event.payload) !== payload) {
+        failures.push(`${node.name} lost committed seq ${seq}`);
+        return;
+      }
+    }
+  }
+  void CHANNEL;
+}
