@@ -1,0 +1,22 @@
+// `redex demo [--drill]`: a local three-node cluster (issue 9). It needs the mesh and the
+// replication runtime; until they land it says so and points at what works today.
+
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'run a local three-node cluster with a steady writer and the dashboard (needs the mesh)',
+    )
+    .option(
+      '--drill',
+      'kill the leader, measure the failover, restart it and verify nothing was lost',
+    )
+    .action(async () => {
+      throw new CliError(
+        'the demo runs three replicating nodes and needs the mesh and the replication runtime, which are not in this build yet. Today a single node works: `redex serve --config node.json` (docs/OPERATIONS.md), then open its URL for the dashboard.',
+      );
+    });
+}

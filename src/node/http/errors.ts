@@ -1,0 +1,103 @@
+// Every failure the API answers with, as `{ "error": { "code", "message", ... } }` and a status.
+// Codes are the log's (`RedexErrorCode`), the node's (`NodeErrorCode`) or the HTTP layer's own
+// below; the table in docs/OPERATIONS.md lists them with their statuses.
+
+import { NotLeaderError, RedexError, RedexErrorCode } from '../../log/errors.js';
+import { NodeError, NodeErrorCode } from '../errors.js';
+import type { LeaderHint } from '../service.js';
+
+export const HttpErrorCode = {
+  /** A query parameter, header or body field is malformed; the message names it. */
+  BadRequest: 'BAD_REQUEST',
+  /** The body is not JSON. */
+  BadJson: 'BAD_JSON',
+  BodyTooLarge: 'BODY_TOO_LARGE',
+  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  NotFound: 'NOT_FOUND',
+  MethodNotAllowed: 'METHOD_NOT_ALLOWED',
+  Unauthorized: 'UNAUTHORIZED',
+  TooManyStreams: 'TOO_MANY_STREAMS',
+  Internal: 'INTERNAL',
+} as const;
+export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Extra fields of the error object (e.g. `leader` for NOT_LEADER). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: { headers?: Record<string, string>; details?: Record<string, unknown> } = {},
+  ) {
+    super(message.startsWith('redex: ') ? message : `redex: ${message}`);
+    this.status = status;
+    this.code = code;
+    this.headers = options.headers ?? {};
+    this.details = options.details ?? {};
+  }
+
+  body(): { error: Record<string, unknown> } {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}
+
+export function badRequest(message: string): HttpError {
+  return new HttpError(400, HttpErrorCode.BadRequest, message);
+}
+
+const REDEX_STATUS: Record<RedexErrorCode, number> = {
+  CHANNEL_NAME: 400,
+  INVALID_ARGUMENT: 400,
+  CONFIG: 400,
+  SEQ_RANGE: 400,
+  SEQ_MISMATCH: 409,
+  PAYLOAD_TOO_LARGE: 507,
+  CLOSED: 503,
+  LAGGED: 410,
+  NOT_LEADER: 421,
+  REPLICATION_TIMEOUT: 504,
+  IO: 500,
+  CORRUPT: 500,
+};
+
+const NODE_STATUS: Record<NodeErrorCode, number> = {
+  CHANNEL_NOT_FOUND: 404,
+  CHANNEL_EXISTS: 409,
+  SHUTTING_DOWN: 503,
+  UNAVAILABLE: 501,
+  DATA_DIR_LOCKED: 500,
+};
+
+/**
+ * The answer for `error`. `resolveLeader` turns a NOT_LEADER into the leader's HTTP address.
+ * Anything untyped is a bug: it becomes a 500 whose message reveals nothing (the log has it).
+ */
+export function toHttpError(
+  error: unknown,
+  resolveLeader: (error: NotLeaderError) => LeaderHint,
+): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof NotLeaderError) {
+    return new HttpError(421, RedexErrorCode.NotLeader, error.message, {
+      details: { leader: resolveLeader(error) },
+    });
+  }
+  if (error instanceof RedexError) {
+    const details: Record<string, unknown> = {};
+    if ('resumeSeq' in error) details.resumeSeq = error.resumeSeq;
+    if ('field' in error) details.field = error.field;
+    return new HttpError(REDEX_STATUS[error.code] ?? 500, error.code, error.message, { details });
+  }
+  if (error instanceof NodeError) {
+    const status = NODE_STATUS[error.code] ?? 500;
+    const headers: Record<string, string> =
+      error.code === NodeErrorCode.ShuttingDown ? { connection: 'close' } : {};
+    return new HttpError(status, error.code, error.message, { headers });
+  }
+  return new HttpError(500, HttpErrorCode.Internal, 'internal error');
+}

@@ -1,0 +1,33 @@
+// Every bound of the HTTP API in one place (docs/OPERATIONS.md lists them; tests cross each one).
+
+/** Body of `POST /channels/{name}/events` with JSON. */
+export const APPEND_JSON_BODY_BYTES_MAX = 8 * 1024 * 1024;
+/** Body of `POST /channels/{name}/events` as application/octet-stream (one event). */
+export const RAW_EVENT_BYTES_MAX = 4 * 1024 * 1024;
+/** One event's payload, after decoding, whatever the format. */
+export const EVENT_BYTES_MAX = RAW_EVENT_BYTES_MAX;
+/** Events in one batch append. */
+export const BATCH_EVENTS_MAX = 10_000;
+/** Body of `POST /channels`. */
+export const CREATE_BODY_BYTES_MAX = 64 * 1024;
+/** Events per read answer (`limit`), and its default. */
+export const READ_EVENTS_MAX = 10_000;
+export const READ_EVENTS_DEFAULT = 1_000;
+/** Payload bytes per read answer (`maxBytes`), and its default; one event always fits. */
+export const READ_BYTES_MAX = 4 * 1024 * 1024;
+export const READ_BYTES_DEFAULT = 1024 * 1024;
+/** Replicas an append may wait for, and how long. */
+export const APPEND_REPLICAS_MAX = 16;
+export const APPEND_TIMEOUT_MS_DEFAULT = 5_000;
+export const APPEND_TIMEOUT_MS_MAX = 60_000;
+/** Open Server-Sent-Event streams (tails and status) at once; more are refused with 503. */
+export const SSE_STREAMS_MAX = 1_024;
+/** A comment line on every SSE stream this often keeps proxies from closing it. */
+export const SSE_HEARTBEAT_MS_DEFAULT = 15_000;
+/** Status stream: a push at least this often, and changes coalesced to at most one per min. */
+export const STATUS_PUSH_INTERVAL_MS_DEFAULT = 1_000;
+export const STATUS_PUSH_MIN_MS_DEFAULT = 100;
+/** Receiving a whole request (headers and body) may take this long. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+/** `close()` waits this long for requests in flight before cutting connections. */
+export const CLOSE_TIMEOUT_MS = 10_000;

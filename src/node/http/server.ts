@@ -1,0 +1,294 @@
+// The node's HTTP API on node:http (or node:https with required client certificates). DEV DOCS:
+//
+// Owns: the listening server, the route table, authentication, the set of open SSE streams, the
+// count of requests in flight and the HTTP metrics. Calls the `NodeService` for everything else.
+// Every request ends in exactly one answer: the handler's, or the JSON error `toHttpError` makes
+// of what it threw; nothing a client sends can crash the process.
+//
+// Shutdown (`close`): stop listening, end every SSE stream, answer new requests on kept-alive
+// connections with 503, wait (bounded) for requests in flight, then cut what remains.
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Clock } from '../../time/clock.js';
+import { systemClock } from '../../time/system-clock.js';
+import { formatHostPort, type HostPort } from '../address.js';
+import { type NodeLogger, silentLogger } from '../logger.js';
+import type { NodeService } from '../service.js';
+import { BearerAuth } from './auth.js';
+import { createChannel, describeChannel, listChannels } from './channels.js';
+import { type ServerState, sendJson } from './context.js';
+import { serveDashboard } from './dashboard-route.js';
+import { HttpError, toHttpError } from './errors.js';
+import { appendEvents, readEvents } from './events.js';
+import {
+  CLOSE_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+  SSE_HEARTBEAT_MS_DEFAULT,
+  SSE_STREAMS_MAX,
+  STATUS_PUSH_INTERVAL_MS_DEFAULT,
+  STATUS_PUSH_MIN_MS_DEFAULT,
+} from './limits.js';
+import { CHANNEL_PARAM, matchRoute, type Route, type RouteMatch } from './router.js';
+import type { SseStream } from './sse.js';
+import { getHealth, getMetrics, getStatus, streamStatus } from './status.js';
+import { tailEvents } from './tail.js';
+
+export const ROUTES: readonly Route[] = [
+  { name: 'dashboard', path: [], methods: { GET: serveDashboard }, public: true },
+  { name: 'healthz', path: ['healthz'], methods: { GET: getHealth }, public: true },
+  { name: 'status', path: ['status'], methods: { GET: getStatus } },
+  {
+    name: 'status-stream',
+    path: ['events', 'status'],
+    methods: { GET: streamStatus },
+    queryToken: true,
+  },
+  { name: 'metrics', path: ['metrics'], methods: { GET: getMetrics } },
+  { name: 'channels', path: ['channels'], methods: { GET: listChannels, POST: createChannel } },
+  { name: 'channel', path: ['channels', CHANNEL_PARAM], methods: { GET: describeChannel } },
+  {
+    name: 'events',
+    path: ['channels', CHANNEL_PARAM, 'events'],
+    methods: { GET: readEvents, POST: appendEvents },
+  },
+  {
+    name: 'tail',
+    path: ['channels', CHANNEL_PARAM, 'tail'],
+    methods: { GET: tailEvents },
+    queryToken: true,
+  },
+];
+
+/** PEM material for HTTPS with required client certificates signed by `ca`. */
+export interface HttpTlsMaterial {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface NodeHttpServerOptions {
+  readonly service: NodeService;
+  /** Bearer token every non-public route requires; null or absent: none. */
+  readonly token?: string | null;
+  /** Serve HTTPS and require client certificates. */
+  readonly tls?: HttpTlsMaterial | null;
+  readonly clock?: Clock;
+  readonly logger?: NodeLogger;
+  readonly heartbeatMs?: number;
+  readonly statusIntervalMs?: number;
+  readonly statusPushMinMs?: number;
+  readonly streamsMax?: number;
+}
+
+class HttpMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'redex_http_requests_total',
+    help: 'HTTP requests answered, by route and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'redex_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request (streams: until the stream opened).',
+    labelNames: ['route'] as const,
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly streams = new Gauge({
+    name: 'redex_http_sse_streams',
+    help: 'Open Server-Sent-Event streams, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+}
+
+const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']);
+const STREAM_ROUTES = new Set(['status-stream', 'tail']);
+
+export class NodeHttpServer {
+  readonly #service: NodeService;
+  readonly #auth: BearerAuth | null;
+  readonly #logger: NodeLogger;
+  readonly #server: http.Server;
+  readonly #state: ServerState;
+  readonly #metrics = new HttpMetrics();
+  readonly #streams = new Set<SseStream>();
+  readonly #streamsMax: number;
+  readonly #secure: boolean;
+  #inflight = 0;
+  #idle: (() => void)[] = [];
+  #address: HostPort | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: NodeHttpServerOptions) {
+    this.#service = options.service;
+    this.#auth = options.token ? new BearerAuth(options.token) : null;
+    this.#logger = options.logger ?? silentLogger;
+    this.#streamsMax = options.streamsMax ?? SSE_STREAMS_MAX;
+    const listener = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    this.#secure = options.tls != null;
+    this.#server =
+      options.tls != null
+        ? https.createServer(
+            {
+              ca: options.tls.ca,
+              cert: options.tls.cert,
+              key: options.tls.key,
+              requestCert: true,
+              rejectUnauthorized: true,
+              minVersion: 'TLSv1.3',
+            },
+            listener,
+          )
+        : http.createServer(listener);
+    this.#server.requestTimeout = REQUEST_TIMEOUT_MS;
+    const streams = this.#streams;
+    const metrics = this.#metrics;
+    this.#state = {
+      service: options.service,
+      clock: options.clock ?? systemClock,
+      logger: this.#logger,
+      heartbeatMs: options.heartbeatMs ?? SSE_HEARTBEAT_MS_DEFAULT,
+      statusIntervalMs: options.statusIntervalMs ?? STATUS_PUSH_INTERVAL_MS_DEFAULT,
+      statusPushMinMs: options.statusPushMinMs ?? STATUS_PUSH_MIN_MS_DEFAULT,
+      openStream: (stream, kind) => {
+        if (this.#closing !== null || streams.size >= this.#streamsMax) return false;
+        streams.add(stream);
+        metrics.streams.inc({ kind });
+        stream.signal.addEventListener('abort', () => {
+          streams.delete(stream);
+          metrics.streams.dec({ kind });
+        });
+        return true;
+      },
+      httpMetrics: () => metrics.registry.metrics(),
+    };
+  }
+
+  /** Binds `address` (port 0: any free port) and resolves to the bound address. */
+  listen(address: HostPort): Promise<HostPort> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen(address.port, address.host, () => {
+        this.#server.off('error', onError);
+        const bound = this.#server.address() as AddressInfo;
+        this.#address = { host: bound.address, port: bound.port };
+        resolve(this.#address);
+      });
+    });
+  }
+
+  /** `http://127.0.0.1:7070` (https with client certificates); throws before `listen`. */
+  get url(): string {
+    if (this.#address === null) throw new Error('NodeHttpServer: not listening');
+    return `${this.#secure ? 'https' : 'http'}://${formatHostPort(this.#address)}`;
+  }
+
+  /** Open SSE streams (for tests and status). */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  /** Stops listening; the open connections keep working until `close`. */
+  stopListening(): void {
+    if (this.#server.listening) this.#server.close();
+  }
+
+  /** See the header comment; idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      if (!this.#server.listening) resolve();
+      else this.#server.close(() => resolve());
+    });
+    for (const stream of [...this.#streams]) {
+      await stream.send({ reason: 'shutdown' }, { event: 'end' });
+      stream.end();
+    }
+    this.#server.closeIdleConnections();
+    if (this.#inflight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#idle.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    this.#inflight++;
+    let routeName = 'unmatched';
+    res.on('close', () => {
+      this.#inflight--;
+      if (this.#inflight === 0) for (const wake of this.#idle.splice(0)) wake();
+      const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
+      this.#metrics.requests.inc({ route: routeName, method, status: String(res.statusCode) });
+      // A stream's lifetime is its client's business, not a response time.
+      if (!STREAM_ROUTES.has(routeName)) {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.#metrics.duration.observe({ route: routeName }, seconds);
+      }
+    });
+    try {
+      if (this.#closing !== null) {
+        throw new HttpError(503, 'SHUTTING_DOWN', 'this node is shutting down', {
+          headers: { connection: 'close' },
+        });
+      }
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        throw new HttpError(400, 'BAD_REQUEST', 'the request target is not a valid URL');
+      }
+      const method = req.method ?? 'GET';
+      let match: RouteMatch | null = null;
+      let routeError: unknown = null;
+      try {
+        match = matchRoute(ROUTES, method, url.pathname);
+        routeName = match.route.name;
+      } catch (error) {
+        routeError = error;
+      }
+      // Authentication comes before any routing answer, so an anonymous client learns nothing.
+      if (this.#auth !== null && match?.route.public !== true) {
+        this.#auth.check(req, url.searchParams, match?.route.queryToken === true);
+      }
+      if (match === null) throw routeError;
+      await match.handler({ req, res, url, channel: match.channel, state: this.#state });
+    } catch (error) {
+      this.#fail(req, res, error);
+    }
+  }
+
+  #fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const answer = toHttpError(error, (notLeader) => this.#service.resolveLeader(notLeader));
+    if (answer.status >= 500) {
+      this.#logger.error(
+        { err: error, method: req.method, path: req.url?.split('?')[0] },
+        'request failed',
+      );
+    }
+    if (res.headersSent) {
+      // A stream that already started cannot change its status: cut it.
+      res.destroy();
+      return;
+    }
+    sendJson(res, answer.status, answer.body(), answer.headers);
+  }
+}

@@ -1,0 +1,105 @@
+// One Server-Sent-Events response: framing (`id:`, `event:`, `data:` lines), a heartbeat comment
+// every `heartbeatMs` so idle proxies keep the stream open, write backpressure (a slow client
+// makes `send` wait for 'drain' instead of buffering without bound), and a clean end when the
+// client goes away (`signal` aborts, the heartbeat stops).
+
+import type { ServerResponse } from 'node:http';
+import type { Clock, TimerHandle } from '../../time/clock.js';
+
+export interface SseOptions {
+  readonly clock: Clock;
+  readonly heartbeatMs: number;
+}
+
+export class SseStream {
+  readonly #res: ServerResponse;
+  readonly #clock: Clock;
+  readonly #heartbeatMs: number;
+  readonly #abort = new AbortController();
+  #heartbeat: TimerHandle | null = null;
+  #blocked = false;
+  #ended = false;
+
+  constructor(res: ServerResponse, options: SseOptions) {
+    this.#res = res;
+    this.#clock = options.clock;
+    this.#heartbeatMs = options.heartbeatMs;
+    res.on('close', () => this.#finish());
+  }
+
+  /** Aborts when the client disconnects or the stream ends. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get closed(): boolean {
+    return this.#ended;
+  }
+
+  /** Sends the 200 header and a first comment, so the client sees the stream open at once. */
+  start(comment: string): void {
+    this.#res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      // nginx and similar proxies buffer responses unless told not to.
+      'x-accel-buffering': 'no',
+      'x-content-type-options': 'nosniff',
+    });
+    this.#write(`: ${oneLine(comment)}\n\n`);
+    this.#armHeartbeat();
+  }
+
+  /** Writes one event; resolves false when the stream is gone. Waits while the socket is full. */
+  async send(data: unknown, options: { event?: string; id?: number } = {}): Promise<boolean> {
+    if (this.#ended) return false;
+    let frame = '';
+    if (options.id !== undefined) frame += `id: ${options.id}\n`;
+    if (options.event !== undefined) frame += `event: ${oneLine(options.event)}\n`;
+    frame += `data: ${JSON.stringify(data)}\n\n`;
+    if (this.#write(frame)) return true;
+    this.#blocked = true;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.#res.off('drain', done);
+        this.#res.off('close', done);
+        resolve();
+      };
+      this.#res.on('drain', done);
+      this.#res.on('close', done);
+    });
+    this.#blocked = false;
+    return !this.#ended;
+  }
+
+  /** Ends the response (the client sees the stream close); idempotent. */
+  end(): void {
+    if (!this.#ended) this.#res.end();
+    this.#finish();
+  }
+
+  #write(text: string): boolean {
+    if (this.#ended) return false;
+    return this.#res.write(text);
+  }
+
+  #armHeartbeat(): void {
+    this.#heartbeat = this.#clock.setTimer(this.#heartbeatMs, () => {
+      // While blocked the client is not reading; another line would only add to the backlog.
+      if (!this.#blocked) this.#write(': keep-alive\n\n');
+      if (!this.#ended) this.#armHeartbeat();
+    });
+  }
+
+  #finish(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#heartbeat?.cancel();
+    this.#heartbeat = null;
+    this.#abort.abort();
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}

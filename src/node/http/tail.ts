@@ -1,0 +1,67 @@
+// GET /channels/{name}/tail: a live tail as Server-Sent Events. Each event is
+// `id: <seq>` + `data: {"seq","timestampNs","payload"}`; a reconnecting EventSource sends
+// Last-Event-ID and resumes after it. LAGGED (history evicted, or the client read too slowly and
+// fell more than the channel's tail buffer behind) arrives as `event: error` and ends the
+// stream; a channel that closes (node shutdown) ends it with `event: end`. A client that goes
+// away frees its tail at once.
+
+import { ACCESS_TOKEN_PARAM } from './auth.js';
+import type { RequestContext } from './context.js';
+import { badRequest, HttpError, HttpErrorCode, toHttpError } from './errors.js';
+import { encodeEvent, parseEncoding } from './payload.js';
+import { checkParams, intParam } from './query.js';
+import { SseStream } from './sse.js';
+
+export function tooManyStreams(): HttpError {
+  return new HttpError(
+    503,
+    HttpErrorCode.TooManyStreams,
+    'this node serves as many streams as it can; try again later',
+  );
+}
+
+/** The seq after a Last-Event-ID header, or null when there is none. */
+function resumeAfter(header: string | string[] | undefined): number | null {
+  if (header === undefined) return null;
+  const text = Array.isArray(header) ? header[0]! : header;
+  if (!/^\d{1,16}$/.test(text) || Number(text) >= Number.MAX_SAFE_INTEGER) {
+    throw badRequest(`Last-Event-ID must be a seq, got ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  return Number(text) + 1;
+}
+
+export async function tailEvents(ctx: RequestContext): Promise<void> {
+  const params = ctx.url.searchParams;
+  checkParams(params, ['from', 'encoding', ACCESS_TOKEN_PARAM]);
+  const fromParam = intParam(params, 'from', {
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    fallback: 0,
+  })!;
+  const fromSeq = resumeAfter(ctx.req.headers['last-event-id']) ?? fromParam;
+  const encoding = parseEncoding(params.get('encoding') ?? undefined, "query parameter 'encoding'");
+  const { service, clock, heartbeatMs, logger } = ctx.state;
+  const sse = new SseStream(ctx.res, { clock, heartbeatMs });
+  if (!ctx.state.openStream(sse, 'tail')) throw tooManyStreams();
+  // Opening the tail may fail (unknown channel, shutting down): still a plain JSON error then.
+  const stream = await service.tail(ctx.channel, fromSeq);
+  sse.start(`tail ${ctx.channel} from ${fromSeq}`);
+  const stop = () => void stream.return();
+  sse.signal.addEventListener('abort', stop, { once: true });
+  try {
+    for (;;) {
+      const result = await stream.next();
+      if (result.done) break;
+      if (!(await sse.send(encodeEvent(result.value, encoding), { id: result.value.seq }))) break;
+    }
+    await sse.send({ reason: service.accepting ? 'closed' : 'shutdown' }, { event: 'end' });
+  } catch (error) {
+    const answer = toHttpError(error, (notLeader) => service.resolveLeader(notLeader));
+    if (answer.status >= 500) logger.error({ err: error, channel: ctx.channel }, 'tail failed');
+    await sse.send(answer.body(), { event: 'error' });
+  } finally {
+    sse.signal.removeEventListener('abort', stop);
+    await stream.return();
+    sse.end();
+  }
+}

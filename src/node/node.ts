@@ -1,0 +1,159 @@
+// `startNode`: a running node from a validated config. Puts the pieces together in order (data
+// directory and its lock, member identities, the log, the service, the config's and the
+// registry's channels, the HTTP API) and takes them apart in reverse on `stop()` or on a failed
+// start. `redex serve` calls it; tests call it in-process.
+
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redex } from '../log/redex.js';
+import type { Clock } from '../time/clock.js';
+import { systemClock } from '../time/system-clock.js';
+import type { HostPort } from './address.js';
+import { ChannelRegistry } from './channel-registry.js';
+import type { NodeConfig } from './config.js';
+import { NodeConfigError, NodeError, NodeErrorCode } from './errors.js';
+import { type HttpTlsMaterial, NodeHttpServer, type NodeHttpServerOptions } from './http/server.js';
+import { LocalNodeService } from './local-service.js';
+import { type NodeLogger, silentLogger } from './logger.js';
+import { resolveMembers } from './members.js';
+import { PidLock } from './pid-lock.js';
+import type { NodeService } from './service.js';
+
+/** Sub-directory of `dataDir` holding the channels' files (the registry and pid file sit beside it). */
+export const CHANNELS_DIR = 'channels';
+
+export interface StartNodeOptions {
+  readonly logger?: NodeLogger;
+  readonly clock?: Clock;
+  /** Overrides `config.http.listen` (tests bind port 0). */
+  readonly httpListen?: HostPort;
+  /** HTTP tuning for tests (SSE heartbeat, status cadence). */
+  readonly http?: Pick<
+    NodeHttpServerOptions,
+    'heartbeatMs' | 'statusIntervalMs' | 'statusPushMinMs'
+  >;
+}
+
+export interface RunningNode {
+  readonly config: NodeConfig;
+  readonly service: NodeService;
+  readonly http: NodeHttpServer;
+  /** The API's base URL, e.g. `http://127.0.0.1:7070`. */
+  readonly url: string;
+  /** Stops taking writes, flushes and fsyncs every channel, closes the API; idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startNode(
+  config: NodeConfig,
+  options: StartNodeOptions = {},
+): Promise<RunningNode> {
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const cleanup: (() => Promise<void>)[] = [];
+  const undo = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  };
+  try {
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const lock = await PidLock.acquire(config.dataDir);
+    cleanup.push(() => lock.release());
+    const { selfId, members } = await resolveMembers(config);
+    if (members.length > 1) {
+      throw new NodeError(
+        NodeErrorCode.Unavailable,
+        `'members' lists ${members.length} nodes, but this build has no mesh and replication runtime yet; run with one member (or none) until they land`,
+      );
+    }
+    const redex = new Redex({ dir: join(config.dataDir, CHANNELS_DIR), clock });
+    cleanup.push(() => redex.close());
+    const specDefaults = {
+      defaultPersistent: true,
+      members: new Set(members.map((member) => member.name)),
+    };
+    const registry = await ChannelRegistry.open(config.dataDir, specDefaults);
+    const service = new LocalNodeService({
+      name: config.node,
+      nodeId: selfId,
+      redex,
+      clock,
+      members,
+      registry,
+      logger,
+      retentionSweepMs: config.retentionSweepMs,
+    });
+    cleanup.push(() => service.shutdown());
+    for (const spec of config.channels) await service.createChannel(spec, { persist: false });
+    for (const spec of registry.specs) {
+      if (config.channels.some((configured) => configured.name === spec.name)) {
+        logger.warn(
+          { channel: spec.name },
+          'channel is in the config and the registry; the config wins',
+        );
+        continue;
+      }
+      await service.createChannel(spec, { persist: false });
+    }
+    const http = new NodeHttpServer({
+      service,
+      token: config.http.token,
+      tls: config.http.clientCerts ? await readTls(config) : null,
+      clock,
+      logger,
+      ...options.http,
+    });
+    cleanup.push(() => http.close());
+    await http.listen(options.httpListen ?? config.http.listen);
+    service.advertiseHttp(http.url);
+    logger.info(
+      {
+        url: http.url,
+        dataDir: config.dataDir,
+        channels: config.channels.length + registry.specs.length,
+      },
+      'node started',
+    );
+    let stopping: Promise<void> | null = null;
+    return {
+      config,
+      service,
+      http,
+      url: http.url,
+      stop: () => {
+        stopping ??= (async () => {
+          http.stopListening();
+          await service.shutdown();
+          await http.close();
+          await lock.release();
+          logger.info({}, 'node stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
+
+async function readTls(config: NodeConfig): Promise<HttpTlsMaterial> {
+  const tls = config.tls!;
+  const read = async (field: string, path: string) => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      throw new NodeConfigError(
+        `tls.${field}`,
+        `${path} cannot be read: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  };
+  return {
+    ca: await read('ca', tls.ca),
+    cert: await read('cert', tls.cert),
+    key: await read('key', tls.key),
+  };
+}

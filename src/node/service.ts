@@ -1,0 +1,166 @@
+// The contract between the HTTP API (and through it the CLI and the dashboard) and a node. The
+// HTTP layer only parses requests, calls one of these methods and renders the answer or the
+// error; everything about channels, roles and replicas happens behind this interface.
+//
+// Two implementations: `LocalNodeService` (one node over a `Redex`, today) and the cluster
+// service (mesh + replication runtime, when they land). Everything here is plain JSON-ready data
+// (NodeIds as 16 hex digits) so the HTTP layer can serialize it as is.
+//
+// Errors a caller may see, all typed: `RedexError`s from the log (CHANNEL_NAME, CONFIG, CLOSED,
+// PAYLOAD_TOO_LARGE, IO, …), `NotLeaderError` from `append` on a replicated channel this node
+// does not lead (the HTTP layer answers NOT_LEADER with `resolveLeader`'s HTTP address),
+// `ReplicationTimeoutError` when `replicas` did not confirm in time, and `NodeError`s
+// (CHANNEL_NOT_FOUND, CHANNEL_EXISTS, SHUTTING_DOWN, UNAVAILABLE).
+
+import type { NotLeaderError } from '../log/errors.js';
+import type { RedexEvent } from '../log/event.js';
+import type { ChannelSpec, ReplicationSpec } from './channel-spec.js';
+
+export type ChannelRole = 'leader' | 'replica' | 'candidate' | 'idle' | 'standalone';
+
+export interface NodeInfo {
+  readonly name: string;
+  /** 16 hex digits, or null when this node has no certificate (a single node without TLS). */
+  readonly nodeId: string | null;
+  readonly version: string;
+  readonly mode: 'single' | 'cluster';
+  /** The HTTP origin this node advertises to clients (its member entry), or null. */
+  readonly http: string | null;
+  /** The mesh address peers dial, or null without a mesh. */
+  readonly mesh: string | null;
+}
+
+export interface PeerStatus {
+  readonly name: string | null;
+  readonly nodeId: string | null;
+  readonly mesh: string | null;
+  readonly http: string | null;
+  readonly connected: boolean;
+  /** Smoothed mesh round trip, or null before the first measurement. */
+  readonly rttMs: number | null;
+}
+
+/** One holder of a channel as this node sees it (itself included, `self: true`). */
+export interface ReplicaStatus {
+  readonly name: string | null;
+  readonly nodeId: string | null;
+  readonly self: boolean;
+  readonly role: ChannelRole | null;
+  /** The next seq the holder is known to hold up to (exclusive), or null if unknown. */
+  readonly tailSeq: number | null;
+  /** Events behind the leader's tail, or null if unknown. */
+  readonly lagEvents: number | null;
+}
+
+export interface ChannelStatus {
+  readonly name: string;
+  readonly persistent: boolean;
+  readonly replication: ReplicationSpec | null;
+  readonly role: ChannelRole;
+  /** The node taking writes (this node for a standalone channel), or null when none is known. */
+  readonly leader: { readonly name: string | null; readonly nodeId: string | null } | null;
+  /** Lowest retained seq, or null when nothing is retained. */
+  readonly firstSeq: number | null;
+  /** The seq the next append gets (the tail). */
+  readonly nextSeq: number;
+  readonly retainedEvents: number;
+  readonly retainedBytes: number;
+  /** Events and payload bytes appended through this node since it started. */
+  readonly appendedEvents: number;
+  readonly appendedBytes: number;
+  /** Open tails (SSE subscribers and others). */
+  readonly tails: number;
+  readonly replicas: readonly ReplicaStatus[];
+}
+
+export interface NodeStatus {
+  readonly node: NodeInfo & {
+    readonly startedAtMs: number;
+    readonly uptimeMs: number;
+    /** False once shutdown began: writes are refused from then on. */
+    readonly accepting: boolean;
+  };
+  /** When this snapshot was taken, ms since the epoch. */
+  readonly atMs: number;
+  readonly peers: readonly PeerStatus[];
+  readonly channels: readonly ChannelStatus[];
+}
+
+export interface AppendOptions {
+  /** Resolve only once this many replicas hold the last event (cluster; 0 = do not wait). */
+  readonly replicas?: number;
+  /** How long to wait for `replicas`, ms. */
+  readonly timeoutMs?: number;
+}
+
+export interface AppendResult {
+  /** Seq of the first event, or null for an empty batch. */
+  readonly firstSeq: number | null;
+  readonly count: number;
+}
+
+export interface ReadRequest {
+  readonly fromSeq: number;
+  /** Exclusive end; null reads up to the tail. */
+  readonly toSeq: number | null;
+  readonly maxEvents: number;
+  /** Payload bytes per answer; at least one event is returned when one exists. */
+  readonly maxBytes: number;
+}
+
+export interface ReadResult {
+  readonly events: readonly RedexEvent[];
+  /** Where the next page starts: after the last event, or past an evicted or empty range. */
+  readonly nextFromSeq: number;
+  readonly firstSeq: number | null;
+  readonly nextSeq: number;
+}
+
+/** A live tail: backfill then live events; throws LAGGED; `return()` ends it and frees it. */
+export interface EventStream extends AsyncIterator<RedexEvent, undefined> {
+  return(): Promise<IteratorResult<RedexEvent, undefined>>;
+}
+
+/** Who to send a write to, resolved from a NOT_LEADER error. */
+export interface LeaderHint {
+  readonly name: string | null;
+  readonly nodeId: string | null;
+  /** The leader's HTTP origin, or null when it is not known. */
+  readonly http: string | null;
+}
+
+/** What `POST /channels` bodies are checked against. */
+export interface ChannelSpecDefaults {
+  readonly defaultPersistent: boolean;
+  readonly members: ReadonlySet<string>;
+}
+
+export interface NodeService {
+  readonly info: NodeInfo;
+  readonly specDefaults: ChannelSpecDefaults;
+  /** False once `shutdown` began. */
+  readonly accepting: boolean;
+  /**
+   * Opens the channel (cluster: on every node of its replica set). `created` is false when it was
+   * already open with the same spec; a different spec is CHANNEL_EXISTS.
+   */
+  createChannel(spec: ChannelSpec): Promise<{ created: boolean; channel: ChannelStatus }>;
+  channel(name: string): Promise<ChannelStatus>;
+  /** One event is `[payload]`; a batch is all or nothing with consecutive seqs. */
+  append(
+    channel: string,
+    payloads: readonly Uint8Array[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
+  read(channel: string, request: ReadRequest): Promise<ReadResult>;
+  tail(channel: string, fromSeq: number): Promise<EventStream>;
+  status(): Promise<NodeStatus>;
+  /** Prometheus text exposition of the node's metrics. */
+  metrics(): Promise<string>;
+  /** Where to redirect a write that failed with NOT_LEADER; null fields when unknown. */
+  resolveLeader(error: NotLeaderError): LeaderHint;
+  /** Calls `listener` after changes worth a status push (appends, channels, roles, peers). */
+  watch(listener: () => void): () => void;
+  /** Stops taking writes, waits for the ones in flight, flushes, fsyncs, closes. Idempotent. */
+  shutdown(): Promise<void>;
+}
