@@ -75,25 +75,24 @@ export async function resolveMembers(
   return { selfId, members };
 }
 
-/** The leader named by a NOT_LEADER error, looked up by NodeId, then by mesh address. */
+/**
+ * The leader named by a NOT_LEADER error, looked up by NodeId, then by mesh address. A host may
+ * also put the leader's HTTP origin itself in the error (`ReplicationHost.addressOf`); an
+ * address that is an http(s) URL is used as is when no member matches.
+ */
 export function leaderHint(error: NotLeaderError, members: readonly ResolvedMember[]): LeaderHint {
-  const byId =
-    error.leaderNodeId === null
-      ? undefined
-      : members.find((member) => member.nodeId === error.leaderNodeId);
+  const address = error.leaderAddress;
   const member =
-    byId ??
-    (error.leaderAddress === null
+    (error.leaderNodeId === null
       ? undefined
-      : members.find((candidate) => candidate.mesh === error.leaderAddress));
+      : members.find((candidate) => candidate.nodeId === error.leaderNodeId)) ??
+    (address === null
+      ? undefined
+      : members.find((candidate) => candidate.mesh === address || candidate.http === address));
+  const nodeId = error.leaderNodeId ?? member?.nodeId ?? null;
   return {
     name: member?.name ?? null,
-    nodeId:
-      error.leaderNodeId !== null
-        ? formatNodeId(error.leaderNodeId)
-        : member?.nodeId != null
-          ? formatNodeId(member.nodeId)
-          : null,
-    http: member?.http ?? null,
+    nodeId: nodeId === null ? null : formatNodeId(nodeId),
+    http: member?.http ?? (address !== null && /^https?:\/\//.test(address) ? address : null),
   };
 }
