@@ -240,6 +240,8 @@ export class ReplicationMetrics {
   readonly #channels = new Map<string, ChannelMetrics>();
   readonly #overflow: ChannelMetrics;
   readonly #peers = new Set<string>();
+  // Set by the mesh node: refreshes the peer gauges at scrape time (see setPeerSource).
+  #peerSource: (() => void) | null = null;
 
   constructor() {
     const registers = [this.registry];
@@ -305,6 +307,8 @@ export class ReplicationMetrics {
         name: 'redex_mesh_connected_peers',
         help: 'Peers with an open mesh connection.',
         registers,
+        // Registered before the RTT gauge, so one refresh here updates both before either is read.
+        collect: () => this.#peerSource?.(),
       }),
       peerRtt: new Gauge({
         name: 'redex_mesh_peer_rtt_seconds',
@@ -354,6 +358,14 @@ export class ReplicationMetrics {
       this.#peers.add(label);
     }
     this.#series.peerRtt.set({ peer: label }, nonNegative(rttMs) / 1000);
+  }
+
+  /**
+   * What the mesh node calls at scrape time to push connected peers and RTT into the gauges
+   * above, so a scrape is current without a timer. Null detaches it.
+   */
+  setPeerSource(refresh: (() => void) | null): void {
+    this.#peerSource = refresh;
   }
 
   removePeer(peer: NodeId): void {

@@ -36,6 +36,8 @@ export interface RuntimeStats {
   backoffSkips: number;
   inFlightSkips: number;
   elections: number;
+  /** Times this leader yielded to a member holding a higher tail. */
+  yields: number;
   /** Steps that threw something unexpected (a bug); `lastError` keeps the latest. */
   stepErrors: number;
   readonly drops: Record<InboundDrop, number>;
@@ -67,6 +69,7 @@ export function emptyStats(): RuntimeStats {
     backoffSkips: 0,
     inFlightSkips: 0,
     elections: 0,
+    yields: 0,
     stepErrors: 0,
     drops,
   };

@@ -62,7 +62,9 @@ import {
   peersOf,
   resolveDualLeader,
   SYNC_REQUEST_CHUNK_BYTES,
+  shouldYieldLeadership,
   tick,
+  yieldQuietMs,
 } from './tick.js';
 
 /** A shutdown still running after this long (on the runtime's clock) is aborted. */
@@ -141,6 +143,8 @@ export class ReplicationRuntime {
   #dispatcher: ReplicationDispatcher | null;
   /** When this node last started waiting for a leader (entered Replica, or lost its belief). */
   #replicaSinceMs: number | null = null;
+  /** Set while this node is quiet after yielding leadership: when to rejoin as a Replica. */
+  #rejoinAtMs: number | null = null;
   readonly #unsubscribeRole: () => void;
 
   // Lifecycle. Invariants: #ended ⇒ no live timer, the inbox closed, no dispatcher held;
@@ -430,6 +434,13 @@ export class ReplicationRuntime {
       advertisedTail(role, tail, this.tracker.peerTails(), this.selfId),
     );
     this.#metrics?.tailSeq(tail);
+    if (role === Role.Idle && this.#rejoinAtMs !== null) {
+      if (now < this.#rejoinAtMs) return;
+      this.#rejoinAtMs = null;
+      this.#clearLeaderBelief(now);
+      await this.#transition(Role.Replica, TransitionSignal.CapabilitySelected);
+      return;
+    }
     if (role === Role.Candidate) {
       // A Candidate left over from an election with nobody eligible retries every tick.
       await this.#elect(now, tail);
@@ -550,6 +561,16 @@ export class ReplicationRuntime {
         } else if (this.tracker.believedLeader === from) {
           // We keep leading: the tracker adopted the loser's claim, which must not outlive it.
           this.#clearLeaderBelief(now);
+        }
+      } else if (
+        this.replicaSet.includes(from) &&
+        shouldYieldLeadership(localTail, message.role, message.tailSeq)
+      ) {
+        // Outranked by a member holding more: go quiet so the others elect it (tick.ts).
+        if (await this.#transition(Role.Idle, TransitionSignal.GracefulRelinquish)) {
+          this.stats.yields++;
+          this.#rejoinAtMs =
+            now + yieldQuietMs(this.tracker.heartbeatMs, this.tracker.missThreshold);
         }
       }
     }

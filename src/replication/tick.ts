@@ -151,6 +151,23 @@ export function resolveDualLeader(
 }
 
 /**
+ * The election rule applied while leading (beyond upstream; found by the simulation): a Leader
+ * that hears a member of its replica set claim a strictly higher tail is outranked by it — the
+ * member has events this leader never had (a leader that crashed and came back as a replica, or
+ * the far side of a healed partition). Upstream kept leading, so that member never converged.
+ * The leader yields: it goes quiet (Idle) for `quietMs`, long enough for every replica to see it
+ * silent and elect by tail, then rejoins as a Replica. Equal tails never yield (no churn).
+ */
+export function shouldYieldLeadership(selfTail: number, peerRole: Role, peerTail: number): boolean {
+  return peerRole !== Role.Leader && peerTail > selfTail;
+}
+
+/** How long a yielding leader stays silent: past the others' silence threshold, plus a tick. */
+export function yieldQuietMs(heartbeatMs: number, missThreshold: number): number {
+  return (missThreshold + 1) * heartbeatMs;
+}
+
+/**
  * The tail a leader advertises on its chain tag: clamped to the highest tail a peer confirmed,
  * so failover discovery never prefers writes that were never replicated. With no peer report
  * (a fresh or solitary leader) the local tail. Other roles advertise the local tail.

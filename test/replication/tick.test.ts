@@ -13,9 +13,11 @@ import {
   resolveDualLeader,
   SYNC_REQUEST_CHUNK_BYTES,
   SyncClass,
+  shouldYieldLeadership,
   type TickInput,
   TransitionSignal,
   tick,
+  yieldQuietMs,
 } from './imports.js';
 
 const T0 = 1_700_000_000_000;
@@ -324,5 +326,24 @@ describe('advertisedTail and observeLag', () => {
     });
     assert.equal(observeLag(Role.Candidate, ids(0x10, 0x42), 0x10n, tracker, T0), null);
     assert.equal(observeLag(Role.Idle, ids(0x10, 0x42), 0x10n, tracker, T0), null);
+  });
+});
+
+describe('yielding to a member that holds more', () => {
+  it('a leader yields only to a non-leader claiming a strictly higher tail', () => {
+    assert.equal(shouldYieldLeadership(10, Role.Replica, 11), true);
+    assert.equal(shouldYieldLeadership(10, Role.Replica, 10), false, 'equal tails: no churn');
+    assert.equal(shouldYieldLeadership(10, Role.Replica, 9), false);
+    assert.equal(
+      shouldYieldLeadership(10, Role.Leader, 11),
+      false,
+      'two leaders: the dual-leader rule',
+    );
+    assert.equal(shouldYieldLeadership(10, Role.Idle, 11), true);
+  });
+
+  it('the quiet period outlasts the silence threshold by a tick', () => {
+    assert.equal(yieldQuietMs(100, 3), 400);
+    assert.ok(yieldQuietMs(500, 3) > 3 * 500);
   });
 });
