@@ -30,6 +30,8 @@ export const MeshErrorReason = {
   HandshakeTimeout: 'HANDSHAKE_TIMEOUT',
   /** Reading or writing certificate files failed. */
   Io: 'MESH_IO',
+  /** The transport did not queue a frame (no connection, backpressure, closed); it counted why. */
+  SendDropped: 'SEND_DROPPED',
 } as const;
 export type MeshErrorReason = (typeof MeshErrorReason)[keyof typeof MeshErrorReason];
 
@@ -41,6 +43,7 @@ function codeFor(reason: MeshErrorReason): RedexErrorCode {
       return RedexErrorCode.Closed;
     case MeshErrorReason.Io:
     case MeshErrorReason.CertMissing:
+    case MeshErrorReason.SendDropped:
       return RedexErrorCode.Io;
     default:
       return RedexErrorCode.InvalidArgument;

@@ -1,5 +1,7 @@
 // The public mesh API: the `Transport` contract, the mutual-TLS `MeshTransport`, the simulated
-// `SimTransport`, certificates and identity. Layers above import from here.
+// `SimTransport`, certificates and identity, `MeshNode` (the replication host over a transport,
+// with chain tags) and `startMeshNode` (a node from a small description). Layers above import
+// from here.
 
 export { backoffDelayMs, RECONNECT_DELAY_MS_MAX } from './backoff.js';
 export {
@@ -27,6 +29,24 @@ export {
   type WriteOptions,
   type WrittenFiles,
 } from './certs.js';
+export {
+  CHAIN_TAG_DISPATCH,
+  CHAIN_TAG_HOLDERS_PER_ORIGIN_MAX,
+  CHAIN_TAG_ORIGINS_MAX,
+  type ChainHolder,
+  ChainHolderTable,
+  type ChainTag,
+  ChainTagError,
+  ChainTagErrorKind,
+  type ChainTagKind,
+  ChainTagKindByte,
+  ChainTagLayout,
+  compareHolders,
+  decodeChainTag,
+  encodeChainTag,
+  type HolderUpdate,
+  isChainTagFrame,
+} from './chain-tag.js';
 export type { ConnectionDirection, ConnectionState } from './connection.js';
 export {
   CONTROL_FRAME_BYTES,
@@ -57,6 +77,18 @@ export {
   type NodeIdentity,
   nodeIdFromCertificate,
 } from './identity.js';
+export { MESH_METRIC_NAMES, type MeshMetricsSource, registerMeshMetrics } from './mesh-metrics.js';
+export {
+  LOCAL_HOLDINGS_MAX,
+  MEMBERS_MAX,
+  type MeshAddresses,
+  MeshDrop,
+  type MeshMembers,
+  MeshNode,
+  type MeshNodeOptions,
+  type MeshNodeStats,
+  memberPredicate,
+} from './mesh-node.js';
 export {
   SIM_DELAY_MS_MAX,
   SIM_FAULTS_DEFAULT,
@@ -70,6 +102,16 @@ export {
   type SimTraceEvent,
   SimTransport,
 } from './sim-transport.js';
+export {
+  formatMeshAddress,
+  type MeshMemberSpec,
+  type MeshNodeSpec,
+  type MeshTransportTuning,
+  parseMeshAddress,
+  type ResolvedMeshMember,
+  type StartedMeshNode,
+  startMeshNode,
+} from './start-node.js';
 export {
   type ConnectionInfo,
   DIAL_TARGETS_MAX,

@@ -184,6 +184,8 @@ export class MeshTransport implements Transport {
   readonly #peers = new Map<NodeId, PeerEntry>();
   readonly #targets = new Map<string, DialTarget>();
   readonly #connections = new Set<Connection>();
+  // Peers cut off by the fault hook (`blockPeer`); bounded by PEERS_MAX.
+  readonly #blocked = new Set<NodeId>();
   #frameHandlers: FrameHandler[] = [];
   #peerHandlers: PeerHandler[] = [];
   #server: tls.Server | null = null;
@@ -376,6 +378,44 @@ export class MeshTransport implements Transport {
     target.connection?.retire('peer removed');
   }
 
+  /**
+   * Fault hook (the e2e tests' partitions; also an operator's quarantine): cuts `peer` off. Its
+   * connections are destroyed at once, losing what is in flight as a network partition would,
+   * and new ones either way are refused (counted in `peersRefused`) until `unblockPeer`. Dial
+   * targets keep retrying with backoff meanwhile.
+   */
+  blockPeer(peer: NodeId): void {
+    this.#checkOpen();
+    if (!isNodeId(peer)) {
+      throw new MeshError(MeshErrorReason.Config, 'blockPeer: peer must be a NodeId');
+    }
+    if (!this.#blocked.has(peer) && this.#blocked.size >= PEERS_MAX) {
+      throw new MeshError(MeshErrorReason.Config, `at most ${PEERS_MAX} peers can be blocked`);
+    }
+    this.#blocked.add(peer);
+    for (const connection of [...this.#connections]) {
+      if (connection.peerId === peer) connection.destroy('peer blocked (fault hook)');
+    }
+  }
+
+  /** Ends a `blockPeer`: the addresses known to reach `peer` are redialed at once. */
+  unblockPeer(peer: NodeId): void {
+    if (!this.#blocked.delete(peer) || this.#closing !== null) return;
+    for (const target of this.#targets.values()) {
+      if (target.knownId !== peer) continue;
+      target.failures = 0;
+      target.timer?.cancel();
+      target.timer = null;
+      target.dialed = false; // the first attempt after a heal goes out without a backoff delay
+      this.#maybeDial(target);
+    }
+  }
+
+  /** Peers currently cut off by `blockPeer`, ascending. */
+  blockedPeers(): NodeId[] {
+    return [...this.#blocked].sort(compareIds);
+  }
+
   send(to: NodeId, frame: Uint8Array): boolean {
     this.#checkFrame(frame);
     if (this.#closing !== null) {
@@ -505,6 +545,7 @@ export class MeshTransport implements Transport {
 
   /** Whether `peerId` may have a connection; makes its peer table entry. */
   #admit(peerId: NodeId): PeerEntry | null {
+    if (this.#blocked.has(peerId)) return null;
     if (this.#acceptPeer !== undefined && !this.#acceptPeer(peerId)) return null;
     let entry = this.#peers.get(peerId);
     if (entry !== undefined) return entry;
