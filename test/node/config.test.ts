@@ -263,7 +263,7 @@ describe('members', () => {
       '652f03ba688dde0',
       '0x652f03ba688dd',
       '0000000000000000',
-      7291050420889050627,
+      7291050420889051,
       'node-a',
     ]) {
       rejects(member(bad), 'members[1].nodeId');

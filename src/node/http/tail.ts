@@ -41,10 +41,13 @@ export async function tailEvents(ctx: RequestContext): Promise<void> {
   const fromSeq = resumeAfter(ctx.req.headers['last-event-id']) ?? fromParam;
   const encoding = parseEncoding(params.get('encoding') ?? undefined, "query parameter 'encoding'");
   const { service, clock, heartbeatMs, logger } = ctx.state;
-  const sse = new SseStream(ctx.res, { clock, heartbeatMs });
-  if (!ctx.state.openStream(sse, 'tail')) throw tooManyStreams();
   // Opening the tail may fail (unknown channel, shutting down): still a plain JSON error then.
   const stream = await service.tail(ctx.channel, fromSeq);
+  const sse = new SseStream(ctx.res, { clock, heartbeatMs });
+  if (!ctx.state.openStream(sse, 'tail')) {
+    await stream.return();
+    throw tooManyStreams();
+  }
   sse.start(`tail ${ctx.channel} from ${fromSeq}`);
   const stop = () => void stream.return();
   sse.signal.addEventListener('abort', stop, { once: true });

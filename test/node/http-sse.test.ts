@@ -1,0 +1,260 @@
+// Server-Sent-Event streams: the channel tail (backfill, live, Last-Event-ID, LAGGED as an error
+// event, heartbeats, a client that goes away, the end at shutdown, the stream limit) and the
+// status stream (at once, after changes, periodically).
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  api,
+  eventually,
+  memorySpec,
+  startTestNode,
+  TestSse,
+  utf8Body,
+  withTimeout,
+} from './helpers.js';
+
+const CHANNEL = 'orders/audit';
+const EVENTS = '/channels/orders%2Faudit/events';
+const TAIL = '/channels/orders%2Faudit/tail';
+
+async function appendText(url: string, ...payloads: string[]): Promise<void> {
+  const answer = await api(url, 'POST', EVENTS, { json: { events: payloads, encoding: 'utf8' } });
+  assert.equal(answer.status, 201);
+}
+
+describe('tail', () => {
+  test('backfill from a seq, then live events, each with its seq as id', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    try {
+      await appendText(node.url, 'zero', 'one', 'two');
+      const sse = await TestSse.open(`${node.url}${TAIL}?from=1&encoding=utf8`);
+      assert.equal(sse.status, 200);
+      assert.match(sse.response.headers['content-type']!, /^text\/event-stream/);
+      const first = await sse.next();
+      assert.equal(first!.id, '1');
+      assert.equal(first!.event, 'message');
+      assert.deepEqual(
+        { ...JSON.parse(first!.data), timestampNs: 'x' },
+        { seq: 1, payload: 'one', timestampNs: 'x' },
+      );
+      assert.equal(JSON.parse((await sse.next())!.data).payload, 'two');
+      await appendText(node.url, 'three');
+      const live = await sse.next('the live event');
+      assert.equal(live!.id, '3');
+      assert.equal(JSON.parse(live!.data).payload, 'three');
+      assert.match(sse.raw, /^: tail orders\/audit from 1\n\n/);
+      sse.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('payloads are base64 by default', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    try {
+      await api(node.url, 'POST', EVENTS, {
+        body: Buffer.from([1, 2, 3]),
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      const sse = await TestSse.open(`${node.url}${TAIL}`);
+      assert.equal(JSON.parse((await sse.next())!.data).payload, 'AQID');
+      sse.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('Last-Event-ID resumes after the given seq (what EventSource sends on reconnect)', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    try {
+      await appendText(node.url, 'a', 'b', 'c', 'd');
+      const sse = await TestSse.open(`${node.url}${TAIL}?from=0&encoding=utf8`, {
+        'last-event-id': '1',
+      });
+      assert.equal((await sse.next())!.id, '2');
+      sse.close();
+      const bad = await api(node.url, 'GET', TAIL, { headers: { 'last-event-id': 'x' } });
+      assert.equal(bad.status, 400);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('a client that disconnects frees its tail and its stream slot', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    try {
+      const sse = await TestSse.open(`${node.url}${TAIL}`);
+      await sse.waitForRaw(': tail');
+      assert.equal((await node.service.channel(CHANNEL)).tails, 1);
+      assert.equal(node.http.streamCount, 1);
+      sse.close();
+      await eventually(
+        async () => (await node.service.channel(CHANNEL)).tails === 0,
+        'the tail is freed',
+      );
+      await eventually(() => node.http.streamCount === 0, 'the stream slot is freed');
+      await appendText(node.url, 'after');
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('history that is gone arrives as an error event with LAGGED and resumeSeq, then the stream ends', async () => {
+    const node = await startTestNode({
+      channels: [
+        {
+          name: CHANNEL,
+          file: { persistent: false, retention: { maxEvents: 2 } },
+          replication: null,
+        },
+      ],
+    });
+    try {
+      await appendText(node.url, 'a', 'b', 'c', 'd', 'e');
+      await node.redex!.sweepRetention();
+      const sse = await TestSse.open(`${node.url}${TAIL}?from=0`);
+      const error = await sse.next('the LAGGED error');
+      assert.equal(error!.event, 'error');
+      const body = JSON.parse(error!.data);
+      assert.equal(body.error.code, 'LAGGED');
+      assert.equal(body.error.resumeSeq, 0);
+      assert.match(body.error.message, /^redex: tail of "orders\/audit" lagged/);
+      await withTimeout(sse.ended, 'the stream ends after LAGGED');
+      assert.equal(await sse.next(), null);
+      const resumed = await TestSse.open(`${node.url}${TAIL}?from=3&encoding=utf8`);
+      assert.equal(JSON.parse((await resumed.next())!.data).payload, 'd');
+      resumed.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('heartbeat comments keep an idle stream alive', async () => {
+    const node = await startTestNode({
+      channels: [memorySpec(CHANNEL)],
+      http: { heartbeatMs: 20 },
+    });
+    try {
+      const sse = await TestSse.open(`${node.url}${TAIL}`);
+      await sse.waitForRaw(': keep-alive\n\n');
+      sse.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('a node that shuts down ends the stream with an end event', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    const sse = await TestSse.open(`${node.url}${TAIL}`);
+    await sse.waitForRaw(': tail');
+    await node.close();
+    const end = await sse.next('the end event');
+    assert.equal(end!.event, 'end');
+    assert.deepEqual(JSON.parse(end!.data), { reason: 'shutdown' });
+    await withTimeout(sse.ended, 'the stream closes');
+  });
+
+  test('errors before the stream starts are plain JSON answers', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    try {
+      const missing = await api(node.url, 'GET', '/channels/nope/tail');
+      assert.equal(missing.status, 404);
+      assert.equal(missing.json.error.code, 'CHANNEL_NOT_FOUND');
+      assert.equal(node.http.streamCount, 0);
+      const bad = await api(node.url, 'GET', `${TAIL}?from=x`);
+      assert.equal(bad.status, 400);
+      assert.equal((await api(node.url, 'GET', `${TAIL}?encoding=hex`)).status, 400);
+      assert.equal((await api(node.url, 'POST', TAIL)).status, 405);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('past the stream limit a new stream is 503 TOO_MANY_STREAMS', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)], http: { streamsMax: 1 } });
+    try {
+      const first = await TestSse.open(`${node.url}${TAIL}`);
+      await first.waitForRaw(': tail');
+      const second = await api(node.url, 'GET', TAIL);
+      assert.equal(second.status, 503);
+      assert.equal(second.json.error.code, 'TOO_MANY_STREAMS');
+      assert.equal(
+        (await node.service.channel(CHANNEL)).tails,
+        1,
+        'the refused stream opened no tail',
+      );
+      first.close();
+      await eventually(() => node.http.streamCount === 0, 'the slot is free again');
+      const third = await TestSse.open(`${node.url}${TAIL}`);
+      assert.equal(third.status, 200);
+      third.close();
+    } finally {
+      await node.close();
+    }
+  });
+});
+
+describe('status stream', () => {
+  test('a status event at once, and another after an append (not waiting for the period)', async () => {
+    const node = await startTestNode({
+      channels: [memorySpec(CHANNEL)],
+      http: { statusIntervalMs: 60_000, statusPushMinMs: 10 },
+    });
+    try {
+      const sse = await TestSse.open(`${node.url}/events/status`);
+      const first = await sse.next('the first status');
+      assert.equal(first!.event, 'status');
+      const status = JSON.parse(first!.data);
+      assert.equal(status.node.name, 'node-a');
+      assert.equal(status.channels[0].nextSeq, 0);
+      await api(node.url, 'POST', EVENTS, { json: utf8Body('x') });
+      const second = await sse.next('the status after the append');
+      assert.equal(JSON.parse(second!.data).channels[0].nextSeq, 1);
+      sse.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('a burst of appends is coalesced into few pushes', async () => {
+    const node = await startTestNode({
+      channels: [memorySpec(CHANNEL)],
+      http: { statusIntervalMs: 60_000, statusPushMinMs: 200 },
+    });
+    try {
+      const sse = await TestSse.open(`${node.url}/events/status`);
+      await sse.next('the first status');
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          api(node.url, 'POST', EVENTS, { json: utf8Body(String(i)) }),
+        ),
+      );
+      let last = JSON.parse((await sse.next('a coalesced status'))!.data);
+      let pushes = 1;
+      while (last.channels[0].nextSeq < 20) {
+        last = JSON.parse((await sse.next('the status reaching 20'))!.data);
+        pushes++;
+      }
+      assert.ok(pushes <= 3, `20 appends gave ${pushes} pushes`);
+      sse.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('pushes periodically without changes', async () => {
+    const node = await startTestNode({ http: { statusIntervalMs: 20 } });
+    try {
+      const sse = await TestSse.open(`${node.url}/events/status`);
+      const atMs: number[] = [];
+      for (let i = 0; i < 3; i++)
+        atMs.push(JSON.parse((await sse.next('a periodic status'))!.data).atMs);
+      assert.ok(atMs[2]! > atMs[0]!, 'fresh snapshots');
+      sse.close();
+      await eventually(() => node.http.streamCount === 0, 'the status stream is freed');
+    } finally {
+      await node.close();
+    }
+  });
+});
