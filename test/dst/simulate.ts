@@ -42,6 +42,8 @@ export interface SimulateResult {
 }
 
 const STEP_MS = 10;
+/** Validity is checked every this many steps during the fault phase. */
+const VALIDITY_EVERY_STEPS = 25;
 
 export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
   const seed = options.seed;
@@ -188,6 +190,29 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     }
   };
 
+  // Validity during the run, not only at the end: each node's new events are checked as they
+  // appear. A crash may rewrite a node's tail, so its checked prefix restarts with each start.
+  const checkedUpTo = new Map<SimNode, { start: number; seq: number }>();
+  const checkValidity = async () => {
+    for (const node of cluster.upNodes()) {
+      const file = node.file!;
+      const mark = checkedUpTo.get(node);
+      const from = mark !== undefined && mark.start === node.starts ? mark.seq : 0;
+      if (from >= file.nextSeq) continue;
+      const events = await file.readRange(from, file.nextSeq);
+      for (const event of events) {
+        const payload = decoder.decode(event.payload);
+        if (!history.wrote(event.seq, payload)) {
+          failures.push(
+            `${node.name} holds at seq ${event.seq} a payload nobody wrote there: ${payload.slice(0, 40)}`,
+          );
+          return;
+        }
+      }
+      checkedUpTo.set(node, { start: node.starts, seq: file.nextSeq });
+    }
+  };
+
   try {
     // Safety phase: workload and faults.
     const faultPhaseMs = options.faultPhaseMs ?? 6_000;
@@ -207,6 +232,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       }
       await cluster.advance(STEP_MS);
       observe();
+      if (Math.floor(cluster.clock.nowMs() / STEP_MS) % VALIDITY_EVERY_STEPS === 0)
+        await checkValidity();
       if (failures.length > 0) break;
     }
 
