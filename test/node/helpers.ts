@@ -105,7 +105,12 @@ export async function api(
   base: string,
   method: string,
   path: string,
-  init: { json?: unknown; body?: BodyInit; headers?: Record<string, string>; token?: string } = {},
+  init: {
+    json?: unknown;
+    body?: string | Uint8Array;
+    headers?: Record<string, string>;
+    token?: string;
+  } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   let body = init.body;
