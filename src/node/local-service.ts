@@ -307,6 +307,7 @@ export class LocalNodeService implements NodeService {
     return {
       name: spec.name,
       persistent: file.persistent,
+      file: spec.file,
       replication: spec.replication,
       role: 'standalone',
       leader: self,

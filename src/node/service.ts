@@ -12,6 +12,7 @@
 // `ReplicationTimeoutError` when `replicas` did not confirm in time, and `NodeError`s
 // (CHANNEL_NOT_FOUND, CHANNEL_EXISTS, SHUTTING_DOWN, UNAVAILABLE).
 
+import type { RedexFileConfig } from '../log/config.js';
 import type { NotLeaderError } from '../log/errors.js';
 import type { RedexEvent } from '../log/event.js';
 import type { ChannelSpec, ReplicationSpec } from './channel-spec.js';
@@ -55,6 +56,8 @@ export interface ReplicaStatus {
 export interface ChannelStatus {
   readonly name: string;
   readonly persistent: boolean;
+  /** The log config the channel was opened with (as given, defaults not filled in). */
+  readonly file: RedexFileConfig;
   readonly replication: ReplicationSpec | null;
   readonly role: ChannelRole;
   /** The node taking writes (this node for a standalone channel), or null when none is known. */
