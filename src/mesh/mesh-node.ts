@@ -8,7 +8,8 @@
 //   the channel's replica set never reaches the runtime's inbox, so it cannot fill its lanes) and
 //   routed; whatever cannot be delivered is dropped and counted by reason, never thrown;
 // - membership (`members()`, also the transport's `acceptPeer`) and client addresses (`addressOf`,
-//   for NOT_LEADER errors), both from configuration;
+//   for NOT_LEADER errors), both from configuration (an unconfigured address falls back to the
+//   mesh address the transport dialed);
 // - chain tags (chain-tag.ts): the coordinator's `ChainTagSink`. Announces and withdraws go to
 //   every connected peer, and all of this node's holdings are re-sent to a peer when it comes up.
 //   Inbound tags fill a holder table; replication heartbeats refresh the role and tip of holders
@@ -295,12 +296,20 @@ export class MeshNode implements ReplicationHost {
     return this.#isMember(node);
   }
 
-  /** The client-facing address of `node`, or null when none is configured. */
+  /**
+   * Where clients reach `node` (NOT_LEADER errors carry it): its configured address, else the
+   * mesh address this node dialed it at, else null.
+   */
   addressOf(node: NodeId): string | null {
     const addresses = this.#addresses;
-    if (addresses === undefined) return null;
-    const address = typeof addresses === 'function' ? addresses(node) : addresses.get(node);
-    return typeof address === 'string' && address.length > 0 ? address : null;
+    const configured =
+      addresses === undefined
+        ? undefined
+        : typeof addresses === 'function'
+          ? addresses(node)
+          : addresses.get(node);
+    if (typeof configured === 'string' && configured.length > 0) return configured;
+    return this.transport.peer(node)?.address ?? null;
   }
 
   // ─── chain tags ────────────────────────────────────────────────────────────────────────────
