@@ -200,16 +200,16 @@ export class TestSse {
   }
 
   /** Waits until the raw stream contains `text`. */
-  async waitForRaw(text: string): Promise<void> {
-    while (!this.raw.includes(text)) {
+  waitForRaw(text: string): Promise<void> {
+    return this.waitUntil((raw) => raw.includes(text), `waiting for ${JSON.stringify(text)}`);
+  }
+
+  /** Waits until `predicate` holds for the raw text received so far. */
+  async waitUntil(predicate: (raw: string) => boolean, what: string): Promise<void> {
+    while (!predicate(this.raw)) {
       if (this.#ended)
-        throw new Error(
-          `stream ended without ${JSON.stringify(text)}; got ${JSON.stringify(this.raw)}`,
-        );
-      await withTimeout(
-        new Promise<void>((resolve) => this.#waiters.push(resolve)),
-        `waiting for ${JSON.stringify(text)}`,
-      );
+        throw new Error(`stream ended before ${what}; got ${JSON.stringify(this.raw)}`);
+      await withTimeout(new Promise<void>((resolve) => this.#waiters.push(resolve)), what);
     }
   }
 
