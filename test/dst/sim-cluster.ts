@@ -102,7 +102,7 @@ export class SimCluster {
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
     const ids = options.nodeIds ?? this.#randomIds(options.nodes);
-    ids.forEach((id, index) => this.nodes.push(new SimNode(index, id)));
+    for (const [index, id] of ids.entries()) this.nodes.push(new SimNode(index, id));
     this.#replication = {
       factor: options.nodes,
       heartbeatMs: this.heartbeatMs,
