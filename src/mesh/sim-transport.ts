@@ -27,6 +27,7 @@ import type { NodeId } from '../wire/types.js';
 import { checkSendableFrame } from './control.js';
 import { checkIntegerOption, checkNumberOption, MeshError, MeshErrorReason } from './errors.js';
 import { FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES } from './framing.js';
+import { HandlerList } from './handler-list.js';
 import {
   copyPeerStats,
   copyTransportStats,
@@ -441,8 +442,8 @@ export class SimTransport implements Transport {
   readonly #network: SimNetwork;
   readonly #stats: TransportStats = emptyTransportStats();
   readonly #peers = new Map<NodeId, SimPeer>();
-  #frameHandlers: FrameHandler[] = [];
-  #peerHandlers: PeerHandler[] = [];
+  readonly #frameHandlers = new HandlerList<FrameHandler>();
+  readonly #peerHandlers = new HandlerList<PeerHandler>();
   #closed = false;
 
   /** @internal Use `SimNetwork.addNode`. */
@@ -477,23 +478,11 @@ export class SimTransport implements Transport {
   }
 
   onFrame(handler: FrameHandler): () => void {
-    if (typeof handler !== 'function') {
-      throw new MeshError(MeshErrorReason.Config, 'onFrame: handler must be a function');
-    }
-    this.#frameHandlers = [...this.#frameHandlers, handler];
-    return () => {
-      this.#frameHandlers = this.#frameHandlers.filter((h) => h !== handler);
-    };
+    return this.#frameHandlers.add(handler, 'onFrame');
   }
 
   onPeer(handler: PeerHandler): () => void {
-    if (typeof handler !== 'function') {
-      throw new MeshError(MeshErrorReason.Config, 'onPeer: handler must be a function');
-    }
-    this.#peerHandlers = [...this.#peerHandlers, handler];
-    return () => {
-      this.#peerHandlers = this.#peerHandlers.filter((h) => h !== handler);
-    };
+    return this.#peerHandlers.add(handler, 'onPeer');
   }
 
   isConnected(peer: NodeId): boolean {
@@ -542,11 +531,11 @@ export class SimTransport implements Transport {
     const peer = this.#peer(from);
     peer.stats.framesIn++;
     peer.stats.bytesIn += framed;
-    if (this.#frameHandlers.length === 0) {
+    if (this.#frameHandlers.current.length === 0) {
       this.#countDrop(from, DropReason.NoHandler);
       return;
     }
-    for (const handler of this.#frameHandlers) {
+    for (const handler of this.#frameHandlers.current) {
       try {
         handler(from, frame);
       } catch (error) {
@@ -564,7 +553,7 @@ export class SimTransport implements Transport {
     else stats.downs++;
     this.#network.clock.setTimer(0, () => {
       if (this.#closed) return;
-      for (const handler of this.#peerHandlers) handler({ kind, nodeId: peer });
+      for (const handler of this.#peerHandlers.current) handler({ kind, nodeId: peer });
     });
   }
 

@@ -38,6 +38,7 @@ import {
 import { checkSendableFrame } from './control.js';
 import { checkIntegerOption, MeshError, MeshErrorReason } from './errors.js';
 import { FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES } from './framing.js';
+import { HandlerList } from './handler-list.js';
 import {
   checkCredentials,
   type MeshCredentials,
@@ -186,8 +187,8 @@ export class MeshTransport implements Transport {
   readonly #connections = new Set<Connection>();
   // Peers cut off by the fault hook (`blockPeer`); bounded by PEERS_MAX.
   readonly #blocked = new Set<NodeId>();
-  #frameHandlers: FrameHandler[] = [];
-  #peerHandlers: PeerHandler[] = [];
+  readonly #frameHandlers = new HandlerList<FrameHandler>();
+  readonly #peerHandlers = new HandlerList<PeerHandler>();
   #server: tls.Server | null = null;
   #listening: Promise<MeshAddress> | null = null;
   #address: MeshAddress | null = null;
@@ -438,23 +439,11 @@ export class MeshTransport implements Transport {
   }
 
   onFrame(handler: FrameHandler): () => void {
-    if (typeof handler !== 'function') {
-      throw new MeshError(MeshErrorReason.Config, 'onFrame: handler must be a function');
-    }
-    this.#frameHandlers = [...this.#frameHandlers, handler];
-    return () => {
-      this.#frameHandlers = this.#frameHandlers.filter((h) => h !== handler);
-    };
+    return this.#frameHandlers.add(handler, 'onFrame');
   }
 
   onPeer(handler: PeerHandler): () => void {
-    if (typeof handler !== 'function') {
-      throw new MeshError(MeshErrorReason.Config, 'onPeer: handler must be a function');
-    }
-    this.#peerHandlers = [...this.#peerHandlers, handler];
-    return () => {
-      this.#peerHandlers = this.#peerHandlers.filter((h) => h !== handler);
-    };
+    return this.#peerHandlers.add(handler, 'onPeer');
   }
 
   isConnected(peer: NodeId): boolean {
@@ -756,7 +745,7 @@ export class MeshTransport implements Transport {
 
   #onFrame(connection: Connection, body: Uint8Array): void {
     const from = connection.peerId!;
-    const handlers = this.#frameHandlers;
+    const handlers = this.#frameHandlers.current;
     if (handlers.length === 0 || this.#closing !== null) {
       this.#countDrop(from, DropReason.NoHandler);
       return;
@@ -786,7 +775,7 @@ export class MeshTransport implements Transport {
 
   #emitPeer(event: PeerEvent): void {
     if (this.#closing !== null) return;
-    for (const handler of this.#peerHandlers) {
+    for (const handler of this.#peerHandlers.current) {
       try {
         handler(event);
       } catch (error) {
