@@ -2,6 +2,7 @@
 // heal-and-converge phase, then the invariant checks. `simulate` never throws for a finding: it
 // returns a result whose `failures` name every broken invariant, with the trace tail.
 
+import type { RedexEvent } from '../../src/log/event.js';
 import { Role } from '../../src/wire/types.js';
 import { History } from './history.js';
 import { CHANNEL, SimCluster, type SimClusterOptions, type SimNode } from './sim-cluster.js';
@@ -199,15 +200,10 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       const mark = checkedUpTo.get(node);
       const from = mark !== undefined && mark.start === node.starts ? mark.seq : 0;
       if (from >= file.nextSeq) continue;
-      const events = await file.readRange(from, file.nextSeq);
-      for (const event of events) {
-        const payload = decoder.decode(event.payload);
-        if (!history.wrote(event.seq, payload)) {
-          failures.push(
-            `${node.name} holds at seq ${event.seq} a payload nobody wrote there: ${payload.slice(0, 40)}`,
-          );
-          return;
-        }
+      const invalid = invalidEvent(node, await file.readRange(from, file.nextSeq), history);
+      if (invalid !== null) {
+        failures.push(invalid);
+        return;
       }
       checkedUpTo.set(node, { start: node.starts, seq: file.nextSeq });
     }
@@ -306,6 +302,21 @@ function roleName(role: Role): string {
 
 const decoder = new TextDecoder();
 
+/** Validity: nothing is invented, shifted or corrupted. The first event nobody wrote, described. */
+function invalidEvent(
+  node: SimNode,
+  events: readonly RedexEvent[],
+  history: History,
+): string | null {
+  for (const event of events) {
+    const payload = decoder.decode(event.payload);
+    if (!history.wrote(event.seq, payload)) {
+      return `${node.name} holds at seq ${event.seq} a payload nobody wrote there: ${payload.slice(0, 40)}`;
+    }
+  }
+  return null;
+}
+
 async function checkLogs(
   cluster: SimCluster,
   history: History,
@@ -321,15 +332,13 @@ async function checkLogs(
   );
   for (const node of cluster.nodes) {
     const events = await node.file!.readRange(0, node.file!.nextSeq);
+    const invalid = invalidEvent(node, events, history);
+    if (invalid !== null) {
+      failures.push(invalid);
+      return;
+    }
     for (const event of events) {
       const payload = decoder.decode(event.payload);
-      // Validity: nothing is invented, shifted or corrupted.
-      if (!history.wrote(event.seq, payload)) {
-        failures.push(
-          `${node.name} holds at seq ${event.seq} a payload nobody wrote there: ${payload.slice(0, 40)}`,
-        );
-        return;
-      }
       // Agreement: equal to the leader's bytes except where two leaders wrote different payloads.
       const expected = leaderPayload.get(event.seq);
       if (expected !== undefined && expected !== payload && !conflicts.has(event.seq)) {
