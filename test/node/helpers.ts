@@ -144,10 +144,12 @@ export class TestSse {
   #ended = false;
   readonly ended: Promise<void>;
 
-  private constructor(response: IncomingMessage) {
+  private constructor(response: IncomingMessage, paused: boolean) {
     this.response = response;
     const parser = new SseParser();
     response.setEncoding('utf8');
+    // A paused reader reads nothing until `resume()`: the socket fills up, as with a slow client.
+    if (paused) response.pause();
     response.on('data', (chunk: string) => {
       this.raw += chunk;
       this.#messages.push(...parser.push(chunk));
@@ -165,13 +167,17 @@ export class TestSse {
     });
   }
 
-  static open(url: string, headers: Record<string, string> = {}): Promise<TestSse> {
+  static open(
+    url: string,
+    headers: Record<string, string> = {},
+    { paused = false } = {},
+  ): Promise<TestSse> {
     return withTimeout(
       new Promise((resolve, reject) => {
         const request = http.get(
           url,
           { headers: { accept: 'text/event-stream', ...headers } },
-          (response) => resolve(new TestSse(response)),
+          (response) => resolve(new TestSse(response, paused)),
         );
         request.on('error', reject);
       }),
@@ -211,6 +217,10 @@ export class TestSse {
         throw new Error(`stream ended before ${what}; got ${JSON.stringify(this.raw)}`);
       await withTimeout(new Promise<void>((resolve) => this.#waiters.push(resolve)), what);
     }
+  }
+
+  resume(): void {
+    this.response.resume();
   }
 
   close(): void {

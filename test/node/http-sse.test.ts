@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { CLOSE_TIMEOUT_MS } from '../../src/node/http/limits.js';
 import {
   api,
   eventually,
@@ -17,6 +18,8 @@ import {
 const CHANNEL = 'orders/audit';
 const EVENTS = '/channels/orders%2Faudit/events';
 const TAIL = '/channels/orders%2Faudit/tail';
+/** Events of 1 MiB a stalled reader is sent: more than loopback socket buffers absorb. */
+const SLOW_EVENTS = 16;
 
 async function appendText(url: string, ...payloads: string[]): Promise<void> {
   const answer = await api(url, 'POST', EVENTS, { json: { events: payloads, encoding: 'utf8' } });
@@ -127,6 +130,66 @@ describe('tail', () => {
       resumed.close();
     } finally {
       await node.close();
+    }
+  });
+
+  test('a reader that stops reading gets LAGGED; appends never wait for it', async () => {
+    const node = await startTestNode({
+      channels: [
+        { name: CHANNEL, file: { persistent: false, tailBufferSize: 2 }, replication: null },
+      ],
+    });
+    try {
+      const sse = await TestSse.open(`${node.url}${TAIL}`, {}, { paused: true });
+      // 16 MiB (21 MiB of base64) is more than the socket buffers hold: the node's writes block.
+      for (let i = 0; i < SLOW_EVENTS; i++) {
+        const answer = await api(node.url, 'POST', EVENTS, {
+          body: Buffer.alloc(1024 * 1024, i),
+          headers: { 'content-type': 'application/octet-stream' },
+        });
+        assert.equal(answer.status, 201, 'the append is answered while the reader sleeps');
+      }
+      sse.resume();
+      let delivered = 0;
+      for (;;) {
+        const message = await sse.next('events, then LAGGED');
+        assert.ok(message !== null, 'the stream ends with an error, not silently');
+        if (message.event === 'message') {
+          assert.equal(JSON.parse(message.data).seq, delivered++);
+          continue;
+        }
+        assert.equal(message.event, 'error');
+        const { error } = JSON.parse(message.data);
+        assert.equal(error.code, 'LAGGED');
+        assert.equal(error.resumeSeq, delivered, 'resume exactly after the last delivered event');
+        assert.match(error.message, /events behind; the tail buffer holds 2/);
+        break;
+      }
+      assert.ok(delivered < SLOW_EVENTS);
+      await withTimeout(sse.ended, 'the stream ends after LAGGED');
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('shutdown does not wait for a reader that stopped reading', async () => {
+    const node = await startTestNode({
+      channels: [
+        { name: CHANNEL, file: { persistent: false, tailBufferSize: 1000 }, replication: null },
+      ],
+    });
+    const sse = await TestSse.open(`${node.url}${TAIL}`, {}, { paused: true });
+    for (let i = 0; i < SLOW_EVENTS; i++) {
+      await api(node.url, 'POST', EVENTS, {
+        body: Buffer.alloc(1024 * 1024, i),
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+    }
+    try {
+      // Well below CLOSE_TIMEOUT_MS: streams are cut, not waited for.
+      await withTimeout(node.close(), 'closing with a stuck reader', CLOSE_TIMEOUT_MS / 2);
+    } finally {
+      sse.close();
     }
   });
 

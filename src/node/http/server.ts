@@ -119,7 +119,9 @@ export class NodeHttpServer {
   readonly #streams = new Set<SseStream>();
   readonly #streamsMax: number;
   readonly #secure: boolean;
+  /** Requests being answered, SSE streams excepted: what `close` waits for. */
   #inflight = 0;
+  readonly #counted = new WeakSet<ServerResponse>();
   #idle: (() => void)[] = [];
   #address: HostPort | null = null;
   #closing: Promise<void> | null = null;
@@ -157,6 +159,8 @@ export class NodeHttpServer {
       statusPushMinMs: options.statusPushMinMs ?? STATUS_PUSH_MIN_MS_DEFAULT,
       openStream: (stream, kind) => {
         if (this.#closing !== null || streams.size >= this.#streamsMax) return false;
+        // A stream lasts as long as its client wants: shutdown ends it rather than waiting.
+        this.#settle(stream.response);
         streams.add(stream);
         metrics.streams.inc({ kind });
         stream.signal.addEventListener('abort', () => {
@@ -211,7 +215,9 @@ export class NodeHttpServer {
       else this.#server.close(() => resolve());
     });
     for (const stream of [...this.#streams]) {
-      await stream.send({ reason: 'shutdown' }, { event: 'end' });
+      // Not awaited: a client that stopped reading must not hold the shutdown up. The frame is
+      // queued at once; closeAllConnections below cuts whatever cannot be flushed in time.
+      void stream.send({ reason: 'shutdown' }, { event: 'end' });
       stream.end();
     }
     this.#server.closeIdleConnections();
@@ -229,13 +235,20 @@ export class NodeHttpServer {
     await closed;
   }
 
+  /** Takes `res` out of the in-flight count (once). */
+  #settle(res: ServerResponse): void {
+    if (!this.#counted.delete(res)) return;
+    this.#inflight--;
+    if (this.#inflight === 0) for (const wake of this.#idle.splice(0)) wake();
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     this.#inflight++;
+    this.#counted.add(res);
     let routeName = 'unmatched';
     res.on('close', () => {
-      this.#inflight--;
-      if (this.#inflight === 0) for (const wake of this.#idle.splice(0)) wake();
+      this.#settle(res);
       const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
       this.#metrics.requests.inc({ route: routeName, method, status: String(res.statusCode) });
       // A stream's lifetime is its client's business, not a response time.

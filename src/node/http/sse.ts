@@ -27,6 +27,10 @@ export class SseStream {
     res.on('close', () => this.#finish());
   }
 
+  get response(): ServerResponse {
+    return this.#res;
+  }
+
   /** Aborts when the client disconnects or the stream ends. */
   get signal(): AbortSignal {
     return this.#abort.signal;
