@@ -62,7 +62,7 @@ export async function startNode(
     if (members.length > 1) {
       throw new NodeError(
         NodeErrorCode.Unavailable,
-        `'members' lists ${members.length} nodes, but this build has no mesh and replication runtime yet; run with one member (or none) until they land`,
+        `'members' lists ${members.length} nodes, but redex serve does not run the mesh and replication yet (the library has them: examples/cluster.ts); run with one member (or none) for now`,
       );
     }
     const redex = new Redex({ dir: join(config.dataDir, CHANNELS_DIR), clock });

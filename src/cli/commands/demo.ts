@@ -1,5 +1,5 @@
-// `redex demo [--drill]`: a local three-node cluster (issue 9). It needs the mesh and the
-// replication runtime; until they land it says so and points at what works today.
+// `redex demo [--drill]`: a local three-node cluster (issue 9). It needs `redex serve` to run the
+// mesh and the replication runtime; until it does, the command says so and points at what works.
 
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
@@ -16,7 +16,7 @@ export function registerDemo(program: Command): void {
     )
     .action(async () => {
       throw new CliError(
-        'the demo runs three replicating nodes and needs the mesh and the replication runtime, which are not in this build yet. Today a single node works: `redex serve --config node.json` (docs/OPERATIONS.md), then open its URL for the dashboard.',
+        'the demo runs three replicating nodes and needs the mesh, which redex serve does not run yet. Today a single node works: `redex serve --config node.json` (docs/OPERATIONS.md), then open its URL for the dashboard; `npm run example:cluster` shows replication in one process.',
       );
     });
 }

@@ -32,7 +32,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <table id="channels"><thead><tr><th>Channel</th><th>Role here</th><th>Leader</th><th>First seq</th><th>Tail</th><th>Events/s</th><th>Tails</th><th>Replicas</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
-    <h2>Throughput (events/s)</h2>
+    <h2>Throughput (events/s) <span id="chart-max" class="muted"></span> <span id="chart-span" class="muted"></span></h2>
     <svg id="chart" viewBox="0 0 600 160" preserveAspectRatio="none" role="img" aria-label="events per second per channel"></svg>
     <div id="legend"></div>
   </section>

@@ -130,7 +130,7 @@ export const DASHBOARD_JS = `
     history.push({ atMs: status.atMs, rates: channelRates });
     if (history.length > HISTORY_MAX) history.shift();
     const svg = $('chart');
-    const width = 600, height = 160, left = 40, bottom = 16;
+    const width = 600, height = 160, left = 0, bottom = 4;
     const names = status.channels
       .map((c) => c.name)
       .sort((a, b) => (channelRates[b] || 0) - (channelRates[a] || 0))
@@ -144,14 +144,9 @@ export const DASHBOARD_JS = `
     axis.setAttribute('x1', left); axis.setAttribute('x2', width); axis.setAttribute('y1', height - bottom); axis.setAttribute('y2', height - bottom);
     axis.setAttribute('class', 'axis');
     parts.push(axis);
-    const label = document.createElementNS(ns, 'text');
-    label.setAttribute('x', 2); label.setAttribute('y', 12);
-    label.textContent = fmtRate(max) + '/s';
-    parts.push(label);
-    const span = document.createElementNS(ns, 'text');
-    span.setAttribute('x', left); span.setAttribute('y', height - 2);
-    span.textContent = history.length > 1 ? Math.round((history[history.length - 1].atMs - history[0].atMs) / 1000) + ' s' : '';
-    parts.push(span);
+    // Labels live outside the SVG: it stretches to the page width and would stretch text too.
+    $('chart-max').textContent = 'max ' + fmtRate(max) + '/s';
+    $('chart-span').textContent = history.length > 1 ? 'last ' + Math.round((history[history.length - 1].atMs - history[0].atMs) / 1000) + ' s' : '';
     const step = (width - left) / Math.max(1, HISTORY_MAX - 1);
     const legend = $('legend');
     legend.replaceChildren();
@@ -167,6 +162,7 @@ export const DASHBOARD_JS = `
       line.setAttribute('fill', 'none');
       line.setAttribute('stroke', color);
       line.setAttribute('stroke-width', '2');
+      line.setAttribute('vector-effect', 'non-scaling-stroke');
       line.setAttribute('data-channel', name);
       parts.push(line);
       const item = el('span');

@@ -29,7 +29,7 @@ code { font: 12px ui-monospace, monospace; }
 .up { color: var(--ok); } .down { color: var(--bad); }
 #chart { width: 100%; height: 160px; display: block; }
 #chart .axis { stroke: var(--line); }
-#chart text { fill: var(--muted); font-size: 10px; }
+h2 .muted { text-transform: none; letter-spacing: 0; font-weight: 400; margin-left: 8px; }
 #legend span { margin-right: 14px; font-size: 12px; }
 #legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
 #message { color: var(--bad); }
