@@ -22,7 +22,12 @@ export interface ClientOptions {
   readonly token?: string | null;
   readonly tls?: ClientTls | null;
   readonly timeoutMs?: number;
+  /** Aborts every request of this client (Ctrl-C): they fail with exit code 130. */
+  readonly signal?: AbortSignal;
 }
+
+/** The conventional exit code of a command interrupted by SIGINT. */
+export const INTERRUPTED_EXIT_CODE = 130;
 
 export interface RequestOptions {
   readonly query?: Record<string, string | number | undefined>;
@@ -85,8 +90,15 @@ export class ApiClient {
       body = Buffer.from(JSON.stringify(options.json), 'utf8');
       contentType = 'application/json';
     }
-    const response = await this.#send(method, path, options.query, body, contentType, undefined);
-    const text = await readAll(response);
+    const signal = this.options.signal;
+    const response = await this.#send(method, path, options.query, body, contentType, signal, true);
+    let text: string;
+    try {
+      text = await readAll(response);
+    } catch (error) {
+      if (signal?.aborted) throw new CliError('interrupted', INTERRUPTED_EXIT_CODE);
+      throw error;
+    }
     return parseAnswer(response.statusCode ?? 0, text) as T;
   }
 
@@ -98,11 +110,18 @@ export class ApiClient {
     path: string,
     query: Record<string, string | number | undefined>,
     onMessage: (message: SseMessage) => boolean | Promise<boolean>,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined = this.options.signal,
   ): Promise<void> {
-    const response = await this.#send('GET', path, query, undefined, undefined, signal, {
-      accept: 'text/event-stream',
-    });
+    let response: IncomingMessage;
+    try {
+      response = await this.#send('GET', path, query, undefined, undefined, signal, false, {
+        accept: 'text/event-stream',
+      });
+    } catch (error) {
+      // Interrupting a stream is how it is meant to end.
+      if (signal?.aborted) return;
+      throw error;
+    }
     if (response.statusCode !== 200) {
       parseAnswer(response.statusCode ?? 0, await readAll(response));
       return;
@@ -130,6 +149,7 @@ export class ApiClient {
     body: Uint8Array | undefined,
     contentType: string | undefined,
     signal: AbortSignal | undefined,
+    timed: boolean,
     extraHeaders: Record<string, string> = {},
   ): Promise<IncomingMessage> {
     const url = new URL(this.url + path);
@@ -142,8 +162,8 @@ export class ApiClient {
     if (body !== undefined) headers['content-length'] = String(body.byteLength);
     const secure = url.protocol === 'https:';
     const tls = this.options.tls ?? {};
-    const timeoutMs =
-      signal === undefined ? (this.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT) : 0;
+    // A stream may stay quiet for long; a request may not.
+    const timeoutMs = timed ? (this.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT) : 0;
     return new Promise((resolve, reject) => {
       const request = (secure ? https : http).request(
         url,
@@ -163,7 +183,7 @@ export class ApiClient {
       }
       request.on('error', (error: NodeJS.ErrnoException) => {
         if (signal?.aborted) {
-          reject(new CliError('interrupted', 0));
+          reject(new CliError('interrupted', INTERRUPTED_EXIT_CODE));
           return;
         }
         reject(

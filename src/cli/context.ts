@@ -58,6 +58,7 @@ export async function clientFor(command: Command, io: CliIo): Promise<ApiClient>
     token,
     tls,
     timeoutMs,
+    signal: io.signal,
   });
 }
 

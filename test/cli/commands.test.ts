@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCa, createNodeCert } from '../../src/mesh/certs.js';
@@ -109,6 +110,25 @@ describe('help, version and usage', () => {
     const result = await redex(['demo']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^redex: the demo runs three replicating nodes and needs the mesh/);
+  });
+
+  test('an interrupt stops a request that gets no answer: exit 130', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const interrupt = new AbortController();
+      const running = redex(['status', '--url', url], { signal: interrupt.signal });
+      await eventually(() => sockets.length === 1, 'the request reached the silent server');
+      interrupt.abort();
+      const result = await running;
+      assert.equal(result.code, 130);
+      assert.equal(result.stderr, 'redex: interrupted\n');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   test('an unreachable node is exit 1 with the address', async () => {

@@ -66,7 +66,6 @@ export function registerTail(program: Command, ctx: CommandContext): void {
           }
           return true;
         },
-        io.signal,
       );
       if (failure !== null) throw failure;
     });

@@ -251,11 +251,13 @@ export class NodeHttpServer {
       this.#settle(res);
       const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
       this.#metrics.requests.inc({ route: routeName, method, status: String(res.statusCode) });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // A stream's lifetime is its client's business, not a response time.
-      if (!STREAM_ROUTES.has(routeName)) {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (!STREAM_ROUTES.has(routeName))
         this.#metrics.duration.observe({ route: routeName }, seconds);
-      }
+      // The path only: a query may carry an access token.
+      const path = (req.url ?? '').split('?')[0];
+      this.#logger.debug({ method, path, status: res.statusCode, seconds }, 'request');
     });
     try {
       if (this.#closing !== null) {
