@@ -24,6 +24,7 @@ export type Overrides = Partial<{
   append: NodeService['append'];
   status: NodeService['status'];
   read: NodeService['read'];
+  tail: NodeService['tail'];
   metrics: NodeService['metrics'];
 }>;
 
@@ -66,7 +67,7 @@ export class FakeService implements NodeService {
     return (this.overrides.read ?? this.inner.read.bind(this.inner))(channel, request);
   }
   tail(channel: string, fromSeq: number): Promise<EventStream> {
-    return this.inner.tail(channel, fromSeq);
+    return (this.overrides.tail ?? this.inner.tail.bind(this.inner))(channel, fromSeq);
   }
   status(): Promise<NodeStatus> {
     return (this.overrides.status ?? this.inner.status.bind(this.inner))();

@@ -3,8 +3,10 @@
 // status stream (at once, after changes, periodically).
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { describe, test } from 'node:test';
 import { CLOSE_TIMEOUT_MS } from '../../src/node/http/limits.js';
+import { FakeService } from './fake-service.js';
 import {
   api,
   eventually,
@@ -190,6 +192,47 @@ describe('tail', () => {
       await withTimeout(node.close(), 'closing with a stuck reader', CLOSE_TIMEOUT_MS / 2);
     } finally {
       sse.close();
+    }
+  });
+
+  test('a client that leaves while its tail is being opened leaves nothing behind', async () => {
+    const service = new FakeService();
+    await service.createChannel(memorySpec(CHANNEL));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let opened = false;
+    let handedOut = false;
+    service.overrides.tail = async (channel, fromSeq) => {
+      opened = true;
+      await gate;
+      const stream = await service.inner.tail(channel, fromSeq);
+      handedOut = true;
+      return stream;
+    };
+    const node = await startTestNode({ service });
+    try {
+      const request = http.get(`${node.url}${TAIL}`);
+      request.on('error', () => {});
+      await eventually(() => opened, 'the node is opening the tail');
+      request.destroy();
+      // The node counts a request when its response closes: then it has seen the client go.
+      await eventually(
+        async () =>
+          /redex_http_requests_total\{route="tail"/.test(
+            (await api(node.url, 'GET', '/metrics')).text,
+          ),
+        'the node saw the client leave',
+      );
+      release();
+      await eventually(() => handedOut, 'the tail was handed to the HTTP layer');
+      await eventually(
+        async () => (await service.channel(CHANNEL)).tails === 0 && node.http.streamCount === 0,
+        'the tail is closed and no stream is tracked',
+      );
+    } finally {
+      await node.close();
     }
   });
 

@@ -24,7 +24,7 @@ export function readBody(req: IncomingMessage, limit: number, what = 'the body')
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
-      req.off('aborted', onError);
+      req.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
@@ -45,10 +45,14 @@ export function readBody(req: IncomingMessage, limit: number, what = 'the body')
       cleanup();
       reject(new HttpError(400, HttpErrorCode.BadRequest, 'the request body was cut off'));
     };
+    // A client that goes away mid-body: 'close' without 'end'.
+    const onClose = () => {
+      if (!req.complete) onError();
+    };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
-    req.on('aborted', onError);
+    req.on('close', onClose);
   });
 }
 

@@ -161,6 +161,8 @@ export class NodeHttpServer {
         if (this.#closing !== null || streams.size >= this.#streamsMax) return false;
         // A stream lasts as long as its client wants: shutdown ends it rather than waiting.
         this.#settle(stream.response);
+        // The client may already be gone (it left while the handler awaited): nothing to track.
+        if (stream.signal.aborted) return true;
         streams.add(stream);
         metrics.streams.inc({ kind });
         stream.signal.addEventListener('abort', () => {

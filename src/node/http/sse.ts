@@ -25,6 +25,8 @@ export class SseStream {
     this.#clock = options.clock;
     this.#heartbeatMs = options.heartbeatMs;
     res.on('close', () => this.#finish());
+    // The client may have gone while the handler awaited something (opening the tail).
+    if (res.destroyed) this.#finish();
   }
 
   get response(): ServerResponse {
@@ -42,6 +44,7 @@ export class SseStream {
 
   /** Sends the 200 header and a first comment, so the client sees the stream open at once. */
   start(comment: string): void {
+    if (this.#ended) return;
     this.#res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',

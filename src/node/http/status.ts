@@ -78,7 +78,10 @@ export async function streamStatus(ctx: RequestContext): Promise<void> {
     scheduleAt(Math.max(clock.nowMs(), lastPushAt + statusPushMinMs)),
   );
   scheduleAt(clock.nowMs());
-  await new Promise<void>((resolve) => sse.signal.addEventListener('abort', () => resolve()));
+  await new Promise<void>((resolve) => {
+    if (sse.signal.aborted) resolve();
+    else sse.signal.addEventListener('abort', () => resolve());
+  });
   unwatch();
   (timer as TimerHandle | null)?.cancel();
 }

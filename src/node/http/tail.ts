@@ -50,7 +50,8 @@ export async function tailEvents(ctx: RequestContext): Promise<void> {
   }
   sse.start(`tail ${ctx.channel} from ${fromSeq}`);
   const stop = () => void stream.return();
-  sse.signal.addEventListener('abort', stop, { once: true });
+  if (sse.signal.aborted) stop();
+  else sse.signal.addEventListener('abort', stop, { once: true });
   try {
     for (;;) {
       const result = await stream.next();
