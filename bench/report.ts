@@ -37,3 +37,47 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+
+/** Which system a figure measures. */
+export type SystemKind = 'redex' | 'hypercore' | 'jetstream';
+
+/**
+ * One number of the side-by-side comparison (bench:peers, bench:replication, bench:jetstream).
+ * Figures with the same `id` are the same measurement on different systems; the summary
+ * (bench/run-all.ts) pairs them into ratios and checks RedEX's against REDEX.md §9.
+ */
+export interface Figure {
+  /** Stable key, e.g. `append.memory.single.32`. */
+  readonly id: string;
+  /** Section of the table, e.g. `local append, memory`. */
+  readonly group: string;
+  /** What was measured, e.g. `single appends, 32 B`. */
+  readonly label: string;
+  readonly kind: SystemKind;
+  /** The exact system and configuration, e.g. `hypercore 10.38.2 on random-access-memory`. */
+  readonly system: string;
+  readonly value: number;
+  /** `events/s`, `MB/s`, `ms`, … */
+  readonly unit: string;
+  readonly better: 'higher' | 'lower';
+  /** Spread and sample size, or why a figure is what it is. */
+  readonly note?: string;
+}
+
+/** A figure as a console.table row. */
+export function figureRow(figure: Figure): BenchRow {
+  return {
+    name: `${figure.group}: ${figure.label}`,
+    system: figure.system,
+    value: figure.value,
+    unit: figure.unit,
+    note: figure.note ?? '',
+  };
+}
+
+/** Rounds to 3 significant digits (figures are noisy; more digits would be false precision). */
+export function round3(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return value;
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
+  return Number(value.toFixed(Math.min(digits, 6)));
+}

@@ -1,0 +1,317 @@
+// `npm run bench:replication` — RedEX replication across three node processes on this machine,
+// each with its own MeshTransport (mutual TLS 1.3 on loopback, ephemeral ports), and the catch-up
+// comparison with a hypercore replica download. REDEX.md §9 targets in brackets.
+//
+// - throughput [≥ 100k events/s]: the leader appends BENCH_REPL_EVENTS × 256 B (batches of 64, 4
+//   writers in flight); the figure is events over the time from the first append until both
+//   replicas hold the last one (median of BENCH_REPL_ROUNDS rounds on one cluster);
+// - leader-append → replica-visible latency [p50 ≤ 1 ms, p99 ≤ 10 ms at 10k events/s]: single
+//   appends paced at 10k events/s, each stamped with the leader's hrtime; both replicas tail the
+//   file and record arrival − stamp (CLOCK_MONOTONIC is shared by the processes of one machine);
+// - acknowledged append latency: sequential `append` + `waitForReplicas(seq, { count: 1 })`;
+// - failover [≤ 1 s, heartbeatMs 100]: SIGKILL the leader; the survivors try an append every
+//   millisecond; the figure is the first accepted append − the kill (median of fresh clusters);
+// - catch-up [≥ 50 MB/s when the budget allows]: a leader alone holds 1M × 256 B; a fresh replica
+//   process opens the channel, is connected, and pulls it all; the figure is payload MB over the
+//   time from the connect order until it holds the last event. The catch-up budget is set from a
+//   10 Gbit/s NIC (`nicPeakBps` 1.25e9; the default assumes 1 Gbit/s, which caps a pull at
+//   62.5 MB/s). Hypercore: a writer process serves a core and a reader process downloads it
+//   (scaled down: see HC_EVENTS).
+//
+// Every channel is persistent with fsync 'never' unless a row says in-memory (JetStream's file
+// stream, the peer of these figures, does not fsync each write either).
+
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BenchCluster, killAllNodes, type NodeProcess, sleep } from './cluster/cluster.js';
+import { type Figure, figureRow, median, percentile, report, round3 } from './report.js';
+
+const EVENTS = Number(process.env.BENCH_REPL_EVENTS ?? 200_000);
+const ROUNDS = Number(process.env.BENCH_REPL_ROUNDS ?? 3);
+const RATE = 10_000;
+const PACED_EVENTS = Number(process.env.BENCH_PACED_EVENTS ?? 20_000);
+const ACKED_SAMPLES = Number(process.env.BENCH_ACKED_SAMPLES ?? 2_000);
+const FAILOVER_ROUNDS = Number(process.env.BENCH_FAILOVER_ROUNDS ?? 3);
+const CATCHUP_EVENTS = Number(process.env.BENCH_CATCHUP_EVENTS ?? 1_000_000);
+const HC_EVENTS = Number(process.env.BENCH_HC_EVENTS ?? 30_000);
+const SIZE = 256;
+const NIC_10G = 1.25e9;
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
+const wanted = (part: string): boolean => ONLY.length === 0 || ONLY.includes(part);
+
+const figures: Figure[] = [];
+function add(figure: Figure): void {
+  const rounded = { ...figure, value: round3(figure.value) };
+  figures.push(rounded);
+  console.log(JSON.stringify(figureRow(rounded)));
+}
+
+const ns = (value: unknown): bigint => BigInt(value as string);
+const nowNs = (): bigint => process.hrtime.bigint();
+const ms = (nanos: bigint | number): number => Number(nanos) / 1e6;
+const spread = (values: number[], digits = 0): string =>
+  `${Math.min(...values).toFixed(digits)}..${Math.max(...values).toFixed(digits)}`;
+
+async function withCluster<T>(
+  options: Parameters<typeof BenchCluster.start>[0],
+  body: (cluster: BenchCluster) => Promise<T>,
+): Promise<T> {
+  const cluster = await BenchCluster.start(options);
+  try {
+    return await body(cluster);
+  } finally {
+    await cluster.close();
+  }
+}
+
+function replicasOf(cluster: BenchCluster, leader: NodeProcess): NodeProcess[] {
+  return cluster.alive.filter((n) => n !== leader);
+}
+
+/** One round: `count` events appended on the leader until both replicas hold them; events/s. */
+async function throughputRound(cluster: BenchCluster, leader: NodeProcess): Promise<number> {
+  const base = (await leader.status()).nextSeq;
+  const target = base + EVENTS;
+  const waits = replicasOf(cluster, leader).map((r) =>
+    r.request({ op: 'waitSeq', seq: target, timeoutMs: 120_000 }),
+  );
+  const loaded = await leader.request({ op: 'load', count: EVENTS, batch: 64, size: SIZE });
+  const reached = await Promise.all(waits);
+  if (reached.some((r) => r.timedOut === true)) throw new Error('replicas did not catch up');
+  const start = ns(loaded.startedNs);
+  const elapsedMs = Math.max(...reached.map((r) => ms(ns(r.reachedNs) - start)));
+  return EVENTS / (elapsedMs / 1000);
+}
+
+async function throughput(persistent: boolean): Promise<void> {
+  const system = persistent
+    ? "RedEX, 3 processes, persistent, fsync 'never'"
+    : 'RedEX, 3 processes, in-memory';
+  await withCluster({ persistent }, async (cluster) => {
+    const leader = await cluster.waitForLeader();
+    await throughputRound(cluster, leader); // warm-up
+    const rates: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      rates.push(await throughputRound(cluster, leader));
+    }
+    const rate = median(rates);
+    const note = `median of ${ROUNDS} rounds of ${EVENTS.toLocaleString('en')} events; ${spread(rates)}`;
+    const base = { group: '3-node replication over TLS, 256 B', kind: 'redex' as const, system };
+    // JetStream's file stream pairs with the persistent run; the in-memory run has no peer.
+    const id = persistent ? 'replication.throughput' : 'replication.throughput.memory';
+    add({
+      ...base,
+      id,
+      label: persistent ? 'fully replicated events/s' : 'fully replicated events/s, in memory',
+      value: rate,
+      unit: 'events/s',
+      better: 'higher',
+      note,
+    });
+    add({
+      ...base,
+      id: `${id}.mbs`,
+      label: persistent
+        ? 'fully replicated payload MB/s'
+        : 'fully replicated payload MB/s, in memory',
+      value: (rate * SIZE) / 1e6,
+      unit: 'MB/s',
+      better: 'higher',
+    });
+  });
+}
+
+async function latencies(): Promise<void> {
+  await withCluster({ persistent: true }, async (cluster) => {
+    const leader = await cluster.waitForLeader();
+    const replicas = replicasOf(cluster, leader);
+    const system = "RedEX, 3 processes, persistent, fsync 'never'";
+    // Paced appends → replica tails.
+    const base = (await leader.status()).nextSeq;
+    const tails = replicas.map((r) =>
+      r.request({ op: 'latencyTail', fromSeq: base, count: PACED_EVENTS }),
+    );
+    await sleep(50);
+    const paced = await leader.request({
+      op: 'paced',
+      rate: RATE,
+      count: PACED_EVENTS,
+      size: SIZE,
+    });
+    const samples = (await Promise.all(tails)).flatMap((r) => r.samples as number[]);
+    const group = '3-node replication over TLS, 256 B';
+    const note = `${PACED_EVENTS.toLocaleString('en')} events at ${Math.round(Number(paced.achievedRate)).toLocaleString('en')}/s, both replicas pooled`;
+    for (const p of [50, 99] as const) {
+      add({
+        id: `replication.visible.p${p}`,
+        group,
+        label: `leader append → replica visible, p${p} at 10k events/s`,
+        kind: 'redex',
+        system,
+        value: percentile(samples, p) / 1e6,
+        unit: 'ms',
+        better: 'lower',
+        note,
+      });
+    }
+    // Acknowledged appends.
+    const acked = await leader.request({
+      op: 'acked',
+      samples: ACKED_SAMPLES,
+      size: SIZE,
+      count: 1,
+    });
+    const ackSamples = acked.samples as number[];
+    for (const p of [50, 99] as const) {
+      add({
+        id: `replication.acked.p${p}`,
+        group,
+        label: `acknowledged append (1 replica + leader), p${p}`,
+        kind: 'redex',
+        system: `${system}; append + waitForReplicas(count 1)`,
+        value: percentile(ackSamples, p) / 1e6,
+        unit: 'ms',
+        better: 'lower',
+        note: `${ACKED_SAMPLES.toLocaleString('en')} sequential appends`,
+      });
+    }
+  });
+}
+
+async function failoverRound(): Promise<number> {
+  return withCluster({ persistent: true }, async (cluster) => {
+    const leader = await cluster.waitForLeader();
+    const replicas = replicasOf(cluster, leader);
+    await leader.request({ op: 'load', count: 1000, batch: 100, size: SIZE });
+    await Promise.all(
+      replicas.map((r) => r.request({ op: 'waitSeq', seq: 1000, timeoutMs: 10_000 })),
+    );
+    const loops = replicas.map((r) =>
+      r.request({ op: 'writeLoop', size: SIZE, timeoutMs: 10_000 }),
+    );
+    await sleep(50);
+    const killedAt = nowNs();
+    leader.kill();
+    const results = await Promise.all(loops);
+    const accepted = results.filter((r) => r.acceptedNs !== undefined).map((r) => ns(r.acceptedNs));
+    if (accepted.length === 0) throw new Error('no survivor accepted a write within 10 s');
+    return Math.min(...accepted.map((at) => ms(at - killedAt)));
+  });
+}
+
+async function failover(): Promise<void> {
+  const times: number[] = [];
+  for (let round = 0; round < FAILOVER_ROUNDS; round++) times.push(await failoverRound());
+  add({
+    id: 'failover',
+    group: 'failover',
+    label: 'leader SIGKILL → first write accepted by the new leader',
+    kind: 'redex',
+    system: "RedEX, 3 processes, heartbeatMs 100, persistent, fsync 'never'",
+    value: median(times),
+    unit: 'ms',
+    better: 'lower',
+    note: `median of ${FAILOVER_ROUNDS} fresh clusters; ${spread(times)} ms`,
+  });
+}
+
+async function redexCatchup(persistent: boolean): Promise<void> {
+  const mbs = await withCluster(
+    { nodes: 2, startOnly: 1, persistent, nicPeakBps: NIC_10G },
+    async (cluster) => {
+      const leader = await cluster.waitForLeader();
+      await leader.request({ op: 'load', count: CATCHUP_EVENTS, batch: 256, size: SIZE });
+      const fresh = await cluster.spawnNode('n2');
+      const done = fresh.request({ op: 'waitSeq', seq: CATCHUP_EVENTS, timeoutMs: 120_000 });
+      const startedAt = nowNs();
+      await cluster.dialAll();
+      const reached = await done;
+      if (reached.timedOut === true) throw new Error('the fresh replica did not catch up');
+      return (CATCHUP_EVENTS * SIZE) / 1e6 / (ms(ns(reached.reachedNs) - startedAt) / 1000);
+    },
+  );
+  add({
+    id: persistent ? 'catchup.disk' : 'catchup.memory',
+    group: 'catch-up of a fresh replica, 256 B events',
+    label: persistent ? 'MB/s pulled, on disk' : 'MB/s pulled, in memory',
+    kind: 'redex',
+    system: `RedEX, 2 processes, ${persistent ? "persistent, fsync 'never'" : 'in-memory'}, nicPeakBps 10 Gbit/s`,
+    value: mbs,
+    unit: 'MB/s',
+    better: 'higher',
+    note: `${CATCHUP_EVENTS.toLocaleString('en')} events, connect order → last event held`,
+  });
+}
+
+const HC_PROCESS = join(import.meta.dirname, 'peers', 'hypercore-process.ts');
+
+async function hypercoreCatchup(disk: boolean): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'redex-bench-hc-'));
+  const storage = (name: string) => (disk ? `disk:${join(dir, name)}` : 'ram');
+  const spawn = (args: string[]) =>
+    fork(HC_PROCESS, args, { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const firstMessage = (child: ReturnType<typeof spawn>) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as Record<string, unknown>));
+      child.once('exit', (code) => reject(new Error(`hypercore process exited (${code})`)));
+    });
+  const writer = spawn(['writer', storage('writer'), String(HC_EVENTS), String(SIZE)]);
+  let reader: ReturnType<typeof spawn> | null = null;
+  try {
+    const served = await firstMessage(writer);
+    reader = spawn([
+      'reader',
+      storage('reader'),
+      String(served.key),
+      String(served.port),
+      String(HC_EVENTS),
+    ]);
+    const result = await firstMessage(reader);
+    const mbs = (HC_EVENTS * SIZE) / 1e6 / (Number(result.ms) / 1000);
+    const version = disk ? 'hypercore 11, disk (RocksDB)' : 'hypercore 10, random-access-memory';
+    add({
+      id: disk ? 'catchup.disk' : 'catchup.memory',
+      group: 'catch-up of a fresh replica, 256 B events',
+      label: disk ? 'MB/s pulled, on disk' : 'MB/s pulled, in memory',
+      kind: 'hypercore',
+      system: `${version}, 2 processes, Noise secret stream over TCP`,
+      value: mbs,
+      unit: 'MB/s',
+      better: 'higher',
+      note: `scaled down to ${HC_EVENTS.toLocaleString('en')} blocks (hypercore requests one block per round trip; 1M would take minutes); connect → all blocks stored`,
+    });
+  } finally {
+    for (const child of [writer, reader])
+      if (child !== null && child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+try {
+  if (wanted('throughput')) {
+    await throughput(true);
+    await throughput(false);
+  }
+  if (wanted('latency')) await latencies();
+  if (wanted('failover')) await failover();
+  if (wanted('catchup')) {
+    await redexCatchup(true);
+    await hypercoreCatchup(true);
+    await redexCatchup(false);
+    await hypercoreCatchup(false);
+  }
+} finally {
+  killAllNodes();
+}
+report('replication', figures.map(figureRow), {
+  events: EVENTS,
+  rounds: ROUNDS,
+  pacedEvents: PACED_EVENTS,
+  ackedSamples: ACKED_SAMPLES,
+  failoverRounds: FAILOVER_ROUNDS,
+  catchupEvents: CATCHUP_EVENTS,
+  hypercoreEvents: HC_EVENTS,
+  figures,
+});
