@@ -3,10 +3,10 @@
 //
 // Owns: the `Redex` it is given (closed by `shutdown`), the table of open channels with their
 // specs and counters, the periodic retention sweep, and the in-flight write count that shutdown
-// waits for. Called by: the HTTP layer and `startNode`. The cluster service will replace it when
-// the mesh and the replication runtime land; it keeps this shape and adds roles and replicas.
+// waits for. Called by: the HTTP layer and `startNode`; in a cluster `ClusterNodeService`
+// (cluster-service.ts) wraps one and adds roles, replicas, peers and cluster-wide creates.
 
-import { resolveFileConfig, sameFileConfig } from '../log/config.js';
+import { type RedexFileConfig, resolveFileConfig, sameFileConfig } from '../log/config.js';
 import type { NotLeaderError } from '../log/errors.js';
 import { RedexError, RedexErrorCode } from '../log/errors.js';
 import type { Redex } from '../log/redex.js';
@@ -25,6 +25,8 @@ import type {
   AppendResult,
   ChannelSpecDefaults,
   ChannelStatus,
+  CreateChannelOptions,
+  CreateChannelResult,
   EventStream,
   LeaderHint,
   NodeInfo,
@@ -49,6 +51,11 @@ export interface LocalNodeServiceOptions {
   /** Period of the retention sweep over every channel; null turns it off. */
   readonly retentionSweepMs?: number | null;
   readonly metrics?: ReplicationMetrics;
+  /**
+   * The log config a spec opens with. Default: `spec.file` alone (a single node keeps a
+   * replicated channel to itself); the cluster adds the replication config.
+   */
+  readonly fileConfig?: (spec: ChannelSpec) => RedexFileConfig;
 }
 
 interface ChannelEntry {
@@ -82,6 +89,7 @@ export class LocalNodeService implements NodeService {
   /** The sweep in progress, which shutdown lets finish before closing the files. */
   #sweeping: Promise<void> | null = null;
   readonly #sweepMs: number | null;
+  readonly #fileConfig: (spec: ChannelSpec) => RedexFileConfig;
 
   constructor(options: LocalNodeServiceOptions) {
     this.#redex = options.redex;
@@ -106,6 +114,7 @@ export class LocalNodeService implements NodeService {
       members: new Set(this.#members.map((member) => member.name)),
     };
     this.#sweepMs = options.retentionSweepMs ?? null;
+    this.#fileConfig = options.fileConfig ?? ((spec) => spec.file);
     this.#armSweep();
   }
 
@@ -122,11 +131,16 @@ export class LocalNodeService implements NodeService {
     if (this.#info.http === null) this.#info = { ...this.#info, http: origin };
   }
 
-  /** Opens `spec`; `persist: false` for channels from the config file (they are not remembered). */
+  /**
+   * Opens `spec`. It is remembered in channels.json when it comes from a client or a peer
+   * (`origin`); `persist` overrides that (false: config-file channels are not remembered).
+   */
   async createChannel(
     spec: ChannelSpec,
-    { persist = true } = {},
-  ): Promise<{ created: boolean; channel: ChannelStatus }> {
+    options: CreateChannelOptions & { readonly persist?: boolean } = {},
+  ): Promise<CreateChannelResult> {
+    const origin = options.origin ?? 'api';
+    const persist = options.persist ?? (origin === 'api' || origin === 'peer');
     this.#checkAccepting();
     const pending = this.#opening.get(spec.name);
     if (pending !== undefined) await pending.catch(() => {});
@@ -152,7 +166,7 @@ export class LocalNodeService implements NodeService {
   }
 
   async #open(spec: ChannelSpec, persist: boolean): Promise<ChannelEntry> {
-    const file = await this.#redex.openFile(spec.name, spec.file);
+    const file = await this.#redex.openFile(spec.name, this.#fileConfig(spec));
     try {
       if (persist && this.#registry !== null) await this.#registry.add(spec);
     } catch (error) {
@@ -170,6 +184,16 @@ export class LocalNodeService implements NodeService {
 
   async channel(name: string): Promise<ChannelStatus> {
     return this.#channelStatus(this.#entry(name));
+  }
+
+  /** The open file of `name` (CHANNEL_NOT_FOUND otherwise); the cluster service reads its replication. */
+  file(name: string): RedexFile {
+    return this.#entry(name).file;
+  }
+
+  /** Names of the open channels, sorted. */
+  get channelNames(): string[] {
+    return [...this.#channels.keys()].sort();
   }
 
   async append(

@@ -1,21 +1,29 @@
 // `startNode`: a running node from a validated config. Puts the pieces together in order (data
-// directory and its lock, member identities, the log, the service, the config's and the
-// registry's channels, the HTTP API) and takes them apart in reverse on `stop()` or on a failed
+// directory and its lock, member identities, the log (in a cluster: the mesh node, whose Redex
+// replicates), the service (`LocalNodeService`, wrapped by `ClusterNodeService` in a cluster),
+// the config's and the registry's channels, the HTTP API) and takes them apart in reverse on `stop()` or on a failed
 // start. `redex serve` calls it; tests call it in-process.
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redex } from '../log/redex.js';
+import {
+  formatMeshAddress,
+  type MeshTransportTuning,
+  type StartedMeshNode,
+  startMeshNode,
+} from '../mesh/start-node.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import type { HostPort } from './address.js';
 import { ChannelRegistry } from './channel-registry.js';
+import { ClusterNodeService, clusterFileConfig } from './cluster-service.js';
 import type { NodeConfig } from './config.js';
-import { NodeConfigError, NodeError, NodeErrorCode } from './errors.js';
+import { NodeConfigError } from './errors.js';
 import { type HttpTlsMaterial, NodeHttpServer, type NodeHttpServerOptions } from './http/server.js';
 import { LocalNodeService } from './local-service.js';
 import { type NodeLogger, silentLogger } from './logger.js';
-import { resolveMembers } from './members.js';
+import { type ResolvedMember, resolveMembers } from './members.js';
 import { PidLock } from './pid-lock.js';
 import type { NodeService } from './service.js';
 
@@ -32,6 +40,13 @@ export interface StartNodeOptions {
     NodeHttpServerOptions,
     'heartbeatMs' | 'statusIntervalMs' | 'statusPushMinMs'
   >;
+  /** Mesh transport tuning for tests (ping period, reconnect delays). */
+  readonly mesh?: Pick<
+    MeshTransportTuning,
+    'pingIntervalMs' | 'idleTimeoutMs' | 'reconnectBaseMs' | 'reconnectMaxMs'
+  >;
+  /** TEST ONLY: lowers the replication heartbeat floor (REDEX.md §6). */
+  readonly testOnlyHeartbeatMsMin?: number;
 }
 
 export interface RunningNode {
@@ -59,20 +74,17 @@ export async function startNode(
     const lock = await PidLock.acquire(config.dataDir);
     cleanup.push(() => lock.release());
     const { selfId, members } = await resolveMembers(config);
-    if (members.length > 1) {
-      throw new NodeError(
-        NodeErrorCode.Unavailable,
-        `'members' lists ${members.length} nodes, but redex serve does not run the mesh and replication yet (the library has them: examples/cluster.ts); run with one member (or none) for now`,
-      );
-    }
-    const redex = new Redex({ dir: join(config.dataDir, CHANNELS_DIR), clock });
-    cleanup.push(() => redex.close());
+    const channelsDir = join(config.dataDir, CHANNELS_DIR);
+    // More than one member: the mesh (mutual TLS) and replication, in the same Redex.
+    const mesh = members.length > 1 ? await startMesh(config, members, channelsDir, options) : null;
+    const redex = mesh?.redex ?? new Redex({ dir: channelsDir, clock });
+    cleanup.push(() => mesh?.close() ?? redex.close());
     const specDefaults = {
       defaultPersistent: true,
       members: new Set(members.map((member) => member.name)),
     };
     const registry = await ChannelRegistry.open(config.dataDir, specDefaults);
-    const service = new LocalNodeService({
+    const local = new LocalNodeService({
       name: config.node,
       nodeId: selfId,
       redex,
@@ -81,9 +93,26 @@ export async function startNode(
       registry,
       logger,
       retentionSweepMs: config.retentionSweepMs,
+      ...(mesh === null
+        ? {}
+        : { metrics: mesh.mesh.metrics, fileConfig: (spec) => clusterFileConfig(spec, members) }),
     });
+    const service =
+      mesh === null
+        ? local
+        : new ClusterNodeService({
+            local,
+            node: mesh,
+            members,
+            clock,
+            logger,
+            forwardAuth: {
+              token: config.http.token,
+              tls: config.http.clientCerts ? await readTls(config) : null,
+            },
+          });
     cleanup.push(() => service.shutdown());
-    for (const spec of config.channels) await service.createChannel(spec, { persist: false });
+    for (const spec of config.channels) await service.createChannel(spec, { origin: 'config' });
     for (const spec of registry.specs) {
       if (config.channels.some((configured) => configured.name === spec.name)) {
         logger.warn(
@@ -92,7 +121,7 @@ export async function startNode(
         );
         continue;
       }
-      await service.createChannel(spec, { persist: false });
+      await service.createChannel(spec, { origin: 'registry' });
     }
     const http = new NodeHttpServer({
       service,
@@ -110,6 +139,9 @@ export async function startNode(
         url: http.url,
         dataDir: config.dataDir,
         channels: config.channels.length + registry.specs.length,
+        ...(mesh === null
+          ? {}
+          : { mesh: formatMeshAddress(mesh.address), members: members.length }),
       },
       'node started',
     );
@@ -134,6 +166,40 @@ export async function startNode(
     await undo();
     throw error;
   }
+}
+
+/** Starts the mesh node of a cluster member: credentials from `tls`, every member's NodeId. */
+async function startMesh(
+  config: NodeConfig,
+  members: readonly ResolvedMember[],
+  dataDir: string,
+  options: StartNodeOptions,
+): Promise<StartedMeshNode> {
+  const tls = await readTls(config);
+  const listen = config.mesh!.listen;
+  const logger = options.logger ?? silentLogger;
+  return startMeshNode({
+    credentials: { caCertPem: tls.ca, certPem: tls.cert, keyPem: tls.key },
+    dataDir,
+    listen: { host: listen.host, port: listen.port },
+    members: members.map((member) => ({
+      name: member.name,
+      // resolveMembers has every NodeId in a cluster (the config requires nodeId or cert).
+      nodeId: member.nodeId!,
+      ...(member.mesh === null ? {} : { mesh: member.mesh }),
+      // NOT_LEADER carries the leader's client address: its HTTP origin, which clients can use.
+      ...(member.http === null ? {} : { client: member.http }),
+    })),
+    transport: {
+      ...options.mesh,
+      // A peer handler bug must not take the node down; it is logged instead.
+      onHandlerError: (error) => logger.error({ err: error }, 'mesh handler failed'),
+    },
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.testOnlyHeartbeatMsMin === undefined
+      ? {}
+      : { testOnlyHeartbeatMsMin: options.testOnlyHeartbeatMsMin }),
+  });
 }
 
 async function readTls(config: NodeConfig): Promise<HttpTlsMaterial> {

@@ -2,8 +2,8 @@
 // HTTP layer only parses requests, calls one of these methods and renders the answer or the
 // error; everything about channels, roles and replicas happens behind this interface.
 //
-// Two implementations: `LocalNodeService` (one node over a `Redex`, today) and the cluster
-// service (mesh + replication runtime, when they land). Everything here is plain JSON-ready data
+// Two implementations: `LocalNodeService` (one node over a `Redex`) and `ClusterNodeService`
+// (cluster-service.ts: the same over a mesh node with replication). Everything here is plain JSON-ready data
 // (NodeIds as 16 hex digits) so the HTTP layer can serialize it as is.
 //
 // Errors a caller may see, all typed: `RedexError`s from the log (CHANNEL_NAME, CONFIG, CLOSED,
@@ -132,6 +132,35 @@ export interface LeaderHint {
   readonly http: string | null;
 }
 
+/**
+ * Where a create comes from, which decides whether the channel is remembered in channels.json
+ * and sent on to the other members of its replica set: `api` (a client: both), `peer` (another
+ * node forwarding a client's create: remembered, not sent on, so creates never loop), `config`
+ * (the config file: neither; every node lists its own), `registry` (channels.json at start: not
+ * written again; a cluster node offers it to peers that come up, in case one missed it).
+ */
+export type ChannelOrigin = 'api' | 'peer' | 'config' | 'registry';
+
+export interface CreateChannelOptions {
+  /** Default `api`. */
+  readonly origin?: ChannelOrigin;
+}
+
+/** One other member's answer to a create forwarded to it (cluster-wide creates). */
+export interface ForwardOutcome {
+  readonly name: string;
+  /** Whether that member opened it now (false: it already had it); absent on an error. */
+  readonly created?: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface CreateChannelResult {
+  readonly created: boolean;
+  readonly channel: ChannelStatus;
+  /** Cluster, client creates of a replicated channel: the other replica-set members' answers. */
+  readonly members?: readonly ForwardOutcome[];
+}
+
 /** What `POST /channels` bodies are checked against. */
 export interface ChannelSpecDefaults {
   readonly defaultPersistent: boolean;
@@ -147,7 +176,7 @@ export interface NodeService {
    * Opens the channel (cluster: on every node of its replica set). `created` is false when it was
    * already open with the same spec; a different spec is CHANNEL_EXISTS.
    */
-  createChannel(spec: ChannelSpec): Promise<{ created: boolean; channel: ChannelStatus }>;
+  createChannel(spec: ChannelSpec, options?: CreateChannelOptions): Promise<CreateChannelResult>;
   channel(name: string): Promise<ChannelStatus>;
   /** One event is `[payload]`; a batch is all or nothing with consecutive seqs. */
   append(

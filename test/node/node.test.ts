@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createCa, createNodeCert } from '../../src/mesh/certs.js';
 import { parseNodeConfig } from '../../src/node/config.js';
-import { NodeError, NodeErrorCode } from '../../src/node/errors.js';
+import { NodeConfigError, NodeError, NodeErrorCode } from '../../src/node/errors.js';
 import { startNode } from '../../src/node/node.js';
 import { PID_FILE } from '../../src/node/pid-lock.js';
 import { api, tempDir } from './helpers.js';
@@ -101,11 +101,12 @@ describe('startNode', () => {
     }
   });
 
-  test('a cluster config is refused until the mesh lands, and the start leaves nothing behind', async () => {
+  test('a cluster whose mesh cannot start (no key file) fails the start and leaves nothing behind', async () => {
     const dir = await tempDir('node-cluster');
     try {
       const ca = await createCa();
       const a = await createNodeCert(ca, 'node-a');
+      await writeFile(join(dir.path, 'ca.crt'), ca.certPem);
       await writeFile(join(dir.path, 'node-a.crt'), a.certPem);
       const config = parseNodeConfig(
         {
@@ -121,9 +122,8 @@ describe('startNode', () => {
         { baseDir: dir.path },
       );
       await assert.rejects(startNode(config, { httpListen: LISTEN }), (error: unknown) => {
-        assert.ok(error instanceof NodeError);
-        assert.equal(error.code, NodeErrorCode.Unavailable);
-        assert.match(error.message, /mesh/);
+        assert.ok(error instanceof NodeConfigError);
+        assert.equal(error.field, 'tls.key');
         return true;
       });
       await assert.rejects(readFile(join(config.dataDir, PID_FILE)), /ENOENT/);

@@ -1,6 +1,7 @@
 // Channel admin routes: list, create, describe.
 
 import { parseChannelSpec } from '../channel-spec.js';
+import { FORWARDED_BY_HEADER } from '../forward.js';
 import { parseJson, readBody, requireMediaType } from './body.js';
 import { type RequestContext, sendJson } from './context.js';
 import { CREATE_BODY_BYTES_MAX } from './limits.js';
@@ -24,8 +25,10 @@ export async function createChannel(ctx: RequestContext): Promise<void> {
     prefix: '',
     ...service.specDefaults,
   });
-  const { created, channel } = await service.createChannel(spec);
-  sendJson(ctx.res, created ? 201 : 200, { created, channel });
+  // A create another node forwards (cluster-wide creates) is not sent on again.
+  const origin = ctx.req.headers[FORWARDED_BY_HEADER] === undefined ? 'api' : 'peer';
+  const result = await service.createChannel(spec, { origin });
+  sendJson(ctx.res, result.created ? 201 : 200, result);
 }
 
 /** GET /channels/{name} */

@@ -1,0 +1,135 @@
+// The cluster service behind the HTTP API, three `startNode` members in one process: a create on
+// one node opens the channel on all three (and each remembers it), a replica answers NOT_LEADER
+// with the leader's HTTP origin, `replicas` waits for the replicas, status shows peers with RTT
+// and every holder's tail and lag, /metrics carries the replication and mesh series, and a
+// member that was down when a channel was created gets it when it comes back.
+
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { REGISTRY_FILE } from '../../src/node/channel-registry.js';
+import { CLUSTER_NAMES, startCluster, type TestCluster } from './cluster-helpers.js';
+import { api, eventually, utf8Body } from './helpers.js';
+
+const CHANNEL = 'orders/audit';
+const PATH = `/channels/${encodeURIComponent(CHANNEL)}`;
+const SPEC = { name: CHANNEL, replication: { factor: 3, heartbeatMs: 100 } };
+
+let cluster: TestCluster;
+
+/** The index of the node every member agrees leads CHANNEL. */
+async function leaderIndex(): Promise<number> {
+  let found = -1;
+  await eventually(async () => {
+    const roles = await Promise.all(
+      cluster.urls.map(async (url, i) =>
+        cluster.nodes[i] === null ? null : (await api(url, 'GET', PATH)).json?.role,
+      ),
+    );
+    found = roles.indexOf('leader');
+    return found >= 0 && roles.filter((role) => role === 'leader').length === 1;
+  }, 'one leader');
+  return found;
+}
+
+describe('cluster service', { timeout: 60_000 }, () => {
+  before(async () => {
+    cluster = await startCluster();
+  });
+  after(async () => {
+    await cluster?.close();
+  });
+
+  test('a create on one node opens and remembers the channel on every node', async () => {
+    const created = await api(cluster.urls[1]!, 'POST', '/channels', { json: SPEC });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(
+      created.json.members
+        .map((m: { name: string; created: boolean }) => `${m.name}:${m.created}`)
+        .sort(),
+      ['node-a:true', 'node-c:true'],
+    );
+    for (const [i, url] of cluster.urls.entries()) {
+      const channel = await api(url, 'GET', PATH);
+      assert.equal(channel.status, 200, `${CLUSTER_NAMES[i]}: ${channel.text}`);
+      const registry = JSON.parse(
+        await readFile(join(cluster.dir, CLUSTER_NAMES[i]!, REGISTRY_FILE), 'utf8'),
+      );
+      assert.deepEqual(
+        registry.channels.map((c: { name: string }) => c.name),
+        [CHANNEL],
+      );
+    }
+    const again = await api(cluster.urls[0]!, 'POST', '/channels', { json: SPEC });
+    assert.equal(again.status, 200);
+    assert.ok(again.json.members.every((m: { created: boolean }) => m.created === false));
+  });
+
+  test('writes: NOT_LEADER on a replica names the leader; replicas waits; status and metrics', async () => {
+    const leader = await leaderIndex();
+    const replica = (leader + 1) % 3;
+    const refused = await api(cluster.urls[replica]!, 'POST', `${PATH}/events`, {
+      json: utf8Body('nope'),
+    });
+    assert.equal(refused.status, 421, refused.text);
+    assert.equal(refused.json.error.code, 'NOT_LEADER');
+    assert.equal(refused.json.error.leader.http, cluster.urls[leader]);
+    assert.equal(refused.json.error.leader.name, CLUSTER_NAMES[leader]);
+
+    const appended = await api(cluster.urls[leader]!, 'POST', `${PATH}/events?replicas=2`, {
+      json: { events: ['YQ==', 'Yg==', 'Yw=='] },
+    });
+    assert.equal(appended.status, 201, appended.text);
+    assert.deepEqual(appended.json, { firstSeq: 0, lastSeq: 2, count: 3 });
+    // replicas=2 answered: both replicas hold seq 2 already, nothing to wait for.
+    for (const url of cluster.urls) {
+      const read = await api(url, 'GET', `${PATH}/events?encoding=utf8`);
+      assert.deepEqual(
+        read.json.events.map((e: { payload: string }) => e.payload),
+        ['a', 'b', 'c'],
+      );
+    }
+    const tooMany = await api(cluster.urls[leader]!, 'POST', `${PATH}/events?replicas=3`, {
+      json: utf8Body('x'),
+    });
+    assert.equal(tooMany.status, 400, tooMany.text);
+
+    await eventually(async () => {
+      const status = (await api(cluster.urls[leader]!, 'GET', '/status')).json;
+      const channel = status.channels[0];
+      return (
+        status.node.mode === 'cluster' &&
+        status.peers.length === 2 &&
+        status.peers.every(
+          (p: { connected: boolean; rttMs: number | null }) => p.connected && p.rttMs !== null,
+        ) &&
+        channel.role === 'leader' &&
+        channel.leader.name === CLUSTER_NAMES[leader] &&
+        channel.replicas.length === 3 &&
+        channel.replicas.every(
+          (r: { tailSeq: number; lagEvents: number; role: string }) =>
+            r.tailSeq === 3 && r.lagEvents === 0 && (r.role === 'leader' || r.role === 'replica'),
+        )
+      );
+    }, 'the leader status shows both peers and every replica at tail 3');
+    const metrics = (await api(cluster.urls[leader]!, 'GET', '/metrics')).text;
+    assert.match(metrics, /redex_mesh_connected_peers 2/);
+    assert.match(metrics, /redex_channel_appends_total\{channel="orders\/audit"\} 3/);
+    assert.match(metrics, /redex_replication_replica_lag_events\{/);
+  });
+
+  test('a member down at create time gets the channel when it comes back', async () => {
+    await cluster.stop(2);
+    const late = { name: 'late/one', replication: { factor: 3, heartbeatMs: 100 } };
+    const created = await api(cluster.urls[0]!, 'POST', '/channels', { json: late });
+    assert.equal(created.status, 201, created.text);
+    const missed = created.json.members.find((m: { name: string }) => m.name === 'node-c');
+    assert.equal(missed.error.code, 'UNAVAILABLE');
+    await cluster.start(2);
+    await eventually(
+      async () => (await api(cluster.urls[2]!, 'GET', '/channels/late%2Fone')).status === 200,
+      'node-c opens late/one once it is back',
+    );
+  });
+});
