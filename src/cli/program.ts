@@ -47,7 +47,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerRead(program, ctx);
   registerTail(program, ctx);
   registerStatus(program, ctx);
-  registerDemo(program);
+  registerDemo(program, ctx);
   // Subcommands inherit the output and exit behaviour only when set on each.
   const configure = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());
