@@ -1,7 +1,8 @@
 // The dashboard in headless Chromium (Debian's `chromium`, driven by playwright-core). A real
 // single node: the page shows it and its channel, and updates live after an append. A service
 // that reports a three-node cluster: the page lists the three nodes, marks the leader, and
-// follows a leader change. Every test also checks that the page made no request off the node
+// follows a leader change. Three real cluster members (startNode with the mesh, in this process):
+// the same, driven by real appends and a real leader stop. Every test also checks that the page made no request off the node
 // and logged no error (a CSP violation would show up here). Skips when Chromium is absent.
 
 import assert from 'node:assert/strict';
@@ -9,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { NodeStatus } from '../../src/node/service.js';
+import { CLUSTER_NAMES, startCluster } from './cluster-helpers.js';
 import { FakeService } from './fake-service.js';
-import { api, memorySpec, startTestNode, type TestNode, tempDir } from './helpers.js';
+import { api, eventually, memorySpec, startTestNode, type TestNode, tempDir } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SKIP = existsSync(CHROMIUM)
@@ -174,6 +176,74 @@ describe('dashboard of a three-node cluster (a service reporting one)', { skip: 
     } finally {
       await page.close();
       await node.close();
+    }
+  });
+});
+
+describe('dashboard of a real three-node cluster (startNode with the mesh)', { skip: SKIP }, () => {
+  test('shows three nodes, marks the leader, updates after an append and a leader change', async () => {
+    const cluster = await startCluster();
+    const path = '/channels/orders%2Faudit';
+    const leaderOf = async (urls: readonly string[]) => {
+      let name = '';
+      await eventually(async () => {
+        const views = await Promise.all(
+          urls.map(async (url) => (await api(url, 'GET', path)).json),
+        );
+        const leaders = views.filter((view) => view?.role === 'leader');
+        name = leaders.length === 1 ? leaders[0].leader.name : '';
+        return name !== '' && views.every((view) => view?.leader?.name === name);
+      }, 'one leader every live node agrees on');
+      return CLUSTER_NAMES.indexOf(name as (typeof CLUSTER_NAMES)[number]);
+    };
+    let page: Page | null = null;
+    try {
+      const created = await api(cluster.urls[0]!, 'POST', '/channels', {
+        json: { name: 'orders/audit', replication: { factor: 3, heartbeatMs: 100 } },
+      });
+      assert.equal(created.status, 201, created.text);
+      const leader = await leaderOf(cluster.urls);
+      // Watch from a node that survives the leader's stop.
+      const watcher = (leader + 1) % 3;
+      const opened = await openPage(`${cluster.urls[watcher]}/`);
+      page = opened.page;
+      for (const name of CLUSTER_NAMES) {
+        await page.locator(`#nodes tr[data-node="${name}"]`).waitFor({ timeout: WAIT_MS });
+      }
+      await page
+        .locator(`#nodes tr[data-node="${CLUSTER_NAMES[leader]}"][data-leader="true"]`)
+        .waitFor({ timeout: WAIT_MS });
+      assert.equal(await page.locator('#nodes tr[data-leader="true"]').count(), 1);
+      assert.equal(await cell(page, 'orders/audit', 'role').textContent(), 'replica');
+
+      const appended = await api(cluster.urls[leader]!, 'POST', `${path}/events?replicas=2`, {
+        json: { events: ['a', 'b', 'c'], encoding: 'utf8' },
+      });
+      assert.equal(appended.status, 201, appended.text);
+      await cell(page, 'orders/audit', 'tail')
+        .filter({ hasText: /^3$/ })
+        .waitFor({ timeout: WAIT_MS });
+
+      await cluster.stop(leader);
+      const live = cluster.urls.filter((_, i) => i !== leader);
+      const next = await leaderOf(live);
+      assert.notEqual(next, leader);
+      await page
+        .locator(`#nodes tr[data-node="${CLUSTER_NAMES[next]}"][data-leader="true"]`)
+        .waitFor({ timeout: WAIT_MS });
+      await cell(page, 'orders/audit', 'leader')
+        .filter({ hasText: `★ ${CLUSTER_NAMES[next]}` })
+        .waitFor({ timeout: WAIT_MS });
+      assert.equal(
+        await page
+          .locator(`#nodes tr[data-node="${CLUSTER_NAMES[leader]}"]`)
+          .getAttribute('data-leader'),
+        'false',
+      );
+      assert.deepEqual(opened.problems, []);
+    } finally {
+      await page?.close();
+      await cluster.close();
     }
   });
 });
