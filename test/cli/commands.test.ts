@@ -1,7 +1,7 @@
 // The `redex` commands in-process against an in-process node: channel admin, append (arguments,
 // stdin, base64, batches), read (formats, ranges, pages and progress), tail (backfill, live,
 // LAGGED, interruption), status, connection options (URL, tokens), help and version on every
-// command, usage errors, demo, and certificates.
+// command, usage errors, demo options, and certificates.
 
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
@@ -106,10 +106,13 @@ describe('help, version and usage', () => {
     assert.match(noConfig.stderr, /--config <file>/);
   });
 
-  test('demo says it needs the mesh', async () => {
-    const result = await redex(['demo']);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /^redex: the demo runs three replicating nodes and needs the mesh/);
+  test('demo refuses bad options before starting anything (the run itself: test/e2e)', async () => {
+    const rate = await redex(['demo', '--rate', '0']);
+    assert.equal(rate.code, 2);
+    assert.match(rate.stderr, /^redex: --rate must be an integer in 1\.\.10000, got 0/);
+    const heartbeat = await redex(['demo', '--drill', '--heartbeat-ms', '50']);
+    assert.equal(heartbeat.code, 2);
+    assert.match(heartbeat.stderr, /--heartbeat-ms must be an integer in 100\.\.300000/);
   });
 
   test('an interrupt stops a request that gets no answer: exit 130', async () => {
