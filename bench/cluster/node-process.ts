@@ -5,9 +5,16 @@
 // carries the request's `id`. Times are `process.hrtime.bigint()` values, CLOCK_MONOTONIC on Linux,
 // so they compare across the processes of one machine.
 //
+// Diagnostics, used to find what REDEX.md §9's latency gap was made of (docs/BENCHMARKS.md):
+// `stats` (transport and runtime counters, CPU time), `profileStart`/`profileStop` (a CPU profile
+// of a window, through the inspector, without start-up), `trace`/`traceDump` (per response frame:
+// append → send on the leader, append → arrival on a replica).
+//
 // The process exits when the harness says `stop`, when the IPC channel closes (the harness died),
 // or when it is killed (the failover benchmark SIGKILLs the leader).
 
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { RedexFile } from '../../src/log/redex-file.js';
 import { type StartedMeshNode, startMeshNode } from '../../src/mesh/start-node.js';
 import type { ReplicationConfigInput } from '../../src/replication/config.js';
@@ -46,6 +53,11 @@ export type Command =
       readonly count: number;
     }
   | { readonly op: 'writeLoop'; readonly size: number; readonly timeoutMs: number }
+  | { readonly op: 'stats' }
+  | { readonly op: 'trace' }
+  | { readonly op: 'traceDump' }
+  | { readonly op: 'profileStart' }
+  | { readonly op: 'profileStop'; readonly path: string }
   | { readonly op: 'stop' };
 
 export type Request = Command & { readonly id: number };
@@ -57,6 +69,10 @@ export interface StatusReply {
 }
 
 let node: StartedMeshNode | null = null;
+const traceSent: number[] = [];
+const traceArrived: number[] = [];
+const traceNotify: number[] = [];
+const traceNotifyToSend: number[] = [];
 let file: RedexFile | null = null;
 
 const now = (): bigint => process.hrtime.bigint();
@@ -213,6 +229,25 @@ async function writeLoop(size: number, timeoutMs: number): Promise<Record<string
   return { timedOut: true, attempts };
 }
 
+// A CPU profile of a window of the benchmark (not of start-up), through the inspector.
+let profiler: Session | null = null;
+
+async function profileStart(): Promise<void> {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+  await profiler.post('Profiler.start');
+}
+
+async function profileStop(path: string): Promise<void> {
+  if (profiler === null) throw new Error('no profile running');
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(path, JSON.stringify(profile));
+  profiler.disconnect();
+  profiler = null;
+}
+
 async function stop(): Promise<void> {
   const started = node;
   node = null;
@@ -252,6 +287,53 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       return acked(request.samples, request.size, request.count);
     case 'writeLoop':
       return writeLoop(request.size, request.timeoutMs);
+    case 'trace': {
+      if (node === null) throw new Error('node not started');
+      const transport = node.transport;
+      const send = transport.send.bind(transport);
+      const stampOf = (frame: Uint8Array) =>
+        frame.length >= 83 && frame[2] === 0x21
+          ? new DataView(frame.buffer, frame.byteOffset + 75, 8).getBigUint64(0, true)
+          : null;
+      transport.send = (to, frame) => {
+        const stamp = stampOf(frame);
+        if (stamp !== null) {
+          traceSent.push(Number(now() - stamp));
+          const last = traceNotify.at(-1);
+          if (last !== undefined) traceNotifyToSend.push(Number(now()) - last);
+        }
+        return send(to, frame);
+      };
+      const handle = node.redex.replication?.channel(theFile().name)?.handle ?? null;
+      if (handle !== null) {
+        const runtime = handle.runtime as unknown as { notifyAppended(): void };
+        const notify = runtime.notifyAppended.bind(runtime);
+        runtime.notifyAppended = () => {
+          traceNotify.push(Number(now()));
+          notify();
+        };
+      }
+      transport.onFrame((_from, frame) => {
+        const stamp = stampOf(frame);
+        if (stamp !== null) traceArrived.push(Number(now() - stamp));
+      });
+      return {};
+    }
+    case 'traceDump':
+      return { sent: traceSent, arrived: traceArrived, notifyToSend: traceNotifyToSend };
+    case 'stats': {
+      if (node === null) throw new Error('node not started');
+      const handle = node.redex.replication?.channel(theFile().name)?.handle ?? null;
+      const { drops: _d, ...transport } = node.transport.stats();
+      const { drops: _r, ...runtime } = handle?.runtime.stats ?? { drops: null };
+      return { transport, runtime, cpu: process.cpuUsage() };
+    }
+    case 'profileStart':
+      await profileStart();
+      return {};
+    case 'profileStop':
+      await profileStop(request.path);
+      return {};
     case 'stop':
       await stop();
       return {};
