@@ -35,6 +35,12 @@ export interface RuntimeStats {
   fileErrors: number;
   backoffSkips: number;
   inFlightSkips: number;
+  /** Leader: requests from caught-up replicas held open until the next append (long poll). */
+  requestsParked: number;
+  /** Leader: held requests answered, with new appends or (after the hold) empty. */
+  parkedAnswered: number;
+  /** Leader: append announcements not sent to a replica whose next request was on its way. */
+  announcementsSkipped: number;
   elections: number;
   /** Times this leader yielded to a member holding a higher tail. */
   yields: number;
@@ -68,6 +74,9 @@ export function emptyStats(): RuntimeStats {
     fileErrors: 0,
     backoffSkips: 0,
     inFlightSkips: 0,
+    requestsParked: 0,
+    parkedAnswered: 0,
+    announcementsSkipped: 0,
     elections: 0,
     yields: 0,
     stepErrors: 0,

@@ -16,6 +16,17 @@
 //   appends with one coalesced heartbeat per replica, and a replica reports its new tail to the
 //   leader as soon as it caught up; at most one request per leader is in flight (a request
 //   younger than one heartbeat period is waited for, so the tick does not duplicate it);
+// - long poll: a replica that caught up also sends a request from its new tail, and the leader
+//   holds such a request (since = its tail) open instead of answering it empty, then answers it
+//   with the next append in place of that replica's announcement. A new event then reaches a
+//   caught-up replica in one hop (response) instead of three (announcement, request, response),
+//   and costs the leader one socket write per replica instead of two. A held request is answered
+//   empty after `PARKED_REQUEST_HOLD_MS`, replaced by the replica's next request, and NACKed
+//   NotLeader at the next tick after the leader lost its role. A replica never re-polls after an
+//   empty answer, so a leader that answers at once (upstream) costs one extra round trip per
+//   productive chunk, never a loop. Nor does a leader announce appends to a replica it just sent
+//   events to: that replica's next request (it always sends one) will find them; the tick clears
+//   this, so a replica whose request went missing still hears of new appends within a period;
 // - the confirmed tail of every peer is tracked for `waitForReplicas` and the metrics;
 // - `cancel` never hangs: every await on the outside world races an abort, and a shutdown that
 //   has not finished after `CANCEL_GRACE_MS` on the clock aborts.
@@ -71,6 +82,12 @@ import {
 export const CANCEL_GRACE_MS = 5_000;
 /** Delay of the leader's append announcement: 0 coalesces every append of one event-loop turn. */
 export const APPEND_NOTIFY_DELAY_MS = 0;
+
+/**
+ * Longest a leader holds a caught-up replica's request open waiting for an append (long poll).
+ * Well under the replica's request-token TTL (30 s), so the empty answer still finds its token.
+ */
+export const PARKED_REQUEST_HOLD_MS = 5_000;
 
 /** The log operations the runtime needs; `RedexFile` fits (the integration routes writes to its internal apply path). */
 export interface RuntimeFile extends CatchupSource, CatchupSink {
@@ -146,6 +163,13 @@ export class ReplicationRuntime {
   /** Set while this node is quiet after yielding leadership: when to rejoin as a Replica. */
   #rejoinAtMs: number | null = null;
   readonly #unsubscribeRole: () => void;
+  // Leader: the open request of each caught-up replica (long poll). Invariant: keys ⊆ #peers;
+  // emptied when the loop ends.
+  readonly #parked = new Map<NodeId, { readonly request: SyncRequest; readonly atMs: number }>();
+  // Leader: replicas sent events whose next request has not come yet. Their next request will
+  // find the new appends anyway, so an announcement would only cost a write. Cleared each tick,
+  // so a replica whose request went missing hears of new appends within a heartbeat period.
+  readonly #awaitingRequest = new Set<NodeId>();
 
   // Lifecycle. Invariants: #ended ⇒ no live timer, the inbox closed, no dispatcher held;
   // #aborted ⇒ #started.
@@ -412,6 +436,8 @@ export class ReplicationRuntime {
     this.#notifyTimer = null;
     this.#graceTimer = null;
     this.#unsubscribeRole();
+    this.#parked.clear();
+    this.#awaitingRequest.clear();
     this.#inbox.close();
     this.progress.close(new ClosedError(`the replication of ${JSON.stringify(this.channelName)}`));
     this.#dispatcher = null;
@@ -427,6 +453,8 @@ export class ReplicationRuntime {
     const now = this.#clock.nowMs();
     this.backoff.gcExpired(now, CATCHUP_BACKOFF_CAP_MS * 2);
     this.outstanding.gcExpired(now);
+    await this.#releaseParked(now);
+    this.#awaitingRequest.clear();
     const tail = this.#tail();
     // Role, tracker and tail are read in one synchronous stretch (R-10).
     const role = this.coordinator.role;
@@ -503,17 +531,48 @@ export class ReplicationRuntime {
     this.#replicaSinceMs = now;
   }
 
-  /** Leader: one heartbeat with the current tail to every peer (append announcement). */
+  /**
+   * Leader: the append announcement. A replica with a held request gets the new events as its
+   * answer; every other peer gets one heartbeat with the current tail.
+   */
   async #announceTail(): Promise<void> {
     if (this.coordinator.role !== Role.Leader) return;
+    const tail = this.#tail();
     const message: SyncHeartbeat = {
       kind: 'heartbeat',
       channelId: this.channelId,
-      tailSeq: this.#tail(),
+      tailSeq: tail,
       role: Role.Leader,
       wallClockMs: this.#wallClockMs(),
     };
-    for (const peer of this.#peers) await this.#send(peer, message);
+    for (const peer of this.#peers) {
+      const parked = this.#parked.get(peer);
+      if (parked !== undefined && parked.request.sinceSeq < tail) {
+        this.#parked.delete(peer);
+        this.stats.parkedAnswered++;
+        await this.#serveRequest(peer, parked.request);
+      } else if (this.#awaitingRequest.has(peer)) {
+        this.stats.announcementsSkipped++;
+      } else {
+        await this.#send(peer, message);
+      }
+    }
+  }
+
+  /**
+   * Tick: a leader answers the requests held longer than `PARKED_REQUEST_HOLD_MS` (empty, or
+   * with what arrived); a node that is no longer leader NACKs every held request NotLeader.
+   */
+  async #releaseParked(now: number): Promise<void> {
+    if (this.#parked.size === 0) return;
+    const leading = this.coordinator.role === Role.Leader;
+    for (const [peer, parked] of [...this.#parked]) {
+      if (leading && now - parked.atMs < PARKED_REQUEST_HOLD_MS) continue;
+      this.#parked.delete(peer);
+      this.stats.parkedAnswered++;
+      if (leading) await this.#serveRequest(peer, parked.request);
+      else await this.#nack(peer, parked.request, NackCode.NotLeader);
+    }
   }
 
   // ─── inbound ───────────────────────────────────────────────────────────────────────────────
@@ -592,6 +651,20 @@ export class ReplicationRuntime {
       await this.#nack(from, request, NackCode.NotLeader);
       return;
     }
+    // A newer request from the same replica supersedes its held one (whose token just expires).
+    this.#parked.delete(from);
+    this.#awaitingRequest.delete(from);
+    if (request.sinceSeq === this.#tail()) {
+      // Caught up: hold the request open and answer it with the next append (long poll).
+      this.#parked.set(from, { request, atMs: this.#clock.nowMs() });
+      this.stats.requestsParked++;
+      return;
+    }
+    await this.#serveRequest(from, request);
+  }
+
+  /** Leader: answers `request` — a chunk from since, a NACK, or nothing (budget, role). */
+  async #serveRequest(from: NodeId, request: SyncRequest): Promise<void> {
     let outcome: Awaited<ReturnType<typeof handleSyncRequest>>;
     try {
       outcome = await this.#io(handleSyncRequest(this.#file, request, this.channelId));
@@ -619,7 +692,11 @@ export class ReplicationRuntime {
       return;
     }
     this.#metrics?.syncBytes(cost);
-    if (!(await this.#send(from, outcome.response))) this.budget.refund(cost);
+    if (!(await this.#send(from, outcome.response))) {
+      this.budget.refund(cost);
+    } else if (outcome.response.events.length > 0) {
+      this.#awaitingRequest.add(from);
+    }
   }
 
   async #onResponse(from: NodeId, response: SyncResponse, now: number): Promise<void> {
@@ -711,6 +788,8 @@ export class ReplicationRuntime {
       role: Role.Replica,
       wallClockMs: this.#wallClockMs(),
     });
+    // Long poll: the leader holds this request and answers it with its next append.
+    await this.#requestChunk(leader, this.#clock.nowMs(), false);
   }
 
   async #onNack(from: NodeId, nack: SyncNack, now: number): Promise<void> {
@@ -844,7 +923,13 @@ export class ReplicationRuntime {
     this.progress.assertInvariants();
     this.coordinator.assertInvariants();
     this.#inbox.assertInvariants();
+    for (const peer of [...this.#parked.keys(), ...this.#awaitingRequest]) {
+      if (!this.#peers.includes(peer)) throw new Error('runtime: long-poll state for a non-peer');
+    }
     if (this.#ended) {
+      if (this.#parked.size > 0 || this.#awaitingRequest.size > 0) {
+        throw new Error('runtime: ended with long-poll state');
+      }
       if (this.#tickTimer !== null || this.#notifyTimer !== null || this.#graceTimer !== null) {
         throw new Error('runtime: ended with a live timer');
       }

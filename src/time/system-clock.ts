@@ -19,7 +19,13 @@ export class SystemClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void): TimerHandle {
-    const timer = setTimeout(callback, Math.max(0, delayMs));
+    if (!(delayMs > 0)) {
+      // A zero delay runs right after this turn's I/O: setTimeout would wait at least 1 ms. Not
+      // unref'd: an unref'd immediate lets the loop sleep in poll until the next timer or I/O.
+      const immediate = setImmediate(callback);
+      return { cancel: () => clearImmediate(immediate) };
+    }
+    const timer = setTimeout(callback, delayMs);
     // A pending timer alone must not keep the process alive (heartbeats, backoffs).
     timer.unref();
     return { cancel: () => clearTimeout(timer) };

@@ -417,7 +417,9 @@ describe('seed runtime tests (steps)', () => {
     });
     const runtime = buildRuntime(options);
 
-    await runtime.onInbound(request(0x20, { syncClass: SyncClass.Background }));
+    // since 1, ahead of the leader's tail 0: an empty response at once. (A request from exactly
+    // the tail would be held open for the next append: the long poll, runtime.test.ts.)
+    await runtime.onInbound(request(0x20, { sinceSeq: 1, syncClass: SyncClass.Background }));
 
     assert.equal(options.dispatcher.syncNacks.length, 1, 'the class-aware gate denied it');
     const [target, message] = options.dispatcher.syncNacks[0]!;
@@ -439,7 +441,8 @@ describe('seed runtime tests (steps)', () => {
     });
     const runtime = buildRuntime(options);
 
-    await runtime.onInbound(request(0x20, { syncClass: SyncClass.Foreground }));
+    // since 1, ahead of the leader's tail 0: answered at once (since 0 would be held open).
+    await runtime.onInbound(request(0x20, { sinceSeq: 1, syncClass: SyncClass.Foreground }));
 
     assert.equal(options.dispatcher.syncNacks.length, 0, 'Foreground admits: available ≥ cost');
     assert.equal(options.dispatcher.syncResponses.length, 1);

@@ -10,6 +10,7 @@ import { settle } from '../../src/time/virtual-clock.js';
 import {
   BandwidthBudget,
   NackCode,
+  PARKED_REQUEST_HOLD_MS,
   type ReplicationRuntime,
   Role,
   type RuntimeFile,
@@ -103,18 +104,33 @@ describe('runtime: pipelined catch-up', () => {
     assert.equal(runtime.stats.chunksApplied, 1);
   });
 
-  it('the chunk that catches up is reported to the leader at once', async () => {
+  it('the chunk that catches up is reported to the leader at once, with a long-poll request', async () => {
     const { options, runtime, fx, coordinator } = await replicaWithLeaderAt(2);
     runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
     await runtime.onInbound(response(0x20, { requestId: 1n, events: events(0, ['a', 'b']) }));
 
-    assert.equal(options.dispatcher.syncRequests.length, 0);
     assert.deepEqual(
       options.dispatcher.heartbeats.map(([t, m]) => [t, m.role, m.tailSeq]),
       [[0x20n, Role.Replica, 2]],
       'one heartbeat, to the leader only, with the new tail',
     );
+    assert.deepEqual(
+      options.dispatcher.syncRequests.map(([t, m]) => [t, m.sinceSeq]),
+      [[0x20n, 2]],
+      'and a request from the new tail, which the leader holds until its next append',
+    );
+    assert.equal(runtime.outstanding.size, 1, 'its token is outstanding');
     assert.equal(coordinator.tailSeq, 2);
+  });
+
+  it('an empty answer to the long poll is not polled again (an upstream leader answers at once)', async () => {
+    const { options, runtime, fx } = await replicaWithLeaderAt(2);
+    runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
+    await runtime.onInbound(response(0x20, { requestId: 1n, events: events(0, ['a', 'b']) }));
+    const [, poll] = options.dispatcher.syncRequests[0]!;
+    await runtime.onInbound(response(0x20, { requestId: poll.requestId, firstSeq: 2, events: [] }));
+    assert.equal(options.dispatcher.syncRequests.length, 1, 'no second request');
+    assert.equal(runtime.stats.emptyResponses, 1);
   });
 
   it('a Leader heartbeat announcing more triggers a request, unless one is in flight', async () => {
@@ -393,6 +409,139 @@ describe('runtime: leader side', () => {
     assert.equal(fx.channelMetrics.snapshot().leaderLagSeconds, 0.25);
     await coordinator.transitionTo(Role.Idle, TransitionSignal.GracefulRelinquish);
     assert.equal(fx.channelMetrics.snapshot().leaderLagSeconds, null);
+  });
+});
+
+describe('runtime: long poll (leader)', () => {
+  async function leaderWith(count: number) {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx);
+    await promote(coordinator, Role.Leader);
+    const file = await buildFile(fx);
+    for (let i = 0; i < count; i++) await file.append(enc.encode(`e${i}`));
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
+      tail: null,
+      file,
+    });
+    return { fx, options, coordinator, file };
+  }
+
+  it('holds a caught-up request and answers it with the next append instead of announcing', async () => {
+    const { fx, options, file } = await leaderWith(2);
+    const handle = spawn(options);
+    await handle.dispatch(request(0x20, { sinceSeq: 2, requestId: 5n }));
+    await fx.clock.advance(0);
+    assert.equal(options.dispatcher.syncResponses.length, 0, 'held, not answered empty');
+    assert.equal(handle.stats.requestsParked, 1);
+    assert.equal(handle.runtime.progress.confirmedTail(0x20n), 2, 'it still confirms the tail');
+
+    await file.append(enc.encode('e2'));
+    handle.runtime.notifyAppended();
+    await fx.clock.advance(0);
+    assert.deepEqual(
+      options.dispatcher.syncResponses.map(([t, m]) => [
+        t,
+        m.requestId,
+        m.events.map((e) => e.seq),
+      ]),
+      [[0x20n, 5n, [2]]],
+      'the held request carries the append',
+    );
+    assert.deepEqual(
+      options.dispatcher.heartbeats.map(([t]) => t),
+      [0x30n],
+      'only the peer without a held request gets the announcement',
+    );
+    assert.equal(handle.stats.parkedAnswered, 1);
+    await handle.cancel();
+  });
+
+  it('a request from behind the tail is answered at once and replaces a held one', async () => {
+    const { fx, options } = await leaderWith(3);
+    const runtime = buildRuntime(options);
+    await runtime.onInbound(request(0x20, { sinceSeq: 3, requestId: 1n }));
+    await runtime.onInbound(request(0x20, { sinceSeq: 1, requestId: 2n }));
+    assert.deepEqual(
+      options.dispatcher.syncResponses.map(([, m]) => [m.requestId, m.events.map((e) => e.seq)]),
+      [[2n, [1, 2]]],
+    );
+    // The held request is gone: the next append is announced, not sent as an answer to it.
+    await fx.clock.advance(1);
+    await runtime.onTick();
+    assert.equal(options.dispatcher.syncResponses.length, 1);
+  });
+
+  it('answers a held request empty after the hold, and NACKs it NotLeader once the role is lost', async () => {
+    const { fx, options, coordinator } = await leaderWith(1);
+    const runtime = buildRuntime(options);
+    await runtime.onInbound(request(0x20, { sinceSeq: 1, requestId: 7n }));
+    await fx.clock.advance(PARKED_REQUEST_HOLD_MS - 1);
+    await runtime.onTick();
+    assert.equal(options.dispatcher.syncResponses.length, 0, 'still held');
+    await fx.clock.advance(1);
+    await runtime.onTick();
+    assert.deepEqual(
+      options.dispatcher.syncResponses.map(([t, m]) => [
+        t,
+        m.requestId,
+        m.firstSeq,
+        m.events.length,
+      ]),
+      [[0x20n, 7n, 1, 0]],
+      'empty, at since, well before the replica forgets its token',
+    );
+
+    await runtime.onInbound(request(0x30, { sinceSeq: 1, requestId: 8n }));
+    await coordinator.transitionTo(Role.Replica, TransitionSignal.PeerLeaderObserved);
+    await runtime.onTick();
+    assert.deepEqual(
+      options.dispatcher.syncNacks.map(([t, m]) => [t, m.requestId, m.errorCode]),
+      [[0x30n, 8n, NackCode.NotLeader]],
+    );
+    assert.equal(runtime.stats.parkedAnswered, 2);
+    runtime.assertInvariants();
+  });
+
+  it('does not announce to a replica it just sent events to, until that replica asks or a tick passes', async () => {
+    const { fx, options, file } = await leaderWith(2);
+    const handle = spawn(options);
+    await handle.dispatch(request(0x20, { sinceSeq: 0, requestId: 1n }));
+    await fx.clock.advance(0);
+    assert.equal(options.dispatcher.syncResponses.length, 1);
+
+    await file.append(enc.encode('e2'));
+    handle.runtime.notifyAppended();
+    await fx.clock.advance(0);
+    assert.deepEqual(
+      options.dispatcher.heartbeats.map(([t]) => t),
+      [0x30n],
+      'its next request will find the append anyway',
+    );
+    assert.equal(handle.stats.announcementsSkipped, 1);
+
+    await handle.dispatch(request(0x20, { sinceSeq: 2, requestId: 2n }));
+    await fx.clock.advance(0);
+    assert.deepEqual(
+      options.dispatcher.syncResponses.map(([, m]) => [m.requestId, m.events.map((e) => e.seq)]),
+      [
+        [1n, [0, 1]],
+        [2n, [2]],
+      ],
+    );
+    // Sent events again; the tick forgets that, so the next append is announced to everyone.
+    await fx.clock.advance(100);
+    const before = options.dispatcher.heartbeats.length;
+    await file.append(enc.encode('e3'));
+    handle.runtime.notifyAppended();
+    await fx.clock.advance(0);
+    assert.deepEqual(
+      options.dispatcher.heartbeats.slice(before).map(([t, m]) => [t, m.tailSeq]),
+      [
+        [0x20n, 4],
+        [0x30n, 4],
+      ],
+    );
+    await handle.cancel();
   });
 });
 
