@@ -9,7 +9,9 @@ export interface BenchRow {
   readonly [metric: string]: string | number;
 }
 
-const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+// BENCH_RESULTS_DIR redirects the files (bench:compare runs suites into scratch directories).
+const resultsDir =
+  process.env.BENCH_RESULTS_DIR || join(dirname(fileURLToPath(import.meta.url)), 'results');
 
 export function report(suite: string, rows: BenchRow[], extra: Record<string, unknown> = {}): void {
   console.table(rows);
