@@ -17,9 +17,14 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** The nats-server binary (`NATS_SERVER` overrides), or null when it is not installed. */
+/**
+ * The nats-server binary, or null when it is not installed. `NATS_SERVER` names it explicitly
+ * (a path that does not exist means "none": the JetStream figures are then skipped).
+ */
 export function findNatsServer(): string | null {
-  const candidates = [process.env.NATS_SERVER, '/usr/sbin/nats-server', '/usr/bin/nats-server'];
+  const explicit = process.env.NATS_SERVER;
+  if (explicit !== undefined && explicit !== '') return existsSync(explicit) ? explicit : null;
+  const candidates = ['/usr/sbin/nats-server', '/usr/bin/nats-server'];
   for (const candidate of candidates) {
     if (candidate !== undefined && candidate !== '' && existsSync(candidate)) return candidate;
   }
