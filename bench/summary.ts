@@ -332,7 +332,7 @@ function chart(
       referenceLabel: 'parity',
     },
   ];
-  return chartSvg(panels, caption);
+  return chartSvg(panels, caption, 'RedEX benchmarks: against REDEX.md §9 and against peers');
 }
 
 interface CompareDocument {

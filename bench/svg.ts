@@ -86,8 +86,8 @@ function panelSvg(panel: Panel, top: number): { svg: string; height: number } {
   return { svg: parts.join('\n'), height: y + 24 - top };
 }
 
-/** The whole document: `panels` stacked, with a caption under them. */
-export function chartSvg(panels: readonly Panel[], caption: string): string {
+/** The whole document: `panels` stacked, with a caption under them; `title` names it. */
+export function chartSvg(panels: readonly Panel[], caption: string, title: string): string {
   const parts: string[] = [];
   let top = 10;
   for (const panel of panels) {
@@ -100,7 +100,8 @@ export function chartSvg(panels: readonly Panel[], caption: string): string {
   );
   const height = top + 16;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     ...parts,
     '</svg>',
