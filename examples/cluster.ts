@@ -5,9 +5,9 @@
 // over. (The daemon, `redex serve`, runs the same thing as separate processes.)
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../src/cli/demo/cluster.js';
 import {
   initCa,
   issueNodeCert,
@@ -20,19 +20,6 @@ import {
 const CHANNEL = 'orders/replicated';
 const NAMES = ['alpha', 'beta', 'gamma'];
 const encoder = new TextEncoder();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 async function waitFor(
   what: string,

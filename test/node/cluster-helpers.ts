@@ -3,30 +3,16 @@
 // tests. The multi-process version of the same is test/e2e/serve-cluster.test.ts.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/cli/demo/cluster.js';
 import { initCa, issueNodeCert } from '../../src/mesh/certs.js';
 import { parseNodeConfig } from '../../src/node/config.js';
 import { type RunningNode, startNode } from '../../src/node/node.js';
 
-export const CLUSTER_NAMES = ['node-a', 'node-b', 'node-c'] as const;
+export { freePort };
 
-/** A free loopback port (closed again before use: a small race other tests share). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export const CLUSTER_NAMES = ['node-a', 'node-b', 'node-c'] as const;
 
 export interface TestCluster {
   readonly dir: string;
