@@ -6,13 +6,13 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redex } from '../log/redex.js';
 import {
   formatMeshAddress,
   type MeshTransportTuning,
   type StartedMeshNode,
   startMeshNode,
-} from '../mesh/start-node.js';
+} from '../cluster/start-node.js';
+import { Redex } from '../log/redex.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import type { HostPort } from './address.js';

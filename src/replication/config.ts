@@ -2,7 +2,7 @@
 // when a replicated file is opened; everything downstream trusts the resolved, frozen value.
 // Validation reports the first failure, in table order, as a CONFIG error naming the field.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { type NodeId, SyncClass } from '../wire/types.js';
 
 export const FACTOR_MIN = 1;
