@@ -1,11 +1,12 @@
-// `startMeshNode`: one replicating node from a small description (REDEX.md §6 "cluster membership
-// from configuration"). Composition: it sits above the log, replication and the mesh and wires
-// them together, so none of those layers has to know the others' construction. Tests, the e2e fixture and the daemon call it so that starting a node is a
-// few lines: it reads the certificates, resolves every member's NodeId (given, or from the
-// member's certificate file), builds the mutual-TLS transport (refusing non-members at connect
-// time), the MeshNode with the members' client addresses, and a Redex with replication enabled;
-// then it listens and dials every member that has a mesh address. Opening channels is the
-// caller's business (`node.redex.openFile(name, { replication })`).
+// `startMeshNode`: one replicating node from a small description (cluster membership from
+// configuration). This is the composition layer: it sits above the log, replication and the mesh
+// and wires them together, so none of those layers has to know how the others are built. Tests,
+// the e2e fixture and the daemon call it so that starting a node is a few lines: it reads the
+// certificates, resolves every member's NodeId (given, or from the member's certificate file),
+// builds the mutual-TLS transport (refusing non-members at connect time), the MeshNode with the
+// members' client addresses, and a Redex with replication enabled (`enableReplication`); then it
+// listens and dials every member that has a mesh address. Opening channels is the caller's
+// business (`node.redex.openFile(name, { replication })`).
 
 import { join } from 'node:path';
 import { Redex } from '../log/redex.js';
@@ -56,7 +57,7 @@ export interface MeshNodeSpec {
   readonly random?: Random;
   readonly metrics?: ReplicationMetrics;
   readonly nicPeakBps?: number;
-  /** TEST ONLY: lowers the heartbeat floor of replication configs. */
+  /** TEST ONLY: lowers the heartbeat floor of replication configs (see `enableReplication`). */
   readonly testOnlyHeartbeatMsMin?: number;
 }
 

@@ -45,8 +45,6 @@ export interface StartNodeOptions {
     MeshTransportTuning,
     'pingIntervalMs' | 'idleTimeoutMs' | 'reconnectBaseMs' | 'reconnectMaxMs'
   >;
-  /** TEST ONLY: lowers the replication heartbeat floor (REDEX.md §6). */
-  readonly testOnlyHeartbeatMsMin?: number;
 }
 
 export interface RunningNode {
@@ -196,9 +194,6 @@ async function startMesh(
       onHandlerError: (error) => logger.error({ err: error }, 'mesh handler failed'),
     },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
-    ...(options.testOnlyHeartbeatMsMin === undefined
-      ? {}
-      : { testOnlyHeartbeatMsMin: options.testOnlyHeartbeatMsMin }),
   });
 }
 
