@@ -34,8 +34,7 @@ async function waitFor(
   return performance.now() - started;
 }
 
-const roleOf = (node: StartedMeshNode) =>
-  node.redex.replication?.channel(CHANNEL)?.role ?? Role.Idle;
+const roleOf = (node: StartedMeshNode) => node.replicator.channel(CHANNEL)?.role ?? Role.Idle;
 
 const certsDir = mkdtempSync(join(tmpdir(), 'redex-cluster-'));
 const nodes: StartedMeshNode[] = [];

@@ -15,8 +15,8 @@
 
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-node.js';
 import type { RedexFile } from '../../src/log/redex-file.js';
-import { type StartedMeshNode, startMeshNode } from '../../src/mesh/start-node.js';
 import type { ReplicationConfigInput } from '../../src/replication/config.js';
 import { Role } from '../../src/wire/types.js';
 
@@ -90,7 +90,7 @@ function theFile(): RedexFile {
 }
 
 function role(): Role {
-  return node?.redex.replication?.channel(theFile().name)?.role ?? Role.Idle;
+  return node?.replicator.channel(theFile().name)?.role ?? Role.Idle;
 }
 
 function stampedPayload(size: number): Uint8Array {
@@ -304,7 +304,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         }
         return send(to, frame);
       };
-      const handle = node.redex.replication?.channel(theFile().name)?.handle ?? null;
+      const handle = node.replicator.channel(theFile().name)?.handle ?? null;
       if (handle !== null) {
         const runtime = handle.runtime as unknown as { notifyAppended(): void };
         const notify = runtime.notifyAppended.bind(runtime);
@@ -323,7 +323,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       return { sent: traceSent, arrived: traceArrived, notifyToSend: traceNotifyToSend };
     case 'stats': {
       if (node === null) throw new Error('node not started');
-      const handle = node.redex.replication?.channel(theFile().name)?.handle ?? null;
+      const handle = node.replicator.channel(theFile().name)?.handle ?? null;
       const { drops: _d, ...transport } = node.transport.stats();
       const { drops: _r, ...runtime } = handle?.runtime.stats ?? { drops: null };
       return { transport, runtime, cpu: process.cpuUsage() };

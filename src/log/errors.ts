@@ -1,31 +1,11 @@
-// Errors a caller can get from the log and everything built on it. Each has a stable `code` to
-// switch on; messages start with "redex: " and name the bad input.
+// Errors a caller can get from the log and everything built on it, subclasses of the shared
+// `RedexError`; each has a stable `code` to switch on.
 
-export const RedexErrorCode = {
-  ChannelName: 'CHANNEL_NAME',
-  Closed: 'CLOSED',
-  Lagged: 'LAGGED',
-  SeqMismatch: 'SEQ_MISMATCH',
-  SeqRange: 'SEQ_RANGE',
-  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
-  NotLeader: 'NOT_LEADER',
-  ReplicationTimeout: 'REPLICATION_TIMEOUT',
-  Config: 'CONFIG',
-  Io: 'IO',
-  Corrupt: 'CORRUPT',
-  InvalidArgument: 'INVALID_ARGUMENT',
-} as const;
-export type RedexErrorCode = (typeof RedexErrorCode)[keyof typeof RedexErrorCode];
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 
-export class RedexError extends Error {
-  readonly code: RedexErrorCode;
-
-  constructor(code: RedexErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`redex: ${message}`, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+// The base type lives on the ground floor (src/errors/); re-exported so the log's callers keep
+// one import for every error they can get from it.
+export { RedexError, RedexErrorCode };
 
 /** Which channel-name rule failed (REDEX.md §3, checked in this order). */
 export type ChannelNameRule =

@@ -2,16 +2,12 @@
 // reopen with the same config, places persistent channels under its directory, and sweeps
 // retention over every open file.
 //
-// Replication: `enableReplication(host)` wires the replication layer in. This is the one place
-// the log reaches up into src/replication, on purpose: the manager is where files are born, so it
-// is where a replicated file gets its runtime. RedexFile itself only knows the small
-// `FileReplication` hook.
+// Replication: the replication layer installs a `ReplicationAttachment` (see
+// replication-attachment.ts; `enableReplication(redex, host)` in src/replication/ does it). The
+// log never imports replication: it only validates, compares and hands over configs through that
+// interface. RedexFile itself only knows the small `FileReplication` hook.
 
 import { join } from 'node:path';
-import type { ReplicationConfig } from '../replication/config.js';
-import { replicationConfigEquals } from '../replication/config.js';
-import type { ReplicationHost } from '../replication/host.js';
-import { Replicator } from '../replication/replicator.js';
 import type { Clock } from '../time/clock.js';
 import { type Random, systemRandom } from '../time/random.js';
 import { systemClock } from '../time/system-clock.js';
@@ -28,6 +24,7 @@ import { type FileSystem, nodeFileSystem } from './disk/fs.js';
 import { ClosedError, IoError, RedexError, RedexErrorCode } from './errors.js';
 import { MemoryStore } from './memory-store.js';
 import { RedexFile } from './redex-file.js';
+import type { ReplicationAttachment } from './replication-attachment.js';
 
 export interface RedexOptions {
   /** Directory for persistent files; without it every file is in memory. */
@@ -41,14 +38,8 @@ export interface RedexOptions {
 interface OpenEntry {
   readonly config: ResolvedFileConfig;
   /** The validated replication config; null for a file that is not replicated. */
-  readonly replication: ReplicationConfig | null;
+  readonly replication: object | null;
   readonly file: Promise<RedexFile>;
-}
-
-/** Whether two replication configs describe the same replication (both absent counts). */
-function sameReplication(a: ReplicationConfig | null, b: ReplicationConfig | null): boolean {
-  if (a === null || b === null) return a === b;
-  return replicationConfigEquals(a, b);
 }
 
 export class Redex {
@@ -57,7 +48,7 @@ export class Redex {
   readonly random: Random;
   readonly fs: FileSystem;
   readonly #files = new Map<string, OpenEntry>();
-  #replicator: Replicator | null = null;
+  #replication: ReplicationAttachment | null = null;
   #closed = false;
 
   constructor(options: RedexOptions = {}) {
@@ -77,27 +68,26 @@ export class Redex {
   }
 
   /**
-   * Enables replication on this manager: from now on, a file opened with a `replication` config
-   * is placed on the host's cluster and, on a member node, replicated by its own runtime (it
-   * starts as Replica; a leader emerges by election). Idempotent for the same host; a different
-   * host is a CONFIG error.
+   * INTERNAL (called by `enableReplication` in src/replication/): installs the replication layer.
+   * From then on a file opened with a `replication` config is validated and attached through it.
+   * Once only; the caller decides what a second enabling means.
    */
-  enableReplication(host: ReplicationHost): Replicator {
+  attachReplication(attachment: ReplicationAttachment): void {
     if (this.#closed) throw new ClosedError('this Redex manager');
-    if (this.#replicator !== null) {
-      if (this.#replicator.host === host) return this.#replicator;
-      throw new RedexError(
-        RedexErrorCode.Config,
-        'replication is already enabled on this Redex with another host',
-      );
+    if (this.#replication !== null) {
+      throw new RedexError(RedexErrorCode.Config, 'replication is already enabled on this Redex');
     }
-    this.#replicator = new Replicator(host, { clock: this.clock, random: this.random });
-    return this.#replicator;
+    this.#replication = attachment;
   }
 
-  /** The replication layer, once `enableReplication` was called. */
-  get replication(): Replicator | null {
-    return this.#replicator;
+  /** The installed replication layer, once replication was enabled. */
+  get replication(): ReplicationAttachment | null {
+    return this.#replication;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Names of the open files, sorted. */
@@ -122,7 +112,7 @@ export class Redex {
             { ...open.config, replication: null },
             { ...resolved, replication: null },
           ) ||
-          !sameReplication(open.replication, replication)
+          !this.#sameReplication(open.replication, replication)
         ) {
           throw new RedexError(
             RedexErrorCode.Config,
@@ -200,15 +190,21 @@ export class Redex {
   }
 
   /** Validates the file's replication config; replication must be enabled to use one. */
-  #resolveReplication(name: string, resolved: ResolvedFileConfig): ReplicationConfig | null {
+  #resolveReplication(name: string, resolved: ResolvedFileConfig): object | null {
     if (resolved.replication === null) return null;
-    if (this.#replicator === null) {
+    if (this.#replication === null) {
       throw new RedexError(
         RedexErrorCode.Config,
-        `channel ${JSON.stringify(name)} has a replication config but replication is not enabled on this Redex; call enableReplication(host) first`,
+        `channel ${JSON.stringify(name)} has a replication config but replication is not enabled on this Redex; call enableReplication(redex, host) first`,
       );
     }
-    return this.#replicator.resolveConfig(resolved.replication);
+    return this.#replication.resolveConfig(resolved.replication);
+  }
+
+  /** Whether two resolved replication configs are the same (both absent counts). */
+  #sameReplication(a: object | null, b: object | null): boolean {
+    if (a === null || b === null) return a === b;
+    return this.#replication!.sameConfig(a, b);
   }
 
   /** `<dir>/<name segments>/@redex`, and the directories between `dir` and it. */
@@ -225,12 +221,12 @@ export class Redex {
   async #createFile(
     name: string,
     config: ResolvedFileConfig,
-    replication: ReplicationConfig | null,
+    replication: object | null,
   ): Promise<RedexFile> {
     const file = await this.#createStorage(name, config);
     if (replication === null) return file;
     try {
-      await this.#replicator!.attach(file, replication);
+      await this.#replication!.attach(file, replication);
     } catch (error) {
       await file.close().catch(() => {});
       throw error;

@@ -5,7 +5,7 @@
 // `MeshError` is a `RedexError`, so `code` is one of the project-wide codes (CONFIG, INVALID_ARGUMENT,
 // IO, CLOSED); `reason` is the mesh's own finer, equally stable code.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 
 export const MeshErrorReason = {
   /** A node name that is not a valid certificate/file name. */

@@ -1,7 +1,7 @@
 // The public mesh API: the `Transport` contract, the mutual-TLS `MeshTransport`, the simulated
 // `SimTransport`, certificates and identity, `MeshNode` (the replication host over a transport,
-// with chain tags) and `startMeshNode` (a node from a small description). Layers above import
-// from here.
+// with chain tags). `startMeshNode`, which composes a node, lives above this layer in
+// src/cluster/. Layers above import from here.
 
 export { backoffDelayMs, RECONNECT_DELAY_MS_MAX } from './backoff.js';
 export {
@@ -102,16 +102,6 @@ export {
   type SimTraceEvent,
   SimTransport,
 } from './sim-transport.js';
-export {
-  formatMeshAddress,
-  type MeshMemberSpec,
-  type MeshNodeSpec,
-  type MeshTransportTuning,
-  parseMeshAddress,
-  type ResolvedMeshMember,
-  type StartedMeshNode,
-  startMeshNode,
-} from './start-node.js';
 export {
   type ConnectionInfo,
   DIAL_TARGETS_MAX,

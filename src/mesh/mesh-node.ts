@@ -1,7 +1,7 @@
 // MeshNode: a node's replication host over any `Transport` (REDEX.md §7; issue 7). DEV DOCS:
 //
-// `redex.enableReplication(meshNode)` is all a node needs: MeshNode is the `ReplicationHost` the
-// log's `Replicator` asks for. It owns
+// `enableReplication(redex, meshNode)` is all a node needs: MeshNode is the `ReplicationHost` the
+// `Replicator` asks for. It owns
 // - the dispatcher: the runtimes' outbound messages, encoded and queued on the transport; a frame
 //   the transport does not queue rejects, so a leader refunds its bandwidth budget;
 // - the inbound path: every RedEX frame from the transport is decoded once, gated (a sender outside
@@ -111,8 +111,6 @@ export interface MeshNodeOptions {
   /** For chain-tag timestamps (default: the system clock). */
   readonly clock?: Clock;
   readonly nicPeakBps?: number;
-  /** TEST ONLY: lowers the heartbeat floor of replication configs. */
-  readonly testOnlyHeartbeatMsMin?: number;
 }
 
 function configError(message: string): MeshError {
@@ -192,7 +190,6 @@ export class MeshNode implements ReplicationHost {
   readonly metrics: ReplicationMetrics;
   readonly chainTags: ChainTagSink;
   readonly nicPeakBps: number | undefined;
-  readonly testOnlyHeartbeatMsMin: number | undefined;
 
   readonly #router: MeshRouter;
   readonly #clock: Clock;
@@ -249,7 +246,6 @@ export class MeshNode implements ReplicationHost {
     this.#clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new ReplicationMetrics();
     this.nicPeakBps = options.nicPeakBps;
-    this.testOnlyHeartbeatMsMin = options.testOnlyHeartbeatMsMin;
     this.#router = new MeshRouter();
     this.router = this.#router;
 

@@ -16,9 +16,9 @@
 //   local service flushes, fsyncs and closes the Redex (channels go Idle and withdraw their chain
 //   tags while the mesh is still up), then the mesh node and its transport close.
 
+import type { StartedMeshNode } from '../cluster/start-node.js';
 import type { RedexFileConfig } from '../log/config.js';
 import { RedexError, RedexErrorCode } from '../log/errors.js';
-import type { StartedMeshNode } from '../mesh/start-node.js';
 import type { ReplicatedChannel } from '../replication/replicator.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 import { type NodeId, Role } from '../wire/types.js';
@@ -284,7 +284,7 @@ export class ClusterNodeService implements NodeService {
   // ─── replication views ────────────────────────────────────────────────────────────────────
 
   #replicated(name: string): ReplicatedChannel | undefined {
-    return this.#node.redex.replication?.channel(name);
+    return this.#node.replicator.channel(name);
   }
 
   #checkReplicas(channel: string, replicas: number): void {

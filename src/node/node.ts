@@ -6,13 +6,13 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redex } from '../log/redex.js';
 import {
   formatMeshAddress,
   type MeshTransportTuning,
   type StartedMeshNode,
   startMeshNode,
-} from '../mesh/start-node.js';
+} from '../cluster/start-node.js';
+import { Redex } from '../log/redex.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import type { HostPort } from './address.js';
@@ -45,8 +45,6 @@ export interface StartNodeOptions {
     MeshTransportTuning,
     'pingIntervalMs' | 'idleTimeoutMs' | 'reconnectBaseMs' | 'reconnectMaxMs'
   >;
-  /** TEST ONLY: lowers the replication heartbeat floor (REDEX.md §6). */
-  readonly testOnlyHeartbeatMsMin?: number;
 }
 
 export interface RunningNode {
@@ -196,9 +194,6 @@ async function startMesh(
       onHandlerError: (error) => logger.error({ err: error }, 'mesh handler failed'),
     },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
-    ...(options.testOnlyHeartbeatMsMin === undefined
-      ? {}
-      : { testOnlyHeartbeatMsMin: options.testOnlyHeartbeatMsMin }),
   });
 }
 

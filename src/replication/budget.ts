@@ -19,7 +19,7 @@
 // - refund pays debt first, then credits up to capacity (upstream's refund erased Realtime's
 //   debt, review B-26).
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { SyncClass } from '../wire/types.js';
 
 export const BACKGROUND_STARVE_WINDOW_MS = 60_000;

@@ -6,7 +6,7 @@
 // Replica: `applySyncResponse` → the new tail, or a typed reason the chunk was not applied; the
 // runtime turns GapBeforeChunk into skip-ahead and AppendFailed into the disk-pressure policy.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import {
   type ChannelId,
   NackCode,

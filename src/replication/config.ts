@@ -1,8 +1,10 @@
-// Replication config of a channel (REDEX.md §6 table): defaults, bounds and validation. Built once
-// when a replicated file is opened; everything downstream trusts the resolved, frozen value.
-// Validation reports the first failure, in table order, as a CONFIG error naming the field.
+// Replication config of a channel (REDEX.md §6 table): defaults, bounds and validation. Its one
+// owner: `resolveReplicationConfig` turns user input into the frozen `ReplicationConfig` when a
+// replicated file is opened, and everything downstream reads that object. Validation reports the
+// first failure, in table order, as a `ReplicationConfigError` naming the field and the value.
+// The bounds are exported so the layers above (the node's config, the CLI) do not restate them.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { type NodeId, SyncClass } from '../wire/types.js';
 
 export const FACTOR_MIN = 1;
@@ -58,13 +60,19 @@ const FIELDS: readonly string[] = Object.keys(DEFAULT_REPLICATION_CONFIG);
 const UNDER_CAPACITY: readonly string[] = ['withdraw', 'evictOldest'];
 const CLASS_NAMES: readonly string[] = ['foreground', 'background', 'realtime'];
 
-/** A replication config field is out of bounds; `field` names it (`placement.pinned` for ids). */
+/**
+ * The one error for a bad replication config, wherever it is resolved (a file's open, the node's
+ * channel specs, `enableReplication` options). `field` names the field (`placement.pinned` for
+ * ids), `value` is what was given; the message says both and what was expected.
+ */
 export class ReplicationConfigError extends RedexError {
   readonly field: string;
+  readonly value: unknown;
 
-  constructor(field: string, message: string) {
+  constructor(field: string, message: string, value?: unknown) {
     super(RedexErrorCode.Config, `replication config: ${field} ${message}`);
     this.field = field;
+    this.value = value;
   }
 }
 
@@ -84,6 +92,7 @@ function checkIntegerRange(field: string, value: unknown, min: number, max: numb
     throw new ReplicationConfigError(
       field,
       `must be an integer in ${min}..${max}, got ${describe(value)}`,
+      value,
     );
   }
   return value;
@@ -95,6 +104,7 @@ function checkPlacement(value: unknown): PlacementConfig {
     throw new ReplicationConfigError(
       'placement',
       `must be 'standard' or { pinned: NodeId[] }, got ${describe(value)}`,
+      value,
     );
   }
   const pinned: unknown = value.pinned;
@@ -106,6 +116,7 @@ function checkPlacement(value: unknown): PlacementConfig {
     throw new ReplicationConfigError(
       'placement.pinned',
       `must list ${PINNED_NODES_MIN}..${PINNED_NODES_MAX} NodeIds, got ${Array.isArray(pinned) ? `${pinned.length}` : describe(pinned)}`,
+      pinned,
     );
   }
   const seen = new Set<bigint>();
@@ -114,10 +125,11 @@ function checkPlacement(value: unknown): PlacementConfig {
       throw new ReplicationConfigError(
         'placement.pinned',
         `entries must be NodeIds (u64 bigints other than 0), got ${describe(id)}`,
+        id,
       );
     }
     if (seen.has(id))
-      throw new ReplicationConfigError('placement.pinned', `lists NodeId ${id} twice`);
+      throw new ReplicationConfigError('placement.pinned', `lists NodeId ${id} twice`, id);
     seen.add(id);
   }
   return Object.freeze({ pinned: Object.freeze([...(pinned as NodeId[])]) });
@@ -134,6 +146,7 @@ function checkFraction(field: string, value: unknown, includeZero: boolean, incl
     throw new ReplicationConfigError(
       field,
       `must be a finite number in ${range}, got ${describe(value)}`,
+      value,
     );
   return value as number;
 }
@@ -147,6 +160,7 @@ function checkChoice<T extends string>(
     throw new ReplicationConfigError(
       field,
       `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${describe(value)}`,
+      value,
     );
   }
   return value as T;
@@ -158,7 +172,11 @@ export function resolveReplicationConfig(
   options: ReplicationConfigOptions = {},
 ): ReplicationConfig {
   if (typeof input !== 'object' || input === null) {
-    throw new ReplicationConfigError('(config)', `must be an object, got ${describe(input)}`);
+    throw new ReplicationConfigError(
+      '(config)',
+      `must be an object, got ${describe(input)}`,
+      input,
+    );
   }
   let heartbeatMin = HEARTBEAT_MS_MIN;
   if (options.testOnlyHeartbeatMsMin !== undefined) {
@@ -205,7 +223,11 @@ export function resolveReplicationConfig(
   // A misspelt field would otherwise be silently replaced by its default.
   for (const key of Object.keys(input)) {
     if (!FIELDS.includes(key))
-      throw new ReplicationConfigError(key, 'is not a replication config field');
+      throw new ReplicationConfigError(
+        key,
+        'is not a replication config field',
+        (input as Record<string, unknown>)[key],
+      );
   }
   return Object.freeze(config);
 }

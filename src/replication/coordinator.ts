@@ -7,7 +7,7 @@
 // announce could land after a fresher withdraw and the mesh would advertise a holder that left.
 // Called by: the runtime (tick proposals, elections, NACKs, disk pressure, shutdown) and tests.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { Role } from '../wire/types.js';
 import type { ReplicationConfig } from './config.js';
 import type { CoordinatorMetrics } from './metrics.js';

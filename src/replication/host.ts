@@ -1,4 +1,4 @@
-// What a node provides to replicate its channels (`Redex.enableReplication(host)`). The mesh
+// What a node provides to replicate its channels (`enableReplication(redex, host)`). The mesh
 // implements it (issue 7, `MeshNode`); tests build one over an in-process cluster. The log
 // supplies the clock and the randomness; the host supplies identity, membership and transport.
 
@@ -31,6 +31,4 @@ export interface ReplicationHost {
   readonly metrics?: ReplicationMetrics;
   /** Measured NIC peak in bytes per second; default `NIC_PEAK_BPS_DEFAULT`. */
   readonly nicPeakBps?: number;
-  /** TEST ONLY: lowers the heartbeat floor of replication configs (see config.ts). */
-  readonly testOnlyHeartbeatMsMin?: number;
 }

@@ -5,7 +5,7 @@
 // whose top-`factor` set actually changed.
 
 import { blake2s } from '@noble/hashes/blake2.js';
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import type { ChannelId, NodeId } from '../wire/types.js';
 import type { ReplicationConfig } from './config.js';
 

@@ -1,5 +1,6 @@
 // The bridge between the log and the replication runtime (REDEX.md §6 "Lifecycle", beyond
-// upstream). `Redex.enableReplication(host)` creates one `Replicator`; from then on, opening a
+// upstream). `enableReplication(redex, host)` (enable.ts) installs one `Replicator` on a `Redex` as
+// its `ReplicationAttachment`; from then on, opening a
 // file with a `replication` config validates it, computes the replica set, and — when this node
 // is a member — moves the channel to Replica and starts its runtime, registered in the host's
 // router. The first leader then emerges through the normal silence → election path. Closing the
@@ -12,6 +13,7 @@
 
 import { ClosedError, NotLeaderError, RedexError, RedexErrorCode } from '../log/errors.js';
 import type { FileReplication, RedexFile, WaitForReplicasOptions } from '../log/redex-file.js';
+import type { ReplicationAttachment } from '../log/replication-attachment.js';
 import type { Clock } from '../time/clock.js';
 import type { Random } from '../time/random.js';
 import { channelIdFromName, isNodeId } from '../wire/ids.js';
@@ -20,6 +22,8 @@ import { BandwidthBudget } from './budget.js';
 import {
   type ReplicationConfig,
   type ReplicationConfigInput,
+  type ReplicationConfigOptions,
+  replicationConfigEquals,
   resolveReplicationConfig,
 } from './config.js';
 import { type ChainTagSink, ReplicationCoordinator, TagSinkError } from './coordinator.js';
@@ -40,13 +44,16 @@ export function originHashOf(channelId: ChannelId): bigint {
 export interface ReplicatorDeps {
   readonly clock: Clock;
   readonly random: Random;
+  /** How every file's replication config is resolved (tests lower the heartbeat floor here). */
+  readonly config?: ReplicationConfigOptions;
 }
 
-export class Replicator {
+export class Replicator implements ReplicationAttachment {
   readonly host: ReplicationHost;
   readonly metrics: ReplicationMetrics;
   readonly #clock: Clock;
   readonly #random: Random;
+  readonly #configOptions: ReplicationConfigOptions;
   // Invariant: one entry per open replicated file, removed when it closes.
   readonly #channels = new Map<string, ReplicatedChannel>();
 
@@ -72,15 +79,16 @@ export class Replicator {
     this.metrics = host.metrics ?? new ReplicationMetrics();
     this.#clock = deps.clock;
     this.#random = deps.random;
+    this.#configOptions = deps.config ?? {};
   }
 
   /** Validates a file's `replication` config (CONFIG error naming the field). */
   resolveConfig(input: Readonly<Record<string, unknown>>): ReplicationConfig {
-    const options =
-      this.host.testOnlyHeartbeatMsMin === undefined
-        ? {}
-        : { testOnlyHeartbeatMsMin: this.host.testOnlyHeartbeatMsMin };
-    return resolveReplicationConfig(input as ReplicationConfigInput, options);
+    return resolveReplicationConfig(input as ReplicationConfigInput, this.#configOptions);
+  }
+
+  sameConfig(a: ReplicationConfig, b: ReplicationConfig): boolean {
+    return replicationConfigEquals(a, b);
   }
 
   /** The replication of an open file, by name. */

@@ -2,7 +2,7 @@
 // Pure and table-driven; the coordinator calls `validateTransition` before it changes anything,
 // and the runtime uses `withdrawSignalFor` to pick a legal signal under disk pressure.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { Role } from '../wire/types.js';
 
 /** Why a role transition happens. The same pair may be reached by several signals. */

@@ -8,7 +8,7 @@
 // Handles are held through WeakRefs and forgotten once stopped, so the router never keeps a
 // runtime's handle (and through it the mesh) alive on its own.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { decodeAny } from '../wire/codec.js';
 import { WireError } from '../wire/errors.js';
 import { channelIdToHex } from '../wire/ids.js';

@@ -4,7 +4,7 @@
 // - `WireEncodeError` / `NodeIdError`: a caller handed us a bad value. These are `RedexError`s
 //   with a stable `code`, and the message names the field.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 
 export const WireErrorKind = {
   /** The input is not a readable byte array (not a Uint8Array, detached buffer, …). */

@@ -1,6 +1,6 @@
 // Hex text for ids and frames: logs, docs, test vectors, map keys. Lowercase out, strict in.
 
-import { RedexError, RedexErrorCode } from '../log/errors.js';
+import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 
 const DIGITS = '0123456789abcdef';
 

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { replicatorOf } from '../../src/replication/enable.js';
 import { decodeAny } from '../../src/wire/codec.js';
 import { Role, SyncClass } from '../../src/wire/types.js';
 import { CHANNEL, SimCluster, type SimNode } from './sim-cluster.js';
@@ -253,7 +254,7 @@ describe('DST scenarios', () => {
       .upNodes()
       .reduce(
         (sum, node) =>
-          sum + node.redex!.replication!.metrics.forChannel(CHANNEL).snapshot().electionThrash,
+          sum + replicatorOf(node.redex!)!.metrics.forChannel(CHANNEL).snapshot().electionThrash,
         0,
       );
     const held = [...candidacies.entries()]
@@ -281,7 +282,7 @@ describe('DST scenarios', () => {
     for (const node of cluster.upNodes()) {
       const runtime = node.channel!.handle!.runtime;
       assert.equal(runtime.stats.divergenceSuspected, 0, `${node.name} suspects no divergence`);
-      assert.equal(node.redex!.replication!.metrics.forChannel(CHANNEL).snapshot().skipAhead, 0);
+      assert.equal(replicatorOf(node.redex!)!.metrics.forChannel(CHANNEL).snapshot().skipAhead, 0);
     }
     await cluster.stop();
   });

@@ -16,6 +16,7 @@ import { Redex } from '../../src/log/redex.js';
 import type { RedexFile } from '../../src/log/redex-file.js';
 import { type SimFaults, SimNetwork, type SimTransport } from '../../src/mesh/sim-transport.js';
 import { frameDispatcher } from '../../src/replication/dispatcher.js';
+import { enableReplication, replicatorOf } from '../../src/replication/enable.js';
 import type { ReplicationHost } from '../../src/replication/host.js';
 import type { ReplicatedChannel } from '../../src/replication/replicator.js';
 import { ReplicationRouter } from '../../src/replication/router.js';
@@ -61,7 +62,7 @@ export class SimNode {
   }
 
   get channel(): ReplicatedChannel | undefined {
-    return this.redex?.replication?.channel(CHANNEL);
+    return this.redex === null ? undefined : replicatorOf(this.redex)?.channel(CHANNEL);
   }
 
   get role(): Role {
@@ -149,7 +150,6 @@ export class SimCluster {
       dispatcher: frameDispatcher((target, frame) => this.#send(node, transport, target, frame)),
       router,
       addressOf: (id) => this.nodeById(id)?.name ?? null,
-      testOnlyHeartbeatMsMin: 1,
     };
     const redex = new Redex({
       dir: '/data',
@@ -157,7 +157,7 @@ export class SimCluster {
       clock: this.clock,
       random: this.random.fork(),
     });
-    redex.enableReplication(host);
+    enableReplication(redex, host, { testOnlyHeartbeatMsMin: 1 });
     node.redex = redex;
     node.file = await redex.openFile(CHANNEL, {
       persistent: true,

@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict';
 import { Redex, type RedexFile } from '../../src/log/index.js';
 import { MeshNode, SimNetwork, type SimTransport } from '../../src/mesh/index.js';
-import type { ReplicatedChannel, ReplicationConfigInput } from '../../src/replication/index.js';
+import {
+  enableReplication,
+  type ReplicatedChannel,
+  type ReplicationConfigInput,
+  replicatorOf,
+} from '../../src/replication/index.js';
 import { SeededRandom } from '../../src/time/random.js';
 import { VirtualClock } from '../../src/time/virtual-clock.js';
 import { type NodeId, Role } from '../../src/wire/types.js';
@@ -68,10 +73,9 @@ export class SimMesh {
         members,
         addresses: new Map(members.map((m) => [m, addressOf(m)])),
         clock: mesh.clock,
-        testOnlyHeartbeatMsMin: 1,
       });
       const redex = new Redex({ clock: mesh.clock, random: mesh.random.fork() });
-      redex.enableReplication(meshNode);
+      enableReplication(redex, meshNode, { testOnlyHeartbeatMsMin: 1 });
       mesh.nodes.push({ id, transport, mesh: meshNode, redex, file: null });
     }
     for (const node of mesh.nodes) node.file = await node.redex.openFile(CHANNEL, { replication });
@@ -85,7 +89,7 @@ export class SimMesh {
   }
 
   channel(node: SimMeshNode): ReplicatedChannel {
-    const channel = node.redex.replication?.channel(CHANNEL);
+    const channel = replicatorOf(node.redex)?.channel(CHANNEL);
     assert.ok(channel !== undefined, 'channel not open');
     return channel;
   }

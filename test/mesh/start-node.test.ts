@@ -8,17 +8,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { NotLeaderError, type RedexFile } from '../../src/log/index.js';
 import {
   formatMeshAddress,
-  initCa,
-  issueNodeCert,
-  loadNodeCredentials,
-  MeshTransport,
   parseMeshAddress,
   type StartedMeshNode,
   startMeshNode,
-} from '../../src/mesh/index.js';
+} from '../../src/cluster/start-node.js';
+import { NotLeaderError, type RedexFile } from '../../src/log/index.js';
+import { initCa, issueNodeCert, loadNodeCredentials, MeshTransport } from '../../src/mesh/index.js';
 import { Role } from '../../src/wire/types.js';
 import { waitFor } from './helpers.js';
 
@@ -50,7 +47,7 @@ after(async () => {
 });
 
 function roleOf(node: StartedMeshNode): Role {
-  return node.redex.replication?.channel(CHANNEL)?.role ?? Role.Idle;
+  return node.replicator.channel(CHANNEL)?.role ?? Role.Idle;
 }
 
 describe('startMeshNode', () => {

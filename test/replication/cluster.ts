@@ -11,6 +11,7 @@ import { Redex, type RedexFile } from '../../src/log/index.js';
 import { SeededRandom } from '../../src/time/random.js';
 import { VirtualClock } from '../../src/time/virtual-clock.js';
 import {
+  enableReplication,
   frameDispatcher,
   type NodeId,
   type ReplicatedChannel,
@@ -19,6 +20,7 @@ import {
   ReplicationRouter,
   type ReplicationRuntime,
   Role,
+  replicatorOf,
 } from './imports.js';
 
 export interface ClusterOptions {
@@ -68,7 +70,8 @@ export class ClusterNode {
   }
 
   get channel(): ReplicatedChannel {
-    const channel = this.redex?.replication?.channel(this.cluster.channel);
+    const channel =
+      this.redex === null ? undefined : replicatorOf(this.redex)?.channel(this.cluster.channel);
     assert.ok(channel !== undefined, `node ${this.index} has no open replicated channel`);
     return channel;
   }
@@ -147,10 +150,9 @@ export class Cluster {
       dispatcher: frameDispatcher((target, frame) => this.#send(node, target, frame)),
       router,
       addressOf: (id) => this.nodes.find((n) => n.id === id)?.address ?? null,
-      testOnlyHeartbeatMsMin: 1,
       ...(this.#nicPeakBps === undefined ? {} : { nicPeakBps: this.#nicPeakBps }),
     };
-    redex.enableReplication(host);
+    enableReplication(redex, host, { testOnlyHeartbeatMsMin: 1 });
     node.redex = redex;
     node.router = router;
     node.file = await redex.openFile(this.channel, { replication: this.#replication });
@@ -255,7 +257,7 @@ export class Cluster {
   assertHealthy(): void {
     for (const node of this.upNodes()) {
       node.log.assertInvariants();
-      node.redex!.replication!.assertInvariants();
+      replicatorOf(node.redex!)!.assertInvariants();
       node.router.assertInvariants();
       const runtime = node.runtime;
       assert.equal(runtime.stats.stepErrors, 0, `node ${node.index}: ${String(runtime.lastError)}`);

@@ -1,4 +1,4 @@
-// `Redex.enableReplication(host)` and replicated files: config validation, placement, the runtime
+// `enableReplication(redex, host)` and replicated files: config validation, placement, the runtime
 // started by itself as Replica, the NOT_LEADER write guard and its bypass for the runtime's own
 // writes, waitForReplicas on the file, and close cancelling the runtime.
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import {
 import { VirtualClock } from '../../src/time/virtual-clock.js';
 import { channelIdFromName } from '../../src/wire/ids.js';
 import {
+  enableReplication,
   type NodeId,
   placeReplicas,
   ReplicationConfigError,
@@ -19,11 +20,17 @@ import {
   ReplicationMetrics,
   ReplicationRouter,
   Role,
+  replicatorOf,
   resolveReplicationConfig,
 } from './imports.js';
 import { RecorderDispatcher } from './runtime-helpers.js';
 
 const enc = new TextEncoder();
+
+/** Replication as the tests enable it: fast heartbeats allowed. */
+function enable(redex: Redex, host: ReplicationHost) {
+  return enableReplication(redex, host, { testOnlyHeartbeatMsMin: 1 });
+}
 
 function setup(selfId: NodeId = 0x10n, members: NodeId[] = [0x10n, 0x20n, 0x30n]) {
   const clock = new VirtualClock();
@@ -38,12 +45,11 @@ function setup(selfId: NodeId = 0x10n, members: NodeId[] = [0x10n, 0x20n, 0x30n]
     router,
     metrics,
     addressOf: (id) => `10.0.0.${Number(id >> 4n)}:7000`,
-    testOnlyHeartbeatMsMin: 1,
   };
   return { clock, redex, dispatcher, router, metrics, host };
 }
 
-describe('Redex.enableReplication', () => {
+describe('enableReplication', () => {
   it('a replicated file without replication enabled is a CONFIG error', async () => {
     const redex = new Redex({ clock: new VirtualClock() });
     await assert.rejects(redex.openFile('orders/audit', { replication: {} }), {
@@ -55,7 +61,7 @@ describe('Redex.enableReplication', () => {
 
   it('validates the replication config and names the bad field', async () => {
     const { redex, host } = setup();
-    redex.enableReplication(host);
+    enable(redex, host);
     await assert.rejects(redex.openFile('orders/audit', { replication: { factor: 17 } }), (e) => {
       assert.ok(e instanceof ReplicationConfigError);
       assert.equal(e.code, RedexErrorCode.Config);
@@ -72,7 +78,7 @@ describe('Redex.enableReplication', () => {
 
   it('refuses a reopen with a different replication config, accepts an equivalent one', async () => {
     const { redex, host } = setup();
-    redex.enableReplication(host);
+    enable(redex, host);
     const file = await redex.openFile('orders/audit', { replication: { heartbeatMs: 200 } });
     const same = await redex.openFile('orders/audit', {
       replication: { heartbeatMs: 200, factor: 3, placement: 'standard' },
@@ -87,20 +93,20 @@ describe('Redex.enableReplication', () => {
 
   it('is idempotent for the same host and refuses another one', () => {
     const { redex, host } = setup();
-    const replicator = redex.enableReplication(host);
-    assert.equal(redex.enableReplication(host), replicator);
+    const replicator = enable(redex, host);
+    assert.equal(enable(redex, host), replicator);
     assert.equal(redex.replication, replicator);
-    assert.throws(() => redex.enableReplication({ ...host }), { code: RedexErrorCode.Config });
-    assert.throws(() => new Redex().enableReplication({ ...host, selfId: 0n }), {
+    assert.throws(() => enable(redex, { ...host }), { code: RedexErrorCode.Config });
+    assert.throws(() => enable(new Redex(), { ...host, selfId: 0n }), {
       code: RedexErrorCode.Config,
     });
   });
 
   it('a member starts its runtime as Replica by itself, registered in the router', async () => {
     const { redex, host, router, clock, dispatcher } = setup();
-    redex.enableReplication(host);
+    enable(redex, host);
     const file = await redex.openFile('orders/audit', { replication: { heartbeatMs: 100 } });
-    const channel = redex.replication!.channel('orders/audit')!;
+    const channel = replicatorOf(redex)!.channel('orders/audit')!;
     assert.ok(file.replicated);
     assert.ok(channel.isMember);
     assert.equal(channel.role, Role.Replica);
@@ -121,9 +127,9 @@ describe('Redex.enableReplication', () => {
 
   it('refuses appends with NOT_LEADER until this node leads; the runtime still writes', async () => {
     const { redex, host, clock } = setup();
-    redex.enableReplication(host);
+    enable(redex, host);
     const file = await redex.openFile('orders/audit', { replication: { heartbeatMs: 100 } });
-    const channel = redex.replication!.channel('orders/audit')!;
+    const channel = replicatorOf(redex)!.channel('orders/audit')!;
     const handle = channel.handle!;
 
     await assert.rejects(file.append(enc.encode('x')), (error: unknown) => {
@@ -163,9 +169,9 @@ describe('Redex.enableReplication', () => {
 
   it('a lone member elects itself after three periods and then takes writes', async () => {
     const { redex, host, clock, dispatcher } = setup(0x10n, [0x10n]);
-    redex.enableReplication(host);
+    enable(redex, host);
     const file = await redex.openFile('solo/log', { replication: { heartbeatMs: 100, factor: 1 } });
-    const channel = redex.replication!.channel('solo/log')!;
+    const channel = replicatorOf(redex)!.channel('solo/log')!;
     await clock.advance(299);
     assert.equal(channel.role, Role.Replica);
     await clock.advance(1);
@@ -182,11 +188,11 @@ describe('Redex.enableReplication', () => {
 
   it('a node outside the replica set holds no runtime and refuses writes', async () => {
     const { redex, host, router } = setup(0x40n, [0x10n, 0x20n, 0x30n, 0x40n]);
-    redex.enableReplication(host);
+    enable(redex, host);
     const file = await redex.openFile('pinned/log', {
       replication: { placement: { pinned: [0x10n, 0x20n] } },
     });
-    const channel = redex.replication!.channel('pinned/log')!;
+    const channel = replicatorOf(redex)!.channel('pinned/log')!;
     assert.equal(channel.isMember, false);
     assert.equal(channel.handle, null);
     assert.equal(channel.role, Role.Idle);
@@ -198,7 +204,7 @@ describe('Redex.enableReplication', () => {
 
   it('waitForReplicas times out with REPLICATION_TIMEOUT on the manager clock', async () => {
     const { redex, host, clock } = setup();
-    redex.enableReplication(host);
+    enable(redex, host);
     const file = await redex.openFile('orders/audit', { replication: { heartbeatMs: 100 } });
     const waiting = file.waitForReplicas(5, { count: 2, timeoutMs: 400 });
     const outcome = assert.rejects(waiting, (error: unknown) => {
@@ -216,9 +222,9 @@ describe('Redex.enableReplication', () => {
 
   it('closing the file cancels the runtime gracefully and frees the router and metrics', async () => {
     const { redex, host, router, metrics } = setup();
-    redex.enableReplication(host);
+    enable(redex, host);
     const file = await redex.openFile('orders/audit', { replication: { heartbeatMs: 100 } });
-    const channel = redex.replication!.channel('orders/audit')!;
+    const channel = replicatorOf(redex)!.channel('orders/audit')!;
     const handle = channel.handle!;
     const coordinator = handle.coordinator;
     const pending = file.waitForReplicas(3, { count: 1, timeoutMs: 60_000 });
@@ -230,11 +236,11 @@ describe('Redex.enableReplication', () => {
     assert.equal(coordinator.role, Role.Idle, 'graceful: ChannelClose ran');
     assert.equal(router.size, 0);
     assert.equal(metrics.labelledChannels, 0);
-    assert.equal(redex.replication!.channel('orders/audit'), undefined);
+    assert.equal(replicatorOf(redex)!.channel('orders/audit'), undefined);
     await assert.rejects(pending, { code: RedexErrorCode.Closed });
     // Reopening starts a fresh runtime.
     await redex.openFile('orders/audit', { replication: { heartbeatMs: 100 } });
-    const again = redex.replication!.channel('orders/audit')!;
+    const again = replicatorOf(redex)!.channel('orders/audit')!;
     assert.notEqual(again.handle, handle);
     assert.equal(again.role, Role.Replica);
     await redex.close();
@@ -250,12 +256,11 @@ describe('Redex.enableReplication', () => {
       const clock = new VirtualClock();
       const redex = new Redex({ clock, dir });
       const router = new ReplicationRouter();
-      redex.enableReplication({
+      enable(redex, {
         selfId: 0x10n,
         members: () => [0x10n],
         dispatcher: new RecorderDispatcher(),
         router,
-        testOnlyHeartbeatMsMin: 1,
       });
       const file = await redex.openFile('disk/log', {
         persistent: true,
@@ -263,7 +268,7 @@ describe('Redex.enableReplication', () => {
       });
       await assert.rejects(file.append(enc.encode('x')), { code: RedexErrorCode.NotLeader });
       await clock.advance(300);
-      assert.equal(redex.replication!.channel('disk/log')!.role, Role.Leader);
+      assert.equal(replicatorOf(redex)!.channel('disk/log')!.role, Role.Leader);
       assert.equal(await file.append(enc.encode('durable')), 0);
       assert.equal(await file.applyReplicated(1, [enc.encode('applied')]), 1);
       await redex.close();

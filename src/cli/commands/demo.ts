@@ -11,6 +11,7 @@
 // else received would come back with the restarted node at a seq the new leader reused.
 
 import type { Command } from 'commander';
+import { HEARTBEAT_MS_MAX, HEARTBEAT_MS_MIN } from '../../replication/config.js';
 import { INTERRUPTED_EXIT_CODE } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { DemoCluster } from '../demo/cluster.js';
@@ -51,14 +52,23 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
       'kill the leader, measure the failover, restart it, verify nothing was lost, then exit',
     )
     .option('--rate <events>', 'events per second the writer sends', '200')
-    .option('--heartbeat-ms <ms>', "the channel's replication heartbeat (100..300000)", '100')
+    .option(
+      '--heartbeat-ms <ms>',
+      `the channel's replication heartbeat (${HEARTBEAT_MS_MIN}..${HEARTBEAT_MS_MAX})`,
+      String(HEARTBEAT_MS_MIN),
+    )
     .action((options: DemoOptions) => runDemo(ctx, options));
 }
 
 async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<void> {
   const { io } = ctx;
   const rate = intOption('--rate', options.rate, 1, 10_000);
-  const heartbeatMs = intOption('--heartbeat-ms', options.heartbeatMs, 100, 300_000);
+  const heartbeatMs = intOption(
+    '--heartbeat-ms',
+    options.heartbeatMs,
+    HEARTBEAT_MS_MIN,
+    HEARTBEAT_MS_MAX,
+  );
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const signal = io.signal;
   const checkInterrupt = () => {

@@ -1,23 +1,27 @@
-// `startMeshNode`: one replicating node from a small description (REDEX.md §6 "cluster membership
-// from configuration"). Tests, the e2e fixture and the daemon call it so that starting a node is a
-// few lines: it reads the certificates, resolves every member's NodeId (given, or from the
-// member's certificate file), builds the mutual-TLS transport (refusing non-members at connect
-// time), the MeshNode with the members' client addresses, and a Redex with replication enabled;
-// then it listens and dials every member that has a mesh address. Opening channels is the
-// caller's business (`node.redex.openFile(name, { replication })`).
+// `startMeshNode`: one replicating node from a small description (cluster membership from
+// configuration). This is the composition layer: it sits above the log, replication and the mesh
+// and wires them together, so none of those layers has to know how the others are built. Tests,
+// the e2e fixture and the daemon call it so that starting a node is a few lines: it reads the
+// certificates, resolves every member's NodeId (given, or from the member's certificate file),
+// builds the mutual-TLS transport (refusing non-members at connect time), the MeshNode with the
+// members' client addresses, and a Redex with replication enabled (`enableReplication`); then it
+// listens and dials every member that has a mesh address. Opening channels is the caller's
+// business (`node.redex.openFile(name, { replication })`).
 
 import { join } from 'node:path';
 import { Redex } from '../log/redex.js';
+import { loadNodeCredentials, nodeIdOfCertFile } from '../mesh/certs.js';
+import { MeshError, MeshErrorReason } from '../mesh/errors.js';
+import { checkCredentials, type MeshCredentials } from '../mesh/identity.js';
+import { MeshNode, memberPredicate } from '../mesh/mesh-node.js';
+import { type MeshAddress, MeshTransport, type MeshTransportOptions } from '../mesh/transport.js';
+import { enableReplication } from '../replication/enable.js';
 import type { ReplicationMetrics } from '../replication/metrics.js';
+import type { Replicator } from '../replication/replicator.js';
 import type { Clock } from '../time/clock.js';
 import type { Random } from '../time/random.js';
 import { isNodeId, nodeIdToHex } from '../wire/ids.js';
 import type { NodeId } from '../wire/types.js';
-import { loadNodeCredentials, nodeIdOfCertFile } from './certs.js';
-import { MeshError, MeshErrorReason } from './errors.js';
-import { checkCredentials, type MeshCredentials } from './identity.js';
-import { MeshNode, memberPredicate } from './mesh-node.js';
-import { type MeshAddress, MeshTransport, type MeshTransportOptions } from './transport.js';
 
 /** One cluster member as configured. */
 export interface MeshMemberSpec {
@@ -53,7 +57,7 @@ export interface MeshNodeSpec {
   readonly random?: Random;
   readonly metrics?: ReplicationMetrics;
   readonly nicPeakBps?: number;
-  /** TEST ONLY: lowers the heartbeat floor of replication configs. */
+  /** TEST ONLY: lowers the heartbeat floor of replication configs (see `enableReplication`). */
   readonly testOnlyHeartbeatMsMin?: number;
 }
 
@@ -73,6 +77,8 @@ export interface StartedMeshNode {
   readonly transport: MeshTransport;
   readonly mesh: MeshNode;
   readonly redex: Redex;
+  /** The replication layer installed on `redex` (its replicated channels, metrics). */
+  readonly replicator: Replicator;
   readonly members: readonly ResolvedMeshMember[];
   /** Closes the Redex (channels withdraw their chain tags), then the mesh node and transport. */
   close(): Promise<void>;
@@ -178,16 +184,19 @@ export async function startMeshNode(spec: MeshNodeSpec): Promise<StartedMeshNode
       ...(spec.metrics === undefined ? {} : { metrics: spec.metrics }),
       ...(spec.clock === undefined ? {} : { clock: spec.clock }),
       ...(spec.nicPeakBps === undefined ? {} : { nicPeakBps: spec.nicPeakBps }),
-      ...(spec.testOnlyHeartbeatMsMin === undefined
-        ? {}
-        : { testOnlyHeartbeatMsMin: spec.testOnlyHeartbeatMsMin }),
     });
     const redex = new Redex({
       ...(spec.dataDir === undefined ? {} : { dir: spec.dataDir }),
       ...(spec.clock === undefined ? {} : { clock: spec.clock }),
       ...(spec.random === undefined ? {} : { random: spec.random }),
     });
-    redex.enableReplication(mesh);
+    const replicator = enableReplication(
+      redex,
+      mesh,
+      spec.testOnlyHeartbeatMsMin === undefined
+        ? {}
+        : { testOnlyHeartbeatMsMin: spec.testOnlyHeartbeatMsMin },
+    );
     const address = await transport.listen();
     for (const member of members) {
       if (!member.self && member.mesh !== null) {
@@ -203,6 +212,7 @@ export async function startMeshNode(spec: MeshNodeSpec): Promise<StartedMeshNode
       transport,
       mesh: node,
       redex,
+      replicator,
       members,
       close() {
         closing ??= (async () => {

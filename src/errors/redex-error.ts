@@ -1,0 +1,29 @@
+// The ground floor of every error a caller can get: one base class with a stable `code` to switch
+// on. Every layer (wire, log, mesh, replication, node) throws subclasses of it, so it lives below
+// all of them; messages start with "redex: " and name the bad input.
+
+export const RedexErrorCode = {
+  ChannelName: 'CHANNEL_NAME',
+  Closed: 'CLOSED',
+  Lagged: 'LAGGED',
+  SeqMismatch: 'SEQ_MISMATCH',
+  SeqRange: 'SEQ_RANGE',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  NotLeader: 'NOT_LEADER',
+  ReplicationTimeout: 'REPLICATION_TIMEOUT',
+  Config: 'CONFIG',
+  Io: 'IO',
+  Corrupt: 'CORRUPT',
+  InvalidArgument: 'INVALID_ARGUMENT',
+} as const;
+export type RedexErrorCode = (typeof RedexErrorCode)[keyof typeof RedexErrorCode];
+
+export class RedexError extends Error {
+  readonly code: RedexErrorCode;
+
+  constructor(code: RedexErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`redex: ${message}`, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
