@@ -3,12 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FsFile } from '../../src/log/disk/fs.js';
 import { MemoryFileSystem } from '../../src/log/disk/memory-fs.js';
 import { type RedexError, RedexErrorCode } from '../../src/log/errors.js';
 import { Redex } from '../../src/log/redex.js';
 import type { RedexFile } from '../../src/log/redex-file.js';
 import { VirtualClock } from '../../src/time/virtual-clock.js';
+import { GatedFs } from './disk/gated-fs.js';
 import { appendNumbered, bytes, openMemoryFile, text } from './helpers.js';
 
 interface Store {
@@ -160,33 +160,6 @@ for (const makeStore of STORES) {
   });
 }
 
-/** Holds every data-file read until `release` (to run a cut while a disk read is in flight). */
-class GatedFs extends MemoryFileSystem {
-  #gate: Promise<void> | null = null;
-  #open: (() => void) | null = null;
-
-  hold(): void {
-    this.#gate = new Promise((resolve) => {
-      this.#open = resolve;
-    });
-  }
-
-  release(): void {
-    this.#gate = null;
-    this.#open?.();
-  }
-
-  override async open(path: string, mode: 'read' | 'readwrite' | 'create'): Promise<FsFile> {
-    const file = await super.open(path, mode);
-    const read = file.read.bind(file);
-    file.read = async (into, position) => {
-      if (path.endsWith('.dat') && this.#gate !== null) await this.#gate;
-      return read(into, position);
-    };
-    return file;
-  }
-}
-
 describe('truncateFrom on disk: reads and the cache', () => {
   test('a disk read in flight across the cut returns no removed event; cache and disk agree after', async () => {
     const fs = new GatedFs();
@@ -194,7 +167,7 @@ describe('truncateFrom on disk: reads and the cache', () => {
     const redex = new Redex({ dir: '/data', fs, clock: new VirtualClock() });
     const file = await redex.openFile('orders/audit', config);
     for (let i = 0; i < 50; i++) await file.append(bytes(`${'p'.repeat(90)}${i}`));
-    fs.hold();
+    fs.hold('read');
     const early = file.readRange(0, 50);
     // The cut lands below the cache's first seq: the cache restarts at the cut.
     assert.equal(await file.truncateFrom(20), 30);
