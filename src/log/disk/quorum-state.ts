@@ -8,7 +8,7 @@
 // refuses writes (IoError, readOnly) until `load` reads the files again.
 
 import { join } from 'node:path';
-import { CorruptError, IoError } from '../errors.js';
+import { CorruptError, IoError, RedexError } from '../errors.js';
 import {
   checkCount,
   checkNewEpoch,
@@ -69,7 +69,13 @@ export class DiskQuorumState implements QuorumStateStore {
       checkCount('nextSeq', nextSeq);
       this.#loaded = null;
       this.#failed = null;
-      const loaded = await this.#read();
+      let loaded: Loaded;
+      try {
+        loaded = await this.#read();
+      } catch (error) {
+        if (error instanceof RedexError) throw error;
+        throw new IoError(`reading the quorum state in ${this.#dir} failed`, error);
+      }
       const kept = historyBelow(loaded.history, nextSeq);
       if (kept.length < loaded.history.length) {
         // Entries past the log's end (the log was cut, the history not yet): drop them for good,
