@@ -6,10 +6,11 @@
 // `MemoryStore` cache; older payloads are read back from disk and checked against their CRC.
 //
 // Every write goes through one promise chain, so appends, syncs, retention floors, compactions,
-// skips and suffix truncations never interleave. Appends are grouped: all appends that arrive while a write is in flight
-// are written by the next single data write and single index write (and, under `fsync: always`,
-// one fsync), which is group commit. Events become visible (nextSeq, reads, tails) only once their
-// group is written, so a failed write can be rolled back with no seq consumed and nothing seen.
+// skips and suffix truncations never interleave. Appends are grouped: all appends that arrive
+// while a write is in flight are written by the next single data write and single index write
+// (and, under `fsync: always`, one fsync), which is group commit. Events become visible
+// (nextSeq, reads, tails) only once their group is written, so a failed write can be rolled back
+// with no seq consumed and nothing seen.
 //
 // Called by `RedexFile` (src/log/redex-file.ts); recovery at open lives in recovery.ts.
 
