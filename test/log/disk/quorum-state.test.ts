@@ -63,6 +63,22 @@ describe('quorum-state files', () => {
     await second.redex.close();
   });
 
+  test('a log written before the quorum files existed loads as epoch 0, no vote, no history', async () => {
+    const dir = tempDir();
+    const first = await openPersistent(dir);
+    for (let i = 0; i < 5; i++) await first.file.append(new Uint8Array([i]));
+    await first.redex.close();
+    const second = await openPersistent(dir);
+    assert.deepEqual(await second.file.quorumState.load(second.file.nextSeq), {
+      epoch: 0,
+      votedFor: null,
+      history: [],
+      cleanShutdown: false,
+    });
+    assert.equal(await nodeFileSystem.exists(join(storeDir(dir), VOTE_FILE_NAME)), false);
+    await second.redex.close();
+  });
+
   test('closeAndUnlinkFile removes the quorum-state files with the log', async () => {
     const dir = tempDir();
     const { redex, file } = await openPersistent(dir);
