@@ -15,6 +15,10 @@ export const RedexErrorCode = {
   Io: 'IO',
   Corrupt: 'CORRUPT',
   InvalidArgument: 'INVALID_ARGUMENT',
+  /** The log was cut below a reader's position (a diverged suffix was removed). */
+  Truncated: 'TRUNCATED',
+  /** A leader's append waited in a queue past the end of its leadership; it was not written. */
+  LeadershipLost: 'LEADERSHIP_LOST',
 } as const;
 export type RedexErrorCode = (typeof RedexErrorCode)[keyof typeof RedexErrorCode];
 

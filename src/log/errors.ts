@@ -48,6 +48,33 @@ export class LaggedError extends RedexError {
   }
 }
 
+/** The log was cut below a reader's position: events it may have seen are gone. */
+export class TruncatedError extends RedexError {
+  /** The file's next seq after the cut: where the reader can resume. */
+  readonly nextSeq: number;
+  /** The reader's position when the cut happened. */
+  readonly readerSeq: number;
+
+  constructor(channel: string, nextSeq: number, readerSeq: number) {
+    super(
+      RedexErrorCode.Truncated,
+      `the log of ${JSON.stringify(channel)} was cut below the reader's position ${readerSeq}; it now ends at ${nextSeq}`,
+    );
+    this.nextSeq = nextSeq;
+    this.readerSeq = readerSeq;
+  }
+}
+
+/** An append's precondition (the leader still leads) was false when it was about to take its seqs. */
+export class LeadershipLostError extends RedexError {
+  constructor(channel: string) {
+    super(
+      RedexErrorCode.LeadershipLost,
+      `this node lost the leadership of ${JSON.stringify(channel)} before the append took its seq; the outcome is not written`,
+    );
+  }
+}
+
 export class SeqMismatchError extends RedexError {
   readonly expected: number;
   readonly actual: number;

@@ -125,6 +125,19 @@ export class MemoryStore {
     }
   }
 
+  /**
+   * Drops every event with seq ≥ `seq` (firstSeq ≤ seq ≤ nextSeq; the caller checks). The arena
+   * bytes they used are not reused: payload views already handed to readers must never change
+   * under them. They are released with their arena once eviction passes it.
+   */
+  truncateFrom(seq: number): void {
+    const keep = seq - this.#firstSeq;
+    const rows = this.#rows.columns;
+    for (let index = keep; index < this.count; index++)
+      this.#payloadBytes -= rows.length[this.#rows.slot(index)]!;
+    this.#rows.dropBack(this.count - keep);
+  }
+
   /** Drops every event and moves the next seq to `seq` (≥ nextSeq). */
   resetTo(seq: number): void {
     this.evictPrefix(this.count);

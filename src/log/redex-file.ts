@@ -6,9 +6,16 @@
 import type { Clock } from '../time/clock.js';
 import type { ResolvedFileConfig } from './config.js';
 import type { DiskLog } from './disk/disk-log.js';
-import { ClosedError, RedexError, RedexErrorCode, SeqMismatchError } from './errors.js';
+import {
+  ClosedError,
+  LeadershipLostError,
+  RedexError,
+  RedexErrorCode,
+  SeqMismatchError,
+} from './errors.js';
 import type { RedexEvent } from './event.js';
 import type { MemoryStore } from './memory-store.js';
+import { MemoryQuorumState, type QuorumStateStore } from './quorum-state.js';
 import { retentionDropCount } from './retention.js';
 import { RedexTail, type TailSource } from './tail.js';
 
@@ -39,6 +46,19 @@ export interface FileReplication {
   waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void>;
   /** Stops the replication of the file; called once, when the file closes. */
   close(): Promise<void>;
+}
+
+/**
+ * INTERNAL (replication): options of the append path that applications do not pass.
+ */
+export interface AppendOptions {
+  /**
+   * Evaluated synchronously at the moment the append takes its seqs: at once in memory, just
+   * before its group is written on disk (after any wait in the queue). False rejects the append
+   * with LEADERSHIP_LOST and takes no seq; other appends of the group are unaffected. A leader
+   * passes "I still lead this epoch", so an append that waited past its leadership is not written.
+   */
+  readonly precondition?: () => boolean;
 }
 
 export interface RedexFileDeps {
@@ -99,6 +119,8 @@ export class RedexFile {
   readonly #tails = new Set<RedexTail>();
   readonly #tailSource: TailSource;
   #replication: FileReplication | null = null;
+  readonly #truncateListeners = new Set<(nextSeq: number) => void>();
+  #memoryQuorumState: MemoryQuorumState | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
 
@@ -169,16 +191,23 @@ export class RedexFile {
   }
 
   /** Resolves to the event's seq once it is stored (and durable, under `fsync: 'always'`). */
-  append(payload: Uint8Array): Promise<number> {
+  append(payload: Uint8Array, options?: AppendOptions): Promise<number> {
     try {
       this.#checkOpen();
       this.#replication?.checkWrite();
       const bytes = checkPayload(payload);
+      const precondition = options?.precondition ?? null;
       if (this.#disk !== null) {
         // The disk log copies the payload as it encodes it: the caller may reuse its buffer at once.
-        const stored = this.#disk.append([bytes], this.#clock.nowNs(), null) as Promise<number>;
+        const stored = this.#disk.append(
+          [bytes],
+          this.#clock.nowNs(),
+          null,
+          precondition,
+        ) as Promise<number>;
         return this.#replication === null ? stored : stored.then(this.#afterAppend);
       }
+      this.#checkPrecondition(precondition);
       this.#checkRoom(1, bytes.byteLength);
       const seq = this.#memory!.push(bytes, this.#clock.nowNs());
       this.#pokeTails();
@@ -190,18 +219,22 @@ export class RedexFile {
   }
 
   /** Appends all or nothing; resolves to the first seq, or null for an empty batch. */
-  appendBatch(payloads: readonly Uint8Array[]): Promise<number | null> {
-    return this.#appendBatch(null, payloads, true);
+  appendBatch(payloads: readonly Uint8Array[], options?: AppendOptions): Promise<number | null> {
+    return this.#appendBatch(null, payloads, true, options);
   }
 
   /** `appendBatch` that first checks `nextSeq === expected`; a mismatch is SEQ_MISMATCH and changes nothing. */
-  appendBatchIfNextSeq(expected: number, payloads: readonly Uint8Array[]): Promise<number | null> {
+  appendBatchIfNextSeq(
+    expected: number,
+    payloads: readonly Uint8Array[],
+    options?: AppendOptions,
+  ): Promise<number | null> {
     try {
       checkSeq('expected', expected);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#appendBatch(expected, payloads, true);
+    return this.#appendBatch(expected, payloads, true, options);
   }
 
   /**
@@ -209,13 +242,67 @@ export class RedexFile {
    * guard and without the append nudge. A replica must store what its leader sends although it
    * refuses appends from its own callers.
    */
-  applyReplicated(expected: number, payloads: readonly Uint8Array[]): Promise<number | null> {
+  applyReplicated(
+    expected: number,
+    payloads: readonly Uint8Array[],
+    options?: AppendOptions,
+  ): Promise<number | null> {
     try {
       checkSeq('expected', expected);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#appendBatch(expected, payloads, false);
+    return this.#appendBatch(expected, payloads, false, options);
+  }
+
+  /**
+   * INTERNAL (replication; not for applications): removes every event with seq ≥ `seq`, so
+   * `nextSeq` becomes `seq`, and resolves to how many it removed. A no-op (0) when
+   * seq ≥ nextSeq; SEQ_RANGE when seq is below the first retained seq (those events are gone,
+   * so the log cannot be cut there). On a persistent file the cut runs after every write queued
+   * before the call, is fsynced before it resolves, and appends made after the call take the
+   * seqs from `seq` on; if it fails the file turns read-only. Listeners of `onTruncate` are told
+   * the new next seq as soon as the removed events stop being visible.
+   */
+  async truncateFrom(seq: number): Promise<number> {
+    this.#checkOpen();
+    checkSeq('seq', seq);
+    if (this.#disk !== null) return this.#disk.truncateFrom(seq, this.#notifyTruncate);
+    const memory = this.#memory!;
+    if (seq >= memory.nextSeq) return 0;
+    if (seq < memory.firstSeq) {
+      throw new RedexError(
+        RedexErrorCode.SeqRange,
+        `cannot truncate channel ${JSON.stringify(this.name)} from seq ${seq}: its retained events start at ${memory.firstSeq}`,
+      );
+    }
+    const removed = memory.nextSeq - seq;
+    memory.truncateFrom(seq);
+    this.#notifyTruncate(seq);
+    return removed;
+  }
+
+  /**
+   * INTERNAL (replication, tails): calls `listener(nextSeq)` after each truncation, synchronously,
+   * once the removed events are no longer visible. It must not throw or call back into the file.
+   * Returns a function that removes the listener.
+   */
+  onTruncate(listener: (nextSeq: number) => void): () => void {
+    this.#truncateListeners.add(listener);
+    return () => {
+      this.#truncateListeners.delete(listener);
+    };
+  }
+
+  /**
+   * INTERNAL (replication): the channel's durable votes and leader-epoch history — files next to
+   * the log on a persistent file, memory otherwise. Call `load(file.nextSeq)` before anything else.
+   */
+  get quorumState(): QuorumStateStore {
+    this.#checkOpen();
+    if (this.#disk !== null) return this.#disk.quorumState;
+    this.#memoryQuorumState ??= new MemoryQuorumState();
+    return this.#memoryQuorumState;
   }
 
   /**
@@ -389,6 +476,7 @@ export class RedexFile {
     expected: number | null,
     payloads: readonly Uint8Array[],
     guarded: boolean,
+    options: AppendOptions | undefined,
   ): Promise<number | null> {
     try {
       this.#checkOpen();
@@ -396,11 +484,13 @@ export class RedexFile {
       replication?.checkWrite();
       checkPayloads(payloads);
       const timestampNs = this.#clock.nowNs();
+      const precondition = options?.precondition ?? null;
       if (this.#disk !== null) {
-        const stored = this.#disk.append(payloads, timestampNs, expected);
+        const stored = this.#disk.append(payloads, timestampNs, expected, precondition);
         return replication === null ? stored : stored.then(this.#afterAppend);
       }
       const memory = this.#memory!;
+      this.#checkPrecondition(precondition);
       if (expected !== null && expected !== memory.nextSeq)
         throw new SeqMismatchError(this.name, expected, memory.nextSeq);
       if (payloads.length === 0) return Promise.resolve(null);
@@ -422,6 +512,21 @@ export class RedexFile {
     this.#replication?.appended();
     return seq;
   };
+
+  /** Tells the truncation listeners the new next seq (bound once). */
+  readonly #notifyTruncate = (nextSeq: number): void => {
+    for (const listener of [...this.#truncateListeners]) {
+      try {
+        listener(nextSeq);
+      } catch {
+        // A listener must not throw; one that does cannot undo the cut or silence the others.
+      }
+    }
+  };
+
+  #checkPrecondition(precondition: (() => boolean) | null): void {
+    if (precondition !== null && !precondition()) throw new LeadershipLostError(this.name);
+  }
 
   #checkOpen(): void {
     if (this.#closed) throw new ClosedError(`file ${JSON.stringify(this.name)}`);

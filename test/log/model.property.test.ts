@@ -1,10 +1,10 @@
-// Any interleaving of appends, batches, guarded batches, sweeps and skipTo keeps the file in
+// Any interleaving of appends, batches, guarded batches, sweeps, skipTo and truncateFrom keeps the file in
 // agreement with a plain-array model of the log.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { SeqMismatchError } from '../../src/log/errors.js';
+import { RedexErrorCode, SeqMismatchError } from '../../src/log/errors.js';
 import { openMemoryFile } from './helpers.js';
 
 type Op =
@@ -13,6 +13,7 @@ type Op =
   | { kind: 'guarded'; offset: number; sizes: number[] }
   | { kind: 'sweep' }
   | { kind: 'skip'; ahead: number }
+  | { kind: 'truncate'; back: number }
   | { kind: 'advance'; ms: number };
 
 const size = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1000, max: 300_000 }));
@@ -39,6 +40,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('skip' as const),
       ahead: fc.integer({ min: -5, max: 20 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('truncate' as const),
+      back: fc.integer({ min: -2, max: 30 }),
     }),
   },
   {
@@ -139,6 +147,20 @@ test('the file agrees with an array model under any interleaving', async () => {
             await file.skipTo(target);
             if (target > nextSeq) {
               model = [];
+              nextSeq = target;
+            }
+            break;
+          }
+          case 'truncate': {
+            const target = Math.max(0, nextSeq - step.back);
+            const floor = model[0]?.seq ?? nextSeq;
+            if (target < floor) {
+              await assert.rejects(file.truncateFrom(target), { code: RedexErrorCode.SeqRange });
+              break;
+            }
+            assert.equal(await file.truncateFrom(target), Math.max(0, nextSeq - target));
+            if (target < nextSeq) {
+              model = model.filter((event) => event.seq < target);
               nextSeq = target;
             }
             break;

@@ -5,11 +5,12 @@
 // (offset, length, timestamp: 20 bytes per event) and the most recent payloads in a bounded
 // `MemoryStore` cache; older payloads are read back from disk and checked against their CRC.
 //
-// Every write goes through one promise chain, so appends, syncs, retention floors, compactions and
-// skips never interleave. Appends are grouped: all appends that arrive while a write is in flight
-// are written by the next single data write and single index write (and, under `fsync: always`,
-// one fsync), which is group commit. Events become visible (nextSeq, reads, tails) only once their
-// group is written, so a failed write can be rolled back with no seq consumed and nothing seen.
+// Every write goes through one promise chain, so appends, syncs, retention floors, compactions,
+// skips and suffix truncations never interleave. Appends are grouped: all appends that arrive
+// while a write is in flight are written by the next single data write and single index write
+// (and, under `fsync: always`, one fsync), which is group commit. Events become visible
+// (nextSeq, reads, tails) only once their group is written, so a failed write can be rolled back
+// with no seq consumed and nothing seen.
 //
 // Called by `RedexFile` (src/log/redex-file.ts); recovery at open lives in recovery.ts.
 
@@ -21,6 +22,7 @@ import {
   ClosedError,
   CorruptError,
   IoError,
+  LeadershipLostError,
   RedexError,
   RedexErrorCode,
   SeqMismatchError,
@@ -52,6 +54,7 @@ import {
   stageManifest,
   writeManifest,
 } from './generation.js';
+import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
 import { type RowSink, recoverGeneration } from './recovery.js';
 
 /** Bytes copied per step of a compaction, and the largest single read of a range. */
@@ -82,6 +85,8 @@ interface PendingAppend {
   readonly count: number;
   readonly timestampNs: bigint;
   readonly expected: number | null;
+  /** Checked when the group is written, just before the append takes its seqs. */
+  readonly precondition: (() => boolean) | null;
   firstSeq: number;
   resolve(firstSeq: number | null): void;
   reject(error: unknown): void;
@@ -105,14 +110,17 @@ export class DiskLog {
   #indexSize = FILE_HEADER_BYTES;
   #cache: MemoryStore;
   #chain: Promise<void> = Promise.resolve();
-  #pending: PendingAppend[] = [];
-  #flushQueued = false;
+  /** The group that appends join; its flush is already queued. Null when none is open. */
+  #openGroup: PendingAppend[] | null = null;
+  /** Counts truncations, so a disk read planned before one can tell its plan went stale. */
+  #truncations = 0;
   #readOnly: IoError | null = null;
   #dirty = false;
   #unsyncedEvents = 0;
   #unsyncedBytes = 0;
   #syncTimer: TimerHandle | null = null;
   #closing: Promise<void> | null = null;
+  #quorumState: DiskQuorumState | null = null;
   /** What recovery repaired at open (empty for a clean open). */
   readonly repairs: string[] = [];
 
@@ -242,12 +250,14 @@ export class DiskLog {
 
   /**
    * Appends a batch once every write queued before it is done; resolves to its first seq after
-   * the bytes are written (and fsynced under `always`). `expected` guards the first seq.
+   * the bytes are written (and fsynced under `always`). `expected` guards the first seq;
+   * `precondition`, when given, must still hold as the group is written (else LEADERSHIP_LOST).
    */
   append(
     payloads: readonly Uint8Array[],
     timestampNs: bigint,
     expected: number | null,
+    precondition: (() => boolean) | null = null,
   ): Promise<number | null> {
     if (this.#closing !== null)
       return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
@@ -255,11 +265,22 @@ export class DiskLog {
     return new Promise((resolve, reject) => {
       const records = encodeUnsealedRecords(payloads, timestampNs);
       const count = payloads.length;
-      this.#pending.push({ records, count, timestampNs, expected, firstSeq: -1, resolve, reject });
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        void this.#enqueue(() => this.#flush());
+      let group = this.#openGroup;
+      if (group === null) {
+        const opened: PendingAppend[] = [];
+        group = this.#openGroup = opened;
+        void this.#enqueue(() => this.#flush(opened));
       }
+      group.push({
+        records,
+        count,
+        timestampNs,
+        expected,
+        precondition,
+        firstSeq: -1,
+        resolve,
+        reject,
+      });
     });
   }
 
@@ -273,12 +294,21 @@ export class DiskLog {
     const diskEnd = Math.min(end, cache.firstSeq);
     const fromCache = end > diskEnd ? cache.readEvents(diskEnd, end) : [];
     const plan = this.#planDiskRead(start, diskEnd);
+    const truncations = this.#truncations;
     return this.#generation
       .read((generation) => this.#readDisk(generation, plan))
-      .then((events) => {
-        for (const event of fromCache) events.push(event);
-        return events;
-      });
+      .then(
+        (events) => {
+          // A truncation while the read ran may have cut what it read: read again, within the new end.
+          if (truncations !== this.#truncations) return this.readEvents(from, to);
+          for (const event of fromCache) events.push(event);
+          return events;
+        },
+        (error: unknown) => {
+          if (truncations !== this.#truncations) return this.readEvents(from, to);
+          throw error;
+        },
+      );
   }
 
   /** Evicts the `count` oldest events now, and records the new floor durably (compacting when worth it). */
@@ -293,6 +323,30 @@ export class DiskLog {
   /** After every write queued before it: continue at `seq` in a fresh empty generation (no-op if seq ≤ nextSeq). */
   skipTo(seq: number): Promise<void> {
     return this.#enqueue(() => this.#skipNow(seq));
+  }
+
+  /**
+   * INTERNAL (replication): after every write queued before it, removes the events with
+   * seq ≥ `seq` and makes the cut durable (both files truncated and fsynced) before resolving to
+   * how many it removed (0 when seq ≥ nextSeq). Appends made after the call are written after the
+   * cut, from seq `seq` on. `onCut(nextSeq)` is told the moment the events stop being visible.
+   * A seq below the retention floor is SEQ_RANGE; a failed cut turns the file read-only.
+   */
+  truncateFrom(seq: number, onCut: (nextSeq: number) => void): Promise<number> {
+    if (this.#closing !== null)
+      return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
+    // Appends already queued belong before the cut; later ones open a group written after it.
+    this.#openGroup = null;
+    let removed = 0;
+    return this.#enqueue(async () => {
+      removed = await this.#truncateNow(seq, onCut);
+    }).then(() => removed);
+  }
+
+  /** INTERNAL (replication): the channel's durable votes and leader epochs, next to its log. */
+  get quorumState(): DiskQuorumState {
+    this.#quorumState ??= new DiskQuorumState(this.#options.fs, this.#options.dir);
+    return this.#quorumState;
   }
 
   /** Flushes queued appends and fsyncs both files. */
@@ -384,10 +438,8 @@ export class DiskLog {
     this.#firstSeq += count;
   }
 
-  async #flush(): Promise<void> {
-    this.#flushQueued = false;
-    const group = this.#pending;
-    this.#pending = [];
+  async #flush(group: PendingAppend[]): Promise<void> {
+    if (this.#openGroup === group) this.#openGroup = null;
     if (this.#readOnly !== null) {
       for (const item of group) item.reject(this.#readOnly);
       return;
@@ -397,6 +449,11 @@ export class DiskLog {
     let events = 0;
     const accepted: PendingAppend[] = [];
     for (const item of group) {
+      const lost = item.precondition === null ? null : checkPrecondition(item.precondition);
+      if (lost !== null) {
+        item.reject(lost === true ? new LeadershipLostError(this.#options.channel) : lost);
+        continue;
+      }
       if (item.expected !== null && item.expected !== next) {
         item.reject(new SeqMismatchError(this.#options.channel, item.expected, next));
         continue;
@@ -648,6 +705,60 @@ export class DiskLog {
     );
   }
 
+  async #truncateNow(seq: number, onCut: (nextSeq: number) => void): Promise<number> {
+    if (seq >= this.nextSeq) return 0;
+    if (this.#readOnly !== null) throw this.#readOnly;
+    const channel = JSON.stringify(this.#options.channel);
+    if (seq < this.#firstSeq) {
+      throw new RedexError(
+        RedexErrorCode.SeqRange,
+        `cannot truncate channel ${channel} from seq ${seq}: its retained events start at ${this.#firstSeq}`,
+      );
+    }
+    const rows = this.#rows;
+    const keep = seq - this.#firstSeq;
+    const removed = rows.length - keep;
+    const dataEnd = rows.columns.offset[rows.slot(keep)]!;
+    const indexEnd = FILE_HEADER_BYTES + (seq - this.#generation.baseSeq) * INDEX_ENTRY_BYTES;
+    // The cut is visible at once: from here no read plans on the removed records.
+    for (let index = keep; index < rows.length; index++)
+      this.#payloadBytes -= rows.columns.length[rows.slot(index)]!;
+    rows.dropBack(removed);
+    if (seq >= this.#cache.firstSeq) this.#cache.truncateFrom(seq);
+    else this.#cache.resetTo(seq);
+    this.#dataSize = dataEnd;
+    this.#indexSize = indexEnd;
+    this.#truncations++;
+    try {
+      onCut(seq);
+    } catch {
+      // A listener must not throw; one that does cannot stop the cut.
+    }
+    this.#options.onChange();
+    const generation = this.#generation;
+    try {
+      // Either order recovers to a prefix; data first makes an interrupted cut land on `seq`
+      // more often (recovery drops index entries that point past the data).
+      await generation.data.truncate(dataEnd);
+      await generation.index.truncate(indexEnd);
+      await settleAll([generation.data.sync(), generation.index.sync()]);
+    } catch (error) {
+      this.#readOnly = new IoError(
+        `channel ${channel} refuses writes: truncating it from seq ${seq} failed, so what its files hold is unknown`,
+        error,
+        true,
+      );
+      throw this.#readOnly;
+    }
+    // Everything kept was fsynced with the cut.
+    this.#dirty = false;
+    this.#unsyncedEvents = 0;
+    this.#unsyncedBytes = 0;
+    this.#syncTimer?.cancel();
+    this.#syncTimer = null;
+    return removed;
+  }
+
   async #skipNow(seq: number): Promise<void> {
     if (seq <= this.nextSeq) return;
     if (this.#readOnly !== null) throw this.#readOnly;
@@ -791,6 +902,15 @@ export class DiskLog {
   }
 }
 
+/** Null when the precondition holds; true when it is false; what it threw, if it threw. */
+function checkPrecondition(precondition: () => boolean): unknown {
+  try {
+    return precondition() ? null : true;
+  } catch (error) {
+    return error ?? true;
+  }
+}
+
 /** Like Promise.all, but waits for every operation to finish before reporting the first failure. */
 async function settleAll(operations: Promise<void>[]): Promise<void> {
   const results = await Promise.allSettled(operations);
@@ -807,7 +927,8 @@ export async function removeStore(
     if (
       name === MANIFEST_NAME ||
       name === MANIFEST_TEMP_NAME ||
-      parseGenerationFileName(name) !== null
+      parseGenerationFileName(name) !== null ||
+      isQuorumStateFileName(name)
     ) {
       await fs.unlink(join(dir, name));
     }

@@ -1,0 +1,243 @@
+// INTERNAL (replication): the durable quorum state of a persistent channel, in two files of its
+// store directory (layouts in docs/STORAGE.md). `EPOCH` (epoch, vote, clean-shutdown flag) is
+// replaced whole: temp → fsync → rename → fsync dir. `EPOCHS` (leader-epoch history) grows by one
+// checksummed record per new epoch, fsynced before the append resolves, and is rewritten through
+// a temp file when entries are dropped. A crash at any step leaves the old state or the new one.
+//
+// Writes are serialized. A write that fails leaves what the disk holds unknown, so the store
+// refuses writes (IoError, readOnly) until `load` reads the files again.
+
+import { join } from 'node:path';
+import { CorruptError, IoError, RedexError } from '../errors.js';
+import {
+  checkCount,
+  checkNewEpoch,
+  checkNewVote,
+  type EpochEntry,
+  historyBelow,
+  notLoaded,
+  type QuorumState,
+  type QuorumStateStore,
+} from '../quorum-state.js';
+import type { FileSystem } from './fs.js';
+import { readWholeFile } from './generation.js';
+import {
+  decodeHistoryFile,
+  decodeVoteFile,
+  encodeHistoryFile,
+  encodeHistoryRecord,
+  encodeVoteFile,
+  HISTORY_FILE_NAME,
+  HISTORY_RECORD_BYTES,
+  HISTORY_TEMP_NAME,
+  VOTE_FILE_NAME,
+  VOTE_TEMP_NAME,
+  type VoteState,
+} from './quorum-format.js';
+
+/** True for the names of the quorum-state files and their temporaries. */
+export function isQuorumStateFileName(name: string): boolean {
+  return (
+    name === VOTE_FILE_NAME ||
+    name === VOTE_TEMP_NAME ||
+    name === HISTORY_FILE_NAME ||
+    name === HISTORY_TEMP_NAME
+  );
+}
+
+interface Loaded {
+  vote: VoteState;
+  history: EpochEntry[];
+  /** Size of the history file, or null when it does not exist yet. */
+  historyBytes: number | null;
+}
+
+export class DiskQuorumState implements QuorumStateStore {
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  #chain: Promise<void> = Promise.resolve();
+  #loaded: Loaded | null = null;
+  #failed: IoError | null = null;
+
+  constructor(fs: FileSystem, dir: string) {
+    this.#fs = fs;
+    this.#dir = dir;
+  }
+
+  load(nextSeq: number): Promise<QuorumState> {
+    return this.#serial(async () => {
+      checkCount('nextSeq', nextSeq);
+      this.#loaded = null;
+      this.#failed = null;
+      let loaded: Loaded;
+      try {
+        loaded = await this.#read();
+      } catch (error) {
+        if (error instanceof RedexError) throw error;
+        throw new IoError(`reading the quorum state in ${this.#dir} failed`, error);
+      }
+      const kept = historyBelow(loaded.history, nextSeq);
+      if (kept.length < loaded.history.length) {
+        // Entries past the log's end (the log was cut, the history not yet): drop them for good,
+        // or a later epoch appended after them would break the order.
+        await this.#write(() => this.#replaceHistory(kept));
+        loaded.history = kept;
+        loaded.historyBytes = encodeHistoryFile(kept).byteLength;
+      }
+      this.#loaded = loaded;
+      return this.#snapshot(loaded);
+    });
+  }
+
+  saveVote(epoch: number, votedFor: bigint | null): Promise<void> {
+    return this.#serial(async () => {
+      const loaded = this.#writable();
+      const vote = checkNewVote(this.#snapshot(loaded), epoch, votedFor);
+      const next = { ...loaded.vote, ...vote };
+      await this.#write(() => this.#replaceVote(next));
+      loaded.vote = next;
+    });
+  }
+
+  appendEpoch(epoch: number, startSeq: number): Promise<void> {
+    return this.#serial(async () => {
+      const loaded = this.#writable();
+      const history = checkNewEpoch(loaded.history, epoch, startSeq);
+      const at = loaded.historyBytes;
+      await this.#write(async () => {
+        if (at === null) {
+          await this.#replaceHistory(history);
+          return;
+        }
+        const file = await this.#fs.open(join(this.#dir, HISTORY_FILE_NAME), 'readwrite');
+        try {
+          await file.write(encodeHistoryRecord({ epoch, startSeq }), at);
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+      });
+      loaded.history = history;
+      loaded.historyBytes =
+        at === null ? encodeHistoryFile(history).byteLength : at + HISTORY_RECORD_BYTES;
+    });
+  }
+
+  truncateHistory(fromSeq: number): Promise<void> {
+    return this.#serial(async () => {
+      const loaded = this.#writable();
+      const kept = historyBelow(loaded.history, checkCount('fromSeq', fromSeq));
+      if (kept.length === loaded.history.length) return;
+      await this.#write(() => this.#replaceHistory(kept));
+      loaded.history = kept;
+      loaded.historyBytes = encodeHistoryFile(kept).byteLength;
+    });
+  }
+
+  markOpen(): Promise<void> {
+    return this.#setClean(false);
+  }
+
+  markCleanShutdown(): Promise<void> {
+    return this.#setClean(true);
+  }
+
+  #setClean(cleanShutdown: boolean): Promise<void> {
+    return this.#serial(async () => {
+      const loaded = this.#writable();
+      const next = { ...loaded.vote, cleanShutdown };
+      await this.#write(() => this.#replaceVote(next));
+      loaded.vote = next;
+    });
+  }
+
+  #serial<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(operation);
+    this.#chain = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  #writable(): Loaded {
+    if (this.#failed !== null) throw this.#failed;
+    if (this.#loaded === null) throw notLoaded();
+    return this.#loaded;
+  }
+
+  async #write(body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (error) {
+      this.#failed = new IoError(
+        `writing the quorum state in ${this.#dir} failed; it refuses writes until it is loaded again`,
+        error,
+        true,
+      );
+      throw this.#failed;
+    }
+  }
+
+  async #read(): Promise<Loaded> {
+    const fs = this.#fs;
+    const names = await fs.readdir(this.#dir);
+    // A temporary file is a replacement that never reached its rename: the old file is in force.
+    for (const temp of [VOTE_TEMP_NAME, HISTORY_TEMP_NAME]) {
+      if (names.includes(temp)) await this.#write(() => fs.unlink(join(this.#dir, temp)));
+    }
+    let vote: VoteState = { epoch: 0, votedFor: null, cleanShutdown: false };
+    if (names.includes(VOTE_FILE_NAME)) {
+      const path = join(this.#dir, VOTE_FILE_NAME);
+      const decoded = decodeVoteFile(await readWholeFile(fs, path));
+      if (typeof decoded === 'string') throw new CorruptError(path, decoded);
+      vote = decoded;
+    }
+    if (!names.includes(HISTORY_FILE_NAME)) return { vote, history: [], historyBytes: null };
+    const path = join(this.#dir, HISTORY_FILE_NAME);
+    const bytes = await readWholeFile(fs, path);
+    const decoded = decodeHistoryFile(bytes);
+    if (typeof decoded === 'string') throw new CorruptError(path, decoded);
+    if (decoded.validBytes < bytes.byteLength) {
+      // A torn last record: an epoch append that was never acknowledged.
+      await this.#write(async () => {
+        const file = await fs.open(path, 'readwrite');
+        try {
+          await file.truncate(decoded.validBytes);
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+      });
+    }
+    return { vote, history: decoded.history, historyBytes: decoded.validBytes };
+  }
+
+  #snapshot(loaded: Loaded): QuorumState {
+    return { ...loaded.vote, history: loaded.history.slice() };
+  }
+
+  #replaceVote(vote: VoteState): Promise<void> {
+    return this.#replace(VOTE_FILE_NAME, VOTE_TEMP_NAME, encodeVoteFile(vote));
+  }
+
+  #replaceHistory(history: readonly EpochEntry[]): Promise<void> {
+    return this.#replace(HISTORY_FILE_NAME, HISTORY_TEMP_NAME, encodeHistoryFile(history));
+  }
+
+  /** temp → fsync → rename → fsync dir: a crash leaves the old file or the new one. */
+  async #replace(name: string, tempName: string, bytes: Uint8Array): Promise<void> {
+    const fs = this.#fs;
+    const tempPath = join(this.#dir, tempName);
+    const temp = await fs.open(tempPath, 'create');
+    try {
+      await temp.truncate(0);
+      await temp.write(bytes, 0);
+      await temp.sync();
+    } finally {
+      await temp.close();
+    }
+    await fs.rename(tempPath, join(this.#dir, name));
+    await fs.syncDir(this.#dir);
+  }
+}
