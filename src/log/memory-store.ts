@@ -136,6 +136,13 @@ export class MemoryStore {
     for (let index = keep; index < this.count; index++)
       this.#payloadBytes -= rows.length[this.#rows.slot(index)]!;
     this.#rows.dropBack(this.count - keep);
+    if (this.count === 0) {
+      // Nothing references the arenas any more: the next append opens a fresh one, so the head
+      // arena is again the first one held (readers keep their own views of the old bytes).
+      this.#arenaBase += this.#arenas.length;
+      this.#arenas = [];
+      this.#arenaUsed = 0;
+    }
   }
 
   /** Drops every event and moves the next seq to `seq` (≥ nextSeq). */
