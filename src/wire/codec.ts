@@ -1,6 +1,8 @@
-// The public face of the codec: one encoder and one decoder per message, `encodeMessage` and
-// `decodeAny` that dispatch on the message kind / dispatch code. Called by the mesh (frames in
-// and out) and by the replication runtime (response sizing).
+// The public face of the codec: one encoder and one decoder per message, `encodeMessage` that
+// dispatches on the message kind, and three decoders that dispatch on the code: `decodeAny` (the
+// four replication messages, 0x20–0x23), `decodeQuorumMessage` (the election messages,
+// 0x25–0x27) and `decodeAnyMessage` (all seven). Called by the mesh (frames in and out) and by
+// the replication runtime (response sizing).
 //
 // Decoders are the first code a hostile peer reaches, so each one promises: it throws nothing
 // but WireError, it accepts trailing bytes (later versions append fields), and it never sizes
@@ -14,16 +16,37 @@ import { readHeader, viewOf } from './read.js';
 import { encodeRequest, readRequest } from './request.js';
 import { encodeResponse, readResponse } from './response.js';
 import {
+  type AnyReplicationMessage,
   DispatchCode,
+  type QuorumMessage,
   type ReplicationMessage,
+  type StandNow,
   type SyncHeartbeat,
   type SyncNack,
   type SyncRequest,
   type SyncResponse,
+  type VoteRequest,
+  type VoteResponse,
 } from './types.js';
+import {
+  encodeStandNow,
+  encodeVoteRequest,
+  encodeVoteResponse,
+  readStandNow,
+  readVoteRequest,
+  readVoteResponse,
+} from './vote.js';
 
 export { responseEncodedBytes } from './response.js';
-export { encodeHeartbeat, encodeNack, encodeRequest, encodeResponse };
+export {
+  encodeHeartbeat,
+  encodeNack,
+  encodeRequest,
+  encodeResponse,
+  encodeStandNow,
+  encodeVoteRequest,
+  encodeVoteResponse,
+};
 
 export function decodeHeartbeat(bytes: Uint8Array): SyncHeartbeat {
   try {
@@ -57,30 +80,105 @@ export function decodeNack(bytes: Uint8Array): SyncNack {
   }
 }
 
-/** Decodes any replication message by its dispatch code; check `.kind` on the result. */
-export function decodeAny(bytes: Uint8Array): ReplicationMessage {
+export function decodeVoteRequest(bytes: Uint8Array): VoteRequest {
   try {
-    const view = viewOf(bytes);
-    const code = readHeader(view);
-    switch (code) {
-      case DispatchCode.SyncRequest:
-        return readRequest(bytes, view);
-      case DispatchCode.SyncResponse:
-        return readResponse(bytes, view);
-      case DispatchCode.SyncHeartbeat:
-        return readHeartbeat(bytes, view);
-      case DispatchCode.SyncNack:
-        return readNack(bytes, view);
-      default:
-        throw new WireError({ kind: 'UnknownDispatch', code });
-    }
+    return readVoteRequest(bytes, viewOf(bytes));
   } catch (error) {
     throw asWireError(error);
   }
 }
 
-/** Encodes any replication message; throws WireEncodeError naming the field on a bad value. */
-export function encodeMessage(message: ReplicationMessage): Uint8Array {
+export function decodeVoteResponse(bytes: Uint8Array): VoteResponse {
+  try {
+    return readVoteResponse(bytes, viewOf(bytes));
+  } catch (error) {
+    throw asWireError(error);
+  }
+}
+
+export function decodeStandNow(bytes: Uint8Array): StandNow {
+  try {
+    return readStandNow(bytes, viewOf(bytes));
+  } catch (error) {
+    throw asWireError(error);
+  }
+}
+
+/** Whether `code` (a frame's third byte) is one of the election messages, 0x25–0x27. */
+export function isQuorumDispatch(code: number | undefined): boolean {
+  return (
+    code === DispatchCode.VoteRequest ||
+    code === DispatchCode.VoteResponse ||
+    code === DispatchCode.StandNow
+  );
+}
+
+function readReplication(bytes: Uint8Array, view: DataView, code: number): ReplicationMessage {
+  switch (code) {
+    case DispatchCode.SyncRequest:
+      return readRequest(bytes, view);
+    case DispatchCode.SyncResponse:
+      return readResponse(bytes, view);
+    case DispatchCode.SyncHeartbeat:
+      return readHeartbeat(bytes, view);
+    case DispatchCode.SyncNack:
+      return readNack(bytes, view);
+    default:
+      throw new WireError({ kind: 'UnknownDispatch', code });
+  }
+}
+
+function readQuorum(bytes: Uint8Array, view: DataView, code: number): QuorumMessage {
+  switch (code) {
+    case DispatchCode.VoteRequest:
+      return readVoteRequest(bytes, view);
+    case DispatchCode.VoteResponse:
+      return readVoteResponse(bytes, view);
+    case DispatchCode.StandNow:
+      return readStandNow(bytes, view);
+    default:
+      throw new WireError({ kind: 'UnknownDispatch', code });
+  }
+}
+
+/**
+ * Decodes one of the four replication messages (0x20–0x23) by its dispatch code; any other
+ * code, the election messages included, is UnknownDispatch. Check `.kind` on the result.
+ */
+export function decodeAny(bytes: Uint8Array): ReplicationMessage {
+  try {
+    const view = viewOf(bytes);
+    return readReplication(bytes, view, readHeader(view));
+  } catch (error) {
+    throw asWireError(error);
+  }
+}
+
+/** Decodes one of the election messages (0x25–0x27); any other code is UnknownDispatch. */
+export function decodeQuorumMessage(bytes: Uint8Array): QuorumMessage {
+  try {
+    const view = viewOf(bytes);
+    return readQuorum(bytes, view, readHeader(view));
+  } catch (error) {
+    throw asWireError(error);
+  }
+}
+
+/** Decodes any of the seven messages (0x20–0x23, 0x25–0x27); check `.kind` on the result. */
+export function decodeAnyMessage(bytes: Uint8Array): AnyReplicationMessage {
+  try {
+    const view = viewOf(bytes);
+    const code = readHeader(view);
+    return isQuorumDispatch(code)
+      ? readQuorum(bytes, view, code)
+      : readReplication(bytes, view, code);
+  } catch (error) {
+    throw asWireError(error);
+  }
+}
+
+/** Encodes any message, election ones included; throws WireEncodeError naming a bad field. */
+export function encodeMessage(message: AnyReplicationMessage): Uint8Array {
   switch (message.kind) {
     case 'heartbeat':
       return encodeHeartbeat(message);
@@ -90,6 +188,12 @@ export function encodeMessage(message: ReplicationMessage): Uint8Array {
       return encodeResponse(message);
     case 'nack':
       return encodeNack(message);
+    case 'vote-request':
+      return encodeVoteRequest(message);
+    case 'vote-response':
+      return encodeVoteResponse(message);
+    case 'stand-now':
+      return encodeStandNow(message);
     default:
       throw new WireEncodeError(
         'ReplicationMessage',

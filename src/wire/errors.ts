@@ -14,13 +14,22 @@ export const WireErrorKind = {
   SubprotocolMismatch: 'SubprotocolMismatch',
   /** A per-message decoder got a frame carrying another message's dispatch code. */
   DispatchMismatch: 'DispatchMismatch',
-  /** `decodeAny` got a dispatch code it does not know (including the reserved 0x24–0x2F). */
+  /**
+   * A dispatch code the decoder does not know: for `decodeAny` anything but 0x20–0x23, for
+   * `decodeAnyMessage` anything but 0x20–0x23 and 0x25–0x27.
+   */
   UnknownDispatch: 'UnknownDispatch',
   BadRole: 'BadRole',
   BadErrorCode: 'BadErrorCode',
   InvalidUtf8: 'InvalidUtf8',
-  /** A u64 seq (or wall clock) above Number.MAX_SAFE_INTEGER: the API holds seqs as numbers. */
+  /** A u64 seq, epoch or wall clock above Number.MAX_SAFE_INTEGER: the API holds them as numbers. */
   SeqOutOfRange: 'SeqOutOfRange',
+  /** A flags byte with a bit set that the message does not define. */
+  BadFlags: 'BadFlags',
+  /** A response's run_count above EPOCH_RUNS_MAX. */
+  TooManyEpochRuns: 'TooManyEpochRuns',
+  /** A response's epoch runs are not strictly increasing in start_seq and in epoch. */
+  EpochRunsOutOfOrder: 'EpochRunsOutOfOrder',
 } as const;
 export type WireErrorKind = (typeof WireErrorKind)[keyof typeof WireErrorKind];
 
@@ -33,7 +42,10 @@ export type WireErrorDetail =
   | { readonly kind: 'BadRole'; readonly role: number }
   | { readonly kind: 'BadErrorCode'; readonly errorCode: number }
   | { readonly kind: 'InvalidUtf8'; readonly field: string }
-  | { readonly kind: 'SeqOutOfRange'; readonly field: string; readonly value: bigint };
+  | { readonly kind: 'SeqOutOfRange'; readonly field: string; readonly value: bigint }
+  | { readonly kind: 'BadFlags'; readonly field: string; readonly flags: number }
+  | { readonly kind: 'TooManyEpochRuns'; readonly count: number; readonly max: number }
+  | { readonly kind: 'EpochRunsOutOfOrder'; readonly index: number; readonly field: string };
 
 function describe(detail: WireErrorDetail): string {
   switch (detail.kind) {
@@ -50,11 +62,17 @@ function describe(detail: WireErrorDetail): string {
     case 'BadRole':
       return `role byte ${detail.role} is not 0..3`;
     case 'BadErrorCode':
-      return `NACK error code ${detail.errorCode} is not 1..4`;
+      return `NACK error code ${detail.errorCode} is not 1..5`;
     case 'InvalidUtf8':
       return `${detail.field} is not valid UTF-8`;
     case 'SeqOutOfRange':
       return `${detail.field} ${detail.value} exceeds Number.MAX_SAFE_INTEGER`;
+    case 'BadFlags':
+      return `${detail.field} 0x${detail.flags.toString(16).padStart(2, '0')} sets an undefined bit`;
+    case 'TooManyEpochRuns':
+      return `run_count ${detail.count} exceeds ${detail.max}`;
+    case 'EpochRunsOutOfOrder':
+      return `epoch run ${detail.index}: ${detail.field} does not increase`;
   }
 }
 

@@ -3,15 +3,24 @@
 
 export {
   decodeAny,
+  decodeAnyMessage,
   decodeHeartbeat,
   decodeNack,
+  decodeQuorumMessage,
   decodeRequest,
   decodeResponse,
+  decodeStandNow,
+  decodeVoteRequest,
+  decodeVoteResponse,
   encodeHeartbeat,
   encodeMessage,
   encodeNack,
   encodeRequest,
   encodeResponse,
+  encodeStandNow,
+  encodeVoteRequest,
+  encodeVoteResponse,
+  isQuorumDispatch,
   responseEncodedBytes,
 } from './codec.js';
 export {
@@ -35,11 +44,20 @@ export {
 } from './ids.js';
 export {
   CHANNEL_ID_BYTES,
+  EPOCH_RUN_BYTES,
+  EPOCH_RUNS_MAX,
   EVENT_HEADER_BYTES,
   Heartbeat as HeartbeatLayout,
   NACK_DETAIL_BYTES_MAX,
   Nack as NackLayout,
+  NackDiverged as NackDivergedLayout,
   Request as RequestLayout,
   Response as ResponseLayout,
+  ResponseQuorum as ResponseQuorumLayout,
+  StandNow as StandNowLayout,
+  VoteRequest as VoteRequestLayout,
+  VoteRequestFlag,
+  VoteResponse as VoteResponseLayout,
+  VoteResponseFlag,
 } from './layout.js';
 export * from './types.js';

@@ -13,7 +13,13 @@ export const Heartbeat = {
   tailSeq: BODY_OFFSET, // u64
   role: BODY_OFFSET + 8, // u8
   wallClockMs: BODY_OFFSET + 9, // u64
+  /** The original message; also the minimum length. */
   bytes: BODY_OFFSET + 17, // 52
+  // Trailing epoch group, all or nothing.
+  epoch: BODY_OFFSET + 17, // u64
+  lastEpoch: BODY_OFFSET + 25, // u64
+  commitSeq: BODY_OFFSET + 33, // u64
+  quorumBytes: BODY_OFFSET + 41, // 76
 } as const;
 
 export const Request = {
@@ -24,6 +30,10 @@ export const Request = {
   /** Upstream's older senders stop before the class byte. */
   minBytes: BODY_OFFSET + 20, // 55
   bytes: BODY_OFFSET + 21, // 56
+  // Trailing epoch group, all or nothing; only after the class byte.
+  epoch: BODY_OFFSET + 21, // u64
+  lastFetchedEpoch: BODY_OFFSET + 29, // u64
+  quorumBytes: BODY_OFFSET + 37, // 72
 } as const;
 
 export const Response = {
@@ -40,6 +50,20 @@ export const EVENT_HEADER_BYTES = 12;
 export const EVENT_COUNT_MAX = 0xffff_ffff;
 export const PAYLOAD_BYTES_MAX = 0xffff_ffff;
 
+/** The response's trailing epoch group, at offsets from the end of the last event. */
+export const ResponseQuorum = {
+  epoch: 0, // u64
+  commitSeq: 8, // u64
+  runCount: 16, // u16
+  runs: 18, // runCount × (start_seq u64 · epoch u64)
+} as const;
+export const EPOCH_RUN_BYTES = 16;
+/**
+ * Epoch runs in one response. A run needs at least one event, so a leader whose chunk would span
+ * more epochs cuts the chunk; the bound keeps what a replica adds to its history per response small.
+ */
+export const EPOCH_RUNS_MAX = 1024;
+
 export const Nack = {
   sinceSeq: BODY_OFFSET, // u64
   errorCode: BODY_OFFSET + 8, // u8
@@ -52,3 +76,33 @@ export const Nack = {
 
 /** detail_len is a u16. */
 export const NACK_DETAIL_BYTES_MAX = 0xffff;
+
+/** A Diverged NACK's trailing group, at offsets from the end of the detail. */
+export const NackDiverged = {
+  divergingEpoch: 0, // u64
+  endSeq: 8, // u64
+  bytes: 16,
+} as const;
+
+export const VoteRequest = {
+  epoch: BODY_OFFSET, // u64
+  lastEpoch: BODY_OFFSET + 8, // u64
+  nextSeq: BODY_OFFSET + 16, // u64
+  flags: BODY_OFFSET + 24, // u8: VoteRequestFlag bits
+  bytes: BODY_OFFSET + 25, // 60
+} as const;
+
+export const VoteRequestFlag = { PreVote: 0b01, Transfer: 0b10 } as const;
+
+export const VoteResponse = {
+  epoch: BODY_OFFSET, // u64
+  flags: BODY_OFFSET + 8, // u8: VoteResponseFlag bits
+  bytes: BODY_OFFSET + 9, // 44
+} as const;
+
+export const VoteResponseFlag = { PreVote: 0b01, Granted: 0b10 } as const;
+
+export const StandNow = {
+  epoch: BODY_OFFSET, // u64
+  bytes: BODY_OFFSET + 8, // 43
+} as const;

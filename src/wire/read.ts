@@ -65,3 +65,20 @@ export function readSafeU64(view: DataView, offset: number, field: string): numb
   }
   return high * TWO_POW_32 + low;
 }
+
+/**
+ * Whether an all-or-nothing trailing group of `size` bytes starts at `at`: absent when the frame
+ * ends there, present when all of it is there, and Truncated when only part of it is.
+ */
+export function hasGroup(view: DataView, at: number, size: number): boolean {
+  if (view.byteLength <= at) return false;
+  if (view.byteLength < at + size) throw truncated(at + size, view.byteLength);
+  return true;
+}
+
+/** A flags byte whose bits outside `known` must be zero. */
+export function readFlags(view: DataView, offset: number, known: number, field: string): number {
+  const flags = view.getUint8(offset);
+  if ((flags & ~known) !== 0) throw new WireError({ kind: 'BadFlags', field, flags });
+  return flags;
+}

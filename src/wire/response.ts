@@ -3,22 +3,80 @@
 // The bulk carrier of replication, so both directions are written for speed: the encoder sizes
 // the frame once and writes into a single buffer; the decoder returns payloads as views into the
 // frame (no copy) and never trusts event_count or payload_len before the bytes are there.
+// After the events comes, optionally, the epoch group: epoch u64 · commit_seq u64 ·
+// run_count u16 · run_count × (run_start_seq u64 · run_epoch u64): the epochs of its events.
 
-import { WireEncodeError } from './errors.js';
-import { EVENT_COUNT_MAX, EVENT_HEADER_BYTES, PAYLOAD_BYTES_MAX, Response } from './layout.js';
-import { expectFrame, readChannelId, readSafeU64, truncated } from './read.js';
-import { DispatchCode, type SyncResponse, type WireEvent } from './types.js';
-import { checkChannelId, checkSeq, checkU64, writeHead, writeU64 } from './write.js';
+import { WireEncodeError, WireError } from './errors.js';
+import {
+  EPOCH_RUN_BYTES,
+  EPOCH_RUNS_MAX,
+  EVENT_COUNT_MAX,
+  EVENT_HEADER_BYTES,
+  PAYLOAD_BYTES_MAX,
+  Response,
+  ResponseQuorum,
+} from './layout.js';
+import { expectFrame, hasGroup, readChannelId, readSafeU64, truncated } from './read.js';
+import {
+  DispatchCode,
+  type EpochRun,
+  type ResponseQuorum as Quorum,
+  type SyncResponse,
+  type WireEvent,
+} from './types.js';
+import { checkChannelId, checkGroup, checkSeq, checkU64, writeHead, writeU64 } from './write.js';
 
 const NAME = 'SyncResponse';
 
-/** The encoded size of a response carrying `events`; the bandwidth budget charges this much. */
-export function responseEncodedBytes(events: readonly WireEvent[]): number {
-  let total = Response.events;
+/**
+ * The encoded size of a response carrying `events` (and `quorum`, when given); the bandwidth
+ * budget charges this much.
+ */
+export function responseEncodedBytes(events: readonly WireEvent[], quorum?: Quorum): number {
+  let total = Response.events + quorumBytes(quorum);
   for (let i = 0; i < events.length; i++) {
     total += EVENT_HEADER_BYTES + events[i]!.payload.byteLength;
   }
   return total;
+}
+
+function quorumBytes(quorum: Quorum | undefined): number {
+  return quorum === undefined ? 0 : ResponseQuorum.runs + quorum.runs.length * EPOCH_RUN_BYTES;
+}
+
+/** Checks the group before anything is allocated; runs must increase as the decoder demands. */
+function checkQuorum(quorum: Quorum): void {
+  checkGroup(NAME, 'quorum', quorum);
+  checkSeq(NAME, 'quorum.epoch', quorum.epoch);
+  checkSeq(NAME, 'quorum.commitSeq', quorum.commitSeq);
+  const runs = quorum.runs;
+  if (!Array.isArray(runs) || runs.length > EPOCH_RUNS_MAX) {
+    throw new WireEncodeError(NAME, 'quorum.runs', `an array of at most ${EPOCH_RUNS_MAX}`, runs);
+  }
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i] as EpochRun;
+    checkGroup(NAME, `quorum.runs[${i}]`, run);
+    checkSeq(NAME, `quorum.runs[${i}].startSeq`, run.startSeq);
+    checkSeq(NAME, `quorum.runs[${i}].epoch`, run.epoch);
+    if (i === 0) continue;
+    const previous = runs[i - 1] as EpochRun;
+    if (run.startSeq <= previous.startSeq) {
+      throw new WireEncodeError(
+        NAME,
+        `quorum.runs[${i}].startSeq`,
+        `above ${previous.startSeq} (runs[${i - 1}])`,
+        run.startSeq,
+      );
+    }
+    if (run.epoch <= previous.epoch) {
+      throw new WireEncodeError(
+        NAME,
+        `quorum.runs[${i}].epoch`,
+        `above ${previous.epoch} (runs[${i - 1}])`,
+        run.epoch,
+      );
+    }
+  }
 }
 
 export function encodeResponse(message: SyncResponse): Uint8Array {
@@ -44,6 +102,11 @@ export function encodeResponse(message: SyncResponse): Uint8Array {
     }
     total += EVENT_HEADER_BYTES + payload.byteLength;
   }
+  const quorum = message.quorum;
+  if (quorum !== undefined) {
+    checkQuorum(quorum);
+    total += quorumBytes(quorum);
+  }
   // Every byte below is written, so skip zero-filling; the buffer is not pooled (offset 0, own
   // ArrayBuffer), so no other allocation's bytes can leak through `.buffer`.
   const out = new Uint8Array(Buffer.allocUnsafeSlow(total).buffer, 0, total);
@@ -63,7 +126,51 @@ export function encodeResponse(message: SyncResponse): Uint8Array {
     out.set(payload, offset);
     offset += payload.byteLength;
   }
+  if (quorum !== undefined) writeQuorum(view, offset, quorum);
   return out;
+}
+
+function writeQuorum(view: DataView, at: number, quorum: Quorum): void {
+  writeU64(view, at + ResponseQuorum.epoch, quorum.epoch);
+  writeU64(view, at + ResponseQuorum.commitSeq, quorum.commitSeq);
+  view.setUint16(at + ResponseQuorum.runCount, quorum.runs.length, true);
+  let offset = at + ResponseQuorum.runs;
+  for (const run of quorum.runs) {
+    writeU64(view, offset, run.startSeq);
+    writeU64(view, offset + 8, run.epoch);
+    offset += EPOCH_RUN_BYTES;
+  }
+}
+
+/** Reads the epoch group that starts at `at` (the end of the events), fields in wire order. */
+function readQuorum(view: DataView, at: number): Quorum {
+  const end = view.byteLength;
+  const epoch = readSafeU64(view, at + ResponseQuorum.epoch, 'epoch');
+  const commitSeq = readSafeU64(view, at + ResponseQuorum.commitSeq, 'commit_seq');
+  const count = view.getUint16(at + ResponseQuorum.runCount, true);
+  if (count > EPOCH_RUNS_MAX) {
+    throw new WireError({ kind: 'TooManyEpochRuns', count, max: EPOCH_RUNS_MAX });
+  }
+  const runsEnd = at + ResponseQuorum.runs + count * EPOCH_RUN_BYTES;
+  if (runsEnd > end) throw truncated(runsEnd, end);
+  const runs: EpochRun[] = new Array(count);
+  let offset = at + ResponseQuorum.runs;
+  for (let i = 0; i < count; i++) {
+    const startSeq = readSafeU64(view, offset, 'run_start_seq');
+    const runEpoch = readSafeU64(view, offset + 8, 'run_epoch');
+    if (i > 0) {
+      const previous = runs[i - 1] as EpochRun;
+      if (startSeq <= previous.startSeq) {
+        throw new WireError({ kind: 'EpochRunsOutOfOrder', index: i, field: 'run_start_seq' });
+      }
+      if (runEpoch <= previous.epoch) {
+        throw new WireError({ kind: 'EpochRunsOutOfOrder', index: i, field: 'run_epoch' });
+      }
+    }
+    runs[i] = { startSeq, epoch: runEpoch };
+    offset += EPOCH_RUN_BYTES;
+  }
+  return { epoch, commitSeq, runs };
 }
 
 export function readResponse(bytes: Uint8Array, view: DataView): SyncResponse {
@@ -96,12 +203,18 @@ export function readResponse(bytes: Uint8Array, view: DataView): SyncResponse {
     events[i] = { seq, payload: new Uint8Array(buffer, base + offset, length) };
     offset += length;
   }
+  const channelId = readChannelId(bytes);
+  if (!hasGroup(view, offset, ResponseQuorum.runs)) {
+    return { kind: 'response', channelId, firstSeq, leaderFirstRetainedSeq, requestId, events };
+  }
+  const quorum = readQuorum(view, offset);
   return {
     kind: 'response',
-    channelId: readChannelId(bytes),
+    channelId,
     firstSeq,
     leaderFirstRetainedSeq,
     requestId,
     events,
+    quorum,
   };
 }

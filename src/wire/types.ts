@@ -14,6 +14,11 @@ export const DispatchCode = {
   SyncResponse: 0x21,
   SyncHeartbeat: 0x22,
   SyncNack: 0x23,
+  // 0x24 is ChainTag (src/mesh/chain-tag.ts). The three below carry elections; they are not in
+  // `ReplicationMessage` (see `QuorumMessage`).
+  VoteRequest: 0x25,
+  VoteResponse: 0x26,
+  StandNow: 0x27,
 } as const;
 export type DispatchCode = (typeof DispatchCode)[keyof typeof DispatchCode];
 
@@ -40,6 +45,8 @@ export const NackCode = {
   BadRange: 2,
   Backpressure: 3,
   ChannelClosed: 4,
+  /** The requester's history diverges from the leader's; the NACK carries `diverged`. */
+  Diverged: 5,
 } as const;
 export type NackCode = (typeof NackCode)[keyof typeof NackCode];
 
@@ -49,6 +56,17 @@ export interface SyncHeartbeat {
   readonly tailSeq: number;
   readonly role: Role;
   readonly wallClockMs: number;
+  /** Epoch fields; absent when the sender speaks the original protocol. */
+  readonly quorum?: HeartbeatQuorum;
+}
+
+export interface HeartbeatQuorum {
+  /** The highest epoch the sender has seen. */
+  readonly epoch: number;
+  /** The epoch of the sender's last event. */
+  readonly lastEpoch: number;
+  /** Every event below this seq is committed, as far as the sender knows. */
+  readonly commitSeq: number;
 }
 
 export interface SyncRequest {
@@ -60,6 +78,14 @@ export interface SyncRequest {
   readonly chunkMax: number;
   readonly requestId: bigint;
   readonly syncClass: SyncClass;
+  /** Epoch fields; absent when the sender speaks the original protocol. */
+  readonly quorum?: RequestQuorum;
+}
+
+export interface RequestQuorum {
+  readonly epoch: number;
+  /** The epoch of the requester's event at `sinceSeq - 1` (0 when it holds none). */
+  readonly lastFetchedEpoch: number;
 }
 
 /** One event inside a SyncResponse; `payload` is a view into the frame when decoded. */
@@ -75,6 +101,21 @@ export interface SyncResponse {
   readonly leaderFirstRetainedSeq: number;
   readonly requestId: bigint;
   readonly events: readonly WireEvent[];
+  /** Epoch fields; absent when the sender speaks the original protocol. */
+  readonly quorum?: ResponseQuorum;
+}
+
+/** From `startSeq` on (until the next run's start), events belong to `epoch`. */
+export interface EpochRun {
+  readonly startSeq: number;
+  readonly epoch: number;
+}
+
+export interface ResponseQuorum {
+  readonly epoch: number;
+  readonly commitSeq: number;
+  /** Strictly increasing in both `startSeq` and `epoch`; at most EPOCH_RUNS_MAX. */
+  readonly runs: readonly EpochRun[];
 }
 
 export interface SyncNack {
@@ -85,6 +126,49 @@ export interface SyncNack {
   readonly leaderFirstRetainedSeq: number;
   readonly requestId: bigint;
   readonly detail: string;
+  /** Present exactly when `errorCode` is Diverged. */
+  readonly diverged?: NackDiverged;
+}
+
+export interface NackDiverged {
+  /** The leader's largest epoch at or below the requester's `lastFetchedEpoch`. */
+  readonly divergingEpoch: number;
+  /** Where `divergingEpoch` ends in the leader's log (the first seq after its last event). */
+  readonly endSeq: number;
 }
 
 export type ReplicationMessage = SyncHeartbeat | SyncRequest | SyncResponse | SyncNack;
+
+/** A candidate asks for a vote (or, with `preVote`, whether it would get one). */
+export interface VoteRequest {
+  readonly kind: 'vote-request';
+  readonly channelId: ChannelId;
+  readonly epoch: number;
+  /** The epoch of the candidate's last event. */
+  readonly lastEpoch: number;
+  /** The candidate's tail: the seq its next event would get. */
+  readonly nextSeq: number;
+  readonly preVote: boolean;
+  /** A leadership transfer: voters grant despite having heard the old leader recently. */
+  readonly transfer: boolean;
+}
+
+export interface VoteResponse {
+  readonly kind: 'vote-response';
+  readonly channelId: ChannelId;
+  readonly epoch: number;
+  readonly granted: boolean;
+  readonly preVote: boolean;
+}
+
+/** The leader hands over: the receiver starts a real election at once (no pre-vote). */
+export interface StandNow {
+  readonly kind: 'stand-now';
+  readonly channelId: ChannelId;
+  readonly epoch: number;
+}
+
+/** Election messages (dispatch 0x25–0x27); kept out of `ReplicationMessage` on purpose. */
+export type QuorumMessage = VoteRequest | VoteResponse | StandNow;
+
+export type AnyReplicationMessage = ReplicationMessage | QuorumMessage;

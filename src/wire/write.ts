@@ -69,3 +69,14 @@ export function writeU64(view: DataView, offset: number, value: number): void {
   view.setUint32(offset, value >>> 0, true);
   view.setUint32(offset + 4, Math.floor(value / TWO_POW_32), true);
 }
+
+/** An optional group must be a plain object when present; `field` names it (e.g. `quorum`). */
+export function checkGroup(message: string, field: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null) {
+    throw new WireEncodeError(message, field, 'an object or absent', value);
+  }
+}
+
+export function checkBoolean(message: string, field: string, value: boolean): void {
+  if (typeof value !== 'boolean') throw new WireEncodeError(message, field, 'a boolean', value);
+}

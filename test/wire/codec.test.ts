@@ -1,6 +1,7 @@
-// Example-based tests of the codec: each decoding rule of REDEX.md §5 (lengths, trailing bytes,
-// the 55-byte request, unknown class, every error kind), the safe-seq boundary, NACK detail
-// truncation, payloads as views, and encoder input validation naming the field.
+// Example-based tests of the codec: each decoding rule of docs/PROTOCOL.md (lengths, trailing
+// bytes, the 55-byte request, unknown class, every error kind), the safe-seq boundary, NACK
+// detail truncation, payloads as views, and encoder input validation naming the field. The epoch
+// groups and the election messages are in quorum.test.ts.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -105,8 +106,17 @@ describe('sizes and round trips', () => {
 });
 
 describe('decoding rules', () => {
-  it('accepts trailing bytes on every message', () => {
-    for (const message of samples) {
+  it('accepts trailing bytes after the last field it knows', () => {
+    // Bytes after a seed-form heartbeat, request or response are its epoch group
+    // (test/wire/quorum.test.ts); after the group, or after a NACK other than Diverged, they
+    // are a later version's fields.
+    const complete: ReplicationMessage[] = [
+      { ...heartbeat, quorum: { epoch: 3, lastEpoch: 2, commitSeq: 990 } },
+      { ...request, quorum: { epoch: 3, lastFetchedEpoch: 2 } },
+      { ...response, quorum: { epoch: 3, commitSeq: 40, runs: [{ startSeq: 40, epoch: 3 }] } },
+      nack,
+    ];
+    for (const message of complete) {
       const frame = concat(encodeMessage(message), new Uint8Array([1, 2, 3, 0xff]));
       assert.deepEqual(decodeAny(frame), message);
       assert.deepEqual(decoders[message.kind](frame), message);
@@ -174,9 +184,9 @@ describe('decoding rules', () => {
     assertWireError(() => decodeHeartbeat(encodeNack(nack)), 'DispatchMismatch');
   });
 
-  it('decodeAny refuses unknown and reserved codes as UnknownDispatch', () => {
+  it('decodeAny refuses unknown and reserved codes (election ones too) as UnknownDispatch', () => {
     const frame = encodeHeartbeat(heartbeat);
-    for (const code of [0x00, 0x1f, 0x24, 0x2f, 0x30, 0xff]) {
+    for (const code of [0x00, 0x1f, 0x24, 0x25, 0x26, 0x27, 0x28, 0x2f, 0x30, 0xff]) {
       const error = assertWireError(() => decodeAny(withByte(frame, 2, code)), 'UnknownDispatch');
       assert.deepEqual(error.detail, { kind: 'UnknownDispatch', code });
     }
@@ -196,12 +206,15 @@ describe('decoding rules', () => {
     }
   });
 
-  it('an error code outside 1..4 is BadErrorCode', () => {
+  it('an error code outside 1..5 is BadErrorCode', () => {
     const frame = encodeNack(nack);
     for (const code of [1, 2, 3, 4]) {
       assert.equal(decodeNack(withByte(frame, NackLayout.errorCode, code)).errorCode, code);
     }
-    for (const errorCode of [0, 5, 0xff]) {
+    // 5 (Diverged) is known, and needs its group (test/wire/quorum.test.ts).
+    const diverged = concat(withByte(frame, NackLayout.errorCode, 5), new Uint8Array(16));
+    assert.equal(decodeNack(diverged).errorCode, 5);
+    for (const errorCode of [0, 6, 0xff]) {
       const error = assertWireError(
         () => decodeAny(withByte(frame, NackLayout.errorCode, errorCode)),
         'BadErrorCode',
@@ -271,9 +284,14 @@ describe('decoding rules', () => {
     });
   });
 
-  it('accepts an event_count smaller than the events present (the rest is trailing)', () => {
+  it('reads the bytes after event_count events as the epoch group', () => {
+    // A count of 1 in a 3-event frame: the 25 bytes of events 2 and 3 are read as the group
+    // (epoch = event 2's seq 43, commit_seq from the next 8 bytes, run_count 0); the 7 bytes
+    // after it are trailing.
     const frame = withU32(encodeResponse(response), ResponseLayout.eventCount, 1);
-    assert.deepEqual(decodeResponse(frame).events, response.events.slice(0, 1));
+    const decoded = decodeResponse(frame);
+    assert.deepEqual(decoded.events, response.events.slice(0, 1));
+    assert.deepEqual(decoded.quorum, { epoch: 43, commitSeq: 44 * 2 ** 32, runs: [] });
   });
 });
 
@@ -451,7 +469,7 @@ describe('encoder validation', () => {
       'events[0].payload',
     ],
     ['nack code 0', { ...nack, errorCode: bad(0) }, 'errorCode'],
-    ['nack code 5', { ...nack, errorCode: bad(5) }, 'errorCode'],
+    ['nack code 6', { ...nack, errorCode: bad(6) }, 'errorCode'],
     ['nack since', { ...nack, sinceSeq: -1 }, 'sinceSeq'],
     ['nack floor', { ...nack, leaderFirstRetainedSeq: 1.25 }, 'leaderFirstRetainedSeq'],
     ['nack requestId', { ...nack, requestId: -2n }, 'requestId'],

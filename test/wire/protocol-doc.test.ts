@@ -1,24 +1,32 @@
 // docs/PROTOCOL.md is checked here byte for byte: every annotated hex block must equal what the
 // codec encodes for the message below (and decode back to it), every layout table must match the
-// codec's offsets, and the id vectors must match both the code and TOOLCHAIN.md. The doc cannot
-// drift from the code without this test failing.
+// codec's offsets (the epoch groups and the election messages included), and the id vectors
+// must match the code and the known digests. The doc cannot drift from the code without this
+// test failing.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
+  type AnyReplicationMessage,
   channelIdFromName,
   channelIdToHex,
-  decodeAny,
+  decodeAnyMessage,
+  EPOCH_RUN_BYTES,
   encodeMessage,
   HeartbeatLayout,
   hexToBytes,
+  NackDivergedLayout,
   NackLayout,
   nodeIdFromPublicKey,
   nodeIdToHex,
-  type ReplicationMessage,
   RequestLayout,
   ResponseLayout,
+  ResponseQuorumLayout,
+  StandNowLayout,
+  type SyncHeartbeat,
+  VoteRequestLayout,
+  VoteResponseLayout,
 } from '../../src/wire/index.js';
 import { concat, hex } from './helpers.js';
 
@@ -28,27 +36,27 @@ const channelId = channelIdFromName('orders/audit');
 const requestId = 0x0123_4567_89ab_cdefn;
 const utf8 = new TextEncoder();
 
+const heartbeat: SyncHeartbeat = {
+  kind: 'heartbeat',
+  channelId,
+  tailSeq: 1000,
+  role: 0,
+  wallClockMs: 1_764_115_200_000,
+};
+const heartbeatEpoch: SyncHeartbeat = {
+  ...heartbeat,
+  quorum: { epoch: 7, lastEpoch: 7, commitSeq: 998 },
+};
+const responseEvents = [
+  { seq: 42, payload: utf8.encode('hi') },
+  { seq: 43, payload: new Uint8Array(0) },
+];
+
 /** The message each example block in the doc must be the encoding of. */
-const examples: Record<string, { message: ReplicationMessage; extra?: 'trailing' | 'short' }> = {
-  heartbeat: {
-    message: {
-      kind: 'heartbeat',
-      channelId,
-      tailSeq: 1000,
-      role: 0,
-      wallClockMs: 1_764_115_200_000,
-    },
-  },
-  'heartbeat-trailing': {
-    message: {
-      kind: 'heartbeat',
-      channelId,
-      tailSeq: 1000,
-      role: 0,
-      wallClockMs: 1_764_115_200_000,
-    },
-    extra: 'trailing',
-  },
+const examples: Record<string, { message: AnyReplicationMessage; extra?: 'trailing' | 'short' }> = {
+  heartbeat: { message: heartbeat },
+  'heartbeat-epoch': { message: heartbeatEpoch },
+  'heartbeat-trailing': { message: heartbeatEpoch, extra: 'trailing' },
   request: {
     message: {
       kind: 'request',
@@ -70,6 +78,17 @@ const examples: Record<string, { message: ReplicationMessage; extra?: 'trailing'
     },
     extra: 'short',
   },
+  'request-epoch': {
+    message: {
+      kind: 'request',
+      channelId,
+      sinceSeq: 42,
+      chunkMax: 262_144,
+      requestId,
+      syncClass: 1,
+      quorum: { epoch: 7, lastFetchedEpoch: 6 },
+    },
+  },
   response: {
     message: {
       kind: 'response',
@@ -77,10 +96,25 @@ const examples: Record<string, { message: ReplicationMessage; extra?: 'trailing'
       firstSeq: 42,
       leaderFirstRetainedSeq: 10,
       requestId,
-      events: [
-        { seq: 42, payload: utf8.encode('hi') },
-        { seq: 43, payload: new Uint8Array(0) },
-      ],
+      events: responseEvents,
+    },
+  },
+  'response-epoch': {
+    message: {
+      kind: 'response',
+      channelId,
+      firstSeq: 42,
+      leaderFirstRetainedSeq: 10,
+      requestId,
+      events: responseEvents,
+      quorum: {
+        epoch: 7,
+        commitSeq: 42,
+        runs: [
+          { startSeq: 42, epoch: 6 },
+          { startSeq: 43, epoch: 7 },
+        ],
+      },
     },
   },
   nack: {
@@ -94,6 +128,33 @@ const examples: Record<string, { message: ReplicationMessage; extra?: 'trailing'
       detail: 'trimmed → 10',
     },
   },
+  'nack-diverged': {
+    message: {
+      kind: 'nack',
+      channelId,
+      sinceSeq: 50,
+      errorCode: 5,
+      leaderFirstRetainedSeq: 10,
+      requestId,
+      detail: 'diverged',
+      diverged: { divergingEpoch: 5, endSeq: 43 },
+    },
+  },
+  'vote-request': {
+    message: {
+      kind: 'vote-request',
+      channelId,
+      epoch: 8,
+      lastEpoch: 7,
+      nextSeq: 1000,
+      preVote: true,
+      transfer: false,
+    },
+  },
+  'vote-response': {
+    message: { kind: 'vote-response', channelId, epoch: 8, granted: true, preVote: true },
+  },
+  'stand-now': { message: { kind: 'stand-now', channelId, epoch: 7 } },
 };
 
 /** Fenced blocks whose info string is `<lang> <name>`, e.g. ```hex heartbeat. */
@@ -143,7 +204,7 @@ describe('docs/PROTOCOL.md hex examples', () => {
       } else {
         assert.equal(hex(bytes), hex(encoded));
       }
-      assert.deepEqual(decodeAny(bytes), message);
+      assert.deepEqual(decodeAnyMessage(bytes), message);
     });
   }
 });
@@ -189,8 +250,8 @@ describe('docs/PROTOCOL.md layout tables', () => {
 
   const head = { subprotocol: 0, dispatch: 2, channel_id: 3 };
 
-  it('SyncHeartbeat', () => {
-    const [rows] = tables('SyncHeartbeat');
+  it('SyncHeartbeat and its epoch group', () => {
+    const [rows, group, ...rest] = tables('SyncHeartbeat');
     check(rows!, {
       ...head,
       tail_seq: HeartbeatLayout.tailSeq,
@@ -198,6 +259,14 @@ describe('docs/PROTOCOL.md layout tables', () => {
       wall_clock_ms: HeartbeatLayout.wallClockMs,
       _end_: HeartbeatLayout.bytes,
     });
+    check(group!, {
+      epoch: HeartbeatLayout.epoch,
+      last_epoch: HeartbeatLayout.lastEpoch,
+      commit_seq: HeartbeatLayout.commitSeq,
+      _end_: HeartbeatLayout.quorumBytes,
+    });
+    assert.equal(group![0]!.offset, HeartbeatLayout.bytes, 'the group follows the last field');
+    assert.equal(rest.length, 0);
   });
 
   it('SyncRequest', () => {
@@ -210,10 +279,24 @@ describe('docs/PROTOCOL.md layout tables', () => {
       class: RequestLayout.syncClass,
       _end_: RequestLayout.bytes,
     });
+    const group = tables('SyncRequest')[1];
+    check(group!, {
+      epoch: RequestLayout.epoch,
+      last_fetched_epoch: RequestLayout.lastFetchedEpoch,
+      _end_: RequestLayout.quorumBytes,
+    });
+    assert.equal(group![0]!.offset, RequestLayout.bytes, 'the group follows the class byte');
   });
 
-  it('SyncResponse and its event', () => {
-    const [rows, event] = tables('SyncResponse');
+  it('SyncResponse, its event, its epoch group and run', () => {
+    const [rows, event, group, run] = tables('SyncResponse');
+    check(group!, {
+      epoch: ResponseQuorumLayout.epoch,
+      commit_seq: ResponseQuorumLayout.commitSeq,
+      run_count: ResponseQuorumLayout.runCount,
+      runs: ResponseQuorumLayout.runs,
+    });
+    check(run!, { run_start_seq: 0, run_epoch: 8, _end_: EPOCH_RUN_BYTES });
     check(rows!, {
       ...head,
       first_seq: ResponseLayout.firstSeq,
@@ -236,6 +319,49 @@ describe('docs/PROTOCOL.md layout tables', () => {
       detail_len: NackLayout.detailLen,
       detail: NackLayout.detail,
     });
+    const group = tables('SyncNack')[1];
+    check(group!, {
+      diverging_epoch: NackDivergedLayout.divergingEpoch,
+      end_seq: NackDivergedLayout.endSeq,
+      _end_: NackDivergedLayout.bytes,
+    });
+  });
+
+  it('VoteRequest, VoteResponse and StandNow', () => {
+    check(tables('VoteRequest')[0]!, {
+      ...head,
+      epoch: VoteRequestLayout.epoch,
+      last_epoch: VoteRequestLayout.lastEpoch,
+      next_seq: VoteRequestLayout.nextSeq,
+      flags: VoteRequestLayout.flags,
+      _end_: VoteRequestLayout.bytes,
+    });
+    check(tables('VoteResponse')[0]!, {
+      ...head,
+      epoch: VoteResponseLayout.epoch,
+      flags: VoteResponseLayout.flags,
+      _end_: VoteResponseLayout.bytes,
+    });
+    check(tables('StandNow')[0]!, {
+      ...head,
+      epoch: StandNowLayout.epoch,
+      _end_: StandNowLayout.bytes,
+    });
+  });
+
+  it('the code table lists the election messages', () => {
+    assert.match(doc, /^\| `0x25` +\| VoteRequest/m);
+    assert.match(doc, /^\| `0x26` +\| VoteResponse/m);
+    assert.match(doc, /^\| `0x27` +\| StandNow/m);
+  });
+
+  it('says what a peer without epoch fields may do', () => {
+    const flat = doc.replace(/\s+/g, ' ');
+    assert.ok(
+      flat.includes(
+        'A peer whose frames carry no epoch fields speaks the original protocol: it can replicate, but it never votes, is never counted toward a quorum and is never granted a vote.',
+      ),
+    );
   });
 });
 
