@@ -3,6 +3,7 @@
 export * from './backoff.js';
 export * from './budget.js';
 export * from './catchup.js';
+export * from './channel-snapshot.js';
 export * from './config.js';
 export * from './coordinator.js';
 export * from './disk-pressure.js';
@@ -21,4 +22,9 @@ export * from './roles.js';
 export * from './router.js';
 export * from './runtime.js';
 export * from './runtime-stats.js';
+export * from './step.js';
+export * from './step-apply.js';
+export * from './step-serve.js';
+export * from './step-state.js';
+export * from './step-tick.js';
 export * from './tick.js';
