@@ -21,6 +21,7 @@ export * from './replicator.js';
 export * from './roles.js';
 export * from './router.js';
 export * from './runtime.js';
+export * from './runtime-loop.js';
 export * from './runtime-stats.js';
 export * from './step.js';
 export * from './step-apply.js';

@@ -66,7 +66,7 @@ export function afterApply(
         {
           kind: 'skip-to',
           seq: error.firstSeq,
-          then: { kind: 'reapply', apply: { ...apply, retry: true } },
+          next: { kind: 'reapply', apply: { ...apply, retry: true } },
         },
       ];
     }

@@ -156,13 +156,13 @@ export type StepEffect =
   /** Replica: apply a response to the log, then `afterApply`. */
   | ApplyEffect
   /** Replica: move the log's next seq up to `seq`, then `afterSkip`. */
-  | { readonly kind: 'skip-to'; readonly seq: number; readonly then: AfterSkip }
-  /** Propose a role change to the coordinator; then `afterTransition` when `then` is set. */
+  | { readonly kind: 'skip-to'; readonly seq: number; readonly next: AfterSkip }
+  /** Propose a role change to the coordinator; then `afterTransition` when `next` is set. */
   | {
       readonly kind: 'transition';
       readonly target: Role;
       readonly signal: TransitionSignal;
-      readonly then: AfterTransition | null;
+      readonly next: AfterTransition | null;
     }
   /** Run the disk-pressure policy (an append of replicated data failed). */
   | { readonly kind: 'disk-pressure' }

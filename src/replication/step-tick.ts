@@ -45,7 +45,7 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
       kind: 'transition',
       target: Role.Replica,
       signal: TransitionSignal.CapabilitySelected,
-      then: null,
+      next: null,
     });
     return effects;
   }
@@ -72,8 +72,8 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
   if (out.transition !== null) {
     const { target, signal } = out.transition;
     // Run the election in the same tick so the Candidate window stays short.
-    const then = target === Role.Candidate ? ({ kind: 'elect', nowMs, tailSeq } as const) : null;
-    effects.push({ kind: 'transition', target, signal, then });
+    const next = target === Role.Candidate ? ({ kind: 'elect', nowMs, tailSeq } as const) : null;
+    effects.push({ kind: 'transition', target, signal, next });
   }
   return effects;
 }
@@ -93,7 +93,7 @@ export function electionStep(
       kind: 'transition',
       target: outcome.target,
       signal: outcome.signal,
-      then: { kind: 'elected' },
+      next: { kind: 'elected' },
     },
   ];
 }

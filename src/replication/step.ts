@@ -80,7 +80,7 @@ export function onHeartbeat(
         localTail: view.tailSeq,
       },
     });
-    const then = {
+    const next = {
       kind: 'heartbeat',
       from,
       announcedTail: message.tailSeq,
@@ -90,7 +90,7 @@ export function onHeartbeat(
       // Two leaders met (partition heal).
       const concession = resolveDualLeader(state.selfId, view.tailSeq, from, message.tailSeq);
       if (concession !== null) {
-        effects.push({ ...concession, kind: 'transition', then: { ...then, yielding: false } });
+        effects.push({ ...concession, kind: 'transition', next: { ...next, yielding: false } });
         return effects;
       }
       // We keep leading: the tracker adopted the loser's claim, which must not outlive it.
@@ -104,7 +104,7 @@ export function onHeartbeat(
         kind: 'transition',
         target: Role.Idle,
         signal: TransitionSignal.GracefulRelinquish,
-        then: { ...then, yielding: true },
+        next: { ...next, yielding: true },
       });
       return effects;
     }
@@ -153,7 +153,7 @@ export function onNack(
         {
           kind: 'skip-to',
           seq: badRangeSkipTarget(nack),
-          then: { kind: 'bad-range', leader: from, tailBefore: view.tailSeq },
+          next: { kind: 'bad-range', leader: from, tailBefore: view.tailSeq },
         },
       ];
     case NackCode.Backpressure:
@@ -165,7 +165,7 @@ export function onNack(
           kind: 'transition',
           target: Role.Idle,
           signal: TransitionSignal.ChannelClose,
-          then: null,
+          next: null,
         },
       ];
     default:
@@ -185,30 +185,30 @@ export function badRangeSkipTarget(
 /** After a `skip-to` succeeded: apply the chunk again, or go on from the new tail. */
 export function afterSkip(
   state: ChannelState,
-  then: AfterSkip,
+  next: AfterSkip,
   view: StepView,
 ): readonly StepEffect[] {
-  if (then.kind === 'reapply') return [then.apply];
-  return view.tailSeq > then.tailBefore ? afterProgress(state, then.leader, view) : NO_EFFECTS;
+  if (next.kind === 'reapply') return [next.apply];
+  return view.tailSeq > next.tailBefore ? afterProgress(state, next.leader, view) : NO_EFFECTS;
 }
 
 /** After a proposed transition was tried; `moved` is true when the role changed. */
 export function afterTransition(
   state: ChannelState,
-  then: AfterTransition,
+  next: AfterTransition,
   moved: boolean,
   view: StepView,
 ): readonly StepEffect[] {
-  switch (then.kind) {
+  switch (next.kind) {
     case 'heartbeat':
-      if (then.yielding && moved) {
+      if (next.yielding && moved) {
         state.stats.yields++;
         state.rejoinAtMs =
-          then.nowMs + yieldQuietMs(state.tracker.heartbeatMs, state.tracker.missThreshold);
+          next.nowMs + yieldQuietMs(state.tracker.heartbeatMs, state.tracker.missThreshold);
       }
-      return promptCatchUp(state, then.from, then.announcedTail, view);
+      return promptCatchUp(state, next.from, next.announcedTail, view);
     case 'elect':
-      return moved ? electionStep(state, then.nowMs, then.tailSeq) : NO_EFFECTS;
+      return moved ? electionStep(state, next.nowMs, next.tailSeq) : NO_EFFECTS;
     case 'elected':
       // Only a transition that happened may clear the belief: had a concurrent close won the
       // race, wiping it would leave nothing to recover from.
