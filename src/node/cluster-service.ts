@@ -9,9 +9,10 @@
 //   `x-redex-forwarded-by` header (the receiver opens and remembers it but does not send it on).
 //   Creates are idempotent, so a member that was down is offered every such channel again when
 //   its mesh connection comes up (with retries while its HTTP API is still starting).
-// - Status: roles, leaders and per-replica tails from each channel's runtime (heartbeat tracker,
-//   and on a leader the confirmed tails), peers from the transport's snapshots (RTT smoothed).
-//   Replication changes tails and roles without any local call, so a light poll tells watchers.
+// - Status: roles, leaders and per-replica tails from each channel's replication snapshot (what
+//   each replica claimed, and on a leader what it confirmed), peers from the transport's
+//   snapshots (RTT smoothed). Replication changes tails and roles without any local call, so the
+//   watchers also hear each replicated channel's change events and the transport's peer events.
 // - Shutdown: refuse writes, let the ones in flight (and their replica waits) finish, then the
 //   local service flushes, fsyncs and closes the Redex (channels go Idle and withdraw their chain
 //   tags while the mesh is still up), then the mesh node and its transport close.
@@ -19,8 +20,9 @@
 import type { StartedMeshNode } from '../cluster/start-node.js';
 import type { RedexFileConfig } from '../log/config.js';
 import { RedexError, RedexErrorCode } from '../log/errors.js';
+import type { ReplicationRuntimeHandle } from '../replication/handle.js';
 import type { ReplicatedChannel } from '../replication/replicator.js';
-import type { Clock, TimerHandle } from '../time/clock.js';
+import type { Clock } from '../time/clock.js';
 import { type NodeId, Role } from '../wire/types.js';
 import type { ChannelSpec } from './channel-spec.js';
 import { NodeConfigError, NodeError, NodeErrorCode } from './errors.js';
@@ -50,8 +52,6 @@ import type {
   ReplicaStatus,
 } from './service.js';
 
-/** How often replication-driven changes (roles, replica tails, peers) are looked for. */
-export const CLUSTER_WATCH_MS = 200;
 /** One forwarded create's deadline. */
 export const FORWARD_TIMEOUT_MS = 5_000;
 /**
@@ -131,8 +131,8 @@ export class ClusterNodeService implements NodeService {
   readonly #unsubscribe: (() => void)[] = [];
   /** Cancels forwards in progress at shutdown. */
   readonly #abort = new AbortController();
-  #lastSignature = '';
-  #watchTimer: TimerHandle | null = null;
+  /** The replicated channels whose change events reach the watchers, and how to stop that. */
+  readonly #followed = new Map<ReplicationRuntimeHandle, () => void>();
   #accepting = true;
   #inflight = 0;
   #idle: (() => void)[] = [];
@@ -157,7 +157,8 @@ export class ClusterNodeService implements NodeService {
         if (event.kind === 'up') this.#offerShared(event.nodeId);
       }),
     );
-    this.#armWatch();
+    this.#unsubscribe.push(this.#local.watch(() => this.#followChannels()));
+    this.#followChannels();
   }
 
   get info(): NodeInfo {
@@ -268,9 +269,9 @@ export class ClusterNodeService implements NodeService {
   async #runShutdown(): Promise<void> {
     this.#accepting = false;
     this.#abort.abort();
-    this.#watchTimer?.cancel();
-    this.#watchTimer = null;
     for (const stop of this.#unsubscribe.splice(0)) stop();
+    for (const stop of this.#followed.values()) stop();
+    this.#followed.clear();
     // Writes already taken finish, replica waits included, before the files close.
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     try {
@@ -310,8 +311,8 @@ export class ClusterNodeService implements NodeService {
     const replicated = this.#replicated(channel.name);
     if (replicated === undefined) return channel;
     const selfId = this.#node.nodeId;
-    const runtime = replicated.handle?.runtime ?? null;
-    const nowMs = this.#clock.nowMs();
+    const snapshot = replicated.handle?.snapshot() ?? null;
+    const peer = (id: NodeId) => snapshot?.replicas.find((replica) => replica.nodeId === id);
     const role = ROLE_NAMES[replicated.role];
     const leaderId = replicated.leader;
     const leaderTail =
@@ -319,7 +320,7 @@ export class ClusterNodeService implements NodeService {
         ? null
         : leaderId === selfId
           ? channel.nextSeq
-          : (runtime?.tracker.peer(leaderId)?.tailSeq ?? null);
+          : (peer(leaderId)?.tailSeq ?? null);
     const lag = (tail: number | null) =>
       tail === null || leaderTail === null ? null : Math.max(0, leaderTail - tail);
     const replicas: ReplicaStatus[] = replicated.replicaSet.map((id) => {
@@ -334,17 +335,14 @@ export class ClusterNodeService implements NodeService {
           lagEvents: lag(channel.nextSeq),
         };
       }
-      const heard = runtime?.tracker.peer(id);
-      const silentMs = runtime?.tracker.peerLag(id, nowMs) ?? null;
-      const fresh =
-        heard !== undefined && silentMs !== null && silentMs < runtime!.tracker.silenceMs;
-      const confirmed = role === 'leader' ? (runtime?.progress.confirmedTail(id) ?? null) : null;
+      const heard = peer(id);
+      const confirmed = role === 'leader' ? (heard?.confirmedTail ?? null) : null;
       const tailSeq = confirmed ?? heard?.tailSeq ?? null;
       return {
         ...base,
         self: false,
         // A holder not heard from within the silence window may be gone: its role is unknown.
-        role: fresh ? ROLE_NAMES[heard.role] : null,
+        role: heard?.fresh === true && heard.role !== null ? ROLE_NAMES[heard.role] : null,
         tailSeq,
         lagEvents: lag(tailSeq),
       };
@@ -482,35 +480,29 @@ export class ClusterNodeService implements NodeService {
 
   // ─── watching replication ─────────────────────────────────────────────────────────────────
 
-  #armWatch(): void {
-    if (!this.#accepting) return;
-    this.#watchTimer = this.#clock.setTimer(CLUSTER_WATCH_MS, () => {
-      if (this.#watchers.size > 0) {
-        const signature = this.#signature();
-        if (signature !== this.#lastSignature) {
-          this.#lastSignature = signature;
-          this.#notify();
-        }
-      }
-      this.#armWatch();
-    });
-  }
-
-  /** What a status push would show that replication can change behind the service's back. */
-  #signature(): string {
-    const parts: string[] = [];
+  /**
+   * Follows the change events of every replicated channel open here (new ones appear through
+   * the local service's notifications), and forgets the ones that closed.
+   */
+  #followChannels(): void {
+    const live = new Set<ReplicationRuntimeHandle>();
     for (const name of this.#local.channelNames) {
-      const replicated = this.#replicated(name);
-      let tail = -1;
-      try {
-        tail = this.#local.file(name).nextSeq;
-      } catch {
-        // Closing under us: the next pass sees it gone.
+      const handle = this.#replicated(name)?.handle ?? null;
+      if (handle === null || handle.isStopped) continue;
+      live.add(handle);
+      if (!this.#followed.has(handle)) {
+        this.#followed.set(
+          handle,
+          handle.onChange(() => this.#notify()),
+        );
       }
-      parts.push(`${name}:${tail}:${replicated?.role ?? '-'}:${replicated?.leader ?? '-'}`);
     }
-    parts.push(this.#node.transport.connectedPeers().join(','));
-    return parts.join('|');
+    for (const [handle, unsubscribe] of this.#followed) {
+      if (!live.has(handle)) {
+        unsubscribe();
+        this.#followed.delete(handle);
+      }
+    }
   }
 
   #notify(): void {

@@ -8,6 +8,7 @@
 // does, and the router holds handles through WeakRefs. Without this, the task's own timer would
 // keep the cycle mesh → router → handle → task → dispatcher (= mesh) alive forever (R-14).
 
+import type { ChangeListener, ChannelSnapshot } from './channel-snapshot.js';
 import type { Inbound } from './inbox.js';
 import { ReplicationRuntime, type RuntimeOptions } from './runtime.js';
 import type { RuntimeStats } from './runtime-stats.js';
@@ -39,6 +40,16 @@ export class ReplicationRuntimeHandle {
 
   get stats(): Readonly<RuntimeStats> {
     return this.#runtime.stats;
+  }
+
+  /** The channel's replication state now: role, leader, tails, what each replica confirmed. */
+  snapshot(): ChannelSnapshot {
+    return this.#runtime.snapshot();
+  }
+
+  /** Calls `listener` when the role, the leader, the local tail or a confirmed tail changed. */
+  onChange(listener: ChangeListener): () => void {
+    return this.#runtime.onChange(listener);
   }
 
   /** True only once the task has really ended (R-11), whoever stopped it. */

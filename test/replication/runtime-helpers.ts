@@ -112,7 +112,8 @@ export function buildCoordinator(
 ): ReplicationCoordinator {
   return new ReplicationCoordinator({
     channel: { name: CHANNEL, originHash: 0xcafe_baben },
-    config: resolveReplicationConfig(config),
+    // The seed's tests tick as fast as 50 ms.
+    config: resolveReplicationConfig(config, { testOnlyHeartbeatMsMin: 1 }),
     sink,
     metrics: fx.channelMetrics,
   });
@@ -133,10 +134,36 @@ export function buildBudget(fx: Fixture, nicPeakBps = 10_000_000, fraction = 0.5
 }
 
 export interface InputsOverrides extends Partial<RuntimeOptions> {
+  /** The local tail the runtime sees (default 42); null: the file's real tail. */
   readonly tail?: number | null;
 }
 
-/** The seed's `build_inputs(self, replicas, hb)`: tail provider 42, fixed wall clock. */
+/**
+ * An empty file whose next seq starts at `tail` (the seed's constant tail provider): everything
+ * below it reads as trimmed, `skipTo` moves it up, appends are refused.
+ */
+export function fixedTailFile(tail: number): RuntimeFile {
+  let nextSeq = tail;
+  return {
+    get nextSeq() {
+      return nextSeq;
+    },
+    firstSeq: null,
+    readRangeLimited: () => [],
+    appendBatchIfNextSeq: () => {
+      throw new Error('fixedTailFile: read-only');
+    },
+    skipTo: async (seq) => {
+      nextSeq = Math.max(nextSeq, seq);
+    },
+    sweepRetention: async () => 0,
+  };
+}
+
+/**
+ * The seed's `build_inputs(self, replicas, hb)`: tail 42. The heartbeat period is the
+ * coordinator's (`buildCoordinator(fx, { heartbeatMs })`); `heartbeatMs` here checks it.
+ */
 export async function buildOptions(
   fx: Fixture,
   self: number,
@@ -145,15 +172,20 @@ export async function buildOptions(
   coordinator: ReplicationCoordinator,
   overrides: InputsOverrides = {},
 ): Promise<RuntimeOptions & { dispatcher: RecorderDispatcher; file: RuntimeFile }> {
-  const file = overrides.file ?? (await buildFile(fx));
+  if (coordinator.config.heartbeatMs !== heartbeatMs) {
+    throw new Error(
+      `buildOptions: the coordinator ticks every ${coordinator.config.heartbeatMs} ms, not ${heartbeatMs}`,
+    );
+  }
   const tail = overrides.tail === undefined ? 42 : overrides.tail;
+  const file =
+    overrides.file ?? (tail === null || tail === 0 ? await buildFile(fx) : fixedTailFile(tail));
   const { tail: _ignored, ...rest } = overrides;
   return {
     channelId: CID,
     channelName: CHANNEL,
     selfId: BigInt(self),
     replicaSet: replicas.map((r) => BigInt(r)),
-    heartbeatMs,
     file,
     coordinator,
     dispatcher: new RecorderDispatcher(),
@@ -161,8 +193,6 @@ export async function buildOptions(
     random: new SeededRandom(0x5eed),
     budget: buildBudget(fx),
     metrics: fx.channelMetrics,
-    wallClockMs: () => WALL_CLOCK_MS,
-    ...(tail === null ? {} : { tailProvider: () => tail }),
     ...rest,
   } as RuntimeOptions & { dispatcher: RecorderDispatcher; file: RuntimeFile };
 }

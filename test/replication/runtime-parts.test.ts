@@ -270,7 +270,7 @@ describe('ReplicaProgress (waitForReplicas)', () => {
 describe('ReplicationRouter', () => {
   it('routes by channel id, and hands back what it cannot deliver with the reason', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
     const router = new ReplicationRouter();
@@ -307,8 +307,24 @@ describe('ReplicationRouter', () => {
 
   it('refuses a second live runtime for a channel and unregisters only its own', async () => {
     const fx = fixture();
-    const a = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, buildCoordinator(fx)));
-    const b = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, buildCoordinator(fx)));
+    const a = spawn(
+      await buildOptions(
+        fx,
+        0x10,
+        [0x10, 0x20],
+        60_000,
+        buildCoordinator(fx, { heartbeatMs: 60_000 }),
+      ),
+    );
+    const b = spawn(
+      await buildOptions(
+        fx,
+        0x10,
+        [0x10, 0x20],
+        60_000,
+        buildCoordinator(fx, { heartbeatMs: 60_000 }),
+      ),
+    );
     const router = new ReplicationRouter();
     router.register(a);
     router.register(a); // idempotent

@@ -39,7 +39,7 @@ describe('seed runtime tests (steps)', () => {
   // peer_leader_observation_demotes_loser_to_replica
   it('peerLeaderObservationDemotesLoserToReplica', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Leader);
     const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
 
@@ -51,7 +51,7 @@ describe('seed runtime tests (steps)', () => {
   // peer_leader_tail_tie_lower_node_id_wins
   it('peerLeaderTailTieLowerNodeIdWins', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Leader);
     const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
 
@@ -61,7 +61,7 @@ describe('seed runtime tests (steps)', () => {
 
     // And the mirror image: from 0x20's point of view, 0x10 wins the tie.
     const fx2 = fixture();
-    const other = buildCoordinator(fx2);
+    const other = buildCoordinator(fx2, { heartbeatMs: 60_000 });
     await promote(other, Role.Leader);
     const runtime2 = buildRuntime(await buildOptions(fx2, 0x20, [0x10, 0x20], 60_000, other));
     await runtime2.onInbound(heartbeat(0x10, Role.Leader, 42));
@@ -71,7 +71,7 @@ describe('seed runtime tests (steps)', () => {
   // leader_on_tick_clamps_advertised_tail_to_max_peer_tail
   it('leaderOnTickClampsAdvertisedTailToMaxPeerTail', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Leader);
     const runtime = buildRuntime(
       await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: 100 }),
@@ -86,7 +86,7 @@ describe('seed runtime tests (steps)', () => {
   // leader_on_tick_falls_back_to_local_tail_with_no_peers
   it('leaderOnTickFallsBackToLocalTailWithNoPeers', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Leader);
     const runtime = buildRuntime(
       await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: 77 }),
@@ -100,7 +100,7 @@ describe('seed runtime tests (steps)', () => {
   // empty_response_does_not_strike_on_stale_heartbeat
   it('emptyResponseDoesNotStrikeOnStaleHeartbeat', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const runtime = buildRuntime(
       await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: null }),
@@ -268,7 +268,7 @@ describe('seed runtime tests (steps)', () => {
   // the step; runtime.test.ts also flips it between the read and the send.
   it('syncRequestPostOpRoleFlipEmitsNotleaderNack', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Leader);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
@@ -289,7 +289,7 @@ describe('seed runtime tests (steps)', () => {
   // sync_request_with_wrong_channel_id_is_dropped
   it('syncRequestWithWrongChannelIdIsDropped', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Leader);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
@@ -304,7 +304,7 @@ describe('seed runtime tests (steps)', () => {
   // inbound_from_non_replica_set_peer_is_dropped
   it('inboundFromNonReplicaSetPeerIsDropped', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
@@ -325,7 +325,7 @@ describe('seed runtime tests (steps)', () => {
   // sync_response_from_non_leader_replica_peer_is_dropped
   it('syncResponseFromNonLeaderReplicaPeerIsDropped', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 60_000, coordinator);
     const runtime = buildRuntime(options);
@@ -344,7 +344,7 @@ describe('seed runtime tests (steps)', () => {
   // sync_nack_notleader_clears_believed_leader
   it('syncNackNotleaderClearsBelievedLeader', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
     const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
     runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 99, fx.clock.nowMs());
@@ -361,7 +361,7 @@ describe('seed runtime tests (steps)', () => {
   // sync_nack_badrange_skips_local_tail
   it('syncNackBadrangeSkipsLocalTail', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
@@ -382,11 +382,10 @@ describe('seed runtime tests (steps)', () => {
   // replica_on_tick_stamps_inputs_default_bandwidth_class_on_sync_request
   it('replicaOnTickStampsInputsDefaultBandwidthClassOnSyncRequest', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100, defaultClass: 'background' });
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, {
       tail: 0,
-      defaultClass: SyncClass.Background,
     });
     const runtime = buildRuntime(options);
     runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 50, fx.clock.nowMs());
@@ -405,7 +404,7 @@ describe('seed runtime tests (steps)', () => {
   // leader_serve_path_uses_class_aware_admission_for_background_request
   it('leaderServePathUsesClassAwareAdmissionForBackgroundRequest', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000, backgroundFraction: 0.3 });
     await promote(coordinator, Role.Leader);
     // Capacity 100 bytes; Background keeps a reserve of (1 − 0.3) × 100 = 70. An empty
     // response costs 63 bytes here (47 upstream): 100 − 63 = 37 < 70 → denied.
@@ -413,7 +412,6 @@ describe('seed runtime tests (steps)', () => {
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator, {
       tail: 0,
       budget,
-      backgroundFraction: 0.3,
     });
     const runtime = buildRuntime(options);
 
@@ -431,13 +429,12 @@ describe('seed runtime tests (steps)', () => {
   // leader_serve_path_admits_foreground_under_tight_budget
   it('leaderServePathAdmitsForegroundUnderTightBudget', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000, backgroundFraction: 0.3 });
     await promote(coordinator, Role.Leader);
     const budget = new BandwidthBudget({ nicPeakBps: 100, fraction: 1, nowMs: fx.clock.nowMs() });
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator, {
       tail: 0,
       budget,
-      backgroundFraction: 0.3,
     });
     const runtime = buildRuntime(options);
 
@@ -453,7 +450,7 @@ describe('seed runtime tests (steps)', () => {
   // own transition fails (a close queued by an observer wins the race), and the belief survives.
   it('postElectionFailedTransitionPreservesBelievedLeader (inside the election)', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator));
     runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 99, fx.clock.nowMs() - 10_000);

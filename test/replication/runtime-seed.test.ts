@@ -40,7 +40,7 @@ describe('seed runtime tests (task)', () => {
   // leader_emits_heartbeat_to_peers_each_tick
   it('leaderEmitsHeartbeatToPeersEachTick', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Leader);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
     const handle = spawn(options);
@@ -61,7 +61,7 @@ describe('seed runtime tests (task)', () => {
   // inbound_heartbeat_records_into_tracker
   it('inboundHeartbeatRecordsIntoTracker', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
     const handle = spawn(options);
@@ -84,7 +84,7 @@ describe('seed runtime tests (task)', () => {
   // replica_with_silent_leader_runs_election_and_promotes_self
   it('replicaWithSilentLeaderRunsElectionAndPromotesSelf', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 50 });
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 50, coordinator);
     const handle = spawn(options);
@@ -104,7 +104,7 @@ describe('seed runtime tests (task)', () => {
   it('postElectionTagSinkFailureDoesNotStrandCandidate', async () => {
     const fx = fixture();
     // Ok for Idle → Replica, fails for Candidate → Leader.
-    const coordinator = buildCoordinator(fx, {}, new FailingAfterNAnnounceSink(1));
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 50 }, new FailingAfterNAnnounceSink(1));
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 50, coordinator);
     const handle = spawn(options);
@@ -121,7 +121,7 @@ describe('seed runtime tests (task)', () => {
   // shutdown_drives_idle_transition
   it('shutdownDrivesIdleTransition', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator));
 
@@ -133,7 +133,7 @@ describe('seed runtime tests (task)', () => {
   // priority_lane_drains_under_low_priority_saturation
   it('priorityLaneDrainsUnderLowPrioritySaturation', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
 
@@ -153,7 +153,7 @@ describe('seed runtime tests (task)', () => {
   // try_dispatch_returns_event_on_full_buffer
   it('tryDispatchReturnsEventOnFullBuffer', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
 
@@ -176,7 +176,7 @@ describe('seed runtime tests (task)', () => {
   // cancel_with_full_inbox_does_not_hang
   it('cancelWithFullInboxDoesNotHang', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
     for (let i = 0; i < RUNTIME_INBOX_CAPACITY; i++) {
@@ -197,7 +197,7 @@ describe('seed runtime tests (task)', () => {
   // on a send that never settles is aborted after CANCEL_GRACE_MS of (virtual) time.
   it('cancelWithWedgedTaskAbortsAfterGrace', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Leader);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
     options.dispatcher.wedge = true;
@@ -223,7 +223,7 @@ describe('seed runtime tests (task)', () => {
   // task stops and no longer references the dispatcher.
   it('droppingHandleAbortsTask', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
     await fx.clock.advance(20);
     assert.equal(handle.runtime.holdsDispatcher, true);
@@ -239,7 +239,7 @@ describe('seed runtime tests (task)', () => {
   // dispatch_after_cancel_errors
   it('dispatchAfterCancelErrors', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator));
     await handle.cancel();
 
@@ -253,7 +253,7 @@ describe('seed runtime tests (task)', () => {
   // channel_id_mismatch_drops_heartbeat
   it('channelIdMismatchDropsHeartbeat', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator));
 
@@ -272,7 +272,7 @@ describe('seed runtime tests (task)', () => {
   // is_stopped_is_false_before_first_cancel_completes
   it('isStoppedIsFalseBeforeFirstCancelCompletes', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
     assert.equal(handle.isStopped, false, 'fresh runtime');
 
@@ -294,7 +294,7 @@ describe('seed runtime tests (task)', () => {
   // post_election_failed_transition_preserves_believed_leader
   it('postElectionFailedTransitionPreservesBelievedLeader', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 50 });
     await promote(coordinator, Role.Replica);
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 50, coordinator));
 

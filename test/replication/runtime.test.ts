@@ -23,6 +23,7 @@ import {
   buildOptions,
   buildRuntime,
   events,
+  fixedTailFile,
   fixture,
   heartbeat,
   nack,
@@ -38,7 +39,7 @@ const enc = new TextEncoder();
 describe('runtime: election without a leader ever seen (R-16)', () => {
   it('a replica that never heard a leader becomes Candidate after three periods, then elects', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator));
     // 0x20 is alive as a replica with a higher tail: it must win everyone's election.
@@ -65,7 +66,7 @@ describe('runtime: election without a leader ever seen (R-16)', () => {
 
   it('a stranded Candidate (nobody eligible) retries the election on every tick', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Candidate);
     // Self is not in the replica set: nobody is eligible, it must stay Candidate and retry.
     const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x20, 0x30], 100, coordinator));
@@ -79,7 +80,7 @@ describe('runtime: election without a leader ever seen (R-16)', () => {
 describe('runtime: pipelined catch-up', () => {
   async function replicaWithLeaderAt(tail: number) {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
       tail: null,
@@ -252,7 +253,7 @@ describe('runtime: pipelined catch-up', () => {
 
   it('a chunk the log refuses triggers the disk-pressure policy (withdraw)', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx, { onUnderCapacity: 'withdraw' });
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100, onUnderCapacity: 'withdraw' });
     await promote(coordinator, Role.Replica);
     const file = await buildFile(fx, { maxLiveBytes: 4 });
     const runtime = buildRuntime(
@@ -271,7 +272,7 @@ describe('runtime: pipelined catch-up', () => {
 describe('runtime: leader side', () => {
   async function leader(dispatcherFile?: RuntimeFile) {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Leader);
     const file = dispatcherFile ?? (await buildFile(fx));
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
@@ -309,7 +310,7 @@ describe('runtime: leader side', () => {
 
   it('R-1: a role lost between the read and the send ships a NotLeader NACK, not data', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Leader);
     const real = await buildFile(fx);
     for (let i = 0; i < 3; i++) await real.append(enc.encode(`event-${i}`));
@@ -389,7 +390,7 @@ describe('runtime: leader side', () => {
 
   it('a node that wins an election announces itself at once, not at its next tick', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
     const handle = spawn(options);
@@ -415,7 +416,7 @@ describe('runtime: leader side', () => {
 describe('runtime: long poll (leader)', () => {
   async function leaderWith(count: number) {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Leader);
     const file = await buildFile(fx);
     for (let i = 0; i < count; i++) await file.append(enc.encode(`e${i}`));
@@ -550,7 +551,7 @@ describe('runtime: lifecycle', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     // Only the runtime escapes this scope; the handle becomes garbage.
     const runtime = ((): ReplicationRuntime => spawn(options).runtime)();
@@ -565,14 +566,14 @@ describe('runtime: lifecycle', () => {
 
   it('Symbol.asyncDispose cancels gracefully; Symbol.dispose aborts', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     {
       await using handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator));
       assert.equal(handle.isStopped, false);
     }
     assert.equal(coordinator.role, Role.Idle, 'asyncDispose ran the graceful close');
-    const other = buildCoordinator(fx);
+    const other = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(other, Role.Replica);
     let runtime: ReplicationRuntime;
     {
@@ -586,20 +587,22 @@ describe('runtime: lifecycle', () => {
 
   it('steps that throw are counted, and the loop goes on', async () => {
     const fx = fixture();
-    const coordinator = buildCoordinator(fx);
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Leader);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
-    let calls = 0;
-    const dispatcher = new RecorderDispatcher();
-    const handle = spawn({
-      ...options,
-      dispatcher,
-      tailProvider: () => {
-        calls++;
-        if (calls === 1) throw new Error('boom');
-        return 1;
+    // The file's tail throws once, in the first tick.
+    let boom = false;
+    const file: RuntimeFile = {
+      ...fixedTailFile(1),
+      get nextSeq() {
+        if (!boom) return 1;
+        boom = false;
+        throw new Error('boom');
       },
-    });
+    };
+    const dispatcher = new RecorderDispatcher();
+    const handle = spawn({ ...options, dispatcher, file });
+    boom = true;
     await fx.clock.advance(200);
     assert.equal(handle.stats.stepErrors, 1);
     assert.match(String(handle.runtime.lastError), /boom/);

@@ -1,0 +1,252 @@
+// The state and the vocabulary of the pure replication step: what one channel's decisions read and
+// update (`ChannelState`), what they read fresh from the outside at each call (`StepView`), and
+// what they ask the runtime to do (`StepEffect`). The step functions (step.ts, step-serve.ts,
+// step-apply.ts, step-tick.ts) mutate only the pure pieces of the state they are given and return
+// effects; the runtime performs the effects in order.
+//
+// An effect whose outcome matters (a file read, an apply, a skip, a transition, a send whose
+// failure must be undone) names the pure function the runtime calls with that outcome: `serve` →
+// `afterServeRead`, `respond` → `afterRespond`, `apply` → `afterApply`, `skip-to` → `afterSkip`,
+// `transition` → `afterTransition`. Their results are performed before the next effect of the list.
+
+import {
+  type ChannelId,
+  NackCode,
+  type NodeId,
+  Role,
+  type SyncClass,
+  type SyncHeartbeat,
+  type SyncNack,
+  type SyncRequest,
+  type SyncResponse,
+} from '../wire/types.js';
+import type { CatchupBackoff } from './backoff.js';
+import type { BandwidthBudget } from './budget.js';
+import type { HeartbeatTracker } from './heartbeat-tracker.js';
+import type { LagRole } from './metrics.js';
+import type { OutstandingRequests } from './outstanding.js';
+import type { TransitionSignal } from './roles.js';
+import type { RuntimeStats } from './runtime-stats.js';
+import { SYNC_REQUEST_CHUNK_BYTES } from './tick.js';
+
+/**
+ * Longest a leader holds a caught-up replica's request open waiting for an append (long poll).
+ * Well under the replica's request-token TTL (30 s), so the empty answer still finds its token.
+ */
+export const PARKED_REQUEST_HOLD_MS = 5_000;
+
+/** A caught-up replica's request the leader holds open (long poll). */
+export interface ParkedRequest {
+  readonly request: SyncRequest;
+  readonly atMs: number;
+}
+
+/** One channel's decision state. The runtime owns it; only step functions change it. */
+export interface ChannelState {
+  readonly selfId: NodeId;
+  readonly channelId: ChannelId;
+  /** Every member of the replica set, this node included. */
+  readonly replicaSet: readonly NodeId[];
+  readonly members: ReadonlySet<NodeId>;
+  /** The members other than this node, in replica-set order. */
+  readonly peers: readonly NodeId[];
+  readonly heartbeatMs: number;
+  readonly defaultClass: SyncClass;
+  readonly backgroundFraction: number;
+  readonly tracker: HeartbeatTracker;
+  readonly outstanding: OutstandingRequests;
+  readonly backoff: CatchupBackoff;
+  readonly budget: BandwidthBudget;
+  readonly stats: RuntimeStats;
+  /** Leader: the open request of each caught-up replica (long poll). Keys ⊆ peers. */
+  readonly parked: Map<NodeId, ParkedRequest>;
+  /**
+   * Leader: replicas sent events whose next request has not come yet. Their next request finds
+   * the new appends anyway, so an announcement would only cost a write. Cleared each tick, so a
+   * replica whose request went missing hears of new appends within a heartbeat period.
+   */
+  readonly awaitingRequest: Set<NodeId>;
+  /** When this node last started waiting for a leader (entered Replica, or lost its belief). */
+  replicaSinceMs: number | null;
+  /** Set while this node is quiet after yielding leadership: when to rejoin as a Replica. */
+  rejoinAtMs: number | null;
+}
+
+/** What a step reads from outside its state, fresh at each call. */
+export interface StepView {
+  /** The coordinator's role now. */
+  readonly role: Role;
+  /** The local log's next seq now. */
+  readonly tailSeq: number;
+  readonly nowMs: number;
+}
+
+export type MetricEffect =
+  | {
+      readonly name: 'replica-confirmed-tail';
+      readonly peer: NodeId;
+      readonly tailSeq: number;
+      readonly localTail: number;
+    }
+  | { readonly name: 'skip-ahead' }
+  | { readonly name: 'sync-bytes'; readonly bytes: number }
+  | { readonly name: 'tail'; readonly tailSeq: number }
+  | { readonly name: 'lag'; readonly role: LagRole; readonly lagMs: number };
+
+/** What `afterSkip` continues with once the log skipped ahead. */
+export type AfterSkip =
+  | { readonly kind: 'reapply'; readonly apply: ApplyEffect }
+  | { readonly kind: 'bad-range'; readonly leader: NodeId; readonly tailBefore: number };
+
+/** What `afterTransition` continues with once a proposed transition was tried. */
+export type AfterTransition =
+  /** A heartbeat's role decision was tried: count a yield, then the prompt catch-up check. */
+  | {
+      readonly kind: 'heartbeat';
+      readonly from: NodeId;
+      readonly announcedTail: number;
+      /** When the heartbeat arrived: a yield's quiet period counts from then. */
+      readonly nowMs: number;
+      readonly yielding: boolean;
+    }
+  /** The tick moved to Candidate: elect in the same tick. */
+  | { readonly kind: 'elect'; readonly nowMs: number; readonly tailSeq: number }
+  /** An election's outcome was taken: the old leader belief goes. */
+  | { readonly kind: 'elected' };
+
+export interface ServeEffect {
+  readonly kind: 'serve';
+  readonly to: NodeId;
+  readonly request: SyncRequest;
+}
+
+export interface RespondEffect {
+  readonly kind: 'respond';
+  readonly to: NodeId;
+  readonly response: SyncResponse;
+  readonly costBytes: number;
+}
+
+export interface ApplyEffect {
+  readonly kind: 'apply';
+  readonly from: NodeId;
+  readonly response: SyncResponse;
+  /** The local tail when the response arrived. */
+  readonly tailBefore: number;
+  /** True on the second try, after a skip-ahead. */
+  readonly retry: boolean;
+}
+
+/** What a step asks the runtime to do, in order. Grows by adding members. */
+export type StepEffect =
+  /** Send a message; a failure is counted, nothing else. */
+  | { readonly kind: 'send'; readonly to: NodeId; readonly message: SyncHeartbeat | SyncNack }
+  /** Send a SyncRequest under a freshly minted token (recorded; freed if the send fails). */
+  | {
+      readonly kind: 'request';
+      readonly to: NodeId;
+      readonly sinceSeq: number;
+      readonly chunkMax: number;
+      readonly syncClass: SyncClass;
+    }
+  /** Leader: read the answer to `request` from the log, then `afterServeRead`. */
+  | ServeEffect
+  /** Leader: send a response whose bytes the budget paid for, then `afterRespond`. */
+  | RespondEffect
+  /** Replica: apply a response to the log, then `afterApply`. */
+  | ApplyEffect
+  /** Replica: move the log's next seq up to `seq`, then `afterSkip`. */
+  | { readonly kind: 'skip-to'; readonly seq: number; readonly next: AfterSkip }
+  /** Propose a role change to the coordinator; then `afterTransition` when `next` is set. */
+  | {
+      readonly kind: 'transition';
+      readonly target: Role;
+      readonly signal: TransitionSignal;
+      readonly next: AfterTransition | null;
+    }
+  /** Run the disk-pressure policy (an append of replicated data failed). */
+  | { readonly kind: 'disk-pressure' }
+  /** A peer confirmed holding everything below `tailSeq` (wakes `waitForReplicas` callers). */
+  | { readonly kind: 'confirm-tail'; readonly peer: NodeId; readonly tailSeq: number }
+  /** The tail the coordinator advertises on the chain tag. */
+  | { readonly kind: 'record-tail'; readonly tailSeq: number }
+  | { readonly kind: 'metric'; readonly metric: MetricEffect };
+
+export const NO_EFFECTS: readonly StepEffect[] = Object.freeze([]);
+
+export function send(to: NodeId, message: SyncHeartbeat | SyncNack): StepEffect {
+  return { kind: 'send', to, message };
+}
+
+export function heartbeatOf(
+  state: ChannelState,
+  role: Role,
+  tailSeq: number,
+  nowMs: number,
+): SyncHeartbeat {
+  // The wall-clock field is the operator-facing drift reading: the clock's own time.
+  return { kind: 'heartbeat', channelId: state.channelId, tailSeq, role, wallClockMs: nowMs };
+}
+
+export function nackOf(state: ChannelState, request: SyncRequest, code: NackCode): SyncNack {
+  return {
+    kind: 'nack',
+    channelId: state.channelId,
+    sinceSeq: request.sinceSeq,
+    errorCode: code,
+    leaderFirstRetainedSeq: 0,
+    requestId: request.requestId,
+    detail: '',
+  };
+}
+
+export function notLeaderNack(state: ChannelState, to: NodeId, request: SyncRequest): StepEffect {
+  return send(to, nackOf(state, request, NackCode.NotLeader));
+}
+
+/** Drops the leader belief and the tokens sent to that leader; waiting restarts now. */
+export function clearLeaderBelief(state: ChannelState, nowMs: number): void {
+  const prior = state.tracker.clearBelievedLeader();
+  if (prior !== null) state.outstanding.clearLeader(prior);
+  state.replicaSinceMs = nowMs;
+}
+
+/**
+ * A SyncRequest from our tail to `leader`, unless the leader is in backoff or (with
+ * `checkInFlight`) a request to it is younger than one heartbeat period. `template` (from the
+ * tick) fixes since, chunk size and class.
+ */
+export function requestChunk(
+  state: ChannelState,
+  leader: NodeId,
+  view: StepView,
+  checkInFlight: boolean,
+  template?: SyncRequest,
+): readonly StepEffect[] {
+  if (leader === state.selfId) return NO_EFFECTS; // never a request to self
+  const now = view.nowMs;
+  if (state.backoff.isInBackoff(leader, now)) {
+    state.stats.backoffSkips++;
+    return NO_EFFECTS;
+  }
+  if (checkInFlight) {
+    const newest = state.outstanding.newestSentMs(leader, now);
+    if (newest !== null && now - newest < state.heartbeatMs) {
+      state.stats.inFlightSkips++;
+      return NO_EFFECTS;
+    }
+  }
+  return [
+    {
+      kind: 'request',
+      to: leader,
+      sinceSeq: template?.sinceSeq ?? view.tailSeq,
+      chunkMax: template?.chunkMax ?? SYNC_REQUEST_CHUNK_BYTES,
+      syncClass: template?.syncClass ?? state.defaultClass,
+    },
+  ];
+}
+
+export function isLeader(view: StepView): boolean {
+  return view.role === Role.Leader;
+}

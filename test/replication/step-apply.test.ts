@@ -1,0 +1,214 @@
+// The replica's pure step driven directly: response gates, apply outcomes, skip-ahead, the
+// next request or the tail report, backoff; and the pure tick (step-apply.ts, step-tick.ts).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type ApplyEffect,
+  type ApplyResult,
+  afterApply,
+  afterSkip,
+  CATCHUP_BACKOFF_THRESHOLD,
+  finishTick,
+  InboundDrop,
+  inbound,
+  onInbound,
+  TransitionSignal,
+} from './imports.js';
+import {
+  HB,
+  OTHER,
+  ofKind,
+  PEER,
+  Role,
+  SELF,
+  sends,
+  state,
+  syncResponse,
+  view,
+} from './step-fixtures.js';
+
+/** A replica following PEER, which claims `leaderTail`, with request 7 in flight. */
+function following(leaderTail = 100, nowMs = 1_000) {
+  const s = state();
+  s.tracker.recordHeartbeat(PEER, Role.Leader, leaderTail, nowMs);
+  s.outstanding.record(PEER, 7n, nowMs);
+  return s;
+}
+
+const applyOf = (tailBefore: number, retry = false): ApplyEffect => ({
+  kind: 'apply',
+  from: PEER,
+  response: syncResponse(tailBefore, 2),
+  tailBefore,
+  retry,
+});
+
+const ok = (newTail: number, applied: number): ApplyResult => ({ ok: true, newTail, applied });
+
+describe('step: responses', () => {
+  it('a response under a live token from the believed leader is applied', () => {
+    const s = following();
+    const effects = onInbound(s, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
+    assert.deepEqual(ofKind(effects, 'apply'), [
+      { kind: 'apply', from: PEER, response: syncResponse(5, 2), tailBefore: 5, retry: false },
+    ]);
+    assert.equal(s.outstanding.size, 0, 'the token is consumed');
+  });
+
+  it('unknown token, another sender, or the wrong role: dropped, the token consumed anyway', () => {
+    const s = following();
+    assert.deepEqual(
+      onInbound(s, inbound(PEER, syncResponse(5, 2, 9n)), view(Role.Replica, 5)),
+      [],
+    );
+    assert.equal(s.stats.drops[InboundDrop.UnknownToken], 1);
+    s.outstanding.record(OTHER, 7n, 1_000);
+    assert.deepEqual(onInbound(s, inbound(OTHER, syncResponse(5, 2)), view(Role.Replica, 5)), []);
+    assert.equal(s.stats.drops[InboundDrop.NotBelievedLeader], 1);
+    assert.equal(s.outstanding.size, 1, "OTHER's token is gone, PEER's stays");
+    assert.deepEqual(onInbound(s, inbound(PEER, syncResponse(5, 2)), view(Role.Candidate, 5)), []);
+    assert.equal(s.stats.drops[InboundDrop.WrongRole], 1);
+    assert.equal(s.outstanding.size, 0);
+  });
+});
+
+describe('step: after the apply', () => {
+  it('still behind the leader: record the tail and ask for the next chunk at once', () => {
+    const s = following(100);
+    const effects = afterApply(s, applyOf(5), ok(7, 2), view(Role.Replica, 7));
+    assert.deepEqual(ofKind(effects, 'record-tail'), [{ kind: 'record-tail', tailSeq: 7 }]);
+    const requests = ofKind(effects, 'request');
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0]?.sinceSeq, 7);
+    assert.equal(sends(effects).length, 0, 'the request tells the leader our tail');
+    assert.equal(s.stats.chunksApplied, 1);
+    assert.equal(s.stats.eventsApplied, 2);
+  });
+
+  it('caught up: report the tail to the leader, then long-poll from it', () => {
+    const s = following(7);
+    const effects = afterApply(s, applyOf(5), ok(7, 2), view(Role.Replica, 7));
+    const kinds = effects.map((e) => e.kind).filter((k) => k === 'send' || k === 'request');
+    assert.deepEqual(kinds, ['send', 'request'], 'the report goes first');
+    assert.deepEqual(sends(effects), [[PEER, 'heartbeat', Role.Replica]]);
+    const [report] = ofKind(effects, 'send');
+    assert.equal(report?.message.kind === 'heartbeat' && report.message.tailSeq, 7);
+    assert.equal(ofKind(effects, 'request')[0]?.sinceSeq, 7);
+  });
+
+  it('no follow-up once the role moved on during the apply', () => {
+    const s = following(100);
+    const effects = afterApply(s, applyOf(5), ok(7, 2), view(Role.Candidate, 7));
+    assert.equal(ofKind(effects, 'request').length, 0);
+    assert.equal(sends(effects).length, 0);
+  });
+
+  it('a gap skips ahead to the chunk and applies it again, once', () => {
+    const s = following();
+    const gap: ApplyResult = {
+      ok: false,
+      error: { kind: 'GapBeforeChunk', firstSeq: 40, localNext: 5, divergenceSuspected: true },
+    };
+    const effects = afterApply(s, applyOf(5), gap, view(Role.Replica, 5));
+    const [skip] = ofKind(effects, 'skip-to');
+    assert.equal(skip?.seq, 40);
+    assert.equal(s.stats.skipAheads, 1);
+    assert.equal(s.stats.divergenceSuspected, 1);
+    const again = afterSkip(s, skip!.next, view(Role.Replica, 40));
+    assert.deepEqual(again, [{ ...applyOf(5), retry: true }]);
+    // A second gap is an apply error, not another skip.
+    assert.deepEqual(afterApply(s, applyOf(5, true), gap, view(Role.Replica, 40)), []);
+    assert.equal(s.stats.applyErrors, 1);
+    assert.equal(s.stats.skipAheads, 1);
+  });
+
+  it('a failed append runs the disk-pressure policy; a stale chunk is only counted', () => {
+    const s = following();
+    const failed: ApplyResult = {
+      ok: false,
+      error: { kind: 'AppendFailed', error: new Error('x') },
+    };
+    assert.deepEqual(afterApply(s, applyOf(5), failed, view(Role.Replica, 5)), [
+      { kind: 'disk-pressure' },
+    ]);
+    const stale: ApplyResult = {
+      ok: false,
+      error: { kind: 'StaleChunk', firstSeq: 2, localNext: 5 },
+    };
+    assert.deepEqual(afterApply(s, applyOf(5), stale, view(Role.Replica, 5)), []);
+    assert.equal(s.stats.diskPressure, 1);
+    assert.equal(s.stats.staleChunks, 1);
+  });
+
+  it('empty answers from a fresh leader claiming more back off, and the backoff stops requests', () => {
+    const s = following(100, 1_000);
+    for (let i = 0; i <= CATCHUP_BACKOFF_THRESHOLD; i++) {
+      afterApply(s, applyOf(5), ok(5, 0), view(Role.Replica, 5, 1_000));
+    }
+    assert.equal(s.stats.emptyResponses, CATCHUP_BACKOFF_THRESHOLD + 1);
+    assert.equal(s.backoff.isInBackoff(PEER, 1_000), true);
+    const heartbeat = inbound(PEER, {
+      kind: 'heartbeat',
+      channelId: s.channelId,
+      tailSeq: 100,
+      role: Role.Leader,
+      wallClockMs: 0,
+    });
+    s.outstanding.gcExpired(1_000_000);
+    assert.equal(
+      ofKind(onInbound(s, heartbeat, view(Role.Replica, 5, 1_001)), 'request').length,
+      0,
+    );
+    assert.equal(s.stats.backoffSkips, 1);
+    // Progress clears it.
+    afterApply(s, applyOf(5), ok(6, 1), view(Role.Replica, 6, 1_002));
+    assert.equal(s.backoff.isInBackoff(PEER, 1_002), false);
+  });
+});
+
+describe('step: the tick', () => {
+  it('a Candidate elects every tick: the member holding more wins', () => {
+    const s = state();
+    s.tracker.recordHeartbeat(PEER, Role.Replica, 50, 1_000);
+    const effects = finishTick(s, view(Role.Candidate, 10, 1_000));
+    assert.equal(s.stats.elections, 1);
+    assert.deepEqual(
+      ofKind(effects, 'transition').map((t) => [t.target, t.signal]),
+      [[Role.Replica, TransitionSignal.ElectionLost]],
+    );
+  });
+
+  it('a Replica whose leader went silent proposes an election and asks nobody', () => {
+    const s = state();
+    s.tracker.recordHeartbeat(PEER, Role.Leader, 50, 0);
+    const effects = finishTick(s, view(Role.Replica, 10, 10 * HB));
+    assert.equal(ofKind(effects, 'request').length, 0);
+    const [transition] = ofKind(effects, 'transition');
+    assert.equal(transition?.target, Role.Candidate);
+    assert.equal(transition?.next?.kind, 'elect', 'the election runs in the same tick');
+  });
+
+  it('a yielded leader rejoins as Replica once its quiet period is over', () => {
+    const s = state();
+    s.rejoinAtMs = 2_000;
+    assert.equal(ofKind(finishTick(s, view(Role.Idle, 10, 1_999)), 'transition').length, 0);
+    const effects = finishTick(s, view(Role.Idle, 10, 2_000));
+    assert.deepEqual(
+      ofKind(effects, 'transition').map((t) => [t.target, t.signal]),
+      [[Role.Replica, TransitionSignal.CapabilitySelected]],
+    );
+    assert.equal(s.rejoinAtMs, null);
+  });
+
+  it('a leader heartbeats every peer, never itself, and clears the awaited set', () => {
+    const s = state();
+    s.awaitingRequest.add(PEER);
+    const effects = finishTick(s, view(Role.Leader, 10, 1_000));
+    assert.deepEqual(
+      sends(effects).map(([to]) => to),
+      [PEER, OTHER],
+    );
+    assert.ok(!sends(effects).some(([to]) => to === SELF));
+    assert.equal(s.awaitingRequest.size, 0);
+  });
+});

@@ -1,0 +1,101 @@
+// Fixtures for the pure step tests: a channel state built from the real pure pieces, views and
+// messages. No runtime, no clock, no async.
+import { channelIdFromName } from '../../src/wire/ids.js';
+import {
+  BandwidthBudget,
+  CatchupBackoff,
+  type ChannelState,
+  emptyStats,
+  HeartbeatTracker,
+  type NodeId,
+  OutstandingRequests,
+  peersOf,
+  Role,
+  type StepEffect,
+  type StepView,
+  SyncClass,
+  type SyncRequest,
+  type SyncResponse,
+} from './imports.js';
+
+export const CID = channelIdFromName('test/step');
+export const SELF = 0x10n;
+export const PEER = 0x20n;
+export const OTHER = 0x30n;
+export const HB = 100;
+
+export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } = {}): ChannelState {
+  const replicaSet = options.replicaSet ?? [SELF, PEER, OTHER];
+  return {
+    selfId: SELF,
+    channelId: CID,
+    replicaSet,
+    members: new Set(replicaSet),
+    peers: peersOf(replicaSet, SELF),
+    heartbeatMs: HB,
+    defaultClass: SyncClass.Foreground,
+    backgroundFraction: 0.3,
+    tracker: new HeartbeatTracker(SELF, HB),
+    outstanding: new OutstandingRequests(),
+    backoff: new CatchupBackoff(),
+    budget: new BandwidthBudget({
+      nicPeakBps: options.budgetBytes ?? 10_000_000,
+      fraction: 1,
+      nowMs: 0,
+    }),
+    stats: emptyStats(),
+    parked: new Map(),
+    awaitingRequest: new Set(),
+    replicaSinceMs: null,
+    rejoinAtMs: null,
+  };
+}
+
+export function view(role: Role, tailSeq: number, nowMs = 1_000): StepView {
+  return { role, tailSeq, nowMs };
+}
+
+export function syncRequest(sinceSeq: number, requestId = 7n): SyncRequest {
+  return {
+    kind: 'request',
+    channelId: CID,
+    sinceSeq,
+    chunkMax: 1024,
+    requestId,
+    syncClass: SyncClass.Foreground,
+  };
+}
+
+export function syncResponse(firstSeq: number, count: number, requestId = 7n): SyncResponse {
+  const events = Array.from({ length: count }, (_, i) => ({
+    seq: firstSeq + i,
+    payload: new Uint8Array([i]),
+  }));
+  return {
+    kind: 'response',
+    channelId: CID,
+    firstSeq,
+    leaderFirstRetainedSeq: 0,
+    requestId,
+    events,
+  };
+}
+
+/** The effects of one kind, narrowed. */
+export function ofKind<K extends StepEffect['kind']>(
+  effects: readonly StepEffect[],
+  kind: K,
+): Extract<StepEffect, { kind: K }>[] {
+  return effects.filter((e): e is Extract<StepEffect, { kind: K }> => e.kind === kind);
+}
+
+/** The messages the effects send, as [target, kind, role or error code]. */
+export function sends(effects: readonly StepEffect[]): Array<[NodeId, string, number]> {
+  return ofKind(effects, 'send').map((e) => [
+    e.to,
+    e.message.kind,
+    e.message.kind === 'heartbeat' ? e.message.role : e.message.errorCode,
+  ]);
+}
+
+export { Role };
