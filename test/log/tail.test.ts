@@ -95,7 +95,7 @@ describe('tail', () => {
     const tail = file.tail({ fromSeq: 0 });
     const events = await take(tail, 2000);
     assert.equal(events.length, 2000);
-    events.forEach((event, index) => assert.equal(event.seq, index));
+    assert.ok(events.every((event, index) => event.seq === index));
     assert.equal(text(events[1999]!.payload), 'event-1999');
     await tail.return();
   });
