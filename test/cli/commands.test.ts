@@ -394,8 +394,24 @@ describe('against a node', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /^redex: LAGGED: tail of "lagged" lagged at seq 0: .* \(resume with --from 0\)\n$/,
+      /^redex: LAGGED: tail of "lagged" lagged at seq 0: .*the first retained seq is 2 \(resume with --from 2\)\n$/,
     );
+  });
+
+  test('tail: a history of 5,000 events is printed from --from 0, then the tail goes on', async () => {
+    await node.local!.createChannel({
+      name: 'long',
+      file: { persistent: false },
+      replication: null,
+    });
+    const file = (await node.redex!.getFile('long'))!;
+    await file.appendBatch(Array.from({ length: 5000 }, (_, i) => Buffer.from(`e${i}`)));
+    const result = await redex([...url, 'tail', 'long', '--from', '0', '--count', '5000']);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 5000);
+    assert.equal(lines[0], 'e0');
+    assert.equal(lines[4999], 'e4999');
   });
 
   test('status: a table or JSON', async () => {

@@ -33,7 +33,10 @@ describe('AbortSignal', () => {
   test('tail: an already aborted signal throws its reason and registers nothing', async () => {
     const { file } = await openMemoryFile();
     const reason = new Error('caller gave up');
-    assert.throws(() => file.tail({ signal: AbortSignal.abort(reason) }), (error) => error === reason);
+    assert.throws(
+      () => file.tail({ signal: AbortSignal.abort(reason) }),
+      (error) => error === reason,
+    );
     assert.equal(file.tailCount, 0);
   });
 

@@ -1,9 +1,12 @@
-// GET /channels/{name}/tail: a live tail as Server-Sent Events. Each event is
+// GET /channels/{name}/tail: a tail as Server-Sent Events. Each event is
 // `id: <seq>` + `data: {"seq","timestampNs","payload"}`; a reconnecting EventSource sends
-// Last-Event-ID and resumes after it. LAGGED (history evicted, or the client read too slowly and
-// fell more than the channel's tail buffer behind) arrives as `event: error` and ends the
-// stream; a channel that closes (node shutdown) ends it with `event: end`. A client that goes
-// away frees its tail at once.
+// Last-Event-ID and resumes right after it. The tail is a cursor: it reads any retained history
+// page by page (each page bounded by the channel's `tailBufferSize` bytes) as fast as the client
+// reads, then live events; the socket's backpressure paces it, and a client that stops reading
+// for the write timeout is cut. LAGGED (retention evicted events the client had not read yet;
+// `resumeSeq` is the first seq still retained) arrives as `event: error` and ends the stream; a
+// channel that closes (node shutdown) ends it with `event: end`. A client that goes away frees
+// its tail at once.
 
 import { ACCESS_TOKEN_PARAM } from './auth.js';
 import type { RequestContext } from './context.js';
@@ -16,7 +19,7 @@ export function tooManyStreams(): HttpError {
   return new HttpError(
     503,
     HttpErrorCode.TooManyStreams,
-    'this node serves as many streams as it can; try again later',
+    'this node serves as many streams as it can (in all, or for this client address); try again later',
   );
 }
 
