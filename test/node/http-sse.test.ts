@@ -55,6 +55,25 @@ describe('tail', () => {
     }
   });
 
+  test('with to, the stream is a bounded read ending with reason "to"', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    try {
+      await appendText(node.url, 'zero', 'one', 'two', 'three');
+      const sse = await TestSse.open(`${node.url}${TAIL}?from=1&to=3&encoding=utf8`);
+      assert.equal((await sse.next())!.id, '1');
+      assert.equal((await sse.next())!.id, '2');
+      const end = await sse.next('the end event');
+      assert.equal(end!.event, 'end');
+      assert.deepEqual(JSON.parse(end!.data), { reason: 'to' });
+      await withTimeout(sse.ended, 'the stream closes');
+      const empty = await TestSse.open(`${node.url}${TAIL}?from=2&to=2`);
+      assert.equal((await empty.next())!.event, 'end');
+      assert.equal((await api(node.url, 'GET', `${TAIL}?from=3&to=2`)).status, 400);
+    } finally {
+      await node.close();
+    }
+  });
+
   test('payloads are base64 by default', async () => {
     const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
     try {
