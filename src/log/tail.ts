@@ -137,6 +137,7 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
       fetched.then(
         (events) => {
           this.#fetching = false;
+          if (this.#finished) return; // ended while reading: drop the page
           this.#fill(events);
           this.#pump();
         },
