@@ -5,6 +5,7 @@ import type { RedexEvent } from '../../src/log/event.js';
 import { PAGE_EVENT_OVERHEAD_BYTES } from '../../src/log/redex-file.js';
 import type { RedexTail } from '../../src/log/tail.js';
 import { settle } from '../../src/time/virtual-clock.js';
+import { openPersistent, tempDir } from './disk/helpers.js';
 import { appendNumbered, bytes, openMemoryFile, text } from './helpers.js';
 
 async function take(tail: RedexTail, count: number): Promise<RedexEvent[]> {
@@ -250,5 +251,36 @@ describe('tail', () => {
     const { file } = await openMemoryFile();
     await file.close();
     assert.throws(() => file.tail(), { code: RedexErrorCode.Closed });
+  });
+});
+
+describe('tail on disk', () => {
+  test('history read back from disk in pages, then LAGGED with the right seqs when retention passes a stalled reader', async () => {
+    const { file, redex } = await openPersistent(tempDir(), {
+      cacheBytes: 0,
+      tailBufferSize: 4096,
+      retention: { maxEvents: 1000 },
+    });
+    await file.appendBatch(Array.from({ length: 3000 }, (_, i) => bytes(`event-${i}`)));
+    const tail = file.tail({ fromSeq: 2000 });
+    const first = await take(tail, 100);
+    assert.ok(first.every((event, index) => event.seq === 2000 + index));
+    assert.equal(text(first[99]!.payload), 'event-2099');
+    const pageEnd = tail.cursor + tail.prefetched;
+    await file.appendBatch(Array.from({ length: 1000 }, (_, i) => bytes(`event-${3000 + i}`)));
+    assert.equal(await file.sweepRetention(), 3000); // keeps 3000..3999
+    const delivered = await take(tail, tail.prefetched);
+    assert.equal(delivered.at(-1)?.seq ?? 2099, pageEnd - 1, 'the fetched page is still delivered');
+    const error = await nextError(tail);
+    assert.ok(error instanceof LaggedError);
+    assert.equal(error.lostSeq, pageEnd);
+    assert.equal(error.resumeSeq, 3000);
+    let seen = 0;
+    for await (const page of file.readStream(3000, undefined, { pageBytes: 4096 })) {
+      assert.ok(page.length * PAGE_EVENT_OVERHEAD_BYTES <= 4096);
+      for (const event of page) assert.equal(event.seq, 3000 + seen++);
+    }
+    assert.equal(seen, 1000);
+    await redex.close();
   });
 });
