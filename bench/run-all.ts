@@ -14,6 +14,7 @@ import { SUITES, type SuiteName, summarize } from './summary.js';
 const FLAGS: Record<SuiteName, string[]> = {
   log: ['--expose-gc'],
   disk: [],
+  tail: [],
   wire: [],
   peers: [],
   replication: [],

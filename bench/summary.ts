@@ -15,7 +15,7 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(benchDir, 'results');
 const docsDir = join(benchDir, '..', 'docs');
 
-export const SUITES = ['log', 'disk', 'wire', 'peers', 'replication', 'jetstream'] as const;
+export const SUITES = ['log', 'disk', 'tail', 'wire', 'peers', 'replication', 'jetstream'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface SuiteDocument {
@@ -518,12 +518,12 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '',
     'Run it: `npm run bench` (about 6–8 minutes; writes `bench/results/<timestamp>.json`, this file and',
     '`docs/benchmarks.svg`). One suite: `npm run bench:peers`, `bench:replication`, `bench:jetstream`,',
-    '`bench:log`, `bench:disk`, `bench:wire`; then `npm run bench:summary` rebuilds this page from',
+    '`bench:log`, `bench:disk`, `bench:tail`, `bench:wire`; then `npm run bench:summary` rebuilds this page from',
     '`bench/results/`. JetStream needs `apt-get install -y nats-server` and is skipped otherwise.',
     '',
     '## Local log, disk and codec suites',
     '',
-    ...(['log', 'disk', 'wire'] as const).flatMap((name) => {
+    ...(['log', 'disk', 'tail', 'wire'] as const).flatMap((name) => {
       const doc = docs.get(name);
       return doc === undefined ? [] : [`### ${name}`, '', suiteRowsTable(doc), ''];
     }),

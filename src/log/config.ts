@@ -19,6 +19,7 @@ export interface RedexFileConfig {
   readonly persistent?: boolean;
   readonly fsync?: FsyncPolicy;
   readonly retention?: RetentionPolicy;
+  /** Bytes prefetched per tail (see TAIL_BUFFER_SIZE_DEFAULT). */
   readonly tailBufferSize?: number;
   readonly maxLiveBytes?: number;
   /** Persistent files: most recent payload bytes kept in memory for reads and tails. */
@@ -37,8 +38,12 @@ export interface ResolvedFileConfig {
   readonly replication: Readonly<Record<string, unknown>> | null;
 }
 
-export const TAIL_BUFFER_SIZE_DEFAULT = 1024;
-/** A bound on per-subscriber lag; beyond it a tail is pointless and hides a stuck consumer. */
+/**
+ * Bytes a tail (or a `readStream` page) holds fetched from the store and not yet delivered,
+ * counting payload plus a fixed per-event overhead; one event always fits. It is not a bound on
+ * lag: a tail may be any distance behind, what it has not read stays in the log.
+ */
+export const TAIL_BUFFER_SIZE_DEFAULT = 1 << 20;
 export const TAIL_BUFFER_SIZE_MAX = 1 << 24;
 export const MAX_LIVE_BYTES_DEFAULT = 3 * 1024 ** 3;
 export const CACHE_BYTES_DEFAULT = 16 * 1024 ** 2;

@@ -34,16 +34,19 @@ export class ClosedError extends RedexError {
   }
 }
 
-/** A tail lost history (evicted, skipped, or the subscriber fell too far behind). */
+/** Retention (or a skip) evicted events a tail had not read yet. */
 export class LaggedError extends RedexError {
-  /** The first seq this subscriber had not yet received. */
+  /** The first seq this subscriber had not yet received (it is gone). */
+  readonly lostSeq: number;
+  /** The first seq still retained (the next seq when nothing is): where a reader can resume. */
   readonly resumeSeq: number;
 
-  constructor(channel: string, resumeSeq: number, reason: string) {
+  constructor(channel: string, lostSeq: number, resumeSeq: number, reason: string) {
     super(
       RedexErrorCode.Lagged,
-      `tail of ${JSON.stringify(channel)} lagged at seq ${resumeSeq}: ${reason}`,
+      `tail of ${JSON.stringify(channel)} lagged at seq ${lostSeq}: ${reason}; the first retained seq is ${resumeSeq}`,
     );
+    this.lostSeq = lostSeq;
     this.resumeSeq = resumeSeq;
   }
 }

@@ -10,7 +10,10 @@ export * from './errors.js';
 export type { RedexEvent } from './event.js';
 export { Redex, type RedexOptions } from './redex.js';
 export {
+  type AppendOptions,
   type FileReplication,
+  PAGE_EVENT_OVERHEAD_BYTES,
+  type ReadStreamOptions,
   RedexFile,
   type TailOptions,
   type WaitForReplicasOptions,

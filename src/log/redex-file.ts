@@ -4,6 +4,7 @@
 // `DiskLog`, whose appends become visible once written (and fsynced when the policy says so).
 
 import type { Clock } from '../time/clock.js';
+import { abortable, checkSignal, throwIfAborted } from './abort.js';
 import type { ResolvedFileConfig } from './config.js';
 import type { DiskLog } from './disk/disk-log.js';
 import {
@@ -22,13 +23,43 @@ import { RedexTail, type TailSource } from './tail.js';
 export interface TailOptions {
   /** First seq to deliver (default 0). Past `nextSeq` the tail simply waits. */
   readonly fromSeq?: number;
+  /** Aborting ends the tail: pending and later `next()` calls reject with `signal.reason`. */
+  readonly signal?: AbortSignal;
 }
+
+export interface AppendOptions {
+  /**
+   * Already aborted: the call rejects with `signal.reason` and appends nothing. Aborted while a
+   * persistent append is being written: the call rejects at once, but the write may still land.
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * INTERNAL (replication; applications do not pass it). Evaluated synchronously at the moment
+   * the append takes its seqs: at once in memory, just before its group is written on disk
+   * (after any wait in the queue). False rejects the append with LEADERSHIP_LOST and takes no
+   * seq; other appends of the group are unaffected. A leader passes "I still lead this epoch",
+   * so an append that waited past its leadership is not written.
+   */
+  readonly precondition?: () => boolean;
+}
+
+export interface ReadStreamOptions {
+  /** Most bytes per page (payload + PAGE_EVENT_OVERHEAD_BYTES each); default the file's `tailBufferSize`. */
+  readonly pageBytes?: number;
+  /** Aborting ends the iteration with `signal.reason`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Bytes counted per event, besides its payload, when a page is bounded in bytes. */
+export const PAGE_EVENT_OVERHEAD_BYTES = 64;
 
 export interface WaitForReplicasOptions {
   /** Replicas (other than this node) that must hold the seq; default 1. */
   readonly count?: number;
   /** Rejects with REPLICATION_TIMEOUT after this long on the manager's clock; default 30 s. */
   readonly timeoutMs?: number;
+  /** Aborting rejects the wait with `signal.reason` and drops its waiter and timer. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -46,19 +77,6 @@ export interface FileReplication {
   waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void>;
   /** Stops the replication of the file; called once, when the file closes. */
   close(): Promise<void>;
-}
-
-/**
- * INTERNAL (replication): options of the append path that applications do not pass.
- */
-export interface AppendOptions {
-  /**
-   * Evaluated synchronously at the moment the append takes its seqs: at once in memory, just
-   * before its group is written on disk (after any wait in the queue). False rejects the append
-   * with LEADERSHIP_LOST and takes no seq; other appends of the group are unaffected. A leader
-   * passes "I still lead this epoch", so an append that waited past its leadership is not written.
-   */
-  readonly precondition?: () => boolean;
 }
 
 export interface RedexFileDeps {
@@ -138,14 +156,15 @@ export class RedexFile {
       get nextSeq() {
         return file.#view.nextSeq;
       },
-      get firstSeq() {
-        return file.firstSeq;
+      get floorSeq() {
+        return file.#view.firstSeq;
       },
       get closed() {
         return file.#closed;
       },
-      tailBufferSize: config.tailBufferSize,
-      readEvents: (from, to) => file.#view.readEvents(from, to),
+      prefetchBytes: config.tailBufferSize,
+      readPage: (from, maxBytes) =>
+        file.#readPage(from, file.#view.nextSeq, maxBytes, PAGE_EVENT_OVERHEAD_BYTES),
       detachTail: (tail) => {
         file.#tails.delete(tail);
       },
@@ -191,12 +210,14 @@ export class RedexFile {
   }
 
   /** Resolves to the event's seq once it is stored (and durable, under `fsync: 'always'`). */
-  append(payload: Uint8Array, options?: AppendOptions): Promise<number> {
+  append(payload: Uint8Array, options: AppendOptions = {}): Promise<number> {
     try {
+      const signal = checkSignal(options.signal);
+      throwIfAborted(signal);
       this.#checkOpen();
       this.#replication?.checkWrite();
       const bytes = checkPayload(payload);
-      const precondition = options?.precondition ?? null;
+      const precondition = options.precondition ?? null;
       if (this.#disk !== null) {
         // The disk log copies the payload as it encodes it: the caller may reuse its buffer at once.
         const stored = this.#disk.append(
@@ -205,7 +226,10 @@ export class RedexFile {
           null,
           precondition,
         ) as Promise<number>;
-        return this.#replication === null ? stored : stored.then(this.#afterAppend);
+        return abortable(
+          this.#replication === null ? stored : stored.then(this.#afterAppend),
+          signal,
+        );
       }
       this.#checkPrecondition(precondition);
       this.#checkRoom(1, bytes.byteLength);
@@ -219,7 +243,10 @@ export class RedexFile {
   }
 
   /** Appends all or nothing; resolves to the first seq, or null for an empty batch. */
-  appendBatch(payloads: readonly Uint8Array[], options?: AppendOptions): Promise<number | null> {
+  appendBatch(
+    payloads: readonly Uint8Array[],
+    options: AppendOptions = {},
+  ): Promise<number | null> {
     return this.#appendBatch(null, payloads, true, options);
   }
 
@@ -227,7 +254,7 @@ export class RedexFile {
   appendBatchIfNextSeq(
     expected: number,
     payloads: readonly Uint8Array[],
-    options?: AppendOptions,
+    options: AppendOptions = {},
   ): Promise<number | null> {
     try {
       checkSeq('expected', expected);
@@ -245,7 +272,7 @@ export class RedexFile {
   applyReplicated(
     expected: number,
     payloads: readonly Uint8Array[],
-    options?: AppendOptions,
+    options: AppendOptions = {},
   ): Promise<number | null> {
     try {
       checkSeq('expected', expected);
@@ -327,6 +354,7 @@ export class RedexFile {
    */
   waitForReplicas(seq: number, options: WaitForReplicasOptions = {}): Promise<void> {
     try {
+      throwIfAborted(checkSignal(options.signal));
       this.#checkOpen();
       if (this.#replication === null) {
         throw new RedexError(
@@ -368,20 +396,43 @@ export class RedexFile {
       checkSeq('end', end);
       checkSeq('maxBytes', maxBytes);
       checkSeq('perEventOverhead', perEventOverhead);
-      const view = this.#view;
-      const from = Math.max(start, view.firstSeq);
-      const to = Math.min(end, view.nextSeq);
-      let used = 0;
-      let stop = from;
-      while (stop < to) {
-        const cost = view.lengthAt(stop) + perEventOverhead;
-        if (stop > from && used + cost > maxBytes) break;
-        used += cost;
-        stop++;
-      }
-      return Promise.resolve(view.readEvents(from, stop));
+      return Promise.resolve(this.#readPage(start, end, maxBytes, perEventOverhead));
     } catch (error) {
       return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Retained events of [start, end) as pages bounded in bytes, read one page per step of the
+   * iteration (so a long range costs one page of memory). `end` defaults to `nextSeq` when the
+   * stream starts. Like `readRange`, events evicted meanwhile are skipped: seqs may jump.
+   */
+  async *readStream(
+    start: number,
+    end?: number,
+    options: ReadStreamOptions = {},
+  ): AsyncGenerator<RedexEvent[], void, undefined> {
+    this.#checkOpen();
+    checkSeq('start', start);
+    const stop = end === undefined ? this.#view.nextSeq : checkSeq('end', end);
+    const pageBytes =
+      options.pageBytes === undefined
+        ? this.config.tailBufferSize
+        : checkSeq('pageBytes', options.pageBytes);
+    const signal = checkSignal(options.signal);
+    let from = start;
+    for (;;) {
+      throwIfAborted(signal);
+      this.#checkOpen();
+      from = Math.max(from, this.#view.firstSeq);
+      if (from >= Math.min(stop, this.#view.nextSeq)) return;
+      const page = await abortable(
+        Promise.resolve(this.#readPage(from, stop, pageBytes, PAGE_EVENT_OVERHEAD_BYTES)),
+        signal,
+      );
+      if (page.length === 0) return;
+      from = page[page.length - 1]!.seq + 1;
+      yield page;
     }
   }
 
@@ -394,14 +445,17 @@ export class RedexFile {
   }
 
   /**
-   * Backfills [fromSeq, nextSeq) then delivers live appends, in order, with no gap and no
-   * duplicate. Ends with LAGGED when history is lost or the subscriber falls more than
-   * `tailBufferSize` events behind; ends cleanly on `return()` or when the file closes.
+   * A cursor from `fromSeq`: reads the retained history page by page (each page at most
+   * `tailBufferSize` bytes) at the consumer's pace, then live appends, in order, with no gap and
+   * no duplicate. Ends with LAGGED only when retention evicts events it has not read yet; ends
+   * cleanly on `return()` or when the file closes; rejects with `signal.reason` once aborted.
    */
   tail(options: TailOptions = {}): RedexTail {
+    const signal = checkSignal(options.signal);
+    throwIfAborted(signal);
     this.#checkOpen();
     const fromSeq = checkSeq('fromSeq', options.fromSeq ?? 0);
-    const tail = new RedexTail(this.#tailSource, fromSeq);
+    const tail = new RedexTail(this.#tailSource, fromSeq, signal);
     this.#tails.add(tail);
     return tail;
   }
@@ -476,18 +530,20 @@ export class RedexFile {
     expected: number | null,
     payloads: readonly Uint8Array[],
     guarded: boolean,
-    options: AppendOptions | undefined,
+    options: AppendOptions,
   ): Promise<number | null> {
     try {
+      const signal = checkSignal(options.signal);
+      throwIfAborted(signal);
       this.#checkOpen();
       const replication = guarded ? this.#replication : null;
       replication?.checkWrite();
       checkPayloads(payloads);
       const timestampNs = this.#clock.nowNs();
-      const precondition = options?.precondition ?? null;
+      const precondition = options.precondition ?? null;
       if (this.#disk !== null) {
         const stored = this.#disk.append(payloads, timestampNs, expected, precondition);
-        return replication === null ? stored : stored.then(this.#afterAppend);
+        return abortable(replication === null ? stored : stored.then(this.#afterAppend), signal);
       }
       const memory = this.#memory!;
       this.#checkPrecondition(precondition);
@@ -548,6 +604,30 @@ export class RedexFile {
         `appending ${bytes} bytes to ${JSON.stringify(this.name)} would hold ${memory.payloadBytes + bytes} live bytes; maxLiveBytes is ${this.config.maxLiveBytes}`,
       );
     }
+  }
+
+  /**
+   * Retained events from max(start, firstSeq) below `end` while Σ (payload + overhead) ≤ maxBytes;
+   * at least one event when one exists, so a reader always makes progress.
+   */
+  #readPage(
+    start: number,
+    end: number,
+    maxBytes: number,
+    perEventOverhead: number,
+  ): RedexEvent[] | Promise<RedexEvent[]> {
+    const view = this.#view;
+    const from = Math.max(start, view.firstSeq);
+    const to = Math.min(end, view.nextSeq);
+    let used = 0;
+    let stop = from;
+    while (stop < to) {
+      const cost = view.lengthAt(stop) + perEventOverhead;
+      if (stop > from && used + cost > maxBytes) break;
+      used += cost;
+      stop++;
+    }
+    return view.readEvents(from, stop);
   }
 
   /** Wakes every tail; the disk log calls this when its events change. */

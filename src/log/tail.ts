@@ -1,25 +1,27 @@
-// A live tail of one channel. The subscriber holds a cursor and a small prefetch of events read
-// from the file's store when its consumer asks, so a slow consumer costs almost no memory: when it
-// falls more than `bufferSize` events behind, or the events at its cursor are evicted, it ends
-// with LAGGED instead of holding back appends or buffering without bound. Reads may be
-// asynchronous (a persistent file's older events come from disk); deliveries stay in seq order.
+// A tail is a cursor over one channel's log, not a buffer. It holds the next seq to deliver and at
+// most one page of events fetched from the file's store (memory or disk) and not yet delivered,
+// bounded in bytes. It fetches the next page only when its consumer asks, so history of any length
+// is read at the consumer's pace, and a consumer that stops reading costs the file nothing but the
+// page already fetched: what it has not read stays in the log. Appends never wait for a tail.
+//
+// A tail ends with LAGGED for exactly one reason: retention (or a skip) removed events it had not
+// yet fetched. Events already fetched are still delivered first. Deliveries stay in seq order with
+// no gap and no duplicate even when reads are asynchronous (older events of a persistent file).
 
-import { LaggedError, RedexError } from './errors.js';
+import { LaggedError, RedexError, RedexErrorCode } from './errors.js';
 import type { RedexEvent } from './event.js';
-
-/** Events fetched from the store per read. */
-export const TAIL_PREFETCH_MAX = 64;
 
 /** What a tail needs from its file. */
 export interface TailSource {
   readonly name: string;
   readonly nextSeq: number;
-  /** Lowest retained seq, or null when nothing is retained. */
-  readonly firstSeq: number | null;
+  /** The lowest seq still readable (`nextSeq` when nothing is retained). */
+  readonly floorSeq: number;
   readonly closed: boolean;
-  readonly tailBufferSize: number;
-  /** Retained events in [from, to). */
-  readEvents(from: number, to: number): RedexEvent[] | Promise<RedexEvent[]>;
+  /** Most bytes one fetch may hold (payload plus a per-event overhead); one event always fits. */
+  readonly prefetchBytes: number;
+  /** Retained events from `from` (floorSeq ≤ from < nextSeq), one page bounded by `maxBytes`. */
+  readPage(from: number, maxBytes: number): RedexEvent[] | Promise<RedexEvent[]>;
   detachTail(tail: RedexTail): void;
 }
 
@@ -34,18 +36,22 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
   readonly #source: TailSource;
   /** The next seq the consumer receives. */
   #cursor: number;
-  /** Fetched events [cursor, cursor + length − start), consumed from `#prefetchStart`. */
+  /** Fetched events, consumed from `#prefetchStart`; the first unconsumed one has seq `#cursor`. */
   #prefetch: RedexEvent[] = [];
   #prefetchStart = 0;
   #fetching = false;
   #waiters: Waiter[] = [];
   #failure: RedexError | null = null;
   #finished = false;
+  readonly #signal: AbortSignal | null;
+  /** Set once the signal aborted: every later `next()` rejects with it. */
+  #abortReason: { readonly reason: unknown } | null = null;
 
-  constructor(source: TailSource, fromSeq: number) {
+  constructor(source: TailSource, fromSeq: number, signal: AbortSignal | null = null) {
     this.#source = source;
     this.#cursor = fromSeq;
-    this.#checkLag();
+    this.#signal = signal;
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
   /** The next seq this tail will deliver. */
@@ -57,12 +63,21 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
     return this.#finished;
   }
 
+  /** Events fetched and not yet delivered (at most one page). */
+  get prefetched(): number {
+    return this.#prefetch.length - this.#prefetchStart;
+  }
+
   [Symbol.asyncIterator](): this {
     return this;
   }
 
   next(): Promise<IteratorResult<RedexEvent, undefined>> {
-    if (this.#finished) return Promise.resolve(DONE);
+    if (this.#finished) {
+      return this.#abortReason === null
+        ? Promise.resolve(DONE)
+        : Promise.reject(this.#abortReason.reason);
+    }
     // Fast path: an event is already at hand and nobody is queued ahead of this call.
     if (this.#waiters.length === 0 && this.#failure === null && !this.#source.closed) {
       const ready = this.#takePrefetched();
@@ -82,17 +97,14 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
 
   /** Called by the file after appends, skips, sweeps and close. Never throws. */
   poke(): void {
-    if (this.#finished) return;
-    this.#checkLag();
-    if (this.#failure !== null && this.#waiters.length === 0) {
-      // Nobody is waiting: stop costing the file anything; the next `next()` reports the failure.
-      this.#source.detachTail(this);
+    if (this.#finished || this.#waiters.length === 0) {
+      if (this.#source.closed) this.#finish();
       return;
     }
     this.#pump();
   }
 
-  /** Serves waiters from the prefetch, fetching more when needed; one fetch at a time. */
+  /** Serves waiters from the prefetch, fetching the next page when needed; one fetch at a time. */
   #pump(): void {
     while (!this.#finished && !this.#fetching) {
       if (this.#source.closed) {
@@ -114,27 +126,18 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
       }
       const source = this.#source;
       if (this.#cursor >= source.nextSeq) return; // wait for a poke
-      const first = source.firstSeq;
-      if (first === null || this.#cursor < first) {
-        this.#failure = new LaggedError(
-          source.name,
-          this.#cursor,
-          'the events at this position were evicted',
-        );
-        continue;
-      }
-      const fetched = source.readEvents(
-        this.#cursor,
-        Math.min(source.nextSeq, this.#cursor + TAIL_PREFETCH_MAX),
-      );
+      if (this.#lost()) continue;
+      const fetched = source.readPage(this.#cursor, source.prefetchBytes);
       if (Array.isArray(fetched)) {
-        this.#fill(fetched);
+        // A synchronous page is never empty for a cursor in [floorSeq, nextSeq).
+        if (!this.#fill(fetched)) return;
         continue;
       }
       this.#fetching = true;
       fetched.then(
         (events) => {
           this.#fetching = false;
+          if (this.#finished) return; // ended while reading: drop the page
           this.#fill(events);
           this.#pump();
         },
@@ -143,7 +146,10 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
           this.#failure =
             error instanceof RedexError
               ? error
-              : new LaggedError(source.name, this.#cursor, `reading failed: ${String(error)}`);
+              : new RedexError(
+                  RedexErrorCode.Io,
+                  `tail of ${JSON.stringify(source.name)}: ${String(error)}`,
+                );
           this.#pump();
         },
       );
@@ -151,20 +157,28 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
     }
   }
 
-  #fill(events: RedexEvent[]): void {
-    // Keep only events that continue exactly at the cursor (a sweep may have raced the read).
+  /** True (and the failure set) when the events at the cursor were evicted. */
+  #lost(): boolean {
+    const floor = this.#source.floorSeq;
+    if (this.#cursor >= floor) return false;
+    this.#failure ??= new LaggedError(
+      this.#source.name,
+      this.#cursor,
+      floor,
+      `events ${this.#cursor}..${floor - 1} were evicted before this tail read them`,
+    );
+    return true;
+  }
+
+  /** Takes a page that continues exactly at the cursor; false when it does not (a sweep raced). */
+  #fill(events: RedexEvent[]): boolean {
     if (events.length === 0 || events[0]!.seq !== this.#cursor) {
-      if (this.#source.firstSeq === null || this.#cursor < this.#source.firstSeq) {
-        this.#failure ??= new LaggedError(
-          this.#source.name,
-          this.#cursor,
-          'the events at this position were evicted',
-        );
-      }
-      return;
+      this.#lost();
+      return false;
     }
     this.#prefetch = events;
     this.#prefetchStart = 0;
+    return true;
   }
 
   #takePrefetched(): IteratorResult<RedexEvent, undefined> | null {
@@ -178,33 +192,20 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
     return { done: false, value: event };
   }
 
-  #checkLag(): void {
-    if (this.#failure !== null) return;
-    const source = this.#source;
-    const behind = source.nextSeq - this.#cursor;
-    if (behind <= 0) return;
-    const first = source.firstSeq;
-    if (first === null || this.#cursor < first) {
-      this.#failure = new LaggedError(
-        source.name,
-        this.#cursor,
-        first === null
-          ? 'no events are retained below the next seq'
-          : `history before seq ${first} was evicted`,
-      );
-    } else if (behind > source.tailBufferSize) {
-      this.#failure = new LaggedError(
-        source.name,
-        this.#cursor,
-        `the subscriber is ${behind} events behind; the tail buffer holds ${source.tailBufferSize}`,
-      );
-    }
-  }
+  readonly #onAbort = (): void => {
+    if (this.#finished) return;
+    this.#abortReason = { reason: this.#signal!.reason };
+    const waiters = this.#waiters.splice(0);
+    this.#finish();
+    for (const waiter of waiters) waiter.reject(this.#abortReason.reason);
+  };
 
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#prefetch = [];
+    this.#prefetchStart = 0;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#source.detachTail(this);
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(DONE);
   }

@@ -19,6 +19,8 @@ export const WAIT_FOR_REPLICAS_TIMEOUT_MS_DEFAULT = 30_000;
 export interface WaitOptions {
   readonly count?: number;
   readonly timeoutMs?: number;
+  /** Aborting rejects the wait with `signal.reason` and drops its waiter, timer and listener. */
+  readonly signal?: AbortSignal;
 }
 
 interface Waiter {
@@ -27,6 +29,8 @@ interface Waiter {
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   timer: TimerHandle | null;
+  readonly signal: AbortSignal | null;
+  readonly onAbort: () => void;
 }
 
 function invalid(message: string): RedexError {
@@ -99,13 +103,32 @@ export class ReplicaProgress {
       if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) {
         throw invalid(`timeoutMs must be a safe integer ≥ 0, got ${String(timeoutMs)}`);
       }
+      const signal = options.signal ?? null;
+      if (signal !== null && !(signal instanceof AbortSignal)) {
+        throw invalid(`signal must be an AbortSignal, got ${typeof signal}`);
+      }
+      signal?.throwIfAborted();
       if (this.holding(seq) >= count) return Promise.resolve();
       if (this.#waiters.size >= REPLICA_WAITERS_MAX) {
         throw invalid(`more than ${REPLICA_WAITERS_MAX} calls waiting on ${this.#channel}`);
       }
       return new Promise<void>((resolve, reject) => {
-        const waiter: Waiter = { seq, count, resolve, reject, timer: null };
+        const waiter: Waiter = {
+          seq,
+          count,
+          resolve,
+          reject,
+          timer: null,
+          signal,
+          onAbort: () => {
+            // The listener ran once and is gone; `#settle` would take a null reason for success.
+            if (!this.#waiters.delete(waiter)) return;
+            waiter.timer?.cancel();
+            reject(signal!.reason);
+          },
+        };
         this.#waiters.add(waiter);
+        signal?.addEventListener('abort', waiter.onAbort, { once: true });
         waiter.timer = this.#clock.setTimer(timeoutMs, () => {
           const error = new ReplicationTimeoutError(
             this.#channel,
@@ -132,6 +155,7 @@ export class ReplicaProgress {
   #settle(waiter: Waiter, error: unknown): void {
     if (!this.#waiters.delete(waiter)) return;
     waiter.timer?.cancel();
+    waiter.signal?.removeEventListener('abort', waiter.onAbort);
     if (error === null) waiter.resolve();
     else waiter.reject(error);
   }

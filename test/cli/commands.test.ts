@@ -315,6 +315,37 @@ describe('against a node', () => {
     );
   });
 
+  test('read: a long range is streamed, with --count and --to, and ends at the tail as of the start', async () => {
+    await node.local!.createChannel({
+      name: 'range',
+      file: { persistent: false },
+      replication: null,
+    });
+    const file = (await node.redex!.getFile('range'))!;
+    await file.appendBatch(Array.from({ length: 5000 }, (_, i) => Buffer.from(`r${i}`)));
+    const all = await redex([...url, 'read', 'range']);
+    assert.equal(all.code, 0, all.stderr);
+    const lines = all.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 5000);
+    assert.equal(lines[4999], 'r4999');
+    assert.match(all.stderr, /redex: read 5,000 events from range\n$/);
+    const some = await redex([
+      ...url,
+      'read',
+      'range',
+      '--from',
+      '10',
+      '--to',
+      '4000',
+      '--count',
+      '3',
+    ]);
+    assert.equal(some.stdout, 'r10\nr11\nr12\n');
+    const middle = await redex([...url, 'read', 'range', '--from', '4998', '--to', '5000']);
+    assert.equal(middle.stdout, 'r4998\nr4999\n');
+    assert.equal((await node.service.channel('range')).tails, 0, 'every stream was closed');
+  });
+
   test('read: a non-UTF-8 event in text mode is printed in base64 with a note', async () => {
     await redex([...url, 'channel', 'create', 'binary']);
     await api(node.url, 'POST', '/channels/binary/events', {
@@ -394,8 +425,24 @@ describe('against a node', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /^redex: LAGGED: tail of "lagged" lagged at seq 0: .* \(resume with --from 0\)\n$/,
+      /^redex: LAGGED: tail of "lagged" lagged at seq 0: .*the first retained seq is 2 \(resume with --from 2\)\n$/,
     );
+  });
+
+  test('tail: a history of 5,000 events is printed from --from 0, then the tail goes on', async () => {
+    await node.local!.createChannel({
+      name: 'history',
+      file: { persistent: false },
+      replication: null,
+    });
+    const file = (await node.redex!.getFile('history'))!;
+    await file.appendBatch(Array.from({ length: 5000 }, (_, i) => Buffer.from(`e${i}`)));
+    const result = await redex([...url, 'tail', 'history', '--from', '0', '--count', '5000']);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 5000);
+    assert.equal(lines[0], 'e0');
+    assert.equal(lines[4999], 'e4999');
   });
 
   test('status: a table or JSON', async () => {

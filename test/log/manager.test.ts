@@ -20,7 +20,7 @@ describe('Redex manager', () => {
       code: RedexErrorCode.Config,
     });
     // Same config written another way (key order, defaults spelled out) is the same config.
-    await redex.openFile('orders', { tailBufferSize: 1024, retention: { maxEvents: 10 } });
+    await redex.openFile('orders', { tailBufferSize: 1 << 20, retention: { maxEvents: 10 } });
   });
 
   test('a closed file refuses appends with CLOSED; reopening gives a fresh handle', async () => {

@@ -55,6 +55,25 @@ describe('tail', () => {
     }
   });
 
+  test('with to, the stream is a bounded read ending with reason "to"', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    try {
+      await appendText(node.url, 'zero', 'one', 'two', 'three');
+      const sse = await TestSse.open(`${node.url}${TAIL}?from=1&to=3&encoding=utf8`);
+      assert.equal((await sse.next())!.id, '1');
+      assert.equal((await sse.next())!.id, '2');
+      const end = await sse.next('the end event');
+      assert.equal(end!.event, 'end');
+      assert.deepEqual(JSON.parse(end!.data), { reason: 'to' });
+      await withTimeout(sse.ended, 'the stream closes');
+      const empty = await TestSse.open(`${node.url}${TAIL}?from=2&to=2`);
+      assert.equal((await empty.next())!.event, 'end');
+      assert.equal((await api(node.url, 'GET', `${TAIL}?from=3&to=2`)).status, 400);
+    } finally {
+      await node.close();
+    }
+  });
+
   test('payloads are base64 by default', async () => {
     const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
     try {
@@ -123,7 +142,8 @@ describe('tail', () => {
       assert.equal(error!.event, 'error');
       const body = JSON.parse(error!.data);
       assert.equal(body.error.code, 'LAGGED');
-      assert.equal(body.error.resumeSeq, 0);
+      assert.equal(body.error.lostSeq, 0);
+      assert.equal(body.error.resumeSeq, 3, 'the first seq still retained');
       assert.match(body.error.message, /^redex: tail of "orders\/audit" lagged/);
       await withTimeout(sse.ended, 'the stream ends after LAGGED');
       assert.equal(await sse.next(), null);
@@ -135,12 +155,35 @@ describe('tail', () => {
     }
   });
 
-  test('a reader that stops reading gets LAGGED; appends never wait for it', async () => {
-    const node = await startTestNode({
-      channels: [
-        { name: CHANNEL, file: { persistent: false, tailBufferSize: 2 }, replication: null },
-      ],
-    });
+  test("a tail from 0 reads a long history at the reader's pace; Last-Event-ID resumes after a cut", async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
+    try {
+      for (let start = 0; start < 5000; start += 1000)
+        await appendText(node.url, ...Array.from({ length: 1000 }, (_, i) => `e${start + i}`));
+      const sse = await TestSse.open(`${node.url}${TAIL}?from=0&encoding=utf8`);
+      for (let seq = 0; seq < 3000; seq++) {
+        const message = await sse.next(`event ${seq}`);
+        assert.equal(message!.event, 'message');
+        assert.equal(message!.id, String(seq));
+      }
+      sse.close();
+      // What an EventSource does on reconnect: send the last id it saw.
+      const resumed = await TestSse.open(`${node.url}${TAIL}?encoding=utf8`, {
+        'last-event-id': '2999',
+      });
+      for (let seq = 3000; seq < 5000; seq++) {
+        const message = await resumed.next(`event ${seq}`);
+        assert.equal(message!.id, String(seq));
+        assert.equal(JSON.parse(message!.data).payload, `e${seq}`);
+      }
+      resumed.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('a reader that stops reading never slows appends and then gets every event in order', async () => {
+    const node = await startTestNode({ channels: [memorySpec(CHANNEL)] });
     try {
       const sse = await TestSse.open(`${node.url}${TAIL}`, {}, { paused: true });
       // 16 MiB (21 MiB of base64) is more than the socket buffers hold: the node's writes block.
@@ -151,6 +194,37 @@ describe('tail', () => {
         });
         assert.equal(answer.status, 201, 'the append is answered while the reader sleeps');
       }
+      sse.resume();
+      for (let seq = 0; seq < SLOW_EVENTS; seq++) {
+        const message = await sse.next(`event ${seq}`);
+        assert.equal(message!.event, 'message');
+        assert.equal(JSON.parse(message!.data).seq, seq);
+      }
+      sse.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('retention that evicts what a stalled reader has not read → LAGGED naming the first retained seq', async () => {
+    const node = await startTestNode({
+      channels: [
+        {
+          name: CHANNEL,
+          file: { persistent: false, retention: { maxEvents: 2 }, tailBufferSize: 1 },
+          replication: null,
+        },
+      ],
+    });
+    try {
+      const sse = await TestSse.open(`${node.url}${TAIL}`, {}, { paused: true });
+      for (let i = 0; i < SLOW_EVENTS; i++) {
+        await api(node.url, 'POST', EVENTS, {
+          body: Buffer.alloc(1024 * 1024, i),
+          headers: { 'content-type': 'application/octet-stream' },
+        });
+      }
+      await node.redex!.sweepRetention();
       sse.resume();
       let delivered = 0;
       for (;;) {
@@ -163,12 +237,61 @@ describe('tail', () => {
         assert.equal(message.event, 'error');
         const { error } = JSON.parse(message.data);
         assert.equal(error.code, 'LAGGED');
-        assert.equal(error.resumeSeq, delivered, 'resume exactly after the last delivered event');
-        assert.match(error.message, /events behind; the tail buffer holds 2/);
+        assert.equal(error.lostSeq, delivered, 'lost exactly after the last delivered event');
+        assert.equal(error.resumeSeq, SLOW_EVENTS - 2, 'the first seq still retained');
         break;
       }
-      assert.ok(delivered < SLOW_EVENTS);
+      assert.ok(delivered < SLOW_EVENTS - 2);
       await withTimeout(sse.ended, 'the stream ends after LAGGED');
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('a write that cannot drain within the write timeout ends the stream, counted', async () => {
+    const node = await startTestNode({
+      channels: [memorySpec(CHANNEL)],
+      http: { sseWriteTimeoutMs: 100 },
+    });
+    try {
+      const sse = await TestSse.open(`${node.url}${TAIL}`, {}, { paused: true });
+      for (let i = 0; i < SLOW_EVENTS; i++) {
+        await api(node.url, 'POST', EVENTS, {
+          body: Buffer.alloc(1024 * 1024, i),
+          headers: { 'content-type': 'application/octet-stream' },
+        });
+      }
+      await eventually(() => node.http.streamCount === 0, 'the stalled stream is cut');
+      await eventually(
+        async () => (await node.service.channel(CHANNEL)).tails === 0,
+        'its tail is freed',
+      );
+      const metrics = (await api(node.url, 'GET', '/metrics')).text;
+      assert.match(metrics, /redex_http_sse_stalled_total\{kind="tail"\} 1/);
+      sse.close();
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('past the per-address stream limit a new stream is 503 TOO_MANY_STREAMS', async () => {
+    const node = await startTestNode({
+      channels: [memorySpec(CHANNEL)],
+      http: { streamsPerAddressMax: 2 },
+    });
+    try {
+      const first = await TestSse.open(`${node.url}${TAIL}`);
+      const second = await TestSse.open(`${node.url}/events/status`);
+      await first.waitForRaw(': tail');
+      const third = await api(node.url, 'GET', TAIL);
+      assert.equal(third.status, 503);
+      assert.equal(third.json.error.code, 'TOO_MANY_STREAMS');
+      first.close();
+      await eventually(() => node.http.streamCount === 1, 'the slot is free again');
+      const fourth = await TestSse.open(`${node.url}${TAIL}`);
+      assert.equal(fourth.status, 200);
+      fourth.close();
+      second.close();
     } finally {
       await node.close();
     }
@@ -176,9 +299,7 @@ describe('tail', () => {
 
   test('shutdown does not wait for a reader that stopped reading', async () => {
     const node = await startTestNode({
-      channels: [
-        { name: CHANNEL, file: { persistent: false, tailBufferSize: 1000 }, replication: null },
-      ],
+      channels: [{ name: CHANNEL, file: { persistent: false }, replication: null }],
     });
     const sse = await TestSse.open(`${node.url}${TAIL}`, {}, { paused: true });
     for (let i = 0; i < SLOW_EVENTS; i++) {

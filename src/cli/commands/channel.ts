@@ -99,7 +99,7 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
     .option('--retention-events <n>', 'keep at most N events')
     .option('--retention-bytes <n>', 'keep at most N bytes (20 + payload per event)')
     .option('--retention-age-ms <ms>', 'drop events older than this')
-    .option('--tail-buffer <n>', 'how far a tail may fall behind before LAGGED')
+    .option('--tail-buffer <bytes>', 'bytes each tail prefetches from the log (default 1 MiB)')
     .option('--replication-factor <n>', 'replica-set size (acted on once the mesh lands)')
     .option(
       '--spec <json>',

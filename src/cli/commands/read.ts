@@ -1,6 +1,9 @@
-// `redex read CHANNEL`: reads a range page by page and prints one event per line. The range ends
-// at `--to`, or at the channel's tail when the read started, so reading a busy channel ends.
-// A read that takes more than one page reports progress on stderr (unless --quiet).
+// `redex read CHANNEL`: prints a range, one event per line. The range ends at `--to`, or at the
+// channel's tail when the read started, so reading a busy channel ends. The node streams the
+// range over one Server-Sent-Events response (its tail route with `to`), reading the log in pages
+// bounded in bytes at the pace this process prints, so a long range costs neither side more than
+// a page. Evicted history is skipped with a note. A read of more than `--page` events reports
+// progress on stderr (unless --quiet).
 
 import type { Command } from 'commander';
 import { READ_EVENTS_DEFAULT, READ_EVENTS_MAX } from '../../node/http/limits.js';
@@ -14,6 +17,7 @@ import {
   formatEvent,
   type WireEvent,
 } from '../format.js';
+import type { SseMessage } from '../sse-parser.js';
 
 /** Progress lines at most this often. */
 export const PROGRESS_INTERVAL_MS = 500;
@@ -27,11 +31,11 @@ interface ReadOptions {
   quiet?: boolean;
 }
 
-interface ReadAnswer {
-  readonly events: WireEvent[];
-  readonly next: number;
-  readonly firstSeq: number | null;
-  readonly nextSeq: number;
+/** Stdout is written in chunks of about this many characters. */
+const OUTPUT_CHUNK_CHARS = 64 * 1024;
+
+interface StreamError {
+  readonly error: { code: string; message: string; lostSeq?: number; resumeSeq?: number };
 }
 
 export function parseFormat(value: string | undefined): EventFormat {
@@ -56,7 +60,7 @@ export function registerRead(program: Command, ctx: CommandContext): void {
     .option('--format <format>', 'text (payloads), json (one object per line) or base64', 'text')
     .option(
       '--page <n>',
-      `events per request (default ${READ_EVENTS_DEFAULT}, at most ${READ_EVENTS_MAX})`,
+      `report progress on stderr for reads of more than N events (default ${READ_EVENTS_DEFAULT})`,
     )
     .option('--quiet', 'no progress on stderr')
     .action(async (channel: string, options: ReadOptions, command: Command) => {
@@ -71,12 +75,19 @@ export function registerRead(program: Command, ctx: CommandContext): void {
       );
       if (end !== null && end < start) throw new CliError('--to is below --from', ExitCode.Usage);
       const client = await ctx.client(command);
+      // Fix the end at the tail as of now: a busy channel must not make this endless.
+      end ??= (await client.json<{ nextSeq: number }>('GET', channelPath(channel))).nextSeq;
+      const limit = count ?? Number.POSITIVE_INFINITY;
       let from = start;
       let printed = 0;
-      let pages = 0;
       let lastProgressMs = io.nowMs();
       let warnedBinary = false;
       let warnedGap = false;
+      let out = '';
+      const flush = () => {
+        if (out !== '') io.stdout.write(out);
+        out = '';
+      };
       const onBinary = () => {
         if (warnedBinary) return;
         warnedBinary = true;
@@ -85,42 +96,60 @@ export function registerRead(program: Command, ctx: CommandContext): void {
         );
       };
       const progress = (final: boolean) => {
-        if (options.quiet || pages < 2) return;
-        const total =
-          end === null ? null : Math.min(end - start, count ?? Number.POSITIVE_INFINITY);
+        if (options.quiet || printed <= page) return;
+        const total = Math.min(end - start, count ?? Number.POSITIVE_INFINITY);
         const share = total
           ? ` of ${total.toLocaleString('en-US')} (${Math.floor((printed / total) * 100)}%)`
           : '';
         const text = `redex: read ${printed.toLocaleString('en-US')}${final ? '' : share} events${final ? ` from ${channel}` : ''}`;
         io.stderr.write(io.stderr.isTTY ? `\r\x1b[K${text}${final ? '\n' : ''}` : `${text}\n`);
       };
-      for (;;) {
-        if (io.signal.aborted) break;
-        const remaining = count === undefined ? page : Math.min(page, count - printed);
-        if (remaining <= 0) break;
-        const answer = await client.json<ReadAnswer>('GET', channelPath(channel, 'events'), {
-          query: { from, to: end ?? undefined, limit: remaining, encoding: encodingFor(format) },
-        });
-        pages++;
-        // Fix the end at the tail of the first answer: a busy channel must not make this endless.
-        end ??= answer.nextSeq;
-        const firstEvent = answer.events[0];
-        if (!warnedGap && firstEvent !== undefined && firstEvent.seq > from) {
-          warnedGap = true;
-          io.stderr.write(
-            `redex: events ${from}..${firstEvent.seq - 1} are no longer retained (evicted); continuing at ${firstEvent.seq}\n`,
-          );
+      while (from < end && printed < limit && !io.signal.aborted) {
+        let ended: string | null = null;
+        let failure: StreamError['error'] | null = null;
+        const onMessage = (message: SseMessage): boolean => {
+          if (message.event === 'message') {
+            const event = JSON.parse(message.data) as WireEvent;
+            out += `${formatEvent(event, format, onBinary)}\n`;
+            if (out.length >= OUTPUT_CHUNK_CHARS) flush();
+            printed++;
+            from = event.seq + 1;
+            if (io.nowMs() - lastProgressMs >= PROGRESS_INTERVAL_MS) {
+              lastProgressMs = io.nowMs();
+              flush();
+              progress(false);
+            }
+            return from < end && printed < limit;
+          }
+          if (message.event === 'error') failure = (JSON.parse(message.data) as StreamError).error;
+          else if (message.event === 'end')
+            ended = String((JSON.parse(message.data) as { reason?: string }).reason);
+          return message.event !== 'error' && message.event !== 'end';
+        };
+        await client.stream(
+          channelPath(channel, 'tail'),
+          { from, to: end, encoding: encodingFor(format) },
+          onMessage,
+        );
+        flush();
+        const error = failure as StreamError['error'] | null;
+        if (error !== null) {
+          if (error.code !== 'LAGGED' || error.resumeSeq === undefined)
+            throw new CliError(`${error.code}: ${error.message.replace(/^redex: /, '')}`);
+          // Retention passed the reader: go on from what is still there, as a range read does.
+          if (!warnedGap) {
+            warnedGap = true;
+            io.stderr.write(
+              `redex: events ${from}..${error.resumeSeq - 1} are no longer retained (evicted); continuing at ${error.resumeSeq}\n`,
+            );
+          }
+          from = Math.max(from, error.resumeSeq);
+          continue;
         }
-        let out = '';
-        for (const event of answer.events) out += `${formatEvent(event, format, onBinary)}\n`;
-        if (out !== '') io.stdout.write(out);
-        printed += answer.events.length;
-        from = answer.next;
-        if (from >= end || (answer.events.length === 0 && from >= answer.nextSeq)) break;
-        if (io.nowMs() - lastProgressMs >= PROGRESS_INTERVAL_MS) {
-          lastProgressMs = io.nowMs();
-          progress(false);
-        }
+        if (from >= end || printed >= limit || io.signal.aborted) break;
+        throw new CliError(
+          `the node ended the stream at seq ${from} before ${end} (${ended ?? 'connection closed'})`,
+        );
       }
       progress(true);
     });

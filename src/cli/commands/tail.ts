@@ -1,6 +1,7 @@
-// `redex tail CHANNEL`: follows a channel live over Server-Sent Events and prints each event.
-// Ctrl-C ends it (exit 0). LAGGED (the tail fell behind or history was evicted) is reported with
-// the seq to resume from, and exits 1.
+// `redex tail CHANNEL`: prints a channel from --from (any retained history, at the pace this
+// process prints it) and then live, over Server-Sent Events. Ctrl-C ends it (exit 0). LAGGED
+// (retention evicted events before they were printed) is reported with the first retained seq to
+// resume from, and exits 1.
 
 import type { Command } from 'commander';
 import { channelPath } from '../client.js';

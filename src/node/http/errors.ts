@@ -92,6 +92,7 @@ export function toHttpError(
   if (error instanceof RedexError) {
     const details: Record<string, unknown> = {};
     if ('resumeSeq' in error) details.resumeSeq = error.resumeSeq;
+    if ('lostSeq' in error) details.lostSeq = error.lostSeq;
     if ('field' in error) details.field = error.field;
     return new HttpError(REDEX_STATUS[error.code] ?? 500, error.code, error.message, { details });
   }

@@ -22,6 +22,10 @@ export const APPEND_TIMEOUT_MS_DEFAULT = 5_000;
 export const APPEND_TIMEOUT_MS_MAX = 60_000;
 /** Open Server-Sent-Event streams (tails and status) at once; more are refused with 503. */
 export const SSE_STREAMS_MAX = 1_024;
+/** SSE streams one client address may hold open at once (besides the node-wide cap). */
+export const SSE_STREAMS_PER_ADDRESS_MAX = 64;
+/** An SSE write that cannot drain for this long ends the stream (the client stopped reading). */
+export const SSE_WRITE_TIMEOUT_MS_DEFAULT = 30_000;
 /** A comment line on every SSE stream this often keeps proxies from closing it. */
 export const SSE_HEARTBEAT_MS_DEFAULT = 15_000;
 /** Status stream: a push at least this often, and changes coalesced to at most one per min. */

@@ -28,6 +28,8 @@ import {
   REQUEST_TIMEOUT_MS,
   SSE_HEARTBEAT_MS_DEFAULT,
   SSE_STREAMS_MAX,
+  SSE_STREAMS_PER_ADDRESS_MAX,
+  SSE_WRITE_TIMEOUT_MS_DEFAULT,
   STATUS_PUSH_INTERVAL_MS_DEFAULT,
   STATUS_PUSH_MIN_MS_DEFAULT,
 } from './limits.js';
@@ -81,6 +83,10 @@ export interface NodeHttpServerOptions {
   readonly statusIntervalMs?: number;
   readonly statusPushMinMs?: number;
   readonly streamsMax?: number;
+  /** SSE streams one client address may hold (default SSE_STREAMS_PER_ADDRESS_MAX). */
+  readonly streamsPerAddressMax?: number;
+  /** An SSE write that cannot drain this long ends its stream (default 30 s). */
+  readonly sseWriteTimeoutMs?: number;
 }
 
 class HttpMetrics {
@@ -104,6 +110,12 @@ class HttpMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly stalls = new Counter({
+    name: 'redex_http_sse_stalled_total',
+    help: 'SSE streams ended because a write could not drain within the write timeout.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
 }
 
 const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']);
@@ -118,6 +130,9 @@ export class NodeHttpServer {
   readonly #metrics = new HttpMetrics();
   readonly #streams = new Set<SseStream>();
   readonly #streamsMax: number;
+  readonly #streamsPerAddressMax: number;
+  /** Open SSE streams per client address (entries removed at zero). */
+  readonly #streamsByAddress = new Map<string, number>();
   readonly #secure: boolean;
   /** Requests being answered, SSE streams excepted: what `close` waits for. */
   #inflight = 0;
@@ -131,6 +146,8 @@ export class NodeHttpServer {
     this.#auth = options.token ? new BearerAuth(options.token) : null;
     this.#logger = options.logger ?? silentLogger;
     this.#streamsMax = options.streamsMax ?? SSE_STREAMS_MAX;
+    this.#streamsPerAddressMax = options.streamsPerAddressMax ?? SSE_STREAMS_PER_ADDRESS_MAX;
+    const writeTimeoutMs = options.sseWriteTimeoutMs ?? SSE_WRITE_TIMEOUT_MS_DEFAULT;
     const listener = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
     this.#secure = options.tls != null;
     this.#server =
@@ -159,14 +176,31 @@ export class NodeHttpServer {
       statusPushMinMs: options.statusPushMinMs ?? STATUS_PUSH_MIN_MS_DEFAULT,
       openStream: (stream, kind) => {
         if (this.#closing !== null || streams.size >= this.#streamsMax) return false;
+        const address = stream.response.req?.socket?.remoteAddress ?? 'unknown';
+        const fromAddress = this.#streamsByAddress.get(address) ?? 0;
+        if (fromAddress >= this.#streamsPerAddressMax) return false;
         // A stream lasts as long as its client wants: shutdown ends it rather than waiting.
         this.#settle(stream.response);
         // The client may already be gone (it left while the handler awaited): nothing to track.
         if (stream.signal.aborted) return true;
         streams.add(stream);
+        this.#streamsByAddress.set(address, fromAddress + 1);
         metrics.streams.inc({ kind });
+        stream.watchStalls({
+          writeTimeoutMs,
+          onStall: () => {
+            metrics.stalls.inc({ kind });
+            this.#logger.warn(
+              { kind, address, timeoutMs: writeTimeoutMs },
+              'an SSE client stopped reading; its stream was ended',
+            );
+          },
+        });
         stream.signal.addEventListener('abort', () => {
           streams.delete(stream);
+          const left = (this.#streamsByAddress.get(address) ?? 1) - 1;
+          if (left > 0) this.#streamsByAddress.set(address, left);
+          else this.#streamsByAddress.delete(address);
           metrics.streams.dec({ kind });
         });
         return true;

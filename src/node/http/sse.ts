@@ -1,14 +1,23 @@
 // One Server-Sent-Events response: framing (`id:`, `event:`, `data:` lines), a heartbeat comment
 // every `heartbeatMs` so idle proxies keep the stream open, write backpressure (a slow client
-// makes `send` wait for 'drain' instead of buffering without bound), and a clean end when the
-// client goes away (`signal` aborts, the heartbeat stops).
+// makes `send` wait for 'drain' instead of buffering without bound; a write that cannot drain
+// within the write timeout ends the stream, so a client that stopped reading holds nothing for
+// long), and a clean end when the client goes away (`signal` aborts, the heartbeat stops).
 
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../time/clock.js';
+import { SSE_WRITE_TIMEOUT_MS_DEFAULT } from './limits.js';
 
 export interface SseOptions {
   readonly clock: Clock;
   readonly heartbeatMs: number;
+}
+
+/** How the server watches a stream it registered: the write timeout and who hears of a stall. */
+export interface SseStallWatch {
+  readonly writeTimeoutMs: number;
+  /** Called once when a write could not drain in time (the stream is then cut). */
+  readonly onStall: (stream: SseStream) => void;
 }
 
 export class SseStream {
@@ -19,6 +28,7 @@ export class SseStream {
   #heartbeat: TimerHandle | null = null;
   #blocked = false;
   #ended = false;
+  #stall: SseStallWatch = { writeTimeoutMs: SSE_WRITE_TIMEOUT_MS_DEFAULT, onStall: () => {} };
 
   constructor(res: ServerResponse, options: SseOptions) {
     this.#res = res;
@@ -40,6 +50,11 @@ export class SseStream {
 
   get closed(): boolean {
     return this.#ended;
+  }
+
+  /** Set by the server when it registers the stream, before anything is sent. */
+  watchStalls(watch: SseStallWatch): void {
+    this.#stall = watch;
   }
 
   /** Sends the 200 header and a first comment, so the client sees the stream open at once. */
@@ -68,10 +83,19 @@ export class SseStream {
     this.#blocked = true;
     await new Promise<void>((resolve) => {
       const done = () => {
+        timer.cancel();
         this.#res.off('drain', done);
         this.#res.off('close', done);
         resolve();
       };
+      const timer = this.#clock.setTimer(this.#stall.writeTimeoutMs, () => {
+        done();
+        if (this.#ended) return;
+        this.#stall.onStall(this);
+        // The client has not read for the whole timeout: cut it rather than hold its backlog.
+        this.#res.destroy();
+        this.#finish();
+      });
       this.#res.on('drain', done);
       this.#res.on('close', done);
     });

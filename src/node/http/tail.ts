@@ -1,9 +1,13 @@
-// GET /channels/{name}/tail: a live tail as Server-Sent Events. Each event is
+// GET /channels/{name}/tail: a tail as Server-Sent Events. Each event is
 // `id: <seq>` + `data: {"seq","timestampNs","payload"}`; a reconnecting EventSource sends
-// Last-Event-ID and resumes after it. LAGGED (history evicted, or the client read too slowly and
-// fell more than the channel's tail buffer behind) arrives as `event: error` and ends the
-// stream; a channel that closes (node shutdown) ends it with `event: end`. A client that goes
-// away frees its tail at once.
+// Last-Event-ID and resumes right after it. The tail is a cursor: it reads any retained history
+// page by page (each page bounded by the channel's `tailBufferSize` bytes) as fast as the client
+// reads, then live events; the socket's backpressure paces it, and a client that stops reading
+// for the write timeout is cut. LAGGED (retention evicted events the client had not read yet;
+// `resumeSeq` is the first seq still retained) arrives as `event: error` and ends the stream; a
+// channel that closes (node shutdown) ends it with `event: end`. A client that goes away frees
+// its tail at once. With `to`, the stream is a bounded read of [from, to): it ends with
+// `event: end` `{"reason":"to"}` once seq to − 1 is sent (`redex read` uses this).
 
 import { ACCESS_TOKEN_PARAM } from './auth.js';
 import type { RequestContext } from './context.js';
@@ -16,7 +20,7 @@ export function tooManyStreams(): HttpError {
   return new HttpError(
     503,
     HttpErrorCode.TooManyStreams,
-    'this node serves as many streams as it can; try again later',
+    'this node serves as many streams as it can (in all, or for this client address); try again later',
   );
 }
 
@@ -32,12 +36,16 @@ function resumeAfter(header: string | string[] | undefined): number | null {
 
 export async function tailEvents(ctx: RequestContext): Promise<void> {
   const params = ctx.url.searchParams;
-  checkParams(params, ['from', 'encoding', ACCESS_TOKEN_PARAM]);
+  checkParams(params, ['from', 'to', 'encoding', ACCESS_TOKEN_PARAM]);
   const fromParam = intParam(params, 'from', {
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
     fallback: 0,
   })!;
+  const toSeq = intParam(params, 'to', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: null });
+  if (toSeq !== null && toSeq < fromParam) {
+    throw badRequest(`query parameter 'to' (${toSeq}) is below 'from' (${fromParam})`);
+  }
   const fromSeq = resumeAfter(ctx.req.headers['last-event-id']) ?? fromParam;
   const encoding = parseEncoding(params.get('encoding') ?? undefined, "query parameter 'encoding'");
   const { service, clock, heartbeatMs, logger } = ctx.state;
@@ -53,12 +61,16 @@ export async function tailEvents(ctx: RequestContext): Promise<void> {
   if (sse.signal.aborted) stop();
   else sse.signal.addEventListener('abort', stop, { once: true });
   try {
-    for (;;) {
+    let reachedTo = toSeq !== null && fromSeq >= toSeq;
+    while (!reachedTo) {
       const result = await stream.next();
       if (result.done) break;
-      if (!(await sse.send(encodeEvent(result.value, encoding), { id: result.value.seq }))) break;
+      const { seq } = result.value;
+      if (!(await sse.send(encodeEvent(result.value, encoding), { id: seq }))) break;
+      reachedTo = toSeq !== null && seq + 1 >= toSeq;
     }
-    await sse.send({ reason: service.accepting ? 'closed' : 'shutdown' }, { event: 'end' });
+    const reason = reachedTo ? 'to' : service.accepting ? 'closed' : 'shutdown';
+    await sse.send({ reason }, { event: 'end' });
   } catch (error) {
     const answer = toHttpError(error, (notLeader) => service.resolveLeader(notLeader));
     if (answer.status >= 500) logger.error({ err: error, channel: ctx.channel }, 'tail failed');
