@@ -1,0 +1,144 @@
+// The history checker wired to a running simulation: per step it shows the StepChecker every
+// node's view, now and then the events each node gained (validity against the recorded appends,
+// and the committed map / log-matching rules), and at the end it reads every final log for
+// checkHistory. Everything it finds is a plain message naming node, seq and payload.
+
+import type { RedexEvent } from '../../src/log/event.js';
+import { checkHistory, type FinalLog, quorumAcknowledged, show } from './check-history.js';
+import { StepChecker } from './check-steps.js';
+import { viewOf } from './node-view.js';
+import type { AppendOp, Recorder } from './recorder.js';
+import type { SimCluster, SimNode } from './sim-cluster.js';
+
+const decoder = new TextDecoder();
+
+export interface FinalReport {
+  readonly violations: string[];
+  readonly notes: string[];
+  readonly finalSeq: number;
+  readonly quorumAcknowledged: number;
+  /** Quorum-acknowledged appends missing from (or different in) at least one final log. */
+  readonly quorumLost: number;
+}
+
+export class StrictChecks {
+  readonly steps = new StepChecker();
+  readonly #recorder: Recorder;
+  readonly #byPayload = new Map<string, AppendOp>();
+  readonly #invalid: string[] = [];
+  /** Per node: the life and the seq up to which its events were scanned. */
+  readonly #scanned = new Map<SimNode, { life: number; seq: number }>();
+
+  constructor(recorder: Recorder) {
+    this.#recorder = recorder;
+  }
+
+  violations(): string[] {
+    return [...this.#invalid, ...this.steps.violations];
+  }
+
+  quorumAcknowledged(op: AppendOp, seq: number, atMs: number): void {
+    this.steps.commit(seq, op.payload, `quorum-acknowledged #${op.id} on ${op.node}`, atMs);
+  }
+
+  observe(cluster: SimCluster): void {
+    this.steps.observe(cluster.nodes.map(viewOf), cluster.clock.nowMs());
+  }
+
+  /**
+   * Reads what each node gained since the last scan (from its commitSeq when it has one, since
+   * the uncommitted suffix may have been rewritten) and judges it.
+   */
+  async scan(cluster: SimCluster): Promise<void> {
+    const atMs = cluster.clock.nowMs();
+    for (const node of cluster.upNodes()) {
+      const file = node.file!;
+      const view = viewOf(node);
+      const mark = this.#scanned.get(node);
+      let from = mark !== undefined && mark.life === node.starts ? mark.seq : 0;
+      from = Math.min(from, file.nextSeq, view.commitSeq ?? from);
+      from = Math.max(from, file.firstSeq ?? file.nextSeq);
+      if (from >= file.nextSeq) continue;
+      const events = toDelivered(await file.readRange(from, file.nextSeq));
+      for (const event of events) {
+        const invalid = this.#judge(event.seq, event.payload);
+        if (invalid !== null) {
+          this.#invalid.push(
+            `[1-valid] at ${atMs} ms ${node.name} holds ${show(event.payload)}@${event.seq}: ${invalid}`,
+          );
+          return;
+        }
+      }
+      this.steps.entries(view, events, atMs);
+      this.#scanned.set(node, { life: node.starts, seq: file.nextSeq });
+    }
+  }
+
+  notes(): string[] {
+    return this.steps.notes();
+  }
+
+  /** After heal and convergence: every node's log against the whole history. */
+  async final(cluster: SimCluster): Promise<FinalReport> {
+    const logs: FinalLog[] = [];
+    for (const node of cluster.nodes) {
+      const file = node.file!;
+      logs.push({
+        node: node.name,
+        firstSeq: file.firstSeq ?? file.nextSeq,
+        events: toDelivered(await file.readRange(0, file.nextSeq)),
+      });
+    }
+    const report = checkHistory(this.#recorder, logs);
+    const acked = quorumAcknowledged(this.#recorder);
+    const maps = logs.map((log) => new Map(log.events.map((event) => [event.seq, event.payload])));
+    const lost = acked.filter((op) =>
+      maps.some((map, index) => op.seq >= logs[index]!.firstSeq && map.get(op.seq) !== op.payload),
+    ).length;
+    return {
+      violations: [...this.violations(), ...report.violations],
+      notes: [...this.notes(), ...report.notes],
+      finalSeq: Math.max(0, ...cluster.nodes.map((node) => node.file!.nextSeq)),
+      quorumAcknowledged: acked.length,
+      quorumLost: lost,
+    };
+  }
+
+  /** Why a stored (seq, payload) is impossible, or null when some client could have put it there. */
+  #judge(seq: number, payload: string): string | null {
+    const appends = this.#recorder.appends;
+    for (let i = this.#byPayload.size; i < appends.length; i++)
+      this.#byPayload.set(appends[i]!.payload, appends[i]!);
+    const op = this.#byPayload.get(payload);
+    if (op === undefined) return 'no client appended it';
+    const outcome = op.outcome;
+    if (outcome === null) return null;
+    if (outcome.kind === 'failed') return `append #${op.id} failed (${outcome.code})`;
+    if (outcome.seq !== undefined && outcome.seq !== seq)
+      return `append #${op.id} was stored at seq ${outcome.seq}`;
+    return null;
+  }
+}
+
+function toDelivered(events: readonly RedexEvent[]): { seq: number; payload: string }[] {
+  return events.map((event) => ({ seq: event.seq, payload: decoder.decode(event.payload) }));
+}
+
+/** The last client operations, one a line, for a failure report. */
+export function historyTail(recorder: Recorder, lines = 15): string {
+  return recorder.appends
+    .slice(-lines)
+    .map((op) => {
+      const outcome = op.outcome;
+      const result =
+        outcome === null
+          ? 'pending'
+          : outcome.kind === 'ok'
+            ? `ok(${outcome.seq})`
+            : outcome.kind === 'failed'
+              ? `failed(${outcome.code})`
+              : `unknown(${outcome.reason}${outcome.seq === undefined ? '' : ` @${outcome.seq}`})`;
+      return `#${op.id} ${op.node} ${op.acks} ${show(op.payload)} ${op.invokeMs}→${op.completeMs ?? '?'} ${result}`;
+    })
+    .join('\n');
+}
