@@ -179,6 +179,11 @@ export class StepChecker {
     }
   }
 
+  /** A finding of the simulation's own (e.g. an event no client wrote), counted like the rest. */
+  report(rule: string, message: string): void {
+    this.#add(rule, message);
+  }
+
   #add(rule: string, message: string): void {
     const count = (this.#perRule.get(rule) ?? 0) + 1;
     this.#perRule.set(rule, count);

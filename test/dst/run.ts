@@ -39,12 +39,14 @@ let failed = 0;
 const notes = new Set<string>();
 let quorumAcknowledged = 0;
 let quorumLost = 0;
+let quorumLostOnMajority = 0;
 const replayChecker = checker === DEFAULT_CHECKER ? '' : ` --checker ${checker}`;
 for (let seed = from; seed < from + seeds; seed++) {
   const result = await simulate({ seed, checker, ...(nodes === undefined ? {} : { nodes }) });
   for (const note of result.notes) notes.add(note);
   quorumAcknowledged += result.stats.quorumAcknowledged;
   quorumLost += result.stats.quorumLost;
+  quorumLostOnMajority += result.stats.quorumLostOnMajority;
   if (values.verbose)
     console.log(
       `seed ${seed}: ${result.failures.length === 0 ? 'ok' : 'FAIL'} ${JSON.stringify(result.stats)}`,
@@ -68,9 +70,10 @@ console.log(
   `dst: ${seeds} seeds from ${from} (${checker} checker): ${seeds - failed} passed, ${failed} failed in ${seconds} s`,
 );
 if (checker === 'history') {
-  const share = quorumAcknowledged === 0 ? 0 : (100 * quorumLost) / quorumAcknowledged;
+  const share = (lost: number) =>
+    `${(quorumAcknowledged === 0 ? 0 : (100 * lost) / quorumAcknowledged).toFixed(1)}%`;
   console.log(
-    `dst: ${quorumLost} of ${quorumAcknowledged} quorum-acknowledged appends lost (${share.toFixed(1)}%)`,
+    `dst: of ${quorumAcknowledged} quorum-acknowledged appends, ${quorumLost} (${share(quorumLost)}) are missing from some final log, ${quorumLostOnMajority} (${share(quorumLostOnMajority)}) from a majority of them`,
   );
 }
 // Rules that did not run are said out loud: a pass must never hide them.

@@ -62,6 +62,7 @@ export interface SimulateResult {
     divergenceReported: number;
     quorumAcknowledged: number;
     quorumLost: number;
+    quorumLostOnMajority: number;
     reads: number;
     tailDeliveries: number;
   };
@@ -90,7 +91,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const checker = options.checker ?? DEFAULT_CHECKER;
   const history = new History();
   const recorder = new Recorder();
-  const strict = checker === 'history' ? new StrictChecks(recorder) : null;
+  const strict = checker === 'history' ? new StrictChecks(recorder, cluster.trace) : null;
   const readers = new Readers(cluster, recorder, new SeededRandom(seed + READERS_SEED), TAILS);
   const failures: string[] = [];
   const notes: string[] = [];
@@ -107,6 +108,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     divergenceReported: 0,
     quorumAcknowledged: 0,
     quorumLost: 0,
+    quorumLostOnMajority: 0,
     reads: 0,
     tailDeliveries: 0,
   };
@@ -280,7 +282,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
         if (strict === null) await checkValidity();
         else await strict.scan(cluster);
       }
-      if (failures.length > 0 || (strict?.violations().length ?? 0) > 0) break;
+      // The history checker's findings do not end the phase: the whole history gets judged.
+      if (failures.length > 0) break;
     }
 
     // Heal and converge: no faults, every node back, no new writes.
@@ -311,6 +314,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       notes.push(...report.notes);
       stats.quorumAcknowledged = report.quorumAcknowledged;
       stats.quorumLost = report.quorumLost;
+      stats.quorumLostOnMajority = report.quorumLostOnMajority;
     } else if (strict === null && failures.length === 0) {
       await checkLogsExcusingConflicts(cluster, history, failures);
     }

@@ -6,9 +6,11 @@
 import type { RedexEvent } from '../../src/log/event.js';
 import { checkHistory, type FinalLog, quorumAcknowledged, show } from './check-history.js';
 import { StepChecker } from './check-steps.js';
+import { majorityOf } from './client.js';
 import { viewOf } from './node-view.js';
 import type { AppendOp, Recorder } from './recorder.js';
 import type { SimCluster, SimNode } from './sim-cluster.js';
+import type { Trace } from './trace.js';
 
 const decoder = new TextDecoder();
 
@@ -19,30 +21,44 @@ export interface FinalReport {
   readonly quorumAcknowledged: number;
   /** Quorum-acknowledged appends missing from (or different in) at least one final log. */
   readonly quorumLost: number;
+  /** … missing from a majority of the final logs (gone for good, not just split). */
+  readonly quorumLostOnMajority: number;
 }
 
 export class StrictChecks {
   readonly steps = new StepChecker();
   readonly #recorder: Recorder;
   readonly #byPayload = new Map<string, AppendOp>();
-  readonly #invalid: string[] = [];
+  readonly #trace: Trace;
+  /** Findings already copied into the trace. */
+  #traced = 0;
   /** Per node: the life and the seq up to which its events were scanned. */
   readonly #scanned = new Map<SimNode, { life: number; seq: number }>();
 
-  constructor(recorder: Recorder) {
+  constructor(recorder: Recorder, trace: Trace) {
     this.#recorder = recorder;
+    this.#trace = trace;
   }
 
   violations(): string[] {
-    return [...this.#invalid, ...this.steps.violations];
+    return this.steps.violations;
   }
 
   quorumAcknowledged(op: AppendOp, seq: number, atMs: number): void {
     this.steps.commit(seq, op.payload, `quorum-acknowledged #${op.id} on ${op.node}`, atMs);
+    this.#traceFindings();
   }
 
   observe(cluster: SimCluster): void {
     this.steps.observe(cluster.nodes.map(viewOf), cluster.clock.nowMs());
+    this.#traceFindings();
+  }
+
+  /** Findings go into the trace as well, so a verbose replay shows them where they happened. */
+  #traceFindings(): void {
+    const violations = this.steps.violations;
+    for (; this.#traced < violations.length; this.#traced++)
+      this.#trace.add(`VIOLATION ${violations[this.#traced]}`);
   }
 
   /**
@@ -58,20 +74,21 @@ export class StrictChecks {
       let from = mark !== undefined && mark.life === node.starts ? mark.seq : 0;
       from = Math.min(from, file.nextSeq, view.commitSeq ?? from);
       from = Math.max(from, file.firstSeq ?? file.nextSeq);
-      if (from >= file.nextSeq) continue;
-      const events = toDelivered(await file.readRange(from, file.nextSeq));
+      const to = file.nextSeq; // appends during the read are for the next scan
+      if (from >= to) continue;
+      const events = toDelivered(await file.readRange(from, to));
       for (const event of events) {
         const invalid = this.#judge(event.seq, event.payload);
-        if (invalid !== null) {
-          this.#invalid.push(
-            `[1-valid] at ${atMs} ms ${node.name} holds ${show(event.payload)}@${event.seq}: ${invalid}`,
+        if (invalid !== null)
+          this.steps.report(
+            '1-valid',
+            `at ${atMs} ms ${node.name} holds ${show(event.payload)}@${event.seq}: ${invalid}`,
           );
-          return;
-        }
       }
       this.steps.entries(view, events, atMs);
-      this.#scanned.set(node, { life: node.starts, seq: file.nextSeq });
+      this.#scanned.set(node, { life: node.starts, seq: to });
     }
+    this.#traceFindings();
   }
 
   notes(): string[] {
@@ -92,15 +109,18 @@ export class StrictChecks {
     const report = checkHistory(this.#recorder, logs);
     const acked = quorumAcknowledged(this.#recorder);
     const maps = logs.map((log) => new Map(log.events.map((event) => [event.seq, event.payload])));
-    const lost = acked.filter((op) =>
-      maps.some((map, index) => op.seq >= logs[index]!.firstSeq && map.get(op.seq) !== op.payload),
-    ).length;
+    const missingOn = (op: { seq: number; payload: string }) =>
+      maps.filter((map, index) => op.seq >= logs[index]!.firstSeq && map.get(op.seq) !== op.payload)
+        .length;
+    const lost = acked.filter((op) => missingOn(op) > 0).length;
+    const lostOnMajority = acked.filter((op) => missingOn(op) >= majorityOf(logs.length)).length;
     return {
       violations: [...this.violations(), ...report.violations],
       notes: [...this.notes(), ...report.notes],
       finalSeq: Math.max(0, ...cluster.nodes.map((node) => node.file!.nextSeq)),
       quorumAcknowledged: acked.length,
       quorumLost: lost,
+      quorumLostOnMajority: lostOnMajority,
     };
   }
 
