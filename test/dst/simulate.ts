@@ -5,10 +5,10 @@
 import { SeededRandom } from '../../src/time/random.js';
 import { Role } from '../../src/wire/types.js';
 import { appendWithAcks } from './client.js';
-import { History } from './history.js';
-import { checkLogsExcusingConflicts, invalidEvent } from './legacy-check.js';
+import { LegacyChecks } from './legacy-check.js';
 import { Readers } from './readers.js';
 import { Recorder } from './recorder.js';
+import type { RunChecks } from './run-checks.js';
 import { SimCluster, type SimClusterOptions, type SimNode } from './sim-cluster.js';
 import { historyTail, StrictChecks } from './strict-checks.js';
 
@@ -89,9 +89,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const cluster = await SimCluster.start(clusterOptions);
   const random = cluster.random.fork();
   const checker = options.checker ?? DEFAULT_CHECKER;
-  const history = new History();
   const recorder = new Recorder();
-  const strict = checker === 'history' ? new StrictChecks(recorder, cluster.trace) : null;
+  const checks: RunChecks =
+    checker === 'history' ? new StrictChecks(recorder, cluster.trace) : new LegacyChecks();
   const readers = new Readers(cluster, recorder, new SeededRandom(seed + READERS_SEED), TAILS);
   const failures: string[] = [];
   const notes: string[] = [];
@@ -132,7 +132,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     const op = recorder.invokeAppend(writer, payload, acks, cluster.clock.nowMs());
     const onStored = (seq: number) => {
       stats.appendsAcknowledged++;
-      history.record({ seq, payload, writer, atMs: cluster.clock.nowMs() });
+      checks.stored(writer, seq, payload, cluster.clock.nowMs());
       cluster.trace.add(`${writer} append ${seq}`);
     };
     const quorum = { replicaSet: nodes, timeoutMs: 20 * heartbeatMs };
@@ -141,9 +141,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
         (outcome) => {
           recorder.completeAppend(op, outcome, cluster.clock.nowMs());
           if (outcome.kind === 'ok' && acks === 'quorum') {
-            history.commit(outcome.seq, payload);
             stats.committed++;
-            strict?.quorumAcknowledged(op, outcome.seq, cluster.clock.nowMs());
+            checks.quorumAcknowledged(op, outcome.seq, cluster.clock.nowMs());
             cluster.trace.add(`${writer} quorum ${outcome.seq}`);
           }
           // The append itself refused (as opposed to a quorum wait that timed out).
@@ -239,24 +238,6 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     }
   };
 
-  // Validity during the run, not only at the end: each node's new events are checked as they
-  // appear. A crash may rewrite a node's tail, so its checked prefix restarts with each start.
-  const checkedUpTo = new Map<SimNode, { start: number; seq: number }>();
-  const checkValidity = async () => {
-    for (const node of cluster.upNodes()) {
-      const file = node.file!;
-      const mark = checkedUpTo.get(node);
-      const from = mark !== undefined && mark.start === node.starts ? mark.seq : 0;
-      if (from >= file.nextSeq) continue;
-      const invalid = invalidEvent(node, await file.readRange(from, file.nextSeq), history);
-      if (invalid !== null) {
-        failures.push(invalid);
-        return;
-      }
-      checkedUpTo.set(node, { start: node.starts, seq: file.nextSeq });
-    }
-  };
-
   try {
     // Safety phase: workload and faults.
     const faultPhaseMs = options.faultPhaseMs ?? 6_000;
@@ -277,11 +258,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       readers.step(STEP_MS);
       await cluster.advance(STEP_MS);
       observe();
-      strict?.observe(cluster);
-      if (Math.floor(cluster.clock.nowMs() / STEP_MS) % VALIDITY_EVERY_STEPS === 0) {
-        if (strict === null) await checkValidity();
-        else await strict.scan(cluster);
-      }
+      checks.observe(cluster);
+      if (Math.floor(cluster.clock.nowMs() / STEP_MS) % VALIDITY_EVERY_STEPS === 0)
+        failures.push(...(await checks.scan(cluster)));
       // The history checker's findings do not end the phase: the whole history gets judged.
       if (failures.length > 0) break;
     }
@@ -307,23 +286,18 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       failures.push('appends still pending 60 s after healing');
     if (!converged) failures.push(describeNotConverged(cluster));
     stats.finalSeq = Math.max(0, ...cluster.upNodes().map((node) => node.file!.nextSeq));
-    if (strict !== null && cluster.upNodes().length === cluster.nodes.length) {
-      // No excuses and no early exit: every rule runs, so a report shows all a seed broke.
-      const report = await strict.final(cluster);
-      failures.push(...report.violations);
-      notes.push(...report.notes);
-      stats.quorumAcknowledged = report.quorumAcknowledged;
-      stats.quorumLost = report.quorumLost;
-      stats.quorumLostOnMajority = report.quorumLostOnMajority;
-    } else if (strict === null && failures.length === 0) {
-      await checkLogsExcusingConflicts(cluster, history, failures);
-    }
+    const report = await checks.final(cluster, failures);
+    failures.push(...report.violations);
+    notes.push(...report.notes);
+    stats.quorumAcknowledged = report.quorumAcknowledged;
+    stats.quorumLost = report.quorumLost;
+    stats.quorumLostOnMajority = report.quorumLostOnMajority;
   } catch (error) {
     failures.push(
       `simulation threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
   } finally {
-    stats.conflicts = history.conflicts().length;
+    stats.conflicts = checks.conflicts();
     for (const node of cluster.upNodes()) {
       stats.divergenceReported += node.channel?.handle?.runtime.stats.divergenceSuspected ?? 0;
     }

@@ -9,23 +9,13 @@ import { StepChecker } from './check-steps.js';
 import { majorityOf } from './client.js';
 import { viewOf } from './node-view.js';
 import type { AppendOp, Recorder } from './recorder.js';
+import type { FinalFindings, RunChecks } from './run-checks.js';
 import type { SimCluster, SimNode } from './sim-cluster.js';
 import type { Trace } from './trace.js';
 
 const decoder = new TextDecoder();
 
-export interface FinalReport {
-  readonly violations: string[];
-  readonly notes: string[];
-  readonly finalSeq: number;
-  readonly quorumAcknowledged: number;
-  /** Quorum-acknowledged appends missing from (or different in) at least one final log. */
-  readonly quorumLost: number;
-  /** … missing from a majority of the final logs (gone for good, not just split). */
-  readonly quorumLostOnMajority: number;
-}
-
-export class StrictChecks {
+export class StrictChecks implements RunChecks {
   readonly steps = new StepChecker();
   readonly #recorder: Recorder;
   readonly #byPayload = new Map<string, AppendOp>();
@@ -40,8 +30,20 @@ export class StrictChecks {
     this.#trace = trace;
   }
 
-  violations(): string[] {
-    return this.steps.violations;
+  stored(): void {}
+
+  /** Seqs at which the leaders of the run stored different payloads. */
+  conflicts(): number {
+    const stored = new Map<number, string>();
+    const conflicting = new Set<number>();
+    for (const op of this.#recorder.appends) {
+      const seq = op.outcome?.kind === 'failed' ? undefined : op.outcome?.seq;
+      if (seq === undefined) continue;
+      const other = stored.get(seq);
+      if (other === undefined) stored.set(seq, op.payload);
+      else if (other !== op.payload) conflicting.add(seq);
+    }
+    return conflicting.size;
   }
 
   quorumAcknowledged(op: AppendOp, seq: number, atMs: number): void {
@@ -65,7 +67,7 @@ export class StrictChecks {
    * Reads what each node gained since the last scan (from its commitSeq when it has one, since
    * the uncommitted suffix may have been rewritten) and judges it.
    */
-  async scan(cluster: SimCluster): Promise<void> {
+  async scan(cluster: SimCluster): Promise<string[]> {
     const atMs = cluster.clock.nowMs();
     for (const node of cluster.upNodes()) {
       const file = node.file!;
@@ -89,14 +91,22 @@ export class StrictChecks {
       this.#scanned.set(node, { life: node.starts, seq: to });
     }
     this.#traceFindings();
+    return []; // findings do not end the fault phase: the whole run gets judged
   }
 
-  notes(): string[] {
-    return this.steps.notes();
-  }
-
-  /** After heal and convergence: every node's log against the whole history. */
-  async final(cluster: SimCluster): Promise<FinalReport> {
+  /**
+   * After heal: every node's log against the whole history. Runs even after other failures (a
+   * run that did not converge is judged too), as long as every node is up to be read.
+   */
+  async final(cluster: SimCluster): Promise<FinalFindings> {
+    if (cluster.upNodes().length !== cluster.nodes.length)
+      return {
+        violations: [],
+        notes: [],
+        quorumAcknowledged: 0,
+        quorumLost: 0,
+        quorumLostOnMajority: 0,
+      };
     const logs: FinalLog[] = [];
     for (const node of cluster.nodes) {
       const file = node.file!;
@@ -115,9 +125,8 @@ export class StrictChecks {
     const lost = acked.filter((op) => missingOn(op) > 0).length;
     const lostOnMajority = acked.filter((op) => missingOn(op) >= majorityOf(logs.length)).length;
     return {
-      violations: [...this.violations(), ...report.violations],
-      notes: [...this.notes(), ...report.notes],
-      finalSeq: Math.max(0, ...cluster.nodes.map((node) => node.file!.nextSeq)),
+      violations: [...this.steps.violations, ...report.violations],
+      notes: [...this.steps.notes(), ...report.notes],
       quorumAcknowledged: acked.length,
       quorumLost: lost,
       quorumLostOnMajority: lostOnMajority,
