@@ -208,6 +208,21 @@ describe('checkHistory', () => {
     );
   });
 
+  test('a read that shows an append at another seq than it was stored at', () => {
+    const appends = [
+      append(0, 'a', ok(0)),
+      append(1, 'u', { kind: 'unknown', reason: 'REPLICATION_TIMEOUT', seq: 1 }),
+    ];
+    const found = only(
+      checkHistory(history(appends, [read('n1', 2, ['u'])]), logs(['a'])).violations,
+      '3-moved',
+    );
+    assert.match(
+      found[0]!,
+      /read \[2, 3\) on n1 at 100 ms delivered append #1 "u" at 2, stored at 1/,
+    );
+  });
+
   test('a read or tail with a gap or repeat is not a contiguous slice', () => {
     const gap = {
       ...read('n1', 0, ['a', 'b']),

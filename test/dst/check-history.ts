@@ -222,10 +222,12 @@ function checkDeliveries(
       );
       return;
     }
-    if (op.outcome?.kind === 'ok' && op.outcome.seq !== event.seq) {
+    // Where the leader stored it, when its client learned that (acknowledged or not).
+    const stored = op.outcome?.seq;
+    if (stored !== undefined && stored !== event.seq) {
       findings.add(
         '3-moved',
-        `${source} delivered append #${op.id} ${show(event.payload)} at ${event.seq}, acknowledged at ${op.outcome.seq}`,
+        `${source} delivered append #${op.id} ${show(event.payload)} at ${event.seq}, stored at ${stored}`,
       );
       return;
     }
