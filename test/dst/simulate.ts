@@ -270,6 +270,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     cluster.network.setFaults({ maxDelayMs: 5 });
     for (const node of crashed) await cluster.startNode(node);
     crashed.clear();
+    readers.step(0); // tails on restarted nodes start again and watch the catch-up
     const convergeStart = cluster.clock.nowMs();
     const converged = await cluster.runUntil(
       () => convergedNow(cluster),

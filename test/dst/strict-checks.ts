@@ -126,7 +126,15 @@ export class StrictChecks implements RunChecks {
     const lostOnMajority = acked.filter((op) => missingOn(op) >= majorityOf(logs.length)).length;
     return {
       violations: [...this.steps.violations, ...report.violations],
-      notes: [...this.steps.notes(), ...report.notes],
+      notes: [
+        ...this.steps.notes(),
+        ...report.notes,
+        ...(this.#recorder.droppedDeliveries > 0
+          ? [
+              `reads/tails: ${this.#recorder.droppedDeliveries} deliveries past the recording limit not checked`,
+            ]
+          : []),
+      ],
       quorumAcknowledged: acked.length,
       quorumLost: lost,
       quorumLostOnMajority: lostOnMajority,
