@@ -2,10 +2,24 @@
 // heal-and-converge phase, then the invariant checks. `simulate` never throws for a finding: it
 // returns a result whose `failures` name every broken invariant, with the trace tail.
 
-import type { RedexEvent } from '../../src/log/event.js';
+import { SeededRandom } from '../../src/time/random.js';
 import { Role } from '../../src/wire/types.js';
-import { History } from './history.js';
-import { CHANNEL, SimCluster, type SimClusterOptions, type SimNode } from './sim-cluster.js';
+import { appendWithAcks } from './client.js';
+import { LegacyChecks } from './legacy-check.js';
+import { Readers } from './readers.js';
+import { Recorder } from './recorder.js';
+import type { RunChecks } from './run-checks.js';
+import { SimCluster, type SimClusterOptions, type SimNode } from './sim-cluster.js';
+import { historyTail, StrictChecks } from './strict-checks.js';
+
+/**
+ * `legacy`: agreement and durability, excusing seqs two leaders wrote (legacy-check.ts).
+ * `history`: the history checker with no excuses (check-history.ts, check-steps.ts).
+ */
+export type CheckerMode = 'legacy' | 'history';
+
+/** What `simulate` checks unless told otherwise. Flip to 'history' once replication has epochs. */
+export const DEFAULT_CHECKER: CheckerMode = 'legacy';
 
 export interface SimulateOptions {
   readonly seed: number;
@@ -20,14 +34,21 @@ export interface SimulateOptions {
   readonly appendEveryMs?: number;
   /** Turn faults off (the happy path). */
   readonly faults?: boolean;
+  /** Which checker judges the run; default DEFAULT_CHECKER. */
+  readonly checker?: CheckerMode;
 }
 
 export interface SimulateResult {
   readonly seed: number;
   readonly nodes: number;
+  readonly checker: CheckerMode;
   readonly failures: string[];
+  /** Rules the history checker could not run (or ran weaker) on what the nodes expose. */
+  readonly notes: string[];
   readonly traceDigest: string;
   readonly traceTail: string;
+  /** The last client operations, for a failure report. */
+  readonly historyTail: string;
   readonly stats: {
     appendsAcknowledged: number;
     appendsRefused: number;
@@ -39,12 +60,21 @@ export interface SimulateResult {
     convergeMs: number;
     finalSeq: number;
     divergenceReported: number;
+    quorumAcknowledged: number;
+    quorumLost: number;
+    quorumLostOnMajority: number;
+    reads: number;
+    tailDeliveries: number;
   };
 }
 
 const STEP_MS = 10;
 /** Validity is checked every this many steps during the fault phase. */
 const VALIDITY_EVERY_STEPS = 25;
+/** Long-lived tails per run. */
+const TAILS = 2;
+/** Seed offset of the readers' own random stream, so reads leave the writes' stream as it was. */
+const READERS_SEED = 0x7ead;
 
 export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
   const seed = options.seed;
@@ -58,8 +88,13 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   };
   const cluster = await SimCluster.start(clusterOptions);
   const random = cluster.random.fork();
-  const history = new History();
+  const checker = options.checker ?? DEFAULT_CHECKER;
+  const recorder = new Recorder();
+  const checks: RunChecks =
+    checker === 'history' ? new StrictChecks(recorder, cluster.trace) : new LegacyChecks();
+  const readers = new Readers(cluster, recorder, new SeededRandom(seed + READERS_SEED), TAILS);
   const failures: string[] = [];
+  const notes: string[] = [];
   const stats = {
     appendsAcknowledged: 0,
     appendsRefused: 0,
@@ -71,6 +106,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     convergeMs: 0,
     finalSeq: 0,
     divergenceReported: 0,
+    quorumAcknowledged: 0,
+    quorumLost: 0,
+    quorumLostOnMajority: 0,
+    reads: 0,
+    tailDeliveries: 0,
   };
   const inFlight: Promise<void>[] = [];
   let counter = 0;
@@ -87,28 +127,35 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     const payload = `${seed}:${counter++}:${'x'.repeat(random.nextInt(200))}`;
     const file = node.file;
     const writer = node.name;
+    // Three in ten appends ask for a quorum acknowledgement; the rest are acknowledged by the leader.
+    const acks = random.nextFloat() < 0.3 ? 'quorum' : 'leader';
+    const op = recorder.invokeAppend(writer, payload, acks, cluster.clock.nowMs());
+    const onStored = (seq: number) => {
+      stats.appendsAcknowledged++;
+      checks.stored(writer, seq, payload, cluster.clock.nowMs());
+      cluster.trace.add(`${writer} append ${seq}`);
+    };
+    const quorum = { replicaSet: nodes, timeoutMs: 20 * heartbeatMs };
     inFlight.push(
-      file.append(new TextEncoder().encode(payload)).then(
-        (seq) => {
-          stats.appendsAcknowledged++;
-          history.record({ seq, payload, writer, atMs: cluster.clock.nowMs() });
-          cluster.trace.add(`${writer} append ${seq}`);
-          if (random.nextFloat() < 0.3 && !file.closed) {
-            return file.waitForReplicas(seq, { count: 1, timeoutMs: 20 * heartbeatMs }).then(
-              () => {
-                history.commit(seq, payload);
-                stats.committed++;
-              },
-              () => {},
-            );
+      appendWithAcks(file, new TextEncoder().encode(payload), acks, quorum, onStored).then(
+        (outcome) => {
+          recorder.completeAppend(op, outcome, cluster.clock.nowMs());
+          if (outcome.kind === 'ok' && acks === 'quorum') {
+            stats.committed++;
+            checks.quorumAcknowledged(op, outcome.seq, cluster.clock.nowMs());
+            cluster.trace.add(`${writer} quorum ${outcome.seq}`);
           }
-          return undefined;
-        },
-        (error: { code?: string }) => {
+          // The append itself refused (as opposed to a quorum wait that timed out).
+          const refusedWith =
+            outcome.kind === 'failed'
+              ? outcome.code
+              : outcome.kind === 'unknown' && outcome.seq === undefined
+                ? outcome.reason
+                : null;
+          if (refusedWith === null) return;
           stats.appendsRefused++;
-          if (error.code !== 'NOT_LEADER' && error.code !== 'CLOSED' && error.code !== 'IO') {
-            failures.push(`${writer}: append failed with an unexpected error: ${String(error)}`);
-          }
+          if (refusedWith !== 'NOT_LEADER' && refusedWith !== 'CLOSED' && refusedWith !== 'IO')
+            failures.push(`${writer}: append failed with an unexpected error: ${refusedWith}`);
         },
       ),
     );
@@ -191,24 +238,6 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     }
   };
 
-  // Validity during the run, not only at the end: each node's new events are checked as they
-  // appear. A crash may rewrite a node's tail, so its checked prefix restarts with each start.
-  const checkedUpTo = new Map<SimNode, { start: number; seq: number }>();
-  const checkValidity = async () => {
-    for (const node of cluster.upNodes()) {
-      const file = node.file!;
-      const mark = checkedUpTo.get(node);
-      const from = mark !== undefined && mark.start === node.starts ? mark.seq : 0;
-      if (from >= file.nextSeq) continue;
-      const invalid = invalidEvent(node, await file.readRange(from, file.nextSeq), history);
-      if (invalid !== null) {
-        failures.push(invalid);
-        return;
-      }
-      checkedUpTo.set(node, { start: node.starts, seq: file.nextSeq });
-    }
-  };
-
   try {
     // Safety phase: workload and faults.
     const faultPhaseMs = options.faultPhaseMs ?? 6_000;
@@ -226,10 +255,13 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
         await applyFault();
         nextFault = now + 200 + random.nextInt(1_500);
       }
+      readers.step(STEP_MS);
       await cluster.advance(STEP_MS);
       observe();
+      checks.observe(cluster);
       if (Math.floor(cluster.clock.nowMs() / STEP_MS) % VALIDITY_EVERY_STEPS === 0)
-        await checkValidity();
+        failures.push(...(await checks.scan(cluster)));
+      // The history checker's findings do not end the phase: the whole history gets judged.
       if (failures.length > 0) break;
     }
 
@@ -238,6 +270,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     cluster.network.setFaults({ maxDelayMs: 5 });
     for (const node of crashed) await cluster.startNode(node);
     crashed.clear();
+    readers.step(0); // tails on restarted nodes start again and watch the catch-up
     const convergeStart = cluster.clock.nowMs();
     const converged = await cluster.runUntil(
       () => convergedNow(cluster),
@@ -253,25 +286,37 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     if (!(await cluster.runUntil(() => settled, 60_000, STEP_MS)))
       failures.push('appends still pending 60 s after healing');
     if (!converged) failures.push(describeNotConverged(cluster));
-    if (failures.length === 0) await checkLogs(cluster, history, failures, stats);
+    stats.finalSeq = Math.max(0, ...cluster.upNodes().map((node) => node.file!.nextSeq));
+    const report = await checks.final(cluster, failures);
+    failures.push(...report.violations);
+    notes.push(...report.notes);
+    stats.quorumAcknowledged = report.quorumAcknowledged;
+    stats.quorumLost = report.quorumLost;
+    stats.quorumLostOnMajority = report.quorumLostOnMajority;
   } catch (error) {
     failures.push(
       `simulation threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
   } finally {
-    stats.conflicts = history.conflicts().length;
+    stats.conflicts = checks.conflicts();
     for (const node of cluster.upNodes()) {
       stats.divergenceReported += node.channel?.handle?.runtime.stats.divergenceSuspected ?? 0;
     }
     cluster.trace.add('stopping');
     await cluster.stop();
+    await readers.drain();
+    stats.reads = recorder.reads.length;
+    stats.tailDeliveries = recorder.tails.reduce((sum, tail) => sum + tail.deliveries.length, 0);
   }
   return {
     seed,
     nodes,
+    checker,
     failures,
+    notes,
     traceDigest: cluster.trace.digest(),
     traceTail: cluster.trace.tail(),
+    historyTail: historyTail(recorder),
     stats,
   };
 }
@@ -298,68 +343,4 @@ function describeNotConverged(cluster: SimCluster): string {
 
 function roleName(role: Role): string {
   return ['Leader', 'Replica', 'Candidate', 'Idle'][role] ?? String(role);
-}
-
-const decoder = new TextDecoder();
-
-/** Validity: nothing is invented, shifted or corrupted. The first event nobody wrote, described. */
-function invalidEvent(
-  node: SimNode,
-  events: readonly RedexEvent[],
-  history: History,
-): string | null {
-  for (const event of events) {
-    const payload = decoder.decode(event.payload);
-    if (!history.wrote(event.seq, payload)) {
-      return `${node.name} holds at seq ${event.seq} a payload nobody wrote there: ${payload.slice(0, 40)}`;
-    }
-  }
-  return null;
-}
-
-async function checkLogs(
-  cluster: SimCluster,
-  history: History,
-  failures: string[],
-  stats: SimulateResult['stats'],
-): Promise<void> {
-  const leader = cluster.leaders()[0]!;
-  const conflicts = new Set(history.conflicts());
-  const leaderEvents = await leader.file!.readRange(0, leader.file!.nextSeq);
-  stats.finalSeq = leader.file!.nextSeq;
-  const leaderPayload = new Map(
-    leaderEvents.map((event) => [event.seq, decoder.decode(event.payload)]),
-  );
-  for (const node of cluster.nodes) {
-    const events = await node.file!.readRange(0, node.file!.nextSeq);
-    const invalid = invalidEvent(node, events, history);
-    if (invalid !== null) {
-      failures.push(invalid);
-      return;
-    }
-    for (const event of events) {
-      const payload = decoder.decode(event.payload);
-      // Agreement: equal to the leader's bytes except where two leaders wrote different payloads.
-      const expected = leaderPayload.get(event.seq);
-      if (expected !== undefined && expected !== payload && !conflicts.has(event.seq)) {
-        failures.push(
-          `${node.name} and leader ${leader.name} differ at seq ${event.seq} with no conflicting write`,
-        );
-        return;
-      }
-    }
-  }
-  // Durability: a write confirmed by waitForReplicas is on every node, unless it was a conflict.
-  for (const [seq, payload] of history.committed) {
-    if (conflicts.has(seq)) continue;
-    for (const node of cluster.nodes) {
-      const event = await node.file!.readOne(seq);
-      if (event === null && (node.file!.firstSeq ?? node.file!.nextSeq) > seq) continue; // evicted by a skip
-      if (event === null || decoder.decode(event.payload) !== payload) {
-        failures.push(`${node.name} lost committed seq ${seq}`);
-        return;
-      }
-    }
-  }
-  void CHANNEL;
 }

@@ -1,0 +1,50 @@
+// The one place the simulation reads a node's replication state for the step checker. Role and
+// nextSeq exist today; `epoch`, `commitSeq` and `epochOf(seq)` are picked up from the channel's
+// runtime as soon as it has them under those names (commitSeq exclusive: every seq below it is
+// committed), which turns their checks on. Until then the checker reports them as not checked.
+
+import { Role } from '../../src/wire/types.js';
+import type { NodeRole, NodeView } from './check-steps.js';
+import type { SimNode } from './sim-cluster.js';
+
+/** What a runtime may expose of its epoch state; probed, since today's has none of it. */
+interface EpochState {
+  readonly epoch?: unknown;
+  readonly commitSeq?: unknown;
+  readonly epochOf?: unknown;
+}
+
+const ROLES: Record<Role, NodeRole> = {
+  [Role.Leader]: 'leader',
+  [Role.Replica]: 'replica',
+  [Role.Candidate]: 'candidate',
+  [Role.Idle]: 'idle',
+};
+
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return undefined;
+}
+
+export function viewOf(node: SimNode): NodeView {
+  const file = node.file;
+  if (file === null || !node.up)
+    return { name: node.name, life: node.starts, role: 'down', nextSeq: 0 };
+  const state = (node.channel?.handle?.runtime ?? {}) as EpochState;
+  const epoch = asNumber(state.epoch);
+  const commitSeq = asNumber(state.commitSeq);
+  const epochOf =
+    typeof state.epochOf === 'function'
+      ? (seq: number) => asNumber((state.epochOf as (seq: number) => unknown).call(state, seq))
+      : undefined;
+  return {
+    name: node.name,
+    life: node.starts,
+    role: ROLES[node.role] ?? 'idle',
+    nextSeq: file.nextSeq,
+    ...(epoch === undefined ? {} : { epoch }),
+    ...(commitSeq === undefined ? {} : { commitSeq }),
+    ...(epochOf === undefined ? {} : { epochOf }),
+  };
+}
