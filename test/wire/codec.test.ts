@@ -1,4 +1,5 @@
-// Example-based tests of the codec: each decoding rule of REDEX.md §5 (lengths, trailing bytes,
+// Example-based tests of the codec: each decoding rule of docs/PROTOCOL.md (lengths, trailing
+// bytes,
 // the 55-byte request, unknown class, every error kind), the safe-seq boundary, NACK detail
 // truncation, payloads as views, and encoder input validation naming the field.
 
@@ -76,7 +77,7 @@ const decoders = {
 } as const;
 
 describe('sizes and round trips', () => {
-  it('fixed sizes match §5', () => {
+  it('fixed sizes match docs/PROTOCOL.md', () => {
     assert.equal(encodeHeartbeat(heartbeat).length, 52);
     assert.equal(encodeRequest(request).length, 56);
     assert.equal(encodeResponse({ ...response, events: [] }).length, 63);

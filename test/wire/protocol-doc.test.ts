@@ -1,6 +1,7 @@
 // docs/PROTOCOL.md is checked here byte for byte: every annotated hex block must equal what the
 // codec encodes for the message below (and decode back to it), every layout table must match the
-// codec's offsets, and the id vectors must match both the code and TOOLCHAIN.md. The doc cannot
+// codec's offsets, and the id vectors must match both the code and the independent vectors
+// below. The doc cannot
 // drift from the code without this test failing.
 
 import assert from 'node:assert/strict';
@@ -242,7 +243,7 @@ describe('docs/PROTOCOL.md layout tables', () => {
 describe('docs/PROTOCOL.md id vectors', () => {
   const text = fencedBlocks('text').get('ids') ?? '';
 
-  it('ChannelId lines match the code and TOOLCHAIN.md', () => {
+  it('ChannelId lines match the code and the independent vectors', () => {
     const toolchain: Record<string, string> = {
       'orders/audit': 'cccc2eeca696f391b304dd2f6b15345f0015676c56f68d3f36d3eeaade64dd36',
       'test/runtime': 'fbcb108dfc2d542e2daf8219cbd1641770fa46e70d4ff01152e9e756ec58ac17',
@@ -255,7 +256,7 @@ describe('docs/PROTOCOL.md id vectors', () => {
     }
   });
 
-  it('the NodeId line matches the code and TOOLCHAIN.md', () => {
+  it('the NodeId line matches the code and the independent vector', () => {
     const match = /^NodeId\(([0-9a-f]{64})\) = (\d+) = 0x([0-9a-f]{16})$/m.exec(text);
     assert.ok(match, 'no NodeId vector line');
     const [, key, decimal, hexId] = match;
