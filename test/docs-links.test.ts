@@ -34,7 +34,12 @@ const PENDING_REWRITE: readonly RegExp[] = [
 const EXTERNAL_NOTES = ['REDEX', 'TOOLCHAIN', 'QUORUM', 'STYLE'].map((name) => `${name}\\.md`);
 const UPSTREAM_IDS = ['R', 'B'].map((list) => `\\b${list}-\\d+\\b`);
 const SECTION_NUMBER = '\u00a7\\s?\\d';
-const FORBIDDEN = new RegExp([...EXTERNAL_NOTES, ...UPSTREAM_IDS, SECTION_NUMBER].join('|'), 'g');
+/** The design notes and upstream sources sat beside the repository, never in it. */
+const OUTSIDE_PATH = '\\.\\./shared/';
+const FORBIDDEN = new RegExp(
+  [...EXTERNAL_NOTES, ...UPSTREAM_IDS, SECTION_NUMBER, OUTSIDE_PATH].join('|'),
+  'g',
+);
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const entry of readdirSync(dir)) {
