@@ -1,6 +1,7 @@
 // `npm run bench:replication` — RedEX replication across three node processes on this machine,
 // each with its own MeshTransport (mutual TLS 1.3 on loopback, ephemeral ports), and the catch-up
-// comparison with a hypercore replica download. REDEX.md §9 targets in brackets.
+// comparison with a hypercore replica download. Targets in brackets
+// (docs/DESIGN.md#performance-targets).
 //
 // - throughput [≥ 100k events/s]: the leader appends BENCH_REPL_EVENTS × 256 B (batches of 64, 4
 //   writers in flight); the figure is events over the time from the first append until both

@@ -46,7 +46,8 @@ export type SystemKind = 'redex' | 'hypercore' | 'jetstream';
 /**
  * One number of the side-by-side comparison (bench:peers, bench:replication, bench:jetstream).
  * Figures with the same `id` are the same measurement on different systems; the summary
- * (bench/run-all.ts) pairs them into ratios and checks RedEX's against REDEX.md §9.
+ * (bench/run-all.ts) pairs them into ratios and checks RedEX's against its targets
+ * (docs/DESIGN.md#performance-targets).
  */
 export interface Figure {
   /** Stable key, e.g. `append.memory.single.32`. */

@@ -1,5 +1,6 @@
 // The side-by-side summary: reads every suite's bench/results/<suite>.json, pairs the figures of
-// bench:peers, bench:replication and bench:jetstream into ratios, checks RedEX against REDEX.md §9,
+// bench:peers, bench:replication and bench:jetstream into ratios, checks RedEX against its targets
+// (docs/DESIGN.md#performance-targets),
 // and writes docs/BENCHMARKS.md and docs/benchmarks.svg (and, from `npm run bench`, the combined
 // bench/results/<timestamp>.json). `npm run bench:summary` regenerates the docs from the results
 // on disk without running anything.
@@ -35,7 +36,7 @@ export interface Target {
   readonly better: 'higher' | 'lower';
 }
 
-/** REDEX.md §9, figure by figure. */
+/** docs/DESIGN.md#performance-targets, figure by figure. */
 export const TARGETS: readonly Target[] = [
   {
     id: 'append.memory.single.32',
@@ -234,7 +235,7 @@ function checkTargets(figures: readonly Figure[]): TargetCheck[] {
 
 function targetTable(checks: readonly TargetCheck[]): string {
   const lines = [
-    '| §9 target | RedEX (this run) | target | ratio to target | met |',
+    '| performance target | RedEX (this run) | target | ratio to target | met |',
     '|---|---:|---:|---:|:-:|',
   ];
   for (const { target, figure, ratio } of checks) {
@@ -318,7 +319,7 @@ function chart(
   }
   const panels: Panel[] = [
     {
-      title: 'RedEX against REDEX.md §9 (ratio to target, log scale)',
+      title: 'RedEX against its targets (ratio to target, log scale)',
       subtitle: 'green: target met; red: missed. The label after each bar is the measured median.',
       bars: targetBars,
       reference: 1,
@@ -332,7 +333,7 @@ function chart(
       referenceLabel: 'parity',
     },
   ];
-  return chartSvg(panels, caption, 'RedEX benchmarks: against REDEX.md §9 and against peers');
+  return chartSvg(panels, caption, 'RedEX benchmarks: against its targets and against peers');
 }
 
 interface CompareDocument {
@@ -367,8 +368,8 @@ function compareSection(): string[] {
   return [
     '## Profiled and fixed: replication latency',
     '',
-    'The largest gap to §9 in the first full run was leader-append → replica-visible latency at 10k',
-    'events/s: p50 6.4 ms and p99 139 ms against 1 ms and 10 ms (0.16 and 0.07 of target). Looking',
+    'The largest gap to a target in the first full run was leader-append → replica-visible latency at',
+    '10k events/s: p50 6.4 ms and p99 139 ms against 1 ms and 10 ms (0.16 and 0.07 of target). Looking',
     "at each event's latency showed that the p99 came mostly from the first few hundred events of a",
     'cold run (JIT, first requests), so the benchmark now discards a warm-up round (for JetStream',
     'too). What remained (p50 about 2.1 ms) was explained by CPU profiles of the three node',
@@ -465,7 +466,7 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '',
     '![RedEX against its targets and its peers](benchmarks.svg)',
     '',
-    '## RedEX against REDEX.md §9',
+    '## RedEX against its performance targets',
     '',
     targetTable(checks),
     '',

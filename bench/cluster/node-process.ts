@@ -5,7 +5,7 @@
 // carries the request's `id`. Times are `process.hrtime.bigint()` values, CLOCK_MONOTONIC on Linux,
 // so they compare across the processes of one machine.
 //
-// Diagnostics, used to find what REDEX.md §9's latency gap was made of (docs/BENCHMARKS.md):
+// Diagnostics, used to find what the latency gap to its target was made of (docs/BENCHMARKS.md):
 // `stats` (transport and runtime counters, CPU time), `profileStart`/`profileStop` (a CPU profile
 // of a window, through the inspector, without start-up), `trace`/`traceDump` (per response frame:
 // append → send on the leader, append → arrival on a replica).

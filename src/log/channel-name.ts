@@ -6,7 +6,7 @@ export const CHANNEL_NAME_BYTES_MAX = 255;
 const ALLOWED = /^[a-z0-9\-_./]*$/;
 
 /**
- * Checks a channel name against the rules of REDEX.md §3, in their order, and throws a
+ * Checks a channel name against the rules of docs/DESIGN.md#the-local-log, in their order, and throws a
  * `ChannelNameError` naming the first rule broken.
  */
 export function validateChannelName(name: unknown): asserts name is string {

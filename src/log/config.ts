@@ -1,4 +1,4 @@
-// Per-file configuration (REDEX.md §3 "Config"): defaults, validation that names the bad field,
+// Per-file configuration (README.md "File config"): defaults, validation that names the bad field,
 // and the equality used to refuse a reopen with a different config.
 
 import { RedexError, RedexErrorCode } from './errors.js';
@@ -24,7 +24,7 @@ export interface RedexFileConfig {
   readonly maxLiveBytes?: number;
   /** Persistent files: most recent payload bytes kept in memory for reads and tails. */
   readonly cacheBytes?: number;
-  /** Replication settings; validated by the replication layer (REDEX.md §6). */
+  /** Replication settings; validated by the replication layer (docs/DESIGN.md#replication-config). */
   readonly replication?: Readonly<Record<string, unknown>>;
 }
 

@@ -7,7 +7,7 @@ import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 // one import for every error they can get from it.
 export { RedexError, RedexErrorCode };
 
-/** Which channel-name rule failed (REDEX.md §3, checked in this order). */
+/** Which channel-name rule failed (docs/DESIGN.md#the-local-log, checked in this order). */
 export type ChannelNameRule =
   | 'empty'
   | 'too-long'

@@ -1,5 +1,5 @@
 // How many of the oldest events a retention sweep drops: one count per policy, the largest wins
-// (REDEX.md §3). Pure: it reads the store through accessors and never mutates it.
+// (docs/DESIGN.md#the-local-log). Pure: it reads the store through accessors and never mutates it.
 
 import type { RetentionPolicy } from './config.js';
 

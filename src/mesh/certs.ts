@@ -1,4 +1,4 @@
-// Cluster certificates (REDEX.md §7): a self-signed Ed25519 CA and Ed25519 node certificates it
+// Cluster certificates (docs/OPERATIONS.md#certificates): a self-signed Ed25519 CA and Ed25519 node certificates it
 // signs, made with @peculiar/x509 and returned as PEM. `redex certs init` calls `initCa(dir)` and
 // `redex certs issue NAME` calls `issueNodeCert(dir, name)`; tests use the in-memory `createCa` /
 // `createNodeCert` so they touch no disk.
@@ -10,7 +10,7 @@
 // Time comes from an injected `Clock` (default: the system clock), so validity windows are
 // testable; explicit `notBeforeMs`/`notAfterMs` make expired or not-yet-valid certificates.
 
-import 'reflect-metadata'; // @peculiar/x509 2.x throws at import without it (TOOLCHAIN.md)
+import 'reflect-metadata'; // @peculiar/x509 2.x throws at import without it
 import { createPrivateKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';

@@ -1,8 +1,8 @@
 // ChainTag (0x24), the first of the project's extension messages in the reserved RedEX dispatch
-// range (REDEX.md §5, docs/PROTOCOL.md "ChainTag"). DEV DOCS:
+// range (docs/PROTOCOL.md#chaintag-0x24). DEV DOCS:
 //
 // A node tells its cluster peers which channels it holds, in which role and at which tip seq
-// (REDEX.md §6 Coordinator: the coordinator's `ChainTagSink` made real). The message is 21 bytes:
+// (docs/DESIGN.md#chain-tags: the coordinator's `ChainTagSink` made real). The message is 21 bytes:
 //   header(3) · origin_hash u64 · tip_seq u64 · role u8 · kind u8 (1 Announce, 2 Withdraw)
 // `origin_hash` is the channel's chain identifier (`originHashOf`: the first 8 bytes, LE, of its
 // ChannelId), which is all the coordinator hands its sink.

@@ -1,5 +1,5 @@
 // What a frame body is, judged by its first bytes (docs/MESH.md, "Frame kinds"):
-// - `00 0e` (u16 LE 0x0E00): a RedEX replication message (REDEX.md §5), handed to the runtime as is;
+// - `00 0e` (u16 LE 0x0E00): a RedEX replication message (docs/PROTOCOL.md), handed to the runtime as is;
 // - `00 fe` (u16 LE 0xFE00): the mesh's own control frames, never handed up:
 //     Ping  `00 fe 01` token u64 LE   (11 bytes)
 //     Pong  `00 fe 02` token u64 LE   (11 bytes, echoes the ping's token)

@@ -1,4 +1,4 @@
-// Errors a caller of the mesh can get (STYLE.md rule 6: misuse gets a typed error with a stable
+// Errors a caller of the mesh can get (misuse gets a typed error with a stable
 // code). Bad bytes from a peer are never thrown at the caller: the transport drops them, counts them
 // under a `DropReason` and, when the connection cannot continue, closes it.
 //

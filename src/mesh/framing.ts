@@ -10,7 +10,7 @@
 
 /** Length prefix: u32 little-endian, counting the body only. */
 export const FRAME_HEADER_BYTES = 4;
-/** Largest SyncResponse chunk the leader builds (REDEX.md §6 catch-up: 64 MiB). */
+/** Largest SyncResponse chunk the leader builds (docs/DESIGN.md#catch-up: 64 MiB). */
 export const SYNC_CHUNK_BYTES_MAX = 64 * 1024 * 1024;
 /**
  * Largest frame body accepted or sent: a 64 MiB chunk plus room for the response header and the

@@ -1,4 +1,4 @@
-// Node identity from certificates (REDEX.md §4, §7). A node's NodeId is derived from the Ed25519
+// Node identity from certificates (docs/PROTOCOL.md#identities). A node's NodeId is derived from the Ed25519
 // public key in its certificate and from nothing else: the transport calls
 // `nodeIdFromCertificate` on the certificate TLS verified, so a peer cannot claim another id.
 //
@@ -70,7 +70,7 @@ export function ed25519PublicKeyFromCertificate(
   return ed25519RawPublicKey(parseCertificate(cert, 'certificate').publicKey);
 }
 
-/** The NodeId of the certificate's key (REDEX.md §4). */
+/** The NodeId of the certificate's key (docs/PROTOCOL.md#identities). */
 export function nodeIdFromCertificate(cert: X509Certificate | string | Uint8Array): NodeId {
   return nodeIdFromPublicKey(ed25519PublicKeyFromCertificate(cert));
 }

@@ -1,4 +1,4 @@
-// MeshNode: a node's replication host over any `Transport` (REDEX.md §7; issue 7). DEV DOCS:
+// MeshNode: a node's replication host over any `Transport` (docs/MESH.md#meshnode). DEV DOCS:
 //
 // `enableReplication(redex, meshNode)` is all a node needs: MeshNode is the `ReplicationHost` the
 // `Replicator` asks for. It owns

@@ -1,7 +1,7 @@
 // A simulated mesh (DEV DOCS): `SimNetwork` owns a set of nodes, each reached through a
 // `SimTransport` with the same `Transport` interface as `MeshTransport`, and moves frames between
 // them in virtual time. It exists so the replication runtime can run under a seeded swarm
-// (REDEX.md §7, the simulation issue) with faults a real network produces rarely.
+// (test/dst/, the deterministic simulation) with faults a real network produces rarely.
 //
 // Model (per directed link a→b):
 // - Connectivity: a and b are connected when both are alive and no partition separates them.

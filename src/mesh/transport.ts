@@ -1,4 +1,4 @@
-// MeshTransport: the production `Transport`, mutual TLS 1.3 over TCP (REDEX.md §7). DEV DOCS:
+// MeshTransport: the production `Transport`, mutual TLS 1.3 over TCP (docs/MESH.md). DEV DOCS:
 //
 // Owns the listening server, the dial targets (addresses it keeps reconnecting to), the peer
 // table (NodeId → the one connection in use, counters, RTT) and every live `Connection`.

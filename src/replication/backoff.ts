@@ -1,4 +1,5 @@
-// Catch-up backoff per leader (the seed's `CatchupBackoff`, upstream R-28). A buggy or hostile
+// Catch-up backoff per leader (the seed's `CatchupBackoff`; docs/DESIGN.md#catchup-backoff).
+// A buggy or hostile
 // leader that keeps advertising a higher tail but answers with empty chunks would otherwise be
 // asked again at wire speed forever. Empty answers from a leader whose heartbeat is fresh count
 // as strikes; past `CATCHUP_BACKOFF_THRESHOLD` strikes the replica stops asking that leader for a

@@ -1,5 +1,6 @@
-// Bandwidth budget (REDEX.md §6): the leader's token bucket for catch-up responses, with the three
-// request classes. Pure: every call takes `nowMs`, nothing reads a clock.
+// Bandwidth budget (docs/DESIGN.md#bandwidth-budget-and-sync-classes): the leader's token bucket
+// for catch-up responses, with the three request classes. Pure: every call takes `nowMs`,
+// nothing reads a clock.
 //
 // Owns: the token balance, which may go negative ("debt") for Realtime and the starvation hatch.
 // Called by: the runtime before sending a SyncResponse (cost = its encoded size), and again with
@@ -13,11 +14,11 @@
 //   larger than the whole capacity (it could never be afforded otherwise) drains the bucket.
 // - Background: admitted only if the balance after it stays ≥ (1 − backgroundFraction) ×
 //   capacity, the reserve kept for Foreground. Starved for more than 60 s it may take one request
-//   of at most 10% of capacity (upstream's hatch had no size limit, review B-11).
+//   of at most 10% of capacity (upstream's hatch had no size limit).
 // - Realtime: admitted into debt, but denied when the debt would exceed 50% of capacity
-//   (upstream admitted it unconditionally, review B-12); never denied where Foreground would pass.
+//   (upstream admitted it unconditionally); never denied where Foreground would pass.
 // - refund pays debt first, then credits up to capacity (upstream's refund erased Realtime's
-//   debt, review B-26).
+//   debt).
 
 import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { SyncClass } from '../wire/types.js';
@@ -162,7 +163,7 @@ export class BandwidthBudget {
 
   /**
    * Rescales to a new NIC peak keeping the fill proportion, and restarts the starvation timer so
-   * a stale timer does not hand the first request after a shrink a free pass (review B-20).
+   * a stale timer does not hand the first request after a shrink a free pass (upstream did).
    */
   setNicPeak(nicPeakBps: number, fraction: number, nowMs: number): void {
     checkNicPeak(nicPeakBps);

@@ -1,4 +1,5 @@
-// Replication config of a channel (REDEX.md §6 table): defaults, bounds and validation. Its one
+// Replication config of a channel (docs/DESIGN.md#replication-config): defaults, bounds and
+// validation. Its one
 // owner: `resolveReplicationConfig` turns user input into the frozen `ReplicationConfig` when a
 // replicated file is opened, and everything downstream reads that object. Validation reports the
 // first failure, in table order, as a `ReplicationConfigError` naming the field and the value.

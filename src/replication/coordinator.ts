@@ -1,9 +1,11 @@
-// The per-channel replication coordinator (REDEX.md §6): holds the validated role, the highest
+// The per-channel replication coordinator (docs/DESIGN.md#roles-and-transitions): holds the
+// validated role, the highest
 // recorded tail and the channel identity, and runs every role change through one serialized
 // path: validate → set the role → bump metrics → chain-tag side effect → tell observers.
 //
 // Owns: the role cell and the order of side effects. Serialization is a promise chain, so two
-// transitions never interleave their announce/withdraw calls (upstream R-3): without it a stale
+// transitions never interleave their announce/withdraw calls
+// (docs/DESIGN.md#serialized-transitions): without it a stale
 // announce could land after a fresher withdraw and the mesh would advertise a holder that left.
 // Called by: the runtime (tick proposals, elections, NACKs, disk pressure, shutdown) and tests.
 

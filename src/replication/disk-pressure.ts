@@ -1,4 +1,5 @@
-// The disk-pressure policy (REDEX.md §6, the seed's `handle_disk_pressure`): what a node does when
+// The disk-pressure policy (docs/DESIGN.md#disk-pressure, the seed's `handle_disk_pressure`):
+// what a node does when
 // its log refuses a replicated chunk (memory cap, disk write failure). `withdraw` gives the role
 // up, so the channel's other replicas carry the redundancy; `evictOldest` runs the retention
 // sweep and stays, so the next chunk can land. Either way the under-capacity counter counts it.

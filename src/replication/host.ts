@@ -25,7 +25,7 @@ export interface ReplicationHost {
   readonly router: ReplicationRouter;
   /** Where clients reach `node` (for NOT_LEADER errors); null or absent when unknown. */
   addressOf?(node: NodeId): string | null | undefined;
-  /** Chain-tag advertisement (REDEX.md §6 Coordinator); default: none. */
+  /** Chain-tag advertisement (docs/DESIGN.md#chain-tags); default: none. */
   readonly chainTags?: ChainTagSink;
   /** Metrics registry of this node; default: a private one per `Redex`. */
   readonly metrics?: ReplicationMetrics;

@@ -2,7 +2,7 @@
 // stop the task or make catch-up progress (Shutdown, SyncResponse, SyncNack) and a normal lane for
 // what a peer flood is made of (Heartbeat, SyncRequest). The runtime drains the priority lane
 // before its tick and the tick before the normal lane, so a heartbeat flood can neither starve a
-// response nor delay a shutdown (upstream R-25).
+// response nor delay a shutdown (docs/DESIGN.md#priority-lane).
 //
 // Owns: both bounded lanes, the callers of `push` waiting for room, and the wake-up of the loop.
 // Called by: the handle (dispatch, tryDispatch, cancel), the router through the handle, the loop.

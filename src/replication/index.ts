@@ -1,4 +1,5 @@
-// Public surface of the replication layer (REDEX.md §6): the pure core, the runtime, the router,
+// Public surface of the replication layer (docs/DESIGN.md#replication): the pure core, the
+// runtime, the router,
 // and the pieces a host (the mesh) implements or calls.
 export * from './backoff.js';
 export * from './budget.js';

@@ -1,5 +1,6 @@
 // Per-node replication metrics on a private prom-client `Registry` (never the global one, so two
-// nodes in one process — tests, the simulation — do not share series). Names follow REDEX.md §6.
+// nodes in one process — tests, the simulation — do not share series).
+// Names: docs/OPERATIONS.md#metrics.
 //
 // Owns: every series with a `channel` label and the folding that bounds them. The first
 // `METRIC_CHANNELS_MAX` channels get their own label; later ones share `__overflow__`, so a node

@@ -1,4 +1,5 @@
-// The replica's in-flight SyncRequest tokens (the seed's `OutstandingRequests`, upstream R-23).
+// The replica's in-flight SyncRequest tokens (the seed's `OutstandingRequests`;
+// docs/DESIGN.md#request-tokens).
 // Every request carries a random 64-bit token recorded here against the leader it went to; a
 // SyncResponse or SyncNack is only acted on when it carries a live token from that leader, so a
 // stale answer to a re-issued request, or a frame forged by another member, never reaches the log.

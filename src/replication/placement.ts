@@ -1,4 +1,4 @@
-// Replica placement (REDEX.md §6 "Beyond upstream"): which nodes hold a channel. `pinned` lists
+// Replica placement (docs/DESIGN.md#placement): which nodes hold a channel. `pinned` lists
 // them explicitly; `standard` takes the `factor` cluster members with the highest rendezvous
 // score of (channel id, node id). The score is keyed BLAKE2s, so every node computes the same set
 // from the same membership with no coordination, and a membership change only moves the channels

@@ -1,4 +1,5 @@
-// The bridge between the log and the replication runtime (REDEX.md §6 "Lifecycle", beyond
+// The bridge between the log and the replication runtime (docs/DESIGN.md#roles-and-transitions,
+// beyond
 // upstream). `enableReplication(redex, host)` (enable.ts) installs one `Replicator` on a `Redex` as
 // its `ReplicationAttachment`; from then on, opening a
 // file with a `replication` config validates it, computes the replica set, and — when this node

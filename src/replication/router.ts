@@ -6,7 +6,8 @@
 // transport or the next heartbeat recovers what was lost.
 //
 // Handles are held through WeakRefs and forgotten once stopped, so the router never keeps a
-// runtime's handle (and through it the mesh) alive on its own.
+// runtime's handle (and through it the mesh) alive on its own
+// (docs/DESIGN.md#no-keepalive-cycle).
 
 import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { decodeAny } from '../wire/codec.js';

@@ -1,4 +1,4 @@
-// Errors of the wire layer. Two families, per STYLE.md rule 6:
+// Errors of the wire layer. Two families:
 // - `WireError`: bytes from a peer that do not decode. The mesh drops and counts them; the `kind`
 //   says why, and `detail` carries the facts (how many bytes were needed, which byte was bad).
 // - `WireEncodeError` / `NodeIdError`: a caller handed us a bad value. These are `RedexError`s

@@ -1,4 +1,4 @@
-// Identities on the wire (REDEX.md §4). Both are keyed BLAKE2s-256 (BLAKE2s's own key mode, not
+// Identities on the wire (docs/PROTOCOL.md#identities). Both are keyed BLAKE2s-256 (BLAKE2s's own key mode, not
 // HMAC; node:crypto has no keyed BLAKE2, hence @noble/hashes), so every node derives the same id
 // from the same input with no coordination:
 // - NodeId: first 8 bytes, little-endian, of the hash of the node's ed25519 public key. 0 is

@@ -1,4 +1,4 @@
-// Byte offsets and sizes of the replication messages (REDEX.md §5), in one place so the codec and
+// Byte offsets and sizes of the replication messages (docs/PROTOCOL.md), in one place so the codec and
 // the docs table can be checked against the same numbers. All integers are little-endian.
 
 /** Subprotocol u16 (bytes `00 0E`) followed by the dispatch code u8. */

@@ -1,4 +1,4 @@
-// The replication messages of REDEX.md §5 as plain values. The codec (`codec.ts`) turns them into
+// The replication messages of docs/PROTOCOL.md as plain values. The codec (`codec.ts`) turns them into
 // bytes and back; everything above the wire layer (replication, mesh) speaks these types only.
 
 /** A node's identity: first 8 bytes (LE) of keyed BLAKE2s over its ed25519 public key. Never 0. */

@@ -1,6 +1,6 @@
 // Certificates (CA and node) and the identity derived from them: X.509 fields checked with
 // node:crypto (independent of the library that wrote them), the NodeId against the RFC 8032 vector
-// of TOOLCHAIN.md, file layout and permissions, and every refusal.
+// (docs/PROTOCOL.md#identities), file layout and permissions, and every refusal.
 
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
@@ -146,7 +146,8 @@ describe('createNodeCert', () => {
 
 describe('identity', () => {
   it('derives the RFC 8032 test-1 NodeId from a certificate holding that key', async () => {
-    // TOOLCHAIN.md: NodeId(d75a98…511a) = 7291050420889050627. Build a certificate for that key
+    // docs/PROTOCOL.md#identities: NodeId(d75a98…511a) = 7291050420889050627.
+    // Build a certificate for that key
     // with @peculiar/x509 directly, so only the extraction path is under test.
     const seed = Buffer.from(
       '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',

@@ -350,7 +350,7 @@ describe('applySyncResponse (replica)', () => {
     assert.equal(log.nextSeq, 2);
   });
 
-  it('R-17: an empty chunk that starts behind the tail is stale', async () => {
+  it('an empty chunk that starts behind the tail is stale', async () => {
     const log = new FakeLog().fill(5);
     assert.deepEqual(await applySyncResponse(log, chunk(3, []), CID), {
       ok: false,

@@ -16,7 +16,8 @@ import {
   withdrawSignalFor,
 } from './imports.js';
 
-// The matrix of REDEX.md §6 written out independently of the implementation, one legal triple a
+// The matrix of docs/DESIGN.md#roles-and-transitions written out independently of the
+// implementation, one legal triple a
 // line: "From To Signal".
 const LEGAL = new Set([
   'Idle Replica CapabilitySelected',

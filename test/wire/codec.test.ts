@@ -77,7 +77,7 @@ const decoders = {
 } as const;
 
 describe('sizes and round trips', () => {
-  it('fixed sizes match §5', () => {
+  it('fixed sizes match docs/PROTOCOL.md', () => {
     assert.equal(encodeHeartbeat(heartbeat).length, 52);
     assert.equal(encodeRequest(request).length, 56);
     assert.equal(encodeResponse({ ...response, events: [] }).length, 63);

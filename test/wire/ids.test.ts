@@ -1,4 +1,4 @@
-// Identities (REDEX.md §4) against the independent vectors of TOOLCHAIN.md, plus the refusal
+// Identities (docs/PROTOCOL.md#identities) against independent vectors, plus the refusal
 // rules (key length, NodeId 0) and the hex helpers.
 
 import assert from 'node:assert/strict';
@@ -19,11 +19,11 @@ import {
   WireEncodeError,
 } from '../../src/wire/index.js';
 
-// Copied from TOOLCHAIN.md, computed there independently of this code.
+// Computed independently of this code (keyed BLAKE2s outside this code base).
 const RFC8032_TEST1_PUBLIC_KEY = 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a';
 
 describe('ChannelId', () => {
-  it('matches the TOOLCHAIN.md vectors', () => {
+  it('matches the independent vectors', () => {
     assert.equal(
       channelIdToHex(channelIdFromName('orders/audit')),
       'cccc2eeca696f391b304dd2f6b15345f0015676c56f68d3f36d3eeaade64dd36',
@@ -70,7 +70,7 @@ describe('ChannelId', () => {
 });
 
 describe('NodeId', () => {
-  it('matches the TOOLCHAIN.md vector (RFC 8032 test 1 key)', () => {
+  it('matches the independent vector (RFC 8032 test 1 key)', () => {
     const id = nodeIdFromPublicKey(hexToBytes(RFC8032_TEST1_PUBLIC_KEY));
     assert.equal(id, 7291050420889050627n);
     assert.equal(nodeIdToHex(id), '652f03ba688dde03');

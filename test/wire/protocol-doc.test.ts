@@ -368,7 +368,7 @@ describe('docs/PROTOCOL.md layout tables', () => {
 describe('docs/PROTOCOL.md id vectors', () => {
   const text = fencedBlocks('text').get('ids') ?? '';
 
-  it('ChannelId lines match the code and TOOLCHAIN.md', () => {
+  it('ChannelId lines match the code and the independent vectors', () => {
     const toolchain: Record<string, string> = {
       'orders/audit': 'cccc2eeca696f391b304dd2f6b15345f0015676c56f68d3f36d3eeaade64dd36',
       'test/runtime': 'fbcb108dfc2d542e2daf8219cbd1641770fa46e70d4ff01152e9e756ec58ac17',
@@ -381,7 +381,7 @@ describe('docs/PROTOCOL.md id vectors', () => {
     }
   });
 
-  it('the NodeId line matches the code and TOOLCHAIN.md', () => {
+  it('the NodeId line matches the code and the independent vector', () => {
     const match = /^NodeId\(([0-9a-f]{64})\) = (\d+) = 0x([0-9a-f]{16})$/m.exec(text);
     assert.ok(match, 'no NodeId vector line');
     const [, key, decimal, hexId] = match;
