@@ -6,10 +6,19 @@ export const APPEND_JSON_BODY_BYTES_MAX = 8 * 1024 * 1024;
 export const RAW_EVENT_BYTES_MAX = 4 * 1024 * 1024;
 /** One event's payload, after decoding, whatever the format. */
 export const EVENT_BYTES_MAX = RAW_EVENT_BYTES_MAX;
+/** Body of `POST /channels/{name}/events` as application/vnd.redex.batch (length-prefixed). */
+export const APPEND_BATCH_BODY_BYTES_MAX = 16 * 1024 * 1024;
 /** Events in one batch append. */
 export const BATCH_EVENTS_MAX = 10_000;
 /** Body of `POST /channels`. */
 export const CREATE_BODY_BYTES_MAX = 64 * 1024;
+/**
+ * JSON shapes, checked before parsing (a parse of deep or value-dense JSON holds the event loop):
+ * an append is `{ "events": [...] }` (depth 2, one value per event plus the fields); a channel
+ * spec nests `replication.placement.pinned` (depth 4) and lists at most a few dozen values.
+ */
+export const APPEND_JSON_SHAPE = { depthMax: 2, valuesMax: BATCH_EVENTS_MAX + 8 } as const;
+export const CHANNEL_SPEC_SHAPE = { depthMax: 4, valuesMax: 256 } as const;
 /** Events per read answer (`limit`), and its default. */
 export const READ_EVENTS_MAX = 10_000;
 export const READ_EVENTS_DEFAULT = 1_000;
