@@ -273,6 +273,43 @@ export async function createNodeCert(
   return { ...material, name, nodeId: identity.nodeId };
 }
 
+/**
+ * An API client certificate (`redex certs issue NAME --client`): CN=name and the clientAuth
+ * usage only. The mesh refuses it (a node certificate also carries serverAuth), so a client's
+ * key can never join the cluster, and a node's HTTP API accepts it only for names on its
+ * allow-list (`http.clientNames`).
+ */
+export async function createClientCert(
+  ca: CertificateMaterial,
+  name: string,
+  options: ValidityOptions = {},
+): Promise<CertificateMaterial & { readonly name: string }> {
+  validateNodeName(name);
+  const [notBefore, notAfter] = validityWindow(options, NODE_VALIDITY_DAYS_DEFAULT);
+  const [caCert, signingKey] = await importCa(ca);
+  const keys = await generateKeys();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: [{ CN: [name] }],
+    issuer: caCert.subjectName,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey,
+    signingAlgorithm: ED25519,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const material = { certPem: cert.toString('pem'), keyPem: exportKeyPem(keys.privateKey) };
+  checkCredentials({ caCertPem: ca.certPem, ...material });
+  return { ...material, name };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files
 
@@ -383,6 +420,20 @@ export async function issueNodeCert(
   const node = await createNodeCert(ca, name, options);
   const files = await writeMaterial(dir, name, node, options);
   return { ...files, ...node };
+}
+
+/** `redex certs issue NAME --client`: an API client key and certificate (see createClientCert). */
+export async function issueClientCert(
+  dir: string,
+  name: string,
+  options: ValidityOptions & WriteOptions = {},
+): Promise<WrittenFiles & CertificateMaterial & { readonly name: string }> {
+  checkDir(dir);
+  validateNodeName(name);
+  const ca = await loadCa(dir);
+  const client = await createClientCert(ca, name, options);
+  const files = await writeMaterial(dir, name, client, options);
+  return { ...files, ...client };
 }
 
 /** What a node needs to start its transport, read from `dir` and checked (`CERT_INVALID`). */

@@ -19,6 +19,7 @@
 // is not connected through any connection. Time and randomness come from the injected Clock and
 // Random; the only timers not on the Clock are Node's own TLS handshake timeout on the server.
 
+import type { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../time/clock.js';
@@ -161,6 +162,18 @@ interface DialTarget {
   dialed: boolean;
   timer: { cancel(): void } | null;
   connection: Connection | null;
+}
+
+const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1';
+
+/**
+ * Node certificates carry the serverAuth usage (every node also accepts connections); an API
+ * client certificate (`redex certs issue NAME --client`) has clientAuth only and never joins the
+ * mesh, whatever key it holds. A certificate without the extension may be used for anything.
+ */
+function isNodeCertificate(cert: X509Certificate): boolean {
+  const usages = cert.keyUsage;
+  return usages === undefined || usages.length === 0 || usages.includes(SERVER_AUTH_OID);
 }
 
 function addressKey(host: string, port: number): string {
@@ -524,6 +537,10 @@ export class MeshTransport implements Transport {
   #peerIdOf(socket: tls.TLSSocket): NodeId | null {
     const cert = socket.getPeerX509Certificate();
     if (cert === undefined) return null;
+    if (!isNodeCertificate(cert)) {
+      this.#stats.peersRefused++;
+      return null;
+    }
     try {
       return nodeIdFromCertificate(cert);
     } catch {

@@ -127,6 +127,9 @@ export async function startNode(
       service,
       token: config.http.token,
       tls: config.http.clientCerts ? await readTls(config) : null,
+      // Members (they forward creates to each other) and the configured client names.
+      clientNames: [...members.map((member) => member.name), ...config.http.clientNames],
+      hostNames: config.http.hosts,
       clock,
       logger,
       ...options.http,

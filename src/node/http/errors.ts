@@ -16,6 +16,12 @@ export const HttpErrorCode = {
   NotFound: 'NOT_FOUND',
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
   Unauthorized: 'UNAUTHORIZED',
+  /** The client certificate's name is not an allowed client (`http.clientNames`). */
+  ForbiddenClient: 'FORBIDDEN_CLIENT',
+  /** A node without a token got a `Host` that does not name it (DNS rebinding). */
+  ForeignHost: 'FOREIGN_HOST',
+  /** A node without a token got a request from another web origin. */
+  ForeignOrigin: 'FOREIGN_ORIGIN',
   TooManyStreams: 'TOO_MANY_STREAMS',
   Internal: 'INTERNAL',
 } as const;

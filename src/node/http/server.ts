@@ -17,12 +17,13 @@ import { systemClock } from '../../time/system-clock.js';
 import { formatHostPort, type HostPort } from '../address.js';
 import { type NodeLogger, silentLogger } from '../logger.js';
 import type { NodeService } from '../service.js';
-import { BearerAuth } from './auth.js';
+import { BearerAuth, ClientCertAuth } from './auth.js';
 import { createChannel, describeChannel, listChannels } from './channels.js';
 import { type ServerState, sendJson } from './context.js';
 import { serveDashboard } from './dashboard-route.js';
 import { HttpError, toHttpError } from './errors.js';
 import { appendEvents, readEvents } from './events.js';
+import { HostGuard } from './host-guard.js';
 import {
   CLOSE_TIMEOUT_MS,
   REQUEST_TIMEOUT_MS,
@@ -75,6 +76,13 @@ export interface NodeHttpServerOptions {
   readonly token?: string | null;
   /** Serve HTTPS and require client certificates. */
   readonly tls?: HttpTlsMaterial | null;
+  /**
+   * With `tls`: the certificate names (subject CN) allowed as API clients; null or absent: any
+   * certificate the CA signed (the node passes its members and `http.clientNames`).
+   */
+  readonly clientNames?: readonly string[] | null;
+  /** DNS names clients use for this node (`http.hosts`), checked against `Host` without auth. */
+  readonly hostNames?: readonly string[];
   readonly clock?: Clock;
   readonly logger?: NodeLogger;
   readonly heartbeatMs?: number;
@@ -112,6 +120,9 @@ const STREAM_ROUTES = new Set(['status-stream', 'tail']);
 export class NodeHttpServer {
   readonly #service: NodeService;
   readonly #auth: BearerAuth | null;
+  readonly #clientAuth: ClientCertAuth | null;
+  /** Null when every request is authenticated (token or client certificates). */
+  readonly #hostGuard: HostGuard | null;
   readonly #logger: NodeLogger;
   readonly #server: http.Server;
   readonly #state: ServerState;
@@ -129,6 +140,12 @@ export class NodeHttpServer {
   constructor(options: NodeHttpServerOptions) {
     this.#service = options.service;
     this.#auth = options.token ? new BearerAuth(options.token) : null;
+    this.#clientAuth =
+      options.tls != null && options.clientNames != null
+        ? new ClientCertAuth(options.clientNames)
+        : null;
+    this.#hostGuard =
+      this.#auth === null && options.tls == null ? new HostGuard(options.hostNames ?? []) : null;
     this.#logger = options.logger ?? silentLogger;
     this.#streamsMax = options.streamsMax ?? SSE_STREAMS_MAX;
     const listener = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
@@ -184,6 +201,7 @@ export class NodeHttpServer {
         this.#server.off('error', onError);
         const bound = this.#server.address() as AddressInfo;
         this.#address = { host: bound.address, port: bound.port };
+        this.#hostGuard?.allow(address.host);
         resolve(this.#address);
       });
     });
@@ -282,6 +300,9 @@ export class NodeHttpServer {
       } catch (error) {
         routeError = error;
       }
+      // Certificate names and Host/Origin first: no answer at all for a foreign client or page.
+      this.#clientAuth?.check(req);
+      this.#hostGuard?.check(req);
       // Authentication comes before any routing answer, so an anonymous client learns nothing.
       if (this.#auth !== null && match?.route.public !== true) {
         this.#auth.check(req, url.searchParams, match?.route.queryToken === true);
