@@ -38,5 +38,12 @@ export const STATUS_PUSH_INTERVAL_MS_DEFAULT = 1_000;
 export const STATUS_PUSH_MIN_MS_DEFAULT = 100;
 /** Receiving a whole request (headers and body) may take this long. */
 export const REQUEST_TIMEOUT_MS = 60_000;
+/** Receiving a request head may take this long; a client that never finishes one is cut. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** Open connections in all (a backstop below the usual descriptor limits); more are refused. */
+export const HTTP_CONNECTIONS_MAX = 4_096;
+/** Connections waiting for a request head, in all and from one address; the oldest is closed. */
+export const HTTP_WAITING_CONNECTIONS_MAX = 256;
+export const HTTP_WAITING_PER_ADDRESS_MAX = 32;
 /** `close()` waits this long for requests in flight before cutting connections. */
 export const CLOSE_TIMEOUT_MS = 10_000;

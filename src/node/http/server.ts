@@ -19,6 +19,7 @@ import { type NodeLogger, silentLogger } from '../logger.js';
 import type { NodeService } from '../service.js';
 import { BearerAuth, ClientCertAuth } from './auth.js';
 import { createChannel, describeChannel, listChannels } from './channels.js';
+import { ConnectionGate, type ConnectionGateLimits } from './connection-gate.js';
 import { type ServerState, sendJson } from './context.js';
 import { serveDashboard } from './dashboard-route.js';
 import { HttpError, toHttpError } from './errors.js';
@@ -26,6 +27,10 @@ import { appendEvents, readEvents } from './events.js';
 import { HostGuard } from './host-guard.js';
 import {
   CLOSE_TIMEOUT_MS,
+  HEADERS_TIMEOUT_MS,
+  HTTP_CONNECTIONS_MAX,
+  HTTP_WAITING_CONNECTIONS_MAX,
+  HTTP_WAITING_PER_ADDRESS_MAX,
   REQUEST_TIMEOUT_MS,
   SSE_HEARTBEAT_MS_DEFAULT,
   SSE_STREAMS_MAX,
@@ -89,6 +94,8 @@ export interface NodeHttpServerOptions {
   readonly statusIntervalMs?: number;
   readonly statusPushMinMs?: number;
   readonly streamsMax?: number;
+  /** Connections waiting for a request head (tests lower them). */
+  readonly waitingConnections?: ConnectionGateLimits;
 }
 
 class HttpMetrics {
@@ -130,6 +137,7 @@ export class NodeHttpServer {
   readonly #streams = new Set<SseStream>();
   readonly #streamsMax: number;
   readonly #secure: boolean;
+  readonly #gate: ConnectionGate;
   /** Requests being answered, SSE streams excepted: what `close` waits for. */
   #inflight = 0;
   readonly #counted = new WeakSet<ServerResponse>();
@@ -160,11 +168,22 @@ export class NodeHttpServer {
               requestCert: true,
               rejectUnauthorized: true,
               minVersion: 'TLSv1.3',
+              // A TLS handshake is part of receiving the request head: same deadline.
+              handshakeTimeout: HEADERS_TIMEOUT_MS,
             },
             listener,
           )
         : http.createServer(listener);
     this.#server.requestTimeout = REQUEST_TIMEOUT_MS;
+    this.#server.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.#server.maxConnections = HTTP_CONNECTIONS_MAX;
+    this.#gate = new ConnectionGate(
+      this.#server,
+      options.waitingConnections ?? {
+        totalMax: HTTP_WAITING_CONNECTIONS_MAX,
+        perAddressMax: HTTP_WAITING_PER_ADDRESS_MAX,
+      },
+    );
     const streams = this.#streams;
     const metrics = this.#metrics;
     this.#state = {
@@ -211,6 +230,11 @@ export class NodeHttpServer {
   get url(): string {
     if (this.#address === null) throw new Error('NodeHttpServer: not listening');
     return `${this.#secure ? 'https' : 'http'}://${formatHostPort(this.#address)}`;
+  }
+
+  /** Connections waiting for a request head, and how many were closed to make room. */
+  get waitingConnections(): { readonly waiting: number; readonly evicted: number } {
+    return this.#gate.stats();
   }
 
   /** Open SSE streams (for tests and status). */
