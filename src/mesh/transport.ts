@@ -20,7 +20,7 @@
 // Random; the only timers not on the Clock are Node's own TLS handshake timeout on the server.
 
 import type { X509Certificate } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../time/clock.js';
 import type { Random } from '../time/random.js';
@@ -40,6 +40,7 @@ import { checkSendableFrame } from './control.js';
 import { checkIntegerOption, MeshError, MeshErrorReason } from './errors.js';
 import { FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES } from './framing.js';
 import { HandlerList } from './handler-list.js';
+import { HandshakeGate, type HandshakeGateLimits } from './handshake-gate.js';
 import {
   checkCredentials,
   type MeshCredentials,
@@ -68,6 +69,9 @@ export const PEERS_MAX = 1024;
 export const DIAL_TARGETS_MAX = 1024;
 /** Open TCP connections the server accepts at once (handshaking ones included). */
 export const SERVER_CONNECTIONS_MAX = 4096;
+/** Inbound connections in their TLS handshake, in all and from one address (oldest closed). */
+export const HANDSHAKES_PENDING_MAX = 256;
+export const HANDSHAKES_PENDING_PER_ADDRESS_MAX = 8;
 /** Hard cap on the configurable pending write bytes per peer. */
 export const PENDING_WRITE_BYTES_MAX = 1024 * 1024 * 1024;
 
@@ -76,7 +80,8 @@ export const MESH_DEFAULTS = {
   listenPort: 0,
   pingIntervalMs: 1_000,
   idleTimeoutMs: 10_000,
-  handshakeTimeoutMs: 10_000,
+  // Short: a member's handshake takes milliseconds, and a stranger holds a slot this long.
+  handshakeTimeoutMs: 5_000,
   reconnectBaseMs: 100,
   reconnectMaxMs: 5_000,
   closeTimeoutMs: 2_000,
@@ -107,7 +112,7 @@ export interface MeshTransportOptions {
   readonly pingIntervalMs?: number;
   /** A connection silent this long is destroyed; ≥ 2 ping periods, ≤ 600000 (default 10000). */
   readonly idleTimeoutMs?: number;
-  /** TLS handshake (plus the acceptor's confirmation) deadline, 10..120000 (default 10000). */
+  /** TLS handshake (plus the acceptor's confirmation) deadline, 10..120000 (default 5000). */
   readonly handshakeTimeoutMs?: number;
   /** First reconnect delay, 1..60000 (default 100). */
   readonly reconnectBaseMs?: number;
@@ -119,6 +124,8 @@ export interface MeshTransportOptions {
   readonly frameBodyBytesLimit?: number;
   /** Bytes queued or buffered per connection before `send` drops (default 2 maximum frames). */
   readonly pendingWriteBytesLimit?: number;
+  /** Inbound handshakes in progress (default 256 in all, 8 per address; tests lower them). */
+  readonly pendingHandshakes?: HandshakeGateLimits;
   /** Membership filter: return false to refuse a peer (its connection is closed, counted). */
   readonly acceptPeer?: (nodeId: NodeId) => boolean;
   /** Receives exceptions thrown by frame and peer handlers (default: rethrown asynchronously). */
@@ -195,6 +202,7 @@ export class MeshTransport implements Transport {
   readonly #onHandlerError: ((error: unknown) => void) | undefined;
   readonly #secureContext: tls.SecureContext;
   readonly #stats: TransportStats = emptyTransportStats();
+  readonly #gate: HandshakeGate;
   readonly #peers = new Map<NodeId, PeerEntry>();
   readonly #targets = new Map<string, DialTarget>();
   readonly #connections = new Set<Connection>();
@@ -267,6 +275,13 @@ export class MeshTransport implements Transport {
     this.#reconnectMaxMs = o.reconnectMaxMs;
     this.#acceptPeer = options.acceptPeer;
     this.#onHandlerError = options.onHandlerError;
+    this.#gate = new HandshakeGate(
+      options.pendingHandshakes ?? {
+        totalMax: HANDSHAKES_PENDING_MAX,
+        perAddressMax: HANDSHAKES_PENDING_PER_ADDRESS_MAX,
+      },
+      () => this.#stats.handshakesEvicted++,
+    );
     this.#limits = {
       frameBodyBytesLimit: o.frameBodyBytesLimit,
       pendingWriteBytesLimit: o.pendingWriteBytesLimit,
@@ -320,6 +335,7 @@ export class MeshTransport implements Transport {
         handshakeTimeout: this.#limits.handshakeTimeoutMs,
       });
       server.maxConnections = SERVER_CONNECTIONS_MAX;
+      server.on('connection', (socket: Socket) => this.#gate.admit(socket));
       server.on('secureConnection', (socket: tls.TLSSocket) => this.#onSecureConnection(socket));
       server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
         // Garbage, a foreign CA, an expired or missing client certificate all land here.
@@ -507,6 +523,8 @@ export class MeshTransport implements Transport {
     for (const connection of [...this.#connections]) connection.retire('transport closed');
     if (this.#connections.size === 0) this.#drained?.();
     const server = this.#server;
+    // Strangers mid-handshake would otherwise hold the close up until their handshake timeout.
+    this.#gate.destroyAll();
     const serverClosed =
       server === null
         ? Promise.resolve()
@@ -587,6 +605,7 @@ export class MeshTransport implements Transport {
 
   #onSecureConnection(socket: tls.TLSSocket): void {
     socket.on('error', () => {}); // until a Connection takes over, resets must not crash us
+    this.#gate.done(socket);
     if (this.#closing !== null) {
       socket.destroy();
       return;
@@ -614,6 +633,7 @@ export class MeshTransport implements Transport {
       return;
     }
     this.#stats.connectionsAccepted++;
+    this.#gate.memberAt(socket);
     const connection = this.#newConnection(socket, 'accepted');
     connection.identify(peerId, entry.stats);
     connection.openAccepted();

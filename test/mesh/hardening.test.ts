@@ -3,9 +3,14 @@
 // second process with a member's identity is refused instead of displacing the member.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createClientCert } from '../../src/mesh/certs.js';
 import type { CertificateMaterial, MeshTransport, PeerEvent } from '../../src/mesh/index.js';
+import {
+  HANDSHAKES_PENDING_MAX,
+  HANDSHAKES_PENDING_PER_ADDRESS_MAX,
+} from '../../src/mesh/transport.js';
 import { makeCluster, RawClient, type TestNode, transportFor, waitFor } from './helpers.js';
 
 let ca: CertificateMaterial;
@@ -49,5 +54,69 @@ describe('client certificates on the mesh', () => {
     await waitFor(() => server.stats().peersRefused === 1, 'the refusal to be counted');
     assert.deepEqual(serverEvents, []);
     assert.equal(server.stats().connectionsAccepted, 0);
+  });
+});
+
+/** Opens `count` TCP connections from `localAddress` that never start TLS. */
+async function idleSockets(
+  count: number,
+  localAddress = '127.0.0.1',
+): Promise<{ sockets: net.Socket[]; closed: () => number }> {
+  let closed = 0;
+  const sockets = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () =>
+            resolve(socket),
+          );
+          socket.on('error', () => {});
+          socket.once('close', () => closed++);
+          socket.once('error', reject);
+          opened.push(socket);
+        }),
+    ),
+  );
+  return { sockets, closed: () => closed };
+}
+
+const opened: net.Socket[] = [];
+afterEach(() => {
+  for (const socket of opened.splice(0)) socket.destroy();
+});
+
+describe('handshake slots', () => {
+  it('1,000 idle connections from one address hold 8 slots; a member still connects', async () => {
+    await freshServer();
+    const idle = await idleSockets(1_000);
+    await waitFor(
+      () => idle.closed() >= 1_000 - HANDSHAKES_PENDING_PER_ADDRESS_MAX,
+      'the oldest idle connections closed',
+    );
+    assert.ok(server.stats().handshakesEvicted >= 1_000 - HANDSHAKES_PENDING_PER_ADDRESS_MAX);
+    const good = transportFor(nodes[1]!);
+    extra.push(good);
+    good.addPeer({ host: '127.0.0.1', port });
+    await waitFor(() => server.isConnected(good.localId), 'the member connected');
+    assert.ok(HANDSHAKES_PENDING_MAX >= HANDSHAKES_PENDING_PER_ADDRESS_MAX);
+  });
+
+  it('past the total, strangers make room before addresses a member connected from', async () => {
+    await freshServer({ pendingHandshakes: { totalMax: 4, perAddressMax: 100 } });
+    const good = transportFor(nodes[1]!);
+    extra.push(good);
+    good.addPeer({ host: '127.0.0.1', port });
+    await waitFor(() => server.isConnected(good.localId), 'the member connected');
+    const strangers = await idleSockets(4, '127.0.0.2');
+    const fromMember = await idleSockets(2, '127.0.0.1');
+    await waitFor(() => strangers.closed() === 2, 'two strangers closed for the member address');
+    const more = await idleSockets(4, '127.0.0.2');
+    await waitFor(
+      () => strangers.closed() + more.closed() === 6,
+      'strangers closing each other out',
+    );
+    assert.equal(fromMember.closed(), 0, 'the member address kept its slots');
+    assert.equal(server.stats().handshakesEvicted, 6);
   });
 });
