@@ -12,7 +12,7 @@
 
 import 'reflect-metadata'; // @peculiar/x509 2.x throws at import without it (TOOLCHAIN.md)
 import { createPrivateKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -361,13 +361,9 @@ async function writeMaterial(
       }
     }
   }
-  // 'wx' without force closes the race between the check above and the write.
-  const flag = options.force ? 'w' : 'wx';
   try {
-    await writeFile(keyPath, material.keyPem, { mode: KEY_FILE_MODE, flag });
-    // The mode above is filtered by the umask and ignored for an existing file; make it exact.
-    await chmod(keyPath, KEY_FILE_MODE);
-    await writeFile(certPath, material.certPem, { mode: 0o644, flag });
+    await writeNewFile(keyPath, material.keyPem, KEY_FILE_MODE, options.force === true);
+    await writeNewFile(certPath, material.certPem, 0o644, options.force === true);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new MeshError(MeshErrorReason.CertExists, `${keyPath} or ${certPath} already exists`);
@@ -375,6 +371,30 @@ async function writeMaterial(
     throw ioError(`cannot write ${base} certificate files in ${dir}`, error);
   }
   return { certPath, keyPath };
+}
+
+/**
+ * Writes `text` to `path` as a new file with exactly `mode`. Without `replace` it is an exclusive
+ * create ('wx' closes the race with the existence check). With `replace` the text goes to a
+ * fresh temporary file (exclusive, so never through a planted symlink) that is renamed over
+ * `path`: the old file is replaced whole, and the key is never readable under a looser mode.
+ */
+async function writeNewFile(path: string, text: string, mode: number, replace: boolean) {
+  if (!replace) {
+    await writeFile(path, text, { mode, flag: 'wx' });
+    // The mode above is filtered by the umask; make it exact.
+    await chmod(path, mode);
+    return;
+  }
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, text, { mode: mode & 0o600, flag: 'wx' });
+    await chmod(temporary, mode);
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
 }
 
 async function readPem(path: string): Promise<string> {

@@ -80,6 +80,17 @@ const NODE_STATUS: Record<NodeErrorCode, number> = {
 };
 
 /**
+ * Failures of the node's own storage: their messages name files under the data directory, which
+ * a client has no business knowing. The answer says what kind of failure it was; the server logs
+ * the whole error (every answer of 500 and above is logged).
+ */
+const STORAGE_FAILURES: Readonly<Record<string, string>> = {
+  [RedexErrorCode.Io]: 'redex: a storage operation on this node failed; its log has the details',
+  [RedexErrorCode.Corrupt]: 'redex: this node found corrupt data; its log has the details',
+  [NodeErrorCode.DataDirLocked]: 'redex: the data directory is in use by another process',
+};
+
+/**
  * The answer for `error`. `resolveLeader` turns a NOT_LEADER into the leader's HTTP address.
  * Anything untyped is a bug: it becomes a 500 whose message reveals nothing (the log has it).
  */
@@ -97,13 +108,16 @@ export function toHttpError(
     const details: Record<string, unknown> = {};
     if ('resumeSeq' in error) details.resumeSeq = error.resumeSeq;
     if ('field' in error) details.field = error.field;
-    return new HttpError(REDEX_STATUS[error.code] ?? 500, error.code, error.message, { details });
+    const message = STORAGE_FAILURES[error.code] ?? error.message;
+    return new HttpError(REDEX_STATUS[error.code] ?? 500, error.code, message, { details });
   }
   if (error instanceof NodeError) {
     const status = NODE_STATUS[error.code] ?? 500;
     const headers: Record<string, string> =
       error.code === NodeErrorCode.ShuttingDown ? { connection: 'close' } : {};
-    return new HttpError(status, error.code, error.message, { headers });
+    return new HttpError(status, error.code, STORAGE_FAILURES[error.code] ?? error.message, {
+      headers,
+    });
   }
   return new HttpError(500, HttpErrorCode.Internal, 'internal error');
 }
