@@ -9,9 +9,11 @@ import { HttpError } from '../../src/node/http/errors.js';
 import { checkJsonShape } from '../../src/node/http/json-scan.js';
 import {
   APPEND_JSON_BODY_BYTES_MAX,
-  APPEND_JSON_SHAPE,
+  APPEND_JSON_DEPTH_MAX,
+  APPEND_JSON_VALUES_MAX,
   BATCH_EVENTS_MAX,
-  CHANNEL_SPEC_SHAPE,
+  CHANNEL_SPEC_DEPTH_MAX,
+  CHANNEL_SPEC_VALUES_MAX,
 } from '../../src/node/http/limits.js';
 import { api, memorySpec, startTestNode, type TestNode } from './helpers.js';
 
@@ -53,7 +55,7 @@ describe('hostile JSON bodies', () => {
     });
     assert.equal(answer.status, 400);
     assert.equal(answer.json.error.code, 'BAD_JSON');
-    assert.equal(answer.json.error.depthMax, APPEND_JSON_SHAPE.depthMax);
+    assert.equal(answer.json.error.depthMax, APPEND_JSON_DEPTH_MAX);
     const read = await api(node.url, 'GET', '/channels/shape/events');
     assert.deepEqual(read.json.events, []);
   });
@@ -67,7 +69,7 @@ describe('hostile JSON bodies', () => {
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(answer.status, 400);
-    assert.equal(answer.json.error.valuesMax, APPEND_JSON_SHAPE.valuesMax);
+    assert.equal(answer.json.error.valuesMax, APPEND_JSON_VALUES_MAX);
   });
 
   test('a deeply nested channel spec answers 400, not 500', async () => {
@@ -82,7 +84,7 @@ describe('hostile JSON bodies', () => {
         headers: { 'content-type': 'application/json' },
       });
       assert.equal(answer.status, 400, answer.text);
-      assert.equal(answer.json.error.depthMax, CHANNEL_SPEC_SHAPE.depthMax);
+      assert.equal(answer.json.error.depthMax, CHANNEL_SPEC_DEPTH_MAX);
     }
   });
 
@@ -92,10 +94,7 @@ describe('hostile JSON bodies', () => {
       file: { persistent: true, fsync: { everyN: 10 }, retention: { maxEvents: 5 } },
       replication: { replicas: 3, placement: { pinned: ['a', 'b', 'c'] } },
     });
-    assert.equal(
-      shapeFailure(spec, CHANNEL_SPEC_SHAPE.depthMax, CHANNEL_SPEC_SHAPE.valuesMax),
-      null,
-    );
+    assert.equal(shapeFailure(spec, CHANNEL_SPEC_DEPTH_MAX, CHANNEL_SPEC_VALUES_MAX), null);
   });
 });
 

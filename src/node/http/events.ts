@@ -11,7 +11,8 @@ import { badRequest } from './errors.js';
 import {
   APPEND_BATCH_BODY_BYTES_MAX,
   APPEND_JSON_BODY_BYTES_MAX,
-  APPEND_JSON_SHAPE,
+  APPEND_JSON_DEPTH_MAX,
+  APPEND_JSON_VALUES_MAX,
   APPEND_REPLICAS_MAX,
   APPEND_TIMEOUT_MS_DEFAULT,
   APPEND_TIMEOUT_MS_MAX,
@@ -51,7 +52,7 @@ export async function appendEvents(ctx: RequestContext): Promise<void> {
         : parseAppendJson(
             parseJson(
               await readBody(ctx.req, APPEND_JSON_BODY_BYTES_MAX, 'an append'),
-              APPEND_JSON_SHAPE,
+              { depthMax: APPEND_JSON_DEPTH_MAX, valuesMax: APPEND_JSON_VALUES_MAX },
               'an append',
             ),
           );

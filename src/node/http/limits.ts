@@ -15,10 +15,12 @@ export const CREATE_BODY_BYTES_MAX = 64 * 1024;
 /**
  * JSON shapes, checked before parsing (a parse of deep or value-dense JSON holds the event loop):
  * an append is `{ "events": [...] }` (depth 2, one value per event plus the fields); a channel
- * spec nests `replication.placement.pinned` (depth 4) and lists at most a few dozen values.
+ * spec nests `replication.placement.pinned` (depth 4) and holds a few dozen values at most.
  */
-export const APPEND_JSON_SHAPE = { depthMax: 2, valuesMax: BATCH_EVENTS_MAX + 8 } as const;
-export const CHANNEL_SPEC_SHAPE = { depthMax: 4, valuesMax: 256 } as const;
+export const APPEND_JSON_DEPTH_MAX = 2;
+export const APPEND_JSON_VALUES_MAX = BATCH_EVENTS_MAX + 8;
+export const CHANNEL_SPEC_DEPTH_MAX = 4;
+export const CHANNEL_SPEC_VALUES_MAX = 256;
 /** Events per read answer (`limit`), and its default. */
 export const READ_EVENTS_MAX = 10_000;
 export const READ_EVENTS_DEFAULT = 1_000;
