@@ -19,7 +19,6 @@
 // is not connected through any connection. Time and randomness come from the injected Clock and
 // Random; the only timers not on the Clock are Node's own TLS handshake timeout on the server.
 
-import type { X509Certificate } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../time/clock.js';
@@ -47,6 +46,7 @@ import {
   type NodeIdentity,
   nodeIdFromCertificate,
 } from './identity.js';
+import { hostOf, isNodeCertificate } from './peer-checks.js';
 import {
   copyPeerStats,
   copyTransportStats,
@@ -126,10 +126,25 @@ export interface MeshTransportOptions {
   readonly pendingWriteBytesLimit?: number;
   /** Inbound handshakes in progress (default 256 in all, 8 per address; tests lower them). */
   readonly pendingHandshakes?: HandshakeGateLimits;
+  /**
+   * Called (and counted) when a connection claims the NodeId of a peer already connected from
+   * another address: two processes hold one identity. The established connection stays; the
+   * newcomer is closed. For the node's log.
+   */
+  readonly onDuplicateIdentity?: (event: DuplicateIdentityEvent) => void;
   /** Membership filter: return false to refuse a peer (its connection is closed, counted). */
   readonly acceptPeer?: (nodeId: NodeId) => boolean;
   /** Receives exceptions thrown by frame and peer handlers (default: rethrown asynchronously). */
   readonly onHandlerError?: (error: unknown) => void;
+}
+
+export interface DuplicateIdentityEvent {
+  readonly nodeId: NodeId;
+  /** Remote address of the connection kept. */
+  readonly established: string | undefined;
+  /** Remote address of the connection refused. */
+  readonly refused: string | undefined;
+  readonly direction: ConnectionDirection;
 }
 
 /** One socket as seen from outside (status pages, tests). */
@@ -171,18 +186,6 @@ interface DialTarget {
   connection: Connection | null;
 }
 
-const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1';
-
-/**
- * Node certificates carry the serverAuth usage (every node also accepts connections); an API
- * client certificate (`redex certs issue NAME --client`) has clientAuth only and never joins the
- * mesh, whatever key it holds. A certificate without the extension may be used for anything.
- */
-function isNodeCertificate(cert: X509Certificate): boolean {
-  const usages = cert.keyUsage;
-  return usages === undefined || usages.length === 0 || usages.includes(SERVER_AUTH_OID);
-}
-
 function addressKey(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -200,6 +203,7 @@ export class MeshTransport implements Transport {
   readonly #reconnectMaxMs: number;
   readonly #acceptPeer: ((nodeId: NodeId) => boolean) | undefined;
   readonly #onHandlerError: ((error: unknown) => void) | undefined;
+  readonly #onDuplicateIdentity: ((event: DuplicateIdentityEvent) => void) | undefined;
   readonly #secureContext: tls.SecureContext;
   readonly #stats: TransportStats = emptyTransportStats();
   readonly #gate: HandshakeGate;
@@ -264,7 +268,7 @@ export class MeshTransport implements Transport {
       FRAME_HEADER_BYTES + o.frameBodyBytesLimit,
       PENDING_WRITE_BYTES_MAX,
     );
-    for (const field of ['acceptPeer', 'onHandlerError'] as const) {
+    for (const field of ['acceptPeer', 'onHandlerError', 'onDuplicateIdentity'] as const) {
       if (options[field] !== undefined && typeof options[field] !== 'function') {
         throw new MeshError(MeshErrorReason.Config, `${owner}: ${field} must be a function`);
       }
@@ -275,6 +279,7 @@ export class MeshTransport implements Transport {
     this.#reconnectMaxMs = o.reconnectMaxMs;
     this.#acceptPeer = options.acceptPeer;
     this.#onHandlerError = options.onHandlerError;
+    this.#onDuplicateIdentity = options.onDuplicateIdentity;
     this.#gate = new HandshakeGate(
       options.pendingHandshakes ?? {
         totalMax: HANDSHAKES_PENDING_MAX,
@@ -725,6 +730,7 @@ export class MeshTransport implements Transport {
       }
       return;
     }
+    if (this.#impostor(connection, current)) return;
     this.#stats.duplicatesClosed++;
     if (this.#prefer(connection, current)) {
       entry.current = connection;
@@ -732,6 +738,34 @@ export class MeshTransport implements Transport {
     } else {
       connection.retire('duplicate connection');
     }
+  }
+
+  /**
+   * Two live connections for one NodeId from different addresses are two processes with one
+   * identity (a copied key, a clone started by mistake), not a reconnect: a reconnecting peer
+   * comes from the address it had. Letting the newcomer replace the established connection made
+   * the two displace each other without end, and handed the log to whichever held the slot. The
+   * established one stays; the newcomer is closed, counted and reported.
+   */
+  #impostor(candidate: Connection, current: Connection): boolean {
+    const established = hostOf(current.socket.remoteAddress);
+    const refused = hostOf(candidate.socket.remoteAddress);
+    if (established === undefined || refused === undefined || established === refused) {
+      return false;
+    }
+    this.#stats.duplicateIdentities++;
+    candidate.destroy('duplicate identity');
+    try {
+      this.#onDuplicateIdentity?.({
+        nodeId: candidate.peerId!,
+        established,
+        refused,
+        direction: candidate.direction,
+      });
+    } catch (error) {
+      this.#onHandlerError?.(error);
+    }
+    return true;
   }
 
   /** Whether `candidate` should replace `current` (same answer on both ends of the pair). */

@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { createClientCert } from '../../src/mesh/certs.js';
 import type { CertificateMaterial, MeshTransport, PeerEvent } from '../../src/mesh/index.js';
 import {
+  type DuplicateIdentityEvent,
   HANDSHAKES_PENDING_MAX,
   HANDSHAKES_PENDING_PER_ADDRESS_MAX,
 } from '../../src/mesh/transport.js';
@@ -118,5 +119,48 @@ describe('handshake slots', () => {
     );
     assert.equal(fromMember.closed(), 0, 'the member address kept its slots');
     assert.equal(server.stats().handshakesEvicted, 6);
+  });
+});
+
+describe('duplicate identity', () => {
+  it('a second process with a member’s certificate, from another address, is refused; the member stays', async () => {
+    const reported: DuplicateIdentityEvent[] = [];
+    await freshServer({
+      onDuplicateIdentity: (event: DuplicateIdentityEvent) => reported.push(event),
+    });
+    const good = transportFor(nodes[1]!);
+    extra.push(good);
+    good.addPeer({ host: '127.0.0.1', port });
+    await waitFor(() => server.isConnected(good.localId), 'the member connected');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const twin = new RawClient(port, nodes[1]!.credentials, undefined, '127.0.0.2');
+      await twin.closed;
+    }
+    await waitFor(() => server.stats().duplicateIdentities === 3, 'three refusals counted');
+    assert.equal(reported.length, 3);
+    assert.deepEqual(
+      { ...reported[0], nodeId: reported[0]!.nodeId === good.localId },
+      { nodeId: true, established: '127.0.0.1', refused: '127.0.0.2', direction: 'accepted' },
+    );
+    assert.ok(server.isConnected(good.localId), 'the established member kept its connection');
+    assert.deepEqual(
+      serverEvents.map((event) => event.kind),
+      ['up'],
+      'the member never looked down',
+    );
+    assert.equal(server.stats().duplicatesClosed, 0, 'no replacement happened');
+  });
+
+  it('a reconnect from the same address still replaces the old connection', async () => {
+    await freshServer();
+    const good = transportFor(nodes[1]!);
+    extra.push(good);
+    good.addPeer({ host: '127.0.0.1', port });
+    await waitFor(() => server.isConnected(good.localId), 'the member connected');
+    const again = new RawClient(port, nodes[1]!.credentials);
+    await again.confirmed();
+    await waitFor(() => server.stats().duplicatesClosed >= 1, 'the replacement');
+    assert.equal(server.stats().duplicateIdentities, 0);
+    again.destroy();
   });
 });
