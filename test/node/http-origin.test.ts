@@ -188,3 +188,53 @@ describe('client certificate names', () => {
     }
   });
 });
+
+describe('what held: no CORS, 415 for simple cross-site types, 413 changes nothing', () => {
+  test('no answer carries CORS headers; a preflight gets no permission', async () => {
+    const node = await startTestNode({ channels: [memorySpec('cors')] });
+    try {
+      const origin = `http://127.0.0.1:${new URL(node.url).port}`;
+      for (const [method, path] of [
+        ['GET', '/status'],
+        ['OPTIONS', '/channels/cors/events'],
+        ['GET', '/'],
+      ] as const) {
+        const answer = await fetch(`${node.url}${path}`, { method, headers: { origin } });
+        await answer.arrayBuffer();
+        const cors = [...answer.headers.keys()].filter((name) => name.startsWith('access-control'));
+        assert.deepEqual(cors, [], `${method} ${path}`);
+        assert.notEqual(answer.status, 204, `${method} ${path}`);
+      }
+      for (const type of [
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data',
+      ]) {
+        const answer = await raw(
+          node.url,
+          'POST',
+          '/channels/cors/events',
+          { 'content-type': type },
+          'x',
+        );
+        assert.equal(answer.status, 415, type);
+      }
+      // Over the 8 MiB JSON limit: refused on Content-Length, before a byte is parsed.
+      const big = `{"payload":"${'A'.repeat(9 * 1024 * 1024)}"}`;
+      const tooBig = await raw(
+        node.url,
+        'POST',
+        '/channels/cors/events',
+        { 'content-type': 'application/json' },
+        big,
+      );
+      assert.equal(tooBig.status, 413);
+      const read = await raw(node.url, 'GET', '/channels/cors', {});
+      assert.equal(read.status, 200);
+      const events = await fetch(`${node.url}/channels/cors/events`).then((r) => r.json());
+      assert.deepEqual(events.events, [], 'nothing was appended');
+    } finally {
+      await node.close();
+    }
+  });
+});
