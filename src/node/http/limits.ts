@@ -1,7 +1,12 @@
 // Every bound of the HTTP API in one place (docs/OPERATIONS.md lists them; tests cross each one).
 
-/** Body of `POST /channels/{name}/events` with JSON. */
-export const APPEND_JSON_BODY_BYTES_MAX = 8 * 1024 * 1024;
+/**
+ * Body of `POST /channels/{name}/events` with JSON. Small on purpose: scanning, parsing and
+ * base64-decoding JSON is synchronous work on the event loop (8 MiB took a few hundred ms), so
+ * one request stays within tens of ms. Larger events go as application/octet-stream, larger
+ * batches as application/vnd.redex.batch, neither of which is parsed.
+ */
+export const APPEND_JSON_BODY_BYTES_MAX = 1024 * 1024;
 /** Body of `POST /channels/{name}/events` as application/octet-stream (one event). */
 export const RAW_EVENT_BYTES_MAX = 4 * 1024 * 1024;
 /** One event's payload, after decoding, whatever the format. */
