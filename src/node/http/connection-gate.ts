@@ -38,6 +38,8 @@ export class ConnectionGate {
   readonly #byAddress = new Map<string, Set<string>>();
   /** Sockets that already release their entry on close (one listener each, however many requests). */
   readonly #watched = new WeakSet<Socket>();
+  /** Requests being answered per socket. */
+  readonly #active = new WeakMap<Socket, number>();
   #evicted = 0;
 
   constructor(server: Server, limits: ConnectionGateLimits) {
@@ -48,9 +50,13 @@ export class ConnectionGate {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const socket = req.socket;
       this.#release(keyOf(socket));
-      // A kept-alive connection waits for its next request head like a new one.
+      this.#active.set(socket, (this.#active.get(socket) ?? 0) + 1);
+      // A kept-alive connection waits for its next request head like a new one, once no request
+      // on it is being answered (a pipelined one may already have started).
       res.once('finish', () => {
-        if (!socket.destroyed) this.#wait(socket);
+        const active = (this.#active.get(socket) ?? 1) - 1;
+        this.#active.set(socket, active);
+        if (active === 0 && !socket.destroyed) this.#wait(socket);
       });
     });
   }
