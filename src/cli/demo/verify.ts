@@ -35,8 +35,15 @@ export interface WriteHistory {
   readonly failed: ReadonlySet<string>;
   /** Payloads of appends whose outcome is unknown. */
   readonly unknown: ReadonlySet<string>;
-  /** Seqs acknowledged twice for different payloads. */
-  readonly conflicts: readonly string[];
+  /** Seqs acknowledged twice, for different payloads. */
+  readonly conflicts: readonly AckConflict[];
+}
+
+/** Two acknowledgements of one seq for different payloads: at least one of them is lost. */
+export interface AckConflict {
+  readonly seq: number;
+  readonly first: string;
+  readonly second: string;
 }
 
 export interface Verdict {
@@ -96,7 +103,7 @@ export function mergeHistories(histories: readonly WriteHistory[]): WriteHistory
   const acked = new Map<number, string>();
   const failed = new Set<string>();
   const unknown = new Set<string>();
-  const conflicts: string[] = [];
+  const conflicts: AckConflict[] = [];
   for (const history of histories) {
     conflicts.push(...history.conflicts);
     for (const payload of history.failed) failed.add(payload);
@@ -104,7 +111,7 @@ export function mergeHistories(histories: readonly WriteHistory[]): WriteHistory
     for (const [seq, payload] of history.acked) {
       const earlier = acked.get(seq);
       if (earlier !== undefined && earlier !== payload) {
-        conflicts.push(`seq ${seq} acknowledged for ${earlier} and for ${payload}`);
+        conflicts.push({ seq, first: earlier, second: payload });
       } else {
         acked.set(seq, payload);
       }
@@ -143,7 +150,13 @@ export function verifyLogs(logs: readonly NodeLog[], history: WriteHistory): Ver
 
   let lost = history.conflicts.length;
   let lostEvents = history.conflicts.length;
-  for (const conflict of history.conflicts) note(examples.lost, () => `lost: ${conflict}`);
+  for (const { seq, first, second } of history.conflicts) {
+    note(
+      examples.lost,
+      () =>
+        `lost: seq ${seq} acknowledged twice: for ${showBytes(Buffer.from(first))} and for ${showBytes(Buffer.from(second))}`,
+    );
+  }
   for (const [seq, payload] of history.acked) {
     const expected = Buffer.from(payload);
     let missing = false;
@@ -176,6 +189,7 @@ export function verifyLogs(logs: readonly NodeLog[], history: WriteHistory): Ver
   }
 
   const ackedPayloads = new Set(history.acked.values());
+  for (const { second } of history.conflicts) ackedPayloads.add(second);
   const unknownStored = new Set<string>();
   let duplicates = 0;
   let unexpected = 0;

@@ -14,6 +14,7 @@
 // in verify.ts; the plain demo only counts.
 
 import type { DemoCluster } from './cluster.js';
+import type { AckConflict } from './verify.js';
 
 /**
  * The acknowledgement an append asks for: the leader and one replica, a majority of three. The one
@@ -96,7 +97,7 @@ export class DemoWriter {
   readonly failed = new Set<string>();
   readonly unknown = new Set<string>();
   /** Acks that named a seq already acknowledged for another payload: a loss in itself. */
-  readonly conflicts: string[] = [];
+  readonly conflicts: AckConflict[] = [];
   /** Counts per outcome: appends (requests) and the events they carried. */
   readonly counts = {
     ackedEvents: 0,
@@ -242,7 +243,7 @@ export class DemoWriter {
       for (const [i, payload] of payloads.entries()) {
         const earlier = this.acked.get(first + i);
         if (earlier !== undefined && earlier !== payload) {
-          this.conflicts.push(`seq ${first + i} acknowledged for ${earlier} and for ${payload}`);
+          this.conflicts.push({ seq: first + i, first: earlier, second: payload });
         } else {
           this.acked.set(first + i, payload);
         }
