@@ -62,6 +62,13 @@ const COPY_CHUNK_BYTES = 8 << 20;
 const READ_CHUNK_BYTES = 8 << 20;
 /** A compaction runs once at least this many dead bytes lead the data file and they outweigh the live ones. */
 export const COMPACT_DEAD_BYTES_MIN = 1 << 20;
+/**
+ * The index is a hint recovery checks against the data, so it is fsynced lazily: on `sync()`,
+ * `close()`, truncation and generation switches, and alongside the data's fsync once this many
+ * data bytes were written since its last fsync. This bounds the data a recovery after a power cut
+ * must scan to rebuild the index.
+ */
+export const INDEX_SYNC_LAG_BYTES = 16 << 20;
 
 export interface DiskLogOptions {
   readonly fs: FileSystem;
@@ -116,6 +123,8 @@ export class DiskLog {
   #truncations = 0;
   #readOnly: IoError | null = null;
   #dirty = false;
+  /** Data bytes written since the index was last fsynced (0: the index is durable). */
+  #indexLagBytes = 0;
   #unsyncedEvents = 0;
   #unsyncedBytes = 0;
   #syncTimer: TimerHandle | null = null;
@@ -351,14 +360,14 @@ export class DiskLog {
 
   /** Flushes queued appends and fsyncs both files. */
   sync(): Promise<void> {
-    return this.#enqueue(() => this.#syncNow());
+    return this.#enqueue(() => this.#syncNow('all'));
   }
 
   /** Writes what is queued, fsyncs and closes; idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
-        await this.#enqueue(() => this.#syncNow());
+        await this.#enqueue(() => this.#syncNow('all'));
       } finally {
         this.#syncTimer?.cancel();
         this.#syncTimer = null;
@@ -510,9 +519,15 @@ export class DiskLog {
         generation.data.writev(buffers, this.#dataSize),
         generation.index.write(index, this.#indexSize),
       ]);
+      this.#indexLagBytes += dataBytes;
       if (always) {
         stage = 'fsync';
-        await settleAll([generation.data.sync(), generation.index.sync()]);
+        // Only the data must be durable before the ack: recovery rebuilds index entries from it.
+        await settleAll(
+          this.#indexLagBytes >= INDEX_SYNC_LAG_BYTES
+            ? [generation.data.sync(), this.#syncIndex(generation)]
+            : [generation.data.sync()],
+        );
       }
     } catch (error) {
       // After a failed fsync the kernel may have dropped dirty pages: never trust the file again.
@@ -597,11 +612,20 @@ export class DiskLog {
     });
   }
 
-  async #syncNow(): Promise<void> {
-    if (!this.#dirty) return;
+  /**
+   * Fsyncs the data if it is dirty, and the index when `index` is 'all' and it lags at all, or
+   * when it lags by at least INDEX_SYNC_LAG_BYTES (policy-driven syncs).
+   */
+  async #syncNow(index: 'all' | 'lagging' = 'lagging'): Promise<void> {
+    const syncIndex =
+      index === 'all' ? this.#indexLagBytes > 0 : this.#indexLagBytes >= INDEX_SYNC_LAG_BYTES;
+    if (!this.#dirty && !syncIndex) return;
     const generation = this.#generation;
     try {
-      await settleAll([generation.data.sync(), generation.index.sync()]);
+      const operations: Promise<void>[] = [];
+      if (this.#dirty) operations.push(generation.data.sync());
+      if (syncIndex) operations.push(this.#syncIndex(generation));
+      await settleAll(operations);
     } catch (error) {
       this.#readOnly = new IoError(
         `channel ${JSON.stringify(this.#options.channel)} refuses writes after a failed fsync`,
@@ -615,6 +639,11 @@ export class DiskLog {
     this.#unsyncedBytes = 0;
     this.#syncTimer?.cancel();
     this.#syncTimer = null;
+  }
+
+  async #syncIndex(generation: Generation): Promise<void> {
+    await generation.index.sync();
+    this.#indexLagBytes = 0;
   }
 
   #trimCache(): void {
@@ -752,6 +781,7 @@ export class DiskLog {
     }
     // Everything kept was fsynced with the cut.
     this.#dirty = false;
+    this.#indexLagBytes = 0;
     this.#unsyncedEvents = 0;
     this.#unsyncedBytes = 0;
     this.#syncTimer?.cancel();
@@ -816,6 +846,8 @@ export class DiskLog {
     }
     const old = this.#generation;
     this.#generation = next;
+    // Both new files were fsynced above.
+    this.#indexLagBytes = 0;
     apply();
     try {
       await fs.syncDir(dir);
