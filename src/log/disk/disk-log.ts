@@ -8,7 +8,8 @@
 // Every write goes through one promise chain, so appends, syncs, retention floors, compactions,
 // skips and suffix truncations never interleave. Appends are grouped: all appends that arrive
 // while a write is in flight are written by the next single data write and single index write
-// (and, under `fsync: always`, one fsync), which is group commit. Events become visible
+// (and, under `fsync: always`, one fsync of the data file), which is group commit. The index is a
+// hint that recovery checks against the data and rebuilds from it, so it is fsynced lazily. Events become visible
 // (nextSeq, reads, tails) only once their group is written, so a failed write can be rolled back
 // with no seq consumed and nothing seen.
 //
@@ -578,6 +579,9 @@ export class DiskLog {
         true,
       );
     }
+    // Index pages of the failed group may have been written back before the cut; the next
+    // group fsyncs the index too, so no stale entry can outlive it on disk.
+    this.#indexLagBytes = INDEX_SYNC_LAG_BYTES;
     if (forceReadOnly) {
       this.#readOnly = new IoError(
         `channel ${channel} refuses writes after a failed fsync`,
