@@ -39,8 +39,8 @@ import {
   type Manifest,
   parseGenerationFileName,
   RECORD_HEADER_BYTES,
-  readRecordHeader,
   recordChecksumOk,
+  recordSeqAt,
   sealRecords,
   writeIndexEntry,
 } from './format.js';
@@ -61,6 +61,8 @@ import { type RowSink, recoverGeneration } from './recovery.js';
 /** Bytes copied per step of a compaction, and the largest single read of a range. */
 const COPY_CHUNK_BYTES = 8 << 20;
 const READ_CHUNK_BYTES = 8 << 20;
+/** Sealed records at least this large are kept by the cache as an arena of their own, not copied. */
+const ADOPT_RECORDS_BYTES_MIN = 64 << 10;
 /** A compaction runs once at least this many dead bytes lead the data file and they outweigh the live ones. */
 export const COMPACT_DEAD_BYTES_MIN = 1 << 20;
 /**
@@ -495,19 +497,10 @@ export class DiskLog {
     let itemOffset = this.#dataSize;
     let entry = 0;
     for (const item of accepted) {
-      const base = itemOffset;
-      const timestampNs = item.timestampNs;
-      sealRecords(item.records, item.firstSeq, (offset, length) => {
-        writeIndexEntry(
-          index,
-          entry,
-          { dataOffset: base + offset, timestampNs, length },
-          indexView,
-        );
-        entry += INDEX_ENTRY_BYTES;
-      });
+      sealRecords(item.records, item.firstSeq, itemOffset, index, entry, indexView);
       buffers.push(item.records);
       itemOffset += item.records.byteLength;
+      entry += item.count * INDEX_ENTRY_BYTES;
     }
 
     const generation = this.#generation;
@@ -540,14 +533,15 @@ export class DiskLog {
     let offset = this.#dataSize;
     for (const item of accepted) {
       const records = item.records;
+      // The sealed records are never written to again: the cache keeps them as they are (a large
+      // batch) or copies the payloads into its arenas (small ones), with no view per record.
+      const adopt = records.byteLength >= ADOPT_RECORDS_BYTES_MIN;
+      if (adopt) this.#cache.adoptArena(records);
       for (let at = 0; at < records.byteLength; ) {
         const length = records.readUInt32LE(at + 4);
-        const payload = records.subarray(
-          at + RECORD_HEADER_BYTES,
-          at + RECORD_HEADER_BYTES + length,
-        );
         this.#pushRow(offset + at, length, item.timestampNs);
-        this.#cache.push(payload, item.timestampNs);
+        if (adopt) this.#cache.pushAdopted(at + RECORD_HEADER_BYTES, length, item.timestampNs);
+        else this.#cache.pushFrom(records, at + RECORD_HEADER_BYTES, length, item.timestampNs);
         at += RECORD_HEADER_BYTES + length;
       }
       offset += records.byteLength;
@@ -906,16 +900,17 @@ export class DiskLog {
       } catch (error) {
         throw new IoError(`reading ${generation.dataPath}`, error);
       }
+      const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let row = first; row < last; row++) {
         const seq = plan.start + row;
         const at = offsets[row]! - chunkStart;
         if (at + RECORD_HEADER_BYTES > read)
           throw new CorruptError(generation.dataPath, 'the record is cut short', seq);
-        const header = readRecordHeader(bytes, at);
+        const length = data.getUint32(at + 4, true);
         if (
-          header.seq !== seq ||
-          at + RECORD_HEADER_BYTES + header.length > read ||
-          !recordChecksumOk(bytes, at, header.length, header.crc)
+          recordSeqAt(data, at) !== seq ||
+          at + RECORD_HEADER_BYTES + length > read ||
+          !recordChecksumOk(bytes, at, length, data.getUint32(at, true))
         ) {
           throw new CorruptError(
             generation.dataPath,
@@ -925,11 +920,12 @@ export class DiskLog {
         }
         events.push({
           seq,
-          payload: bytes.subarray(
-            at + RECORD_HEADER_BYTES,
-            at + RECORD_HEADER_BYTES + header.length,
+          payload: new Uint8Array(
+            bytes.buffer,
+            bytes.byteOffset + at + RECORD_HEADER_BYTES,
+            length,
           ),
-          timestampNs: header.timestampNs,
+          timestampNs: data.getBigInt64(at + 16, true),
         });
       }
       first = last;
