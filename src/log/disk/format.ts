@@ -160,10 +160,14 @@ export function encodeUnsealedRecords(
   for (const payload of payloads) bytes += RECORD_HEADER_BYTES + payload.byteLength;
   const records = Buffer.allocUnsafe(bytes);
   const data = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  // The timestamp's two halves, converted once per batch rather than once per record.
+  const timestampLow = Number(BigInt.asUintN(32, timestampNs));
+  const timestampHigh = Number(BigInt.asUintN(32, timestampNs >> 32n));
   let at = 0;
   for (const payload of payloads) {
     data.setUint32(at + 4, payload.byteLength, true);
-    data.setBigInt64(at + 16, timestampNs, true);
+    data.setUint32(at + 16, timestampLow, true);
+    data.setUint32(at + 20, timestampHigh, true);
     records.set(payload, at + RECORD_HEADER_BYTES);
     at += RECORD_HEADER_BYTES + payload.byteLength;
   }
