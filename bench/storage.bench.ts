@@ -1,4 +1,4 @@
-// `npm run bench:storage` — the storage halves of a catch-up, in one process, without the network:
+// `node --import tsx bench/storage.bench.ts` — the storage halves of a catch-up, in one process, without the network:
 // "apply" appends 256 B events in chunks of 256 KiB (what a replica does with each SyncResponse)
 // and "serve" reads them back in 256 KiB pages with `readRangeLimited` (what a leader does for
 // each SyncRequest), on a persistent file (fsync 'never', default 16 MiB cache, so most of a
