@@ -50,6 +50,7 @@ export function crc32cRange(bytes: Uint8Array, start: number, end: number): numb
   return (crc ^ -1) >>> 0;
 }
 
+/** A plain view (cheaper to make than a Buffer's `subarray`); the native binding takes any Uint8Array. */
 function bytesAsBuffer(bytes: Uint8Array, start: number, end: number): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start) as Buffer;
 }

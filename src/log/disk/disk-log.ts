@@ -56,7 +56,6 @@ import {
   writeManifest,
 } from './generation.js';
 import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
-import { READ_AHEAD_BYTES, ReadAhead } from './read-ahead.js';
 import { type RowSink, recoverGeneration } from './recovery.js';
 
 /** Bytes copied per step of a compaction, and the largest single read of a range. */
@@ -125,7 +124,6 @@ export class DiskLog {
   #openGroup: PendingAppend[] | null = null;
   /** Counts truncations, so a disk read planned before one can tell its plan went stale. */
   #truncations = 0;
-  readonly #readAhead = new ReadAhead();
   #readOnly: IoError | null = null;
   #dirty = false;
   /** Data bytes written since the index was last fsynced (0: the index is durable). */
@@ -298,12 +296,7 @@ export class DiskLog {
     });
   }
 
-  /**
-   * Events in [from, to) (clamped to what is retained); from the cache when possible, else from
-   * disk. A reader that goes on where a disk read ended (catch-up, a tail backfilling) gets a
-   * read-ahead: one disk read of READ_AHEAD_BYTES, verified once, whose events serve its next
-   * reads without touching the disk or checking a checksum again.
-   */
+  /** Events in [from, to) (clamped to what is retained); from the cache when possible, else from disk. */
   readEvents(from: number, to: number): RedexEvent[] | Promise<RedexEvent[]> {
     const start = Math.max(from, this.#firstSeq);
     const end = Math.min(to, this.nextSeq);
@@ -311,29 +304,15 @@ export class DiskLog {
     const cache = this.#cache;
     if (start >= cache.firstSeq) return cache.readEvents(start, end);
     const diskEnd = Math.min(end, cache.firstSeq);
-    const ahead = this.#readAhead.take(start, diskEnd, this.#truncations);
-    if (ahead !== null) {
-      if (end > diskEnd) for (const event of cache.readEvents(diskEnd, end)) ahead.push(event);
-      return ahead;
-    }
-    const readEnd = this.#readAhead.isSequential(start)
-      ? this.#readAheadEnd(start, diskEnd)
-      : diskEnd;
     const fromCache = end > diskEnd ? cache.readEvents(diskEnd, end) : [];
-    const plan = this.#planDiskRead(start, readEnd);
+    const plan = this.#planDiskRead(start, diskEnd);
     const truncations = this.#truncations;
     return this.#generation
       .read((generation) => this.#readDisk(generation, plan))
       .then(
-        (read) => {
+        (events) => {
           // A truncation while the read ran may have cut what it read: read again, within the new end.
           if (truncations !== this.#truncations) return this.readEvents(from, to);
-          let events = read;
-          if (readEnd > diskEnd) {
-            this.#readAhead.keep(start, read, truncations);
-            events = read.slice(0, diskEnd - start);
-          }
-          this.#readAhead.noteEnd(diskEnd);
           for (const event of fromCache) events.push(event);
           return events;
         },
@@ -342,21 +321,6 @@ export class DiskLog {
           throw error;
         },
       );
-  }
-
-  /** The end of a read-ahead from `start`: READ_AHEAD_BYTES of records, at least to `end`, at most to the cache. */
-  #readAheadEnd(start: number, end: number): number {
-    const limit = this.#cache.firstSeq;
-    const rows = this.#rows;
-    const startOffset = rows.columns.offset[rows.slot(start - this.#firstSeq)]!;
-    let stop = end;
-    while (
-      stop < limit &&
-      rows.columns.offset[rows.slot(stop - this.#firstSeq)]! - startOffset < READ_AHEAD_BYTES
-    ) {
-      stop++;
-    }
-    return stop;
   }
 
   /** Evicts the `count` oldest events now, and records the new floor durably (compacting when worth it). */
