@@ -74,7 +74,7 @@ export class MemoryStore {
     return this.nextSeq - 1;
   }
 
-  /** Like `push`, with the payload at `bytes[offset, offset + length)` (no view is made). */
+  /** Like `push`, with the payload at `bytes[offset, offset + length)`: no Buffer view per payload. */
   pushFrom(bytes: Uint8Array, offset: number, length: number, timestampNs: bigint): number {
     const arena = this.#reserve(length);
     const arenaBytes = this.#arenas[arena - this.#arenaBase]!;
