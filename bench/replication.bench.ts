@@ -46,6 +46,8 @@ const SIZE = 256;
 const NIC_10G = 1.25e9;
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (part: string): boolean => ONLY.length === 0 || ONLY.includes(part);
+/** When set, the catch-up rows write CPU profiles of the leader and the fresh replica here. */
+const PROFILE_DIR = process.env.BENCH_CATCHUP_PROFILE_DIR;
 
 const figures: Figure[] = [];
 function add(figure: Figure): void {
@@ -230,11 +232,24 @@ async function redexCatchup(persistent: boolean): Promise<void> {
       const leader = await cluster.waitForLeader();
       await leader.request({ op: 'load', count: CATCHUP_EVENTS, batch: 256, size: SIZE });
       const fresh = await cluster.spawnNode('n2');
+      if (PROFILE_DIR !== undefined)
+        await Promise.all([leader, fresh].map((n) => n.request({ op: 'profileStart' })));
       const done = fresh.request({ op: 'waitSeq', seq: CATCHUP_EVENTS, timeoutMs: 120_000 });
       const startedAt = nowNs();
       await cluster.dialAll();
       const reached = await done;
       if (reached.timedOut === true) throw new Error('the fresh replica did not catch up');
+      if (PROFILE_DIR !== undefined) {
+        const kind = persistent ? 'disk' : 'memory';
+        await leader.request({
+          op: 'profileStop',
+          path: join(PROFILE_DIR, `catchup-${kind}-leader.cpuprofile`),
+        });
+        await fresh.request({
+          op: 'profileStop',
+          path: join(PROFILE_DIR, `catchup-${kind}-replica.cpuprofile`),
+        });
+      }
       return (CATCHUP_EVENTS * SIZE) / 1e6 / (ms(ns(reached.reachedNs) - startedAt) / 1000);
     },
   );
@@ -302,11 +317,13 @@ try {
   }
   if (wanted('latency')) await latencies();
   if (wanted('failover')) await failover();
-  if (wanted('catchup')) {
+  // `catchup-redex` runs RedEX's catch-up rows alone (no hypercore peer), for before/after runs.
+  const peersToo = wanted('catchup');
+  if (peersToo || wanted('catchup-redex')) {
     await redexCatchup(true);
-    await hypercoreCatchup(true);
+    if (peersToo) await hypercoreCatchup(true);
     await redexCatchup(false);
-    await hypercoreCatchup(false);
+    if (peersToo) await hypercoreCatchup(false);
   }
 } finally {
   killAllNodes();

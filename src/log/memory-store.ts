@@ -15,6 +15,8 @@ import type { RedexEvent } from './event.js';
 
 /** Payloads are packed into arenas of this size; a larger payload gets an arena of its own. */
 export const ARENA_BYTES = 1 << 20;
+/** Shorter payloads are copied byte by byte: cheaper than making a view to `set` from. */
+const COPY_LOOP_BYTES_MAX = 64;
 
 const makeColumns = (capacity: number) => ({
   arena: new Uint32Array(capacity),
@@ -67,6 +69,57 @@ export class MemoryStore {
     rows.length[slot] = length;
     rows.timestamp[slot] = timestampNs;
     if (length > 0) this.#arenas[arena - this.#arenaBase]!.set(payload, this.#arenaUsed);
+    this.#arenaUsed += length;
+    this.#payloadBytes += length;
+    return this.nextSeq - 1;
+  }
+
+  /** Like `push`, with the payload at `bytes[offset, offset + length)`: no Buffer view per payload. */
+  pushFrom(bytes: Uint8Array, offset: number, length: number, timestampNs: bigint): number {
+    const arena = this.#reserve(length);
+    const arenaBytes = this.#arenas[arena - this.#arenaBase]!;
+    const at = this.#arenaUsed;
+    if (length >= COPY_LOOP_BYTES_MAX)
+      arenaBytes.set(new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length), at);
+    else for (let i = 0; i < length; i++) arenaBytes[at + i] = bytes[offset + i]!;
+    return this.#pushRow(arena, length, timestampNs);
+  }
+
+  /**
+   * Makes `bytes` the newest arena, shared rather than copied: the caller must never write to
+   * it again (payload views handed to readers must never change). `pushAdopted` then stores
+   * events whose payloads lie in it; a later `push` opens a new arena.
+   */
+  adoptArena(bytes: Uint8Array): void {
+    if (this.#arenas.length > 0 && this.count === 0) {
+      this.#arenaBase += this.#arenas.length;
+      this.#arenas = [];
+    }
+    // A plain Uint8Array (not a Buffer), so payload views are of one type whatever the arena.
+    this.#arenas.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.#arenaUsed = bytes.byteLength;
+  }
+
+  /** Stores an event whose payload is `[offset, offset + length)` of the last adopted arena. */
+  pushAdopted(offset: number, length: number, timestampNs: bigint): number {
+    const slot = this.#rows.pushSlot();
+    const rows = this.#rows.columns;
+    rows.arena[slot] = this.#arenaBase + this.#arenas.length - 1;
+    rows.offset[slot] = offset;
+    rows.length[slot] = length;
+    rows.timestamp[slot] = timestampNs;
+    this.#payloadBytes += length;
+    return this.nextSeq - 1;
+  }
+
+  /** Adds the row of a payload just copied to `arena` at `#arenaUsed`. */
+  #pushRow(arena: number, length: number, timestampNs: bigint): number {
+    const slot = this.#rows.pushSlot();
+    const rows = this.#rows.columns;
+    rows.arena[slot] = arena;
+    rows.offset[slot] = this.#arenaUsed;
+    rows.length[slot] = length;
+    rows.timestamp[slot] = timestampNs;
     this.#arenaUsed += length;
     this.#payloadBytes += length;
     return this.nextSeq - 1;

@@ -8,7 +8,8 @@
 // Every write goes through one promise chain, so appends, syncs, retention floors, compactions,
 // skips and suffix truncations never interleave. Appends are grouped: all appends that arrive
 // while a write is in flight are written by the next single data write and single index write
-// (and, under `fsync: always`, one fsync), which is group commit. Events become visible
+// (and, under `fsync: always`, one fsync of the data file), which is group commit. The index is a
+// hint that recovery checks against the data and rebuilds from it, so it is fsynced lazily. Events become visible
 // (nextSeq, reads, tails) only once their group is written, so a failed write can be rolled back
 // with no seq consumed and nothing seen.
 //
@@ -38,8 +39,8 @@ import {
   type Manifest,
   parseGenerationFileName,
   RECORD_HEADER_BYTES,
-  readRecordHeader,
   recordChecksumOk,
+  recordSeqAt,
   sealRecords,
   writeIndexEntry,
 } from './format.js';
@@ -60,8 +61,17 @@ import { type RowSink, recoverGeneration } from './recovery.js';
 /** Bytes copied per step of a compaction, and the largest single read of a range. */
 const COPY_CHUNK_BYTES = 8 << 20;
 const READ_CHUNK_BYTES = 8 << 20;
+/** Sealed records at least this large are kept by the cache as an arena of their own, not copied. */
+const ADOPT_RECORDS_BYTES_MIN = 64 << 10;
 /** A compaction runs once at least this many dead bytes lead the data file and they outweigh the live ones. */
 export const COMPACT_DEAD_BYTES_MIN = 1 << 20;
+/**
+ * The index is a hint recovery checks against the data, so it is fsynced lazily: on `sync()`,
+ * `close()`, truncation and generation switches, and alongside the data's fsync once this many
+ * data bytes were written since its last fsync. This bounds the data a recovery after a power cut
+ * must scan to rebuild the index.
+ */
+export const INDEX_SYNC_LAG_BYTES = 16 << 20;
 
 export interface DiskLogOptions {
   readonly fs: FileSystem;
@@ -116,6 +126,8 @@ export class DiskLog {
   #truncations = 0;
   #readOnly: IoError | null = null;
   #dirty = false;
+  /** Data bytes written since the index was last fsynced (0: the index is durable). */
+  #indexLagBytes = 0;
   #unsyncedEvents = 0;
   #unsyncedBytes = 0;
   #syncTimer: TimerHandle | null = null;
@@ -351,14 +363,14 @@ export class DiskLog {
 
   /** Flushes queued appends and fsyncs both files. */
   sync(): Promise<void> {
-    return this.#enqueue(() => this.#syncNow());
+    return this.#enqueue(() => this.#syncNow('all'));
   }
 
   /** Writes what is queued, fsyncs and closes; idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
-        await this.#enqueue(() => this.#syncNow());
+        await this.#enqueue(() => this.#syncNow('all'));
       } finally {
         this.#syncTimer?.cancel();
         this.#syncTimer = null;
@@ -485,19 +497,10 @@ export class DiskLog {
     let itemOffset = this.#dataSize;
     let entry = 0;
     for (const item of accepted) {
-      const base = itemOffset;
-      const timestampNs = item.timestampNs;
-      sealRecords(item.records, item.firstSeq, (offset, length) => {
-        writeIndexEntry(
-          index,
-          entry,
-          { dataOffset: base + offset, timestampNs, length },
-          indexView,
-        );
-        entry += INDEX_ENTRY_BYTES;
-      });
+      sealRecords(item.records, item.firstSeq, itemOffset, index, entry, indexView);
       buffers.push(item.records);
       itemOffset += item.records.byteLength;
+      entry += item.count * INDEX_ENTRY_BYTES;
     }
 
     const generation = this.#generation;
@@ -510,9 +513,15 @@ export class DiskLog {
         generation.data.writev(buffers, this.#dataSize),
         generation.index.write(index, this.#indexSize),
       ]);
+      this.#indexLagBytes += dataBytes;
       if (always) {
         stage = 'fsync';
-        await settleAll([generation.data.sync(), generation.index.sync()]);
+        // Only the data must be durable before the ack: recovery rebuilds index entries from it.
+        await settleAll(
+          this.#indexLagBytes >= INDEX_SYNC_LAG_BYTES
+            ? [generation.data.sync(), this.#syncIndex(generation)]
+            : [generation.data.sync()],
+        );
       }
     } catch (error) {
       // After a failed fsync the kernel may have dropped dirty pages: never trust the file again.
@@ -524,14 +533,15 @@ export class DiskLog {
     let offset = this.#dataSize;
     for (const item of accepted) {
       const records = item.records;
+      // The sealed records are never written to again: the cache keeps them as they are (a large
+      // batch) or copies the payloads into its arenas (small ones), with no view per record.
+      const adopt = records.byteLength >= ADOPT_RECORDS_BYTES_MIN;
+      if (adopt) this.#cache.adoptArena(records);
       for (let at = 0; at < records.byteLength; ) {
         const length = records.readUInt32LE(at + 4);
-        const payload = records.subarray(
-          at + RECORD_HEADER_BYTES,
-          at + RECORD_HEADER_BYTES + length,
-        );
         this.#pushRow(offset + at, length, item.timestampNs);
-        this.#cache.push(payload, item.timestampNs);
+        if (adopt) this.#cache.pushAdopted(at + RECORD_HEADER_BYTES, length, item.timestampNs);
+        else this.#cache.pushFrom(records, at + RECORD_HEADER_BYTES, length, item.timestampNs);
         at += RECORD_HEADER_BYTES + length;
       }
       offset += records.byteLength;
@@ -563,6 +573,9 @@ export class DiskLog {
         true,
       );
     }
+    // Index pages of the failed group may have been written back before the cut; the next
+    // group fsyncs the index too, so no stale entry can outlive it on disk.
+    this.#indexLagBytes = INDEX_SYNC_LAG_BYTES;
     if (forceReadOnly) {
       this.#readOnly = new IoError(
         `channel ${channel} refuses writes after a failed fsync`,
@@ -597,11 +610,20 @@ export class DiskLog {
     });
   }
 
-  async #syncNow(): Promise<void> {
-    if (!this.#dirty) return;
+  /**
+   * Fsyncs the data if it is dirty, and the index when `index` is 'all' and it lags at all, or
+   * when it lags by at least INDEX_SYNC_LAG_BYTES (policy-driven syncs).
+   */
+  async #syncNow(index: 'all' | 'lagging' = 'lagging'): Promise<void> {
+    const syncIndex =
+      index === 'all' ? this.#indexLagBytes > 0 : this.#indexLagBytes >= INDEX_SYNC_LAG_BYTES;
+    if (!this.#dirty && !syncIndex) return;
     const generation = this.#generation;
     try {
-      await settleAll([generation.data.sync(), generation.index.sync()]);
+      const operations: Promise<void>[] = [];
+      if (this.#dirty) operations.push(generation.data.sync());
+      if (syncIndex) operations.push(this.#syncIndex(generation));
+      await settleAll(operations);
     } catch (error) {
       this.#readOnly = new IoError(
         `channel ${JSON.stringify(this.#options.channel)} refuses writes after a failed fsync`,
@@ -615,6 +637,11 @@ export class DiskLog {
     this.#unsyncedBytes = 0;
     this.#syncTimer?.cancel();
     this.#syncTimer = null;
+  }
+
+  async #syncIndex(generation: Generation): Promise<void> {
+    await generation.index.sync();
+    this.#indexLagBytes = 0;
   }
 
   #trimCache(): void {
@@ -752,6 +779,7 @@ export class DiskLog {
     }
     // Everything kept was fsynced with the cut.
     this.#dirty = false;
+    this.#indexLagBytes = 0;
     this.#unsyncedEvents = 0;
     this.#unsyncedBytes = 0;
     this.#syncTimer?.cancel();
@@ -816,6 +844,8 @@ export class DiskLog {
     }
     const old = this.#generation;
     this.#generation = next;
+    // Both new files were fsynced above.
+    this.#indexLagBytes = 0;
     apply();
     try {
       await fs.syncDir(dir);
@@ -870,16 +900,17 @@ export class DiskLog {
       } catch (error) {
         throw new IoError(`reading ${generation.dataPath}`, error);
       }
+      const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let row = first; row < last; row++) {
         const seq = plan.start + row;
         const at = offsets[row]! - chunkStart;
         if (at + RECORD_HEADER_BYTES > read)
           throw new CorruptError(generation.dataPath, 'the record is cut short', seq);
-        const header = readRecordHeader(bytes, at);
+        const length = data.getUint32(at + 4, true);
         if (
-          header.seq !== seq ||
-          at + RECORD_HEADER_BYTES + header.length > read ||
-          !recordChecksumOk(bytes, at, header.length, header.crc)
+          recordSeqAt(data, at) !== seq ||
+          at + RECORD_HEADER_BYTES + length > read ||
+          !recordChecksumOk(bytes, at, length, data.getUint32(at, true))
         ) {
           throw new CorruptError(
             generation.dataPath,
@@ -889,11 +920,12 @@ export class DiskLog {
         }
         events.push({
           seq,
-          payload: bytes.subarray(
-            at + RECORD_HEADER_BYTES,
-            at + RECORD_HEADER_BYTES + header.length,
+          payload: new Uint8Array(
+            bytes.buffer,
+            bytes.byteOffset + at + RECORD_HEADER_BYTES,
+            length,
           ),
-          timestampNs: header.timestampNs,
+          timestampNs: data.getBigInt64(at + 16, true),
         });
       }
       first = last;

@@ -3,6 +3,7 @@
 // a CRC-32C so a torn or foreign byte is always detected, never returned.
 
 import { crc32c } from '@node-rs/crc32';
+import { crc32cRange } from './crc.js';
 
 /** Folder inside a channel's directory that holds its files. `@` is not allowed in channel names,
  *  so no channel (such as `orders/gen-1` next to `orders`) can ever collide with it. */
@@ -159,10 +160,14 @@ export function encodeUnsealedRecords(
   for (const payload of payloads) bytes += RECORD_HEADER_BYTES + payload.byteLength;
   const records = Buffer.allocUnsafe(bytes);
   const data = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  // The timestamp's two halves, converted once per batch rather than once per record.
+  const timestampLow = Number(BigInt.asUintN(32, timestampNs));
+  const timestampHigh = Number(BigInt.asUintN(32, timestampNs >> 32n));
   let at = 0;
   for (const payload of payloads) {
     data.setUint32(at + 4, payload.byteLength, true);
-    data.setBigInt64(at + 16, timestampNs, true);
+    data.setUint32(at + 16, timestampLow, true);
+    data.setUint32(at + 20, timestampHigh, true);
     records.set(payload, at + RECORD_HEADER_BYTES);
     at += RECORD_HEADER_BYTES + payload.byteLength;
   }
@@ -171,34 +176,53 @@ export function encodeUnsealedRecords(
 
 /**
  * Sets the seqs (from `firstSeq`) and checksums of records made by `encodeUnsealedRecords`, and
- * calls `each(offsetInRecords, payloadLength)` per record. The checksum is one pass over
- * contiguous bytes: a single native call per record.
+ * writes their index entries into `index` from `indexAt` (data offsets from `dataOffset`, the
+ * records' position in the data file). One pass, with no view or allocation per record.
  */
 export function sealRecords(
-  records: Buffer,
+  records: Uint8Array,
   firstSeq: number,
-  each: (offset: number, length: number) => void,
+  dataOffset: number,
+  index: Uint8Array,
+  indexAt: number,
+  indexView: DataView = view(index),
 ): void {
-  const data = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const data = view(records);
   let seq = firstSeq;
+  let entry = indexAt;
   for (let at = 0; at < records.byteLength; ) {
     const length = data.getUint32(at + 4, true);
     const end = at + RECORD_HEADER_BYTES + length;
     setSafeU64(data, at + 8, seq++);
-    data.setUint32(at, crc32c(records.subarray(at + 4, end)), true);
-    each(at, length);
+    data.setUint32(at, crc32cRange(records, at + 4, end), true);
+    setSafeU64(indexView, entry, dataOffset + at);
+    // The timestamp bytes are the record's own (bytes 16..24 of its header).
+    indexView.setUint32(entry + 8, data.getUint32(at + 16, true), true);
+    indexView.setUint32(entry + 12, data.getUint32(at + 20, true), true);
+    indexView.setUint32(entry + 16, length, true);
+    indexView.setUint32(entry + 20, crc32cRange(index, entry, entry + 20), true);
+    entry += INDEX_ENTRY_BYTES;
     at = end;
   }
 }
 
-export function readRecordHeader(bytes: Uint8Array, offset: number): RecordHeader {
-  const data = view(bytes);
+/** Reads a record header; `data` may be a DataView over `bytes` shared by many records. */
+export function readRecordHeader(
+  bytes: Uint8Array,
+  offset: number,
+  data: DataView = view(bytes),
+): RecordHeader {
   return {
     crc: data.getUint32(offset, true),
     length: data.getUint32(offset + 4, true),
     seq: getSafeU64(data, offset + 8),
     timestampNs: data.getBigInt64(offset + 16, true),
   };
+}
+
+/** The seq in the record header at `offset`, or -1 when it is past Number.MAX_SAFE_INTEGER. */
+export function recordSeqAt(data: DataView, offset: number): number {
+  return getSafeU64(data, offset + 8);
 }
 
 /** True when the record at `offset` (header and payload present in `bytes`) passes its checksum. */
@@ -208,7 +232,7 @@ export function recordChecksumOk(
   length: number,
   crc: number,
 ): boolean {
-  return crc32c(bytes.subarray(offset + 4, offset + RECORD_HEADER_BYTES + length)) === crc;
+  return crc32cRange(bytes, offset + 4, offset + RECORD_HEADER_BYTES + length) === crc;
 }
 
 /** Writes an index entry; `data` may be a DataView over `into` shared by a group of entries. */
@@ -221,14 +245,16 @@ export function writeIndexEntry(
   setSafeU64(data, offset, entry.dataOffset);
   data.setBigInt64(offset + 8, entry.timestampNs, true);
   data.setUint32(offset + 16, entry.length, true);
-  data.setUint32(offset + 20, crc32c(into.subarray(offset, offset + 20)), true);
+  data.setUint32(offset + 20, crc32cRange(into, offset, offset + 20), true);
 }
 
 /** Decodes the index entry at `offset`, or null when its checksum fails. */
-export function readIndexEntry(bytes: Uint8Array, offset: number): IndexEntry | null {
-  const data = view(bytes);
-  if (data.getUint32(offset + 20, true) !== crc32c(bytes.subarray(offset, offset + 20)))
-    return null;
+export function readIndexEntry(
+  bytes: Uint8Array,
+  offset: number,
+  data: DataView = view(bytes),
+): IndexEntry | null {
+  if (data.getUint32(offset + 20, true) !== crc32cRange(bytes, offset, offset + 20)) return null;
   const dataOffset = getSafeU64(data, offset);
   if (dataOffset < 0) return null;
   return {

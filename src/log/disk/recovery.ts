@@ -53,6 +53,7 @@ export async function recoverGeneration(
   let expectedOffset = FILE_HEADER_BYTES;
   let position = FILE_HEADER_BYTES;
   const chunk = new Uint8Array(INDEX_READ_BYTES - (INDEX_READ_BYTES % INDEX_ENTRY_BYTES));
+  const chunkView = new DataView(chunk.buffer);
   indexScan: while (position + INDEX_ENTRY_BYTES <= indexSize) {
     const read = await generation.index.read(
       chunk.subarray(0, Math.min(chunk.byteLength, indexSize - position)),
@@ -61,7 +62,7 @@ export async function recoverGeneration(
     const whole = read - (read % INDEX_ENTRY_BYTES);
     if (whole === 0) break;
     for (let at = 0; at < whole; at += INDEX_ENTRY_BYTES) {
-      const entry = readIndexEntry(chunk, at);
+      const entry = readIndexEntry(chunk, at, chunkView);
       if (
         entry === null ||
         entry.dataOffset !== expectedOffset ||
@@ -111,9 +112,10 @@ export async function recoverGeneration(
       buffer.subarray(0, Math.min(buffer.byteLength, dataSize - dataEnd)),
       dataEnd,
     );
+    const bufferView = new DataView(buffer.buffer);
     let at = 0;
     while (at + RECORD_HEADER_BYTES <= read) {
-      const header = readRecordHeader(buffer, at);
+      const header = readRecordHeader(buffer, at, bufferView);
       const seq = generation.baseSeq + rows.count;
       const recordBytes = RECORD_HEADER_BYTES + header.length;
       if (header.seq !== seq || dataEnd + at + recordBytes > dataSize) break scan;
