@@ -27,7 +27,18 @@ export interface TailOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * When a replicated append resolves: `'quorum'` (the default) once a majority of the replica set
+ * holds it with the leader's history — it is committed and survives any minority failure;
+ * `'leader'` once stored on this node (it may be lost if this node fails before a replica copied
+ * it); `'all'` once every replica holds it too; a number N once N other replicas hold it (and it
+ * is committed). Ignored on a channel that is not replicated.
+ */
+export type Acks = 'quorum' | 'leader' | 'all' | number;
+
 export interface AppendOptions {
+  /** Replicated channels only: what the append waits for (default `'quorum'`). */
+  readonly acks?: Acks;
   /**
    * Already aborted: the call rejects with `signal.reason` and appends nothing. Aborted while a
    * persistent append is being written: the call rejects at once, but the write may still land.
@@ -70,13 +81,32 @@ export interface WaitForReplicasOptions {
  * writes go through `applyReplicated`, which bypasses the guard.
  */
 export interface FileReplication {
-  /** Throws (NotLeaderError) when this node may not append to the file now. */
-  checkWrite(): void;
+  /**
+   * Throws (NotLeaderError, or INVALID_ARGUMENT for bad `acks`) when this node may not append
+   * to the file now; otherwise the guard of this one write.
+   */
+  beginWrite(acks: Acks | undefined): ReplicatedWrite;
   /** Told after a local append was stored; must not call back into the file synchronously. */
   appended(): void;
   waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void>;
+  /** Resolves once every event up to `seq` is committed (held by a majority with one history). */
+  waitForCommit(seq: number, options?: WaitForCommitOptions): Promise<void>;
   /** Stops the replication of the file; called once, when the file closes. */
   close(): Promise<void>;
+}
+
+/** One replicated write: checked when it takes its seqs, acknowledged after it is stored. */
+export interface ReplicatedWrite {
+  /** False once this node no longer leads the epoch the write started in. */
+  readonly precondition: () => boolean;
+  /** Resolves once `lastSeq` is acknowledged as the write's `acks` asks (LEADERSHIP_LOST if not). */
+  acknowledge(lastSeq: number, signal: AbortSignal | null): Promise<void>;
+}
+
+export interface WaitForCommitOptions {
+  /** Rejects with REPLICATION_TIMEOUT after this long on the manager's clock; default 30 s. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
 }
 
 export interface RedexFileDeps {
@@ -136,6 +166,7 @@ export class RedexFile {
   readonly #view: MemoryStore | DiskLog;
   readonly #tails = new Set<RedexTail>();
   readonly #tailSource: TailSource;
+  #quorumOpen = false;
   #replication: FileReplication | null = null;
   readonly #truncateListeners = new Set<(nextSeq: number) => void>();
   #memoryQuorumState: MemoryQuorumState | null = null;
@@ -215,9 +246,9 @@ export class RedexFile {
       const signal = checkSignal(options.signal);
       throwIfAborted(signal);
       this.#checkOpen();
-      this.#replication?.checkWrite();
+      const write = this.#replication?.beginWrite(options.acks) ?? null;
       const bytes = checkPayload(payload);
-      const precondition = options.precondition ?? null;
+      const precondition = options.precondition ?? write?.precondition ?? null;
       if (this.#disk !== null) {
         // The disk log copies the payload as it encodes it: the caller may reuse its buffer at once.
         const stored = this.#disk.append(
@@ -227,7 +258,7 @@ export class RedexFile {
           precondition,
         ) as Promise<number>;
         return abortable(
-          this.#replication === null ? stored : stored.then(this.#afterAppend),
+          write === null ? stored : stored.then((seq) => this.#acknowledged(write, seq, 1, signal)),
           signal,
         );
       }
@@ -235,8 +266,8 @@ export class RedexFile {
       this.#checkRoom(1, bytes.byteLength);
       const seq = this.#memory!.push(bytes, this.#clock.nowNs());
       this.#pokeTails();
-      this.#replication?.appended();
-      return Promise.resolve(seq);
+      if (write === null) return Promise.resolve(seq);
+      return abortable(this.#acknowledged(write, seq, 1, signal), signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -366,6 +397,33 @@ export class RedexFile {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Resolves once every event up to `seq` is committed: held by a majority of the replica set
+   * with the leader's history, so no failover can lose it. Replicated files only.
+   */
+  waitForCommit(seq: number, options: WaitForCommitOptions = {}): Promise<void> {
+    try {
+      throwIfAborted(checkSignal(options.signal));
+      this.#checkOpen();
+      checkSeq('seq', seq);
+      if (this.#replication === null) {
+        throw new RedexError(
+          RedexErrorCode.Config,
+          `file ${JSON.stringify(this.name)} is not replicated; waitForCommit needs a replication config`,
+        );
+      }
+      return this.#replication.waitForCommit(seq, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** INTERNAL (replication): marks the quorum state open; a clean close marks it clean again. */
+  async openQuorumState(): Promise<void> {
+    await this.quorumState.markOpen();
+    this.#quorumOpen = true;
   }
 
   /** Retained events with seq in [start, end). */
@@ -516,7 +574,9 @@ export class RedexFile {
           : replication
               .close()
               .catch(() => {})
-              .then(() => disk?.close());
+              .then(() => disk?.close())
+              // Only a close that flushed everything tells the next start it may trust its state.
+              .then(() => (this.#quorumOpen ? this.quorumState.markCleanShutdown() : undefined));
     }
     return this.#closing;
   }
@@ -536,14 +596,21 @@ export class RedexFile {
       const signal = checkSignal(options.signal);
       throwIfAborted(signal);
       this.#checkOpen();
-      const replication = guarded ? this.#replication : null;
-      replication?.checkWrite();
+      const write = guarded ? (this.#replication?.beginWrite(options.acks) ?? null) : null;
       checkPayloads(payloads);
       const timestampNs = this.#clock.nowNs();
-      const precondition = options.precondition ?? null;
+      const precondition = options.precondition ?? write?.precondition ?? null;
+      const count = payloads.length;
       if (this.#disk !== null) {
         const stored = this.#disk.append(payloads, timestampNs, expected, precondition);
-        return abortable(replication === null ? stored : stored.then(this.#afterAppend), signal);
+        return abortable(
+          write === null
+            ? stored
+            : stored.then((first) =>
+                first === null ? first : this.#acknowledged(write, first, count, signal),
+              ),
+          signal,
+        );
       }
       const memory = this.#memory!;
       this.#checkPrecondition(precondition);
@@ -556,18 +623,23 @@ export class RedexFile {
       const first = memory.nextSeq;
       for (const payload of payloads) memory.push(payload, timestampNs);
       this.#pokeTails();
-      replication?.appended();
-      return Promise.resolve(first);
+      if (write === null) return Promise.resolve(first);
+      return abortable(this.#acknowledged(write, first, count, signal), signal);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Nudges replication after a persistent append resolved (bound once, reused per append). */
-  readonly #afterAppend = <T>(seq: T): T => {
+  /** A replicated write was stored at `first`…: tell replication, then wait for its acks. */
+  #acknowledged(
+    write: ReplicatedWrite,
+    first: number,
+    count: number,
+    signal: AbortSignal | null,
+  ): Promise<number> {
     this.#replication?.appended();
-    return seq;
-  };
+    return write.acknowledge(first + count - 1, signal).then(() => first);
+  }
 
   /** Tells the truncation listeners the new next seq (bound once). */
   readonly #notifyTruncate = (nextSeq: number): void => {

@@ -12,6 +12,7 @@ import {
   type InboundMessage,
   inbound,
   type NodeId,
+  type QuorumMessage,
   type ReplicationConfigInput,
   ReplicationCoordinator,
   type ReplicationDispatcher,
@@ -42,6 +43,7 @@ export class RecorderDispatcher implements ReplicationDispatcher {
   readonly syncRequests: Array<[NodeId, SyncRequest]> = [];
   readonly syncResponses: Array<[NodeId, SyncResponse]> = [];
   readonly syncNacks: Array<[NodeId, SyncNack]> = [];
+  readonly quorumMessages: Array<[NodeId, QuorumMessage]> = [];
   failSends = false;
   wedge = false;
 
@@ -64,6 +66,10 @@ export class RecorderDispatcher implements ReplicationDispatcher {
   }
   sendSyncNack(target: NodeId, message: SyncNack): Promise<void> {
     this.syncNacks.push([target, message]);
+    return this.#result();
+  }
+  sendQuorum(target: NodeId, message: QuorumMessage): Promise<void> {
+    this.quorumMessages.push([target, message]);
     return this.#result();
   }
 }
