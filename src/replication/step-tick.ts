@@ -62,8 +62,6 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
     nowMs,
     wallClockMs: nowMs,
     defaultClass: state.defaultClass,
-    // Leader silence is the quorum's to judge (pre-vote, vote): never a transition from here.
-    replicaSinceMs: null,
   });
   const lag = observeLag(role, state.replicaSet, state.selfId, state.tracker, nowMs);
   if (lag !== null) effects.push({ kind: 'metric', metric: { name: 'lag', ...lag } });

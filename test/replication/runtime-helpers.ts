@@ -156,6 +156,7 @@ export function fixedTailFile(tail: number): RuntimeFile {
     },
     firstSeq: null,
     readRangeLimited: () => [],
+    truncateFrom: () => Promise.resolve(0),
     appendBatchIfNextSeq: () => {
       throw new Error('fixedTailFile: read-only');
     },

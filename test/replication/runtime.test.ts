@@ -328,6 +328,7 @@ describe('runtime: leader side', () => {
       },
       appendBatchIfNextSeq: (e, p) => real.appendBatchIfNextSeq(e, p),
       skipTo: (s) => real.skipTo(s),
+      truncateFrom: () => Promise.resolve(0),
       sweepRetention: () => real.sweepRetention(),
     };
     const budget = new BandwidthBudget({

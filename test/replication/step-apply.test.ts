@@ -167,39 +167,6 @@ describe('step: after the apply', () => {
 });
 
 describe('step: the tick', () => {
-  it('a Candidate elects every tick: the member holding more wins', () => {
-    const s = state();
-    s.tracker.recordHeartbeat(PEER, Role.Replica, 50, 1_000);
-    const effects = finishTick(s, view(Role.Candidate, 10, 1_000));
-    assert.equal(s.stats.elections, 1);
-    assert.deepEqual(
-      ofKind(effects, 'transition').map((t) => [t.target, t.signal]),
-      [[Role.Replica, TransitionSignal.ElectionLost]],
-    );
-  });
-
-  it('a Replica whose leader went silent proposes an election and asks nobody', () => {
-    const s = state();
-    s.tracker.recordHeartbeat(PEER, Role.Leader, 50, 0);
-    const effects = finishTick(s, view(Role.Replica, 10, 10 * HB));
-    assert.equal(ofKind(effects, 'request').length, 0);
-    const [transition] = ofKind(effects, 'transition');
-    assert.equal(transition?.target, Role.Candidate);
-    assert.equal(transition?.next?.kind, 'elect', 'the election runs in the same tick');
-  });
-
-  it('a yielded leader rejoins as Replica once its quiet period is over', () => {
-    const s = state();
-    s.rejoinAtMs = 2_000;
-    assert.equal(ofKind(finishTick(s, view(Role.Idle, 10, 1_999)), 'transition').length, 0);
-    const effects = finishTick(s, view(Role.Idle, 10, 2_000));
-    assert.deepEqual(
-      ofKind(effects, 'transition').map((t) => [t.target, t.signal]),
-      [[Role.Replica, TransitionSignal.CapabilitySelected]],
-    );
-    assert.equal(s.rejoinAtMs, null);
-  });
-
   it('a leader heartbeats every peer, never itself, and clears the awaited set', () => {
     const s = state();
     s.awaitingRequest.add(PEER);

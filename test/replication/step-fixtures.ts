@@ -1,5 +1,6 @@
 // Fixtures for the pure step tests: a channel state built from the real pure pieces, views and
 // messages. No runtime, no clock, no async.
+import { ChannelQuorum } from '../../src/replication/quorum/channel-quorum.js';
 import { channelIdFromName } from '../../src/wire/ids.js';
 import {
   BandwidthBudget,
@@ -46,8 +47,15 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
     stats: emptyStats(),
     parked: new Map(),
     awaitingRequest: new Set(),
-    replicaSinceMs: null,
-    rejoinAtMs: null,
+    quorum: new ChannelQuorum({
+      selfId: SELF,
+      replicaSet,
+      heartbeatMs: HB,
+      silenceMs: HB * 3,
+      durable: { epoch: 1, votedFor: null, history: [{ epoch: 1, startSeq: 0 }] },
+      mayVote: true,
+      nowMs: 0,
+    }),
   };
 }
 

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   afterSkip,
-  afterTransition,
   InboundDrop,
   inbound,
   NackCode,
@@ -89,47 +88,6 @@ describe('step: heartbeats', () => {
     assert.equal(s.tracker.believedLeader, PEER);
     assert.equal(ofKind(effects, 'request').length, 0);
   });
-
-  it('dual leaders: the one with the lower tail concedes, then catches up from the winner', () => {
-    const s = state();
-    const effects = onInbound(s, hb(PEER, Role.Leader, 50), view(Role.Leader, 40));
-    const [transition] = ofKind(effects, 'transition');
-    assert.equal(transition?.target, Role.Replica);
-    assert.equal(transition?.signal, TransitionSignal.PeerLeaderObserved);
-    assert.ok(transition?.next !== null && transition?.next !== undefined);
-    // Once the concession took effect, the prompt catch-up asks the winner.
-    const after = afterTransition(s, transition.next, true, view(Role.Replica, 40));
-    assert.equal(ofKind(after, 'request')[0]?.to, PEER);
-  });
-
-  it('dual leaders: the winner keeps leading and forgets the loser as leader', () => {
-    const s = state();
-    s.outstanding.record(PEER, 3n, 900);
-    const effects = onInbound(s, hb(PEER, Role.Leader, 30), view(Role.Leader, 40, 1_000));
-    assert.equal(ofKind(effects, 'transition').length, 0);
-    assert.equal(s.tracker.believedLeader, null, "the loser's claim does not outlive it");
-    assert.equal(s.outstanding.size, 0, 'nor do tokens sent to it');
-    assert.equal(s.replicaSinceMs, 1_000);
-  });
-
-  it('a leader yields to a member claiming a higher tail and stays quiet for a while', () => {
-    const s = state();
-    const effects = onInbound(s, hb(PEER, Role.Replica, 60), view(Role.Leader, 40, 1_000));
-    const [transition] = ofKind(effects, 'transition');
-    assert.equal(transition?.target, Role.Idle);
-    assert.equal(transition?.signal, TransitionSignal.GracefulRelinquish);
-    afterTransition(s, transition!.next!, true, view(Role.Idle, 40, 1_005));
-    assert.equal(s.stats.yields, 1);
-    assert.equal(s.rejoinAtMs, 1_000 + (s.tracker.missThreshold + 1) * HB, 'counted from arrival');
-  });
-
-  it('a yield that did not happen is not counted', () => {
-    const s = state();
-    const effects = onInbound(s, hb(PEER, Role.Replica, 60), view(Role.Leader, 40));
-    afterTransition(s, ofKind(effects, 'transition')[0]!.next!, false, view(Role.Leader, 40));
-    assert.equal(s.stats.yields, 0);
-    assert.equal(s.rejoinAtMs, null);
-  });
 });
 
 describe('step: NACKs', () => {
@@ -147,15 +105,6 @@ describe('step: NACKs', () => {
     const stale = nackFrom(PEER, NackCode.BadRange, { requestId: 8n });
     assert.deepEqual(onInbound(s, stale, view(Role.Replica, 5)), []);
     assert.equal(s.stats.drops[InboundDrop.UnknownToken], 1);
-  });
-
-  it('NotLeader drops the belief and the tokens sent to that leader', () => {
-    const s = followed();
-    s.outstanding.record(PEER, 8n, 1_000);
-    onInbound(s, nackFrom(PEER, NackCode.NotLeader), view(Role.Replica, 5, 1_200));
-    assert.equal(s.tracker.believedLeader, null);
-    assert.equal(s.outstanding.size, 0);
-    assert.equal(s.replicaSinceMs, 1_200);
   });
 
   it("BadRange skips to the leader's first retained seq, then goes on from there", () => {
