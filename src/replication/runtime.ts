@@ -243,6 +243,21 @@ export class ReplicationRuntime extends RuntimeLoop {
     return this.progress.wait(seq, options);
   }
 
+  /** The highest leader epoch this node has seen. */
+  get epoch(): number {
+    return this.quorum.epoch;
+  }
+
+  /** Every event below this seq is committed, as far as this node knows. */
+  get commitSeq(): number {
+    return this.quorum.commitSeq;
+  }
+
+  /** The epoch that wrote `seq` in this node's log (0 before epochs). */
+  epochOf(seq: number): number {
+    return this.quorum.history.epochOf(seq);
+  }
+
   /** True while this node leads and can take appends for `epoch` (the current one). */
   leads(epoch = this.quorum.epoch): boolean {
     return (

@@ -154,7 +154,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
                 : null;
           if (refusedWith === null) return;
           stats.appendsRefused++;
-          if (refusedWith !== 'NOT_LEADER' && refusedWith !== 'CLOSED' && refusedWith !== 'IO')
+          const expected = ['NOT_LEADER', 'CLOSED', 'IO', 'LEADERSHIP_LOST', 'REPLICATION_TIMEOUT'];
+          if (!expected.includes(refusedWith))
             failures.push(`${writer}: append failed with an unexpected error: ${refusedWith}`);
         },
       ),
