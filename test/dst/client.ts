@@ -45,7 +45,9 @@ export async function appendWithAcks(
     // Stored on the leader, not acknowledged: it may survive or vanish.
     const seq = error instanceof LeadershipLostError ? error.seq : null;
     if (seq !== null) onStored(seq);
-    return seq === null ? { kind: 'unknown', reason: code } : { kind: 'unknown', reason: code, seq };
+    return seq === null
+      ? { kind: 'unknown', reason: code }
+      : { kind: 'unknown', reason: code, seq };
   }
 }
 
