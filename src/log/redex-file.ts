@@ -358,6 +358,10 @@ export class RedexFile {
    */
   get quorumState(): QuorumStateStore {
     this.#checkOpen();
+    return this.#quorumStore();
+  }
+
+  #quorumStore(): QuorumStateStore {
     if (this.#disk !== null) return this.#disk.quorumState;
     this.#memoryQuorumState ??= new MemoryQuorumState();
     return this.#memoryQuorumState;
@@ -576,7 +580,7 @@ export class RedexFile {
               .catch(() => {})
               .then(() => disk?.close())
               // Only a close that flushed everything tells the next start it may trust its state.
-              .then(() => (this.#quorumOpen ? this.quorumState.markCleanShutdown() : undefined));
+              .then(() => (this.#quorumOpen ? this.#quorumStore().markCleanShutdown() : undefined));
     }
     return this.#closing;
   }

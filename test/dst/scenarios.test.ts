@@ -5,10 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { replicatorOf } from '../../src/replication/enable.js';
-import { decodeAny } from '../../src/wire/codec.js';
+import { decodeAnyMessage } from '../../src/wire/codec.js';
 import { Role, SyncClass } from '../../src/wire/types.js';
 import { CHANNEL, SimCluster, type SimNode } from './sim-cluster.js';
 import { simulate } from './simulate.js';
+
+/** These tests drive the clock themselves: an append resolves once stored on the leader. */
+const LEADER_ACKS = { acks: 'leader' } as const;
 
 const HEARTBEAT_MS = 100;
 const encoder = new TextEncoder();
@@ -25,7 +28,7 @@ async function withLeader(cluster: SimCluster): Promise<SimNode> {
 
 async function appendMany(node: SimNode, count: number, tag: string): Promise<void> {
   for (let i = 0; i < count; i++)
-    await node.file!.append(encoder.encode(`${tag}-${i}-${'z'.repeat(i % 97)}`));
+    await node.file!.append(encoder.encode(`${tag}-${i}-${'z'.repeat(i % 97)}`), LEADER_ACKS);
 }
 
 async function digest(node: SimNode): Promise<string[]> {
@@ -81,7 +84,7 @@ describe('DST scenarios', () => {
     await cluster.stop();
   });
 
-  test('two-node failover: the survivor leads within three heartbeats and a round', async () => {
+  test('two-node set: the survivor of a crash does not lead alone; the pair elects again on restart', async () => {
     const cluster = await SimCluster.start({ seed: 3, nodes: 2 });
     const leader = await withLeader(cluster);
     await appendMany(leader, 20, 'before');
@@ -89,14 +92,17 @@ describe('DST scenarios', () => {
       () => cluster.nodes.every((n) => n.file!.nextSeq === 20),
       10 * HEARTBEAT_MS,
     );
-    const crashedAt = cluster.clock.nowMs();
     await cluster.crashNode(leader);
     const survivor = cluster.upNodes()[0]!;
-    assert.ok(await cluster.runUntil(() => survivor.role === Role.Leader, silenceBound(), 1));
-    const failoverMs = cluster.clock.nowMs() - crashedAt;
-    // REDEX.md §6: within three heartbeat periods of silence plus one tick.
-    assert.ok(failoverMs <= 4 * HEARTBEAT_MS, `failover took ${failoverMs} ms`);
-    assert.equal(await survivor.file!.append(encoder.encode('after')), 20);
+    // One of two is no majority: leading alone could lose what the other acknowledged.
+    assert.equal(
+      await cluster.runUntil(() => survivor.role === Role.Leader, 20 * HEARTBEAT_MS),
+      false,
+    );
+    await cluster.startNode(leader);
+    await withLeader(cluster);
+    const next = cluster.leaders()[0]!;
+    assert.equal(await next.file!.append(encoder.encode('after'), LEADER_ACKS), 20);
     await cluster.stop();
   });
 
@@ -148,7 +154,7 @@ describe('DST scenarios', () => {
     await assert.rejects(
       isolated.role === Role.Leader
         ? Promise.reject({ code: 'skip' })
-        : isolated.file!.append(encoder.encode('x')),
+        : isolated.file!.append(encoder.encode('x'), LEADER_ACKS),
       (error: { code: string }) => error.code === 'NOT_LEADER' || error.code === 'skip',
     );
     cluster.heal();
@@ -162,7 +168,7 @@ describe('DST scenarios', () => {
     const cluster = await SimCluster.start({ seed: 7, nodes: 5 });
     const leader = await withLeader(cluster);
     for (let i = 0; i < 300; i++) {
-      await leader.file!.append(new Uint8Array((i * 37) % 5000).fill(i & 0xff));
+      await leader.file!.append(new Uint8Array((i * 37) % 5000).fill(i & 0xff), LEADER_ACKS);
       if (i % 25 === 0) await cluster.advance(5);
     }
     await converged(cluster);
@@ -177,6 +183,7 @@ describe('DST scenarios', () => {
     for (let i = 0; i < 40; i++)
       await leader.file!.appendBatch(
         Array.from({ length: 50 }, (_, j) => new Uint8Array(2000).fill((i + j) & 0xff)),
+        LEADER_ACKS,
       );
     await cluster.startNode(lagging);
     assert.ok(
@@ -212,7 +219,7 @@ describe('DST scenarios', () => {
     const cluster = await SimCluster.start({ seed: 10, nodes: 3 });
     let heartbeats = 0;
     cluster.tap = (_from, _to, frame) => {
-      const message = decodeAny(frame);
+      const message = decodeAnyMessage(frame);
       if (message.kind === 'heartbeat') {
         heartbeats++;
         assert.equal(message.wallClockMs, cluster.clock.nowMs());
@@ -230,7 +237,8 @@ describe('DST scenarios', () => {
   });
 
   test('election storm: two rounds of leader loss; the thrash count matches the elections held', async () => {
-    const cluster = await SimCluster.start({ seed: 11, nodes: 4 });
+    // Five members: after two leaders crash, the three left are still a majority.
+    const cluster = await SimCluster.start({ seed: 11, nodes: 5 });
     const candidacies = new Map<SimNode, number>();
     const watch = () => {
       for (const node of cluster.upNodes()) {
@@ -260,7 +268,9 @@ describe('DST scenarios', () => {
     const held = [...candidacies.entries()]
       .filter(([node]) => node.up)
       .reduce((sum, [, count]) => sum + count, 0);
-    assert.ok(held - before >= 2, `at least one candidacy per round (${held - before})`);
+    // With pre-votes only the node that will win stands; the winners of rounds 1 and 2 count.
+    const total = [...candidacies.values()].reduce((a, b) => a + b, 0);
+    assert.ok(total - before >= 2, `at least one candidacy per round (${total - before})`);
     assert.equal(thrash, held, 'every MissedHeartbeats transition is counted once');
     await cluster.stop();
   });
@@ -295,7 +305,7 @@ describe('DST scenarios', () => {
     });
     const classes = new Set<number>();
     cluster.tap = (_from, _to, frame) => {
-      const message = decodeAny(frame);
+      const message = decodeAnyMessage(frame);
       if (message.kind === 'request') classes.add(message.syncClass);
     };
     const leader = await withLeader(cluster);

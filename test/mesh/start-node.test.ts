@@ -19,6 +19,9 @@ import { initCa, issueNodeCert, loadNodeCredentials, MeshTransport } from '../..
 import { Role } from '../../src/wire/types.js';
 import { waitFor } from './helpers.js';
 
+/** These tests drive the clock themselves: an append resolves once stored on the leader. */
+const LEADER_ACKS = { acks: 'leader' } as const;
+
 const CHANNEL = 'start/node';
 const tuning = {
   pingIntervalMs: 50,
@@ -89,7 +92,10 @@ describe('startMeshNode', () => {
     );
     const leader = started.find((n) => roleOf(n) === Role.Leader)!;
     const leaderFile = files.get(leader)!;
-    await leaderFile.appendBatch(Array.from({ length: 500 }, (_, i) => utf8.encode(`p${i}`)));
+    await leaderFile.appendBatch(
+      Array.from({ length: 500 }, (_, i) => utf8.encode(`p${i}`)),
+      LEADER_ACKS,
+    );
     await leaderFile.waitForReplicas(499, { count: 2, timeoutMs: 10_000 });
     const expected = (await leaderFile.readRange(0, 500)).map((e) =>
       Buffer.from(e.payload).toString(),
@@ -102,7 +108,7 @@ describe('startMeshNode', () => {
         expected,
       );
       await assert.rejects(
-        file.append(utf8.encode('no')),
+        file.append(utf8.encode('no'), LEADER_ACKS),
         (error: unknown) =>
           error instanceof NotLeaderError &&
           error.leaderNodeId === leader.nodeId &&

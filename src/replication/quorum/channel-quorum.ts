@@ -607,8 +607,10 @@ export class ChannelQuorum {
         lastEpoch: this.lastEpoch(input.nextSeq),
         nextSeq: input.nextSeq,
       };
-      this.#standAtMs =
-        nowMs + standDelayMs(self, input.livePeers, this.heartbeatMs) + input.jitterMs;
+      // The best-placed member stands at once; the others wait their turn plus a random part,
+      // which separates two nodes whose views of the others differ.
+      const delayMs = standDelayMs(self, input.livePeers, this.heartbeatMs);
+      this.#standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
     }
     if (nowMs < this.#standAtMs) return effects;
     this.#standAtMs = null;
