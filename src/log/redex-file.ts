@@ -39,6 +39,8 @@ export type Acks = 'quorum' | 'leader' | 'all' | number;
 export interface AppendOptions {
   /** Replicated channels only: what the append waits for (default `'quorum'`). */
   readonly acks?: Acks;
+  /** Replicated channels only: REPLICATION_TIMEOUT after this long without the acks (default 30 s). */
+  readonly ackTimeoutMs?: number;
   /**
    * Already aborted: the call rejects with `signal.reason` and appends nothing. Aborted while a
    * persistent append is being written: the call rejects at once, but the write may still land.
@@ -85,7 +87,7 @@ export interface FileReplication {
    * Throws (NotLeaderError, or INVALID_ARGUMENT for bad `acks`) when this node may not append
    * to the file now; otherwise the guard of this one write.
    */
-  beginWrite(acks: Acks | undefined): ReplicatedWrite;
+  beginWrite(acks: Acks | undefined, ackTimeoutMs: number | undefined): ReplicatedWrite;
   /** Told after a local append was stored; must not call back into the file synchronously. */
   appended(): void;
   waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void>;
@@ -246,7 +248,7 @@ export class RedexFile {
       const signal = checkSignal(options.signal);
       throwIfAborted(signal);
       this.#checkOpen();
-      const write = this.#replication?.beginWrite(options.acks) ?? null;
+      const write = this.#replication?.beginWrite(options.acks, options.ackTimeoutMs) ?? null;
       const bytes = checkPayload(payload);
       const precondition = options.precondition ?? write?.precondition ?? null;
       if (this.#disk !== null) {
@@ -600,7 +602,9 @@ export class RedexFile {
       const signal = checkSignal(options.signal);
       throwIfAborted(signal);
       this.#checkOpen();
-      const write = guarded ? (this.#replication?.beginWrite(options.acks) ?? null) : null;
+      const write = guarded
+        ? (this.#replication?.beginWrite(options.acks, options.ackTimeoutMs) ?? null)
+        : null;
       checkPayloads(payloads);
       const timestampNs = this.#clock.nowNs();
       const precondition = options.precondition ?? write?.precondition ?? null;

@@ -265,7 +265,7 @@ export class ReplicatedChannel implements FileReplication {
     return handle.runtime.tracker.believedLeader;
   }
 
-  beginWrite(acks: Acks | undefined): ReplicatedWrite {
+  beginWrite(acks: Acks | undefined, ackTimeoutMs: number | undefined): ReplicatedWrite {
     const handle = this.#handle;
     const runtime = handle?.runtime;
     if (runtime === undefined || handle === null || handle.isStopped || !runtime.leads()) {
@@ -279,7 +279,10 @@ export class ReplicatedChannel implements FileReplication {
       precondition: () => runtime.leads(epoch),
       acknowledge: (lastSeq, signal) => {
         if (replicas === 'leader') return Promise.resolve();
-        return runtime.commits.wait({ seq: lastSeq, epoch, replicas }, { signal });
+        return runtime.commits.wait(
+          { seq: lastSeq, epoch, replicas },
+          { signal, ...(ackTimeoutMs === undefined ? {} : { timeoutMs: ackTimeoutMs }) },
+        );
       },
     };
   }

@@ -291,6 +291,9 @@ export class ReplicationRuntime extends RuntimeLoop {
       peers: this.#state.peers,
       tracker: this.tracker,
       confirmedTail: (peer) => this.progress.confirmedTail(peer),
+      matchedSeq: (peer) => (role === Role.Leader ? (this.quorum.matched.get(peer) ?? null) : null),
+      epoch: this.quorum.epoch,
+      commitSeq: this.quorum.commitSeq,
     });
   }
 
@@ -311,7 +314,8 @@ export class ReplicationRuntime extends RuntimeLoop {
   #changeKey(): string {
     const role = this.coordinator.role;
     const leader = role === Role.Leader ? this.selfId : this.tracker.believedLeader;
-    return `${role}|${leader}|${this.#file.nextSeq}|${this.#confirmedVersion}|${this.ended}`;
+    const q = this.quorum;
+    return `${role}|${leader}|${this.#file.nextSeq}|${this.#confirmedVersion}|${this.ended}|${q.epoch}|${q.commitSeq}`;
   }
 
   protected override async onAnnounce(): Promise<void> {
@@ -328,6 +332,17 @@ export class ReplicationRuntime extends RuntimeLoop {
   }
 
   protected override afterStep(): void {
+    const q = this.quorum;
+    const c = q.counters;
+    this.#metrics?.observeQuorum({
+      epoch: q.epoch,
+      commitSeq: q.commitSeq,
+      truncatedEvents: c.truncatedEvents,
+      staleEpochDrops: c.staleEpochDrops + c.noEpochDrops,
+      preVotes: c.preVotesStarted,
+      electionsWon: c.electionsWon,
+      electionsLost: c.electionsLost,
+    });
     this.#reportChange();
   }
 
