@@ -12,7 +12,7 @@
 
 import 'reflect-metadata'; // @peculiar/x509 2.x throws at import without it
 import { createPrivateKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -273,6 +273,43 @@ export async function createNodeCert(
   return { ...material, name, nodeId: identity.nodeId };
 }
 
+/**
+ * An API client certificate (`redex certs issue NAME --client`): CN=name and the clientAuth
+ * usage only. The mesh refuses it (a node certificate also carries serverAuth), so a client's
+ * key can never join the cluster, and a node's HTTP API accepts it only for names on its
+ * allow-list (`http.clientNames`).
+ */
+export async function createClientCert(
+  ca: CertificateMaterial,
+  name: string,
+  options: ValidityOptions = {},
+): Promise<CertificateMaterial & { readonly name: string }> {
+  validateNodeName(name);
+  const [notBefore, notAfter] = validityWindow(options, NODE_VALIDITY_DAYS_DEFAULT);
+  const [caCert, signingKey] = await importCa(ca);
+  const keys = await generateKeys();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: [{ CN: [name] }],
+    issuer: caCert.subjectName,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey,
+    signingAlgorithm: ED25519,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const material = { certPem: cert.toString('pem'), keyPem: exportKeyPem(keys.privateKey) };
+  checkCredentials({ caCertPem: ca.certPem, ...material });
+  return { ...material, name };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files
 
@@ -324,13 +361,9 @@ async function writeMaterial(
       }
     }
   }
-  // 'wx' without force closes the race between the check above and the write.
-  const flag = options.force ? 'w' : 'wx';
   try {
-    await writeFile(keyPath, material.keyPem, { mode: KEY_FILE_MODE, flag });
-    // The mode above is filtered by the umask and ignored for an existing file; make it exact.
-    await chmod(keyPath, KEY_FILE_MODE);
-    await writeFile(certPath, material.certPem, { mode: 0o644, flag });
+    await writeNewFile(keyPath, material.keyPem, KEY_FILE_MODE, options.force === true);
+    await writeNewFile(certPath, material.certPem, 0o644, options.force === true);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new MeshError(MeshErrorReason.CertExists, `${keyPath} or ${certPath} already exists`);
@@ -338,6 +371,30 @@ async function writeMaterial(
     throw ioError(`cannot write ${base} certificate files in ${dir}`, error);
   }
   return { certPath, keyPath };
+}
+
+/**
+ * Writes `text` to `path` as a new file with exactly `mode`. Without `replace` it is an exclusive
+ * create ('wx' closes the race with the existence check). With `replace` the text goes to a
+ * fresh temporary file (exclusive, so never through a planted symlink) that is renamed over
+ * `path`: the old file is replaced whole, and the key is never readable under a looser mode.
+ */
+async function writeNewFile(path: string, text: string, mode: number, replace: boolean) {
+  if (!replace) {
+    await writeFile(path, text, { mode, flag: 'wx' });
+    // The mode above is filtered by the umask; make it exact.
+    await chmod(path, mode);
+    return;
+  }
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, text, { mode: mode & 0o600, flag: 'wx' });
+    await chmod(temporary, mode);
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
 }
 
 async function readPem(path: string): Promise<string> {
@@ -383,6 +440,20 @@ export async function issueNodeCert(
   const node = await createNodeCert(ca, name, options);
   const files = await writeMaterial(dir, name, node, options);
   return { ...files, ...node };
+}
+
+/** `redex certs issue NAME --client`: an API client key and certificate (see createClientCert). */
+export async function issueClientCert(
+  dir: string,
+  name: string,
+  options: ValidityOptions & WriteOptions = {},
+): Promise<WrittenFiles & CertificateMaterial & { readonly name: string }> {
+  checkDir(dir);
+  validateNodeName(name);
+  const ca = await loadCa(dir);
+  const client = await createClientCert(ca, name, options);
+  const files = await writeMaterial(dir, name, client, options);
+  return { ...files, ...client };
 }
 
 /** What a node needs to start its transport, read from `dir` and checked (`CERT_INVALID`). */

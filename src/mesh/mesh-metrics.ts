@@ -39,6 +39,8 @@ const CONNECTION_EVENTS = {
   unexpected_peer: 'unexpectedPeers',
   peer_refused: 'peersRefused',
   idle_timeout: 'idleTimeouts',
+  handshake_evicted: 'handshakesEvicted',
+  duplicate_identity: 'duplicateIdentities',
 } as const satisfies Record<string, keyof TransportStats>;
 
 /** Names this module registers (a registry holds one mesh node's series at a time). */

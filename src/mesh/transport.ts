@@ -19,7 +19,7 @@
 // is not connected through any connection. Time and randomness come from the injected Clock and
 // Random; the only timers not on the Clock are Node's own TLS handshake timeout on the server.
 
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../time/clock.js';
 import type { Random } from '../time/random.js';
@@ -39,12 +39,14 @@ import { checkSendableFrame } from './control.js';
 import { checkIntegerOption, MeshError, MeshErrorReason } from './errors.js';
 import { FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES } from './framing.js';
 import { HandlerList } from './handler-list.js';
+import { HandshakeGate, type HandshakeGateLimits } from './handshake-gate.js';
 import {
   checkCredentials,
   type MeshCredentials,
   type NodeIdentity,
   nodeIdFromCertificate,
 } from './identity.js';
+import { hostOf, isNodeCertificate } from './peer-checks.js';
 import {
   copyPeerStats,
   copyTransportStats,
@@ -67,6 +69,9 @@ export const PEERS_MAX = 1024;
 export const DIAL_TARGETS_MAX = 1024;
 /** Open TCP connections the server accepts at once (handshaking ones included). */
 export const SERVER_CONNECTIONS_MAX = 4096;
+/** Inbound connections in their TLS handshake, in all and from one address (oldest closed). */
+export const HANDSHAKES_PENDING_MAX = 256;
+export const HANDSHAKES_PENDING_PER_ADDRESS_MAX = 8;
 /** Hard cap on the configurable pending write bytes per peer. */
 export const PENDING_WRITE_BYTES_MAX = 1024 * 1024 * 1024;
 
@@ -75,7 +80,8 @@ export const MESH_DEFAULTS = {
   listenPort: 0,
   pingIntervalMs: 1_000,
   idleTimeoutMs: 10_000,
-  handshakeTimeoutMs: 10_000,
+  // Short: a member's handshake takes milliseconds, and a stranger holds a slot this long.
+  handshakeTimeoutMs: 5_000,
   reconnectBaseMs: 100,
   reconnectMaxMs: 5_000,
   closeTimeoutMs: 2_000,
@@ -106,7 +112,7 @@ export interface MeshTransportOptions {
   readonly pingIntervalMs?: number;
   /** A connection silent this long is destroyed; ≥ 2 ping periods, ≤ 600000 (default 10000). */
   readonly idleTimeoutMs?: number;
-  /** TLS handshake (plus the acceptor's confirmation) deadline, 10..120000 (default 10000). */
+  /** TLS handshake (plus the acceptor's confirmation) deadline, 10..120000 (default 5000). */
   readonly handshakeTimeoutMs?: number;
   /** First reconnect delay, 1..60000 (default 100). */
   readonly reconnectBaseMs?: number;
@@ -118,10 +124,27 @@ export interface MeshTransportOptions {
   readonly frameBodyBytesLimit?: number;
   /** Bytes queued or buffered per connection before `send` drops (default 2 maximum frames). */
   readonly pendingWriteBytesLimit?: number;
+  /** Inbound handshakes in progress (default 256 in all, 8 per address; tests lower them). */
+  readonly pendingHandshakes?: HandshakeGateLimits;
+  /**
+   * Called (and counted) when a connection claims the NodeId of a peer already connected from
+   * another address: two processes hold one identity. The established connection stays; the
+   * newcomer is closed. For the node's log.
+   */
+  readonly onDuplicateIdentity?: (event: DuplicateIdentityEvent) => void;
   /** Membership filter: return false to refuse a peer (its connection is closed, counted). */
   readonly acceptPeer?: (nodeId: NodeId) => boolean;
   /** Receives exceptions thrown by frame and peer handlers (default: rethrown asynchronously). */
   readonly onHandlerError?: (error: unknown) => void;
+}
+
+export interface DuplicateIdentityEvent {
+  readonly nodeId: NodeId;
+  /** Remote address of the connection kept. */
+  readonly established: string | undefined;
+  /** Remote address of the connection refused. */
+  readonly refused: string | undefined;
+  readonly direction: ConnectionDirection;
 }
 
 /** One socket as seen from outside (status pages, tests). */
@@ -180,8 +203,10 @@ export class MeshTransport implements Transport {
   readonly #reconnectMaxMs: number;
   readonly #acceptPeer: ((nodeId: NodeId) => boolean) | undefined;
   readonly #onHandlerError: ((error: unknown) => void) | undefined;
+  readonly #onDuplicateIdentity: ((event: DuplicateIdentityEvent) => void) | undefined;
   readonly #secureContext: tls.SecureContext;
   readonly #stats: TransportStats = emptyTransportStats();
+  readonly #gate: HandshakeGate;
   readonly #peers = new Map<NodeId, PeerEntry>();
   readonly #targets = new Map<string, DialTarget>();
   readonly #connections = new Set<Connection>();
@@ -243,7 +268,7 @@ export class MeshTransport implements Transport {
       FRAME_HEADER_BYTES + o.frameBodyBytesLimit,
       PENDING_WRITE_BYTES_MAX,
     );
-    for (const field of ['acceptPeer', 'onHandlerError'] as const) {
+    for (const field of ['acceptPeer', 'onHandlerError', 'onDuplicateIdentity'] as const) {
       if (options[field] !== undefined && typeof options[field] !== 'function') {
         throw new MeshError(MeshErrorReason.Config, `${owner}: ${field} must be a function`);
       }
@@ -254,6 +279,14 @@ export class MeshTransport implements Transport {
     this.#reconnectMaxMs = o.reconnectMaxMs;
     this.#acceptPeer = options.acceptPeer;
     this.#onHandlerError = options.onHandlerError;
+    this.#onDuplicateIdentity = options.onDuplicateIdentity;
+    this.#gate = new HandshakeGate(
+      options.pendingHandshakes ?? {
+        totalMax: HANDSHAKES_PENDING_MAX,
+        perAddressMax: HANDSHAKES_PENDING_PER_ADDRESS_MAX,
+      },
+      () => this.#stats.handshakesEvicted++,
+    );
     this.#limits = {
       frameBodyBytesLimit: o.frameBodyBytesLimit,
       pendingWriteBytesLimit: o.pendingWriteBytesLimit,
@@ -307,6 +340,7 @@ export class MeshTransport implements Transport {
         handshakeTimeout: this.#limits.handshakeTimeoutMs,
       });
       server.maxConnections = SERVER_CONNECTIONS_MAX;
+      server.on('connection', (socket: Socket) => this.#gate.admit(socket));
       server.on('secureConnection', (socket: tls.TLSSocket) => this.#onSecureConnection(socket));
       server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
         // Garbage, a foreign CA, an expired or missing client certificate all land here.
@@ -494,6 +528,8 @@ export class MeshTransport implements Transport {
     for (const connection of [...this.#connections]) connection.retire('transport closed');
     if (this.#connections.size === 0) this.#drained?.();
     const server = this.#server;
+    // Strangers mid-handshake would otherwise hold the close up until their handshake timeout.
+    this.#gate.destroyAll();
     const serverClosed =
       server === null
         ? Promise.resolve()
@@ -524,6 +560,10 @@ export class MeshTransport implements Transport {
   #peerIdOf(socket: tls.TLSSocket): NodeId | null {
     const cert = socket.getPeerX509Certificate();
     if (cert === undefined) return null;
+    if (!isNodeCertificate(cert)) {
+      this.#stats.peersRefused++;
+      return null;
+    }
     try {
       return nodeIdFromCertificate(cert);
     } catch {
@@ -570,6 +610,7 @@ export class MeshTransport implements Transport {
 
   #onSecureConnection(socket: tls.TLSSocket): void {
     socket.on('error', () => {}); // until a Connection takes over, resets must not crash us
+    this.#gate.done(socket);
     if (this.#closing !== null) {
       socket.destroy();
       return;
@@ -597,6 +638,7 @@ export class MeshTransport implements Transport {
       return;
     }
     this.#stats.connectionsAccepted++;
+    this.#gate.memberAt(socket);
     const connection = this.#newConnection(socket, 'accepted');
     connection.identify(peerId, entry.stats);
     connection.openAccepted();
@@ -688,6 +730,7 @@ export class MeshTransport implements Transport {
       }
       return;
     }
+    if (this.#impostor(connection, current)) return;
     this.#stats.duplicatesClosed++;
     if (this.#prefer(connection, current)) {
       entry.current = connection;
@@ -695,6 +738,34 @@ export class MeshTransport implements Transport {
     } else {
       connection.retire('duplicate connection');
     }
+  }
+
+  /**
+   * Two live connections for one NodeId from different addresses are two processes with one
+   * identity (a copied key, a clone started by mistake), not a reconnect: a reconnecting peer
+   * comes from the address it had. Letting the newcomer replace the established connection made
+   * the two displace each other without end, and handed the log to whichever held the slot. The
+   * established one stays; the newcomer is closed, counted and reported.
+   */
+  #impostor(candidate: Connection, current: Connection): boolean {
+    const established = hostOf(current.socket.remoteAddress);
+    const refused = hostOf(candidate.socket.remoteAddress);
+    if (established === undefined || refused === undefined || established === refused) {
+      return false;
+    }
+    this.#stats.duplicateIdentities++;
+    candidate.destroy('duplicate identity');
+    try {
+      this.#onDuplicateIdentity?.({
+        nodeId: candidate.peerId!,
+        established,
+        refused,
+        direction: candidate.direction,
+      });
+    } catch (error) {
+      this.#onHandlerError?.(error);
+    }
+    return true;
   }
 
   /** Whether `candidate` should replace `current` (same answer on both ends of the pair). */

@@ -103,6 +103,10 @@ export interface TransportStats {
   peersRefused: number;
   /** Connections destroyed because the peer sent nothing for the idle timeout. */
   idleTimeouts: number;
+  /** Inbound handshakes closed to make room for newer ones (per-address or total limit). */
+  handshakesEvicted: number;
+  /** Connections refused because another address already holds a live one for that NodeId. */
+  duplicateIdentities: number;
   readonly drops: DropCounts;
 }
 
@@ -124,6 +128,8 @@ export function emptyTransportStats(): TransportStats {
     unexpectedPeers: 0,
     peersRefused: 0,
     idleTimeouts: 0,
+    handshakesEvicted: 0,
+    duplicateIdentities: 0,
     drops: emptyDropCounts(),
   };
 }

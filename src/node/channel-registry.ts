@@ -94,7 +94,7 @@ export class ChannelRegistry {
     );
     const temporary = `${this.path}.tmp`;
     try {
-      const handle = await open(temporary, 'w', 0o644);
+      const handle = await open(temporary, 'w', 0o600);
       try {
         await handle.writeFile(`${body}\n`);
         await handle.sync();

@@ -32,6 +32,8 @@ export const CONFIG_CHANNELS_MAX = 4096;
 export const TOKEN_CHARS_MIN = 16;
 export const TOKEN_CHARS_MAX = 1024;
 export const NODE_NAME_CHARS_MAX = 63;
+/** Entries of `http.clientNames` and of `http.hosts`. */
+export const HTTP_NAMES_MAX = 64;
 export const HTTP_PORT_DEFAULT = 7070;
 export const HTTP_HOST_DEFAULT = '127.0.0.1';
 export const MESH_PORT_DEFAULT = 7071;
@@ -42,6 +44,8 @@ const PATH_CHARS_MAX = 4096;
 
 /** Node names are DNS labels, the same rule as certificate names (`redex certs issue NAME`). */
 const NODE_NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+const DNS_NAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 /** Token characters: printable ASCII without spaces, so it fits an Authorization header as is. */
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 
@@ -56,6 +60,13 @@ export interface HttpConfig {
   readonly tokenFile: string | null;
   /** Serve HTTPS and require a client certificate signed by the cluster CA (uses `tls`). */
   readonly clientCerts: boolean;
+  /**
+   * Certificate names allowed as API clients besides the members (`redex certs issue NAME
+   * --client`); only with `clientCerts`.
+   */
+  readonly clientNames: readonly string[];
+  /** DNS names clients reach this node by; a node without a token refuses any other `Host`. */
+  readonly hosts: readonly string[];
 }
 
 export interface TlsPaths {
@@ -169,7 +180,14 @@ function parseHttp(
   tls: TlsPaths | null,
 ): HttpConfig {
   const http = value === undefined ? {} : checkObject(CTX, 'http', value);
-  checkKeys(CTX, 'http', http, ['listen', 'token', 'tokenFile', 'clientCerts']);
+  checkKeys(CTX, 'http', http, [
+    'listen',
+    'token',
+    'tokenFile',
+    'clientCerts',
+    'clientNames',
+    'hosts',
+  ]);
   let listen: HostPort = { host: HTTP_HOST_DEFAULT, port: HTTP_PORT_DEFAULT };
   if (http.listen !== undefined) listen = hostPort('http.listen', http.listen, true);
   if (http.token !== undefined && http.tokenFile !== undefined) {
@@ -191,7 +209,30 @@ function parseHttp(
       `is ${listen.host}, which is not a loopback address; set 'http.token' (or 'http.tokenFile') or 'http.clientCerts' so the API is not open to the network`,
     );
   }
-  return { listen, token, tokenFile, clientCerts };
+  const clientNames =
+    http.clientNames === undefined
+      ? []
+      : checkArray(CTX, 'http.clientNames', http.clientNames, HTTP_NAMES_MAX).map((name, index) =>
+          checkNodeName(`http.clientNames[${index}]`, name),
+        );
+  if (clientNames.length > 0 && !clientCerts) {
+    fail(CTX, 'http.clientNames', "only applies with 'http.clientCerts': true");
+  }
+  const hosts =
+    http.hosts === undefined
+      ? []
+      : checkArray(CTX, 'http.hosts', http.hosts, HTTP_NAMES_MAX).map((name, index) => {
+          const host = checkString(CTX, `http.hosts[${index}]`, name, { maxLength: 253 });
+          if (!DNS_NAME.test(host)) {
+            fail(
+              CTX,
+              `http.hosts[${index}]`,
+              `must be a lowercase DNS name, got ${describe(host)}`,
+            );
+          }
+          return host;
+        });
+  return { listen, token, tokenFile, clientCerts, clientNames, hosts };
 }
 
 /** Checks a bearer token's shape (also the contents of a token file). Never echoes the value. */

@@ -5,6 +5,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import { isLoopbackHost } from './address.js';
 
 /** Marks a create forwarded by another member (its name); the receiver does not send it on. */
 export const FORWARDED_BY_HEADER = 'x-redex-forwarded-by';
@@ -44,8 +45,18 @@ export function postJson(
       'content-length': String(data.byteLength),
       ...options.headers,
     };
-    if (options.token !== null) headers.authorization = `Bearer ${options.token}`;
     const secure = url.protocol === 'https:';
+    // The token opens every node of the cluster: it never crosses a network in clear text.
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    if (options.token !== null && !secure && !isLoopbackHost(hostname)) {
+      reject(
+        new Error(
+          `refusing to send the API token over plain http to ${url.host}; give members https origins (http.clientCerts)`,
+        ),
+      );
+      return;
+    }
+    if (options.token !== null) headers.authorization = `Bearer ${options.token}`;
     const request = (secure ? https : http).request(url, {
       method: 'POST',
       headers,

@@ -24,6 +24,7 @@ import { type HttpTlsMaterial, NodeHttpServer, type NodeHttpServerOptions } from
 import { LocalNodeService } from './local-service.js';
 import { type NodeLogger, silentLogger } from './logger.js';
 import { type ResolvedMember, resolveMembers } from './members.js';
+import { formatNodeId } from './node-id.js';
 import { PidLock } from './pid-lock.js';
 import type { NodeService } from './service.js';
 
@@ -125,6 +126,9 @@ export async function startNode(
       service,
       token: config.http.token,
       tls: config.http.clientCerts ? await readTls(config) : null,
+      // Members (they forward creates to each other) and the configured client names.
+      clientNames: [...members.map((member) => member.name), ...config.http.clientNames],
+      hostNames: config.http.hosts,
       clock,
       logger,
       ...options.http,
@@ -192,6 +196,15 @@ async function startMesh(
       ...options.mesh,
       // A peer handler bug must not take the node down; it is logged instead.
       onHandlerError: (error) => logger.error({ err: error }, 'mesh handler failed'),
+      onDuplicateIdentity: (event) =>
+        logger.error(
+          {
+            peer: formatNodeId(event.nodeId),
+            established: event.established,
+            refused: event.refused,
+          },
+          'DUPLICATE IDENTITY: two processes present this member certificate; the connection from the newer address was refused — stop the impostor or the copy',
+        ),
     },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });

@@ -4,6 +4,7 @@
 // command, usage errors, demo options, and certificates.
 
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -579,6 +580,23 @@ describe('certs', () => {
       const noCa = await redex(['certs', 'issue', 'node-b', '--dir', join(dir.path, 'empty')]);
       assert.equal(noCa.code, 1);
       assert.match(noCa.stderr, /does not exist/);
+      const client = await redex(['certs', 'issue', 'admin', '--client', '--dir', certs]);
+      assert.equal(client.code, 0, client.stderr);
+      assert.match(client.stdout, /issued client admin: .*admin\.crt .*\n.*http\.clientNames/);
+      const usages = new X509Certificate(await readFile(join(certs, 'admin.crt'))).keyUsage;
+      assert.deepEqual(usages, ['1.3.6.1.5.5.7.3.2'], 'clientAuth only');
+      assert.equal((await stat(join(certs, 'admin.key'))).mode & 0o777, 0o600);
+      const withHost = await redex([
+        'certs',
+        'issue',
+        'ops',
+        '--client',
+        '--host',
+        'x',
+        '--dir',
+        certs,
+      ]);
+      assert.equal(withHost.code, 2);
     } finally {
       await dir.remove();
     }

@@ -133,10 +133,16 @@ export class RawClient {
   error: Error | null = null;
   readonly #decoder = new FrameDecoder();
 
-  constructor(port: number, credentials: MeshCredentials, ca = credentials.caCertPem) {
+  constructor(
+    port: number,
+    credentials: MeshCredentials,
+    ca = credentials.caCertPem,
+    localAddress?: string,
+  ) {
     this.socket = tls.connect({
       host: '127.0.0.1',
       port,
+      ...(localAddress === undefined ? {} : { localAddress }),
       ca: [ca],
       cert: credentials.certPem,
       key: credentials.keyPem,

@@ -73,6 +73,8 @@ describe('defaults', () => {
       token: null,
       tokenFile: null,
       clientCerts: false,
+      clientNames: [],
+      hosts: [],
     });
     assert.equal(config.tls, null);
     assert.equal(config.mesh, null);
@@ -177,6 +179,25 @@ describe('http', () => {
   test('clientCerts needs the tls block and is a boolean', () => {
     rejects(minimal({ http: { clientCerts: true } }), 'http.clientCerts', /tls/);
     rejects(minimal({ http: { clientCerts: 'yes' } }), 'http.clientCerts');
+  });
+
+  test('clientNames (with clientCerts) and hosts are lists of names', () => {
+    const tls = { ca: 'ca.crt', cert: 'a.crt', key: 'a.key' };
+    const config = parse(
+      minimal({
+        tls,
+        http: { clientCerts: true, clientNames: ['admin'], hosts: ['redex.example.com'] },
+      }),
+    );
+    assert.deepEqual(config.http.clientNames, ['admin']);
+    assert.deepEqual(config.http.hosts, ['redex.example.com']);
+    rejects(minimal({ http: { clientNames: ['admin'] } }), 'http.clientNames', /clientCerts/);
+    rejects(
+      minimal({ tls, http: { clientCerts: true, clientNames: ['Not A Name'] } }),
+      'http.clientNames[0]',
+    );
+    rejects(minimal({ http: { hosts: ['bad host'] } }), 'http.hosts[0]');
+    rejects(minimal({ http: { hosts: 'x' } }), 'http.hosts');
   });
 
   test('token: 16..1024 printable characters, never echoed in the error', () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { NotLeaderError } from '../../src/log/errors.js';
+import { BATCH_MEDIA_TYPE, encodeBatchBody } from '../../src/node/http/batch-body.js';
 import {
   APPEND_JSON_BODY_BYTES_MAX,
   BATCH_EVENTS_MAX,
@@ -413,12 +414,16 @@ describe('append', () => {
     );
     assert.equal(chunked.status, 413);
     assert.equal(JSON.parse(chunked.body).error.code, 'BODY_TOO_LARGE');
+    // A JSON body cannot hold an event this large any more; the binary batch format can.
     const oneEvent = errorOf(
-      await api(node.url, 'POST', EVENTS, { json: utf8Body('é'.repeat(EVENT_BYTES_MAX / 2 + 1)) }),
+      await api(node.url, 'POST', EVENTS, {
+        body: encodeBatchBody([Buffer.alloc(EVENT_BYTES_MAX + 1)]),
+        headers: { 'content-type': BATCH_MEDIA_TYPE },
+      }),
       413,
       'BODY_TOO_LARGE',
     );
-    assert.match(oneEvent.message, /payload holds more than/);
+    assert.match(oneEvent.message, /event 0 of the batch holds/);
     const exactly = await api(node.url, 'POST', EVENTS, {
       body: Buffer.alloc(RAW_EVENT_BYTES_MAX, 1),
       headers: { 'content-type': 'application/octet-stream' },

@@ -52,15 +52,35 @@ export function registerCerts(program: Command, ctx: CommandContext): void {
     .option('--host <host...>', 'IP addresses or DNS names the node is reached at (SAN entries)')
     .option('--days <n>', 'validity in days (default 397)')
     .option('--force', 'overwrite existing files for this name')
+    .option(
+      '--client',
+      'an API client certificate (clientAuth only; the mesh refuses it): list NAME in http.clientNames',
+    )
     .action(
       async (
         name: string,
-        options: { dir: string; host?: string[]; days?: string; force?: boolean },
+        options: { dir: string; host?: string[]; days?: string; force?: boolean; client?: boolean },
       ) => {
-        const { issueNodeCert } = await loadCerts();
+        const { issueClientCert, issueNodeCert } = await loadCerts();
         const days = intOption('--days', options.days, 1);
         if (name.startsWith('-'))
           throw new CliError(`node name ${name} looks like an option`, ExitCode.Usage);
+        if (options.client === true) {
+          if (options.host !== undefined) {
+            throw new CliError(
+              '--host names a node; a client certificate has none',
+              ExitCode.Usage,
+            );
+          }
+          const client = await issueClientCert(options.dir, name, {
+            force: options.force === true,
+            ...(days === undefined ? {} : { validityDays: days }),
+          });
+          ctx.io.stdout.write(
+            `issued client ${name}: ${client.certPath} and ${client.keyPath}\nAdd "${name}" to http.clientNames of the nodes it may call\n`,
+          );
+          return;
+        }
         const written = await issueNodeCert(options.dir, name, {
           force: options.force === true,
           hosts: options.host ?? [],

@@ -4,7 +4,8 @@
 //
 // - A child counts as started when it prints its `serving <url>` line; its stderr (JSON logs at
 //   `warn`) is kept, a bounded number of lines, for error messages.
-// - `kill(i)` is SIGKILL (the drill), `start(i)` restarts a member on its data directory.
+// - `kill(i)` is SIGKILL (the drill), `start(i)` restarts a member on its data directory,
+//   `freeze(i)` / `thaw(i)` are SIGSTOP / SIGCONT (a stalled process, for the fault test).
 // - `close()` SIGTERMs every child (a graceful stop), SIGKILLs what is left after a grace period
 //   and removes the directory. A process 'exit' hook SIGKILLs children if the demo itself dies
 //   without reaching `close()`, so no child outlives it.
@@ -56,6 +57,8 @@ export interface DemoMember {
   readonly configPath: string;
   child: ChildProcess | null;
   exited: Promise<void> | null;
+  /** SIGSTOPped and not yet SIGCONTed. */
+  frozen: boolean;
   readonly stderr: string[];
 }
 
@@ -115,7 +118,15 @@ export class DemoCluster {
           logLevel: 'warn',
         };
         await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
-        members.push({ name, url: urls[i]!, configPath, child: null, exited: null, stderr: [] });
+        members.push({
+          name,
+          url: urls[i]!,
+          configPath,
+          child: null,
+          exited: null,
+          frozen: false,
+          stderr: [],
+        });
       }
       return new DemoCluster(dir, members);
     } catch (error) {
@@ -139,7 +150,10 @@ export class DemoCluster {
     member.exited = new Promise((resolve) => {
       child.once('exit', () => {
         running.delete(child);
-        if (member.child === child) member.child = null;
+        if (member.child === child) {
+          member.child = null;
+          member.frozen = false;
+        }
         resolve();
       });
     });
@@ -180,6 +194,19 @@ export class DemoCluster {
     await exited;
   }
 
+  /** SIGSTOPs member `index`: it keeps its sockets but answers nothing until `thaw`. */
+  freeze(index: number): void {
+    const member = this.members[index]!;
+    if (member.child?.kill('SIGSTOP') === true) member.frozen = true;
+  }
+
+  /** SIGCONTs member `index`. */
+  thaw(index: number): void {
+    const member = this.members[index]!;
+    member.child?.kill('SIGCONT');
+    member.frozen = false;
+  }
+
   alive(index: number): boolean {
     return this.members[index]!.child !== null;
   }
@@ -191,6 +218,8 @@ export class DemoCluster {
         this.members.map(async (member) => {
           const { child, exited } = member;
           if (child === null || exited === null) return;
+          // A stopped process would hold SIGTERM until the grace period ran out.
+          if (member.frozen) this.thaw(this.members.indexOf(member));
           child.kill('SIGTERM');
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([

@@ -135,10 +135,11 @@ export const nodeFileSystem: FileSystem = {
         : mode === 'readwrite'
           ? constants.O_RDWR
           : constants.O_RDWR | constants.O_CREAT;
-    return new NodeFile(await fsp.open(path, flags, 0o644));
+    // Owner-only: event payloads are nobody else's business, whatever the umask allows.
+    return new NodeFile(await fsp.open(path, flags, 0o600));
   },
   async mkdir(path) {
-    await fsp.mkdir(path, { recursive: true });
+    await fsp.mkdir(path, { recursive: true, mode: 0o700 });
   },
   async readdir(path) {
     try {

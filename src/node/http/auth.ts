@@ -5,6 +5,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { HttpError, HttpErrorCode } from './errors.js';
 
 export const ACCESS_TOKEN_PARAM = 'access_token';
@@ -42,4 +43,31 @@ function unauthorized(message: string): HttpError {
   return new HttpError(401, HttpErrorCode.Unauthorized, message, {
     headers: { 'www-authenticate': 'Bearer realm="redex"' },
   });
+}
+
+/**
+ * The allow-list of client certificate names. TLS already checked that the CA signed the
+ * certificate; this checks that the CA signed it *for an API client*: a certificate issued for
+ * any other purpose (or a stolen one for a decommissioned name) is refused with 403.
+ */
+export class ClientCertAuth {
+  readonly #names: ReadonlySet<string>;
+
+  constructor(names: readonly string[]) {
+    this.#names = new Set(names);
+  }
+
+  check(req: IncomingMessage): void {
+    const socket = req.socket as Partial<TLSSocket>;
+    const subject = socket.getPeerCertificate?.()?.subject;
+    // A CN given twice arrives as an array: that is no single name, so no name on the list.
+    const name = typeof subject?.CN === 'string' ? subject.CN : null;
+    if (name === null || !this.#names.has(name)) {
+      throw new HttpError(
+        403,
+        HttpErrorCode.ForbiddenClient,
+        `the client certificate ${name === null ? 'has no single name' : `for ${JSON.stringify(name.slice(0, 64))}`} is not an allowed client; add its name to 'http.clientNames'`,
+      );
+    }
+  }
 }

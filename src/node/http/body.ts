@@ -4,6 +4,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { HttpError, HttpErrorCode } from './errors.js';
+import { checkJsonShape, type JsonShapeLimits } from './json-scan.js';
 
 function tooLarge(limit: number, what: string): HttpError {
   return new HttpError(413, HttpErrorCode.BodyTooLarge, `${what} is larger than ${limit} bytes`, {
@@ -58,8 +59,12 @@ export function readBody(req: IncomingMessage, limit: number, what = 'the body')
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses a JSON body; anything that is not UTF-8 JSON is BAD_JSON. */
-export function parseJson(body: Buffer): unknown {
+/**
+ * Parses a JSON body no deeper and no larger in values than `limits` (checked before parsing);
+ * anything else, and anything that is not UTF-8 JSON, is BAD_JSON.
+ */
+export function parseJson(body: Buffer, limits: JsonShapeLimits, what = 'the body'): unknown {
+  checkJsonShape(body, limits, what);
   let text: string;
   try {
     text = utf8.decode(body);

@@ -4,7 +4,11 @@ import { parseChannelSpec } from '../channel-spec.js';
 import { FORWARDED_BY_HEADER } from '../forward.js';
 import { parseJson, readBody, requireMediaType } from './body.js';
 import { type RequestContext, sendJson } from './context.js';
-import { CREATE_BODY_BYTES_MAX } from './limits.js';
+import {
+  CHANNEL_SPEC_DEPTH_MAX,
+  CHANNEL_SPEC_VALUES_MAX,
+  CREATE_BODY_BYTES_MAX,
+} from './limits.js';
 import { checkParams } from './query.js';
 
 /** GET /channels */
@@ -18,7 +22,11 @@ export async function listChannels(ctx: RequestContext): Promise<void> {
 export async function createChannel(ctx: RequestContext): Promise<void> {
   checkParams(ctx.url.searchParams, []);
   requireMediaType(ctx.req, ['application/json']);
-  const body = parseJson(await readBody(ctx.req, CREATE_BODY_BYTES_MAX, 'a channel spec'));
+  const body = parseJson(
+    await readBody(ctx.req, CREATE_BODY_BYTES_MAX, 'a channel spec'),
+    { depthMax: CHANNEL_SPEC_DEPTH_MAX, valuesMax: CHANNEL_SPEC_VALUES_MAX },
+    'a channel spec',
+  );
   const { service } = ctx.state;
   const spec = parseChannelSpec(body, {
     source: 'channel spec',

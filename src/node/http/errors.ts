@@ -16,6 +16,12 @@ export const HttpErrorCode = {
   NotFound: 'NOT_FOUND',
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
   Unauthorized: 'UNAUTHORIZED',
+  /** The client certificate's name is not an allowed client (`http.clientNames`). */
+  ForbiddenClient: 'FORBIDDEN_CLIENT',
+  /** A node without a token got a `Host` that does not name it (DNS rebinding). */
+  ForeignHost: 'FOREIGN_HOST',
+  /** A node without a token got a request from another web origin. */
+  ForeignOrigin: 'FOREIGN_ORIGIN',
   TooManyStreams: 'TOO_MANY_STREAMS',
   Internal: 'INTERNAL',
 } as const;
@@ -76,6 +82,17 @@ const NODE_STATUS: Record<NodeErrorCode, number> = {
 };
 
 /**
+ * Failures of the node's own storage: their messages name files under the data directory, which
+ * a client has no business knowing. The answer says what kind of failure it was; the server logs
+ * the whole error (every answer of 500 and above is logged).
+ */
+const STORAGE_FAILURES: Readonly<Record<string, string>> = {
+  [RedexErrorCode.Io]: 'redex: a storage operation on this node failed; its log has the details',
+  [RedexErrorCode.Corrupt]: 'redex: this node found corrupt data; its log has the details',
+  [NodeErrorCode.DataDirLocked]: 'redex: the data directory is in use by another process',
+};
+
+/**
  * The answer for `error`. `resolveLeader` turns a NOT_LEADER into the leader's HTTP address.
  * Anything untyped is a bug: it becomes a 500 whose message reveals nothing (the log has it).
  */
@@ -94,13 +111,16 @@ export function toHttpError(
     if ('resumeSeq' in error) details.resumeSeq = error.resumeSeq;
     if ('lostSeq' in error) details.lostSeq = error.lostSeq;
     if ('field' in error) details.field = error.field;
-    return new HttpError(REDEX_STATUS[error.code] ?? 500, error.code, error.message, { details });
+    const message = STORAGE_FAILURES[error.code] ?? error.message;
+    return new HttpError(REDEX_STATUS[error.code] ?? 500, error.code, message, { details });
   }
   if (error instanceof NodeError) {
     const status = NODE_STATUS[error.code] ?? 500;
     const headers: Record<string, string> =
       error.code === NodeErrorCode.ShuttingDown ? { connection: 'close' } : {};
-    return new HttpError(status, error.code, error.message, { headers });
+    return new HttpError(status, error.code, STORAGE_FAILURES[error.code] ?? error.message, {
+      headers,
+    });
   }
   return new HttpError(500, HttpErrorCode.Internal, 'internal error');
 }

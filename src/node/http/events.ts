@@ -1,14 +1,19 @@
 // Appending and reading events. An append is one event (`{ "payload" }` in JSON, or the raw
-// body as application/octet-stream) or a batch (`{ "events": [...] }`, all or nothing). A read
-// is one page of a range, bounded in events and bytes; `next` says where the following page
-// starts, so a client can walk a long range without the server holding anything between pages.
+// body as application/octet-stream) or a batch (`{ "events": [...] }`, or length-prefixed binary
+// as application/vnd.redex.batch; all or nothing). A read is one page of a range, bounded in
+// events and bytes; `next` says where the following page starts, so a client can walk a long
+// range without the server holding anything between pages.
 
 import type { Acks } from '../../log/redex-file.js';
+import { BATCH_MEDIA_TYPE, parseBatchBody } from './batch-body.js';
 import { parseJson, readBody, requireMediaType } from './body.js';
 import { type RequestContext, sendJson } from './context.js';
 import { badRequest } from './errors.js';
 import {
+  APPEND_BATCH_BODY_BYTES_MAX,
   APPEND_JSON_BODY_BYTES_MAX,
+  APPEND_JSON_DEPTH_MAX,
+  APPEND_JSON_VALUES_MAX,
   APPEND_REPLICAS_MAX,
   APPEND_TIMEOUT_MS_DEFAULT,
   APPEND_TIMEOUT_MS_MAX,
@@ -35,13 +40,23 @@ export async function appendEvents(ctx: RequestContext): Promise<void> {
     max: APPEND_TIMEOUT_MS_MAX,
     fallback: APPEND_TIMEOUT_MS_DEFAULT,
   })!;
-  const type = requireMediaType(ctx.req, ['application/json', 'application/octet-stream']);
+  const type = requireMediaType(ctx.req, [
+    'application/json',
+    'application/octet-stream',
+    BATCH_MEDIA_TYPE,
+  ]);
   const payloads =
     type === 'application/octet-stream'
       ? [await readBody(ctx.req, RAW_EVENT_BYTES_MAX, 'a raw event')]
-      : parseAppendJson(
-          parseJson(await readBody(ctx.req, APPEND_JSON_BODY_BYTES_MAX, 'an append')),
-        );
+      : type === BATCH_MEDIA_TYPE
+        ? parseBatchBody(await readBody(ctx.req, APPEND_BATCH_BODY_BYTES_MAX, 'a batch'))
+        : parseAppendJson(
+            parseJson(
+              await readBody(ctx.req, APPEND_JSON_BODY_BYTES_MAX, 'an append'),
+              { depthMax: APPEND_JSON_DEPTH_MAX, valuesMax: APPEND_JSON_VALUES_MAX },
+              'an append',
+            ),
+          );
   const { firstSeq, count } = await ctx.state.service.append(ctx.channel, payloads, {
     ...(acks === undefined ? {} : { acks }),
     timeoutMs,

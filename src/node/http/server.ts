@@ -17,14 +17,20 @@ import { systemClock } from '../../time/system-clock.js';
 import { formatHostPort, type HostPort } from '../address.js';
 import { type NodeLogger, silentLogger } from '../logger.js';
 import type { NodeService } from '../service.js';
-import { BearerAuth } from './auth.js';
+import { BearerAuth, ClientCertAuth } from './auth.js';
 import { createChannel, describeChannel, listChannels } from './channels.js';
+import { ConnectionGate, type ConnectionGateLimits } from './connection-gate.js';
 import { type ServerState, sendJson } from './context.js';
 import { serveDashboard } from './dashboard-route.js';
 import { HttpError, toHttpError } from './errors.js';
 import { appendEvents, readEvents } from './events.js';
+import { HostGuard } from './host-guard.js';
 import {
   CLOSE_TIMEOUT_MS,
+  HEADERS_TIMEOUT_MS,
+  HTTP_CONNECTIONS_MAX,
+  HTTP_WAITING_CONNECTIONS_MAX,
+  HTTP_WAITING_PER_ADDRESS_MAX,
   REQUEST_TIMEOUT_MS,
   SSE_HEARTBEAT_MS_DEFAULT,
   SSE_STREAMS_MAX,
@@ -77,6 +83,13 @@ export interface NodeHttpServerOptions {
   readonly token?: string | null;
   /** Serve HTTPS and require client certificates. */
   readonly tls?: HttpTlsMaterial | null;
+  /**
+   * With `tls`: the certificate names (subject CN) allowed as API clients; null or absent: any
+   * certificate the CA signed (the node passes its members and `http.clientNames`).
+   */
+  readonly clientNames?: readonly string[] | null;
+  /** DNS names clients use for this node (`http.hosts`), checked against `Host` without auth. */
+  readonly hostNames?: readonly string[];
   readonly clock?: Clock;
   readonly logger?: NodeLogger;
   readonly heartbeatMs?: number;
@@ -87,6 +100,8 @@ export interface NodeHttpServerOptions {
   readonly streamsPerAddressMax?: number;
   /** An SSE write that cannot drain this long ends its stream (default 30 s). */
   readonly sseWriteTimeoutMs?: number;
+  /** Connections waiting for a request head (tests lower them). */
+  readonly waitingConnections?: ConnectionGateLimits;
 }
 
 class HttpMetrics {
@@ -124,6 +139,9 @@ const STREAM_ROUTES = new Set(['status-stream', 'tail']);
 export class NodeHttpServer {
   readonly #service: NodeService;
   readonly #auth: BearerAuth | null;
+  readonly #clientAuth: ClientCertAuth | null;
+  /** Null when every request is authenticated (token or client certificates). */
+  readonly #hostGuard: HostGuard | null;
   readonly #logger: NodeLogger;
   readonly #server: http.Server;
   readonly #state: ServerState;
@@ -134,6 +152,7 @@ export class NodeHttpServer {
   /** Open SSE streams per client address (entries removed at zero). */
   readonly #streamsByAddress = new Map<string, number>();
   readonly #secure: boolean;
+  readonly #gate: ConnectionGate;
   /** Requests being answered, SSE streams excepted: what `close` waits for. */
   #inflight = 0;
   readonly #counted = new WeakSet<ServerResponse>();
@@ -144,6 +163,12 @@ export class NodeHttpServer {
   constructor(options: NodeHttpServerOptions) {
     this.#service = options.service;
     this.#auth = options.token ? new BearerAuth(options.token) : null;
+    this.#clientAuth =
+      options.tls != null && options.clientNames != null
+        ? new ClientCertAuth(options.clientNames)
+        : null;
+    this.#hostGuard =
+      this.#auth === null && options.tls == null ? new HostGuard(options.hostNames ?? []) : null;
     this.#logger = options.logger ?? silentLogger;
     this.#streamsMax = options.streamsMax ?? SSE_STREAMS_MAX;
     this.#streamsPerAddressMax = options.streamsPerAddressMax ?? SSE_STREAMS_PER_ADDRESS_MAX;
@@ -160,11 +185,22 @@ export class NodeHttpServer {
               requestCert: true,
               rejectUnauthorized: true,
               minVersion: 'TLSv1.3',
+              // A TLS handshake is part of receiving the request head: same deadline.
+              handshakeTimeout: HEADERS_TIMEOUT_MS,
             },
             listener,
           )
         : http.createServer(listener);
     this.#server.requestTimeout = REQUEST_TIMEOUT_MS;
+    this.#server.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.#server.maxConnections = HTTP_CONNECTIONS_MAX;
+    this.#gate = new ConnectionGate(
+      this.#server,
+      options.waitingConnections ?? {
+        totalMax: HTTP_WAITING_CONNECTIONS_MAX,
+        perAddressMax: HTTP_WAITING_PER_ADDRESS_MAX,
+      },
+    );
     const streams = this.#streams;
     const metrics = this.#metrics;
     this.#state = {
@@ -218,6 +254,7 @@ export class NodeHttpServer {
         this.#server.off('error', onError);
         const bound = this.#server.address() as AddressInfo;
         this.#address = { host: bound.address, port: bound.port };
+        this.#hostGuard?.allow(address.host);
         resolve(this.#address);
       });
     });
@@ -227,6 +264,11 @@ export class NodeHttpServer {
   get url(): string {
     if (this.#address === null) throw new Error('NodeHttpServer: not listening');
     return `${this.#secure ? 'https' : 'http'}://${formatHostPort(this.#address)}`;
+  }
+
+  /** Connections waiting for a request head, and how many were closed to make room. */
+  get waitingConnections(): { readonly waiting: number; readonly evicted: number } {
+    return this.#gate.stats();
   }
 
   /** Open SSE streams (for tests and status). */
@@ -316,6 +358,9 @@ export class NodeHttpServer {
       } catch (error) {
         routeError = error;
       }
+      // Certificate names and Host/Origin first: no answer at all for a foreign client or page.
+      this.#clientAuth?.check(req);
+      this.#hostGuard?.check(req);
       // Authentication comes before any routing answer, so an anonymous client learns nothing.
       if (this.#auth !== null && match?.route.public !== true) {
         this.#auth.check(req, url.searchParams, match?.route.queryToken === true);
