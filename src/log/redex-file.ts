@@ -13,6 +13,7 @@ import {
   RedexError,
   RedexErrorCode,
   SeqMismatchError,
+  TruncatedError,
 } from './errors.js';
 import type { RedexEvent } from './event.js';
 import type { MemoryStore } from './memory-store.js';
@@ -20,9 +21,22 @@ import { MemoryQuorumState, type QuorumStateStore } from './quorum-state.js';
 import { retentionDropCount } from './retention.js';
 import { RedexTail, type TailSource } from './tail.js';
 
+/**
+ * What a read of a replicated channel shows: `'committed'` (the default) only events a majority
+ * holds — they never change; `'uncommitted'` everything in the local log, including events a
+ * new leader may still cut (a tail then ends with TRUNCATED). Unreplicated channels show all.
+ */
+export type Isolation = 'committed' | 'uncommitted';
+
+export interface ReadOptions {
+  readonly isolation?: Isolation;
+}
+
 export interface TailOptions {
   /** First seq to deliver (default 0). Past `nextSeq` the tail simply waits. */
   readonly fromSeq?: number;
+  /** Replicated channels: committed events only (default), or the local log as it is. */
+  readonly isolation?: Isolation;
   /** Aborting ends the tail: pending and later `next()` calls reject with `signal.reason`. */
   readonly signal?: AbortSignal;
 }
@@ -57,6 +71,7 @@ export interface AppendOptions {
 }
 
 export interface ReadStreamOptions {
+  readonly isolation?: Isolation;
   /** Most bytes per page (payload + PAGE_EVENT_OVERHEAD_BYTES each); default the file's `tailBufferSize`. */
   readonly pageBytes?: number;
   /** Aborting ends the iteration with `signal.reason`. */
@@ -93,6 +108,8 @@ export interface FileReplication {
   waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void>;
   /** Resolves once every event up to `seq` is committed (held by a majority with one history). */
   waitForCommit(seq: number, options?: WaitForCommitOptions): Promise<void>;
+  /** Every event below this seq is committed, as far as this node knows. */
+  readonly commitSeq: number;
   /** Stops the replication of the file; called once, when the file closes. */
   close(): Promise<void>;
 }
@@ -167,6 +184,9 @@ export class RedexFile {
   /** Whichever of the two holds the events; both expose the same read-side shape. */
   readonly #view: MemoryStore | DiskLog;
   readonly #tails = new Set<RedexTail>();
+  readonly #uncommittedSource: TailSource;
+  /** Tails reading uncommitted events: a truncation under them ends them with TRUNCATED. */
+  readonly #uncommittedTails = new Set<RedexTail>();
   readonly #tailSource: TailSource;
   #quorumOpen = false;
   #replication: FileReplication | null = null;
@@ -187,7 +207,7 @@ export class RedexFile {
     this.#tailSource = {
       name,
       get nextSeq() {
-        return file.#view.nextSeq;
+        return file.#visibleEnd('committed');
       },
       get floorSeq() {
         return file.#view.firstSeq;
@@ -202,6 +222,47 @@ export class RedexFile {
         file.#tails.delete(tail);
       },
     };
+    this.#uncommittedSource = {
+      ...this.#tailSource,
+      get nextSeq() {
+        return file.#view.nextSeq;
+      },
+      get floorSeq() {
+        return file.#view.firstSeq;
+      },
+      get closed() {
+        return file.#closed;
+      },
+      detachTail: (tail) => {
+        file.#tails.delete(tail);
+        file.#uncommittedTails.delete(tail);
+      },
+    };
+  }
+
+  /** Where reads stop: the log's end, or for a replicated channel's committed reads its commit. */
+  #visibleEnd(isolation: Isolation | undefined): number {
+    const end = this.#view.nextSeq;
+    const replication = this.#replication;
+    if (replication === null || isolation === 'uncommitted') return end;
+    if (isolation !== undefined && isolation !== 'committed') {
+      throw invalidArgument(
+        `isolation must be 'committed' or 'uncommitted', got ${String(isolation)}`,
+      );
+    }
+    return Math.min(end, replication.commitSeq);
+  }
+
+  /**
+   * INTERNAL (replication): the commit moved; tails waiting for committed events may go on.
+   */
+  commitAdvanced(): void {
+    this.#pokeTails();
+  }
+
+  /** Every event below this seq is committed (replicated channels); `nextSeq` otherwise. */
+  get committedSeq(): number {
+    return this.#visibleEnd('committed');
   }
 
   /** Number of retained events. */
@@ -432,13 +493,14 @@ export class RedexFile {
     this.#quorumOpen = true;
   }
 
-  /** Retained events with seq in [start, end). */
-  readRange(start: number, end: number): Promise<RedexEvent[]> {
+  /** Retained events with seq in [start, end) (committed ones only on a replicated channel, by default). */
+  readRange(start: number, end: number, options: ReadOptions = {}): Promise<RedexEvent[]> {
     try {
       this.#checkOpen();
       checkSeq('start', start);
       checkSeq('end', end);
-      return Promise.resolve(this.#view.readEvents(start, end));
+      const stop = Math.min(end, this.#visibleEnd(options.isolation));
+      return Promise.resolve(this.#view.readEvents(start, Math.max(start, stop)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -453,6 +515,7 @@ export class RedexFile {
     end: number,
     maxBytes: number,
     perEventOverhead: number,
+    options: ReadOptions = {},
   ): Promise<RedexEvent[]> {
     try {
       this.#checkOpen();
@@ -460,7 +523,9 @@ export class RedexFile {
       checkSeq('end', end);
       checkSeq('maxBytes', maxBytes);
       checkSeq('perEventOverhead', perEventOverhead);
-      return Promise.resolve(this.#readPage(start, end, maxBytes, perEventOverhead));
+      const stop = Math.min(end, this.#visibleEnd(options.isolation));
+      if (stop <= start) return Promise.resolve([]);
+      return Promise.resolve(this.#readPage(start, stop, maxBytes, perEventOverhead));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -478,7 +543,8 @@ export class RedexFile {
   ): AsyncGenerator<RedexEvent[], void, undefined> {
     this.#checkOpen();
     checkSeq('start', start);
-    const stop = end === undefined ? this.#view.nextSeq : checkSeq('end', end);
+    const isolation = options.isolation;
+    const stop = end === undefined ? this.#visibleEnd(isolation) : checkSeq('end', end);
     const pageBytes =
       options.pageBytes === undefined
         ? this.config.tailBufferSize
@@ -489,7 +555,7 @@ export class RedexFile {
       throwIfAborted(signal);
       this.#checkOpen();
       from = Math.max(from, this.#view.firstSeq);
-      if (from >= Math.min(stop, this.#view.nextSeq)) return;
+      if (from >= Math.min(stop, this.#visibleEnd(isolation))) return;
       const page = await abortable(
         Promise.resolve(this.#readPage(from, stop, pageBytes, PAGE_EVENT_OVERHEAD_BYTES)),
         signal,
@@ -501,9 +567,10 @@ export class RedexFile {
   }
 
   /** The event at `seq`, or null when it was never written or is no longer retained. */
-  async readOne(seq: number): Promise<RedexEvent | null> {
+  async readOne(seq: number, options: ReadOptions = {}): Promise<RedexEvent | null> {
     this.#checkOpen();
     checkSeq('seq', seq);
+    if (seq >= this.#visibleEnd(options.isolation)) return null;
     const events = await this.#view.readEvents(seq, seq + 1);
     return events[0] ?? null;
   }
@@ -519,8 +586,15 @@ export class RedexFile {
     throwIfAborted(signal);
     this.#checkOpen();
     const fromSeq = checkSeq('fromSeq', options.fromSeq ?? 0);
-    const tail = new RedexTail(this.#tailSource, fromSeq, signal);
+    this.#visibleEnd(options.isolation); // validates it
+    const uncommitted = options.isolation === 'uncommitted' && this.#replication !== null;
+    const tail = new RedexTail(
+      uncommitted ? this.#uncommittedSource : this.#tailSource,
+      fromSeq,
+      signal,
+    );
     this.#tails.add(tail);
+    if (uncommitted) this.#uncommittedTails.add(tail);
     return tail;
   }
 
@@ -651,6 +725,9 @@ export class RedexFile {
 
   /** Tells the truncation listeners the new next seq (bound once). */
   readonly #notifyTruncate = (nextSeq: number): void => {
+    for (const tail of this.#uncommittedTails) {
+      if (tail.position > nextSeq) tail.fail(new TruncatedError(this.name, nextSeq, tail.position));
+    }
     for (const listener of [...this.#truncateListeners]) {
       try {
         listener(nextSeq);

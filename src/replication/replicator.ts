@@ -146,8 +146,9 @@ export class Replicator implements ReplicationAttachment {
         get firstSeq() {
           return file.firstSeq;
         },
+        // The leader ships what it has, committed or not: commit follows the copies.
         readRangeLimited: (start, end, maxBytes, overhead) =>
-          file.readRangeLimited(start, end, maxBytes, overhead),
+          file.readRangeLimited(start, end, maxBytes, overhead, { isolation: 'uncommitted' }),
         appendBatchIfNextSeq: (expected, payloads) => file.applyReplicated(expected, payloads),
         skipTo: (seq) => file.skipTo(seq),
         truncateFrom: (seq) => file.truncateFrom(seq),
@@ -169,6 +170,7 @@ export class Replicator implements ReplicationAttachment {
           nowMs: this.#clock.nowMs(),
         }),
         metrics: this.metrics.forChannel(file.name),
+        onCommit: () => file.commitAdvanced(),
         quorum: {
           durable: { epoch: loaded.epoch, votedFor: loaded.votedFor, history: loaded.history },
           mayVote: trusted,
@@ -285,6 +287,11 @@ export class ReplicatedChannel implements FileReplication {
         );
       },
     };
+  }
+
+  /** Committed reads stop here; a node outside the replica set holds nothing to hide. */
+  get commitSeq(): number {
+    return this.#handle?.runtime.commitSeq ?? Number.MAX_SAFE_INTEGER;
   }
 
   waitForCommit(seq: number, options: WaitForCommitOptions = {}): Promise<void> {

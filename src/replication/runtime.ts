@@ -118,6 +118,8 @@ export interface RuntimeOptions {
   readonly metrics?: ChannelMetrics;
   /** Default: a fresh, volatile quorum state that may vote (tests of the seed's behaviour). */
   readonly quorum?: QuorumStart;
+  /** Told after the commit moved (the file wakes its committed readers). */
+  readonly onCommit?: () => void;
 }
 
 function invalidOption(message: string): RedexError {
@@ -150,6 +152,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   // Released when the task ends, so a dropped runtime does not keep the mesh reachable.
   #dispatcher: ReplicationDispatcher | null;
   readonly #persistence: QuorumPersistence;
+  readonly #onCommit: (() => void) | undefined;
   readonly #unsubscribeRole: () => void;
   readonly #listeners = new Set<ChangeListener>();
   /** What the change listeners last saw (role, leader, tail, confirmed tails). */
@@ -186,6 +189,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.progress = new ReplicaProgress(this.channelName, options.clock, peers);
     const start = options.quorum ?? volatileQuorumStart();
     this.#persistence = start.persistence;
+    this.#onCommit = options.onCommit;
     this.quorum = new ChannelQuorum({
       selfId: options.selfId,
       replicaSet: options.replicaSet,
@@ -512,6 +516,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       case 'commit':
         this.commits.update();
         this.#confirmedVersion++;
+        this.#onCommit?.();
         return NO_EFFECTS;
     }
   }
