@@ -97,6 +97,7 @@ export function syncRequest(sinceSeq: number, requestId = 7n): SyncRequest {
     chunkMax: 1024,
     requestId,
     syncClass: SyncClass.Foreground,
+    quorum: { epoch: 1, lastFetchedEpoch: 1 },
   };
 }
 
