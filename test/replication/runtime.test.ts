@@ -1,6 +1,5 @@
-// The runtime beyond the seed's tests: R-16 (a replica that never saw a leader), pipelined
-// catch-up, prompt announcements and tail reports, in-flight suppression, the R-1 race between
-// the read and the send, budget refunds, NACK handling, skip-ahead, disk pressure from the apply
+// The runtime beyond the seed's tests: elections from a cold start, pipelined catch-up, prompt
+// announcements and tail reports, in-flight suppression, the race between the read and the send, budget refunds, NACK handling, skip-ahead, disk pressure from the apply
 // path, lag gauges, tokens, and the garbage-collected handle.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,6 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { settle } from '../../src/time/virtual-clock.js';
 import {
   BandwidthBudget,
+  inbound,
   NackCode,
   PARKED_REQUEST_HOLD_MS,
   type ReplicationRuntime,
@@ -22,6 +22,8 @@ import {
   buildFile,
   buildOptions,
   buildRuntime,
+  CID,
+  electLeader,
   events,
   fixedTailFile,
   fixture,
@@ -36,44 +38,90 @@ import {
 
 const enc = new TextEncoder();
 
-describe('runtime: election without a leader ever seen (R-16)', () => {
-  it('a replica that never heard a leader becomes Candidate after three periods, then elects', async () => {
+describe('runtime: election without a leader ever seen', () => {
+  // Was "…becomes Candidate after three periods, then elects": a silent leader now starts a
+  // pre-vote round; the role changes only when a majority answers.
+  it('a replica that never heard a leader asks for pre-votes after three periods, then elects', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
-    const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator));
-    // 0x20 is alive as a replica with a higher tail: it must win everyone's election.
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
+    const handle = spawn(options);
+    // Both peers are alive as replicas with shorter logs than ours (42): we stand first.
     const alive = async () => {
-      await handle.dispatch(heartbeat(0x20, Role.Replica, 50));
+      await handle.dispatch(heartbeat(0x20, Role.Replica, 30));
       await handle.dispatch(heartbeat(0x30, Role.Replica, 10));
     };
+    const asks = () => options.dispatcher.quorumMessages.filter(([, m]) => m.kind === 'vote-request');
     await alive();
     await fx.clock.advance(200);
     await alive();
     await fx.clock.advance(99); // t = 299: two periods and a bit, nothing happened yet
-    assert.equal(coordinator.role, Role.Replica);
-    assert.equal(fx.channelMetrics.snapshot().electionThrash, 0);
+    assert.equal(asks().length, 0);
     await fx.clock.advance(1); // t = 300: three periods without a leader
-    assert.equal(fx.channelMetrics.snapshot().electionThrash, 1, 'went Candidate');
-    assert.equal(coordinator.role, Role.Replica, 'lost to 0x20 (higher tail) and waits for it');
-    assert.equal(handle.stats.elections, 1);
-    // 0x20 never shows up as leader: three periods later this node tries again.
-    await alive();
-    await fx.clock.advance(300);
-    assert.equal(fx.channelMetrics.snapshot().electionThrash, 2);
+    assert.deepEqual(
+      asks().map(([to, m]) => [to, m.kind === 'vote-request' && m.preVote]),
+      [
+        [0x20n, true],
+        [0x30n, true],
+      ],
+    );
+    assert.equal(coordinator.role, Role.Replica, 'a pre-vote changes no role');
+    assert.equal(fx.channelMetrics.snapshot().electionThrash, 0);
+    const epoch = handle.runtime.epoch + 1;
+    const grant = (preVote: boolean) =>
+      handle.dispatch(
+        inbound(0x20n, { kind: 'vote-response', channelId: CID, epoch, granted: true, preVote }),
+      );
+    await grant(true);
+    await fx.clock.advance(0);
+    assert.equal(coordinator.role, Role.Candidate, 'a majority of pre-votes: the real vote');
+    await grant(false);
+    await fx.clock.advance(0);
+    assert.equal(coordinator.role, Role.Leader);
+    assert.equal(handle.runtime.epoch, epoch);
     await handle.cancel();
   });
 
-  it('a stranded Candidate (nobody eligible) retries the election on every tick', async () => {
+  it('a replica that sees a better-placed live peer waits its turn before asking', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Candidate);
-    // Self is not in the replica set: nobody is eligible, it must stay Candidate and retry.
-    const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x20, 0x30], 100, coordinator));
+    await promote(coordinator, Role.Replica);
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
+    const runtime = buildRuntime(options);
+    await fx.clock.advance(250);
+    await runtime.onInbound(heartbeat(0x20, Role.Replica, 50)); // longer log than our 42
+    await fx.clock.advance(50);
     await runtime.onTick();
+    assert.equal(options.dispatcher.quorumMessages.length, 0, '0x20 stands first');
+    // Half a period for the one better-placed peer, plus a jitter under one period.
+    await fx.clock.advance(200);
     await runtime.onTick();
-    assert.equal(runtime.stats.elections, 2);
+    assert.equal(options.dispatcher.quorumMessages.length, 2);
+  });
+
+  // Was "a stranded Candidate (nobody eligible) retries the election on every tick": the
+  // tail-ranked election is gone; an election that gets no majority in a silence window is given up.
+  it('a Candidate whose vote takes a silence window gives up, then asks again later', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
+    await promote(coordinator, Role.Replica);
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
+    const runtime = buildRuntime(options);
+    await fx.clock.advance(300);
+    await runtime.onTick();
+    await runtime.onInbound(
+      inbound(0x20n, { kind: 'vote-response', channelId: CID, epoch: 1, granted: true, preVote: true }),
+    );
     assert.equal(coordinator.role, Role.Candidate);
+    await fx.clock.advance(300);
+    await runtime.onTick();
+    assert.equal(coordinator.role, Role.Replica, 'ElectionLost');
+    assert.equal(runtime.quorum.counters.electionsLost, 1);
+    const asked = options.dispatcher.quorumMessages.length;
+    await fx.clock.advance(300);
+    await runtime.onTick();
+    assert.equal(options.dispatcher.quorumMessages.length, asked + 2, 'a new pre-vote round');
   });
 });
 
