@@ -89,8 +89,9 @@ describe('runtime: election without a leader ever seen', () => {
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
     const runtime = buildRuntime(options);
-    await fx.clock.advance(250);
     await runtime.onInbound(heartbeat(0x20, Role.Replica, 50)); // longer log than our 42
+    await fx.clock.advance(250);
+    await runtime.onInbound(heartbeat(0x20, Role.Replica, 50));
     await fx.clock.advance(50);
     await runtime.onTick();
     assert.equal(options.dispatcher.quorumMessages.length, 0, '0x20 stands first');
