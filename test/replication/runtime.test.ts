@@ -126,6 +126,22 @@ describe('runtime: election without a leader ever seen', () => {
   });
 });
 
+/**
+ * Makes `runtime` (a Replica) follow 0x20 the way the protocol does, with a current-epoch Leader
+ * heartbeat announcing `tail`, then forgets the catch-up request that heartbeat triggered: the
+ * tests below send their own.
+ */
+async function followLeader(
+  runtime: ReplicationRuntime,
+  dispatcher: RecorderDispatcher | null,
+  tail: number,
+): Promise<void> {
+  await runtime.onInbound(heartbeat(0x20, Role.Leader, tail));
+  assert.equal(runtime.tracker.believedLeader, 0x20n);
+  runtime.outstanding.clearLeader(0x20n);
+  if (dispatcher !== null) dispatcher.syncRequests.length = 0;
+}
+
 describe('runtime: pipelined catch-up', () => {
   async function replicaWithLeaderAt(tail: number) {
     const fx = fixture();
@@ -135,7 +151,7 @@ describe('runtime: pipelined catch-up', () => {
       tail: null,
     });
     const runtime = buildRuntime(options);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, tail, fx.clock.nowMs());
+    await followLeader(runtime, options.dispatcher, tail);
     return { fx, options, runtime, coordinator };
   }
 
@@ -212,7 +228,7 @@ describe('runtime: pipelined catch-up', () => {
     const { options, runtime, fx } = await replicaWithLeaderAt(10);
     const tokens = new Set<bigint>();
     for (let i = 0; i < 20; i++) {
-      runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 10, fx.clock.nowMs());
+      await runtime.onInbound(heartbeat(0x20, Role.Leader, 10));
       await runtime.onTick();
       await fx.clock.advance(100);
     }
@@ -258,12 +274,12 @@ describe('runtime: pipelined catch-up', () => {
     assert.equal(runtime.backoff.isInBackoff(0x20n, fx.clock.nowMs()), true);
     const sent = options.dispatcher.syncRequests.length;
     await fx.clock.advance(500);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 200, fx.clock.nowMs());
+    await runtime.onInbound(heartbeat(0x20, Role.Leader, 200));
     await runtime.onTick();
     assert.equal(options.dispatcher.syncRequests.length, sent, 'no request inside the window');
-    assert.equal(runtime.stats.backoffSkips, 1);
+    assert.equal(runtime.stats.backoffSkips, 2, "the heartbeat's prompt request and the tick's");
     await fx.clock.advance(500);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 200, fx.clock.nowMs());
+    await runtime.onInbound(heartbeat(0x20, Role.Leader, 200));
     await runtime.onTick();
     assert.equal(options.dispatcher.syncRequests.length, sent + 1, 'asked again after 1 s');
   });
@@ -308,7 +324,7 @@ describe('runtime: pipelined catch-up', () => {
     const runtime = buildRuntime(
       await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: null, file }),
     );
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 10, fx.clock.nowMs());
+    await followLeader(runtime, null, 10);
     runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
     await runtime.onInbound(response(0x20, { requestId: 1n, events: events(0, ['too large']) }));
     assert.equal(file.nextSeq, 0);
@@ -319,10 +335,11 @@ describe('runtime: pipelined catch-up', () => {
 });
 
 describe('runtime: leader side', () => {
+  /** A Replica of a 3-member set, made Leader by `electLeader` once its log is set up. */
   async function leader(dispatcherFile?: RuntimeFile) {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const file = dispatcherFile ?? (await buildFile(fx));
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
       tail: null,
@@ -336,6 +353,7 @@ describe('runtime: leader side', () => {
     const file = options.file as Awaited<ReturnType<typeof buildFile>>;
     for (let i = 0; i < 3; i++) await file.append(enc.encode(`event-${i}`));
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
     const full = options.budget.availableBytes;
 
     await runtime.onInbound(request(0x20, { sinceSeq: 1, chunkMax: 0, requestId: 9n }));
@@ -357,12 +375,13 @@ describe('runtime: leader side', () => {
     assert.equal(runtime.stats.sendFailures, 1);
   });
 
-  it('R-1: a role lost between the read and the send ships a NotLeader NACK, not data', async () => {
+  it('a role lost between the read and the send ships a NotLeader NACK, not data', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const real = await buildFile(fx);
     for (let i = 0; i < 3; i++) await real.append(enc.encode(`event-${i}`));
+    let withdrawOnRead = false;
     // The read itself loses the role: a withdraw lands while the leader reads the range.
     const file: RuntimeFile = {
       get nextSeq() {
@@ -372,7 +391,9 @@ describe('runtime: leader side', () => {
         return real.firstSeq;
       },
       async readRangeLimited(start, end, maxBytes, overhead) {
-        await coordinator.transitionTo(Role.Idle, TransitionSignal.LeaderDiskPressureWithdraw);
+        if (withdrawOnRead) {
+          await coordinator.transitionTo(Role.Idle, TransitionSignal.LeaderDiskPressureWithdraw);
+        }
         return real.readRangeLimited(start, end, maxBytes, overhead);
       },
       appendBatchIfNextSeq: (e, p) => real.appendBatchIfNextSeq(e, p),
@@ -387,6 +408,8 @@ describe('runtime: leader side', () => {
     });
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { file, budget });
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
+    withdrawOnRead = true;
 
     await runtime.onInbound(request(0x20, { sinceSeq: 0, requestId: 4n }));
 
@@ -401,6 +424,8 @@ describe('runtime: leader side', () => {
     const file = options.file as Awaited<ReturnType<typeof buildFile>>;
     for (let i = 0; i < 10; i++) await file.append(enc.encode(`e${i}`));
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
+    // Positions below 10 were written before epoch 1, which starts at 10 in this leader's log.
     await runtime.onInbound(heartbeat(0x20, Role.Replica, 7));
     await runtime.onInbound(request(0x30, { sinceSeq: 4 }));
     assert.equal(runtime.progress.confirmedTail(0x20n), 7);
@@ -421,6 +446,9 @@ describe('runtime: leader side', () => {
   it('announces appends with one coalesced heartbeat per peer, only as Leader', async () => {
     const { options, fx, coordinator } = await leader();
     const handle = spawn(options);
+    await electLeader(handle.runtime, fx.clock);
+    await fx.clock.advance(0);
+    options.dispatcher.heartbeats.length = 0; // the new leader's own announcement
     for (let i = 0; i < 5; i++) handle.runtime.notifyAppended();
     assert.equal(options.dispatcher.heartbeats.length, 0, 'nothing inside the caller');
     await fx.clock.advance(0);
@@ -444,7 +472,13 @@ describe('runtime: leader side', () => {
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
     const handle = spawn(options);
-    await fx.clock.advance(300); // R-16 → Candidate → Leader at t = 300
+    await fx.clock.advance(300); // three silent periods: the pre-vote round starts
+    for (const preVote of [true, false]) {
+      await handle.dispatch(
+        inbound(0x20n, { kind: 'vote-response', channelId: CID, epoch: 1, granted: true, preVote }),
+      );
+      await fx.clock.advance(0);
+    }
     assert.equal(coordinator.role, Role.Leader);
     const leaderBeats = options.dispatcher.heartbeats.filter(([, m]) => m.role === Role.Leader);
     assert.equal(leaderBeats.length, 1, 'announced right after winning');
@@ -454,6 +488,7 @@ describe('runtime: leader side', () => {
   it('sets the lag gauges on each tick and clears them on a role change', async () => {
     const { options, fx, coordinator } = await leader();
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
     runtime.tracker.recordHeartbeat(0x20n, Role.Replica, 0, fx.clock.nowMs());
     await fx.clock.advance(250);
     await runtime.onTick();
@@ -467,7 +502,7 @@ describe('runtime: long poll (leader)', () => {
   async function leaderWith(count: number) {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const file = await buildFile(fx);
     for (let i = 0; i < count; i++) await file.append(enc.encode(`e${i}`));
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
@@ -477,9 +512,29 @@ describe('runtime: long poll (leader)', () => {
     return { fx, options, coordinator, file };
   }
 
+  /** Elects `runtime`; the new leader's own announcement is forgotten. */
+  async function elected(
+    runtime: ReplicationRuntime,
+    fx: ReturnType<typeof fixture>,
+    dispatcher: RecorderDispatcher,
+  ): Promise<void> {
+    await electLeader(runtime, fx.clock);
+    await fx.clock.advance(0);
+    dispatcher.heartbeats.length = 0;
+  }
+
+  /** Both replicas heartbeat (the leader keeps its quorum), then one period passes with a tick. */
+  async function period(runtime: ReplicationRuntime, fx: ReturnType<typeof fixture>, tail: number) {
+    await runtime.onInbound(heartbeat(0x20, Role.Replica, tail));
+    await runtime.onInbound(heartbeat(0x30, Role.Replica, tail));
+    await fx.clock.advance(100);
+    await runtime.onTick();
+  }
+
   it('holds a caught-up request and answers it with the next append instead of announcing', async () => {
     const { fx, options, file } = await leaderWith(2);
     const handle = spawn(options);
+    await elected(handle.runtime, fx, options.dispatcher);
     await handle.dispatch(request(0x20, { sinceSeq: 2, requestId: 5n }));
     await fx.clock.advance(0);
     assert.equal(options.dispatcher.syncResponses.length, 0, 'held, not answered empty');
@@ -510,6 +565,7 @@ describe('runtime: long poll (leader)', () => {
   it('a request from behind the tail is answered at once and replaces a held one', async () => {
     const { fx, options } = await leaderWith(3);
     const runtime = buildRuntime(options);
+    await elected(runtime, fx, options.dispatcher);
     await runtime.onInbound(request(0x20, { sinceSeq: 3, requestId: 1n }));
     await runtime.onInbound(request(0x20, { sinceSeq: 1, requestId: 2n }));
     assert.deepEqual(
@@ -525,8 +581,11 @@ describe('runtime: long poll (leader)', () => {
   it('answers a held request empty after the hold, and NACKs it NotLeader once the role is lost', async () => {
     const { fx, options, coordinator } = await leaderWith(1);
     const runtime = buildRuntime(options);
+    await elected(runtime, fx, options.dispatcher);
     await runtime.onInbound(request(0x20, { sinceSeq: 1, requestId: 7n }));
-    await fx.clock.advance(PARKED_REQUEST_HOLD_MS - 1);
+    // The replicas stay in touch through the hold, so the leader keeps its quorum.
+    for (let t = 100; t < PARKED_REQUEST_HOLD_MS; t += 100) await period(runtime, fx, 1);
+    await fx.clock.advance(99); // hold − 1
     await runtime.onTick();
     assert.equal(options.dispatcher.syncResponses.length, 0, 'still held');
     await fx.clock.advance(1);
@@ -556,6 +615,7 @@ describe('runtime: long poll (leader)', () => {
   it('does not announce to a replica it just sent events to, until that replica asks or a tick passes', async () => {
     const { fx, options, file } = await leaderWith(2);
     const handle = spawn(options);
+    await elected(handle.runtime, fx, options.dispatcher);
     await handle.dispatch(request(0x20, { sinceSeq: 0, requestId: 1n }));
     await fx.clock.advance(0);
     assert.equal(options.dispatcher.syncResponses.length, 1);
@@ -638,7 +698,7 @@ describe('runtime: lifecycle', () => {
   it('steps that throw are counted, and the loop goes on', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
     // The file's tail throws once, in the first tick.
     let boom = false;
