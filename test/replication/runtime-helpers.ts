@@ -238,18 +238,47 @@ export function heartbeat(
 }
 
 /**
- * Makes the runtime (a Replica of a 3-member set, or a single member) Leader of the next epoch
- * the way the protocol does: the silence window passes, its tick asks for pre-votes, `voter`
- * grants the pre-vote and then the vote (inbound `vote-response` messages).
+ * Makes the runtime (a Replica of a 2- or 3-member set, or a single member with `voter` null)
+ * Leader of the next epoch the way the protocol does: the silence window passes, it asks for
+ * pre-votes, `voter` grants the pre-vote and then the vote (inbound `vote-response` messages).
  */
+/**
+ * Makes `runtime` (a Replica) follow `leader` the way the protocol does, with a current-epoch
+ * Leader heartbeat announcing `tail`, then forgets the catch-up request that heartbeat triggered:
+ * the tests send their own.
+ */
+export async function followLeader(
+  runtime: ReplicationRuntime,
+  dispatcher: RecorderDispatcher | null,
+  tail: number,
+  leader = 0x20,
+): Promise<void> {
+  await runtime.onInbound(heartbeat(leader, Role.Leader, tail));
+  if (runtime.tracker.believedLeader !== BigInt(leader)) {
+    throw new Error('followLeader: the runtime does not follow the leader');
+  }
+  runtime.outstanding.clearLeader(BigInt(leader));
+  if (dispatcher !== null) dispatcher.syncRequests.length = 0;
+}
+
 export async function electLeader(
   runtime: ReplicationRuntime,
   clock: VirtualClock,
   voter: number | null = 0x20,
 ): Promise<void> {
   await clock.advance(runtime.tracker.silenceMs);
-  await runtime.onTick();
-  if (voter !== null) {
+  if (voter === null) {
+    await runtime.onTick(); // a single member elects itself in its tick
+  } else {
+    // The quorum's own check starts the pre-vote round, without the replica's tick (its tail
+    // report would stay on the coordinator, whose advertised tail only grows).
+    runtime.quorum.tick({
+      role: 'replica',
+      nextSeq: runtime.snapshot().tailSeq,
+      nowMs: clock.nowMs(),
+      livePeers: [],
+      jitterMs: 0,
+    });
     for (const preVote of [true, false]) {
       const epoch = preVote ? runtime.epoch + 1 : runtime.epoch;
       await runtime.onInbound(

@@ -25,6 +25,7 @@ import {
   CID,
   electLeader,
   events,
+  followLeader,
   fixedTailFile,
   fixture,
   heartbeat,
@@ -125,22 +126,6 @@ describe('runtime: election without a leader ever seen', () => {
     assert.equal(options.dispatcher.quorumMessages.length, asked + 2, 'a new pre-vote round');
   });
 });
-
-/**
- * Makes `runtime` (a Replica) follow 0x20 the way the protocol does, with a current-epoch Leader
- * heartbeat announcing `tail`, then forgets the catch-up request that heartbeat triggered: the
- * tests below send their own.
- */
-async function followLeader(
-  runtime: ReplicationRuntime,
-  dispatcher: RecorderDispatcher | null,
-  tail: number,
-): Promise<void> {
-  await runtime.onInbound(heartbeat(0x20, Role.Leader, tail));
-  assert.equal(runtime.tracker.believedLeader, 0x20n);
-  runtime.outstanding.clearLeader(0x20n);
-  if (dispatcher !== null) dispatcher.syncRequests.length = 0;
-}
 
 describe('runtime: pipelined catch-up', () => {
   async function replicaWithLeaderAt(tail: number) {
