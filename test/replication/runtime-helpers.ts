@@ -282,7 +282,13 @@ export async function electLeader(
     for (const preVote of [true, false]) {
       const epoch = preVote ? runtime.epoch + 1 : runtime.epoch;
       await runtime.onInbound(
-        inbound(BigInt(voter), { kind: 'vote-response', channelId: CID, epoch, granted: true, preVote }),
+        inbound(BigInt(voter), {
+          kind: 'vote-response',
+          channelId: CID,
+          epoch,
+          granted: true,
+          preVote,
+        }),
       );
     }
   }

@@ -7,10 +7,10 @@ import { describe, it } from 'node:test';
 import {
   BandwidthBudget,
   CATCHUP_BACKOFF_THRESHOLD,
-  inbound,
   CatchupBackoff,
   HeartbeatTracker,
   handleDiskPressure,
+  inbound,
   NackCode,
   observeLag,
   Role,

@@ -25,9 +25,9 @@ import {
   CID,
   electLeader,
   events,
-  followLeader,
   fixedTailFile,
   fixture,
+  followLeader,
   heartbeat,
   nack,
   promote,
@@ -53,7 +53,8 @@ describe('runtime: election without a leader ever seen', () => {
       await handle.dispatch(heartbeat(0x20, Role.Replica, 30));
       await handle.dispatch(heartbeat(0x30, Role.Replica, 10));
     };
-    const asks = () => options.dispatcher.quorumMessages.filter(([, m]) => m.kind === 'vote-request');
+    const asks = () =>
+      options.dispatcher.quorumMessages.filter(([, m]) => m.kind === 'vote-request');
     await alive();
     await fx.clock.advance(200);
     await alive();
@@ -113,7 +114,13 @@ describe('runtime: election without a leader ever seen', () => {
     await fx.clock.advance(300);
     await runtime.onTick();
     await runtime.onInbound(
-      inbound(0x20n, { kind: 'vote-response', channelId: CID, epoch: 1, granted: true, preVote: true }),
+      inbound(0x20n, {
+        kind: 'vote-response',
+        channelId: CID,
+        epoch: 1,
+        granted: true,
+        preVote: true,
+      }),
     );
     assert.equal(coordinator.role, Role.Candidate);
     await fx.clock.advance(300);

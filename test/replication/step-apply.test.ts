@@ -12,7 +12,6 @@ import {
   InboundDrop,
   inbound,
   onInbound,
-  TransitionSignal,
 } from './imports.js';
 import {
   elect,
@@ -193,7 +192,10 @@ describe('step: the tick', () => {
   it('a replica with a silent leader sends pre-votes, not a Candidate transition', () => {
     const s = state();
     follow(s, PEER, 5, 1_000, 5);
-    assert.equal(ofKind(finishTick(s, view(Role.Replica, 5, 1_000 + 3 * HB - 1)), 'quorum').length, 0);
+    assert.equal(
+      ofKind(finishTick(s, view(Role.Replica, 5, 1_000 + 3 * HB - 1)), 'quorum').length,
+      0,
+    );
     const effects = finishTick(s, view(Role.Replica, 5, 1_000 + 3 * HB));
     assert.equal(ofKind(effects, 'transition').length, 0);
     const asks = ofKind(effects, 'quorum').map((e) => e.effect);

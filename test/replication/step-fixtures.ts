@@ -8,14 +8,14 @@ import {
   type ChannelState,
   emptyStats,
   HeartbeatTracker,
+  inbound,
   type NodeId,
   OutstandingRequests,
+  onInbound,
   peersOf,
   Role,
   type StepEffect,
   type StepView,
-  inbound,
-  onInbound,
   SyncClass,
   type SyncHeartbeat,
   type SyncRequest,
@@ -140,7 +140,11 @@ export function follow(
   nowMs: number,
   tailSeq = 0,
 ): readonly StepEffect[] {
-  return onInbound(s, inbound(leader, leaderHeartbeat(leaderTail)), view(Role.Replica, tailSeq, nowMs));
+  return onInbound(
+    s,
+    inbound(leader, leaderHeartbeat(leaderTail)),
+    view(Role.Replica, tailSeq, nowMs),
+  );
 }
 
 /** The effects of one kind, narrowed. */
