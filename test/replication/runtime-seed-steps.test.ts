@@ -245,7 +245,8 @@ describe('seed runtime tests (steps)', () => {
   });
 
   // disk_pressure_withdraw_from_leader_picks_channel_close_signal — the seed fell back to
-  // ChannelClose; REDEX.md §6/§8 ask for the signal valid for the role: LeaderDiskPressureWithdraw.
+  // ChannelClose; docs/DESIGN.md#withdraw-signal-per-role wants the signal valid for the role:
+  // LeaderDiskPressureWithdraw.
   it('diskPressureWithdrawFromLeaderPicksChannelCloseSignal', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { onUnderCapacity: 'withdraw' });
