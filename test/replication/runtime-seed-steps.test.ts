@@ -289,9 +289,10 @@ describe('seed runtime tests (steps)', () => {
   it('syncRequestPostOpRoleFlipEmitsNotleaderNack', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
     await coordinator.transitionTo(Role.Idle, TransitionSignal.GracefulRelinquish);
 
     await runtime.onInbound(request(0x20, { sinceSeq: 0, requestId: 7n }));
@@ -310,9 +311,10 @@ describe('seed runtime tests (steps)', () => {
   it('syncRequestWithWrongChannelIdIsDropped', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
 
     await runtime.onInbound(request(0x20, { channelId: WRONG_CID }));
 
