@@ -13,8 +13,16 @@ import {
 } from './imports.js';
 import { CID, HB, OTHER, ofKind, PEER, Role, SELF, sends, state, view } from './step-fixtures.js';
 
-function hb(from: bigint, role: Role, tailSeq: number) {
-  return inbound(from, { kind: 'heartbeat', channelId: CID, tailSeq, role, wallClockMs: 0 });
+/** A heartbeat of `epoch` (the fixture's quorum is at epoch 1) whose last event is of `epoch`. */
+function hb(from: bigint, role: Role, tailSeq: number, epoch = 1) {
+  return inbound(from, {
+    kind: 'heartbeat',
+    channelId: CID,
+    tailSeq,
+    role,
+    wallClockMs: 0,
+    quorum: { epoch, lastEpoch: epoch, commitSeq: 0 },
+  });
 }
 
 function nackFrom(from: bigint, code: NackCode, extra: Partial<SyncNack> = {}) {
@@ -53,9 +61,11 @@ describe('step: peer-auth gates', () => {
 describe('step: heartbeats', () => {
   it('records the peer and confirms its tail', () => {
     const s = state();
-    const effects = onInbound(s, hb(PEER, Role.Replica, 4), view(Role.Replica, 0));
+    // A leader confirms a replica's tail when it matches its own history (epoch 1 from seq 0).
+    const effects = onInbound(s, hb(PEER, Role.Replica, 4), view(Role.Leader, 10));
     assert.equal(s.tracker.peer(PEER)?.tailSeq, 4);
     assert.equal(s.stats.heartbeatsIn, 1);
+    assert.equal(s.quorum.matched.get(PEER), 4);
     assert.deepEqual(ofKind(effects, 'confirm-tail'), [
       { kind: 'confirm-tail', peer: PEER, tailSeq: 4 },
     ]);
@@ -83,9 +93,28 @@ describe('step: heartbeats', () => {
       ofKind(onInbound(s, hb(PEER, Role.Leader, 3), view(Role.Replica, 3)), 'request').length,
       0,
     );
-    // OTHER claims leadership with a lower tail: PEER stays believed, OTHER is not asked.
-    const effects = onInbound(s, hb(OTHER, Role.Leader, 2), view(Role.Replica, 1));
     assert.equal(s.tracker.believedLeader, PEER);
+    // OTHER claims leadership in an older epoch, with more events: dropped and counted, PEER
+    // stays believed, OTHER is not asked.
+    const effects = onInbound(s, hb(OTHER, Role.Leader, 9, 0), view(Role.Replica, 1));
+    assert.equal(s.tracker.believedLeader, PEER);
+    assert.equal(s.quorum.counters.staleEpochDrops, 1);
+    assert.equal(ofKind(effects, 'request').length, 0);
+  });
+
+  it('a heartbeat without epoch fields never makes a leader', () => {
+    const s = state();
+    const old = inbound(PEER, {
+      kind: 'heartbeat',
+      channelId: CID,
+      tailSeq: 10,
+      role: Role.Leader,
+      wallClockMs: 0,
+    });
+    const effects = onInbound(s, old, view(Role.Replica, 3));
+    assert.equal(s.tracker.peer(PEER)?.tailSeq, 10, 'liveness and claims are still recorded');
+    assert.equal(s.tracker.believedLeader, null);
+    assert.equal(s.quorum.counters.noEpochDrops, 1);
     assert.equal(ofKind(effects, 'request').length, 0);
   });
 });
@@ -93,7 +122,8 @@ describe('step: heartbeats', () => {
 describe('step: NACKs', () => {
   function followed() {
     const s = state();
-    s.tracker.recordHeartbeat(PEER, Role.Leader, 100, 1_000);
+    onInbound(s, hb(PEER, Role.Leader, 100), view(Role.Replica, 5, 1_000));
+    assert.equal(s.tracker.believedLeader, PEER);
     s.outstanding.record(PEER, 7n, 1_000);
     return s;
   }
@@ -129,6 +159,16 @@ describe('step: NACKs', () => {
     const s = followed();
     const effects = onInbound(s, nackFrom(PEER, NackCode.BadRange), view(Role.Replica, 5));
     assert.equal(ofKind(effects, 'skip-to')[0]?.seq, 6);
+  });
+
+  it('a NotLeader NACK keeps the belief; the next current-epoch heartbeat decides', () => {
+    const s = followed();
+    assert.deepEqual(onInbound(s, nackFrom(PEER, NackCode.NotLeader), view(Role.Replica, 5)), []);
+    assert.equal(s.tracker.believedLeader, PEER);
+    // OTHER leads epoch 2 now: its heartbeat moves the belief.
+    onInbound(s, hb(OTHER, Role.Leader, 100, 2), view(Role.Replica, 5, 1_100));
+    assert.equal(s.tracker.believedLeader, OTHER);
+    assert.equal(s.quorum.epoch, 2);
   });
 
   it('Backpressure waits for the tick; ChannelClosed idles the channel', () => {

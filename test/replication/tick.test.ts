@@ -12,7 +12,6 @@ import {
   SYNC_REQUEST_CHUNK_BYTES,
   SyncClass,
   type TickInput,
-  TransitionSignal,
   tick,
 } from './imports.js';
 
@@ -81,6 +80,7 @@ describe('tick', () => {
   it('asks a non-silent leader that is ahead, from its own tail, 256 KiB, default class', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
+    tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     let minted = 0;
     const out = tick(
       input({
@@ -112,6 +112,7 @@ describe('tick', () => {
   it('uses the placeholder request id when no minting function is given', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
+    tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     const out = tick(input({ tracker }));
     const request = out.messages.find((m) => m.kind === 'request');
     assert.equal(
@@ -123,6 +124,7 @@ describe('tick', () => {
   it('sends no request when caught up or ahead', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
+    tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     let minted = 0;
     for (const tailSeq of [50, 51]) {
       const out = tick(input({ tracker, tailSeq, nextRequestId: () => BigInt(++minted) }));
@@ -136,6 +138,7 @@ describe('tick', () => {
     // refuse to address it.
     const foreign = new HeartbeatTracker(0x99n, 500);
     foreign.recordHeartbeat(0x10n, Role.Leader, 100, T0);
+    foreign.believe(0x10n);
     const out = tick(input({ tracker: foreign, tailSeq: 0 }));
     assert.deepEqual(targets(out, 'request'), []);
     assert.ok(out.messages.every((m) => m.target !== 0x10n));
@@ -160,7 +163,10 @@ describe('tick', () => {
         (role, replicaSet, beats, tailSeq, now) => {
           const selfId = 1n;
           const tracker = new HeartbeatTracker(99n, 500); // may record "self" on purpose
-          for (const b of beats) tracker.recordHeartbeat(b.from, b.role, b.tail, T0 + b.at);
+          for (const b of beats) {
+            tracker.recordHeartbeat(b.from, b.role, b.tail, T0 + b.at);
+            if (b.role === Role.Leader) tracker.believe(b.from);
+          }
           const out = tick(input({ role, selfId, replicaSet, tracker, tailSeq, nowMs: T0 + now }));
           assert.ok(out.messages.every((m) => m.target !== selfId));
           if (role === Role.Candidate || role === Role.Idle) assert.equal(out.messages.length, 0);
@@ -202,6 +208,8 @@ describe('advertisedTail and observeLag', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     assert.equal(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, T0), null);
     tracker.recordHeartbeat(0x42n, Role.Leader, 99, T0);
+    assert.equal(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, T0), null, 'no belief');
+    tracker.believe(0x42n);
     assert.deepEqual(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, T0 + 250), {
       role: 'replica',
       lagMs: 250,
