@@ -517,6 +517,8 @@ export class ReplicationRuntime extends RuntimeLoop {
         this.commits.update();
         this.#confirmedVersion++;
         this.#onCommit?.();
+        // Replicas show committed events only: tell them soon (one coalesced heartbeat each).
+        if (this.coordinator.role === Role.Leader) this.scheduleNotify();
         return NO_EFFECTS;
     }
   }

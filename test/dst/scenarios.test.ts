@@ -10,6 +10,9 @@ import { Role, SyncClass } from '../../src/wire/types.js';
 import { CHANNEL, SimCluster, type SimNode } from './sim-cluster.js';
 import { simulate } from './simulate.js';
 
+/** The local log as it is: these checks compare logs, committed or not. */
+const RAW = { isolation: 'uncommitted' } as const;
+
 /** These tests drive the clock themselves: an append resolves once stored on the leader. */
 const LEADER_ACKS = { acks: 'leader' } as const;
 
@@ -32,7 +35,7 @@ async function appendMany(node: SimNode, count: number, tag: string): Promise<vo
 }
 
 async function digest(node: SimNode): Promise<string[]> {
-  const events = await node.file!.readRange(0, node.file!.nextSeq);
+  const events = await node.file!.readRange(0, node.file!.nextSeq, RAW);
   return events.map((event) => `${event.seq}:${decoder.decode(event.payload)}`);
 }
 
