@@ -70,11 +70,20 @@ export class TruncatedError extends RedexError {
 
 /** An append's precondition (the leader still leads) was false when it was about to take its seqs. */
 export class LeadershipLostError extends RedexError {
-  constructor(channel: string) {
+  /** 'not-written': the append took no seq. 'unknown': it was stored at `seq` on this node but its
+   * acknowledgement never came; a later leader may keep it or cut it. */
+  readonly outcome: 'not-written' | 'unknown';
+  readonly seq: number | null;
+
+  constructor(channel: string, outcome: 'not-written' | 'unknown' = 'not-written', seq?: number) {
     super(
       RedexErrorCode.LeadershipLost,
-      `this node lost the leadership of ${JSON.stringify(channel)} before the append took its seq; the outcome is not written`,
+      outcome === 'not-written'
+        ? `this node lost the leadership of ${JSON.stringify(channel)} before the append took its seq; the outcome is not written`
+        : `this node lost the leadership of ${JSON.stringify(channel)} before seq ${seq} was acknowledged; the outcome is unknown (read the log, or append again with a payload you can recognise)`,
     );
+    this.outcome = outcome;
+    this.seq = seq ?? null;
   }
 }
 

@@ -13,6 +13,7 @@ import {
   RedexError,
   RedexErrorCode,
   SeqMismatchError,
+  TruncatedError,
 } from './errors.js';
 import type { RedexEvent } from './event.js';
 import type { MemoryStore } from './memory-store.js';
@@ -20,14 +21,40 @@ import { MemoryQuorumState, type QuorumStateStore } from './quorum-state.js';
 import { retentionDropCount } from './retention.js';
 import { RedexTail, type TailSource } from './tail.js';
 
+/**
+ * What a read of a replicated channel shows: `'committed'` (the default) only events a majority
+ * holds — they never change; `'uncommitted'` everything in the local log, including events a
+ * new leader may still cut (a tail then ends with TRUNCATED). Unreplicated channels show all.
+ */
+export type Isolation = 'committed' | 'uncommitted';
+
+export interface ReadOptions {
+  readonly isolation?: Isolation;
+}
+
 export interface TailOptions {
   /** First seq to deliver (default 0). Past `nextSeq` the tail simply waits. */
   readonly fromSeq?: number;
+  /** Replicated channels: committed events only (default), or the local log as it is. */
+  readonly isolation?: Isolation;
   /** Aborting ends the tail: pending and later `next()` calls reject with `signal.reason`. */
   readonly signal?: AbortSignal;
 }
 
+/**
+ * When a replicated append resolves: `'quorum'` (the default) once a majority of the replica set
+ * holds it with the leader's history — it is committed and survives any minority failure;
+ * `'leader'` once stored on this node (it may be lost if this node fails before a replica copied
+ * it); `'all'` once every replica holds it too; a number N once N other replicas hold it (and it
+ * is committed). Ignored on a channel that is not replicated.
+ */
+export type Acks = 'quorum' | 'leader' | 'all' | number;
+
 export interface AppendOptions {
+  /** Replicated channels only: what the append waits for (default `'quorum'`). */
+  readonly acks?: Acks;
+  /** Replicated channels only: REPLICATION_TIMEOUT after this long without the acks (default 30 s). */
+  readonly ackTimeoutMs?: number;
   /**
    * Already aborted: the call rejects with `signal.reason` and appends nothing. Aborted while a
    * persistent append is being written: the call rejects at once, but the write may still land.
@@ -44,6 +71,7 @@ export interface AppendOptions {
 }
 
 export interface ReadStreamOptions {
+  readonly isolation?: Isolation;
   /** Most bytes per page (payload + PAGE_EVENT_OVERHEAD_BYTES each); default the file's `tailBufferSize`. */
   readonly pageBytes?: number;
   /** Aborting ends the iteration with `signal.reason`. */
@@ -70,13 +98,34 @@ export interface WaitForReplicasOptions {
  * writes go through `applyReplicated`, which bypasses the guard.
  */
 export interface FileReplication {
-  /** Throws (NotLeaderError) when this node may not append to the file now. */
-  checkWrite(): void;
+  /**
+   * Throws (NotLeaderError, or INVALID_ARGUMENT for bad `acks`) when this node may not append
+   * to the file now; otherwise the guard of this one write.
+   */
+  beginWrite(acks: Acks | undefined, ackTimeoutMs: number | undefined): ReplicatedWrite;
   /** Told after a local append was stored; must not call back into the file synchronously. */
   appended(): void;
   waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void>;
+  /** Resolves once every event up to `seq` is committed (held by a majority with one history). */
+  waitForCommit(seq: number, options?: WaitForCommitOptions): Promise<void>;
+  /** Every event below this seq is committed, as far as this node knows. */
+  readonly commitSeq: number;
   /** Stops the replication of the file; called once, when the file closes. */
   close(): Promise<void>;
+}
+
+/** One replicated write: checked when it takes its seqs, acknowledged after it is stored. */
+export interface ReplicatedWrite {
+  /** False once this node no longer leads the epoch the write started in. */
+  readonly precondition: () => boolean;
+  /** Resolves once `lastSeq` is acknowledged as the write's `acks` asks (LEADERSHIP_LOST if not). */
+  acknowledge(lastSeq: number, signal: AbortSignal | null): Promise<void>;
+}
+
+export interface WaitForCommitOptions {
+  /** Rejects with REPLICATION_TIMEOUT after this long on the manager's clock; default 30 s. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
 }
 
 export interface RedexFileDeps {
@@ -135,7 +184,11 @@ export class RedexFile {
   /** Whichever of the two holds the events; both expose the same read-side shape. */
   readonly #view: MemoryStore | DiskLog;
   readonly #tails = new Set<RedexTail>();
+  readonly #uncommittedSource: TailSource;
+  /** Tails reading uncommitted events: a truncation under them ends them with TRUNCATED. */
+  readonly #uncommittedTails = new Set<RedexTail>();
   readonly #tailSource: TailSource;
+  #quorumOpen = false;
   #replication: FileReplication | null = null;
   readonly #truncateListeners = new Set<(nextSeq: number) => void>();
   #memoryQuorumState: MemoryQuorumState | null = null;
@@ -154,7 +207,7 @@ export class RedexFile {
     this.#tailSource = {
       name,
       get nextSeq() {
-        return file.#view.nextSeq;
+        return file.#visibleEnd('committed');
       },
       get floorSeq() {
         return file.#view.firstSeq;
@@ -169,6 +222,47 @@ export class RedexFile {
         file.#tails.delete(tail);
       },
     };
+    this.#uncommittedSource = {
+      ...this.#tailSource,
+      get nextSeq() {
+        return file.#view.nextSeq;
+      },
+      get floorSeq() {
+        return file.#view.firstSeq;
+      },
+      get closed() {
+        return file.#closed;
+      },
+      detachTail: (tail) => {
+        file.#tails.delete(tail);
+        file.#uncommittedTails.delete(tail);
+      },
+    };
+  }
+
+  /** Where reads stop: the log's end, or for a replicated channel's committed reads its commit. */
+  #visibleEnd(isolation: Isolation | undefined): number {
+    const end = this.#view.nextSeq;
+    const replication = this.#replication;
+    if (replication === null || isolation === 'uncommitted') return end;
+    if (isolation !== undefined && isolation !== 'committed') {
+      throw invalidArgument(
+        `isolation must be 'committed' or 'uncommitted', got ${String(isolation)}`,
+      );
+    }
+    return Math.min(end, replication.commitSeq);
+  }
+
+  /**
+   * INTERNAL (replication): the commit moved; tails waiting for committed events may go on.
+   */
+  commitAdvanced(): void {
+    this.#pokeTails();
+  }
+
+  /** Every event below this seq is committed (replicated channels); `nextSeq` otherwise. */
+  get committedSeq(): number {
+    return this.#visibleEnd('committed');
   }
 
   /** Number of retained events. */
@@ -215,9 +309,9 @@ export class RedexFile {
       const signal = checkSignal(options.signal);
       throwIfAborted(signal);
       this.#checkOpen();
-      this.#replication?.checkWrite();
+      const write = this.#replication?.beginWrite(options.acks, options.ackTimeoutMs) ?? null;
       const bytes = checkPayload(payload);
-      const precondition = options.precondition ?? null;
+      const precondition = options.precondition ?? write?.precondition ?? null;
       if (this.#disk !== null) {
         // The disk log copies the payload as it encodes it: the caller may reuse its buffer at once.
         const stored = this.#disk.append(
@@ -227,7 +321,7 @@ export class RedexFile {
           precondition,
         ) as Promise<number>;
         return abortable(
-          this.#replication === null ? stored : stored.then(this.#afterAppend),
+          write === null ? stored : stored.then((seq) => this.#acknowledged(write, seq, 1, signal)),
           signal,
         );
       }
@@ -235,8 +329,8 @@ export class RedexFile {
       this.#checkRoom(1, bytes.byteLength);
       const seq = this.#memory!.push(bytes, this.#clock.nowNs());
       this.#pokeTails();
-      this.#replication?.appended();
-      return Promise.resolve(seq);
+      if (write === null) return Promise.resolve(seq);
+      return abortable(this.#acknowledged(write, seq, 1, signal), signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -327,6 +421,10 @@ export class RedexFile {
    */
   get quorumState(): QuorumStateStore {
     this.#checkOpen();
+    return this.#quorumStore();
+  }
+
+  #quorumStore(): QuorumStateStore {
     if (this.#disk !== null) return this.#disk.quorumState;
     this.#memoryQuorumState ??= new MemoryQuorumState();
     return this.#memoryQuorumState;
@@ -368,13 +466,41 @@ export class RedexFile {
     }
   }
 
-  /** Retained events with seq in [start, end). */
-  readRange(start: number, end: number): Promise<RedexEvent[]> {
+  /**
+   * Resolves once every event up to `seq` is committed: held by a majority of the replica set
+   * with the leader's history, so no failover can lose it. Replicated files only.
+   */
+  waitForCommit(seq: number, options: WaitForCommitOptions = {}): Promise<void> {
+    try {
+      throwIfAborted(checkSignal(options.signal));
+      this.#checkOpen();
+      checkSeq('seq', seq);
+      if (this.#replication === null) {
+        throw new RedexError(
+          RedexErrorCode.Config,
+          `file ${JSON.stringify(this.name)} is not replicated; waitForCommit needs a replication config`,
+        );
+      }
+      return this.#replication.waitForCommit(seq, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** INTERNAL (replication): marks the quorum state open; a clean close marks it clean again. */
+  async openQuorumState(): Promise<void> {
+    await this.quorumState.markOpen();
+    this.#quorumOpen = true;
+  }
+
+  /** Retained events with seq in [start, end) (committed ones only on a replicated channel, by default). */
+  readRange(start: number, end: number, options: ReadOptions = {}): Promise<RedexEvent[]> {
     try {
       this.#checkOpen();
       checkSeq('start', start);
       checkSeq('end', end);
-      return Promise.resolve(this.#view.readEvents(start, end));
+      const stop = Math.min(end, this.#visibleEnd(options.isolation));
+      return Promise.resolve(this.#view.readEvents(start, Math.max(start, stop)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -389,6 +515,7 @@ export class RedexFile {
     end: number,
     maxBytes: number,
     perEventOverhead: number,
+    options: ReadOptions = {},
   ): Promise<RedexEvent[]> {
     try {
       this.#checkOpen();
@@ -396,7 +523,9 @@ export class RedexFile {
       checkSeq('end', end);
       checkSeq('maxBytes', maxBytes);
       checkSeq('perEventOverhead', perEventOverhead);
-      return Promise.resolve(this.#readPage(start, end, maxBytes, perEventOverhead));
+      const stop = Math.min(end, this.#visibleEnd(options.isolation));
+      if (stop <= start) return Promise.resolve([]);
+      return Promise.resolve(this.#readPage(start, stop, maxBytes, perEventOverhead));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -414,7 +543,8 @@ export class RedexFile {
   ): AsyncGenerator<RedexEvent[], void, undefined> {
     this.#checkOpen();
     checkSeq('start', start);
-    const stop = end === undefined ? this.#view.nextSeq : checkSeq('end', end);
+    const isolation = options.isolation;
+    const stop = end === undefined ? this.#visibleEnd(isolation) : checkSeq('end', end);
     const pageBytes =
       options.pageBytes === undefined
         ? this.config.tailBufferSize
@@ -425,7 +555,7 @@ export class RedexFile {
       throwIfAborted(signal);
       this.#checkOpen();
       from = Math.max(from, this.#view.firstSeq);
-      if (from >= Math.min(stop, this.#view.nextSeq)) return;
+      if (from >= Math.min(stop, this.#visibleEnd(isolation))) return;
       const page = await abortable(
         Promise.resolve(this.#readPage(from, stop, pageBytes, PAGE_EVENT_OVERHEAD_BYTES)),
         signal,
@@ -437,9 +567,10 @@ export class RedexFile {
   }
 
   /** The event at `seq`, or null when it was never written or is no longer retained. */
-  async readOne(seq: number): Promise<RedexEvent | null> {
+  async readOne(seq: number, options: ReadOptions = {}): Promise<RedexEvent | null> {
     this.#checkOpen();
     checkSeq('seq', seq);
+    if (seq >= this.#visibleEnd(options.isolation)) return null;
     const events = await this.#view.readEvents(seq, seq + 1);
     return events[0] ?? null;
   }
@@ -455,8 +586,15 @@ export class RedexFile {
     throwIfAborted(signal);
     this.#checkOpen();
     const fromSeq = checkSeq('fromSeq', options.fromSeq ?? 0);
-    const tail = new RedexTail(this.#tailSource, fromSeq, signal);
+    this.#visibleEnd(options.isolation); // validates it
+    const uncommitted = options.isolation === 'uncommitted' && this.#replication !== null;
+    const tail = new RedexTail(
+      uncommitted ? this.#uncommittedSource : this.#tailSource,
+      fromSeq,
+      signal,
+    );
     this.#tails.add(tail);
+    if (uncommitted) this.#uncommittedTails.add(tail);
     return tail;
   }
 
@@ -516,7 +654,9 @@ export class RedexFile {
           : replication
               .close()
               .catch(() => {})
-              .then(() => disk?.close());
+              .then(() => disk?.close())
+              // Only a close that flushed everything tells the next start it may trust its state.
+              .then(() => (this.#quorumOpen ? this.#quorumStore().markCleanShutdown() : undefined));
     }
     return this.#closing;
   }
@@ -536,14 +676,23 @@ export class RedexFile {
       const signal = checkSignal(options.signal);
       throwIfAborted(signal);
       this.#checkOpen();
-      const replication = guarded ? this.#replication : null;
-      replication?.checkWrite();
+      const write = guarded
+        ? (this.#replication?.beginWrite(options.acks, options.ackTimeoutMs) ?? null)
+        : null;
       checkPayloads(payloads);
       const timestampNs = this.#clock.nowNs();
-      const precondition = options.precondition ?? null;
+      const precondition = options.precondition ?? write?.precondition ?? null;
+      const count = payloads.length;
       if (this.#disk !== null) {
         const stored = this.#disk.append(payloads, timestampNs, expected, precondition);
-        return abortable(replication === null ? stored : stored.then(this.#afterAppend), signal);
+        return abortable(
+          write === null
+            ? stored
+            : stored.then((first) =>
+                first === null ? first : this.#acknowledged(write, first, count, signal),
+              ),
+          signal,
+        );
       }
       const memory = this.#memory!;
       this.#checkPrecondition(precondition);
@@ -556,21 +705,29 @@ export class RedexFile {
       const first = memory.nextSeq;
       for (const payload of payloads) memory.push(payload, timestampNs);
       this.#pokeTails();
-      replication?.appended();
-      return Promise.resolve(first);
+      if (write === null) return Promise.resolve(first);
+      return abortable(this.#acknowledged(write, first, count, signal), signal);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Nudges replication after a persistent append resolved (bound once, reused per append). */
-  readonly #afterAppend = <T>(seq: T): T => {
+  /** A replicated write was stored at `first`…: tell replication, then wait for its acks. */
+  #acknowledged(
+    write: ReplicatedWrite,
+    first: number,
+    count: number,
+    signal: AbortSignal | null,
+  ): Promise<number> {
     this.#replication?.appended();
-    return seq;
-  };
+    return write.acknowledge(first + count - 1, signal).then(() => first);
+  }
 
   /** Tells the truncation listeners the new next seq (bound once). */
   readonly #notifyTruncate = (nextSeq: number): void => {
+    for (const tail of this.#uncommittedTails) {
+      if (tail.position > nextSeq) tail.fail(new TruncatedError(this.name, nextSeq, tail.position));
+    }
     for (const listener of [...this.#truncateListeners]) {
       try {
         listener(nextSeq);

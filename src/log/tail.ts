@@ -95,6 +95,19 @@ export class RedexTail implements AsyncIterableIterator<RedexEvent, undefined> {
     return Promise.resolve(DONE);
   }
 
+  /** The next seq this tail delivers (prefetched events not yet consumed included). */
+  get position(): number {
+    return this.#cursor;
+  }
+
+  /** Ends the tail with `error` (for example TRUNCATED: the log was cut under it). */
+  fail(error: RedexError): void {
+    if (this.#finished) return;
+    this.#prefetch = [];
+    this.#failure = error;
+    this.#pump();
+  }
+
   /** Called by the file after appends, skips, sweeps and close. Never throws. */
   poke(): void {
     if (this.#finished || this.#waiters.length === 0) {

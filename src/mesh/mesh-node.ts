@@ -29,9 +29,10 @@ import { originHashOf } from '../replication/replicator.js';
 import { ReplicationRouter, ROUTER_CHANNELS_MAX, type RouteDrop } from '../replication/router.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
-import { decodeAny } from '../wire/codec.js';
+import { decodeAnyMessage } from '../wire/codec.js';
 import { channelIdFromName, isNodeId } from '../wire/ids.js';
 import {
+  type AnyReplicationMessage,
   type ChannelId,
   type NodeId,
   type ReplicationMessage,
@@ -258,6 +259,7 @@ export class MeshNode implements ReplicationHost {
       sendSyncRequest: base.sendSyncRequest,
       sendSyncResponse: base.sendSyncResponse,
       sendSyncNack: base.sendSyncNack,
+      sendQuorum: base.sendQuorum,
     };
     this.chainTags = {
       announce: (originHash, tailSeq) => this.announce(originHash, tailSeq),
@@ -444,14 +446,14 @@ export class MeshNode implements ReplicationHost {
 
   #onFrame(from: NodeId, frame: Uint8Array): void {
     if (this.#closing !== null) return;
-    // Intercepted before decodeAny, which reports every extension code as UnknownDispatch.
+    // Intercepted before decoding: the chain tag is the mesh's own message, not a channel's.
     if (frame[2] === CHAIN_TAG_DISPATCH) {
       this.#onChainTag(from, frame);
       return;
     }
-    let message: ReplicationMessage;
+    let message: AnyReplicationMessage;
     try {
-      message = decodeAny(frame);
+      message = decodeAnyMessage(frame);
     } catch {
       this.#drops.malformed++;
       return;

@@ -207,19 +207,16 @@ export class ClusterNodeService implements NodeService {
     if (!this.#accepting) {
       throw new NodeError(NodeErrorCode.ShuttingDown, 'this node is shutting down');
     }
-    const replicas = options.replicas ?? 0;
-    if (replicas > 0) this.#checkReplicas(channel, replicas);
+    const acks = options.acks;
+    if (typeof acks === 'number' && acks > 0) this.#checkReplicas(channel, acks);
     this.#inflight++;
     try {
-      // A replica's file throws NotLeaderError here, before anything is stored.
-      const result = await this.#local.append(channel, payloads);
-      if (replicas > 0 && result.firstSeq !== null) {
-        await this.#local.file(channel).waitForReplicas(result.firstSeq + result.count - 1, {
-          count: replicas,
-          timeoutMs: options.timeoutMs ?? APPEND_TIMEOUT_MS_DEFAULT,
-        });
-      }
-      return result;
+      // A replica's file throws NotLeaderError here, before anything is stored; a leader's append
+      // resolves once acknowledged as `acks` asks (LEADERSHIP_LOST: outcome unknown).
+      return await this.#local.append(channel, payloads, {
+        ...(acks === undefined ? {} : { acks }),
+        timeoutMs: options.timeoutMs ?? APPEND_TIMEOUT_MS_DEFAULT,
+      });
     } finally {
       this.#inflight--;
       if (this.#inflight === 0) for (const wake of this.#idle.splice(0)) wake();
@@ -345,10 +342,13 @@ export class ClusterNodeService implements NodeService {
         role: heard?.fresh === true && heard.role !== null ? ROLE_NAMES[heard.role] : null,
         tailSeq,
         lagEvents: lag(tailSeq),
+        matchedSeq: heard?.matchedSeq ?? null,
       };
     });
     return {
       ...channel,
+      epoch: snapshot?.epoch ?? 0,
+      commitSeq: snapshot?.commitSeq ?? 0,
       role,
       leader:
         leaderId === null

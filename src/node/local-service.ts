@@ -203,18 +203,23 @@ export class LocalNodeService implements NodeService {
   ): Promise<AppendResult> {
     this.#checkAccepting();
     const entry = this.#entry(channel);
-    if ((options.replicas ?? 0) > 0) {
+    const acks = options.acks;
+    if (typeof acks === 'number' && acks > 0 && !entry.file.replicated) {
       throw new NodeError(
         NodeErrorCode.Unavailable,
         `channel ${JSON.stringify(channel)} has no replicas: this node runs without a mesh`,
       );
     }
+    const fileOptions = {
+      ...(acks === undefined ? {} : { acks }),
+      ...(options.timeoutMs === undefined ? {} : { ackTimeoutMs: options.timeoutMs }),
+    };
     this.#inflight++;
     try {
       const firstSeq =
         payloads.length === 1
-          ? await entry.file.append(payloads[0]!)
-          : await entry.file.appendBatch(payloads);
+          ? await entry.file.append(payloads[0]!, fileOptions)
+          : await entry.file.appendBatch(payloads, fileOptions);
       let bytes = 0;
       for (const payload of payloads) bytes += payload.byteLength;
       entry.appendedEvents += payloads.length;

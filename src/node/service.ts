@@ -15,6 +15,7 @@
 import type { RedexFileConfig } from '../log/config.js';
 import type { NotLeaderError } from '../log/errors.js';
 import type { RedexEvent } from '../log/event.js';
+import type { Acks } from '../log/redex-file.js';
 import type { ChannelSpec, ReplicationSpec } from './channel-spec.js';
 
 export type ChannelRole = 'leader' | 'replica' | 'candidate' | 'idle' | 'standalone';
@@ -51,6 +52,8 @@ export interface ReplicaStatus {
   readonly tailSeq: number | null;
   /** Events behind the leader's tail, or null if unknown. */
   readonly lagEvents: number | null;
+  /** On the leader: the holder's log matches the leader's below this seq; null if unknown. */
+  readonly matchedSeq?: number | null;
 }
 
 export interface ChannelStatus {
@@ -74,6 +77,10 @@ export interface ChannelStatus {
   /** Open tails (SSE subscribers and others). */
   readonly tails: number;
   readonly replicas: readonly ReplicaStatus[];
+  /** Replicated channels: the highest leader epoch this node has seen. */
+  readonly epoch?: number;
+  /** Replicated channels: every event below this seq is committed (held by a majority). */
+  readonly commitSeq?: number;
 }
 
 export interface NodeStatus {
@@ -90,9 +97,12 @@ export interface NodeStatus {
 }
 
 export interface AppendOptions {
-  /** Resolve only once this many replicas hold the last event (cluster; 0 = do not wait). */
-  readonly replicas?: number;
-  /** How long to wait for `replicas`, ms. */
+  /**
+   * What a replicated append waits for (cluster): `'quorum'` (the default: committed),
+   * `'leader'` (stored here), `'all'`, or a number of replicas. Ignored for a standalone channel.
+   */
+  readonly acks?: Acks;
+  /** How long to wait for the acknowledgement, ms. */
   readonly timeoutMs?: number;
 }
 

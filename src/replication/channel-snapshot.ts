@@ -21,6 +21,8 @@ export interface ReplicaSnapshot {
   readonly lastHeardMs: number | null;
   /** Heard from within the silence window: its claimed role is current. */
   readonly fresh: boolean;
+  /** Leader only: it holds the leader's log below this seq (validated); null if unknown. */
+  readonly matchedSeq: number | null;
 }
 
 export interface ChannelSnapshot {
@@ -34,6 +36,10 @@ export interface ChannelSnapshot {
   readonly atMs: number;
   /** Every other member of the replica set, in replica-set order. */
   readonly replicas: readonly ReplicaSnapshot[];
+  /** The highest leader epoch this node has seen. */
+  readonly epoch: number;
+  /** Every event below this seq is committed, as far as this node knows. */
+  readonly commitSeq: number;
 }
 
 export type ChangeListener = () => void;
@@ -47,6 +53,9 @@ export interface SnapshotInput {
   readonly peers: readonly NodeId[];
   readonly tracker: HeartbeatTracker;
   readonly confirmedTail: (peer: NodeId) => number | null;
+  readonly matchedSeq: (peer: NodeId) => number | null;
+  readonly epoch: number;
+  readonly commitSeq: number;
 }
 
 export function buildSnapshot(input: SnapshotInput): ChannelSnapshot {
@@ -60,6 +69,7 @@ export function buildSnapshot(input: SnapshotInput): ChannelSnapshot {
       confirmedTail: input.confirmedTail(nodeId),
       lastHeardMs: heard?.lastSeenMs ?? null,
       fresh: heard !== undefined && Math.max(0, nowMs - heard.lastSeenMs) < tracker.silenceMs,
+      matchedSeq: input.matchedSeq(nodeId),
     });
   });
   return Object.freeze({
@@ -69,5 +79,7 @@ export function buildSnapshot(input: SnapshotInput): ChannelSnapshot {
     tailSeq: input.tailSeq,
     atMs: nowMs,
     replicas: Object.freeze(replicas),
+    epoch: input.epoch,
+    commitSeq: input.commitSeq,
   });
 }

@@ -6,8 +6,9 @@
 
 import { encodeMessage } from '../wire/codec.js';
 import type {
+  AnyReplicationMessage,
   NodeId,
-  ReplicationMessage,
+  QuorumMessage,
   SyncHeartbeat,
   SyncNack,
   SyncRequest,
@@ -19,6 +20,8 @@ export interface ReplicationDispatcher {
   sendSyncRequest(target: NodeId, message: SyncRequest): Promise<void>;
   sendSyncResponse(target: NodeId, message: SyncResponse): Promise<void>;
   sendSyncNack(target: NodeId, message: SyncNack): Promise<void>;
+  /** Election messages: vote requests and answers, and a leadership transfer's "stand now". */
+  sendQuorum(target: NodeId, message: QuorumMessage): Promise<void>;
 }
 
 /** Sends one encoded RedEX frame (it starts `00 0e`) to `target`; resolves once queued. */
@@ -26,7 +29,7 @@ export type FrameSender = (target: NodeId, frame: Uint8Array) => Promise<void>;
 
 /** A dispatcher that encodes each message with the wire codec and hands the bytes to `send`. */
 export function frameDispatcher(send: FrameSender): ReplicationDispatcher {
-  const encoded = (target: NodeId, message: ReplicationMessage): Promise<void> => {
+  const encoded = (target: NodeId, message: AnyReplicationMessage): Promise<void> => {
     let frame: Uint8Array;
     try {
       frame = encodeMessage(message);
@@ -40,5 +43,6 @@ export function frameDispatcher(send: FrameSender): ReplicationDispatcher {
     sendSyncRequest: encoded,
     sendSyncResponse: encoded,
     sendSyncNack: encoded,
+    sendQuorum: encoded,
   };
 }

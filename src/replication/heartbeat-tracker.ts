@@ -6,7 +6,7 @@
 // it. The believed-leader rule matches the dual-leader rule of `tick.ts` (higher tail, then lower
 // NodeId) so a node never believes in a leader that would itself concede (upstream R-21).
 
-import { type NodeId, Role } from '../wire/types.js';
+import type { NodeId, Role } from '../wire/types.js';
 
 export const DEFAULT_MISS_THRESHOLD = 3;
 /**
@@ -19,6 +19,8 @@ export interface PeerState {
   readonly lastSeenMs: number;
   readonly role: Role;
   readonly tailSeq: number;
+  /** Epoch of the peer's last event, as its heartbeat claimed (0 from a peer without epochs). */
+  readonly lastEpoch: number;
 }
 
 /** The read-only surface `tick` and the election need. */
@@ -75,22 +77,25 @@ export class HeartbeatTracker implements HeartbeatView {
    * there is none, and replaces the current one when its tail is higher, or equal with a lower
    * NodeId.
    */
-  recordHeartbeat(from: NodeId, role: Role, tailSeq: number, nowMs: number): boolean {
+  recordHeartbeat(
+    from: NodeId,
+    role: Role,
+    tailSeq: number,
+    nowMs: number,
+    lastEpoch = 0,
+  ): boolean {
     if (from === this.selfId || from <= 0n) return false;
     if (!this.#peers.has(from) && this.#peers.size >= TRACKED_PEERS_MAX) this.#evictStalest();
-    this.#peers.set(from, { lastSeenMs: nowMs, role, tailSeq });
-    if (role === Role.Leader) {
-      const current = this.#believedLeader;
-      if (current === null || current === from) {
-        this.#believedLeader = from;
-      } else {
-        const currentTail = this.#peers.get(current)?.tailSeq ?? 0;
-        if (tailSeq > currentTail || (tailSeq === currentTail && from < current)) {
-          this.#believedLeader = from;
-        }
-      }
-    }
+    this.#peers.set(from, { lastSeenMs: nowMs, role, tailSeq, lastEpoch });
     return true;
+  }
+
+  /**
+   * Sets who this node follows. Only the quorum logic decides it (a current-epoch Leader
+   * heartbeat or response): a claimed role or tail never makes a leader here.
+   */
+  believe(leader: NodeId | null): void {
+    this.#believedLeader = leader === this.selfId ? null : leader;
   }
 
   /**

@@ -8,7 +8,7 @@
 // Called by: the handle (dispatch, tryDispatch, cancel), the router through the handle, the loop.
 
 import { ClosedError, RedexError, RedexErrorCode } from '../log/errors.js';
-import type { NodeId, ReplicationMessage } from '../wire/types.js';
+import type { AnyReplicationMessage, NodeId } from '../wire/types.js';
 
 /** Normal lane (Heartbeat, SyncRequest): a peer flood fills this one first. */
 export const RUNTIME_INBOX_CAPACITY = 1024;
@@ -21,7 +21,7 @@ export const DISPATCH_WAITERS_MAX = 1024;
 export interface InboundMessage {
   readonly kind: 'message';
   readonly from: NodeId;
-  readonly message: ReplicationMessage;
+  readonly message: AnyReplicationMessage;
 }
 
 /** Local only (never crosses the wire): stop the runtime after the graceful Idle transition. */
@@ -33,15 +33,15 @@ export type Inbound = InboundMessage | InboundShutdown;
 
 export const SHUTDOWN: InboundShutdown = Object.freeze({ kind: 'shutdown' });
 
-export function inbound(from: NodeId, message: ReplicationMessage): InboundMessage {
+export function inbound(from: NodeId, message: AnyReplicationMessage): InboundMessage {
   return { kind: 'message', from, message };
 }
 
-/** Shutdown, SyncResponse and SyncNack ride the priority lane. */
+/** Shutdown, SyncResponse, SyncNack and the election messages ride the priority lane. */
 export function isPriorityEvent(event: Inbound): boolean {
-  return (
-    event.kind === 'shutdown' || event.message.kind === 'response' || event.message.kind === 'nack'
-  );
+  if (event.kind === 'shutdown') return true;
+  const kind = event.message.kind;
+  return kind !== 'heartbeat' && kind !== 'request';
 }
 
 /** A fixed-capacity FIFO ring. */

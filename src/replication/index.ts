@@ -9,7 +9,6 @@ export * from './config.js';
 export * from './coordinator.js';
 export * from './disk-pressure.js';
 export * from './dispatcher.js';
-export * from './election.js';
 export * from './enable.js';
 export * from './handle.js';
 export * from './heartbeat-tracker.js';

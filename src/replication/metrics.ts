@@ -51,6 +51,17 @@ export interface ChannelMetricsSnapshot {
   readonly replicaLagSeconds: number | null;
 }
 
+/** What the quorum logic has counted so far (cumulative, per channel). */
+export interface QuorumMetricsInput {
+  readonly epoch: number;
+  readonly commitSeq: number;
+  readonly truncatedEvents: number;
+  readonly staleEpochDrops: number;
+  readonly preVotes: number;
+  readonly electionsWon: number;
+  readonly electionsLost: number;
+}
+
 interface Series {
   readonly leaderChanges: Counter<'channel'>;
   readonly electionThrash: Counter<'channel'>;
@@ -64,6 +75,11 @@ interface Series {
   readonly tailSeq: Gauge<'channel'>;
   readonly replicaConfirmedTail: Gauge<'channel' | 'replica'>;
   readonly replicaLagEvents: Gauge<'channel' | 'replica'>;
+  readonly epoch: Gauge<'channel'>;
+  readonly commitSeq: Gauge<'channel'>;
+  readonly truncatedEvents: Counter<'channel'>;
+  readonly staleEpochDrops: Counter<'channel'>;
+  readonly elections: Counter<'channel' | 'result'>;
   readonly channelsFolded: Counter;
   readonly connectedPeers: Gauge;
   readonly peerRtt: Gauge<'peer'>;
@@ -101,6 +117,15 @@ export class ChannelMetrics implements CoordinatorMetrics {
   #tailSeq: number | null = null;
   #lag: Record<LagRole, number | null> = { leader: null, replica: null };
   readonly #replicas = new Set<string>();
+  #quorumSeen: QuorumMetricsInput = {
+    epoch: 0,
+    commitSeq: 0,
+    truncatedEvents: 0,
+    staleEpochDrops: 0,
+    preVotes: 0,
+    electionsWon: 0,
+    electionsLost: 0,
+  };
 
   constructor(label: string, series: Series) {
     this.label = label;
@@ -184,6 +209,29 @@ export class ChannelMetrics implements CoordinatorMetrics {
     this.#series.replicaLagEvents.set(labels, nonNegative(leaderTail - confirmedTail));
   }
 
+  /** The quorum state now; counters move by what grew since the last call. */
+  observeQuorum(state: QuorumMetricsInput): void {
+    const s = this.#series;
+    const channel = { channel: this.label };
+    s.epoch.set(channel, state.epoch);
+    s.commitSeq.set(channel, state.commitSeq);
+    const last = this.#quorumSeen;
+    const grow = (now: number, before: number) => Math.max(0, now - before);
+    const truncated = grow(state.truncatedEvents, last.truncatedEvents);
+    if (truncated > 0) s.truncatedEvents.inc(channel, truncated);
+    const stale = grow(state.staleEpochDrops, last.staleEpochDrops);
+    if (stale > 0) s.staleEpochDrops.inc(channel, stale);
+    for (const [result, now, before] of [
+      ['pre-vote', state.preVotes, last.preVotes],
+      ['won', state.electionsWon, last.electionsWon],
+      ['lost', state.electionsLost, last.electionsLost],
+    ] as const) {
+      const n = grow(now, before);
+      if (n > 0) s.elections.inc({ channel: this.label, result }, n);
+    }
+    this.#quorumSeen = { ...state };
+  }
+
   removeReplica(replica: NodeId): void {
     const label = nodeLabel(replica);
     if (!this.#replicas.delete(label)) return;
@@ -221,10 +269,17 @@ export class ChannelMetrics implements CoordinatorMetrics {
       s.syncBytes,
       s.appends,
       s.appendBytes,
+      s.truncatedEvents,
+      s.staleEpochDrops,
     ]) {
       counter.remove(channel);
     }
     s.tailSeq.remove(channel);
+    s.epoch.remove(channel);
+    s.commitSeq.remove(channel);
+    for (const result of ['pre-vote', 'won', 'lost']) {
+      s.elections.remove({ channel: this.label, result });
+    }
     for (const role of ['leader', 'replica'] as const) s.lag.remove({ channel: this.label, role });
     for (const replica of this.#replicas) {
       s.replicaConfirmedTail.remove({ channel: this.label, replica });
@@ -291,6 +346,32 @@ export class ReplicationMetrics {
         name: 'redex_replication_replica_confirmed_tail',
         help: 'Leader side: the tail each replica has confirmed holding.',
         labelNames: ['channel', 'replica'] as const,
+        registers,
+      }),
+      epoch: new Gauge({
+        name: 'redex_replication_epoch',
+        help: 'The highest leader epoch this node has seen for the channel.',
+        labelNames: ['channel'] as const,
+        registers,
+      }),
+      commitSeq: new Gauge({
+        name: 'redex_replication_commit_seq',
+        help: 'Every event below this seq is committed (held by a majority with one history).',
+        labelNames: ['channel'] as const,
+        registers,
+      }),
+      truncatedEvents: counter(
+        'redex_replication_truncated_events_total',
+        'Events cut from this log because they diverged from the leader (never committed ones).',
+      ),
+      staleEpochDrops: counter(
+        'redex_replication_stale_epoch_drops_total',
+        'Frames from an older epoch (or without epoch fields where they are needed), dropped.',
+      ),
+      elections: new Counter({
+        name: 'redex_replication_elections_total',
+        help: 'Elections by outcome: pre-vote (started), won, lost.',
+        labelNames: ['channel', 'result'] as const,
         registers,
       }),
       replicaLagEvents: new Gauge({

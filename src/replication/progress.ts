@@ -146,6 +146,11 @@ export class ReplicaProgress {
   }
 
   /** Rejects every waiter with `error` and refuses new ones; idempotent. */
+  /** Forgets every confirmed position (a new leadership counts only what it validates itself). */
+  reset(): void {
+    this.#tails.clear();
+  }
+
   close(error: Error): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -13,7 +13,14 @@
 // through the file's internal apply path, which skips the guard.
 
 import { ClosedError, NotLeaderError, RedexError, RedexErrorCode } from '../log/errors.js';
-import type { FileReplication, RedexFile, WaitForReplicasOptions } from '../log/redex-file.js';
+import type {
+  Acks,
+  FileReplication,
+  RedexFile,
+  ReplicatedWrite,
+  WaitForCommitOptions,
+  WaitForReplicasOptions,
+} from '../log/redex-file.js';
 import type { ReplicationAttachment } from '../log/replication-attachment.js';
 import type { Clock } from '../time/clock.js';
 import type { Random } from '../time/random.js';
@@ -125,6 +132,13 @@ export class Replicator implements ReplicationAttachment {
         // The role did change; only the chain tag failed, and the next transition retries it.
         if (!(error instanceof TagSinkError)) throw error;
       }
+      // Epoch, vote and history as this node left them. A node that may have lost acknowledged
+      // events (in memory, or an unclean stop without fsync on every append) does not vote
+      // until it caught up with a leader (or every member turns out to be new).
+      const store = file.quorumState;
+      const loaded = await store.load(file.nextSeq);
+      const trusted = file.persistent && (loaded.cleanShutdown || file.config.fsync === 'always');
+      await file.openQuorumState();
       const runtimeFile: RuntimeFile = {
         get nextSeq() {
           return file.nextSeq;
@@ -132,10 +146,12 @@ export class Replicator implements ReplicationAttachment {
         get firstSeq() {
           return file.firstSeq;
         },
+        // The leader ships what it has, committed or not: commit follows the copies.
         readRangeLimited: (start, end, maxBytes, overhead) =>
-          file.readRangeLimited(start, end, maxBytes, overhead),
+          file.readRangeLimited(start, end, maxBytes, overhead, { isolation: 'uncommitted' }),
         appendBatchIfNextSeq: (expected, payloads) => file.applyReplicated(expected, payloads),
         skipTo: (seq) => file.skipTo(seq),
+        truncateFrom: (seq) => file.truncateFrom(seq),
         sweepRetention: () => file.sweepRetention(),
       };
       const handle = spawnReplicationRuntime({
@@ -154,6 +170,16 @@ export class Replicator implements ReplicationAttachment {
           nowMs: this.#clock.nowMs(),
         }),
         metrics: this.metrics.forChannel(file.name),
+        onCommit: () => file.commitAdvanced(),
+        quorum: {
+          durable: { epoch: loaded.epoch, votedFor: loaded.votedFor, history: loaded.history },
+          mayVote: trusted,
+          persistence: {
+            saveVote: (epoch, votedFor) => store.saveVote(epoch, votedFor),
+            appendEpoch: (epoch, startSeq) => store.appendEpoch(epoch, startSeq),
+            truncateHistory: (fromSeq) => store.truncateHistory(fromSeq),
+          },
+        },
       });
       try {
         this.host.router.register(handle);
@@ -171,6 +197,22 @@ export class Replicator implements ReplicationAttachment {
   assertInvariants(): void {
     for (const channel of this.#channels.values()) channel.assertInvariants();
   }
+}
+
+/** What an `acks` option waits for, checked against the replica set's size. */
+function ackCondition(
+  acks: Acks | undefined,
+  replicas: number,
+): 'leader' | 'commit' | 'all' | number {
+  if (acks === undefined || acks === 'quorum') return 'commit';
+  if (acks === 'leader' || acks === 'all') return acks;
+  if (typeof acks === 'number' && Number.isSafeInteger(acks) && acks >= 0 && acks <= replicas) {
+    return acks;
+  }
+  throw new RedexError(
+    RedexErrorCode.InvalidArgument,
+    `acks must be 'quorum', 'leader', 'all' or a number of replicas in 0..${replicas}, got ${String(acks)}`,
+  );
 }
 
 /** The replication state of one open file; also its `FileReplication` hook. */
@@ -225,11 +267,53 @@ export class ReplicatedChannel implements FileReplication {
     return handle.runtime.tracker.believedLeader;
   }
 
-  checkWrite(): void {
-    if (this.role === Role.Leader && !(this.#handle?.isStopped ?? true)) return;
-    const leader = this.leader;
-    const address = leader === null ? null : (this.#replicator.host.addressOf?.(leader) ?? null);
-    throw new NotLeaderError(this.name, leader, address);
+  beginWrite(acks: Acks | undefined, ackTimeoutMs: number | undefined): ReplicatedWrite {
+    const handle = this.#handle;
+    const runtime = handle?.runtime;
+    if (runtime === undefined || handle === null || handle.isStopped || !runtime.leads()) {
+      const leader = this.leader;
+      const address = leader === null ? null : (this.#replicator.host.addressOf?.(leader) ?? null);
+      throw new NotLeaderError(this.name, leader, address);
+    }
+    const replicas = ackCondition(acks, runtime.progress.peerCount);
+    const epoch = runtime.quorum.epoch;
+    return {
+      precondition: () => runtime.leads(epoch),
+      acknowledge: (lastSeq, signal) => {
+        if (replicas === 'leader') return Promise.resolve();
+        return runtime.commits.wait(
+          { seq: lastSeq, epoch, replicas },
+          { signal, ...(ackTimeoutMs === undefined ? {} : { timeoutMs: ackTimeoutMs }) },
+        );
+      },
+    };
+  }
+
+  /** Committed reads stop here; a node outside the replica set holds nothing to hide. */
+  get commitSeq(): number {
+    return this.#handle?.runtime.commitSeq ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  waitForCommit(seq: number, options: WaitForCommitOptions = {}): Promise<void> {
+    const handle = this.#handle;
+    if (handle === null) {
+      return Promise.reject(
+        new RedexError(
+          RedexErrorCode.Config,
+          `this node is not in the replica set of ${JSON.stringify(this.name)}; it cannot follow its commit`,
+        ),
+      );
+    }
+    if (handle.isStopped) {
+      return Promise.reject(new ClosedError(`the replication of ${JSON.stringify(this.name)}`));
+    }
+    return handle.runtime.commits.wait(
+      { seq, epoch: null, replicas: 'commit' },
+      {
+        signal: options.signal ?? null,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      },
+    );
   }
 
   appended(): void {

@@ -12,6 +12,10 @@ export const TransitionSignal = {
   ElectionWon: 'ElectionWon',
   ElectionLost: 'ElectionLost',
   PeerLeaderObserved: 'PeerLeaderObserved',
+  /** A frame of a higher epoch arrived: a Leader or Candidate steps down at once. */
+  HigherEpochObserved: 'HigherEpochObserved',
+  /** A Leader heard from no majority for the silence window (check quorum). */
+  QuorumLost: 'QuorumLost',
   GracefulRelinquish: 'GracefulRelinquish',
   LeaderDiskPressureWithdraw: 'LeaderDiskPressureWithdraw',
   DiskPressureWithdraw: 'DiskPressureWithdraw',
@@ -85,8 +89,8 @@ const MATRIX: ReadonlyMap<string, readonly TransitionSignal[]> = new Map([
   [pairKey(Role.Idle, Role.Replica), [S.CapabilitySelected]],
   [pairKey(Role.Replica, Role.Candidate), [S.MissedHeartbeats]],
   [pairKey(Role.Candidate, Role.Leader), [S.ElectionWon]],
-  [pairKey(Role.Candidate, Role.Replica), [S.ElectionLost]],
-  [pairKey(Role.Leader, Role.Replica), [S.PeerLeaderObserved]],
+  [pairKey(Role.Candidate, Role.Replica), [S.ElectionLost, S.HigherEpochObserved]],
+  [pairKey(Role.Leader, Role.Replica), [S.PeerLeaderObserved, S.HigherEpochObserved, S.QuorumLost]],
   [
     pairKey(Role.Leader, Role.Idle),
     [S.GracefulRelinquish, S.LeaderDiskPressureWithdraw, S.ChannelClose],

@@ -10,10 +10,10 @@
 // (docs/DESIGN.md#no-keepalive-cycle).
 
 import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
-import { decodeAny } from '../wire/codec.js';
+import { decodeAnyMessage } from '../wire/codec.js';
 import { WireError } from '../wire/errors.js';
 import { channelIdToHex } from '../wire/ids.js';
-import type { ChannelId, NodeId, ReplicationMessage } from '../wire/types.js';
+import type { AnyReplicationMessage, ChannelId, NodeId } from '../wire/types.js';
 import type { ReplicationRuntimeHandle } from './handle.js';
 import { type InboundMessage, inbound } from './inbox.js';
 
@@ -91,7 +91,7 @@ export class ReplicationRouter {
   }
 
   /** Delivers a decoded message from `from`; null when queued, else the rejection. */
-  tryRoute(from: NodeId, message: ReplicationMessage): RouteRejection | null {
+  tryRoute(from: NodeId, message: AnyReplicationMessage): RouteRejection | null {
     return this.tryRouteEvent(inbound(from, message));
   }
 
@@ -112,9 +112,9 @@ export class ReplicationRouter {
 
   /** Decodes a RedEX frame from `from` (its id proven by the transport) and routes it. */
   tryRouteFrame(from: NodeId, frame: Uint8Array): RouteRejection | null {
-    let message: ReplicationMessage;
+    let message: AnyReplicationMessage;
     try {
-      message = decodeAny(frame);
+      message = decodeAnyMessage(frame);
     } catch (error) {
       this.stats.drops.malformed++;
       const wire = error instanceof WireError ? error : undefined;

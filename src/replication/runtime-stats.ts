@@ -9,6 +9,8 @@ export const InboundDrop = {
   UnknownToken: 'unknown-token',
   NotBelievedLeader: 'not-believed-leader',
   WrongRole: 'wrong-role',
+  /** A response from an older epoch (or without epoch fields): not from our leader. */
+  StaleEpoch: 'stale-epoch',
 } as const;
 export type InboundDrop = (typeof InboundDrop)[keyof typeof InboundDrop];
 
@@ -41,9 +43,12 @@ export interface RuntimeStats {
   parkedAnswered: number;
   /** Leader: append announcements not sent to a replica whose next request was on its way. */
   announcementsSkipped: number;
+  /** Ticks that moved an election (started a pre-vote, stepped down, gave one up). */
   elections: number;
-  /** Times this leader yielded to a member holding a higher tail. */
-  yields: number;
+  /** Vote requests and answers sent. */
+  votesOut: number;
+  /** Diverged suffixes cut from this log. */
+  truncations: number;
   /** Steps that threw something unexpected (a bug); `lastError` keeps the latest. */
   stepErrors: number;
   readonly drops: Record<InboundDrop, number>;
@@ -78,7 +83,8 @@ export function emptyStats(): RuntimeStats {
     parkedAnswered: 0,
     announcementsSkipped: 0,
     elections: 0,
-    yields: 0,
+    votesOut: 0,
+    truncations: 0,
     stepErrors: 0,
     drops,
   };

@@ -13,6 +13,7 @@ import { channelIdToHex, isNodeId } from '../wire/ids.js';
 import {
   type ChannelId,
   type NodeId,
+  type QuorumMessage,
   Role,
   type SyncHeartbeat,
   type SyncNack,
@@ -34,6 +35,7 @@ import {
   type ChangeListener,
   type ChannelSnapshot,
 } from './channel-snapshot.js';
+import { CommitWaiters } from './commit-waiters.js';
 import { syncClassOf } from './config.js';
 import { type ReplicationCoordinator, TagSinkError } from './coordinator.js';
 import { handleDiskPressure } from './disk-pressure.js';
@@ -43,11 +45,18 @@ import type { InboundMessage } from './inbox.js';
 import type { ChannelMetrics } from './metrics.js';
 import { OutstandingRequests } from './outstanding.js';
 import { ReplicaProgress, type WaitOptions } from './progress.js';
+import {
+  ChannelQuorum,
+  type QuorumEffect,
+  type QuorumTransitionReason,
+} from './quorum/channel-quorum.js';
+import type { EpochEntry } from './quorum/epoch-history.js';
 import { TransitionSignal } from './roles.js';
 import { ABORTED, RuntimeLoop } from './runtime-loop.js';
 import { emptyStats, type RuntimeStats } from './runtime-stats.js';
-import { afterSkip, afterTransition, onInbound } from './step.js';
+import { afterSkip, afterTruncate, onInbound } from './step.js';
 import { afterApply } from './step-apply.js';
+import { quorumRoleOf } from './step-quorum.js';
 import { afterRespond, afterServeRead, announceAppends } from './step-serve.js';
 import type { ChannelState, MetricEffect, StepEffect, StepView } from './step-state.js';
 import { NO_EFFECTS } from './step-state.js';
@@ -58,6 +67,36 @@ import { peersOf } from './tick.js';
 export interface RuntimeFile extends CatchupSource, CatchupSink {
   skipTo(seq: number): Promise<void>;
   sweepRetention(): Promise<number>;
+  /** Cuts a diverged suffix: every event at or after `seq` goes, durably, before it resolves. */
+  truncateFrom(seq: number): Promise<number>;
+}
+
+/** Where the channel's epoch, vote and epoch history are made durable (the log's quorum files). */
+export interface QuorumPersistence {
+  saveVote(epoch: number, votedFor: bigint | null): Promise<void>;
+  appendEpoch(epoch: number, startSeq: number): Promise<void>;
+  truncateHistory(fromSeq: number): Promise<void>;
+}
+
+/** The quorum state loaded at open, and whether this node may vote before it caught up. */
+export interface QuorumStart {
+  readonly durable: {
+    readonly epoch: number;
+    readonly votedFor: NodeId | null;
+    readonly history: readonly EpochEntry[];
+  };
+  readonly mayVote: boolean;
+  readonly persistence: QuorumPersistence;
+}
+
+/** Memory only: a fresh state with nothing durable (tests; in-memory channels use the same). */
+export function volatileQuorumStart(mayVote = true): QuorumStart {
+  const done = () => Promise.resolve();
+  return {
+    durable: { epoch: 0, votedFor: null, history: [] },
+    mayVote,
+    persistence: { saveVote: done, appendEpoch: done, truncateHistory: done },
+  };
 }
 
 /** Heartbeat period, default class and background fraction come from the coordinator's config. */
@@ -77,6 +116,10 @@ export interface RuntimeOptions {
   readonly random: Random;
   readonly budget: BandwidthBudget;
   readonly metrics?: ChannelMetrics;
+  /** Default: a fresh, volatile quorum state that may vote (tests of the seed's behaviour). */
+  readonly quorum?: QuorumStart;
+  /** Told after the commit moved (the file wakes its committed readers). */
+  readonly onCommit?: () => void;
 }
 
 function invalidOption(message: string): RedexError {
@@ -94,6 +137,8 @@ export class ReplicationRuntime extends RuntimeLoop {
   readonly outstanding = new OutstandingRequests();
   readonly budget: BandwidthBudget;
   readonly progress: ReplicaProgress;
+  readonly quorum: ChannelQuorum;
+  readonly commits: CommitWaiters;
   readonly stats: RuntimeStats = emptyStats();
   /** The latest unexpected error a step threw (see `stats.stepErrors`). */
   lastError: unknown = null;
@@ -106,6 +151,8 @@ export class ReplicationRuntime extends RuntimeLoop {
   readonly #metrics: ChannelMetrics | undefined;
   // Released when the task ends, so a dropped runtime does not keep the mesh reachable.
   #dispatcher: ReplicationDispatcher | null;
+  readonly #persistence: QuorumPersistence;
+  readonly #onCommit: (() => void) | undefined;
   readonly #unsubscribeRole: () => void;
   readonly #listeners = new Set<ChangeListener>();
   /** What the change listeners last saw (role, leader, tail, confirmed tails). */
@@ -140,6 +187,19 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.#dispatcher = options.dispatcher;
     this.tracker = new HeartbeatTracker(options.selfId, heartbeatMs);
     this.progress = new ReplicaProgress(this.channelName, options.clock, peers);
+    const start = options.quorum ?? volatileQuorumStart();
+    this.#persistence = start.persistence;
+    this.#onCommit = options.onCommit;
+    this.quorum = new ChannelQuorum({
+      selfId: options.selfId,
+      replicaSet: options.replicaSet,
+      heartbeatMs,
+      silenceMs: this.tracker.silenceMs,
+      durable: start.durable,
+      mayVote: start.mayVote,
+      nowMs: options.clock.nowMs(),
+    });
+    this.commits = new CommitWaiters(this.channelName, options.clock, () => this.#ackView());
     this.#state = {
       selfId: this.selfId,
       channelId: this.channelId,
@@ -154,13 +214,14 @@ export class ReplicationRuntime extends RuntimeLoop {
       backoff: this.backoff,
       budget: this.budget,
       stats: this.stats,
+      quorum: this.quorum,
       parked: new Map(),
       awaitingRequest: new Set(),
-      replicaSinceMs: this.coordinator.role === Role.Replica ? options.clock.nowMs() : null,
-      rejoinAtMs: null,
     };
     this.#unsubscribeRole = this.coordinator.onRoleChange((event) => {
-      if (event.to === Role.Replica) this.#state.replicaSinceMs = this.#clock.nowMs();
+      // Positions confirmed to an earlier leadership do not count for this one.
+      if (event.to === Role.Leader || event.from === Role.Leader) this.progress.reset();
+      this.commits.update();
       // A new leader says so at once instead of at its next tick.
       if (event.to === Role.Leader) this.scheduleNotify();
       if (event.from === Role.Leader && event.to !== Role.Leader) this.#metrics?.clearLag('leader');
@@ -186,6 +247,42 @@ export class ReplicationRuntime extends RuntimeLoop {
     return this.progress.wait(seq, options);
   }
 
+  /** The highest leader epoch this node has seen. */
+  get epoch(): number {
+    return this.quorum.epoch;
+  }
+
+  /** Every event below this seq is committed, as far as this node knows. */
+  get commitSeq(): number {
+    return this.quorum.commitSeq;
+  }
+
+  /** The epoch that wrote `seq` in this node's log (0 before epochs). */
+  epochOf(seq: number): number {
+    return this.quorum.history.epochOf(seq);
+  }
+
+  /** True while this node leads and can take appends for `epoch` (the current one). */
+  leads(epoch = this.quorum.epoch): boolean {
+    return (
+      !this.ended &&
+      this.coordinator.role === Role.Leader &&
+      this.quorum.leader === this.selfId &&
+      this.quorum.epoch === epoch
+    );
+  }
+
+  #ackView() {
+    const progress = this.progress;
+    return {
+      epoch: this.quorum.epoch,
+      leading: this.leads(),
+      commitSeq: this.quorum.commitSeq,
+      holding: (seq: number) => progress.holding(seq),
+      replicaCount: progress.peerCount,
+    };
+  }
+
   /** The channel's replication state now, as a plain frozen object. */
   snapshot(): ChannelSnapshot {
     const role = this.coordinator.role;
@@ -198,6 +295,9 @@ export class ReplicationRuntime extends RuntimeLoop {
       peers: this.#state.peers,
       tracker: this.tracker,
       confirmedTail: (peer) => this.progress.confirmedTail(peer),
+      matchedSeq: (peer) => (role === Role.Leader ? (this.quorum.matched.get(peer) ?? null) : null),
+      epoch: this.quorum.epoch,
+      commitSeq: this.quorum.commitSeq,
     });
   }
 
@@ -218,7 +318,8 @@ export class ReplicationRuntime extends RuntimeLoop {
   #changeKey(): string {
     const role = this.coordinator.role;
     const leader = role === Role.Leader ? this.selfId : this.tracker.believedLeader;
-    return `${role}|${leader}|${this.#file.nextSeq}|${this.#confirmedVersion}|${this.ended}`;
+    const q = this.quorum;
+    return `${role}|${leader}|${this.#file.nextSeq}|${this.#confirmedVersion}|${this.ended}|${q.epoch}|${q.commitSeq}`;
   }
 
   protected override async onAnnounce(): Promise<void> {
@@ -235,6 +336,17 @@ export class ReplicationRuntime extends RuntimeLoop {
   }
 
   protected override afterStep(): void {
+    const q = this.quorum;
+    const c = q.counters;
+    this.#metrics?.observeQuorum({
+      epoch: q.epoch,
+      commitSeq: q.commitSeq,
+      truncatedEvents: c.truncatedEvents,
+      staleEpochDrops: c.staleEpochDrops + c.noEpochDrops,
+      preVotes: c.preVotesStarted,
+      electionsWon: c.electionsWon,
+      electionsLost: c.electionsLost,
+    });
     this.#reportChange();
   }
 
@@ -242,7 +354,11 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.#unsubscribeRole();
     this.#state.parked.clear();
     this.#state.awaitingRequest.clear();
-    this.progress.close(new ClosedError(`the replication of ${JSON.stringify(this.channelName)}`));
+    const closed = new ClosedError(`the replication of ${JSON.stringify(this.channelName)}`);
+    this.progress.close(closed);
+    // Acknowledgements still waiting never come from this runtime: their outcome is unknown.
+    this.commits.update();
+    this.commits.close(closed);
     this.#dispatcher = null;
     this.#reportChange();
     this.#listeners.clear();
@@ -276,7 +392,8 @@ export class ReplicationRuntime extends RuntimeLoop {
     const now = this.#clock.nowMs();
     await this.#perform(beginTick(this.#state, this.#view()));
     // Role, tracker and tail are read in one synchronous stretch; the tick's time is its start.
-    await this.#perform(finishTick(this.#state, { ...this.#view(), nowMs: now }));
+    const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
+    await this.#perform(finishTick(this.#state, { ...this.#view(), nowMs: now, jitterMs }));
   }
 
   /** One message from a peer. Public so tests can drive it directly. */
@@ -320,11 +437,11 @@ export class ReplicationRuntime extends RuntimeLoop {
         const skipped = await this.#fileOp(() => this.#file.skipTo(effect.seq).then(() => true));
         return skipped === null ? NO_EFFECTS : afterSkip(state, effect.next, this.#view());
       }
-      case 'transition': {
-        const moved = await this.#transition(effect.target, effect.signal);
-        if (effect.next === null) return NO_EFFECTS;
-        return afterTransition(state, effect.next, moved, this.#view());
-      }
+      case 'transition':
+        await this.#transition(effect.target, effect.signal);
+        return NO_EFFECTS;
+      case 'quorum':
+        return this.#performQuorum(effect.effect);
       case 'disk-pressure':
         await this.io(
           handleDiskPressure({
@@ -338,6 +455,7 @@ export class ReplicationRuntime extends RuntimeLoop {
         const before = this.progress.confirmedTail(effect.peer);
         this.progress.observe(effect.peer, effect.tailSeq);
         if (this.progress.confirmedTail(effect.peer) !== before) this.#confirmedVersion++;
+        this.commits.update();
         return NO_EFFECTS;
       }
       case 'record-tail':
@@ -346,6 +464,100 @@ export class ReplicationRuntime extends RuntimeLoop {
       case 'metric':
         if (this.#metrics !== undefined) recordMetric(this.#metrics, effect.metric);
         return NO_EFFECTS;
+    }
+  }
+
+  /**
+   * One quorum effect. A durable write that fails throws: the step ends there, so nothing that
+   * depended on it (an answer to a vote, an event of the new epoch) happens.
+   */
+  async #performQuorum(effect: QuorumEffect): Promise<readonly StepEffect[]> {
+    switch (effect.kind) {
+      case 'persist-vote':
+        await this.io(this.#persistence.saveVote(effect.epoch, effect.votedFor));
+        return NO_EFFECTS;
+      case 'persist-epoch-start':
+        await this.io(this.#persistence.appendEpoch(effect.epoch, effect.startSeq));
+        return NO_EFFECTS;
+      case 'persist-history-truncate':
+        await this.io(this.#persistence.truncateHistory(effect.fromSeq));
+        return NO_EFFECTS;
+      case 'truncate-log': {
+        await this.io(this.#file.truncateFrom(effect.fromSeq));
+        this.stats.truncations++;
+        return afterTruncate(this.#state, effect.fromSeq, this.#view());
+      }
+      case 'send-vote-request':
+        await this.#sendQuorum(effect.to, {
+          kind: 'vote-request',
+          channelId: this.channelId,
+          epoch: effect.epoch,
+          lastEpoch: effect.lastEpoch,
+          nextSeq: effect.nextSeq,
+          preVote: effect.preVote,
+          transfer: effect.transfer,
+        });
+        return NO_EFFECTS;
+      case 'send-vote-response':
+        await this.#sendQuorum(effect.to, {
+          kind: 'vote-response',
+          channelId: this.channelId,
+          epoch: effect.epoch,
+          granted: effect.granted,
+          preVote: effect.preVote,
+        });
+        return NO_EFFECTS;
+      case 'become':
+        await this.#become(effect.role, effect.reason);
+        return NO_EFFECTS;
+      case 'leadership-lost':
+        this.commits.update();
+        return NO_EFFECTS;
+      case 'commit':
+        this.commits.update();
+        this.#confirmedVersion++;
+        this.#onCommit?.();
+        // Replicas show committed events only: tell them soon (one coalesced heartbeat each).
+        if (this.coordinator.role === Role.Leader) this.scheduleNotify();
+        return NO_EFFECTS;
+    }
+  }
+
+  /** The coordinator's transition for a role the quorum logic decided. */
+  async #become(
+    role: 'leader' | 'candidate' | 'replica',
+    reason: QuorumTransitionReason,
+  ): Promise<void> {
+    const from = this.coordinator.role;
+    if (role === 'leader') {
+      await this.#transition(Role.Leader, TransitionSignal.ElectionWon);
+    } else if (role === 'candidate') {
+      await this.#transition(Role.Candidate, TransitionSignal.MissedHeartbeats);
+    } else if (from === Role.Leader) {
+      const signal =
+        reason === 'quorum-lost'
+          ? TransitionSignal.QuorumLost
+          : TransitionSignal.HigherEpochObserved;
+      await this.#transition(Role.Replica, signal);
+    } else if (from === Role.Candidate) {
+      const signal =
+        reason === 'higher-epoch'
+          ? TransitionSignal.HigherEpochObserved
+          : TransitionSignal.ElectionLost;
+      await this.#transition(Role.Replica, signal);
+    }
+    this.commits.update();
+  }
+
+  async #sendQuorum(target: NodeId, message: QuorumMessage): Promise<void> {
+    const dispatcher = this.#dispatcher;
+    if (dispatcher === null) return;
+    try {
+      await this.io(dispatcher.sendQuorum(target, message));
+      this.stats.votesOut++;
+    } catch (error) {
+      if (error === ABORTED) throw error;
+      this.stats.sendFailures++;
     }
   }
 
@@ -385,6 +597,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       chunkMax: shape.chunkMax,
       requestId: token,
       syncClass: shape.syncClass,
+      quorum: { epoch: this.quorum.epoch, lastFetchedEpoch: this.quorum.lastEpoch(shape.sinceSeq) },
     };
     this.outstanding.record(leader, token, now);
     if (!(await this.#send(leader, request))) this.outstanding.take(leader, token, now);
@@ -430,7 +643,10 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.outstanding.assertInvariants();
     this.budget.assertInvariants();
     this.progress.assertInvariants();
+    this.commits.assertInvariants();
     this.coordinator.assertInvariants();
+    if (!this.ended)
+      this.quorum.assertInvariants(quorumRoleOf(this.coordinator.role), this.#file.nextSeq);
     this.assertLoopInvariants();
     const { parked, awaitingRequest, peers } = this.#state;
     for (const peer of [...parked.keys(), ...awaitingRequest]) {

@@ -7,6 +7,7 @@ import { type NodeId, Role, type SyncResponse } from '../wire/types.js';
 import { isEmptyStrike } from './backoff.js';
 import type { ApplyResult } from './catchup.js';
 import { InboundDrop } from './runtime-stats.js';
+import { fromQuorum, quorumRoleOf } from './step-quorum.js';
 import {
   type ApplyEffect,
   type ChannelState,
@@ -41,7 +42,21 @@ export function onResponse(
     state.stats.drops[InboundDrop.WrongRole]++;
     return NO_EFFECTS;
   }
-  return [{ kind: 'apply', from, response, tailBefore: view.tailSeq, retry: false }];
+  // The epoch gate, and the history entries the events need, durable before they are written.
+  const gate = state.quorum.beforeApply({
+    from,
+    epochs: response.quorum,
+    role: quorumRoleOf(view.role),
+    nextSeq: view.tailSeq,
+    nowMs: view.nowMs,
+  });
+  const effects = fromQuorum(state, gate.effects);
+  if (!gate.accept) {
+    state.stats.drops[InboundDrop.StaleEpoch]++;
+    return effects;
+  }
+  effects.push({ kind: 'apply', from, response, tailBefore: view.tailSeq, retry: false });
+  return effects;
 }
 
 /**
@@ -79,7 +94,9 @@ export function afterApply(
     return NO_EFFECTS;
   }
   const newTail = result.newTail;
+  const leaderCommit = apply.response.quorum?.commitSeq ?? 0;
   const recorded: StepEffect[] = [
+    ...fromQuorum(state, state.quorum.afterApply(newTail, leaderCommit)),
     { kind: 'record-tail', tailSeq: newTail },
     { kind: 'metric', metric: { name: 'tail', tailSeq: newTail } },
   ];

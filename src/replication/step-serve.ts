@@ -13,6 +13,7 @@
 import { NackCode, type NodeId, Role, type SyncRequest } from '../wire/types.js';
 import type { SyncRequestOutcome } from './catchup.js';
 import { InboundDrop } from './runtime-stats.js';
+import { confirmMatched, fromQuorum, quorumRoleOf } from './step-quorum.js';
 import {
   type ChannelState,
   heartbeatOf,
@@ -35,9 +36,27 @@ export function onRequest(
   view: StepView,
 ): readonly StepEffect[] {
   state.stats.requestsIn++;
-  // Asking from N means holding everything below N.
-  const confirm: StepEffect = { kind: 'confirm-tail', peer: from, tailSeq: request.sinceSeq };
-  if (view.role !== Role.Leader) return [confirm, notLeaderNack(state, from, request)];
+  // The epoch check: asking from N with a matching history means holding everything below N.
+  const check = state.quorum.onFetch({
+    from,
+    sinceSeq: request.sinceSeq,
+    epochs: request.quorum,
+    role: quorumRoleOf(view.role),
+    nextSeq: view.tailSeq,
+    nowMs: view.nowMs,
+  });
+  const effects: StepEffect[] = fromQuorum(state, check.effects);
+  effects.push(...confirmMatched(state, from, view));
+  if (check.diverged !== null) {
+    effects.push(
+      send(from, { ...nackOf(state, request, NackCode.Diverged), diverged: check.diverged }),
+    );
+    return effects;
+  }
+  if (!check.serve || view.role !== Role.Leader) {
+    effects.push(notLeaderNack(state, from, request));
+    return effects;
+  }
   // A newer request from the same replica supersedes its held one (whose token just expires).
   state.parked.delete(from);
   state.awaitingRequest.delete(from);
@@ -45,9 +64,10 @@ export function onRequest(
     // Caught up: hold the request open and answer it with the next append.
     state.parked.set(from, { request, atMs: view.nowMs });
     state.stats.requestsParked++;
-    return [confirm];
+    return effects;
   }
-  return [confirm, { kind: 'serve', to: from, request }];
+  effects.push({ kind: 'serve', to: from, request });
+  return effects;
 }
 
 /**
@@ -76,9 +96,16 @@ export function afterServeRead(
     state.budget.refund(cost);
     return [notLeaderNack(state, to, request)];
   }
+  const response = outcome.response;
+  const q = state.quorum;
+  const quorum = {
+    epoch: q.epoch,
+    commitSeq: q.commitSeq,
+    runs: q.runsFor(response.firstSeq, response.firstSeq + response.events.length),
+  };
   return [
     { kind: 'metric', metric: { name: 'sync-bytes', bytes: cost } },
-    { kind: 'respond', to, response: outcome.response, costBytes: cost },
+    { kind: 'respond', to, response: { ...response, quorum }, costBytes: cost },
   ];
 }
 

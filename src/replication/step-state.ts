@@ -25,6 +25,7 @@ import type { BandwidthBudget } from './budget.js';
 import type { HeartbeatTracker } from './heartbeat-tracker.js';
 import type { LagRole } from './metrics.js';
 import type { OutstandingRequests } from './outstanding.js';
+import type { ChannelQuorum, QuorumEffect } from './quorum/channel-quorum.js';
 import type { TransitionSignal } from './roles.js';
 import type { RuntimeStats } from './runtime-stats.js';
 import { SYNC_REQUEST_CHUNK_BYTES } from './tick.js';
@@ -58,6 +59,8 @@ export interface ChannelState {
   readonly backoff: CatchupBackoff;
   readonly budget: BandwidthBudget;
   readonly stats: RuntimeStats;
+  /** Epoch, vote, epoch history, commit and the election in progress (quorum/). */
+  readonly quorum: ChannelQuorum;
   /** Leader: the open request of each caught-up replica (long poll). Keys ⊆ peers. */
   readonly parked: Map<NodeId, ParkedRequest>;
   /**
@@ -66,10 +69,6 @@ export interface ChannelState {
    * replica whose request went missing hears of new appends within a heartbeat period.
    */
   readonly awaitingRequest: Set<NodeId>;
-  /** When this node last started waiting for a leader (entered Replica, or lost its belief). */
-  replicaSinceMs: number | null;
-  /** Set while this node is quiet after yielding leadership: when to rejoin as a Replica. */
-  rejoinAtMs: number | null;
 }
 
 /** What a step reads from outside its state, fresh at each call. */
@@ -79,6 +78,8 @@ export interface StepView {
   /** The local log's next seq now. */
   readonly tailSeq: number;
   readonly nowMs: number;
+  /** Tick only: a random delay (< one heartbeat period) that breaks ties between candidates. */
+  readonly jitterMs?: number;
 }
 
 export type MetricEffect =
@@ -97,22 +98,6 @@ export type MetricEffect =
 export type AfterSkip =
   | { readonly kind: 'reapply'; readonly apply: ApplyEffect }
   | { readonly kind: 'bad-range'; readonly leader: NodeId; readonly tailBefore: number };
-
-/** What `afterTransition` continues with once a proposed transition was tried. */
-export type AfterTransition =
-  /** A heartbeat's role decision was tried: count a yield, then the prompt catch-up check. */
-  | {
-      readonly kind: 'heartbeat';
-      readonly from: NodeId;
-      readonly announcedTail: number;
-      /** When the heartbeat arrived: a yield's quiet period counts from then. */
-      readonly nowMs: number;
-      readonly yielding: boolean;
-    }
-  /** The tick moved to Candidate: elect in the same tick. */
-  | { readonly kind: 'elect'; readonly nowMs: number; readonly tailSeq: number }
-  /** An election's outcome was taken: the old leader belief goes. */
-  | { readonly kind: 'elected' };
 
 export interface ServeEffect {
   readonly kind: 'serve';
@@ -157,13 +142,10 @@ export type StepEffect =
   | ApplyEffect
   /** Replica: move the log's next seq up to `seq`, then `afterSkip`. */
   | { readonly kind: 'skip-to'; readonly seq: number; readonly next: AfterSkip }
-  /** Propose a role change to the coordinator; then `afterTransition` when `next` is set. */
-  | {
-      readonly kind: 'transition';
-      readonly target: Role;
-      readonly signal: TransitionSignal;
-      readonly next: AfterTransition | null;
-    }
+  /** Propose a role change to the coordinator. */
+  | { readonly kind: 'transition'; readonly target: Role; readonly signal: TransitionSignal }
+  /** Perform what the quorum state machine decided (persist, truncate, vote, commit, become). */
+  | { readonly kind: 'quorum'; readonly effect: QuorumEffect }
   /** Run the disk-pressure policy (an append of replicated data failed). */
   | { readonly kind: 'disk-pressure' }
   /** A peer confirmed holding everything below `tailSeq` (wakes `waitForReplicas` callers). */
@@ -184,8 +166,16 @@ export function heartbeatOf(
   tailSeq: number,
   nowMs: number,
 ): SyncHeartbeat {
+  const q = state.quorum;
   // The wall-clock field is the operator-facing drift reading: the clock's own time.
-  return { kind: 'heartbeat', channelId: state.channelId, tailSeq, role, wallClockMs: nowMs };
+  return {
+    kind: 'heartbeat',
+    channelId: state.channelId,
+    tailSeq,
+    role,
+    wallClockMs: nowMs,
+    quorum: { epoch: q.epoch, lastEpoch: q.lastEpoch(tailSeq), commitSeq: q.commitSeq },
+  };
 }
 
 export function nackOf(state: ChannelState, request: SyncRequest, code: NackCode): SyncNack {
@@ -202,13 +192,6 @@ export function nackOf(state: ChannelState, request: SyncRequest, code: NackCode
 
 export function notLeaderNack(state: ChannelState, to: NodeId, request: SyncRequest): StepEffect {
   return send(to, nackOf(state, request, NackCode.NotLeader));
-}
-
-/** Drops the leader belief and the tokens sent to that leader; waiting restarts now. */
-export function clearLeaderBelief(state: ChannelState, nowMs: number): void {
-  const prior = state.tracker.clearBelievedLeader();
-  if (prior !== null) state.outstanding.clearLeader(prior);
-  state.replicaSinceMs = nowMs;
 }
 
 /**

@@ -1,16 +1,14 @@
 // The pure tick of one channel, one heartbeat period: housekeeping of the pure pieces, the held
-// requests past their hold, the advertised tail, rejoining after a yield, elections, and the
-// heartbeats and catch-up request `tick` decides. See step-state.ts for the state and effects.
+// requests past their hold, the advertised tail, the quorum's periodic check (check quorum for a
+// leader, a stalled election given up, a silent leader replaced through pre-vote and vote), and
+// the heartbeats and catch-up request `tick` decides. See step-state.ts for the state and effects.
 
 import { Role } from '../wire/types.js';
 import { CATCHUP_BACKOFF_CAP_MS } from './backoff.js';
-import { electionTransition, electionViewFrom } from './election.js';
-import { TransitionSignal } from './roles.js';
+import { fromQuorum, quorumRoleOf, withEpochs } from './step-quorum.js';
 import { releaseParked } from './step-serve.js';
 import {
   type ChannelState,
-  clearLeaderBelief,
-  NO_EFFECTS,
   requestChunk,
   type StepEffect,
   type StepView,
@@ -37,20 +35,23 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
     },
     { kind: 'metric', metric: { name: 'tail', tailSeq } },
   ];
-  if (role === Role.Idle && state.rejoinAtMs !== null) {
-    if (nowMs < state.rejoinAtMs) return effects;
-    state.rejoinAtMs = null;
-    clearLeaderBelief(state, nowMs);
-    effects.push({
-      kind: 'transition',
-      target: Role.Replica,
-      signal: TransitionSignal.CapabilitySelected,
-      next: null,
-    });
-    return effects;
-  }
-  // A Candidate left over from an election with nobody eligible retries every tick.
-  if (role === Role.Candidate) return [...effects, ...electionStep(state, nowMs, tailSeq)];
+  const livePeers = state.tracker.healthyPeers(nowMs).map((nodeId) => {
+    const peer = state.tracker.peer(nodeId);
+    return { nodeId, lastEpoch: peer?.lastEpoch ?? 0, nextSeq: peer?.tailSeq ?? 0 };
+  });
+  const decided = state.quorum.tick({
+    role: quorumRoleOf(role),
+    nextSeq: tailSeq,
+    nowMs,
+    livePeers,
+    jitterMs: view.jitterMs ?? 0,
+  });
+  if (decided.length > 0) state.stats.elections++;
+  effects.push(...fromQuorum(state, decided));
+  // A role change decided above takes effect before the heartbeats below are built: they go
+  // out at the next tick (or at once, for a new leader's announcement).
+  if (decided.some((effect) => effect.kind === 'become')) return effects;
+  if (role !== Role.Leader && role !== Role.Replica) return effects;
   const out = tick({
     role,
     selfId: state.selfId,
@@ -61,39 +62,15 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
     nowMs,
     wallClockMs: nowMs,
     defaultClass: state.defaultClass,
-    replicaSinceMs: state.replicaSinceMs,
   });
   const lag = observeLag(role, state.replicaSet, state.selfId, state.tracker, nowMs);
   if (lag !== null) effects.push({ kind: 'metric', metric: { name: 'lag', ...lag } });
   for (const message of out.messages) {
-    if (message.kind === 'heartbeat') effects.push(send(message.target, message.message));
-    else effects.push(...requestChunk(state, message.target, view, true, message.message));
-  }
-  if (out.transition !== null) {
-    const { target, signal } = out.transition;
-    // Run the election in the same tick so the Candidate window stays short.
-    const next = target === Role.Candidate ? ({ kind: 'elect', nowMs, tailSeq } as const) : null;
-    effects.push({ kind: 'transition', target, signal, next });
+    if (message.kind === 'heartbeat') {
+      effects.push(send(message.target, withEpochs(state, message.message)));
+    } else {
+      effects.push(...requestChunk(state, message.target, view, true, message.message));
+    }
   }
   return effects;
-}
-
-/** A Candidate ranks itself and the healthy members (election.ts) and takes the outcome. */
-export function electionStep(
-  state: ChannelState,
-  nowMs: number,
-  tailSeq: number,
-): readonly StepEffect[] {
-  state.stats.elections++;
-  const view = electionViewFrom(state.tracker, state.selfId, tailSeq, state.replicaSet, nowMs);
-  const outcome = electionTransition(view);
-  if (outcome === null) return NO_EFFECTS; // nobody eligible: stay Candidate, retry next tick
-  return [
-    {
-      kind: 'transition',
-      target: outcome.target,
-      signal: outcome.signal,
-      next: { kind: 'elected' },
-    },
-  ];
 }

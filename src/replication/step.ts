@@ -1,9 +1,9 @@
 // The pure inbound step of one channel: given its state (step-state.ts), a message from a peer
 // and a fresh view (role, local tail, time), decide what to do and return it as effects. Owns
-// the peer-auth gates, heartbeat handling (tracker, dual leaders, yielding to a member holding
-// more, prompt catch-up) and NACK handling (backoff, belief reset, skip-ahead), plus the
-// continuations after a skip or a transition. Requests are in step-serve.ts, responses in
-// step-apply.ts, the tick in step-tick.ts.
+// the peer-auth gates, heartbeat handling (tracker, epochs through the quorum logic, prompt
+// catch-up) and NACK handling (backoff, skip-ahead, truncation of a diverged suffix), plus the
+// continuations after a skip or a truncation. Requests are in step-serve.ts, responses in
+// step-apply.ts, the tick in step-tick.ts, votes in step-quorum.ts.
 
 import { channelIdEquals } from '../wire/ids.js';
 import { NackCode, type NodeId, Role, type SyncHeartbeat, type SyncNack } from '../wire/types.js';
@@ -11,19 +11,16 @@ import type { InboundMessage } from './inbox.js';
 import { TransitionSignal } from './roles.js';
 import { InboundDrop } from './runtime-stats.js';
 import { afterProgress, onResponse } from './step-apply.js';
+import { confirmMatched, fromQuorum, onQuorumMessage, quorumRoleOf } from './step-quorum.js';
 import { onRequest } from './step-serve.js';
 import {
   type AfterSkip,
-  type AfterTransition,
   type ChannelState,
-  clearLeaderBelief,
   NO_EFFECTS,
   requestChunk,
   type StepEffect,
   type StepView,
 } from './step-state.js';
-import { electionStep } from './step-tick.js';
-import { resolveDualLeader, shouldYieldLeadership, yieldQuietMs } from './tick.js';
 
 function drop(state: ChannelState, reason: InboundDrop): readonly StepEffect[] {
   state.stats.drops[reason]++;
@@ -53,13 +50,16 @@ export function onInbound(
       return onResponse(state, from, message, view);
     case 'nack':
       return onNack(state, from, message, view);
+    default:
+      return onQuorumMessage(state, from, message, view);
   }
 }
 
 /**
- * A heartbeat: record it; a Leader also settles a dual leadership (higher tail, then lower
- * NodeId keeps it) or yields to a member claiming more; a Replica asks its leader at once when
- * it announces more than we hold.
+ * A heartbeat: record the peer's liveness and claims, then let the quorum logic judge its epoch.
+ * Only a current-epoch Leader heartbeat proves the leader alive (a claimed tail decides nothing);
+ * a leader counts a replica's position toward commit only when it matches its own history. A
+ * replica asks its leader at once when it announces more than we hold.
  */
 export function onHeartbeat(
   state: ChannelState,
@@ -68,48 +68,26 @@ export function onHeartbeat(
   view: StepView,
 ): readonly StepEffect[] {
   state.stats.heartbeatsIn++;
-  state.tracker.recordHeartbeat(from, message.role, message.tailSeq, view.nowMs);
-  const effects: StepEffect[] = [{ kind: 'confirm-tail', peer: from, tailSeq: message.tailSeq }];
-  if (view.role === Role.Leader) {
-    effects.push({
-      kind: 'metric',
-      metric: {
-        name: 'replica-confirmed-tail',
-        peer: from,
-        tailSeq: message.tailSeq,
-        localTail: view.tailSeq,
-      },
-    });
-    const next = {
-      kind: 'heartbeat',
-      from,
-      announcedTail: message.tailSeq,
-      nowMs: view.nowMs,
-    } as const;
-    if (message.role === Role.Leader) {
-      // Two leaders met (partition heal).
-      const concession = resolveDualLeader(state.selfId, view.tailSeq, from, message.tailSeq);
-      if (concession !== null) {
-        effects.push({ ...concession, kind: 'transition', next: { ...next, yielding: false } });
-        return effects;
-      }
-      // We keep leading: the tracker adopted the loser's claim, which must not outlive it.
-      if (state.tracker.believedLeader === from) clearLeaderBelief(state, view.nowMs);
-    } else if (
-      state.members.has(from) &&
-      shouldYieldLeadership(view.tailSeq, message.role, message.tailSeq)
-    ) {
-      // Outranked by a member holding more: go quiet so the others elect it (tick.ts).
-      effects.push({
-        kind: 'transition',
-        target: Role.Idle,
-        signal: TransitionSignal.GracefulRelinquish,
-        next: { ...next, yielding: true },
-      });
-      return effects;
-    }
-  }
-  effects.push(...promptCatchUp(state, from, message.tailSeq, view));
+  const epochs = message.quorum;
+  state.tracker.recordHeartbeat(
+    from,
+    message.role,
+    message.tailSeq,
+    view.nowMs,
+    epochs?.lastEpoch ?? 0,
+  );
+  const out = state.quorum.onHeartbeat({
+    from,
+    claimsLeader: message.role === Role.Leader,
+    tailSeq: message.tailSeq,
+    epochs,
+    role: quorumRoleOf(view.role),
+    nextSeq: view.tailSeq,
+    nowMs: view.nowMs,
+  });
+  const effects: StepEffect[] = fromQuorum(state, out.effects);
+  effects.push(...confirmMatched(state, from, view));
+  if (out.fromLiveLeader) effects.push(...promptCatchUp(state, from, message.tailSeq, view));
   return effects;
 }
 
@@ -121,7 +99,8 @@ function promptCatchUp(
   view: StepView,
 ): readonly StepEffect[] {
   if (view.role !== Role.Replica || state.tracker.believedLeader !== from) return NO_EFFECTS;
-  if (announcedTail <= view.tailSeq) return NO_EFFECTS;
+  if (announcedTail === view.tailSeq) return NO_EFFECTS;
+  // A leader behind us means our suffix diverges: the request finds out and cuts it.
   return requestChunk(state, from, view, true);
 }
 
@@ -142,9 +121,19 @@ export function onNack(
   }
   switch (nack.errorCode) {
     case NackCode.NotLeader:
-      // Re-resolve through heartbeats instead of asking the stale leader until it times out.
-      clearLeaderBelief(state, view.nowMs);
+      // The node stepped down; the next current-epoch Leader heartbeat says who leads now.
       return NO_EFFECTS;
+    case NackCode.Diverged: {
+      if (nack.diverged === undefined || view.role !== Role.Replica) return NO_EFFECTS;
+      return fromQuorum(
+        state,
+        state.quorum.onDiverged({
+          sinceSeq: nack.sinceSeq,
+          ...nack.diverged,
+          nextSeq: view.tailSeq,
+        }),
+      );
+    }
     case NackCode.BadRange:
       // Jump straight to the leader's first retained seq; since+1 only when it sent none.
       state.stats.skipAheads++;
@@ -165,7 +154,6 @@ export function onNack(
           kind: 'transition',
           target: Role.Idle,
           signal: TransitionSignal.ChannelClose,
-          next: null,
         },
       ];
     default:
@@ -192,27 +180,16 @@ export function afterSkip(
   return view.tailSeq > next.tailBefore ? afterProgress(state, next.leader, view) : NO_EFFECTS;
 }
 
-/** After a proposed transition was tried; `moved` is true when the role changed. */
-export function afterTransition(
+/** After the log was cut durably to `fromSeq`: the history follows, then ask the leader again. */
+export function afterTruncate(
   state: ChannelState,
-  next: AfterTransition,
-  moved: boolean,
+  fromSeq: number,
   view: StepView,
 ): readonly StepEffect[] {
-  switch (next.kind) {
-    case 'heartbeat':
-      if (next.yielding && moved) {
-        state.stats.yields++;
-        state.rejoinAtMs =
-          next.nowMs + yieldQuietMs(state.tracker.heartbeatMs, state.tracker.missThreshold);
-      }
-      return promptCatchUp(state, next.from, next.announcedTail, view);
-    case 'elect':
-      return moved ? electionStep(state, next.nowMs, next.tailSeq) : NO_EFFECTS;
-    case 'elected':
-      // Only a transition that happened may clear the belief: had a concurrent close won the
-      // race, wiping it would leave nothing to recover from.
-      if (moved) clearLeaderBelief(state, view.nowMs);
-      return NO_EFFECTS;
-  }
+  const leader = state.tracker.believedLeader;
+  // Answers to requests sent before the cut describe a log that no longer exists.
+  if (leader !== null) state.outstanding.clearLeader(leader);
+  const effects = fromQuorum(state, state.quorum.afterTruncate(fromSeq));
+  if (leader !== null) effects.push(...requestChunk(state, leader, view, false));
+  return effects;
 }

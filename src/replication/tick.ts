@@ -1,9 +1,10 @@
-// The pure replication step (REDEX.md §6), the seed's `replication_step::tick`: given the role,
-// the replica set, the heartbeat view, the local tail and the time, return what to send and
-// which transition to propose. The runtime performs it; nothing here does I/O or reads a clock.
+// The periodic sends of one channel (the seed's `replication_step::tick`): given the role, the
+// replica set, the heartbeat view, the local tail and the time, return the heartbeats to every
+// peer and, for a replica behind its leader, a catch-up request. Who leads is not decided here:
+// elections are the quorum logic's (quorum/channel-quorum.ts). Pure: no I/O, no clock.
 //
-// Also here: the other small role/tail decisions of the seed's runtime, kept pure so they can be
-// tested alone — the dual-leader rule, the leader's advertised-tail clamp and the lag reading.
+// Also here: the leader's advertised-tail clamp and the lag reading, kept pure so they can be
+// tested alone.
 
 import {
   type ChannelId,
@@ -15,7 +16,7 @@ import {
 } from '../wire/types.js';
 import type { HeartbeatView } from './heartbeat-tracker.js';
 import type { LagRole } from './metrics.js';
-import { TransitionSignal } from './roles.js';
+import type { TransitionSignal } from './roles.js';
 
 /** `chunk_max` of every SyncRequest a replica sends. */
 export const SYNC_REQUEST_CHUNK_BYTES = 256 * 1024;
@@ -44,20 +45,12 @@ export interface TickInput {
   /** Operator-facing drift field of the heartbeat. */
   readonly wallClockMs: number;
   readonly defaultClass: SyncClass;
-  /**
-   * When this node last started waiting for a leader: when it entered Replica, or later when it
-   * dropped its leader belief. A Replica with no believed leader for three heartbeat periods
-   * since then counts its leader as silent (R-16: upstream stayed leaderless forever). Null
-   * disables the rule.
-   */
-  readonly replicaSinceMs: number | null;
   /** Mints the id of an emitted SyncRequest; without it the id is `REQUEST_ID_PLACEHOLDER`. */
   readonly nextRequestId?: () => bigint;
 }
 
 export interface TickOutput {
   readonly messages: readonly Outbound[];
-  readonly transition: PendingTransition | null;
 }
 
 /** Distinct members other than `selfId`, in replica-set order. */
@@ -72,20 +65,9 @@ export function peersOf(replicaSet: readonly NodeId[], selfId: NodeId): NodeId[]
   return peers;
 }
 
-/** Leader silent by the tracker, or (R-16) no leader believed for a whole silence window. */
-export function isLeaderSilent(
-  tracker: HeartbeatView,
-  nowMs: number,
-  replicaSinceMs: number | null,
-): boolean {
-  if (tracker.believedLeader !== null) return tracker.isLeaderSilent(nowMs);
-  if (replicaSinceMs === null) return false;
-  return nowMs - replicaSinceMs >= tracker.heartbeatMs * tracker.missThreshold;
-}
-
 export function tick(input: TickInput): TickOutput {
   const { role, selfId, tracker, nowMs } = input;
-  if (role !== Role.Leader && role !== Role.Replica) return { messages: [], transition: null };
+  if (role !== Role.Leader && role !== Role.Replica) return { messages: [] };
 
   const messages: Outbound[] = [];
   for (const target of peersOf(input.replicaSet, selfId)) {
@@ -101,16 +83,7 @@ export function tick(input: TickInput): TickOutput {
       },
     });
   }
-  if (role === Role.Leader) return { messages, transition: null };
-
-  // A replica whose leader is silent proposes an election and asks nobody for data: the
-  // request would race the role change, and the next tick re-evaluates against the winner.
-  if (isLeaderSilent(tracker, nowMs, input.replicaSinceMs)) {
-    return {
-      messages,
-      transition: { target: Role.Candidate, signal: TransitionSignal.MissedHeartbeats },
-    };
-  }
+  if (role === Role.Leader) return { messages };
 
   const leader = tracker.believedLeader;
   // Never a request to self (R-15), even if a misrouted heartbeat made self the believed leader.
@@ -131,40 +104,7 @@ export function tick(input: TickInput): TickOutput {
       });
     }
   }
-  return { messages, transition: null };
-}
-
-/**
- * The dual-leader rule: this node is Leader and hears a Leader heartbeat from `peerId`. The
- * higher tail keeps leadership; on a tie the lower NodeId. Returns the concession (Leader →
- * Replica, PeerLeaderObserved) when this node loses, null when it keeps leading.
- */
-export function resolveDualLeader(
-  selfId: NodeId,
-  selfTail: number,
-  peerId: NodeId,
-  peerTail: number,
-): PendingTransition | null {
-  if (peerId === selfId) return null;
-  const selfWins = selfTail > peerTail || (selfTail === peerTail && selfId < peerId);
-  return selfWins ? null : { target: Role.Replica, signal: TransitionSignal.PeerLeaderObserved };
-}
-
-/**
- * The election rule applied while leading (beyond upstream; found by the simulation): a Leader
- * that hears a member of its replica set claim a strictly higher tail is outranked by it — the
- * member has events this leader never had (a leader that crashed and came back as a replica, or
- * the far side of a healed partition). Upstream kept leading, so that member never converged.
- * The leader yields: it goes quiet (Idle) for `quietMs`, long enough for every replica to see it
- * silent and elect by tail, then rejoins as a Replica. Equal tails never yield (no churn).
- */
-export function shouldYieldLeadership(selfTail: number, peerRole: Role, peerTail: number): boolean {
-  return peerRole !== Role.Leader && peerTail > selfTail;
-}
-
-/** How long a yielding leader stays silent: past the others' silence threshold, plus a tick. */
-export function yieldQuietMs(heartbeatMs: number, missThreshold: number): number {
-  return (missThreshold + 1) * heartbeatMs;
+  return { messages };
 }
 
 /**

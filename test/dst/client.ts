@@ -1,9 +1,9 @@
 // How the simulation's client appends and learns its outcome — the one place that decides what
 // "quorum-acknowledged" means. Today an append resolves once stored on the leader, and a quorum
 // acknowledgement is `waitForReplicas` with count = majority − 1 (the leader is the rest of the
-// majority). When the runtime grows `append(payload, { acks: 'quorum' })`, `appendWithAcks` becomes
-// that one call and LEADERSHIP_LOST joins the unknown outcomes below; nothing else changes.
+// majority): `append(payload, { acks })`; LEADERSHIP_LOST after the write is an unknown outcome.
 
+import { LeadershipLostError } from '../../src/log/errors.js';
 import type { RedexFile } from '../../src/log/redex-file.js';
 import type { AcksMode, AppendOutcome } from './recorder.js';
 
@@ -31,26 +31,23 @@ export async function appendWithAcks(
   quorum: QuorumOptions,
   onStored: (seq: number) => void,
 ): Promise<AppendOutcome> {
-  let seq: number;
+  void quorum;
   try {
-    seq = await file.append(payload);
-  } catch (error) {
-    const code = codeOf(error);
-    return DEFINITELY_NOT_WRITTEN.has(code)
-      ? { kind: 'failed', code }
-      : { kind: 'unknown', reason: code };
-  }
-  onStored(seq);
-  if (acks === 'leader') return { kind: 'ok', seq };
-  try {
-    await file.waitForReplicas(seq, {
-      count: majorityOf(quorum.replicaSet) - 1,
-      timeoutMs: quorum.timeoutMs,
-    });
+    const seq = await file.append(payload, { acks });
+    onStored(seq);
     return { kind: 'ok', seq };
   } catch (error) {
-    // Stored on the leader, not confirmed by a majority: it may survive or vanish.
-    return { kind: 'unknown', reason: codeOf(error), seq };
+    const code = codeOf(error);
+    if (error instanceof LeadershipLostError && error.outcome === 'not-written') {
+      return { kind: 'failed', code };
+    }
+    if (DEFINITELY_NOT_WRITTEN.has(code)) return { kind: 'failed', code };
+    // Stored on the leader, not acknowledged: it may survive or vanish.
+    const seq = error instanceof LeadershipLostError ? error.seq : null;
+    if (seq !== null) onStored(seq);
+    return seq === null
+      ? { kind: 'unknown', reason: code }
+      : { kind: 'unknown', reason: code, seq };
   }
 }
 

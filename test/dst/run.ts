@@ -1,4 +1,4 @@
-// `npm run dst -- --seeds N [--from S] [--nodes K] [--checker legacy|history] [--verbose]`: runs N seeded cluster lives
+// `npm run dst -- --seeds N [--from S] [--nodes K] [--checker history] [--verbose]`: runs N seeded cluster lives
 // and reports each failure with its seed, a replay command and the tail of its trace. Exits 1 on
 // any failure.
 
@@ -16,8 +16,8 @@ const { values } = parseArgs({
 });
 
 const checker = values.checker ?? DEFAULT_CHECKER;
-if (checker !== 'legacy' && checker !== 'history') {
-  console.error(`dst: --checker must be legacy or history, got ${JSON.stringify(checker)}`);
+if (checker !== 'history') {
+  console.error(`dst: --checker must be history, got ${JSON.stringify(checker)}`);
   process.exit(2);
 }
 

@@ -5,10 +5,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { replicatorOf } from '../../src/replication/enable.js';
-import { decodeAny } from '../../src/wire/codec.js';
+import { decodeAnyMessage } from '../../src/wire/codec.js';
 import { Role, SyncClass } from '../../src/wire/types.js';
 import { CHANNEL, SimCluster, type SimNode } from './sim-cluster.js';
 import { simulate } from './simulate.js';
+
+/** The local log as it is: these checks compare logs, committed or not. */
+const RAW = { isolation: 'uncommitted' } as const;
+
+/** These tests drive the clock themselves: an append resolves once stored on the leader. */
+const LEADER_ACKS = { acks: 'leader' } as const;
 
 const HEARTBEAT_MS = 100;
 const encoder = new TextEncoder();
@@ -25,11 +31,11 @@ async function withLeader(cluster: SimCluster): Promise<SimNode> {
 
 async function appendMany(node: SimNode, count: number, tag: string): Promise<void> {
   for (let i = 0; i < count; i++)
-    await node.file!.append(encoder.encode(`${tag}-${i}-${'z'.repeat(i % 97)}`));
+    await node.file!.append(encoder.encode(`${tag}-${i}-${'z'.repeat(i % 97)}`), LEADER_ACKS);
 }
 
 async function digest(node: SimNode): Promise<string[]> {
-  const events = await node.file!.readRange(0, node.file!.nextSeq);
+  const events = await node.file!.readRange(0, node.file!.nextSeq, RAW);
   return events.map((event) => `${event.seq}:${decoder.decode(event.payload)}`);
 }
 
@@ -81,7 +87,7 @@ describe('DST scenarios', () => {
     await cluster.stop();
   });
 
-  test('two-node failover: the survivor leads within three heartbeats and a round', async () => {
+  test('two-node set: the survivor of a crash does not lead alone; the pair elects again on restart', async () => {
     const cluster = await SimCluster.start({ seed: 3, nodes: 2 });
     const leader = await withLeader(cluster);
     await appendMany(leader, 20, 'before');
@@ -89,14 +95,17 @@ describe('DST scenarios', () => {
       () => cluster.nodes.every((n) => n.file!.nextSeq === 20),
       10 * HEARTBEAT_MS,
     );
-    const crashedAt = cluster.clock.nowMs();
     await cluster.crashNode(leader);
     const survivor = cluster.upNodes()[0]!;
-    assert.ok(await cluster.runUntil(() => survivor.role === Role.Leader, silenceBound(), 1));
-    const failoverMs = cluster.clock.nowMs() - crashedAt;
-    // REDEX.md §6: within three heartbeat periods of silence plus one tick.
-    assert.ok(failoverMs <= 4 * HEARTBEAT_MS, `failover took ${failoverMs} ms`);
-    assert.equal(await survivor.file!.append(encoder.encode('after')), 20);
+    // One of two is no majority: leading alone could lose what the other acknowledged.
+    assert.equal(
+      await cluster.runUntil(() => survivor.role === Role.Leader, 20 * HEARTBEAT_MS),
+      false,
+    );
+    await cluster.startNode(leader);
+    await withLeader(cluster);
+    const next = cluster.leaders()[0]!;
+    assert.equal(await next.file!.append(encoder.encode('after'), LEADER_ACKS), 20);
     await cluster.stop();
   });
 
@@ -148,7 +157,7 @@ describe('DST scenarios', () => {
     await assert.rejects(
       isolated.role === Role.Leader
         ? Promise.reject({ code: 'skip' })
-        : isolated.file!.append(encoder.encode('x')),
+        : isolated.file!.append(encoder.encode('x'), LEADER_ACKS),
       (error: { code: string }) => error.code === 'NOT_LEADER' || error.code === 'skip',
     );
     cluster.heal();
@@ -162,7 +171,7 @@ describe('DST scenarios', () => {
     const cluster = await SimCluster.start({ seed: 7, nodes: 5 });
     const leader = await withLeader(cluster);
     for (let i = 0; i < 300; i++) {
-      await leader.file!.append(new Uint8Array((i * 37) % 5000).fill(i & 0xff));
+      await leader.file!.append(new Uint8Array((i * 37) % 5000).fill(i & 0xff), LEADER_ACKS);
       if (i % 25 === 0) await cluster.advance(5);
     }
     await converged(cluster);
@@ -177,6 +186,7 @@ describe('DST scenarios', () => {
     for (let i = 0; i < 40; i++)
       await leader.file!.appendBatch(
         Array.from({ length: 50 }, (_, j) => new Uint8Array(2000).fill((i + j) & 0xff)),
+        LEADER_ACKS,
       );
     await cluster.startNode(lagging);
     assert.ok(
@@ -212,7 +222,7 @@ describe('DST scenarios', () => {
     const cluster = await SimCluster.start({ seed: 10, nodes: 3 });
     let heartbeats = 0;
     cluster.tap = (_from, _to, frame) => {
-      const message = decodeAny(frame);
+      const message = decodeAnyMessage(frame);
       if (message.kind === 'heartbeat') {
         heartbeats++;
         assert.equal(message.wallClockMs, cluster.clock.nowMs());
@@ -230,7 +240,8 @@ describe('DST scenarios', () => {
   });
 
   test('election storm: two rounds of leader loss; the thrash count matches the elections held', async () => {
-    const cluster = await SimCluster.start({ seed: 11, nodes: 4 });
+    // Five members: after two leaders crash, the three left are still a majority.
+    const cluster = await SimCluster.start({ seed: 11, nodes: 5 });
     const candidacies = new Map<SimNode, number>();
     const watch = () => {
       for (const node of cluster.upNodes()) {
@@ -260,7 +271,9 @@ describe('DST scenarios', () => {
     const held = [...candidacies.entries()]
       .filter(([node]) => node.up)
       .reduce((sum, [, count]) => sum + count, 0);
-    assert.ok(held - before >= 2, `at least one candidacy per round (${held - before})`);
+    // With pre-votes only the node that will win stands; the winners of rounds 1 and 2 count.
+    const total = [...candidacies.values()].reduce((a, b) => a + b, 0);
+    assert.ok(total - before >= 2, `at least one candidacy per round (${total - before})`);
     assert.equal(thrash, held, 'every MissedHeartbeats transition is counted once');
     await cluster.stop();
   });
@@ -287,35 +300,6 @@ describe('DST scenarios', () => {
     await cluster.stop();
   });
 
-  test('a leader yields to a replica that holds more (found by the swarm, seed 108)', async () => {
-    const cluster = await SimCluster.start({ seed: 14, nodes: 3 });
-    const first = await withLeader(cluster);
-    // The first leader writes 100 events nobody else receives, then dies.
-    cluster.partition([[first], cluster.nodes.filter((n) => n !== first)]);
-    await appendMany(first, 100, 'lonely');
-    await cluster.crashNode(first);
-    cluster.heal();
-    const second = await withLeader(cluster);
-    await appendMany(second, 3, 'second');
-    await cluster.startNode(first);
-    assert.equal(first.file!.nextSeq, 100, 'it comes back with its 100 events');
-    const ok = await cluster.runUntil(() => {
-      const leaders = cluster.leaders();
-      return (
-        leaders.length === 1 &&
-        cluster.upNodes().every((n) => n.file!.nextSeq === leaders[0]!.file!.nextSeq)
-      );
-    }, 60 * HEARTBEAT_MS);
-    assert.ok(ok, cluster.nodes.map((n) => `${n.name}=${n.role}@${n.file?.nextSeq}`).join(' '));
-    assert.equal(cluster.leaders()[0], first, 'the highest tail leads');
-    assert.equal(
-      second.channel!.handle!.runtime.stats.yields,
-      1,
-      'the outranked leader yielded once',
-    );
-    await cluster.stop();
-  });
-
   test("bandwidth class stamped on requests: a 'background' channel asks with class Background", async () => {
     const cluster = await SimCluster.start({
       seed: 13,
@@ -324,7 +308,7 @@ describe('DST scenarios', () => {
     });
     const classes = new Set<number>();
     cluster.tap = (_from, _to, frame) => {
-      const message = decodeAny(frame);
+      const message = decodeAnyMessage(frame);
       if (message.kind === 'request') classes.add(message.syncClass);
     };
     const leader = await withLeader(cluster);

@@ -5,21 +5,17 @@
 import { SeededRandom } from '../../src/time/random.js';
 import { Role } from '../../src/wire/types.js';
 import { appendWithAcks } from './client.js';
-import { LegacyChecks } from './legacy-check.js';
 import { Readers } from './readers.js';
 import { Recorder } from './recorder.js';
 import type { RunChecks } from './run-checks.js';
 import { SimCluster, type SimClusterOptions, type SimNode } from './sim-cluster.js';
 import { historyTail, StrictChecks } from './strict-checks.js';
 
-/**
- * `legacy`: agreement and durability, excusing seqs two leaders wrote (legacy-check.ts).
- * `history`: the history checker with no excuses (check-history.ts, check-steps.ts).
- */
-export type CheckerMode = 'legacy' | 'history';
+/** `history`: the history checker with no excuses (check-history.ts, check-steps.ts). */
+export type CheckerMode = 'history';
 
-/** What `simulate` checks unless told otherwise. Flip to 'history' once replication has epochs. */
-export const DEFAULT_CHECKER: CheckerMode = 'legacy';
+/** What `simulate` checks unless told otherwise. */
+export const DEFAULT_CHECKER: CheckerMode = 'history';
 
 export interface SimulateOptions {
   readonly seed: number;
@@ -90,8 +86,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const random = cluster.random.fork();
   const checker = options.checker ?? DEFAULT_CHECKER;
   const recorder = new Recorder();
-  const checks: RunChecks =
-    checker === 'history' ? new StrictChecks(recorder, cluster.trace) : new LegacyChecks();
+  const checks: RunChecks = new StrictChecks(recorder, cluster.trace);
   const readers = new Readers(cluster, recorder, new SeededRandom(seed + READERS_SEED), TAILS);
   const failures: string[] = [];
   const notes: string[] = [];
@@ -154,7 +149,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
                 : null;
           if (refusedWith === null) return;
           stats.appendsRefused++;
-          if (refusedWith !== 'NOT_LEADER' && refusedWith !== 'CLOSED' && refusedWith !== 'IO')
+          const expected = ['NOT_LEADER', 'CLOSED', 'IO', 'LEADERSHIP_LOST', 'REPLICATION_TIMEOUT'];
+          if (!expected.includes(refusedWith))
             failures.push(`${writer}: append failed with an unexpected error: ${refusedWith}`);
         },
       ),

@@ -113,7 +113,7 @@ export class StrictChecks implements RunChecks {
       logs.push({
         node: node.name,
         firstSeq: file.firstSeq ?? file.nextSeq,
-        events: toDelivered(await file.readRange(0, file.nextSeq)),
+        events: toDelivered(await file.readRange(0, file.nextSeq, { isolation: 'uncommitted' })),
       });
     }
     const report = checkHistory(this.#recorder, logs);

@@ -21,7 +21,7 @@ import { eventually } from './harness.js';
  * Today's replication loses acknowledged writes under these faults (no leader epochs, no
  * truncation). Set to `false` once quorum replication lands, so a failure fails the suite.
  */
-const TODO_UNTIL_QUORUM: string | false = 'passes once quorum replication lands';
+const TODO_UNTIL_QUORUM: string | false = false;
 
 const CHANNEL = 'e2e/quorum-faults';
 const SPEC = {

@@ -82,12 +82,19 @@ describe('redex serve: a three-process cluster', { timeout: 180_000 }, () => {
     });
     assert.equal(appended.status, 201, JSON.stringify(appended.json));
     assert.deepEqual(appended.json, { firstSeq: 0, lastSeq: 4, count: 5 });
+    const expected = JSON.stringify(events.map((payload, seq) => [seq, payload]));
     for (const i of [0, 1, 2]) {
-      const read = await request(url(i), 'GET', `${PATH}/events?encoding=utf8`);
-      assert.deepEqual(
-        read.json.events.map((e: { seq: number; payload: string }) => [e.seq, e.payload]),
-        events.map((payload, seq) => [seq, payload]),
-        cluster.members[i]!.name,
+      // Reads show committed events; a replica learns the commit one message after the leader.
+      await eventually(
+        async () => {
+          const read = await request(url(i), 'GET', `${PATH}/events?encoding=utf8`);
+          const got = JSON.stringify(
+            read.json.events.map((e: { seq: number; payload: string }) => [e.seq, e.payload]),
+          );
+          return got === expected ? got : undefined;
+        },
+        `${cluster.members[i]!.name} reads the five events`,
+        STEP_TIMEOUT_MS,
       );
     }
   });
@@ -109,7 +116,14 @@ describe('redex serve: a three-process cluster', { timeout: 180_000 }, () => {
     );
     assert.equal(accepted.firstSeq, 5);
     const survivor = [0, 1, 2].find((i) => i !== leader && i !== next)!;
-    const read = await request(url(survivor), 'GET', `${PATH}/events?from=5&encoding=utf8`);
+    const read = await eventually(
+      async () => {
+        const answer = await request(url(survivor), 'GET', `${PATH}/events?from=5&encoding=utf8`);
+        return answer.json.events.length > 0 ? answer : undefined;
+      },
+      'the survivor reads the committed write',
+      STEP_TIMEOUT_MS,
+    );
     assert.deepEqual(
       read.json.events.map((e: { payload: string }) => e.payload),
       ['after the failover'],

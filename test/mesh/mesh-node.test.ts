@@ -24,6 +24,9 @@ import { channelIdFromName, encodeMessage } from '../../src/wire/index.js';
 import { type NodeId, Role } from '../../src/wire/types.js';
 import { A, addressOf, B, C, CHANNEL, D, E, HEARTBEAT_MS, payloads, SimMesh } from './sim-mesh.js';
 
+/** These tests drive the clock themselves: an append resolves once stored on the leader. */
+const LEADER_ACKS = { acks: 'leader' } as const;
+
 const utf8 = new TextEncoder();
 const channelId = channelIdFromName(CHANNEL);
 const origin = originHashOf(channelId);
@@ -38,8 +41,11 @@ describe('MeshNode: replication over SimTransport', () => {
   it('elects a leader, replicates byte-identical, and NOT_LEADER names the leader and its address', async () => {
     cluster = await SimMesh.start();
     const leader = await cluster.settled();
-    for (let i = 0; i < 50; i++) await leader.file!.append(utf8.encode(`event-${i}`));
-    await leader.file!.appendBatch(Array.from({ length: 200 }, (_, i) => utf8.encode(`b${i}`)));
+    for (let i = 0; i < 50; i++) await leader.file!.append(utf8.encode(`event-${i}`), LEADER_ACKS);
+    await leader.file!.appendBatch(
+      Array.from({ length: 200 }, (_, i) => utf8.encode(`b${i}`)),
+      LEADER_ACKS,
+    );
     await cluster.until(
       () => cluster!.nodes.every((n) => n.file!.nextSeq === 250),
       'both replicas hold 250 events',
@@ -48,7 +54,7 @@ describe('MeshNode: replication over SimTransport', () => {
     for (const replica of cluster.replicas()) {
       assert.deepEqual(await payloads(replica.file!), expected, 'byte-identical');
       await assert.rejects(
-        replica.file!.append(utf8.encode('not here')),
+        replica.file!.append(utf8.encode('not here'), LEADER_ACKS),
         (error: unknown) =>
           error instanceof NotLeaderError &&
           error.leaderNodeId === leader.id &&
@@ -96,7 +102,7 @@ describe('MeshNode: chain tags', () => {
   it('every node lists all holders, the leader as Leader, freshest first', async () => {
     cluster = await SimMesh.start();
     const leader = await cluster.settled();
-    await leader.file!.appendBatch([utf8.encode('x'), utf8.encode('y')]);
+    await leader.file!.appendBatch([utf8.encode('x'), utf8.encode('y')], LEADER_ACKS);
     await cluster.until(
       () =>
         cluster!.nodes.every((n) => {
@@ -196,7 +202,7 @@ describe('MeshNode: chain tags', () => {
       'a leader on the majority side',
     );
     const second = cluster.leaders().find((n) => n !== first)!;
-    await second.file!.append(utf8.encode('after the split'));
+    await second.file!.append(utf8.encode('after the split'), LEADER_ACKS);
     cluster.network.heal();
     await cluster.until(() => cluster!.role(first) === Role.Replica, 'the old leader concedes');
     await cluster.until(
@@ -221,7 +227,10 @@ describe('MeshNode: hostile input', () => {
       replication: { factor: 3, placement: { pinned: [A, B, C] } },
     });
     const leader = await cluster.settled();
-    await leader.file!.appendBatch(Array.from({ length: 20 }, (_, i) => utf8.encode(`e${i}`)));
+    await leader.file!.appendBatch(
+      Array.from({ length: 20 }, (_, i) => utf8.encode(`e${i}`)),
+      LEADER_ACKS,
+    );
     await cluster.until(() => cluster!.nodes.every((n) => n.file!.nextSeq === 20), 'replicated');
     const before = await Promise.all(cluster.nodes.map((n) => payloads(n.file!)));
     const d = cluster.network.addNode(D);
@@ -319,7 +328,7 @@ describe('MeshNode: hostile input', () => {
       'no log changed',
     );
     // The cluster still works.
-    await leader.file!.append(utf8.encode('still fine'));
+    await leader.file!.append(utf8.encode('still fine'), LEADER_ACKS);
     await cluster.until(() => cluster!.nodes.every((n) => n.file!.nextSeq === 21), 'replicated');
   });
 });
@@ -328,7 +337,7 @@ describe('MeshNode: metrics', () => {
   it('exports transport, peer and inbound-drop series into the node registry, removed on close', async () => {
     cluster = await SimMesh.start();
     const leader = await cluster.settled();
-    await leader.file!.append(utf8.encode('m'));
+    await leader.file!.append(utf8.encode('m'), LEADER_ACKS);
     await cluster.until(() => cluster!.nodes.every((n) => n.file!.nextSeq === 1), 'replicated');
     const d = cluster.network.addNode(D);
     await cluster.advance(1);

@@ -147,6 +147,8 @@ export class SimMesh {
 }
 
 export async function payloads(file: RedexFile): Promise<string[]> {
-  const events = await file.readRange(file.firstSeq ?? 0, file.nextSeq);
+  const events = await file.readRange(file.firstSeq ?? 0, file.nextSeq, {
+    isolation: 'uncommitted',
+  });
   return events.map((e) => Buffer.from(e.payload).toString('hex'));
 }

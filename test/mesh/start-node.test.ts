@@ -19,6 +19,12 @@ import { initCa, issueNodeCert, loadNodeCredentials, MeshTransport } from '../..
 import { Role } from '../../src/wire/types.js';
 import { waitFor } from './helpers.js';
 
+/** The local log as it is: these checks compare logs, committed or not. */
+const RAW = { isolation: 'uncommitted' } as const;
+
+/** These tests drive the clock themselves: an append resolves once stored on the leader. */
+const LEADER_ACKS = { acks: 'leader' } as const;
+
 const CHANNEL = 'start/node';
 const tuning = {
   pingIntervalMs: 50,
@@ -89,20 +95,23 @@ describe('startMeshNode', () => {
     );
     const leader = started.find((n) => roleOf(n) === Role.Leader)!;
     const leaderFile = files.get(leader)!;
-    await leaderFile.appendBatch(Array.from({ length: 500 }, (_, i) => utf8.encode(`p${i}`)));
+    await leaderFile.appendBatch(
+      Array.from({ length: 500 }, (_, i) => utf8.encode(`p${i}`)),
+      LEADER_ACKS,
+    );
     await leaderFile.waitForReplicas(499, { count: 2, timeoutMs: 10_000 });
-    const expected = (await leaderFile.readRange(0, 500)).map((e) =>
+    const expected = (await leaderFile.readRange(0, 500, RAW)).map((e) =>
       Buffer.from(e.payload).toString(),
     );
     for (const node of started.filter((n) => n !== leader)) {
       const file = files.get(node)!;
       await waitFor(() => file.nextSeq === 500, 'replica caught up');
       assert.deepEqual(
-        (await file.readRange(0, 500)).map((e) => Buffer.from(e.payload).toString()),
+        (await file.readRange(0, 500, RAW)).map((e) => Buffer.from(e.payload).toString()),
         expected,
       );
       await assert.rejects(
-        file.append(utf8.encode('no')),
+        file.append(utf8.encode('no'), LEADER_ACKS),
         (error: unknown) =>
           error instanceof NotLeaderError &&
           error.leaderNodeId === leader.nodeId &&

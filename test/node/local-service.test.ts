@@ -85,7 +85,7 @@ describe('channels', () => {
     const { service } = memoryService();
     await service.createChannel(memorySpec('a'));
     await assert.rejects(
-      service.append('a', [bytes('x')], { replicas: 1 }),
+      service.append('a', [bytes('x')], { acks: 1 }),
       isNodeError(NodeErrorCode.Unavailable),
     );
     assert.equal((await service.channel('a')).nextSeq, 0, 'the refused append wrote nothing');

@@ -8,6 +8,9 @@ import { SeededRandom } from '../../src/time/random.js';
 import { assertSameLog, Cluster } from './cluster.js';
 import { EVENT_OVERHEAD_BYTES, Role, SYNC_REQUEST_CHUNK_BYTES } from './imports.js';
 
+/** These tests drive the clock themselves: an append resolves once stored on the leader. */
+const LEADER_ACKS = { acks: 'leader' } as const;
+
 const HB = 100;
 
 function payload(random: SeededRandom, seq: number): Uint8Array {
@@ -49,7 +52,7 @@ describe('cluster', () => {
     let seq = 0;
     // Writes interleaved with time: replicas follow while the leader keeps appending.
     for (let round = 0; round < 10; round++) {
-      for (let i = 0; i < 1_000; i++) await leader.log.append(payload(random, seq++));
+      for (let i = 0; i < 1_000; i++) await leader.log.append(payload(random, seq++), LEADER_ACKS);
       await cluster.advance(3);
     }
     const last = leader.log.nextSeq - 1;
@@ -62,13 +65,16 @@ describe('cluster', () => {
     await cluster.settle(acked, HB);
     for (const replica of cluster.replicas()) {
       await assertSameLog(leader.log, replica.log);
-      await assert.rejects(replica.log.append(new Uint8Array([1])), (error: unknown) => {
-        assert.ok(error instanceof NotLeaderError);
-        assert.equal(error.code, RedexErrorCode.NotLeader);
-        assert.equal(error.leaderNodeId, leader.id);
-        assert.equal(error.leaderAddress, leader.address);
-        return true;
-      });
+      await assert.rejects(
+        replica.log.append(new Uint8Array([1]), LEADER_ACKS),
+        (error: unknown) => {
+          assert.ok(error instanceof NotLeaderError);
+          assert.equal(error.code, RedexErrorCode.NotLeader);
+          assert.equal(error.leaderNodeId, leader.id);
+          assert.equal(error.leaderAddress, leader.address);
+          return true;
+        },
+      );
     }
     assert.equal(cluster.stats.routeDrops, 0);
     cluster.assertHealthy();
@@ -79,7 +85,7 @@ describe('cluster', () => {
     const cluster = await electedCluster();
     const leader = cluster.leader();
     await cluster.advance(HB / 2); // mid-period: the next tick is far away
-    const seq = await leader.log.append(new TextEncoder().encode('prompt'));
+    const seq = await leader.log.append(new TextEncoder().encode('prompt'), LEADER_ACKS);
     const took = await cluster.runUntil(
       () => cluster.replicas().every((r) => r.log.nextSeq > seq),
       HB,
@@ -95,7 +101,7 @@ describe('cluster', () => {
     const cluster = await electedCluster();
     const old = cluster.leader();
     const random = new SeededRandom(3);
-    for (let i = 0; i < 500; i++) await old.log.append(payload(random, i));
+    for (let i = 0; i < 500; i++) await old.log.append(payload(random, i), LEADER_ACKS);
     await cluster.runUntil(() => cluster.replicas().every((r) => r.log.nextSeq === 500), HB);
     await cluster.advance(37); // stop at an arbitrary phase of the period
 
@@ -111,7 +117,7 @@ describe('cluster', () => {
     assert.equal(survivor.length, 1);
     assert.equal(survivor[0]!.channel.leader, leader.id, 'the other survivor follows it');
     // The new leader takes writes; the survivor replicates them.
-    const seq = await leader.log.append(new TextEncoder().encode('after failover'));
+    const seq = await leader.log.append(new TextEncoder().encode('after failover'), LEADER_ACKS);
     await cluster.runUntil(() => survivor[0]!.log.nextSeq > seq, HB);
     await assertSameLog(leader.log, survivor[0]!.log);
     cluster.assertHealthy();
@@ -122,12 +128,12 @@ describe('cluster', () => {
     const cluster = await electedCluster();
     const old = cluster.leader();
     const random = new SeededRandom(11);
-    for (let i = 0; i < 300; i++) await old.log.append(payload(random, i));
+    for (let i = 0; i < 300; i++) await old.log.append(payload(random, i), LEADER_ACKS);
     await cluster.runUntil(() => cluster.replicas().every((r) => r.log.nextSeq === 300), HB);
     await cluster.stopNode(old);
     await cluster.runUntil(() => cluster.leaders().length === 1, 10 * HB);
     const leader = cluster.leader();
-    for (let i = 300; i < 800; i++) await leader.log.append(payload(random, i));
+    for (let i = 300; i < 800; i++) await leader.log.append(payload(random, i), LEADER_ACKS);
 
     await cluster.startNode(old); // restarted empty, same NodeId
     assert.equal(old.role, Role.Replica);
@@ -145,15 +151,16 @@ describe('cluster', () => {
     const cluster = await electedCluster();
     const old = cluster.leader();
     const random = new SeededRandom(5);
-    for (let i = 0; i < 100; i++) await old.log.append(payload(random, i));
+    for (let i = 0; i < 100; i++) await old.log.append(payload(random, i), LEADER_ACKS);
     await cluster.runUntil(() => cluster.replicas().every((r) => r.log.nextSeq === 100), HB);
 
     const others = cluster.nodes.filter((n) => n !== old);
     cluster.partition([old], others);
     await cluster.runUntil(() => others.some((n) => n.role === Role.Leader), 10 * HB);
-    assert.equal(old.role, Role.Leader, 'the isolated leader cannot know yet');
+    // Check quorum: cut off from its majority for a silence window, the old leader stood down.
+    assert.notEqual(old.role, Role.Leader, 'the isolated leader stood down');
     const leader = others.find((n) => n.role === Role.Leader)!;
-    for (let i = 100; i < 150; i++) await leader.log.append(payload(random, i));
+    for (let i = 100; i < 150; i++) await leader.log.append(payload(random, i), LEADER_ACKS);
 
     cluster.heal();
     await cluster.runUntil(() => cluster.leaders().length === 1, 5 * HB);
@@ -180,7 +187,7 @@ describe('cluster', () => {
       new DataView(copy.buffer).setUint32(0, seq, true);
       copy[eventBytes - 1] = seq % 251;
       batch.push(copy);
-      if (batch.length === 1024) await leader.log.appendBatch(batch.splice(0));
+      if (batch.length === 1024) await leader.log.appendBatch(batch.splice(0), LEADER_ACKS);
     }
     assert.equal(leader.log.nextSeq, events);
     assert.equal(leader.log.retainedBytes, 100 * 1024 * 1024);

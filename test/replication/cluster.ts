@@ -23,6 +23,9 @@ import {
   replicatorOf,
 } from './imports.js';
 
+/** The local log as it is: these checks compare logs, committed or not. */
+const RAW = { isolation: 'uncommitted' } as const;
+
 export interface ClusterOptions {
   readonly nodes?: number;
   readonly channel?: string;
@@ -279,7 +282,7 @@ export async function assertSameLog(a: RedexFile, b: RedexFile): Promise<void> {
   const step = 4096;
   for (let start = from; start < a.nextSeq; start += step) {
     const end = Math.min(start + step, a.nextSeq);
-    const [x, y] = await Promise.all([a.readRange(start, end), b.readRange(start, end)]);
+    const [x, y] = await Promise.all([a.readRange(start, end, RAW), b.readRange(start, end, RAW)]);
     assert.equal(y.length, x.length);
     for (let i = 0; i < x.length; i++) {
       assert.equal(y[i]!.seq, x[i]!.seq);

@@ -33,10 +33,18 @@ describe('HeartbeatTracker', () => {
 
   it('records role, tail and last seen per peer', () => {
     const t = tracker();
-    assert.equal(t.recordHeartbeat(0x42n, Role.Leader, 100, T0), true);
-    assert.deepEqual(t.peer(0x42n), { lastSeenMs: T0, role: Role.Leader, tailSeq: 100 });
-    assert.equal(t.believedLeader, 0x42n);
+    assert.equal(t.recordHeartbeat(0x42n, Role.Leader, 100, T0, 3), true);
+    assert.deepEqual(t.peer(0x42n), {
+      lastSeenMs: T0,
+      role: Role.Leader,
+      tailSeq: 100,
+      lastEpoch: 3,
+    });
     assert.equal(t.peerCount, 1);
+    // Recording is liveness and claims only: who leads is the quorum logic's to say.
+    assert.equal(t.believedLeader, null);
+    t.recordHeartbeat(0x43n, Role.Replica, 7, T0);
+    assert.equal(t.peer(0x43n)?.lastEpoch, 0, 'a heartbeat without epochs claims epoch 0');
   });
 
   it('never records itself or NodeId 0', () => {
@@ -49,23 +57,19 @@ describe('HeartbeatTracker', () => {
     t.assertInvariants();
   });
 
-  it('prefers the higher tail, then the lower NodeId, for the believed leader', () => {
+  // Was "prefers the higher tail, then the lower NodeId": a claimed tail no longer picks a leader.
+  it('never changes the belief on a claimed role or tail, whatever the tail', () => {
     const t = tracker();
-    t.recordHeartbeat(0x43n, Role.Leader, 200, T0);
-    assert.equal(t.believedLeader, 0x43n);
-    t.recordHeartbeat(0x42n, Role.Leader, 100, T0 + 100);
-    assert.equal(t.believedLeader, 0x43n, 'a lower tail does not displace, even with a lower id');
-    t.recordHeartbeat(0x42n, Role.Leader, 300, T0 + 200);
-    assert.equal(t.believedLeader, 0x42n, 'a strictly higher tail displaces');
-    t.recordHeartbeat(0x41n, Role.Leader, 300, T0 + 300);
-    assert.equal(t.believedLeader, 0x41n, 'on a tie the lower id displaces');
-    t.recordHeartbeat(0x44n, Role.Leader, 300, T0 + 400);
-    assert.equal(t.believedLeader, 0x41n, 'on a tie a higher id does not');
+    t.believe(0x43n);
+    t.recordHeartbeat(0x42n, Role.Leader, 300, T0 + 100);
+    t.recordHeartbeat(0x41n, Role.Leader, 300, T0 + 200);
+    assert.equal(t.believedLeader, 0x43n, 'a higher claimed tail or lower id does not displace');
   });
 
-  it('only a Leader heartbeat changes the belief', () => {
+  // Was "only a Leader heartbeat changes the belief": now only believe() does.
+  it('changes the belief only through believe(), never to itself', () => {
     const t = tracker();
-    t.recordHeartbeat(0x42n, Role.Leader, 100, T0);
+    t.believe(0x42n);
     t.recordHeartbeat(0x99n, Role.Replica, 500, T0 + 50);
     t.recordHeartbeat(0x98n, Role.Candidate, 500, T0 + 50);
     t.recordHeartbeat(0x97n, Role.Idle, 500, T0 + 50);
@@ -74,10 +78,20 @@ describe('HeartbeatTracker', () => {
     // The believed leader itself conceding does not clear the belief either.
     t.recordHeartbeat(0x42n, Role.Replica, 100, T0 + 60);
     assert.equal(t.believedLeader, 0x42n);
+    t.believe(0x97n);
+    assert.equal(t.believedLeader, 0x97n);
+    t.believe(SELF);
+    assert.equal(t.believedLeader, null, 'this node leading is not a belief in a peer');
+    t.believe(0x42n);
+    t.believe(null);
+    assert.equal(t.believedLeader, null);
+    t.assertInvariants();
   });
 
   it('is silent exactly from heartbeatMs × 3 after the last leader heartbeat', () => {
     const t = tracker();
+    t.believe(0x42n);
+    assert.equal(t.isLeaderSilent(T0), true, 'a believed leader never heard counts as silent');
     t.recordHeartbeat(0x42n, Role.Leader, 100, T0);
     assert.equal(t.isLeaderSilent(T0 + 500), false);
     assert.equal(t.isLeaderSilent(T0 + 1499), false);
@@ -89,6 +103,7 @@ describe('HeartbeatTracker', () => {
 
   it('with threshold 1 is silent after one period', () => {
     const t = tracker(500, 1);
+    t.believe(0x42n);
     t.recordHeartbeat(0x42n, Role.Leader, 0, T0);
     assert.equal(t.isLeaderSilent(T0 + 499), false);
     assert.equal(t.isLeaderSilent(T0 + 500), true);
@@ -116,18 +131,20 @@ describe('HeartbeatTracker', () => {
   it('keeps peer entries when the belief is cleared', () => {
     const t = tracker();
     t.recordHeartbeat(0x42n, Role.Leader, 100, T0);
+    t.believe(0x42n);
     assert.equal(t.clearBelievedLeader(), 0x42n);
     assert.equal(t.believedLeader, null);
     assert.notEqual(t.peer(0x42n), undefined);
     assert.equal(t.isLeaderSilent(T0 + 10_000), false);
-    // The next Leader heartbeat is adopted again.
+    // A Leader heartbeat alone does not bring the belief back.
     t.recordHeartbeat(0x42n, Role.Leader, 100, T0 + 1);
-    assert.equal(t.believedLeader, 0x42n);
+    assert.equal(t.believedLeader, null);
   });
 
   it('drops a peer, and the belief with it when it was the leader', () => {
     const t = tracker();
     t.recordHeartbeat(0x1n, Role.Leader, 0, T0);
+    t.believe(0x1n);
     t.recordHeartbeat(0x2n, Role.Replica, 0, T0);
     t.dropPeer(0x2n);
     assert.equal(t.believedLeader, 0x1n);
@@ -151,6 +168,7 @@ describe('HeartbeatTracker', () => {
   it('bounds tracked peers, evicting the stalest non-leader', () => {
     const t = tracker();
     t.recordHeartbeat(1n, Role.Leader, 0, T0); // the oldest entry, but the believed leader
+    t.believe(1n);
     for (let i = 0; i < TRACKED_PEERS_MAX - 1; i++) {
       t.recordHeartbeat(BigInt(100 + i), Role.Replica, 0, T0 + 1 + i);
     }
@@ -169,26 +187,28 @@ describe('HeartbeatTracker', () => {
       role: fc.constantFrom(Role.Leader, Role.Replica, Role.Candidate, Role.Idle),
       tail: fc.nat({ max: 50 }),
       dt: fc.nat({ max: 800 }),
+      // Sometimes the quorum logic decides a leader (or none) before the heartbeat.
+      believe: fc.option(fc.option(fc.bigInt({ min: 0n, max: 20n }), { nil: null }), {
+        nil: undefined,
+      }),
     });
     fc.assert(
       fc.property(fc.array(event, { maxLength: 60 }), (events) => {
         const t = new HeartbeatTracker(5n, 200);
-        // Model: the last heartbeat per peer, and the leader by the documented rule.
+        // Model: the last heartbeat per peer; the leader is whatever believe() was last told
+        // (self reads as none), never a heartbeat's claim.
         const model = new Map<bigint, { at: number; tail: number }>();
         let leader: bigint | null = null;
         let now = T0;
         for (const e of events) {
           now += e.dt;
+          if (e.believe !== undefined) {
+            t.believe(e.believe);
+            leader = e.believe === 5n ? null : e.believe;
+          }
           t.recordHeartbeat(e.from, e.role, e.tail, now);
           if (e.from === 5n || e.from === 0n) continue;
           model.set(e.from, { at: now, tail: e.tail });
-          if (e.role === Role.Leader) {
-            const current = leader === null ? undefined : model.get(leader);
-            if (leader === null || leader === e.from || current === undefined) leader = e.from;
-            else if (e.tail > current.tail || (e.tail === current.tail && e.from < leader)) {
-              leader = e.from;
-            }
-          }
           t.assertInvariants();
         }
         assert.equal(t.believedLeader, leader);

@@ -25,6 +25,9 @@ import {
 } from './imports.js';
 import { RecorderDispatcher } from './runtime-helpers.js';
 
+/** These tests drive the clock themselves: an append resolves once stored on the leader. */
+const LEADER_ACKS = { acks: 'leader' } as const;
+
 const enc = new TextEncoder();
 
 /** Replication as the tests enable it: fast heartbeats allowed. */
@@ -132,12 +135,14 @@ describe('enableReplication', () => {
     const channel = replicatorOf(redex)!.channel('orders/audit')!;
     const handle = channel.handle!;
 
-    await assert.rejects(file.append(enc.encode('x')), (error: unknown) => {
+    await assert.rejects(file.append(enc.encode('x'), LEADER_ACKS), (error: unknown) => {
       assert.ok(error instanceof NotLeaderError);
       assert.equal(error.leaderNodeId, null, 'no leader known yet');
       return true;
     });
-    await assert.rejects(file.appendBatch([enc.encode('x')]), { code: RedexErrorCode.NotLeader });
+    await assert.rejects(file.appendBatch([enc.encode('x')], LEADER_ACKS), {
+      code: RedexErrorCode.NotLeader,
+    });
     await assert.rejects(file.appendBatchIfNextSeq(0, [enc.encode('x')]), {
       code: RedexErrorCode.NotLeader,
     });
@@ -152,10 +157,12 @@ describe('enableReplication', () => {
         tailSeq: 0,
         role: Role.Leader,
         wallClockMs: 0,
+        // Only a Leader heartbeat of a current epoch makes a leader known.
+        quorum: { epoch: 1, lastEpoch: 0, commitSeq: 0 },
       },
     });
     await clock.advance(0);
-    await assert.rejects(file.append(enc.encode('x')), {
+    await assert.rejects(file.append(enc.encode('x'), LEADER_ACKS), {
       code: RedexErrorCode.NotLeader,
       leaderNodeId: 0x20n,
       leaderAddress: '10.0.0.2:7000',
@@ -177,7 +184,7 @@ describe('enableReplication', () => {
     await clock.advance(1);
     assert.equal(channel.role, Role.Leader);
     assert.equal(channel.leader, 0x10n);
-    assert.equal(await file.append(enc.encode('mine')), 0);
+    assert.equal(await file.append(enc.encode('mine'), LEADER_ACKS), 0);
     await file.waitForReplicas(0, { count: 0 }); // nobody else to wait for
     await assert.rejects(file.waitForReplicas(0, { count: 1 }), {
       code: RedexErrorCode.InvalidArgument,
@@ -197,7 +204,9 @@ describe('enableReplication', () => {
     assert.equal(channel.handle, null);
     assert.equal(channel.role, Role.Idle);
     assert.equal(router.size, 0);
-    await assert.rejects(file.append(enc.encode('x')), { code: RedexErrorCode.NotLeader });
+    await assert.rejects(file.append(enc.encode('x'), LEADER_ACKS), {
+      code: RedexErrorCode.NotLeader,
+    });
     await assert.rejects(file.waitForReplicas(0), { code: RedexErrorCode.Config });
     await redex.close();
   });
@@ -266,10 +275,18 @@ describe('enableReplication', () => {
         persistent: true,
         replication: { factor: 1, heartbeatMs: 100 },
       });
-      await assert.rejects(file.append(enc.encode('x')), { code: RedexErrorCode.NotLeader });
+      await assert.rejects(file.append(enc.encode('x'), LEADER_ACKS), {
+        code: RedexErrorCode.NotLeader,
+      });
+      const channel = replicatorOf(redex)!.channel('disk/log')!;
       await clock.advance(300);
-      assert.equal(replicatorOf(redex)!.channel('disk/log')!.role, Role.Leader);
-      assert.equal(await file.append(enc.encode('durable')), 0);
+      // Winning writes the vote and the epoch to disk: real I/O the virtual clock does not run.
+      for (let turn = 0; turn < 400 && channel.role !== Role.Leader; turn++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await clock.advance(0);
+      }
+      assert.equal(channel.role, Role.Leader, String(channel.handle?.runtime.lastError));
+      assert.equal(await file.append(enc.encode('durable'), LEADER_ACKS), 0);
       assert.equal(await file.applyReplicated(1, [enc.encode('applied')]), 1);
       await redex.close();
       assert.equal(router.size, 0);

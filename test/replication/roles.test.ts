@@ -24,7 +24,10 @@ const LEGAL = new Set([
   'Replica Candidate MissedHeartbeats',
   'Candidate Leader ElectionWon',
   'Candidate Replica ElectionLost',
+  'Candidate Replica HigherEpochObserved',
   'Leader Replica PeerLeaderObserved',
+  'Leader Replica HigherEpochObserved',
+  'Leader Replica QuorumLost',
   'Leader Idle GracefulRelinquish',
   'Leader Idle LeaderDiskPressureWithdraw',
   'Leader Idle ChannelClose',
@@ -46,9 +49,9 @@ function expected(
 }
 
 describe('role transition matrix', () => {
-  it('has four roles and ten signals', () => {
+  it('has four roles and twelve signals', () => {
     assert.equal(ALL_ROLES.length, 4);
-    assert.equal(ALL_SIGNALS.length, 10);
+    assert.equal(ALL_SIGNALS.length, 12);
   });
 
   it('decides every (from, to, signal) triple as the spec says', () => {
@@ -91,11 +94,11 @@ describe('role transition matrix', () => {
         }
       }
     }
-    assert.equal(checked, 4 * 4 * 10);
+    assert.equal(checked, 4 * 4 * 12);
     assert.equal(outcomes.ok, LEGAL.size);
-    // Pairs with some legal signal: 9; each contributes (10 − legal) mismatches.
-    assert.equal(outcomes.SignalMismatch, 9 * 10 - LEGAL.size);
-    assert.equal(outcomes.InvalidPair, (16 - 9) * 10);
+    // Pairs with some legal signal: 9; each contributes (12 − legal) mismatches.
+    assert.equal(outcomes.SignalMismatch, 9 * 12 - LEGAL.size);
+    assert.equal(outcomes.InvalidPair, (16 - 9) * 12);
   });
 
   it('treats Idle → Idle by ChannelClose as the only no-op', () => {

@@ -12,6 +12,7 @@ import {
   type InboundMessage,
   inbound,
   type NodeId,
+  type QuorumMessage,
   type ReplicationConfigInput,
   ReplicationCoordinator,
   type ReplicationDispatcher,
@@ -42,6 +43,7 @@ export class RecorderDispatcher implements ReplicationDispatcher {
   readonly syncRequests: Array<[NodeId, SyncRequest]> = [];
   readonly syncResponses: Array<[NodeId, SyncResponse]> = [];
   readonly syncNacks: Array<[NodeId, SyncNack]> = [];
+  readonly quorumMessages: Array<[NodeId, QuorumMessage]> = [];
   failSends = false;
   wedge = false;
 
@@ -64,6 +66,10 @@ export class RecorderDispatcher implements ReplicationDispatcher {
   }
   sendSyncNack(target: NodeId, message: SyncNack): Promise<void> {
     this.syncNacks.push([target, message]);
+    return this.#result();
+  }
+  sendQuorum(target: NodeId, message: QuorumMessage): Promise<void> {
+    this.quorumMessages.push([target, message]);
     return this.#result();
   }
 }
@@ -150,6 +156,7 @@ export function fixedTailFile(tail: number): RuntimeFile {
     },
     firstSeq: null,
     readRangeLimited: () => [],
+    truncateFrom: () => Promise.resolve(0),
     appendBatchIfNextSeq: () => {
       throw new Error('fixedTailFile: read-only');
     },
@@ -205,11 +212,20 @@ export function spawn(options: RuntimeOptions): ReplicationRuntimeHandle {
   return spawnReplicationRuntime(options);
 }
 
+/**
+ * The epoch every peer speaks in these tests: a runtime starts at epoch 0, follows a Leader of
+ * epoch 1 at its first heartbeat, and `electLeader` makes it Leader of epoch 1. Peers' logs hold
+ * no event of epoch 1 unless a test says so (`lastEpoch: 0`), which matches a leader elected at
+ * its tail for every position up to that tail.
+ */
+export const PEER_EPOCH = 1;
+
 export function heartbeat(
   from: number,
   role: Role,
   tailSeq: number,
   channelId: ChannelId = CID,
+  quorum: SyncHeartbeat['quorum'] = { epoch: PEER_EPOCH, lastEpoch: 0, commitSeq: 0 },
 ): InboundMessage {
   return inbound(BigInt(from), {
     kind: 'heartbeat',
@@ -217,7 +233,66 @@ export function heartbeat(
     tailSeq,
     role,
     wallClockMs: WALL_CLOCK_MS,
+    quorum,
   });
+}
+
+/**
+ * Makes the runtime (a Replica of a 2- or 3-member set, or a single member with `voter` null)
+ * Leader of the next epoch the way the protocol does: the silence window passes, it asks for
+ * pre-votes, `voter` grants the pre-vote and then the vote (inbound `vote-response` messages).
+ */
+/**
+ * Makes `runtime` (a Replica) follow `leader` the way the protocol does, with a current-epoch
+ * Leader heartbeat announcing `tail`, then forgets the catch-up request that heartbeat triggered:
+ * the tests send their own.
+ */
+export async function followLeader(
+  runtime: ReplicationRuntime,
+  dispatcher: RecorderDispatcher | null,
+  tail: number,
+  leader = 0x20,
+): Promise<void> {
+  await runtime.onInbound(heartbeat(leader, Role.Leader, tail));
+  if (runtime.tracker.believedLeader !== BigInt(leader)) {
+    throw new Error('followLeader: the runtime does not follow the leader');
+  }
+  runtime.outstanding.clearLeader(BigInt(leader));
+  if (dispatcher !== null) dispatcher.syncRequests.length = 0;
+}
+
+export async function electLeader(
+  runtime: ReplicationRuntime,
+  clock: VirtualClock,
+  voter: number | null = 0x20,
+): Promise<void> {
+  await clock.advance(runtime.tracker.silenceMs);
+  if (voter === null) {
+    await runtime.onTick(); // a single member elects itself in its tick
+  } else {
+    // The quorum's own check starts the pre-vote round, without the replica's tick (its tail
+    // report would stay on the coordinator, whose advertised tail only grows).
+    runtime.quorum.tick({
+      role: 'replica',
+      nextSeq: runtime.snapshot().tailSeq,
+      nowMs: clock.nowMs(),
+      livePeers: [],
+      jitterMs: 0,
+    });
+    for (const preVote of [true, false]) {
+      const epoch = preVote ? runtime.epoch + 1 : runtime.epoch;
+      await runtime.onInbound(
+        inbound(BigInt(voter), {
+          kind: 'vote-response',
+          channelId: CID,
+          epoch,
+          granted: true,
+          preVote,
+        }),
+      );
+    }
+  }
+  if (!runtime.leads()) throw new Error('electLeader: the runtime did not become leader');
 }
 
 export function request(
@@ -231,6 +306,7 @@ export function request(
     chunkMax: 1024,
     requestId: 0n,
     syncClass: 0,
+    quorum: { epoch: PEER_EPOCH, lastFetchedEpoch: 0 },
     ...options,
   });
 }
@@ -246,6 +322,15 @@ export function response(
     leaderFirstRetainedSeq: 0,
     requestId: 0n,
     events: [],
+    // The leader's runs: every event it sends was written in its epoch.
+    quorum: {
+      epoch: PEER_EPOCH,
+      commitSeq: 0,
+      runs:
+        options.events !== undefined && options.events.length > 0
+          ? [{ epoch: PEER_EPOCH, startSeq: options.events[0]?.seq ?? 0 }]
+          : [],
+    },
     ...options,
   });
 }

@@ -10,6 +10,7 @@ import {
   CatchupBackoff,
   HeartbeatTracker,
   handleDiskPressure,
+  inbound,
   NackCode,
   observeLag,
   Role,
@@ -23,8 +24,10 @@ import {
   buildOptions,
   buildRuntime,
   CID,
+  electLeader,
   events,
   fixture,
+  followLeader,
   heartbeat,
   nack,
   promote,
@@ -36,46 +39,59 @@ import {
 const ids = (...values: number[]) => values.map((v) => BigInt(v));
 
 describe('seed runtime tests (steps)', () => {
-  // peer_leader_observation_demotes_loser_to_replica
-  it('peerLeaderObservationDemotesLoserToReplica', async () => {
+  // Was peerLeaderObservationDemotesLoserToReplica: leaders now settle by epoch, not tail.
+  it('leaderHearingAHigherEpochStepsDown', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
+    await electLeader(runtime, fx.clock);
+    const seen: RoleChangeEvent[] = [];
+    coordinator.onRoleChange((event) => seen.push(event));
 
-    // Local tail 42 < peer tail 99: the local leader concedes.
-    await runtime.onInbound(heartbeat(0x20, Role.Leader, 99));
-    assert.equal(coordinator.role, Role.Replica, 'the lower tail concedes (PeerLeaderObserved)');
+    // 0x20 leads epoch 2 with a shorter log than our 42: the epoch decides, not the tail.
+    await runtime.onInbound(
+      heartbeat(0x20, Role.Leader, 0, CID, { epoch: 2, lastEpoch: 0, commitSeq: 0 }),
+    );
+    assert.equal(coordinator.role, Role.Replica);
+    assert.deepEqual(
+      seen.map((e) => e.signal),
+      [TransitionSignal.HigherEpochObserved],
+    );
+    assert.equal(runtime.epoch, 2);
+    assert.equal(runtime.tracker.believedLeader, 0x20n, 'and follows the new leader');
   });
 
-  // peer_leader_tail_tie_lower_node_id_wins
-  it('peerLeaderTailTieLowerNodeIdWins', async () => {
+  // Was peerLeaderTailTieLowerNodeIdWins: a claimed tail or a lower NodeId decides nothing now.
+  it('aClaimedHigherTailNeverMakesALeaderStepDown', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
-    await promote(coordinator, Role.Leader);
-    const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
+    await promote(coordinator, Role.Replica);
+    const runtime = buildRuntime(await buildOptions(fx, 0x20, [0x10, 0x20], 60_000, coordinator));
+    await electLeader(runtime, fx.clock, 0x10);
 
-    await runtime.onInbound(heartbeat(0x20, Role.Leader, 42));
-    assert.equal(coordinator.role, Role.Leader, 'tail tie: 0x10 < 0x20 keeps Leader');
-    assert.equal(runtime.tracker.believedLeader, null, 'and does not believe the loser leads');
-
-    // And the mirror image: from 0x20's point of view, 0x10 wins the tie.
-    const fx2 = fixture();
-    const other = buildCoordinator(fx2, { heartbeatMs: 60_000 });
-    await promote(other, Role.Leader);
-    const runtime2 = buildRuntime(await buildOptions(fx2, 0x20, [0x10, 0x20], 60_000, other));
-    await runtime2.onInbound(heartbeat(0x10, Role.Leader, 42));
-    assert.equal(other.role, Role.Replica);
+    // A lower NodeId claiming leadership of our epoch with a longer log: counted, ignored.
+    await runtime.onInbound(heartbeat(0x10, Role.Leader, 99));
+    assert.equal(coordinator.role, Role.Leader);
+    assert.equal(runtime.tracker.believedLeader, null, 'and does not believe the claimant leads');
+    assert.equal(runtime.quorum.counters.sameEpochLeaders, 1);
+    // The same from an older epoch: dropped and counted.
+    await runtime.onInbound(
+      heartbeat(0x10, Role.Leader, 99, CID, { epoch: 0, lastEpoch: 0, commitSeq: 0 }),
+    );
+    assert.equal(coordinator.role, Role.Leader);
+    assert.equal(runtime.quorum.counters.staleEpochDrops, 1);
   });
 
   // leader_on_tick_clamps_advertised_tail_to_max_peer_tail
   it('leaderOnTickClampsAdvertisedTailToMaxPeerTail', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const runtime = buildRuntime(
       await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: 100 }),
     );
+    await electLeader(runtime, fx.clock);
     runtime.tracker.recordHeartbeat(0x20n, Role.Replica, 50, fx.clock.nowMs());
 
     await runtime.onTick();
@@ -87,10 +103,11 @@ describe('seed runtime tests (steps)', () => {
   it('leaderOnTickFallsBackToLocalTailWithNoPeers', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const runtime = buildRuntime(
       await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: 77 }),
     );
+    await electLeader(runtime, fx.clock);
 
     await runtime.onTick();
 
@@ -106,7 +123,8 @@ describe('seed runtime tests (steps)', () => {
       await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: null }),
     );
     // The leader claimed tail 200 ten seconds ago: far outside the 3 × 100 ms window.
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 200, fx.clock.nowMs() - 10_000);
+    await followLeader(runtime, null, 200);
+    await fx.clock.advance(10_000);
 
     for (let i = 0; i < CATCHUP_BACKOFF_THRESHOLD + 2; i++) {
       runtime.outstanding.record(0x20n, 0n, fx.clock.nowMs());
@@ -167,6 +185,7 @@ describe('seed runtime tests (steps)', () => {
   it('observeLagReplicaEmitsBelievedLeaderLag', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     tracker.recordHeartbeat(0x42n, Role.Leader, 99, 10_000);
+    tracker.believe(0x42n); // the quorum logic follows it
     assert.deepEqual(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, 10_250), {
       role: 'replica',
       lagMs: 250,
@@ -226,7 +245,8 @@ describe('seed runtime tests (steps)', () => {
   });
 
   // disk_pressure_withdraw_from_leader_picks_channel_close_signal — the seed fell back to
-  // ChannelClose; REDEX.md §6/§8 ask for the signal valid for the role: LeaderDiskPressureWithdraw.
+  // ChannelClose; docs/DESIGN.md#withdraw-signal-per-role wants the signal valid for the role:
+  // LeaderDiskPressureWithdraw.
   it('diskPressureWithdrawFromLeaderPicksChannelCloseSignal', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { onUnderCapacity: 'withdraw' });
@@ -269,9 +289,10 @@ describe('seed runtime tests (steps)', () => {
   it('syncRequestPostOpRoleFlipEmitsNotleaderNack', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
     await coordinator.transitionTo(Role.Idle, TransitionSignal.GracefulRelinquish);
 
     await runtime.onInbound(request(0x20, { sinceSeq: 0, requestId: 7n }));
@@ -290,9 +311,10 @@ describe('seed runtime tests (steps)', () => {
   it('syncRequestWithWrongChannelIdIsDropped', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
 
     await runtime.onInbound(request(0x20, { channelId: WRONG_CID }));
 
@@ -329,8 +351,7 @@ describe('seed runtime tests (steps)', () => {
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 60_000, coordinator);
     const runtime = buildRuntime(options);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 0, fx.clock.nowMs());
-    assert.equal(runtime.tracker.believedLeader, 0x20n);
+    await followLeader(runtime, options.dispatcher, 0);
     const before = options.file.nextSeq;
 
     // 0x30 is a member with a live token, but not the leader we follow.
@@ -341,21 +362,29 @@ describe('seed runtime tests (steps)', () => {
     assert.equal(runtime.stats.drops['not-believed-leader'], 1);
   });
 
-  // sync_nack_notleader_clears_believed_leader
-  it('syncNackNotleaderClearsBelievedLeader', async () => {
+  // Was syncNackNotleaderClearsBelievedLeader: a NotLeader NACK no longer clears the belief;
+  // only a current-epoch Leader heartbeat says who leads.
+  it('syncNackNotleaderKeepsBelievedLeaderUntilANewEpochLeaderIsHeard', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000 });
     await promote(coordinator, Role.Replica);
-    const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 99, fx.clock.nowMs());
-    assert.equal(runtime.tracker.believedLeader, 0x20n);
+    const runtime = buildRuntime(
+      await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 60_000, coordinator),
+    );
+    await followLeader(runtime, null, 99);
     runtime.outstanding.record(0x20n, 0n, fx.clock.nowMs());
     runtime.outstanding.record(0x20n, 5n, fx.clock.nowMs()); // another in-flight token
 
     await runtime.onInbound(nack(0x20, { errorCode: NackCode.NotLeader, requestId: 0n }));
 
-    assert.equal(runtime.tracker.believedLeader, null, 'the stale belief is gone');
-    assert.equal(runtime.outstanding.size, 0, 'and so are the tokens sent to that leader');
+    assert.equal(runtime.tracker.believedLeader, 0x20n, 'the NACK alone changes nothing');
+    assert.equal(runtime.outstanding.size, 1, 'only the NACKed token is consumed');
+
+    await runtime.onInbound(
+      heartbeat(0x30, Role.Leader, 42, CID, { epoch: 2, lastEpoch: 0, commitSeq: 0 }),
+    );
+    assert.equal(runtime.tracker.believedLeader, 0x30n, 'the new epoch leader decides');
+    assert.equal(runtime.outstanding.size, 0, 'and the tokens sent to the old leader are gone');
   });
 
   // sync_nack_badrange_skips_local_tail
@@ -365,7 +394,7 @@ describe('seed runtime tests (steps)', () => {
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator);
     const runtime = buildRuntime(options);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 41, fx.clock.nowMs());
+    await followLeader(runtime, options.dispatcher, 41);
     const before = options.file.nextSeq;
     runtime.outstanding.record(0x20n, 0n, fx.clock.nowMs());
 
@@ -375,7 +404,7 @@ describe('seed runtime tests (steps)', () => {
 
     const after = options.file.nextSeq;
     assert.ok(after > before, `BadRange advanced the tail (${before} → ${after})`);
-    assert.equal(after, 100, "straight to the leader's first retained seq (R-40), not since + 1");
+    assert.equal(after, 100, "straight to the leader's first retained seq, not since + 1");
     assert.equal(fx.channelMetrics.snapshot().skipAhead, 1);
   });
 
@@ -388,7 +417,7 @@ describe('seed runtime tests (steps)', () => {
       tail: 0,
     });
     const runtime = buildRuntime(options);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 50, fx.clock.nowMs());
+    await followLeader(runtime, options.dispatcher, 50);
 
     await runtime.onTick();
 
@@ -405,7 +434,7 @@ describe('seed runtime tests (steps)', () => {
   it('leaderServePathUsesClassAwareAdmissionForBackgroundRequest', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000, backgroundFraction: 0.3 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     // Capacity 100 bytes; Background keeps a reserve of (1 − 0.3) × 100 = 70. An empty
     // response costs 63 bytes here (47 upstream): 100 − 63 = 37 < 70 → denied.
     const budget = new BandwidthBudget({ nicPeakBps: 100, fraction: 1, nowMs: fx.clock.nowMs() });
@@ -414,10 +443,15 @@ describe('seed runtime tests (steps)', () => {
       budget,
     });
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
 
-    // since 1, ahead of the leader's tail 0: an empty response at once. (A request from exactly
-    // the tail would be held open for the next append: the long poll, runtime.test.ts.)
-    await runtime.onInbound(request(0x20, { sinceSeq: 1, syncClass: SyncClass.Background }));
+    // since 1, ahead of the leader's tail 0, from a peer without epoch fields (one of the
+    // original protocol, served but never counted): an empty response at once. (A request from
+    // exactly the tail would be held open for the next append: the long poll, runtime.test.ts;
+    // one with epochs from past the tail would get a Diverged NACK.)
+    await runtime.onInbound(
+      request(0x20, { sinceSeq: 1, syncClass: SyncClass.Background, quorum: undefined }),
+    );
 
     assert.equal(options.dispatcher.syncNacks.length, 1, 'the class-aware gate denied it');
     const [target, message] = options.dispatcher.syncNacks[0]!;
@@ -430,40 +464,52 @@ describe('seed runtime tests (steps)', () => {
   it('leaderServePathAdmitsForegroundUnderTightBudget', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 60_000, backgroundFraction: 0.3 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const budget = new BandwidthBudget({ nicPeakBps: 100, fraction: 1, nowMs: fx.clock.nowMs() });
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator, {
       tail: 0,
       budget,
     });
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
 
-    // since 1, ahead of the leader's tail 0: answered at once (since 0 would be held open).
-    await runtime.onInbound(request(0x20, { sinceSeq: 1, syncClass: SyncClass.Foreground }));
+    // since 1, ahead of the leader's tail 0, without epoch fields: answered at once (since 0
+    // would be held open).
+    await runtime.onInbound(
+      request(0x20, { sinceSeq: 1, syncClass: SyncClass.Foreground, quorum: undefined }),
+    );
 
     assert.equal(options.dispatcher.syncNacks.length, 0, 'Foreground admits: available ≥ cost');
     assert.equal(options.dispatcher.syncResponses.length, 1);
     assert.equal(budget.availableBytes, 100 - 63, 'and pays the encoded size');
   });
 
-  // post_election_failed_transition_preserves_believed_leader — the strict form: the election's
-  // own transition fails (a close queued by an observer wins the race), and the belief survives.
-  it('postElectionFailedTransitionPreservesBelievedLeader (inside the election)', async () => {
+  // Was postElectionFailedTransitionPreservesBelievedLeader (inside the election): a pre-vote
+  // round forgets the silent leader, so no belief is left to keep; what stays checked is that a
+  // transition the election asks for and the coordinator refuses leaves the close in place.
+  it('postElectionFailedTransitionLeavesTheCloseInPlace (inside the election)', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
     const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator));
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 99, fx.clock.nowMs() - 10_000);
+    await followLeader(runtime, null, 42);
     coordinator.onRoleChange((event) => {
       if (event.to === Role.Candidate) {
         void coordinator.transitionTo(Role.Idle, TransitionSignal.ChannelClose);
       }
     });
-
-    await runtime.onTick(); // silent leader → Candidate → election → Leader refused (now Idle)
+    await fx.clock.advance(300);
+    await runtime.onTick(); // the leader is silent: pre-votes
+    const vote = (preVote: boolean) =>
+      runtime.onInbound(
+        inbound(0x20n, { kind: 'vote-response', channelId: CID, epoch: 2, granted: true, preVote }),
+      );
+    await vote(true); // → Candidate, and the observer's close wins the race
+    await vote(false); // the election is won, but Idle → Leader is refused
 
     assert.equal(runtime.stats.elections, 1);
     assert.equal(coordinator.role, Role.Idle);
-    assert.equal(runtime.tracker.believedLeader, 0x20n, 'no transition happened, nothing cleared');
+    assert.equal(runtime.leads(), false);
+    assert.equal(runtime.stats.stepErrors, 0, 'a refused transition is not a step error');
   });
 });

@@ -1,5 +1,4 @@
-// Counterparts of the seed's runtime tests (../shared/seed/replication_runtime.rs), part 1: the
-// ones that spawn the task. Each test names its original; they run in virtual time with the
+// Counterparts of the seed's runtime tests, part 1: the ones that spawn the task. Each test names its original; they run in virtual time with the
 // seed's recorder dispatcher. Where JavaScript forces another mechanism (no Drop, no tokio abort)
 // the test checks the same promise; the comment says how. Part 2 (steps driven directly, the pure
 // helpers) is runtime-seed-steps.test.ts.
@@ -9,6 +8,8 @@ import { RedexErrorCode } from '../../src/log/errors.js';
 import { settle } from '../../src/time/virtual-clock.js';
 import {
   CANCEL_GRACE_MS,
+  inbound,
+  type ReplicationRuntimeHandle,
   Role,
   RUNTIME_INBOX_CAPACITY,
   RUNTIME_PRIORITY_INBOX_CAPACITY,
@@ -17,6 +18,8 @@ import {
 import {
   buildCoordinator,
   buildOptions,
+  CID,
+  electLeader,
   FailingAfterNAnnounceSink,
   fixture,
   heartbeat,
@@ -36,16 +39,39 @@ async function settlesWithoutTime(promise: Promise<unknown>): Promise<void> {
   assert.ok(done, 'the promise settled without any virtual time passing');
 }
 
+/** 0x20 grants the pre-vote and then the vote of `epoch` (the runtime asked for them). */
+async function grantElection(
+  handle: ReplicationRuntimeHandle,
+  fx: ReturnType<typeof fixture>,
+  epoch: number,
+): Promise<void> {
+  for (const preVote of [true, false]) {
+    await handle.dispatch(
+      inbound(0x20n, { kind: 'vote-response', channelId: CID, epoch, granted: true, preVote }),
+    );
+    await fx.clock.advance(0);
+  }
+}
+
 describe('seed runtime tests (task)', () => {
   // leader_emits_heartbeat_to_peers_each_tick
   it('leaderEmitsHeartbeatToPeersEachTick', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
     const handle = spawn(options);
+    await electLeader(handle.runtime, fx.clock); // at t = 300
+    await fx.clock.advance(0);
+    options.dispatcher.heartbeats.length = 0; // what it sent as a replica, and its announcement
 
-    await fx.clock.advance(350); // ticks at 100, 200 and 300 ms
+    // Ticks at 400, 500 and 600 ms; the replicas stay in touch, so the leader keeps its quorum.
+    for (let i = 0; i < 3; i++) {
+      await handle.dispatch(heartbeat(0x20, Role.Replica, 42));
+      await handle.dispatch(heartbeat(0x30, Role.Replica, 42));
+      await fx.clock.advance(100);
+    }
+    assert.equal(coordinator.role, Role.Leader);
 
     const heartbeats = options.dispatcher.heartbeats;
     assert.equal(heartbeats.length, 6, '3 ticks × 2 peers');
@@ -81,7 +107,8 @@ describe('seed runtime tests (task)', () => {
     await handle.cancel();
   });
 
-  // replica_with_silent_leader_runs_election_and_promotes_self
+  // replica_with_silent_leader_runs_election_and_promotes_self — the election is pre-vote then
+  // vote now: the silent leader's tick asks, and the other member's grants are injected.
   it('replicaWithSilentLeaderRunsElectionAndPromotesSelf', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 50 });
@@ -90,9 +117,15 @@ describe('seed runtime tests (task)', () => {
     const handle = spawn(options);
 
     await handle.dispatch(heartbeat(0x20, Role.Leader, 99));
-    await fx.clock.advance(500); // > 3 × 50 ms of silence, then the election of that tick
+    await fx.clock.advance(200); // > 3 × 50 ms of silence: the pre-vote round of that tick
 
-    // 0x20 claimed a higher tail, but it is silent, so not eligible: self wins.
+    // 0x20 claimed a higher tail, but it is silent: self asks for votes.
+    assert.deepEqual(
+      options.dispatcher.quorumMessages.map(([t, m]) => [t, m.kind]),
+      [[0x20n, 'vote-request']],
+    );
+    assert.equal(coordinator.role, Role.Replica, 'no role change before a majority answers');
+    await grantElection(handle, fx, 2);
     assert.equal(coordinator.role, Role.Leader);
     const snapshot = fx.channelMetrics.snapshot();
     assert.equal(snapshot.electionThrash, 1, 'one Replica → Candidate on missed heartbeats');
@@ -110,7 +143,8 @@ describe('seed runtime tests (task)', () => {
     const handle = spawn(options);
 
     await handle.dispatch(heartbeat(0x20, Role.Leader, 99));
-    await fx.clock.advance(500);
+    await fx.clock.advance(200); // silent leader: the pre-vote round
+    await grantElection(handle, fx, 2);
 
     // The role moved despite the failing side effect, and the runtime cleared its stale belief.
     assert.equal(coordinator.role, Role.Leader);
@@ -198,7 +232,7 @@ describe('seed runtime tests (task)', () => {
   it('cancelWithWedgedTaskAbortsAfterGrace', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
     options.dispatcher.wedge = true;
     const handle = spawn(options);
@@ -214,7 +248,7 @@ describe('seed runtime tests (task)', () => {
     await fx.clock.advance(1);
     await cancelled;
     assert.ok(handle.isStopped);
-    assert.equal(coordinator.role, Role.Leader, 'aborted: no graceful Idle transition');
+    assert.equal(coordinator.role, Role.Replica, 'aborted: no graceful Idle transition');
     assert.equal(handle.runtime.holdsDispatcher, false);
   });
 
@@ -276,7 +310,7 @@ describe('seed runtime tests (task)', () => {
     const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20], 60_000, coordinator));
     assert.equal(handle.isStopped, false, 'fresh runtime');
 
-    // Two racing cancels (R-11): neither may report stopped before the task ended.
+    // Two racing cancels: neither may report stopped before the task ended.
     const first = handle.cancel();
     const second = handle.cancel();
     assert.equal(handle.isStopped, false, 'asked to stop is not stopped');

@@ -5,6 +5,7 @@ import { Role, TransitionSignal } from './imports.js';
 import {
   buildCoordinator,
   buildOptions,
+  electLeader,
   fixture,
   heartbeat,
   promote,
@@ -14,13 +15,16 @@ import {
 async function leader() {
   const fx = fixture();
   const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-  await promote(coordinator, Role.Leader);
+  await promote(coordinator, Role.Replica);
   const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
     tail: null,
   });
-  // Two events, so replicas reporting less do not make this leader yield.
+  // Two events, so a replica can report less than this leader holds.
   await options.file.appendBatchIfNextSeq(0, [new Uint8Array([1]), new Uint8Array([2])]);
-  return { fx, coordinator, options, handle: spawn(options) };
+  const handle = spawn(options);
+  await electLeader(handle.runtime, fx.clock);
+  await fx.clock.advance(0);
+  return { fx, coordinator, options, handle };
 }
 
 describe('runtime snapshot', () => {

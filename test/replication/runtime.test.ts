@@ -1,6 +1,5 @@
-// The runtime beyond the seed's tests: R-16 (a replica that never saw a leader), pipelined
-// catch-up, prompt announcements and tail reports, in-flight suppression, the R-1 race between
-// the read and the send, budget refunds, NACK handling, skip-ahead, disk pressure from the apply
+// The runtime beyond the seed's tests: elections from a cold start, pipelined catch-up, prompt
+// announcements and tail reports, in-flight suppression, the race between the read and the send, budget refunds, NACK handling, skip-ahead, disk pressure from the apply
 // path, lag gauges, tokens, and the garbage-collected handle.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,6 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { settle } from '../../src/time/virtual-clock.js';
 import {
   BandwidthBudget,
+  inbound,
   NackCode,
   PARKED_REQUEST_HOLD_MS,
   type ReplicationRuntime,
@@ -22,9 +22,12 @@ import {
   buildFile,
   buildOptions,
   buildRuntime,
+  CID,
+  electLeader,
   events,
   fixedTailFile,
   fixture,
+  followLeader,
   heartbeat,
   nack,
   promote,
@@ -36,44 +39,98 @@ import {
 
 const enc = new TextEncoder();
 
-describe('runtime: election without a leader ever seen (R-16)', () => {
-  it('a replica that never heard a leader becomes Candidate after three periods, then elects', async () => {
+describe('runtime: election without a leader ever seen', () => {
+  // Was "…becomes Candidate after three periods, then elects": a silent leader now starts a
+  // pre-vote round; the role changes only when a majority answers.
+  it('a replica that never heard a leader asks for pre-votes after three periods, then elects', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
     await promote(coordinator, Role.Replica);
-    const handle = spawn(await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator));
-    // 0x20 is alive as a replica with a higher tail: it must win everyone's election.
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
+    const handle = spawn(options);
+    // Both peers are alive as replicas with shorter logs than ours (42): we stand first.
     const alive = async () => {
-      await handle.dispatch(heartbeat(0x20, Role.Replica, 50));
+      await handle.dispatch(heartbeat(0x20, Role.Replica, 30));
       await handle.dispatch(heartbeat(0x30, Role.Replica, 10));
     };
+    const asks = () =>
+      options.dispatcher.quorumMessages.filter(([, m]) => m.kind === 'vote-request');
     await alive();
     await fx.clock.advance(200);
     await alive();
     await fx.clock.advance(99); // t = 299: two periods and a bit, nothing happened yet
-    assert.equal(coordinator.role, Role.Replica);
-    assert.equal(fx.channelMetrics.snapshot().electionThrash, 0);
+    assert.equal(asks().length, 0);
     await fx.clock.advance(1); // t = 300: three periods without a leader
-    assert.equal(fx.channelMetrics.snapshot().electionThrash, 1, 'went Candidate');
-    assert.equal(coordinator.role, Role.Replica, 'lost to 0x20 (higher tail) and waits for it');
-    assert.equal(handle.stats.elections, 1);
-    // 0x20 never shows up as leader: three periods later this node tries again.
-    await alive();
-    await fx.clock.advance(300);
-    assert.equal(fx.channelMetrics.snapshot().electionThrash, 2);
+    assert.deepEqual(
+      asks().map(([to, m]) => [to, m.kind === 'vote-request' && m.preVote]),
+      [
+        [0x20n, true],
+        [0x30n, true],
+      ],
+    );
+    assert.equal(coordinator.role, Role.Replica, 'a pre-vote changes no role');
+    assert.equal(fx.channelMetrics.snapshot().electionThrash, 0);
+    const epoch = handle.runtime.epoch + 1;
+    const grant = (preVote: boolean) =>
+      handle.dispatch(
+        inbound(0x20n, { kind: 'vote-response', channelId: CID, epoch, granted: true, preVote }),
+      );
+    await grant(true);
+    await fx.clock.advance(0);
+    assert.equal(coordinator.role, Role.Candidate, 'a majority of pre-votes: the real vote');
+    await grant(false);
+    await fx.clock.advance(0);
+    assert.equal(coordinator.role, Role.Leader);
+    assert.equal(handle.runtime.epoch, epoch);
     await handle.cancel();
   });
 
-  it('a stranded Candidate (nobody eligible) retries the election on every tick', async () => {
+  it('a replica that sees a better-placed live peer waits its turn before asking', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Candidate);
-    // Self is not in the replica set: nobody is eligible, it must stay Candidate and retry.
-    const runtime = buildRuntime(await buildOptions(fx, 0x10, [0x20, 0x30], 100, coordinator));
+    await promote(coordinator, Role.Replica);
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
+    const runtime = buildRuntime(options);
+    await runtime.onInbound(heartbeat(0x20, Role.Replica, 50)); // longer log than our 42
+    await fx.clock.advance(250);
+    await runtime.onInbound(heartbeat(0x20, Role.Replica, 50));
+    await fx.clock.advance(50);
     await runtime.onTick();
+    assert.equal(options.dispatcher.quorumMessages.length, 0, '0x20 stands first');
+    // Half a period for the one better-placed peer, plus a jitter under one period.
+    await fx.clock.advance(200);
     await runtime.onTick();
-    assert.equal(runtime.stats.elections, 2);
+    assert.equal(options.dispatcher.quorumMessages.length, 2);
+  });
+
+  // Was "a stranded Candidate (nobody eligible) retries the election on every tick": the
+  // tail-ranked election is gone; an election that gets no majority in a silence window is given up.
+  it('a Candidate whose vote takes a silence window gives up, then asks again later', async () => {
+    const fx = fixture();
+    const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
+    await promote(coordinator, Role.Replica);
+    const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator);
+    const runtime = buildRuntime(options);
+    await fx.clock.advance(300);
+    await runtime.onTick();
+    await runtime.onInbound(
+      inbound(0x20n, {
+        kind: 'vote-response',
+        channelId: CID,
+        epoch: 1,
+        granted: true,
+        preVote: true,
+      }),
+    );
     assert.equal(coordinator.role, Role.Candidate);
+    await fx.clock.advance(300);
+    await runtime.onTick();
+    assert.equal(coordinator.role, Role.Replica, 'ElectionLost');
+    assert.equal(runtime.quorum.counters.electionsLost, 1);
+    const asked = options.dispatcher.quorumMessages.length;
+    await fx.clock.advance(300);
+    await runtime.onTick();
+    assert.equal(options.dispatcher.quorumMessages.length, asked + 2, 'a new pre-vote round');
   });
 });
 
@@ -86,7 +143,7 @@ describe('runtime: pipelined catch-up', () => {
       tail: null,
     });
     const runtime = buildRuntime(options);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, tail, fx.clock.nowMs());
+    await followLeader(runtime, options.dispatcher, tail);
     return { fx, options, runtime, coordinator };
   }
 
@@ -163,7 +220,7 @@ describe('runtime: pipelined catch-up', () => {
     const { options, runtime, fx } = await replicaWithLeaderAt(10);
     const tokens = new Set<bigint>();
     for (let i = 0; i < 20; i++) {
-      runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 10, fx.clock.nowMs());
+      await runtime.onInbound(heartbeat(0x20, Role.Leader, 10));
       await runtime.onTick();
       await fx.clock.advance(100);
     }
@@ -209,12 +266,12 @@ describe('runtime: pipelined catch-up', () => {
     assert.equal(runtime.backoff.isInBackoff(0x20n, fx.clock.nowMs()), true);
     const sent = options.dispatcher.syncRequests.length;
     await fx.clock.advance(500);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 200, fx.clock.nowMs());
+    await runtime.onInbound(heartbeat(0x20, Role.Leader, 200));
     await runtime.onTick();
     assert.equal(options.dispatcher.syncRequests.length, sent, 'no request inside the window');
-    assert.equal(runtime.stats.backoffSkips, 1);
+    assert.equal(runtime.stats.backoffSkips, 2, "the heartbeat's prompt request and the tick's");
     await fx.clock.advance(500);
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 200, fx.clock.nowMs());
+    await runtime.onInbound(heartbeat(0x20, Role.Leader, 200));
     await runtime.onTick();
     assert.equal(options.dispatcher.syncRequests.length, sent + 1, 'asked again after 1 s');
   });
@@ -259,7 +316,7 @@ describe('runtime: pipelined catch-up', () => {
     const runtime = buildRuntime(
       await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { tail: null, file }),
     );
-    runtime.tracker.recordHeartbeat(0x20n, Role.Leader, 10, fx.clock.nowMs());
+    await followLeader(runtime, null, 10);
     runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
     await runtime.onInbound(response(0x20, { requestId: 1n, events: events(0, ['too large']) }));
     assert.equal(file.nextSeq, 0);
@@ -270,10 +327,11 @@ describe('runtime: pipelined catch-up', () => {
 });
 
 describe('runtime: leader side', () => {
+  /** A Replica of a 3-member set, made Leader by `electLeader` once its log is set up. */
   async function leader(dispatcherFile?: RuntimeFile) {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const file = dispatcherFile ?? (await buildFile(fx));
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
       tail: null,
@@ -287,6 +345,7 @@ describe('runtime: leader side', () => {
     const file = options.file as Awaited<ReturnType<typeof buildFile>>;
     for (let i = 0; i < 3; i++) await file.append(enc.encode(`event-${i}`));
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
     const full = options.budget.availableBytes;
 
     await runtime.onInbound(request(0x20, { sinceSeq: 1, chunkMax: 0, requestId: 9n }));
@@ -308,12 +367,13 @@ describe('runtime: leader side', () => {
     assert.equal(runtime.stats.sendFailures, 1);
   });
 
-  it('R-1: a role lost between the read and the send ships a NotLeader NACK, not data', async () => {
+  it('a role lost between the read and the send ships a NotLeader NACK, not data', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const real = await buildFile(fx);
     for (let i = 0; i < 3; i++) await real.append(enc.encode(`event-${i}`));
+    let withdrawOnRead = false;
     // The read itself loses the role: a withdraw lands while the leader reads the range.
     const file: RuntimeFile = {
       get nextSeq() {
@@ -323,11 +383,14 @@ describe('runtime: leader side', () => {
         return real.firstSeq;
       },
       async readRangeLimited(start, end, maxBytes, overhead) {
-        await coordinator.transitionTo(Role.Idle, TransitionSignal.LeaderDiskPressureWithdraw);
+        if (withdrawOnRead) {
+          await coordinator.transitionTo(Role.Idle, TransitionSignal.LeaderDiskPressureWithdraw);
+        }
         return real.readRangeLimited(start, end, maxBytes, overhead);
       },
       appendBatchIfNextSeq: (e, p) => real.appendBatchIfNextSeq(e, p),
       skipTo: (s) => real.skipTo(s),
+      truncateFrom: () => Promise.resolve(0),
       sweepRetention: () => real.sweepRetention(),
     };
     const budget = new BandwidthBudget({
@@ -337,6 +400,8 @@ describe('runtime: leader side', () => {
     });
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator, { file, budget });
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
+    withdrawOnRead = true;
 
     await runtime.onInbound(request(0x20, { sinceSeq: 0, requestId: 4n }));
 
@@ -351,6 +416,8 @@ describe('runtime: leader side', () => {
     const file = options.file as Awaited<ReturnType<typeof buildFile>>;
     for (let i = 0; i < 10; i++) await file.append(enc.encode(`e${i}`));
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
+    // Positions below 10 were written before epoch 1, which starts at 10 in this leader's log.
     await runtime.onInbound(heartbeat(0x20, Role.Replica, 7));
     await runtime.onInbound(request(0x30, { sinceSeq: 4 }));
     assert.equal(runtime.progress.confirmedTail(0x20n), 7);
@@ -371,6 +438,9 @@ describe('runtime: leader side', () => {
   it('announces appends with one coalesced heartbeat per peer, only as Leader', async () => {
     const { options, fx, coordinator } = await leader();
     const handle = spawn(options);
+    await electLeader(handle.runtime, fx.clock);
+    await fx.clock.advance(0);
+    options.dispatcher.heartbeats.length = 0; // the new leader's own announcement
     for (let i = 0; i < 5; i++) handle.runtime.notifyAppended();
     assert.equal(options.dispatcher.heartbeats.length, 0, 'nothing inside the caller');
     await fx.clock.advance(0);
@@ -394,7 +464,13 @@ describe('runtime: leader side', () => {
     await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
     const handle = spawn(options);
-    await fx.clock.advance(300); // R-16 → Candidate → Leader at t = 300
+    await fx.clock.advance(300); // three silent periods: the pre-vote round starts
+    for (const preVote of [true, false]) {
+      await handle.dispatch(
+        inbound(0x20n, { kind: 'vote-response', channelId: CID, epoch: 1, granted: true, preVote }),
+      );
+      await fx.clock.advance(0);
+    }
     assert.equal(coordinator.role, Role.Leader);
     const leaderBeats = options.dispatcher.heartbeats.filter(([, m]) => m.role === Role.Leader);
     assert.equal(leaderBeats.length, 1, 'announced right after winning');
@@ -404,6 +480,7 @@ describe('runtime: leader side', () => {
   it('sets the lag gauges on each tick and clears them on a role change', async () => {
     const { options, fx, coordinator } = await leader();
     const runtime = buildRuntime(options);
+    await electLeader(runtime, fx.clock);
     runtime.tracker.recordHeartbeat(0x20n, Role.Replica, 0, fx.clock.nowMs());
     await fx.clock.advance(250);
     await runtime.onTick();
@@ -417,7 +494,7 @@ describe('runtime: long poll (leader)', () => {
   async function leaderWith(count: number) {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const file = await buildFile(fx);
     for (let i = 0; i < count; i++) await file.append(enc.encode(`e${i}`));
     const options = await buildOptions(fx, 0x10, [0x10, 0x20, 0x30], 100, coordinator, {
@@ -427,9 +504,29 @@ describe('runtime: long poll (leader)', () => {
     return { fx, options, coordinator, file };
   }
 
+  /** Elects `runtime`; the new leader's own announcement is forgotten. */
+  async function elected(
+    runtime: ReplicationRuntime,
+    fx: ReturnType<typeof fixture>,
+    dispatcher: RecorderDispatcher,
+  ): Promise<void> {
+    await electLeader(runtime, fx.clock);
+    await fx.clock.advance(0);
+    dispatcher.heartbeats.length = 0;
+  }
+
+  /** Both replicas heartbeat (the leader keeps its quorum), then one period passes with a tick. */
+  async function period(runtime: ReplicationRuntime, fx: ReturnType<typeof fixture>, tail: number) {
+    await runtime.onInbound(heartbeat(0x20, Role.Replica, tail));
+    await runtime.onInbound(heartbeat(0x30, Role.Replica, tail));
+    await fx.clock.advance(100);
+    await runtime.onTick();
+  }
+
   it('holds a caught-up request and answers it with the next append instead of announcing', async () => {
     const { fx, options, file } = await leaderWith(2);
     const handle = spawn(options);
+    await elected(handle.runtime, fx, options.dispatcher);
     await handle.dispatch(request(0x20, { sinceSeq: 2, requestId: 5n }));
     await fx.clock.advance(0);
     assert.equal(options.dispatcher.syncResponses.length, 0, 'held, not answered empty');
@@ -460,6 +557,7 @@ describe('runtime: long poll (leader)', () => {
   it('a request from behind the tail is answered at once and replaces a held one', async () => {
     const { fx, options } = await leaderWith(3);
     const runtime = buildRuntime(options);
+    await elected(runtime, fx, options.dispatcher);
     await runtime.onInbound(request(0x20, { sinceSeq: 3, requestId: 1n }));
     await runtime.onInbound(request(0x20, { sinceSeq: 1, requestId: 2n }));
     assert.deepEqual(
@@ -475,8 +573,11 @@ describe('runtime: long poll (leader)', () => {
   it('answers a held request empty after the hold, and NACKs it NotLeader once the role is lost', async () => {
     const { fx, options, coordinator } = await leaderWith(1);
     const runtime = buildRuntime(options);
+    await elected(runtime, fx, options.dispatcher);
     await runtime.onInbound(request(0x20, { sinceSeq: 1, requestId: 7n }));
-    await fx.clock.advance(PARKED_REQUEST_HOLD_MS - 1);
+    // The replicas stay in touch through the hold, so the leader keeps its quorum.
+    for (let t = 100; t < PARKED_REQUEST_HOLD_MS; t += 100) await period(runtime, fx, 1);
+    await fx.clock.advance(99); // hold − 1
     await runtime.onTick();
     assert.equal(options.dispatcher.syncResponses.length, 0, 'still held');
     await fx.clock.advance(1);
@@ -506,6 +607,7 @@ describe('runtime: long poll (leader)', () => {
   it('does not announce to a replica it just sent events to, until that replica asks or a tick passes', async () => {
     const { fx, options, file } = await leaderWith(2);
     const handle = spawn(options);
+    await elected(handle.runtime, fx, options.dispatcher);
     await handle.dispatch(request(0x20, { sinceSeq: 0, requestId: 1n }));
     await fx.clock.advance(0);
     assert.equal(options.dispatcher.syncResponses.length, 1);
@@ -588,7 +690,7 @@ describe('runtime: lifecycle', () => {
   it('steps that throw are counted, and the loop goes on', async () => {
     const fx = fixture();
     const coordinator = buildCoordinator(fx, { heartbeatMs: 100 });
-    await promote(coordinator, Role.Leader);
+    await promote(coordinator, Role.Replica);
     const options = await buildOptions(fx, 0x10, [0x10, 0x20], 100, coordinator);
     // The file's tail throws once, in the first tick.
     let boom = false;

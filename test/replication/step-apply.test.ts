@@ -12,10 +12,12 @@ import {
   InboundDrop,
   inbound,
   onInbound,
-  TransitionSignal,
 } from './imports.js';
 import {
+  elect,
+  follow,
   HB,
+  leaderHeartbeat,
   OTHER,
   ofKind,
   PEER,
@@ -30,7 +32,7 @@ import {
 /** A replica following PEER, which claims `leaderTail`, with request 7 in flight. */
 function following(leaderTail = 100, nowMs = 1_000) {
   const s = state();
-  s.tracker.recordHeartbeat(PEER, Role.Leader, leaderTail, nowMs);
+  follow(s, PEER, leaderTail, nowMs);
   s.outstanding.record(PEER, 7n, nowMs);
   return s;
 }
@@ -147,13 +149,7 @@ describe('step: after the apply', () => {
     }
     assert.equal(s.stats.emptyResponses, CATCHUP_BACKOFF_THRESHOLD + 1);
     assert.equal(s.backoff.isInBackoff(PEER, 1_000), true);
-    const heartbeat = inbound(PEER, {
-      kind: 'heartbeat',
-      channelId: s.channelId,
-      tailSeq: 100,
-      role: Role.Leader,
-      wallClockMs: 0,
-    });
+    const heartbeat = inbound(PEER, leaderHeartbeat(100));
     s.outstanding.gcExpired(1_000_000);
     assert.equal(
       ofKind(onInbound(s, heartbeat, view(Role.Replica, 5, 1_001)), 'request').length,
@@ -167,41 +163,9 @@ describe('step: after the apply', () => {
 });
 
 describe('step: the tick', () => {
-  it('a Candidate elects every tick: the member holding more wins', () => {
-    const s = state();
-    s.tracker.recordHeartbeat(PEER, Role.Replica, 50, 1_000);
-    const effects = finishTick(s, view(Role.Candidate, 10, 1_000));
-    assert.equal(s.stats.elections, 1);
-    assert.deepEqual(
-      ofKind(effects, 'transition').map((t) => [t.target, t.signal]),
-      [[Role.Replica, TransitionSignal.ElectionLost]],
-    );
-  });
-
-  it('a Replica whose leader went silent proposes an election and asks nobody', () => {
-    const s = state();
-    s.tracker.recordHeartbeat(PEER, Role.Leader, 50, 0);
-    const effects = finishTick(s, view(Role.Replica, 10, 10 * HB));
-    assert.equal(ofKind(effects, 'request').length, 0);
-    const [transition] = ofKind(effects, 'transition');
-    assert.equal(transition?.target, Role.Candidate);
-    assert.equal(transition?.next?.kind, 'elect', 'the election runs in the same tick');
-  });
-
-  it('a yielded leader rejoins as Replica once its quiet period is over', () => {
-    const s = state();
-    s.rejoinAtMs = 2_000;
-    assert.equal(ofKind(finishTick(s, view(Role.Idle, 10, 1_999)), 'transition').length, 0);
-    const effects = finishTick(s, view(Role.Idle, 10, 2_000));
-    assert.deepEqual(
-      ofKind(effects, 'transition').map((t) => [t.target, t.signal]),
-      [[Role.Replica, TransitionSignal.CapabilitySelected]],
-    );
-    assert.equal(s.rejoinAtMs, null);
-  });
-
   it('a leader heartbeats every peer, never itself, and clears the awaited set', () => {
     const s = state();
+    elect(s, 1_000, 10);
     s.awaitingRequest.add(PEER);
     const effects = finishTick(s, view(Role.Leader, 10, 1_000));
     assert.deepEqual(
@@ -210,5 +174,45 @@ describe('step: the tick', () => {
     );
     assert.ok(!sends(effects).some(([to]) => to === SELF));
     assert.equal(s.awaitingRequest.size, 0);
+  });
+
+  it('a leader that heard no majority for the silence window steps down (check quorum)', () => {
+    const s = state();
+    elect(s, 1_000, 10);
+    const quiet = finishTick(s, view(Role.Leader, 10, 1_000 + 3 * HB));
+    const quorum = ofKind(quiet, 'quorum').map((e) => e.effect);
+    assert.deepEqual(
+      quorum.filter((e) => e.kind === 'become'),
+      [{ kind: 'become', role: 'replica', reason: 'quorum-lost' }],
+    );
+    assert.ok(quorum.some((e) => e.kind === 'leadership-lost'));
+    assert.equal(sends(quiet).length, 0, 'no heartbeat from a leader that just stepped down');
+  });
+
+  it('a replica with a silent leader sends pre-votes, not a Candidate transition', () => {
+    const s = state();
+    follow(s, PEER, 5, 1_000, 5);
+    assert.equal(
+      ofKind(finishTick(s, view(Role.Replica, 5, 1_000 + 3 * HB - 1)), 'quorum').length,
+      0,
+    );
+    const effects = finishTick(s, view(Role.Replica, 5, 1_000 + 3 * HB));
+    assert.equal(ofKind(effects, 'transition').length, 0);
+    const asks = ofKind(effects, 'quorum').map((e) => e.effect);
+    assert.deepEqual(
+      asks.map((e) => (e.kind === 'send-vote-request' ? [e.to, e.preVote, e.epoch] : e.kind)),
+      [
+        [PEER, true, 2],
+        [OTHER, true, 2],
+      ],
+    );
+    assert.equal(s.quorum.epoch, 1, 'a pre-vote does not move the epoch');
+  });
+
+  it('a node outside the replica set never asks for votes', () => {
+    const s = state({ replicaSet: [PEER, OTHER] });
+    const effects = finishTick(s, view(Role.Replica, 5, 1_000 + 3 * HB));
+    const asks = ofKind(effects, 'quorum').filter((e) => e.effect.kind === 'send-vote-request');
+    assert.deepEqual(asks, []);
   });
 });

@@ -1,5 +1,6 @@
 // Fixtures for the pure step tests: a channel state built from the real pure pieces, views and
 // messages. No runtime, no clock, no async.
+import { ChannelQuorum } from '../../src/replication/quorum/channel-quorum.js';
 import { channelIdFromName } from '../../src/wire/ids.js';
 import {
   BandwidthBudget,
@@ -7,13 +8,16 @@ import {
   type ChannelState,
   emptyStats,
   HeartbeatTracker,
+  inbound,
   type NodeId,
   OutstandingRequests,
+  onInbound,
   peersOf,
   Role,
   type StepEffect,
   type StepView,
   SyncClass,
+  type SyncHeartbeat,
   type SyncRequest,
   type SyncResponse,
 } from './imports.js';
@@ -46,9 +50,39 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
     stats: emptyStats(),
     parked: new Map(),
     awaitingRequest: new Set(),
-    replicaSinceMs: null,
-    rejoinAtMs: null,
+    quorum: new ChannelQuorum({
+      selfId: SELF,
+      replicaSet,
+      heartbeatMs: HB,
+      silenceMs: HB * 3,
+      durable: { epoch: 1, votedFor: null, history: [{ epoch: 1, startSeq: 0 }] },
+      mayVote: true,
+      nowMs: 0,
+    }),
   };
+}
+
+/**
+ * Makes `s`'s quorum Leader of the next epoch at `nowMs` (≥ the silence window), the way the
+ * protocol does: its tick asks for pre-votes, then votes, and PEER grants both. The coordinator's
+ * role is the caller's to pass in views (Role.Leader from here on).
+ */
+export function elect(s: ChannelState, nowMs: number, tailSeq = 0): void {
+  const base = { role: 'replica' as const, nextSeq: tailSeq, nowMs };
+  s.quorum.tick({ ...base, livePeers: [], jitterMs: 0 });
+  const epoch = s.quorum.epoch + 1;
+  s.quorum.onVoteResponse({ ...base, from: PEER, epoch, granted: true, preVote: true });
+  const won = s.quorum.onVoteResponse({
+    ...base,
+    role: 'candidate',
+    from: PEER,
+    epoch,
+    granted: true,
+    preVote: false,
+  });
+  if (!won.some((e) => e.kind === 'become' && e.role === 'leader')) {
+    throw new Error('elect: the fixture quorum did not become leader');
+  }
 }
 
 export function view(role: Role, tailSeq: number, nowMs = 1_000): StepView {
@@ -63,6 +97,7 @@ export function syncRequest(sinceSeq: number, requestId = 7n): SyncRequest {
     chunkMax: 1024,
     requestId,
     syncClass: SyncClass.Foreground,
+    quorum: { epoch: 1, lastFetchedEpoch: 1 },
   };
 }
 
@@ -78,7 +113,38 @@ export function syncResponse(firstSeq: number, count: number, requestId = 7n): S
     leaderFirstRetainedSeq: 0,
     requestId,
     events,
+    quorum: { epoch: 1, commitSeq: 0, runs: count > 0 ? [{ epoch: 1, startSeq: firstSeq }] : [] },
   };
+}
+
+/** A Leader heartbeat of the fixture's epoch (1), whose last event is of epoch 1. */
+export function leaderHeartbeat(tailSeq: number, epoch = 1): SyncHeartbeat {
+  return {
+    kind: 'heartbeat',
+    channelId: CID,
+    tailSeq,
+    role: Role.Leader,
+    wallClockMs: 0,
+    quorum: { epoch, lastEpoch: epoch, commitSeq: 0 },
+  };
+}
+
+/**
+ * Makes `s` (a Replica with tail `tailSeq`) follow `leader` the way the protocol does: a
+ * current-epoch Leader heartbeat announcing `leaderTail`. Returns the step's effects.
+ */
+export function follow(
+  s: ChannelState,
+  leader: NodeId,
+  leaderTail: number,
+  nowMs: number,
+  tailSeq = 0,
+): readonly StepEffect[] {
+  return onInbound(
+    s,
+    inbound(leader, leaderHeartbeat(leaderTail)),
+    view(Role.Replica, tailSeq, nowMs),
+  );
 }
 
 /** The effects of one kind, narrowed. */

@@ -42,14 +42,32 @@ function chunk(firstSeq: number, count: number): SyncRequestOutcome {
 }
 
 describe('step: requests', () => {
-  it('a node that does not lead NACKs NotLeader, after taking the since as a confirmation', () => {
+  // Was "…after taking the since as a confirmation": only a leader counts a position, and only
+  // one that matches its history.
+  it('a node that does not lead NACKs NotLeader and confirms nothing', () => {
     const s = state();
     const effects = onInbound(s, inbound(PEER, syncRequest(3)), view(Role.Replica, 9));
+    assert.deepEqual(ofKind(effects, 'confirm-tail'), []);
+    assert.deepEqual(sends(effects), [[PEER, 'nack', NackCode.NotLeader]]);
+    assert.equal(ofKind(effects, 'serve').length, 0);
+  });
+
+  it("a leader takes a matching request's since as a confirmation", () => {
+    const s = state();
+    const effects = onInbound(s, inbound(PEER, syncRequest(3)), view(Role.Leader, 9));
     assert.deepEqual(ofKind(effects, 'confirm-tail'), [
       { kind: 'confirm-tail', peer: PEER, tailSeq: 3 },
     ]);
-    assert.deepEqual(sends(effects), [[PEER, 'nack', NackCode.NotLeader]]);
+    assert.equal(s.quorum.matched.get(PEER), 3);
+  });
+
+  it('a request whose history does not match gets a Diverged NACK, not events', () => {
+    const s = state();
+    const request = { ...syncRequest(3), quorum: { epoch: 1, lastFetchedEpoch: 0 } };
+    const effects = onInbound(s, inbound(PEER, request), view(Role.Leader, 9));
+    assert.deepEqual(sends(effects), [[PEER, 'nack', NackCode.Diverged]]);
     assert.equal(ofKind(effects, 'serve').length, 0);
+    assert.equal(ofKind(effects, 'confirm-tail').length, 0);
   });
 
   it('a request from behind the tail is served', () => {

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   afterSkip,
-  afterTransition,
   InboundDrop,
   inbound,
   NackCode,
@@ -14,8 +13,16 @@ import {
 } from './imports.js';
 import { CID, HB, OTHER, ofKind, PEER, Role, SELF, sends, state, view } from './step-fixtures.js';
 
-function hb(from: bigint, role: Role, tailSeq: number) {
-  return inbound(from, { kind: 'heartbeat', channelId: CID, tailSeq, role, wallClockMs: 0 });
+/** A heartbeat of `epoch` (the fixture's quorum is at epoch 1) whose last event is of `epoch`. */
+function hb(from: bigint, role: Role, tailSeq: number, epoch = 1) {
+  return inbound(from, {
+    kind: 'heartbeat',
+    channelId: CID,
+    tailSeq,
+    role,
+    wallClockMs: 0,
+    quorum: { epoch, lastEpoch: epoch, commitSeq: 0 },
+  });
 }
 
 function nackFrom(from: bigint, code: NackCode, extra: Partial<SyncNack> = {}) {
@@ -54,9 +61,11 @@ describe('step: peer-auth gates', () => {
 describe('step: heartbeats', () => {
   it('records the peer and confirms its tail', () => {
     const s = state();
-    const effects = onInbound(s, hb(PEER, Role.Replica, 4), view(Role.Replica, 0));
+    // A leader confirms a replica's tail when it matches its own history (epoch 1 from seq 0).
+    const effects = onInbound(s, hb(PEER, Role.Replica, 4), view(Role.Leader, 10));
     assert.equal(s.tracker.peer(PEER)?.tailSeq, 4);
     assert.equal(s.stats.heartbeatsIn, 1);
+    assert.equal(s.quorum.matched.get(PEER), 4);
     assert.deepEqual(ofKind(effects, 'confirm-tail'), [
       { kind: 'confirm-tail', peer: PEER, tailSeq: 4 },
     ]);
@@ -84,58 +93,37 @@ describe('step: heartbeats', () => {
       ofKind(onInbound(s, hb(PEER, Role.Leader, 3), view(Role.Replica, 3)), 'request').length,
       0,
     );
-    // OTHER claims leadership with a lower tail: PEER stays believed, OTHER is not asked.
-    const effects = onInbound(s, hb(OTHER, Role.Leader, 2), view(Role.Replica, 1));
     assert.equal(s.tracker.believedLeader, PEER);
+    // OTHER claims leadership in an older epoch, with more events: dropped and counted, PEER
+    // stays believed, OTHER is not asked.
+    const effects = onInbound(s, hb(OTHER, Role.Leader, 9, 0), view(Role.Replica, 1));
+    assert.equal(s.tracker.believedLeader, PEER);
+    assert.equal(s.quorum.counters.staleEpochDrops, 1);
     assert.equal(ofKind(effects, 'request').length, 0);
   });
 
-  it('dual leaders: the one with the lower tail concedes, then catches up from the winner', () => {
+  it('a heartbeat without epoch fields never makes a leader', () => {
     const s = state();
-    const effects = onInbound(s, hb(PEER, Role.Leader, 50), view(Role.Leader, 40));
-    const [transition] = ofKind(effects, 'transition');
-    assert.equal(transition?.target, Role.Replica);
-    assert.equal(transition?.signal, TransitionSignal.PeerLeaderObserved);
-    assert.ok(transition?.next !== null && transition?.next !== undefined);
-    // Once the concession took effect, the prompt catch-up asks the winner.
-    const after = afterTransition(s, transition.next, true, view(Role.Replica, 40));
-    assert.equal(ofKind(after, 'request')[0]?.to, PEER);
-  });
-
-  it('dual leaders: the winner keeps leading and forgets the loser as leader', () => {
-    const s = state();
-    s.outstanding.record(PEER, 3n, 900);
-    const effects = onInbound(s, hb(PEER, Role.Leader, 30), view(Role.Leader, 40, 1_000));
-    assert.equal(ofKind(effects, 'transition').length, 0);
-    assert.equal(s.tracker.believedLeader, null, "the loser's claim does not outlive it");
-    assert.equal(s.outstanding.size, 0, 'nor do tokens sent to it');
-    assert.equal(s.replicaSinceMs, 1_000);
-  });
-
-  it('a leader yields to a member claiming a higher tail and stays quiet for a while', () => {
-    const s = state();
-    const effects = onInbound(s, hb(PEER, Role.Replica, 60), view(Role.Leader, 40, 1_000));
-    const [transition] = ofKind(effects, 'transition');
-    assert.equal(transition?.target, Role.Idle);
-    assert.equal(transition?.signal, TransitionSignal.GracefulRelinquish);
-    afterTransition(s, transition!.next!, true, view(Role.Idle, 40, 1_005));
-    assert.equal(s.stats.yields, 1);
-    assert.equal(s.rejoinAtMs, 1_000 + (s.tracker.missThreshold + 1) * HB, 'counted from arrival');
-  });
-
-  it('a yield that did not happen is not counted', () => {
-    const s = state();
-    const effects = onInbound(s, hb(PEER, Role.Replica, 60), view(Role.Leader, 40));
-    afterTransition(s, ofKind(effects, 'transition')[0]!.next!, false, view(Role.Leader, 40));
-    assert.equal(s.stats.yields, 0);
-    assert.equal(s.rejoinAtMs, null);
+    const old = inbound(PEER, {
+      kind: 'heartbeat',
+      channelId: CID,
+      tailSeq: 10,
+      role: Role.Leader,
+      wallClockMs: 0,
+    });
+    const effects = onInbound(s, old, view(Role.Replica, 3));
+    assert.equal(s.tracker.peer(PEER)?.tailSeq, 10, 'liveness and claims are still recorded');
+    assert.equal(s.tracker.believedLeader, null);
+    assert.equal(s.quorum.counters.noEpochDrops, 1);
+    assert.equal(ofKind(effects, 'request').length, 0);
   });
 });
 
 describe('step: NACKs', () => {
   function followed() {
     const s = state();
-    s.tracker.recordHeartbeat(PEER, Role.Leader, 100, 1_000);
+    onInbound(s, hb(PEER, Role.Leader, 100), view(Role.Replica, 5, 1_000));
+    assert.equal(s.tracker.believedLeader, PEER);
     s.outstanding.record(PEER, 7n, 1_000);
     return s;
   }
@@ -147,15 +135,6 @@ describe('step: NACKs', () => {
     const stale = nackFrom(PEER, NackCode.BadRange, { requestId: 8n });
     assert.deepEqual(onInbound(s, stale, view(Role.Replica, 5)), []);
     assert.equal(s.stats.drops[InboundDrop.UnknownToken], 1);
-  });
-
-  it('NotLeader drops the belief and the tokens sent to that leader', () => {
-    const s = followed();
-    s.outstanding.record(PEER, 8n, 1_000);
-    onInbound(s, nackFrom(PEER, NackCode.NotLeader), view(Role.Replica, 5, 1_200));
-    assert.equal(s.tracker.believedLeader, null);
-    assert.equal(s.outstanding.size, 0);
-    assert.equal(s.replicaSinceMs, 1_200);
   });
 
   it("BadRange skips to the leader's first retained seq, then goes on from there", () => {
@@ -180,6 +159,16 @@ describe('step: NACKs', () => {
     const s = followed();
     const effects = onInbound(s, nackFrom(PEER, NackCode.BadRange), view(Role.Replica, 5));
     assert.equal(ofKind(effects, 'skip-to')[0]?.seq, 6);
+  });
+
+  it('a NotLeader NACK keeps the belief; the next current-epoch heartbeat decides', () => {
+    const s = followed();
+    assert.deepEqual(onInbound(s, nackFrom(PEER, NackCode.NotLeader), view(Role.Replica, 5)), []);
+    assert.equal(s.tracker.believedLeader, PEER);
+    // OTHER leads epoch 2 now: its heartbeat moves the belief.
+    onInbound(s, hb(OTHER, Role.Leader, 100, 2), view(Role.Replica, 5, 1_100));
+    assert.equal(s.tracker.believedLeader, OTHER);
+    assert.equal(s.quorum.epoch, 2);
   });
 
   it('Backpressure waits for the tick; ChannelClosed idles the channel', () => {

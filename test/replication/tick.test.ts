@@ -5,19 +5,14 @@ import { channelId, ids } from './helpers.js';
 import {
   advertisedTail,
   HeartbeatTracker,
-  isLeaderSilent,
   type NodeId,
   observeLag,
   REQUEST_ID_PLACEHOLDER,
   Role,
-  resolveDualLeader,
   SYNC_REQUEST_CHUNK_BYTES,
   SyncClass,
-  shouldYieldLeadership,
   type TickInput,
-  TransitionSignal,
   tick,
-  yieldQuietMs,
 } from './imports.js';
 
 const T0 = 1_700_000_000_000;
@@ -35,7 +30,6 @@ function input(overrides: Partial<TickInput> & { tracker?: HeartbeatTracker } = 
     nowMs: T0,
     wallClockMs: 1_700_000_000_123,
     defaultClass: SyncClass.Foreground,
-    replicaSinceMs: T0,
     ...overrides,
   };
 }
@@ -50,7 +44,7 @@ describe('tick', () => {
       const tracker = new HeartbeatTracker(0x10n, 500);
       tracker.recordHeartbeat(0x20n, Role.Leader, 99, T0 - 10_000); // silent and ahead
       const out = tick(input({ role, tracker, nowMs: T0 + 10_000 }));
-      assert.deepEqual(out, { messages: [], transition: null });
+      assert.deepEqual(out, { messages: [] });
     });
   }
 
@@ -68,15 +62,6 @@ describe('tick', () => {
         wallClockMs: 1_700_000_000_123,
       });
     }
-    assert.equal(out.transition, null);
-  });
-
-  it('a Leader never proposes a transition, whatever the tracker says', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
-    tracker.recordHeartbeat(0x20n, Role.Leader, 1000, T0 - 100_000);
-    const out = tick(input({ role: Role.Leader, tracker, replicaSinceMs: T0 - 100_000 }));
-    assert.equal(out.transition, null);
-    assert.deepEqual(targets(out, 'request'), []);
   });
 
   it('heartbeats as Replica; skips self and duplicates', () => {
@@ -95,6 +80,7 @@ describe('tick', () => {
   it('asks a non-silent leader that is ahead, from its own tail, 256 KiB, default class', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
+    tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     let minted = 0;
     const out = tick(
       input({
@@ -121,12 +107,12 @@ describe('tick', () => {
     });
     assert.equal(SYNC_REQUEST_CHUNK_BYTES, 262_144);
     assert.equal(minted, 1);
-    assert.equal(out.transition, null);
   });
 
   it('uses the placeholder request id when no minting function is given', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
+    tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     const out = tick(input({ tracker }));
     const request = out.messages.find((m) => m.kind === 'request');
     assert.equal(
@@ -138,6 +124,7 @@ describe('tick', () => {
   it('sends no request when caught up or ahead', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
+    tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     let minted = 0;
     for (const tailSeq of [50, 51]) {
       const out = tick(input({ tracker, tailSeq, nextRequestId: () => BigInt(++minted) }));
@@ -146,62 +133,12 @@ describe('tick', () => {
     assert.equal(minted, 0, 'no id minted when nothing is sent');
   });
 
-  it('proposes Candidate/MissedHeartbeats and sends no request when the leader is silent', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
-    tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
-    const out = tick(input({ tracker, tailSeq: 0, nowMs: T0 + 1500 }));
-    assert.deepEqual(out.transition, {
-      target: Role.Candidate,
-      signal: TransitionSignal.MissedHeartbeats,
-    });
-    assert.deepEqual(targets(out, 'request'), []);
-    assert.deepEqual(targets(out, 'heartbeat'), ids(0x20, 0x30), 'still heartbeats');
-    const justBefore = tick(input({ tracker, tailSeq: 0, nowMs: T0 + 1499 }));
-    assert.equal(justBefore.transition, null);
-    assert.deepEqual(targets(justBefore, 'request'), [0x20n]);
-  });
-
-  it('R-16: a replica that never saw a leader goes Candidate after three periods since it started', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
-    const since = T0;
-    assert.equal(
-      tick(input({ tracker, replicaSinceMs: since, nowMs: since + 1499 })).transition,
-      null,
-    );
-    assert.deepEqual(
-      tick(input({ tracker, replicaSinceMs: since, nowMs: since + 1500 })).transition,
-      {
-        target: Role.Candidate,
-        signal: TransitionSignal.MissedHeartbeats,
-      },
-    );
-    // Without a start time the rule is off (the caller opted out).
-    assert.equal(
-      tick(input({ tracker, replicaSinceMs: null, nowMs: since + 99_999 })).transition,
-      null,
-    );
-    // A Replica heartbeat from a peer is not a leader: the rule still fires.
-    tracker.recordHeartbeat(0x30n, Role.Replica, 0, since + 1400);
-    assert.notEqual(
-      tick(input({ tracker, replicaSinceMs: since, nowMs: since + 1500 })).transition,
-      null,
-    );
-  });
-
-  it('R-16: a believed leader that is fresh wins over an old start time', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
-    tracker.recordHeartbeat(0x20n, Role.Leader, 0, T0 + 10_000);
-    const out = tick(input({ tracker, replicaSinceMs: T0, nowMs: T0 + 10_100 }));
-    assert.equal(out.transition, null);
-    assert.equal(isLeaderSilent(tracker, T0 + 10_100, T0), false);
-    assert.equal(isLeaderSilent(tracker, T0 + 11_500, T0), true);
-  });
-
   it('never sends a request to itself', () => {
     // A tracker built for another id can hold a heartbeat "from" this node; tick must still
     // refuse to address it.
     const foreign = new HeartbeatTracker(0x99n, 500);
     foreign.recordHeartbeat(0x10n, Role.Leader, 100, T0);
+    foreign.believe(0x10n);
     const out = tick(input({ tracker: foreign, tailSeq: 0 }));
     assert.deepEqual(targets(out, 'request'), []);
     assert.ok(out.messages.every((m) => m.target !== 0x10n));
@@ -226,65 +163,16 @@ describe('tick', () => {
         (role, replicaSet, beats, tailSeq, now) => {
           const selfId = 1n;
           const tracker = new HeartbeatTracker(99n, 500); // may record "self" on purpose
-          for (const b of beats) tracker.recordHeartbeat(b.from, b.role, b.tail, T0 + b.at);
+          for (const b of beats) {
+            tracker.recordHeartbeat(b.from, b.role, b.tail, T0 + b.at);
+            if (b.role === Role.Leader) tracker.believe(b.from);
+          }
           const out = tick(input({ role, selfId, replicaSet, tracker, tailSeq, nowMs: T0 + now }));
           assert.ok(out.messages.every((m) => m.target !== selfId));
           if (role === Role.Candidate || role === Role.Idle) assert.equal(out.messages.length, 0);
           assert.ok(out.messages.filter((m) => m.kind === 'request').length <= 1);
-          if (out.transition !== null) {
-            assert.equal(role, Role.Replica);
-            assert.equal(out.messages.filter((m) => m.kind === 'request').length, 0);
-          }
         },
       ),
-    );
-  });
-});
-
-describe('dual-leader rule', () => {
-  it('the higher tail keeps leadership', () => {
-    assert.deepEqual(resolveDualLeader(0x10n, 42, 0x20n, 99), {
-      target: Role.Replica,
-      signal: TransitionSignal.PeerLeaderObserved,
-    });
-    assert.equal(resolveDualLeader(0x20n, 99, 0x10n, 42), null);
-  });
-
-  it('on a tie the lower NodeId keeps leadership', () => {
-    assert.equal(resolveDualLeader(0x10n, 42, 0x20n, 42), null);
-    assert.notEqual(resolveDualLeader(0x20n, 42, 0x10n, 42), null);
-  });
-
-  it('ignores a heartbeat claiming to be from self', () => {
-    assert.equal(resolveDualLeader(0x10n, 0, 0x10n, 100), null);
-  });
-
-  it('property: of two distinct leaders exactly one concedes', () => {
-    fc.assert(
-      fc.property(
-        fc.bigInt({ min: 1n, max: 1000n }),
-        fc.bigInt({ min: 1n, max: 1000n }),
-        fc.nat({ max: 5 }),
-        fc.nat({ max: 5 }),
-        (a, b, ta, tb) => {
-          fc.pre(a !== b);
-          const aConcedes = resolveDualLeader(a, ta, b, tb) !== null;
-          const bConcedes = resolveDualLeader(b, tb, a, ta) !== null;
-          assert.notEqual(aConcedes, bConcedes);
-        },
-      ),
-    );
-  });
-
-  it('agrees with the tracker: the surviving leader is the one replicas believe in', () => {
-    fc.assert(
-      fc.property(fc.nat({ max: 5 }), fc.nat({ max: 5 }), (ta, tb) => {
-        const tracker = new HeartbeatTracker(0x99n, 500);
-        tracker.recordHeartbeat(0x10n, Role.Leader, ta, T0);
-        tracker.recordHeartbeat(0x20n, Role.Leader, tb, T0 + 1);
-        const survivor = resolveDualLeader(0x10n, ta, 0x20n, tb) === null ? 0x10n : 0x20n;
-        assert.equal(tracker.believedLeader, survivor);
-      }),
     );
   });
 });
@@ -320,30 +208,13 @@ describe('advertisedTail and observeLag', () => {
     const tracker = new HeartbeatTracker(0x10n, 500);
     assert.equal(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, T0), null);
     tracker.recordHeartbeat(0x42n, Role.Leader, 99, T0);
+    assert.equal(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, T0), null, 'no belief');
+    tracker.believe(0x42n);
     assert.deepEqual(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, T0 + 250), {
       role: 'replica',
       lagMs: 250,
     });
     assert.equal(observeLag(Role.Candidate, ids(0x10, 0x42), 0x10n, tracker, T0), null);
     assert.equal(observeLag(Role.Idle, ids(0x10, 0x42), 0x10n, tracker, T0), null);
-  });
-});
-
-describe('yielding to a member that holds more', () => {
-  it('a leader yields only to a non-leader claiming a strictly higher tail', () => {
-    assert.equal(shouldYieldLeadership(10, Role.Replica, 11), true);
-    assert.equal(shouldYieldLeadership(10, Role.Replica, 10), false, 'equal tails: no churn');
-    assert.equal(shouldYieldLeadership(10, Role.Replica, 9), false);
-    assert.equal(
-      shouldYieldLeadership(10, Role.Leader, 11),
-      false,
-      'two leaders: the dual-leader rule',
-    );
-    assert.equal(shouldYieldLeadership(10, Role.Idle, 11), true);
-  });
-
-  it('the quiet period outlasts the silence threshold by a tick', () => {
-    assert.equal(yieldQuietMs(100, 3), 400);
-    assert.ok(yieldQuietMs(500, 3) > 3 * 500);
   });
 });

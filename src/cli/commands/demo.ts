@@ -140,7 +140,7 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<void>
     writer.target = leader;
     writer.start();
     out(
-      `redex demo: a writer appends ${rate} events/s (${APPEND_ACKS_QUERY}: each batch waits for the leader and one replica, a majority)`,
+      `redex demo: a writer appends ${rate} events/s (${APPEND_ACKS_QUERY}: each batch waits until a majority holds it, committed)`,
     );
     out(
       `redex demo: dashboard: ${members[0]!.url}/  (also ${members

@@ -20,7 +20,7 @@ import type { AckConflict } from './verify.js';
  * The acknowledgement an append asks for: the leader and one replica, a majority of three. The one
  * place to switch to `acks=quorum` once the node takes it (`replicas=N` stays an alias).
  */
-export const APPEND_ACKS_QUERY = 'replicas=1';
+export const APPEND_ACKS_QUERY = 'acks=quorum';
 /** One request's deadline: the append and its replica wait. */
 export const WRITE_TIMEOUT_MS = 10_000;
 /** Recorded payloads at most (each outcome map), so a long recorded run cannot grow without end. */

@@ -4,6 +4,7 @@
 // events and bytes; `next` says where the following page starts, so a client can walk a long
 // range without the server holding anything between pages.
 
+import type { Acks } from '../../log/redex-file.js';
 import { BATCH_MEDIA_TYPE, parseBatchBody } from './batch-body.js';
 import { parseJson, readBody, requireMediaType } from './body.js';
 import { type RequestContext, sendJson } from './context.js';
@@ -32,8 +33,8 @@ const APPEND_FIELDS = ['payload', 'events', 'encoding'];
 /** POST /channels/{name}/events */
 export async function appendEvents(ctx: RequestContext): Promise<void> {
   const params = ctx.url.searchParams;
-  checkParams(params, ['replicas', 'timeoutMs']);
-  const replicas = intParam(params, 'replicas', { min: 0, max: APPEND_REPLICAS_MAX, fallback: 0 })!;
+  checkParams(params, ['acks', 'replicas', 'timeoutMs']);
+  const acks = acksParam(params);
   const timeoutMs = intParam(params, 'timeoutMs', {
     min: 1,
     max: APPEND_TIMEOUT_MS_MAX,
@@ -57,7 +58,7 @@ export async function appendEvents(ctx: RequestContext): Promise<void> {
             ),
           );
   const { firstSeq, count } = await ctx.state.service.append(ctx.channel, payloads, {
-    replicas,
+    ...(acks === undefined ? {} : { acks }),
     timeoutMs,
   });
   sendJson(ctx.res, count === 0 ? 200 : 201, {
@@ -65,6 +66,29 @@ export async function appendEvents(ctx: RequestContext): Promise<void> {
     lastSeq: firstSeq === null ? null : firstSeq + count - 1,
     count,
   });
+}
+
+/**
+ * `acks=quorum|leader|all|N` (default quorum on a replicated channel); `replicas=N` is the older
+ * spelling of `acks=N`.
+ */
+function acksParam(params: URLSearchParams): Acks | undefined {
+  const acks = params.get('acks');
+  const replicas = intParam(params, 'replicas', {
+    min: 0,
+    max: APPEND_REPLICAS_MAX,
+    fallback: null,
+  });
+  if (acks !== null && replicas !== null) {
+    throw badRequest('give acks or replicas, not both (replicas=N means acks=N)');
+  }
+  if (replicas !== null) return replicas;
+  if (acks === null) return undefined;
+  if (acks === 'quorum' || acks === 'leader' || acks === 'all') return acks;
+  if (/^\d{1,2}$/.test(acks) && Number(acks) <= APPEND_REPLICAS_MAX) return Number(acks);
+  throw badRequest(
+    `acks must be quorum, leader, all or a number of replicas 0..${APPEND_REPLICAS_MAX}, got ${JSON.stringify(acks.slice(0, 20))}`,
+  );
 }
 
 function parseAppendJson(body: unknown): Uint8Array[] {

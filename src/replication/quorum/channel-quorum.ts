@@ -152,6 +152,7 @@ export class ChannelQuorum {
     bootstraps: 0,
   };
 
+  readonly #isMember: boolean;
   #epoch: number;
   #votedFor: NodeId | null;
   #commitSeq = 0;
@@ -176,6 +177,7 @@ export class ChannelQuorum {
     this.selfId = options.selfId;
     this.members = [...new Set(options.replicaSet)];
     this.peers = this.members.filter((id) => id !== options.selfId);
+    this.#isMember = this.members.includes(options.selfId);
     this.heartbeatMs = options.heartbeatMs;
     this.silenceMs = options.silenceMs;
     this.#epoch = options.durable.epoch;
@@ -598,7 +600,10 @@ export class ChannelQuorum {
       }
       return effects;
     }
-    if (role !== 'replica' || election !== null || !this.#mayVote) return effects;
+    // A node outside the replica set holds no vote to ask for and never leads it.
+    if (role !== 'replica' || election !== null || !this.#mayVote || !this.#isMember) {
+      return effects;
+    }
     const heard = this.#leaderHeardMs ?? this.#waitingSinceMs;
     if (nowMs - heard < this.silenceMs) return effects;
     if (this.#standAtMs === null) {
@@ -607,8 +612,10 @@ export class ChannelQuorum {
         lastEpoch: this.lastEpoch(input.nextSeq),
         nextSeq: input.nextSeq,
       };
-      this.#standAtMs =
-        nowMs + standDelayMs(self, input.livePeers, this.heartbeatMs) + input.jitterMs;
+      // The best-placed member stands at once; the others wait their turn plus a random part,
+      // which separates two nodes whose views of the others differ.
+      const delayMs = standDelayMs(self, input.livePeers, this.heartbeatMs);
+      this.#standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
     }
     if (nowMs < this.#standAtMs) return effects;
     this.#standAtMs = null;
