@@ -237,7 +237,8 @@ export class LocalNodeService implements NodeService {
   async read(channel: string, request: ReadRequest): Promise<ReadResult> {
     const { file } = this.#entry(channel);
     const { fromSeq, maxEvents, maxBytes } = request;
-    const nextSeq = file.nextSeq;
+    // A replicated channel shows its committed events; everything else shows the whole log.
+    const nextSeq = file.committedSeq;
     const end = Math.min(request.toSeq ?? nextSeq, nextSeq, fromSeq + maxEvents);
     const events = end > fromSeq ? await file.readRangeLimited(fromSeq, end, maxBytes, 0) : [];
     const last = events.at(-1);
@@ -245,7 +246,7 @@ export class LocalNodeService implements NodeService {
       events,
       nextFromSeq: last === undefined ? Math.max(fromSeq, end) : last.seq + 1,
       firstSeq: file.firstSeq,
-      nextSeq: file.nextSeq,
+      nextSeq,
     };
   }
 
