@@ -597,7 +597,10 @@ export class ReplicationRuntime extends RuntimeLoop {
       chunkMax: shape.chunkMax,
       requestId: token,
       syncClass: shape.syncClass,
-      quorum: { epoch: this.quorum.epoch, lastFetchedEpoch: this.quorum.lastEpoch(shape.sinceSeq) },
+      quorum: {
+        epoch: this.quorum.epoch,
+        lastFetchedEpoch: this.quorum.fetchEpoch(shape.sinceSeq, this.#file.firstSeq),
+      },
     };
     this.outstanding.record(leader, token, now);
     if (!(await this.#send(leader, request))) this.outstanding.take(leader, token, now);

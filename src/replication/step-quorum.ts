@@ -106,3 +106,12 @@ export function confirmMatched(
     },
   ];
 }
+
+/**
+ * A replica asks its leader when the leader holds more, or when its own log is not known to match
+ * the leader's up to its end: a leader behind us, or a log of equal length written in another
+ * epoch, means a diverged suffix that the request's epoch check finds and cuts.
+ */
+export function needsFetch(state: ChannelState, leaderTail: number, tailSeq: number): boolean {
+  return leaderTail !== tailSeq || state.quorum.matchingTail < tailSeq;
+}

@@ -5,7 +5,7 @@
 
 import { Role } from '../wire/types.js';
 import { CATCHUP_BACKOFF_CAP_MS } from './backoff.js';
-import { fromQuorum, quorumRoleOf, withEpochs } from './step-quorum.js';
+import { fromQuorum, needsFetch, quorumRoleOf, withEpochs } from './step-quorum.js';
 import { releaseParked } from './step-serve.js';
 import {
   type ChannelState,
@@ -65,11 +65,22 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
   });
   const lag = observeLag(role, state.replicaSet, state.selfId, state.tracker, nowMs);
   if (lag !== null) effects.push({ kind: 'metric', metric: { name: 'lag', ...lag } });
+  let asked = false;
   for (const message of out.messages) {
     if (message.kind === 'heartbeat') {
       effects.push(send(message.target, withEpochs(state, message.message)));
     } else {
+      asked = true;
       effects.push(...requestChunk(state, message.target, view, true, message.message));
+    }
+  }
+  // `tick` asks only a leader that holds more; one of equal or shorter length whose log is not
+  // known to match ours gets a request too (its epoch check finds a diverged suffix).
+  const leader = state.tracker.believedLeader;
+  const leaderTail = leader === null ? undefined : state.tracker.peer(leader)?.tailSeq;
+  if (!asked && role === Role.Replica && leader !== null && leaderTail !== undefined) {
+    if (needsFetch(state, leaderTail, tailSeq)) {
+      effects.push(...requestChunk(state, leader, view, true));
     }
   }
   return effects;

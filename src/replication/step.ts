@@ -11,7 +11,13 @@ import type { InboundMessage } from './inbox.js';
 import { TransitionSignal } from './roles.js';
 import { InboundDrop } from './runtime-stats.js';
 import { afterProgress, onResponse } from './step-apply.js';
-import { confirmMatched, fromQuorum, onQuorumMessage, quorumRoleOf } from './step-quorum.js';
+import {
+  confirmMatched,
+  fromQuorum,
+  needsFetch,
+  onQuorumMessage,
+  quorumRoleOf,
+} from './step-quorum.js';
 import { onRequest } from './step-serve.js';
 import {
   type AfterSkip,
@@ -99,8 +105,7 @@ function promptCatchUp(
   view: StepView,
 ): readonly StepEffect[] {
   if (view.role !== Role.Replica || state.tracker.believedLeader !== from) return NO_EFFECTS;
-  if (announcedTail === view.tailSeq) return NO_EFFECTS;
-  // A leader behind us means our suffix diverges: the request finds out and cuts it.
+  if (!needsFetch(state, announcedTail, view.tailSeq)) return NO_EFFECTS;
   return requestChunk(state, from, view, true);
 }
 
@@ -177,7 +182,10 @@ export function afterSkip(
   view: StepView,
 ): readonly StepEffect[] {
   if (next.kind === 'reapply') return [next.apply];
-  return view.tailSeq > next.tailBefore ? afterProgress(state, next.leader, view) : NO_EFFECTS;
+  // The log holds nothing before its new start: its history there is moot (fetch-check.ts).
+  const effects = fromQuorum(state, state.quorum.afterSkip());
+  if (view.tailSeq > next.tailBefore) effects.push(...afterProgress(state, next.leader, view));
+  return effects;
 }
 
 /** After the log was cut durably to `fromSeq`: the history follows, then ask the leader again. */

@@ -323,10 +323,19 @@ function convergedNow(cluster: SimCluster): boolean {
   if (up.length !== cluster.nodes.length) return false;
   const leaders = up.filter((node) => node.role === Role.Leader);
   if (leaders.length !== 1) return false;
-  const next = leaders[0]!.file!.nextSeq;
+  const leader = leaders[0]!;
+  const next = leader.file!.nextSeq;
+  const runtime = (node: SimNode) => node.channel?.handle?.runtime;
+  const lastEpoch = (node: SimNode) => runtime(node)?.quorum.lastEpoch(node.file!.nextSeq);
+  // Equal tails are not enough: a diverged suffix of the same length differs in its epochs, and
+  // a replica has converged only once it knows the whole log is committed.
   return up.every(
     (node) =>
-      (node.role === Role.Leader || node.role === Role.Replica) && node.file!.nextSeq === next,
+      (node.role === Role.Leader || node.role === Role.Replica) &&
+      node.file!.nextSeq === next &&
+      lastEpoch(node) === lastEpoch(leader) &&
+      runtime(node)?.epoch === runtime(leader)?.epoch &&
+      runtime(node)?.commitSeq === next,
   );
 }
 

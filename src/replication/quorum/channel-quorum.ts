@@ -19,7 +19,7 @@
 import type { NodeId } from '../../wire/types.js';
 import { leaderCommitSeq, quorumSize, replicaCommitSeq } from './commit.js';
 import { type EpochEntry, EpochHistory } from './epoch-history.js';
-import { checkFetch, positionMatches, truncationPoint } from './fetch-check.js';
+import { checkFetch, positionMatches, truncationPoint, UNKNOWN_EPOCH } from './fetch-check.js';
 import { decideVote, hasQuorum, standDelayMs, type VoteAsk } from './vote.js';
 
 /** The four roles as this module sees them (the coordinator holds the real one). */
@@ -411,7 +411,7 @@ export class ChannelQuorum {
         diverged: { divergingEpoch: verdict.divergingEpoch, endSeq: verdict.endSeq },
       };
     }
-    if (currentEpoch) {
+    if (currentEpoch && lastFetchedEpoch !== UNKNOWN_EPOCH) {
       this.#matched.set(input.from, input.sinceSeq);
       this.#advanceLeaderCommit(input.nextSeq, effects);
     }
@@ -516,9 +516,26 @@ export class ChannelQuorum {
     return [{ kind: 'persist-history-truncate', fromSeq }];
   }
 
-  /** A skip-ahead over a range the leader no longer holds: the event before it was `epoch`'s. */
-  afterSkip(seq: number, epoch: number): void {
-    this.history.resetAt(seq, epoch);
+  /**
+   * A skip-ahead to `seq` over a range the leader no longer holds: this log has no event before
+   * `seq` and no longer knows the epochs there. Until it holds an event again its requests say
+   * so (`UNKNOWN_EPOCH`).
+   */
+  afterSkip(): QuorumEffect[] {
+    if (this.history.truncateFrom(0) === 0) return [];
+    return [{ kind: 'persist-history-truncate', fromSeq: 0 }];
+  }
+
+  /**
+   * The `lastFetchedEpoch` of a request from `sinceSeq` by a log whose first retained event is
+   * `firstSeq` (null when it retains none): UNKNOWN_EPOCH when the event before `sinceSeq` is not
+   * in the log (skipped over, or evicted by retention) and the history does not cover it.
+   */
+  fetchEpoch(sinceSeq: number, firstSeq: number | null): number {
+    if (sinceSeq <= 0) return 0;
+    const held = firstSeq !== null && firstSeq <= sinceSeq - 1;
+    const covered = (this.history.entries[0]?.startSeq ?? Number.POSITIVE_INFINITY) <= sinceSeq - 1;
+    return held || covered ? this.history.lastEpoch(sinceSeq) : UNKNOWN_EPOCH;
   }
 
   // ─── commit ────────────────────────────────────────────────────────────────────────────────

@@ -10,6 +10,14 @@
 
 import type { EpochHistory } from './epoch-history.js';
 
+/**
+ * The `lastFetchedEpoch` of a replica that holds no event before `sinceSeq` because it skipped
+ * over a range the leader no longer retains: it cannot name that event's epoch. An empty log
+ * cannot disagree with anything, so such a request is served — but never counted as a position
+ * that matches (the replica does not hold the events below it).
+ */
+export const UNKNOWN_EPOCH = Number.MAX_SAFE_INTEGER;
+
 export type FetchCheck =
   | { readonly kind: 'match' }
   | { readonly kind: 'diverged'; readonly divergingEpoch: number; readonly endSeq: number };
@@ -26,7 +34,7 @@ export function checkFetch(
   sinceSeq: number,
   lastFetchedEpoch: number,
 ): FetchCheck {
-  if (sinceSeq <= 0) return MATCH;
+  if (sinceSeq <= 0 || lastFetchedEpoch === UNKNOWN_EPOCH) return MATCH;
   if (sinceSeq <= leaderNextSeq && history.epochOf(sinceSeq - 1) === lastFetchedEpoch) return MATCH;
   const divergingEpoch = history.floorEpoch(lastFetchedEpoch);
   return { kind: 'diverged', divergingEpoch, endSeq: history.endOf(divergingEpoch, leaderNextSeq) };
