@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LeadershipLostError } from '../../src/log/errors.js';
-import { decodeAnyMessage, encodeMessage } from '../../src/wire/codec.js';
-import { NackCode, Role, type SyncHeartbeat } from '../../src/wire/types.js';
+import { Role } from '../../src/wire/types.js';
 import { HEARTBEAT_MS, payloads, QuorumScenario, type Write } from './scenario-harness.js';
 import type { SimNode } from './sim-cluster.js';
 
