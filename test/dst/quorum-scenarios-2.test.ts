@@ -159,11 +159,21 @@ describe('quorum scenarios, continued', () => {
     const replica = others(s, leader)[0]!;
     const acked = await s.writeAll(leader, 20, 'quorum', 'acked');
     assert.equal(quorumOk(acked), 20);
-    const inFlight = Array.from({ length: 20 }, () => s.write(leader, 'quorum', 'in-flight'));
-    await s.step(3);
+    // One append per virtual ms, then the crash: the first ones are acknowledged, the last ones
+    // are still on their way or not yet replicated.
+    const inFlight: Write[] = [];
+    for (let i = 0; i < 20; i++) {
+      inFlight.push(s.write(leader, 'quorum', 'in-flight'));
+      await s.cluster.advance(1);
+    }
     await s.cluster.crashNode(leader);
     await s.cluster.crashNode(replica);
     await s.settled(inFlight);
+    const kinds = new Set(inFlight.map((w) => w.outcome?.kind));
+    assert.ok(
+      kinds.has('ok') && kinds.has('unknown'),
+      `the crash split the in-flight appends (${[...kinds]})`,
+    );
     const survivor = others(s, leader, replica)[0]!;
     await s.step(ELECTION_MS);
     assert.notEqual(survivor.role, Role.Leader, 'one of three never leads alone');

@@ -211,6 +211,7 @@ export class QuorumScenario {
       [],
       `${this.name}: the history checker found violations; history tail:\n${historyTail(this.recorder)}\ntrace tail:\n${this.cluster.trace.tail(30)}`,
     );
+    assert.deepEqual(findings.notes, [], `${this.name}: every rule of the checker ran`);
     assert.equal(findings.quorumLost, 0, `${this.name}: a quorum-acknowledged append was lost`);
     const [first, ...rest] = this.nodes;
     const expected = await this.log(first!);
