@@ -11,6 +11,7 @@
 // (every frame a node sends waits an extra delay). One-way cuts and slowness live in this file's
 // send path because the network models links as symmetric.
 
+import type { FileSystem, FsFile } from '../../src/log/disk/fs.js';
 import { MemoryFileSystem } from '../../src/log/disk/memory-fs.js';
 import { Redex } from '../../src/log/redex.js';
 import type { RedexFile } from '../../src/log/redex-file.js';
@@ -26,6 +27,8 @@ import { type NodeId, Role } from '../../src/wire/types.js';
 import { Trace } from './trace.js';
 
 export const CHANNEL = 'dst/events';
+/** Frames kept per held (frozen) node; later ones are lost. */
+export const HELD_FRAMES_MAX = 100_000;
 
 export interface SimClusterOptions {
   readonly seed: number;
@@ -37,12 +40,55 @@ export interface SimClusterOptions {
   /** NodeIds to use instead of seeded random ones (scenario tests pin them). */
   readonly nodeIds?: readonly NodeId[];
   readonly fsync?: 'always' | 'never';
+  /** Extra options for the replicated channel's file (e.g. `retention`). */
+  readonly file?: Record<string, unknown>;
+}
+
+/** What the inbound hook decides for one frame: route it, or lose it as if never received. */
+export type InboundVerdict = 'deliver' | 'drop';
+
+/**
+ * Crash points in a node's file system: called around every `truncate` of any of its files (a
+ * scenario crashes the node there, to meet a half-done log truncation on restart).
+ */
+export interface FsCrashPoints {
+  beforeTruncate?: (path: string, size: number) => void;
+  afterTruncate?: (path: string, size: number) => void;
+}
+
+/** `fs` with the crash points of `points` around truncations; everything else passes through. */
+function withCrashPoints(fs: FileSystem, points: FsCrashPoints): FileSystem {
+  const wrapFile = (path: string, file: FsFile): FsFile => ({
+    write: (data, position) => file.write(data, position),
+    writev: (buffers, position) => file.writev(buffers, position),
+    read: (into, position) => file.read(into, position),
+    size: () => file.size(),
+    truncate: async (size) => {
+      points.beforeTruncate?.(path, size);
+      await file.truncate(size);
+      points.afterTruncate?.(path, size);
+    },
+    sync: () => file.sync(),
+    close: () => file.close(),
+  });
+  return {
+    open: async (path, mode) => wrapFile(path, await fs.open(path, mode)),
+    mkdir: (path) => fs.mkdir(path),
+    readdir: (path) => fs.readdir(path),
+    exists: (path) => fs.exists(path),
+    rename: (from, to) => fs.rename(from, to),
+    unlink: (path) => fs.unlink(path),
+    rmdirIfEmpty: (path) => fs.rmdirIfEmpty(path),
+    syncDir: (path) => fs.syncDir(path),
+  };
 }
 
 export class SimNode {
   readonly id: NodeId;
   readonly index: number;
   readonly fs = new MemoryFileSystem();
+  /** Hooks the node's Redex meets on its file system (see FsCrashPoints). */
+  readonly crashPoints: FsCrashPoints = {};
   redex: Redex | null = null;
   transport: SimTransport | null = null;
   file: RedexFile | null = null;
@@ -90,6 +136,14 @@ export class SimCluster {
   oneWayDrops = 0;
   /** Sees every frame a node hands to the network (tests inspect what is on the wire). */
   tap: ((from: SimNode, to: NodeId, frame: Uint8Array) => void) | null = null;
+  /**
+   * Sees every frame the network delivers to a node, before its router (scenario tests crash a
+   * node at the moment a given frame arrives, or lose it). Runs synchronously in delivery.
+   */
+  inbound: ((to: SimNode, from: NodeId, frame: Uint8Array) => InboundVerdict) | null = null;
+  readonly #fileOptions: Record<string, unknown>;
+  /** Nodes whose outbound frames are held back (a frozen process), with what they sent. */
+  readonly #held = new Map<NodeId, { target: NodeId; frame: Uint8Array }[]>();
 
   private constructor(options: SimClusterOptions) {
     this.seed = options.seed;
@@ -97,6 +151,7 @@ export class SimCluster {
     this.trace = new Trace(this.clock);
     this.heartbeatMs = options.heartbeatMs ?? 100;
     this.#fsync = options.fsync ?? 'always';
+    this.#fileOptions = options.file ?? {};
     this.network = new SimNetwork({
       clock: this.clock,
       seed: this.random.nextU32(),
@@ -141,6 +196,7 @@ export class SimCluster {
     const router = new ReplicationRouter();
     node.router = router;
     transport.onFrame((from, frame) => {
+      if (this.inbound !== null && this.inbound(node, from, frame) === 'drop') return;
       // Frames are views into a buffer the network may reuse: the router copies what it keeps.
       router.tryRouteFrame(from, frame);
     });
@@ -153,13 +209,14 @@ export class SimCluster {
     };
     const redex = new Redex({
       dir: '/data',
-      fs: node.fs,
+      fs: withCrashPoints(node.fs, node.crashPoints),
       clock: this.clock,
       random: this.random.fork(),
     });
     enableReplication(redex, host, { testOnlyHeartbeatMsMin: 1 });
     node.redex = redex;
     node.file = await redex.openFile(CHANNEL, {
+      ...this.#fileOptions,
       persistent: true,
       fsync: this.#fsync,
       replication: this.#replication,
@@ -200,6 +257,26 @@ export class SimCluster {
     this.trace.add(`cut ${from.name} -> ${to.name}`);
   }
 
+  /**
+   * Holds back every frame `node` sends from now on (with `cutOneWay` towards it, the node is
+   * frozen as far as its peers can tell) until `releaseHeld`, which sends them late, in order.
+   */
+  holdOutbound(node: SimNode): void {
+    if (!this.#held.has(node.id)) this.#held.set(node.id, []);
+    this.trace.add(`hold ${node.name}`);
+  }
+
+  /** Sends what `node` sent while held (late frames), stops holding; returns how many. */
+  releaseHeld(node: SimNode): number {
+    const held = this.#held.get(node.id) ?? [];
+    this.#held.delete(node.id);
+    const transport = node.transport;
+    for (const { target, frame } of held)
+      if (transport !== null && !transport.closed) transport.send(target, frame);
+    this.trace.add(`release ${node.name}: ${held.length} late frames`);
+    return held.length;
+  }
+
   heal(): void {
     this.network.heal();
     this.#oneWay.clear();
@@ -228,6 +305,11 @@ export class SimCluster {
 
   #send(node: SimNode, transport: SimTransport, target: NodeId, frame: Uint8Array): Promise<void> {
     this.tap?.(node, target, frame);
+    const held = this.#held.get(node.id);
+    if (held !== undefined) {
+      if (held.length < HELD_FRAMES_MAX) held.push({ target, frame: frame.slice() });
+      return Promise.resolve(); // on its way, as far as the sender can tell
+    }
     if (this.#oneWay.has(`${node.id}>${target}`)) {
       this.oneWayDrops++;
       return Promise.resolve(); // lost on the wire, as far as the sender can tell
