@@ -86,7 +86,7 @@ export function tick(input: TickInput): TickOutput {
   if (role === Role.Leader) return { messages };
 
   const leader = tracker.believedLeader;
-  // Never a request to self, even if a misrouted heartbeat made self the believed leader.
+  // Never a request to self (docs/DESIGN.md#no-request-to-self), whatever the belief says.
   if (leader !== null && leader !== selfId) {
     const state = tracker.peer(leader);
     if (state !== undefined && state.tailSeq > input.tailSeq) {
