@@ -17,19 +17,6 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules', 'dist', 'scratch', '.redex
 const CODE_DIRS = ['src', 'test', 'bench', 'examples', 'scripts'];
 const CODE_FILE = /\.(?:ts|mts|js|mjs|cjs)$/;
 
-// Files being rewritten while this test was written; they still carry old references. Temporary:
-// this list goes away once the replication runtime rewrite lands (its owner empties it).
-const PENDING_REWRITE: readonly RegExp[] = [
-  /^src\/replication\/runtime(?:-[^/]*)?\.ts$/,
-  /^src\/replication\/step[^/]*\.ts$/,
-  /^src\/replication\/(?:tick|election|heartbeat-tracker|roles|handle|progress|catchup)\.ts$/,
-  /^src\/node\/cluster-service\.ts$/,
-  /^test\/replication\/runtime[^/]*\.ts$/,
-  /^test\/replication\/step[^/]*\.ts$/,
-  /^test\/replication\/(?:tick|election)\.test\.ts$/,
-  /^test\/dst\//,
-];
-
 // Built from parts so this file does not match itself.
 const EXTERNAL_NOTES = ['REDEX', 'TOOLCHAIN', 'QUORUM', 'STYLE'].map((name) => `${name}\\.md`);
 const UPSTREAM_IDS = ['R', 'B'].map((list) => `\\b${list}-\\d+\\b`);
@@ -183,7 +170,6 @@ describe('docs links', () => {
     const found: string[] = [];
     for (const file of walk(ROOT)) {
       const path = repoPath(file);
-      if (PENDING_REWRITE.some((pattern) => pattern.test(path))) continue;
       const bytes = readFileSync(file);
       if (!isText(bytes)) continue;
       const lines = bytes.toString('utf8').split('\n');

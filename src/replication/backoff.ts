@@ -125,5 +125,5 @@ export function isEmptyStrike(
   const state = tracker.peer(leader);
   const lag = tracker.peerLag(leader, nowMs);
   if (state === undefined || lag === null) return false;
-  return lag < tracker.heartbeatMs * tracker.missThreshold && state.tailSeq > localTail;
+  return lag < tracker.silenceMs && state.tailSeq > localTail;
 }

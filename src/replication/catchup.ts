@@ -1,6 +1,6 @@
-// Pull-based catch-up (REDEX.md §6): the leader's answer to a SyncRequest and the replica's
-// application of a SyncResponse. Both decide from explicit inputs and touch the log only through
-// the small structural interfaces below, so `RedexFile` (or a test fake) plugs in directly.
+// Pull-based catch-up (docs/DESIGN.md#catch-up): the leader's answer to a SyncRequest and the
+// replica's application of a SyncResponse. Both decide from explicit inputs and touch the log only
+// through the small structural interfaces below, so `RedexFile` (or a test fake) plugs in directly.
 //
 // Leader: `handleSyncRequest` → a SyncResponse to send, a SyncNack, or "drop" (a misrouted frame).
 // Replica: `applySyncResponse` → the new tail, or a typed reason the chunk was not applied; the
@@ -230,7 +230,7 @@ export async function applySyncResponse(
   const events = message.events;
   const first = events[0];
   if (first === undefined) {
-    // R-17: an empty chunk must not claim a start behind us either.
+    // An empty chunk must not claim a start behind us either (docs/DESIGN.md#empty-chunk-checked).
     if (firstSeq < localNext) return fail({ kind: 'StaleChunk', firstSeq, localNext });
     return { ok: true, newTail: localNext, applied: 0 };
   }

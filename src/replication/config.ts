@@ -16,6 +16,8 @@ export const HEARTBEAT_MS_MIN = 100;
 /** Upstream let a heartbeat be arbitrarily slow; 300 s caps failure detection at 15 min. */
 export const HEARTBEAT_MS_MAX = 300_000;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
+/** Heartbeat periods without word from a peer before it counts as silent (missed). */
+export const MISS_THRESHOLD = 3;
 
 export type PlacementConfig = 'standard' | { readonly pinned: readonly NodeId[] };
 export type UnderCapacityPolicy = 'withdraw' | 'evictOldest';
@@ -231,6 +233,14 @@ export function resolveReplicationConfig(
       );
   }
   return Object.freeze(config);
+}
+
+/**
+ * The silence window of a channel: a peer (or leader) not heard from for this long is silent.
+ * Its one owner; the tracker, the quorum logic and the backoff all read it from here.
+ */
+export function silenceMsOf(config: Pick<ReplicationConfig, 'heartbeatMs'>): number {
+  return config.heartbeatMs * MISS_THRESHOLD;
 }
 
 /** Structural equality of two resolved configs (a reopen with a different config is an error). */

@@ -6,7 +6,8 @@
 // garbage-collected without either `cancel()` or `dispose()` is aborted by a FinalizationRegistry.
 // For the second to work nothing the task keeps alive may reference the handle: the runtime never
 // does, and the router holds handles through WeakRefs. Without this, the task's own timer would
-// keep the cycle mesh → router → handle → task → dispatcher (= mesh) alive forever (R-14).
+// keep the cycle mesh → router → handle → task → dispatcher (= mesh) alive forever
+// (docs/DESIGN.md#no-keepalive-cycle).
 
 import type { ChangeListener, ChannelSnapshot } from './channel-snapshot.js';
 import type { Inbound } from './inbox.js';
@@ -52,7 +53,10 @@ export class ReplicationRuntimeHandle {
     return this.#runtime.onChange(listener);
   }
 
-  /** True only once the task has really ended (R-11), whoever stopped it. */
+  /**
+   * True only once the task has really ended, whoever stopped it
+   * (docs/DESIGN.md#stopped-means-ended).
+   */
   get isStopped(): boolean {
     return this.#runtime.ended;
   }

@@ -1,14 +1,16 @@
-// Heartbeat tracker (REDEX.md §6): what this node last heard from each peer of one channel, and
-// which peer it believes leads. Pure: the caller passes `nowMs` (milliseconds) everywhere.
+// Heartbeat tracker (docs/DESIGN.md#heartbeats-and-the-tracker): what this node last heard from
+// each peer of one channel, and which peer it believes leads. Pure: the caller passes `nowMs`
+// (milliseconds) everywhere.
 //
-// Owns: per-peer (last seen, claimed role, claimed tail) and the believed leader.
-// Called by: the runtime on every inbound heartbeat; `tick`, the election and the lag gauges read
-// it. The believed-leader rule matches the dual-leader rule of `tick.ts` (higher tail, then lower
-// NodeId) so a node never believes in a leader that would itself concede (upstream R-21).
+// Owns: per-peer liveness and claims (last seen, claimed role, tail and epoch) and the believed
+// leader. Called by: the runtime on every inbound heartbeat; `tick`, the quorum logic and the lag
+// gauges read it. Recording a heartbeat never changes the believed leader: only `believe()` does,
+// called by the quorum logic when it accepts a current-epoch leader
+// (docs/DESIGN.md#election-epochs-and-commit).
 
 import type { NodeId, Role } from '../wire/types.js';
+import { type ReplicationConfig, silenceMsOf } from './config.js';
 
-export const DEFAULT_MISS_THRESHOLD = 3;
 /**
  * Peers tracked per channel. Replica sets hold at most 16 nodes and the runtime drops senders
  * outside the set, so this only bites on placement churn; the stalest non-leader entry goes.
@@ -26,11 +28,11 @@ export interface PeerState {
 /** The read-only surface `tick` and the election need. */
 export interface HeartbeatView {
   readonly heartbeatMs: number;
-  readonly missThreshold: number;
+  /** A peer not heard from for this long is silent (`silenceMsOf` of the channel's config). */
+  readonly silenceMs: number;
   readonly believedLeader: NodeId | null;
   peer(id: NodeId): PeerState | undefined;
   peerLag(id: NodeId, nowMs: number): number | null;
-  isLeaderSilent(nowMs: number): boolean;
   healthyPeers(nowMs: number): NodeId[];
 }
 
@@ -41,26 +43,18 @@ function compareNodeIds(a: NodeId, b: NodeId): number {
 export class HeartbeatTracker implements HeartbeatView {
   readonly selfId: NodeId;
   readonly heartbeatMs: number;
-  /** ≥ 1: a threshold of 0 would make even a fresh heartbeat "missed". */
-  readonly missThreshold: number;
+  readonly silenceMs: number;
   // Invariants: never holds selfId; size ≤ TRACKED_PEERS_MAX.
   readonly #peers = new Map<NodeId, PeerState>();
-  // Invariant: null or ≠ selfId. It may point at a dropped-then-evicted peer only transiently:
-  // a belief whose entry is gone counts as silent.
+  // Invariant: null or ≠ selfId. It may name a peer with no entry yet (believed on a response
+  // before any heartbeat from it); eviction spares it.
   #believedLeader: NodeId | null = null;
 
-  constructor(selfId: NodeId, heartbeatMs: number, missThreshold = DEFAULT_MISS_THRESHOLD) {
-    if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) {
-      throw new RangeError(`HeartbeatTracker: heartbeatMs must be > 0, got ${heartbeatMs}`);
-    }
+  /** `config` is the channel's resolved config: `resolveReplicationConfig` validated it. */
+  constructor(selfId: NodeId, config: Pick<ReplicationConfig, 'heartbeatMs'>) {
     this.selfId = selfId;
-    this.heartbeatMs = heartbeatMs;
-    this.missThreshold = Math.max(1, Math.floor(missThreshold) || 0);
-  }
-
-  /** Silence window: a peer not heard from for this long is missed. */
-  get silenceMs(): number {
-    return this.heartbeatMs * this.missThreshold;
+    this.heartbeatMs = config.heartbeatMs;
+    this.silenceMs = silenceMsOf(config);
   }
 
   get believedLeader(): NodeId | null {
@@ -72,10 +66,8 @@ export class HeartbeatTracker implements HeartbeatView {
   }
 
   /**
-   * Records a heartbeat. Returns false (and records nothing) for one from this node itself or
-   * from NodeId 0. Only a Leader heartbeat can change the believed leader: it is adopted when
-   * there is none, and replaces the current one when its tail is higher, or equal with a lower
-   * NodeId.
+   * Records a heartbeat's liveness and claims. Returns false (and records nothing) for one from
+   * this node itself or from NodeId 0. Never changes the believed leader.
    */
   recordHeartbeat(
     from: NodeId,
@@ -96,18 +88,6 @@ export class HeartbeatTracker implements HeartbeatView {
    */
   believe(leader: NodeId | null): void {
     this.#believedLeader = leader === this.selfId ? null : leader;
-  }
-
-  /**
-   * True when a leader is believed and has been silent for `heartbeatMs * missThreshold` or
-   * more (or its entry is gone). False with no believed leader: `tick` handles the "never saw a
-   * leader" case with the time the replica started.
-   */
-  isLeaderSilent(nowMs: number): boolean {
-    if (this.#believedLeader === null) return false;
-    const leader = this.#peers.get(this.#believedLeader);
-    if (leader === undefined) return true;
-    return nowMs - leader.lastSeenMs >= this.silenceMs;
   }
 
   /** Peers heard from strictly within the silence window, ascending NodeId. */
@@ -136,19 +116,6 @@ export class HeartbeatTracker implements HeartbeatView {
       .sort((a, b) => compareNodeIds(a[0], b[0]));
   }
 
-  /** Forgets the believed leader but keeps every peer entry; returns who it was. */
-  clearBelievedLeader(): NodeId | null {
-    const previous = this.#believedLeader;
-    this.#believedLeader = null;
-    return previous;
-  }
-
-  /** Forgets a peer; clears the belief too if it was the believed leader. */
-  dropPeer(id: NodeId): void {
-    this.#peers.delete(id);
-    if (this.#believedLeader === id) this.#believedLeader = null;
-  }
-
   #evictStalest(): void {
     let victim: NodeId | null = null;
     let oldest = Number.POSITIVE_INFINITY;
@@ -165,7 +132,8 @@ export class HeartbeatTracker implements HeartbeatView {
     if (this.#peers.has(this.selfId)) throw new Error('tracker: self is recorded as a peer');
     if (this.#peers.size > TRACKED_PEERS_MAX) throw new Error('tracker: too many peers');
     if (this.#believedLeader === this.selfId) throw new Error('tracker: believes self leads');
-    if (!(this.missThreshold >= 1)) throw new Error('tracker: miss threshold below 1');
+    if (!(this.heartbeatMs > 0 && this.silenceMs >= this.heartbeatMs))
+      throw new Error('tracker: heartbeat period or silence window not positive');
     for (const [id, state] of this.#peers) {
       if (id <= 0n) throw new Error('tracker: NodeId 0 recorded');
       if (!Number.isFinite(state.lastSeenMs)) throw new Error(`tracker: bad lastSeen for ${id}`);

@@ -1,8 +1,8 @@
 // What each replica of a channel has confirmed holding, and the callers waiting for it
-// (REDEX.md §6 "Acknowledged replication", beyond upstream). A peer confirms holding everything
-// below N when its heartbeat claims tail N, or when it asks for data from N (a SyncRequest's
-// since_seq is its next seq). Replicas only report a tail once their append resolved, that is once
-// it is as durable as their fsync policy promises.
+// (acknowledged replication, docs/DESIGN.md#catch-up; beyond upstream). A peer confirms holding
+// everything below N when its heartbeat claims tail N, or when it asks for data from N (a
+// SyncRequest's since_seq is its next seq). Replicas only report a tail once their append resolved,
+// that is once it is as durable as their fsync policy promises.
 //
 // Owns: the latest confirmed tail per peer of the replica set, and the `waitForReplicas` waiters.
 // Called by: the runtime (on every heartbeat and request), the file's `waitForReplicas`.

@@ -1,6 +1,7 @@
-// The replica role state machine of REDEX.md §6: which (from, to, signal) triples are legal.
-// Pure and table-driven; the coordinator calls `validateTransition` before it changes anything,
-// and the runtime uses `withdrawSignalFor` to pick a legal signal under disk pressure.
+// The replica role state machine (docs/DESIGN.md#roles-and-transitions): which (from, to, signal)
+// triples are legal. Pure and table-driven; the coordinator calls `validateTransition` before it
+// changes anything, and the runtime uses `withdrawSignalFor` to pick a legal signal under disk
+// pressure.
 
 import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
 import { Role } from '../wire/types.js';
@@ -83,8 +84,8 @@ export class SignalMismatchError extends TransitionError {
 
 const S = TransitionSignal;
 
-// The matrix of REDEX.md §6, keyed by "from>to". Idle → Idle is listed because ChannelClose is
-// legal (and a no-op) from every role, Idle included.
+// The transition table of docs/DESIGN.md#roles-and-transitions, keyed by "from>to". Idle → Idle is
+// listed because ChannelClose is legal (and a no-op) from every role, Idle included.
 const MATRIX: ReadonlyMap<string, readonly TransitionSignal[]> = new Map([
   [pairKey(Role.Idle, Role.Replica), [S.CapabilitySelected]],
   [pairKey(Role.Replica, Role.Candidate), [S.MissedHeartbeats]],
@@ -136,7 +137,7 @@ export function checkTransition(
 /**
  * The signal that legally takes `role` to Idle under disk pressure. Upstream always used
  * DiskPressureWithdraw, which is only legal from Replica, so a Leader kept writing through
- * pressure (REDEX.md §8).
+ * pressure (docs/DESIGN.md#withdraw-signal-per-role).
  */
 export function withdrawSignalFor(role: Role): TransitionSignal {
   switch (role) {

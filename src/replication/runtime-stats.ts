@@ -1,5 +1,6 @@
-// Per-runtime counters (STYLE.md 12, hypercore's Peer.stats): frames in and out by type, inbound
-// drops by reason, catch-up outcomes. Plain numbers, read by status pages and asserted by tests.
+// Per-runtime counters (one per outcome, like hypercore's Peer.stats): frames in and out by type,
+// inbound drops by reason, catch-up outcomes. Plain numbers, read by status pages and asserted by
+// tests.
 
 /** Why an inbound message was dropped without effect. */
 export const InboundDrop = {

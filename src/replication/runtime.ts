@@ -36,7 +36,7 @@ import {
   type ChannelSnapshot,
 } from './channel-snapshot.js';
 import { CommitWaiters } from './commit-waiters.js';
-import { syncClassOf } from './config.js';
+import { silenceMsOf, syncClassOf } from './config.js';
 import { type ReplicationCoordinator, TagSinkError } from './coordinator.js';
 import { handleDiskPressure } from './disk-pressure.js';
 import type { ReplicationDispatcher } from './dispatcher.js';
@@ -169,10 +169,8 @@ export class ReplicationRuntime extends RuntimeLoop {
       if (!isNodeId(id)) throw invalidOption(`replicaSet holds a bad NodeId ${String(id)}`);
     }
     const config = options.coordinator.config;
+    // Resolved and frozen by `resolveReplicationConfig`, which validated it: trusted here.
     const heartbeatMs = config.heartbeatMs;
-    if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs <= 0) {
-      throw invalidOption(`heartbeatMs must be a positive integer, got ${String(heartbeatMs)}`);
-    }
     this.channelId = options.channelId;
     this.channelName = name;
     this.selfId = options.selfId;
@@ -185,7 +183,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.#random = options.random;
     this.#metrics = options.metrics;
     this.#dispatcher = options.dispatcher;
-    this.tracker = new HeartbeatTracker(options.selfId, heartbeatMs);
+    this.tracker = new HeartbeatTracker(options.selfId, config);
     this.progress = new ReplicaProgress(this.channelName, options.clock, peers);
     const start = options.quorum ?? volatileQuorumStart();
     this.#persistence = start.persistence;
@@ -194,7 +192,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       selfId: options.selfId,
       replicaSet: options.replicaSet,
       heartbeatMs,
-      silenceMs: this.tracker.silenceMs,
+      silenceMs: silenceMsOf(config),
       durable: start.durable,
       mayVote: start.mayVote,
       nowMs: options.clock.nowMs(),

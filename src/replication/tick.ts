@@ -37,7 +37,7 @@ export interface TickInput {
   readonly selfId: NodeId;
   readonly channelId: ChannelId;
   readonly replicaSet: readonly NodeId[];
-  /** Carries the heartbeat period and miss threshold too. */
+  /** Carries the heartbeat period and silence window too. */
   readonly tracker: HeartbeatView;
   /** Local next seq: sent in heartbeats and used as since_seq. */
   readonly tailSeq: number;
@@ -66,7 +66,7 @@ export function peersOf(replicaSet: readonly NodeId[], selfId: NodeId): NodeId[]
 }
 
 export function tick(input: TickInput): TickOutput {
-  const { role, selfId, tracker, nowMs } = input;
+  const { role, selfId, tracker } = input;
   if (role !== Role.Leader && role !== Role.Replica) return { messages: [] };
 
   const messages: Outbound[] = [];
@@ -86,7 +86,7 @@ export function tick(input: TickInput): TickOutput {
   if (role === Role.Leader) return { messages };
 
   const leader = tracker.believedLeader;
-  // Never a request to self, even if a misrouted heartbeat made self the believed leader.
+  // Never a request to self (docs/DESIGN.md#no-request-to-self), whatever the belief says.
   if (leader !== null && leader !== selfId) {
     const state = tracker.peer(leader);
     if (state !== undefined && state.tailSeq > input.tailSeq) {

@@ -124,13 +124,14 @@ describe('DST scenarios', () => {
     await cluster.stop();
   });
 
-  test('asymmetric RTT failover: the election ranks by tail and NodeId, not by who is near', async () => {
+  test('asymmetric RTT failover: who stands first ranks by epoch, log and NodeId, not by who is near', async () => {
     const cluster = await SimCluster.start({ seed: 5, nodes: 3, nodeIds: [30n, 10n, 20n] });
     const leader = await withLeader(cluster);
     await appendMany(leader, 30, 'rtt');
     await converged(cluster);
     const survivors = cluster.nodes.filter((n) => n !== leader);
-    // The survivor with the lower NodeId is made slow: it must still win the tie on tails.
+    // Both survivors hold the same epoch and log; the lower NodeId stands first and wins the vote
+    // even when it is made slow.
     const expected = survivors.reduce((a, b) => (a.id < b.id ? a : b));
     expected.slowMs = 40;
     await cluster.crashNode(leader);

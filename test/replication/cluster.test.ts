@@ -164,7 +164,7 @@ describe('cluster', () => {
 
     cluster.heal();
     await cluster.runUntil(() => cluster.leaders().length === 1, 5 * HB);
-    assert.equal(cluster.leader(), leader, 'the higher tail keeps the leadership');
+    assert.equal(cluster.leader(), leader, 'the leader of the newer epoch keeps the leadership');
     await cluster.runUntil(() => old.log.nextSeq === 150, 5 * HB);
     await assertSameLog(leader.log, old.log);
     assert.ok(old.channel.handle!.coordinator.role === Role.Replica);

@@ -4,6 +4,7 @@ import {
   DEFAULT_REPLICATION_CONFIG,
   HEARTBEAT_MS_MAX,
   HEARTBEAT_MS_MIN,
+  MISS_THRESHOLD,
   RedexError,
   RedexErrorCode,
   ReplicationConfigError,
@@ -11,6 +12,7 @@ import {
   replicationConfigEquals,
   resolveReplicationConfig,
   SyncClass,
+  silenceMsOf,
   syncClassOf,
 } from './imports.js';
 
@@ -91,6 +93,24 @@ describe('replication config', () => {
     rejects({ heartbeatMs: 4 }, 'heartbeatMs', /5\.\.300000/, { testOnlyHeartbeatMsMin: 5 });
     rejects({}, 'testOnlyHeartbeatMsMin', undefined, { testOnlyHeartbeatMsMin: 0 });
     rejects({}, 'testOnlyHeartbeatMsMin', undefined, { testOnlyHeartbeatMsMin: 101 });
+  });
+
+  // The resolver is the one validator of the heartbeat period: the runtime and the tracker trust
+  // the resolved config, so a zero, negative or non-finite period must stop here.
+  it('rejects a heartbeat period that is not a positive finite integer, even with the test floor', () => {
+    for (const heartbeatMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      rejects({ heartbeatMs }, 'heartbeatMs');
+      rejects({ heartbeatMs }, 'heartbeatMs', undefined, { testOnlyHeartbeatMsMin: 1 });
+    }
+  });
+
+  it('owns the silence window: MISS_THRESHOLD heartbeat periods', () => {
+    assert.equal(MISS_THRESHOLD, 3);
+    assert.equal(silenceMsOf(resolveReplicationConfig({ heartbeatMs: 500 })), 1500);
+    assert.equal(
+      silenceMsOf(DEFAULT_REPLICATION_CONFIG),
+      DEFAULT_REPLICATION_CONFIG.heartbeatMs * 3,
+    );
   });
 
   it('onUnderCapacity: withdraw or evictOldest', () => {

@@ -207,7 +207,7 @@ describe('CatchupBackoff', () => {
   });
 
   it('strikes only on a fresh heartbeat that claims more than we hold', () => {
-    const tracker = new HeartbeatTracker(0x10n, 100);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 100 });
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, 1_000);
     assert.equal(isEmptyStrike(tracker, 0x20n, 10, 1_299), true);
     assert.equal(isEmptyStrike(tracker, 0x20n, 10, 1_300), false, 'stale: 3 × 100 ms old');

@@ -152,26 +152,26 @@ describe('seed runtime tests (steps)', () => {
 
   // observe_lag_idle_emits_none
   it('observeLagIdleEmitsNone', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     assert.equal(observeLag(Role.Idle, ids(0x10, 0x20), 0x10n, tracker, 1_000), null);
   });
 
   // observe_lag_candidate_emits_none
   it('observeLagCandidateEmitsNone', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     tracker.recordHeartbeat(0x20n, Role.Replica, 0, 0);
     assert.equal(observeLag(Role.Candidate, ids(0x10, 0x20), 0x10n, tracker, 1_000), null);
   });
 
   // observe_lag_leader_with_no_peer_observations_emits_none
   it('observeLagLeaderWithNoPeerObservationsEmitsNone', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     assert.equal(observeLag(Role.Leader, ids(0x10, 0x20, 0x30), 0x10n, tracker, 1_000), null);
   });
 
   // observe_lag_leader_picks_worst_replica
   it('observeLagLeaderPicksWorstReplica', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     const base = 10_000;
     tracker.recordHeartbeat(0x20n, Role.Replica, 0, base);
     tracker.recordHeartbeat(0x30n, Role.Replica, 0, base + 100);
@@ -183,7 +183,7 @@ describe('seed runtime tests (steps)', () => {
 
   // observe_lag_replica_emits_believed_leader_lag
   it('observeLagReplicaEmitsBelievedLeaderLag', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     tracker.recordHeartbeat(0x42n, Role.Leader, 99, 10_000);
     tracker.believe(0x42n); // the quorum logic follows it
     assert.deepEqual(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, 10_250), {
@@ -194,14 +194,14 @@ describe('seed runtime tests (steps)', () => {
 
   // observe_lag_replica_with_no_believed_leader_emits_none
   it('observeLagReplicaWithNoBelievedLeaderEmitsNone', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     tracker.recordHeartbeat(0x42n, Role.Replica, 99, 10_000); // a peer, but no leader
     assert.equal(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, 10_250), null);
   });
 
   // observe_lag_leader_skips_self_in_replica_set
   it('observeLagLeaderSkipsSelfInReplicaSet', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     tracker.recordHeartbeat(0x20n, Role.Replica, 0, 10_000);
     assert.deepEqual(observeLag(Role.Leader, ids(0x10, 0x20), 0x10n, tracker, 10_500), {
       role: 'leader',

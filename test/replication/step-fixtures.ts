@@ -20,6 +20,7 @@ import {
   type SyncHeartbeat,
   type SyncRequest,
   type SyncResponse,
+  silenceMsOf,
 } from './imports.js';
 
 export const CID = channelIdFromName('test/step');
@@ -39,7 +40,7 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
     heartbeatMs: HB,
     defaultClass: SyncClass.Foreground,
     backgroundFraction: 0.3,
-    tracker: new HeartbeatTracker(SELF, HB),
+    tracker: new HeartbeatTracker(SELF, { heartbeatMs: HB }),
     outstanding: new OutstandingRequests(),
     backoff: new CatchupBackoff(),
     budget: new BandwidthBudget({
@@ -54,7 +55,7 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
       selfId: SELF,
       replicaSet,
       heartbeatMs: HB,
-      silenceMs: HB * 3,
+      silenceMs: silenceMsOf({ heartbeatMs: HB }),
       durable: { epoch: 1, votedFor: null, history: [{ epoch: 1, startSeq: 0 }] },
       mayVote: true,
       nowMs: 0,

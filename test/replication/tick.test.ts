@@ -25,7 +25,7 @@ function input(overrides: Partial<TickInput> & { tracker?: HeartbeatTracker } = 
     selfId,
     channelId: CID,
     replicaSet: ids(0x10, 0x20, 0x30),
-    tracker: new HeartbeatTracker(selfId, 500),
+    tracker: new HeartbeatTracker(selfId, { heartbeatMs: 500 }),
     tailSeq: 0,
     nowMs: T0,
     wallClockMs: 1_700_000_000_123,
@@ -41,7 +41,7 @@ function targets(out: ReturnType<typeof tick>, kind: 'heartbeat' | 'request'): N
 describe('tick', () => {
   for (const role of [Role.Candidate, Role.Idle]) {
     it(`emits nothing as ${role === Role.Idle ? 'Idle' : 'Candidate'}`, () => {
-      const tracker = new HeartbeatTracker(0x10n, 500);
+      const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
       tracker.recordHeartbeat(0x20n, Role.Leader, 99, T0 - 10_000); // silent and ahead
       const out = tick(input({ role, tracker, nowMs: T0 + 10_000 }));
       assert.deepEqual(out, { messages: [] });
@@ -78,7 +78,7 @@ describe('tick', () => {
   });
 
   it('asks a non-silent leader that is ahead, from its own tail, 256 KiB, default class', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
     tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     let minted = 0;
@@ -110,7 +110,7 @@ describe('tick', () => {
   });
 
   it('uses the placeholder request id when no minting function is given', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
     tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     const out = tick(input({ tracker }));
@@ -122,7 +122,7 @@ describe('tick', () => {
   });
 
   it('sends no request when caught up or ahead', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     tracker.recordHeartbeat(0x20n, Role.Leader, 50, T0);
     tracker.believe(0x20n); // the quorum logic follows it (a current-epoch Leader heartbeat)
     let minted = 0;
@@ -136,7 +136,7 @@ describe('tick', () => {
   it('never sends a request to itself', () => {
     // A tracker built for another id can hold a heartbeat "from" this node; tick must still
     // refuse to address it.
-    const foreign = new HeartbeatTracker(0x99n, 500);
+    const foreign = new HeartbeatTracker(0x99n, { heartbeatMs: 500 });
     foreign.recordHeartbeat(0x10n, Role.Leader, 100, T0);
     foreign.believe(0x10n);
     const out = tick(input({ tracker: foreign, tailSeq: 0 }));
@@ -162,7 +162,7 @@ describe('tick', () => {
         fc.nat({ max: 4000 }),
         (role, replicaSet, beats, tailSeq, now) => {
           const selfId = 1n;
-          const tracker = new HeartbeatTracker(99n, 500); // may record "self" on purpose
+          const tracker = new HeartbeatTracker(99n, { heartbeatMs: 500 }); // may record "self" on purpose
           for (const b of beats) {
             tracker.recordHeartbeat(b.from, b.role, b.tail, T0 + b.at);
             if (b.role === Role.Leader) tracker.believe(b.from);
@@ -191,7 +191,7 @@ describe('advertisedTail and observeLag', () => {
   });
 
   it('a leader reports its worst replica, skipping self and peers never heard from', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     assert.equal(observeLag(Role.Leader, ids(0x10, 0x20, 0x30), 0x10n, tracker, T0), null);
     tracker.recordHeartbeat(0x20n, Role.Replica, 0, T0);
     tracker.recordHeartbeat(0x30n, Role.Replica, 0, T0 + 100);
@@ -205,7 +205,7 @@ describe('advertisedTail and observeLag', () => {
   });
 
   it('a replica reports its believed leader; Candidate and Idle report nothing', () => {
-    const tracker = new HeartbeatTracker(0x10n, 500);
+    const tracker = new HeartbeatTracker(0x10n, { heartbeatMs: 500 });
     assert.equal(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, T0), null);
     tracker.recordHeartbeat(0x42n, Role.Leader, 99, T0);
     assert.equal(observeLag(Role.Replica, ids(0x10, 0x42), 0x10n, tracker, T0), null, 'no belief');
