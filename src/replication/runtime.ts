@@ -255,9 +255,15 @@ export class ReplicationRuntime extends RuntimeLoop {
     return this.quorum.commitSeq;
   }
 
-  /** The epoch that wrote `seq` in this node's log (0 before epochs). */
-  epochOf(seq: number): number {
-    return this.quorum.history.epochOf(seq);
+  /**
+   * The epoch that wrote `seq` in this node's log (0 before epochs); undefined for a seq this log
+   * neither holds nor has history for (skipped over, or evicted and forgotten).
+   */
+  epochOf(seq: number): number | undefined {
+    const firstSeq = this.#file.firstSeq;
+    const held = firstSeq !== null && seq >= firstSeq && seq < this.#file.nextSeq;
+    const covered = (this.quorum.history.entries[0]?.startSeq ?? Number.POSITIVE_INFINITY) <= seq;
+    return held || covered ? this.quorum.history.epochOf(seq) : undefined;
   }
 
   /** True while this node leads and can take appends for `epoch` (the current one). */

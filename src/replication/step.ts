@@ -181,9 +181,22 @@ export function afterSkip(
   next: AfterSkip,
   view: StepView,
 ): readonly StepEffect[] {
-  if (next.kind === 'reapply') return [next.apply];
   // The log holds nothing before its new start: its history there is moot (fetch-check.ts).
   const effects = fromQuorum(state, state.quorum.afterSkip());
+  if (next.kind === 'reapply') {
+    // The chunk's runs describe the log from its first seq on: record them again, then apply.
+    const { apply } = next;
+    const gate = state.quorum.beforeApply({
+      from: apply.from,
+      epochs: apply.response.quorum,
+      role: quorumRoleOf(view.role),
+      nextSeq: view.tailSeq,
+      nowMs: view.nowMs,
+    });
+    effects.push(...fromQuorum(state, gate.effects));
+    if (gate.accept) effects.push(apply);
+    return effects;
+  }
   if (view.tailSeq > next.tailBefore) effects.push(...afterProgress(state, next.leader, view));
   return effects;
 }

@@ -125,7 +125,11 @@ export class StepChecker {
       const known = this.#entries.get(key);
       if (known === undefined) {
         this.#entries.set(key, { payload: event.payload, prevEpoch, node: view.name });
-      } else if (known.payload !== event.payload || known.prevEpoch !== prevEpoch) {
+      } else if (
+        known.payload !== event.payload ||
+        // An epoch the node cannot name (it skipped over that seq) proves nothing either way.
+        (known.prevEpoch !== undefined && prevEpoch !== undefined && known.prevEpoch !== prevEpoch)
+      ) {
         this.#add(
           '5-log-matching',
           `at ${atMs} ms ${known.node} and ${view.name} both hold seq ${event.seq} of epoch ${epoch} but differ: ${show(known.payload)} after epoch ${known.prevEpoch} vs ${show(event.payload)} after epoch ${prevEpoch}`,

@@ -166,7 +166,9 @@ export class QuorumScenario {
   /** Every node's log as "seq:payload" lines. */
   async log(node: SimNode): Promise<string[]> {
     const file = node.file!;
-    const events = await file.readRange(file.firstSeq ?? file.nextSeq, file.nextSeq);
+    const events = await file.readRange(file.firstSeq ?? file.nextSeq, file.nextSeq, {
+      isolation: 'uncommitted',
+    });
     return events.map((event) => `${event.seq}:${decoder.decode(event.payload)}`);
   }
 

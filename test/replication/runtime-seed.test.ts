@@ -74,7 +74,9 @@ describe('seed runtime tests (task)', () => {
     assert.equal(coordinator.role, Role.Leader);
 
     const heartbeats = options.dispatcher.heartbeats;
-    assert.equal(heartbeats.length, 6, '3 ticks × 2 peers');
+    // 3 ticks × 2 peers, plus one commit announcement: the replicas' first matching heartbeats
+    // commit the log, and a leader tells its replicas of a new commit at once.
+    assert.equal(heartbeats.length, 8, '3 ticks × 2 peers + one commit announcement');
     for (const [target, message] of heartbeats) {
       assert.ok(target === 0x20n || target === 0x30n, `target ${target} is a peer, never self`);
       assert.equal(message.role, Role.Leader);
