@@ -617,8 +617,15 @@ export class RedexFile {
     this.#checkOpen();
     const policy = this.config.retention;
     if (policy === null) return 0;
-    const drop = retentionDropCount(this.#view, policy, this.#clock.nowNs());
-    if (drop === 0) return 0;
+    let drop = retentionDropCount(this.#view, policy, this.#clock.nowNs());
+    // A replicated channel never evicts what is not committed yet: a replica may still need it,
+    // and a new leader may still need this node's copy.
+    const replication = this.#replication;
+    if (replication !== null && this.#view.count > 0) {
+      const committed = Math.max(0, replication.commitSeq - this.#view.firstSeq);
+      drop = Math.min(drop, committed);
+    }
+    if (drop <= 0) return 0;
     if (this.#disk !== null) {
       const durable = this.#disk.evictPrefix(drop);
       this.#pokeTails();

@@ -82,13 +82,17 @@ describe('cluster service', { timeout: 60_000 }, () => {
     });
     assert.equal(appended.status, 201, appended.text);
     assert.deepEqual(appended.json, { firstSeq: 0, lastSeq: 2, count: 3 });
-    // replicas=2 answered: both replicas hold seq 2 already, nothing to wait for.
+    // replicas=2 answered: both replicas hold seq 2. Reads show committed events, and a replica
+    // learns the commit one message after the leader, so it may take a moment to show them.
     for (const url of cluster.urls) {
-      const read = await api(url, 'GET', `${PATH}/events?encoding=utf8`);
-      assert.deepEqual(
-        read.json.events.map((e: { payload: string }) => e.payload),
-        ['a', 'b', 'c'],
-      );
+      let payloads: string[] = [];
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const read = await api(url, 'GET', `${PATH}/events?encoding=utf8`);
+        payloads = read.json.events.map((e: { payload: string }) => e.payload);
+        if (payloads.length === 3) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.deepEqual(payloads, ['a', 'b', 'c']);
     }
     const tooMany = await api(cluster.urls[leader]!, 'POST', `${PATH}/events?replicas=3`, {
       json: utf8Body('x'),
