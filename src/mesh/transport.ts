@@ -27,168 +27,73 @@ import { systemRandom } from '../time/random.js';
 import { systemClock } from '../time/system-clock.js';
 import { isNodeId, nodeIdToHex } from '../wire/ids.js';
 import type { NodeId } from '../wire/types.js';
-import { backoffDelayMs, RECONNECT_DELAY_MS_MAX } from './backoff.js';
+import { backoffDelayMs } from './backoff.js';
 import {
   Connection,
   type ConnectionDirection,
   type ConnectionLimits,
   type ConnectionOwner,
-  type ConnectionState,
 } from './connection.js';
 import { checkSendableFrame } from './control.js';
-import { checkIntegerOption, MeshError, MeshErrorReason } from './errors.js';
-import { FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES } from './framing.js';
+import { MeshError, MeshErrorReason } from './errors.js';
 import { HandlerList } from './handler-list.js';
-import { HandshakeGate, type HandshakeGateLimits } from './handshake-gate.js';
+import { HandshakeGate } from './handshake-gate.js';
+import { checkCredentials, type MeshCredentials, type NodeIdentity } from './identity.js';
+import { hostOf } from './peer-checks.js';
 import {
-  checkCredentials,
-  type MeshCredentials,
-  type NodeIdentity,
-  nodeIdFromCertificate,
-} from './identity.js';
-import { hostOf, isNodeCertificate } from './peer-checks.js';
+  addressKey,
+  checkPeerAddress,
+  checkTransportOptions,
+  DIAL_TARGETS_MAX,
+  type DuplicateIdentityEvent,
+  HANDSHAKES_PENDING_MAX,
+  HANDSHAKES_PENDING_PER_ADDRESS_MAX,
+  type MeshAddress,
+  type MeshTransportOptions,
+  PEERS_MAX,
+  type PeerAddress,
+  SERVER_CONNECTIONS_MAX,
+} from './transport-options.js';
 import {
-  copyPeerStats,
+  type ConnectionInfo,
+  compareIds,
+  type DialTarget,
+  describeConnection,
+  forgetOnePeer,
+  newPeerEntry,
+  type PeerEntry,
+  peerIdOf,
+  peerSnapshot,
+  prefersCandidate,
+} from './transport-peers.js';
+import {
   copyTransportStats,
   DropReason,
-  emptyPeerStats,
   emptyTransportStats,
   type FrameHandler,
   type PeerEvent,
   type PeerHandler,
   type PeerSnapshot,
-  type PeerStats,
   smoothRtt,
   type Transport,
   type TransportStats,
 } from './types.js';
 
-/** Peers remembered (connected or not); past it, the oldest disconnected entry is forgotten. */
-export const PEERS_MAX = 1024;
-/** Addresses the transport keeps dialing. */
-export const DIAL_TARGETS_MAX = 1024;
-/** Open TCP connections the server accepts at once (handshaking ones included). */
-export const SERVER_CONNECTIONS_MAX = 4096;
-/** Inbound connections in their TLS handshake, in all and from one address (oldest closed). */
-export const HANDSHAKES_PENDING_MAX = 256;
-export const HANDSHAKES_PENDING_PER_ADDRESS_MAX = 8;
-/** Hard cap on the configurable pending write bytes per peer. */
-export const PENDING_WRITE_BYTES_MAX = 1024 * 1024 * 1024;
-
-export const MESH_DEFAULTS = {
-  listenHost: '127.0.0.1',
-  listenPort: 0,
-  pingIntervalMs: 1_000,
-  idleTimeoutMs: 10_000,
-  // Short: a member's handshake takes milliseconds, and a stranger holds a slot this long.
-  handshakeTimeoutMs: 5_000,
-  reconnectBaseMs: 100,
-  reconnectMaxMs: 5_000,
-  closeTimeoutMs: 2_000,
-  frameBodyBytesLimit: FRAME_BODY_BYTES_MAX,
-  /** Two maximum frames: one being written while the next is queued. */
-  pendingWriteBytesLimit: 2 * (FRAME_HEADER_BYTES + FRAME_BODY_BYTES_MAX),
-} as const;
-
-export interface MeshAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-export interface PeerAddress extends MeshAddress {
-  /** The NodeId expected at this address; another node answering there is refused. */
-  readonly nodeId?: NodeId;
-}
-
-export interface MeshTransportOptions {
-  readonly credentials: MeshCredentials;
-  readonly clock?: Clock;
-  readonly random?: Random;
-  /** Interface `listen()` binds (default 127.0.0.1). */
-  readonly listenHost?: string;
-  /** Port `listen()` binds; 0 picks an ephemeral port (default 0). */
-  readonly listenPort?: number;
-  /** Ping period per connection, 10..60000 (default 1000). */
-  readonly pingIntervalMs?: number;
-  /** A connection silent this long is destroyed; ≥ 2 ping periods, ≤ 600000 (default 10000). */
-  readonly idleTimeoutMs?: number;
-  /** TLS handshake (plus the acceptor's confirmation) deadline, 10..120000 (default 5000). */
-  readonly handshakeTimeoutMs?: number;
-  /** First reconnect delay, 1..60000 (default 100). */
-  readonly reconnectBaseMs?: number;
-  /** Reconnect delay cap, reconnectBaseMs..60000 (default 5000). */
-  readonly reconnectMaxMs?: number;
-  /** How long a retiring connection may take to close before it is destroyed (default 2000). */
-  readonly closeTimeoutMs?: number;
-  /** Largest frame body sent or accepted (default and maximum: FRAME_BODY_BYTES_MAX). */
-  readonly frameBodyBytesLimit?: number;
-  /** Bytes queued or buffered per connection before `send` drops (default 2 maximum frames). */
-  readonly pendingWriteBytesLimit?: number;
-  /** Inbound handshakes in progress (default 256 in all, 8 per address; tests lower them). */
-  readonly pendingHandshakes?: HandshakeGateLimits;
-  /**
-   * Called (and counted) when a connection claims the NodeId of a peer already connected from
-   * another address: two processes hold one identity. The established connection stays; the
-   * newcomer is closed. For the node's log.
-   */
-  readonly onDuplicateIdentity?: (event: DuplicateIdentityEvent) => void;
-  /** Membership filter: return false to refuse a peer (its connection is closed, counted). */
-  readonly acceptPeer?: (nodeId: NodeId) => boolean;
-  /** Receives exceptions thrown by frame and peer handlers (default: rethrown asynchronously). */
-  readonly onHandlerError?: (error: unknown) => void;
-}
-
-export interface DuplicateIdentityEvent {
-  readonly nodeId: NodeId;
-  /** Remote address of the connection kept. */
-  readonly established: string | undefined;
-  /** Remote address of the connection refused. */
-  readonly refused: string | undefined;
-  readonly direction: ConnectionDirection;
-}
-
-/** One socket as seen from outside (status pages, tests). */
-export interface ConnectionInfo {
-  readonly id: number;
-  readonly direction: ConnectionDirection;
-  readonly state: ConnectionState;
-  /** Null until the TLS handshake named the peer. */
-  readonly peerId: NodeId | null;
-  readonly localPort: number | undefined;
-  readonly remotePort: number | undefined;
-}
-
-interface PeerEntry {
-  readonly nodeId: NodeId;
-  readonly stats: PeerStats;
-  /** The connection frames go out on; null while the peer is down. */
-  current: Connection | null;
-  /** Dialed connections between TLS success and the acceptor's confirmation. */
-  pendingDials: number;
-  /** `current` closed while a pending dial might replace it: hold the down event. */
-  downDeferred: boolean;
-  rttMs: number | null;
-  rttSmoothedMs: number | null;
-  address: string | undefined;
-}
-
-interface DialTarget {
-  readonly key: string;
-  readonly host: string;
-  readonly port: number;
-  readonly expectedId: NodeId | undefined;
-  /** The NodeId last found at this address (pinned or learned). */
-  knownId: NodeId | undefined;
-  /** Consecutive failed attempts since the last confirmed connection. */
-  failures: number;
-  dialed: boolean;
-  timer: { cancel(): void } | null;
-  connection: Connection | null;
-}
-
-function addressKey(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
+// Moved to sibling modules; re-exported so imports of this module keep working.
+export {
+  DIAL_TARGETS_MAX,
+  type DuplicateIdentityEvent,
+  HANDSHAKES_PENDING_MAX,
+  HANDSHAKES_PENDING_PER_ADDRESS_MAX,
+  MESH_DEFAULTS,
+  type MeshAddress,
+  type MeshTransportOptions,
+  PEERS_MAX,
+  PENDING_WRITE_BYTES_MAX,
+  type PeerAddress,
+  SERVER_CONNECTIONS_MAX,
+} from './transport-options.js';
+export type { ConnectionInfo } from './transport-peers.js';
 
 export class MeshTransport implements Transport {
   readonly localId: NodeId;
@@ -233,50 +138,11 @@ export class MeshTransport implements Transport {
     this.localId = this.identity.nodeId;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
-    const o = { ...MESH_DEFAULTS, ...stripUndefined(options) };
-    const owner = 'MeshTransport';
-    if (typeof o.listenHost !== 'string' || o.listenHost.length === 0) {
-      throw new MeshError(
-        MeshErrorReason.Config,
-        `${owner}: listenHost must be a non-empty string`,
-      );
-    }
-    checkIntegerOption(owner, 'listenPort', o.listenPort, 0, 65_535);
-    checkIntegerOption(owner, 'pingIntervalMs', o.pingIntervalMs, 10, 60_000);
-    checkIntegerOption(owner, 'idleTimeoutMs', o.idleTimeoutMs, 2 * o.pingIntervalMs, 600_000);
-    checkIntegerOption(owner, 'handshakeTimeoutMs', o.handshakeTimeoutMs, 10, 120_000);
-    checkIntegerOption(owner, 'reconnectBaseMs', o.reconnectBaseMs, 1, RECONNECT_DELAY_MS_MAX);
-    checkIntegerOption(
-      owner,
-      'reconnectMaxMs',
-      o.reconnectMaxMs,
-      o.reconnectBaseMs,
-      RECONNECT_DELAY_MS_MAX,
-    );
-    checkIntegerOption(owner, 'closeTimeoutMs', o.closeTimeoutMs, 1, 60_000);
-    checkIntegerOption(
-      owner,
-      'frameBodyBytesLimit',
-      o.frameBodyBytesLimit,
-      64,
-      FRAME_BODY_BYTES_MAX,
-    );
-    checkIntegerOption(
-      owner,
-      'pendingWriteBytesLimit',
-      o.pendingWriteBytesLimit,
-      FRAME_HEADER_BYTES + o.frameBodyBytesLimit,
-      PENDING_WRITE_BYTES_MAX,
-    );
-    for (const field of ['acceptPeer', 'onHandlerError', 'onDuplicateIdentity'] as const) {
-      if (options[field] !== undefined && typeof options[field] !== 'function') {
-        throw new MeshError(MeshErrorReason.Config, `${owner}: ${field} must be a function`);
-      }
-    }
-    this.#listenHost = o.listenHost;
-    this.#listenPort = o.listenPort;
-    this.#reconnectBaseMs = o.reconnectBaseMs;
-    this.#reconnectMaxMs = o.reconnectMaxMs;
+    const settings = checkTransportOptions(options);
+    this.#listenHost = settings.listenHost;
+    this.#listenPort = settings.listenPort;
+    this.#reconnectBaseMs = settings.reconnectBaseMs;
+    this.#reconnectMaxMs = settings.reconnectMaxMs;
     this.#acceptPeer = options.acceptPeer;
     this.#onHandlerError = options.onHandlerError;
     this.#onDuplicateIdentity = options.onDuplicateIdentity;
@@ -287,14 +153,7 @@ export class MeshTransport implements Transport {
       },
       () => this.#stats.handshakesEvicted++,
     );
-    this.#limits = {
-      frameBodyBytesLimit: o.frameBodyBytesLimit,
-      pendingWriteBytesLimit: o.pendingWriteBytesLimit,
-      pingIntervalMs: o.pingIntervalMs,
-      idleTimeoutMs: o.idleTimeoutMs,
-      handshakeTimeoutMs: o.handshakeTimeoutMs,
-      closeTimeoutMs: o.closeTimeoutMs,
-    };
+    this.#limits = settings.limits;
     this.#secureContext = tls.createSecureContext({
       ...this.#tlsMaterial(),
       minVersion: 'TLSv1.3',
@@ -378,7 +237,7 @@ export class MeshTransport implements Transport {
   /** Keeps a connection to `address`, redialing with backoff whenever its peer is down. */
   addPeer(address: PeerAddress): void {
     this.#checkOpen();
-    const { host, port, nodeId } = this.#checkAddress(address);
+    const { host, port, nodeId } = checkPeerAddress(address);
     const key = addressKey(host, port);
     if (this.#targets.has(key)) return;
     if (this.#targets.size >= DIAL_TARGETS_MAX) {
@@ -404,7 +263,7 @@ export class MeshTransport implements Transport {
 
   /** Stops dialing `address` and retires the connection made for it. */
   removePeer(address: MeshAddress): void {
-    const { host, port } = this.#checkAddress(address);
+    const { host, port } = checkPeerAddress(address);
     const target = this.#targets.get(addressKey(host, port));
     if (target === undefined) return;
     this.#targets.delete(target.key);
@@ -492,22 +351,26 @@ export class MeshTransport implements Transport {
 
   peer(nodeId: NodeId): PeerSnapshot | undefined {
     const entry = this.#peers.get(nodeId);
-    return entry === undefined ? undefined : snapshot(entry);
+    return entry === undefined ? undefined : peerSnapshot(entry);
   }
 
   peers(): PeerSnapshot[] {
-    return [...this.#peers.values()].sort((a, b) => compareIds(a.nodeId, b.nodeId)).map(snapshot);
+    return [...this.#peers.values()]
+      .sort((a, b) => compareIds(a.nodeId, b.nodeId))
+      .map(peerSnapshot);
   }
 
   /** The connection a peer currently uses: which side dialed it and its TCP ports. */
   connectionInfo(nodeId: NodeId): ConnectionInfo | undefined {
     const connection = this.#peers.get(nodeId)?.current;
-    return connection === undefined || connection === null ? undefined : describe(connection);
+    return connection === undefined || connection === null
+      ? undefined
+      : describeConnection(connection);
   }
 
   /** Every live socket (handshaking, confirming, open, retiring), for status pages and tests. */
   connections(): ConnectionInfo[] {
-    return [...this.#connections].map(describe);
+    return [...this.#connections].map(describeConnection);
   }
 
   stats(): TransportStats {
@@ -556,56 +419,17 @@ export class MeshTransport implements Transport {
     return connection;
   }
 
-  /** The NodeId of the certificate TLS verified on `socket`, or null (counted) when unusable. */
-  #peerIdOf(socket: tls.TLSSocket): NodeId | null {
-    const cert = socket.getPeerX509Certificate();
-    if (cert === undefined) return null;
-    if (!isNodeCertificate(cert)) {
-      this.#stats.peersRefused++;
-      return null;
-    }
-    try {
-      return nodeIdFromCertificate(cert);
-    } catch {
-      this.#stats.badPeerKeys++;
-      return null;
-    }
-  }
-
   /** Whether `peerId` may have a connection; makes its peer table entry. */
   #admit(peerId: NodeId): PeerEntry | null {
     if (this.#blocked.has(peerId)) return null;
     if (this.#acceptPeer !== undefined && !this.#acceptPeer(peerId)) return null;
     let entry = this.#peers.get(peerId);
     if (entry !== undefined) return entry;
-    if (this.#peers.size >= PEERS_MAX && !this.#forgetOnePeer()) return null;
-    entry = {
-      nodeId: peerId,
-      stats: emptyPeerStats(),
-      current: null,
-      pendingDials: 0,
-      downDeferred: false,
-      rttMs: null,
-      rttSmoothedMs: null,
-      address: undefined,
-    };
+    if (this.#peers.size >= PEERS_MAX && !forgetOnePeer(this.#peers, this.#connections))
+      return null;
+    entry = newPeerEntry(peerId);
     this.#peers.set(peerId, entry);
     return entry;
-  }
-
-  /** Drops the oldest peer entry with no connection at all; false if every entry is busy. */
-  #forgetOnePeer(): boolean {
-    const busy = new Set<NodeId>();
-    for (const connection of this.#connections) {
-      if (connection.peerId !== null) busy.add(connection.peerId);
-    }
-    for (const nodeId of this.#peers.keys()) {
-      if (!busy.has(nodeId)) {
-        this.#peers.delete(nodeId);
-        return true;
-      }
-    }
-    return false;
   }
 
   #onSecureConnection(socket: tls.TLSSocket): void {
@@ -621,7 +445,7 @@ export class MeshTransport implements Transport {
       socket.destroy();
       return;
     }
-    const peerId = this.#peerIdOf(socket);
+    const peerId = peerIdOf(socket, this.#stats);
     if (peerId === null) {
       socket.destroy();
       return;
@@ -677,7 +501,7 @@ export class MeshTransport implements Transport {
 
   #onDialSecure(connection: Connection, target: DialTarget): void {
     if (connection.state !== 'handshaking') return;
-    const peerId = this.#peerIdOf(connection.socket);
+    const peerId = peerIdOf(connection.socket, this.#stats);
     if (peerId === null) {
       connection.destroy('bad peer key');
       return;
@@ -732,7 +556,7 @@ export class MeshTransport implements Transport {
     }
     if (this.#impostor(connection, current)) return;
     this.#stats.duplicatesClosed++;
-    if (this.#prefer(connection, current)) {
+    if (prefersCandidate(connection, current, this.localId)) {
       entry.current = connection;
       current.retire('duplicate connection');
     } else {
@@ -766,13 +590,6 @@ export class MeshTransport implements Transport {
       this.#onHandlerError?.(error);
     }
     return true;
-  }
-
-  /** Whether `candidate` should replace `current` (same answer on both ends of the pair). */
-  #prefer(candidate: Connection, current: Connection): boolean {
-    if (candidate.direction === current.direction) return true;
-    const dialer = (c: Connection) => (c.direction === 'dialed' ? this.localId : c.peerId!);
-    return dialer(candidate) < dialer(current);
   }
 
   #onClosed(connection: Connection): void {
@@ -875,56 +692,7 @@ export class MeshTransport implements Transport {
     }
   }
 
-  #checkAddress(address: PeerAddress): { host: string; port: number; nodeId: NodeId | undefined } {
-    if (typeof address !== 'object' || address === null) {
-      throw new MeshError(MeshErrorReason.Config, 'peer address must be { host, port }');
-    }
-    const { host, port, nodeId } = address;
-    if (typeof host !== 'string' || host.length === 0 || host.length > 255) {
-      throw new MeshError(MeshErrorReason.Config, `peer host must be a non-empty string`);
-    }
-    checkIntegerOption('peer address', 'port', port, 1, 65_535);
-    if (nodeId !== undefined && !isNodeId(nodeId)) {
-      throw new MeshError(MeshErrorReason.Config, 'peer nodeId must be a u64 bigint other than 0');
-    }
-    return { host, port, nodeId };
-  }
-
   #checkFrame(frame: Uint8Array): void {
     checkSendableFrame(frame, this.#limits.frameBodyBytesLimit);
   }
-}
-
-function describe(connection: Connection): ConnectionInfo {
-  return {
-    id: connection.id,
-    direction: connection.direction,
-    state: connection.state,
-    peerId: connection.peerId,
-    localPort: connection.socket.localPort,
-    remotePort: connection.socket.remotePort,
-  };
-}
-
-function compareIds(a: NodeId, b: NodeId): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function snapshot(entry: PeerEntry): PeerSnapshot {
-  return {
-    nodeId: entry.nodeId,
-    connected: entry.current !== null,
-    rttMs: entry.rttMs,
-    rttSmoothedMs: entry.rttSmoothedMs,
-    address: entry.address,
-    stats: copyPeerStats(entry.stats),
-  };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (field !== undefined) (out as Record<string, unknown>)[key] = field;
-  }
-  return out;
 }
