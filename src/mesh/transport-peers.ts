@@ -141,3 +141,16 @@ export function peerSnapshot(entry: PeerEntry): PeerSnapshot {
     stats: copyPeerStats(entry.stats),
   };
 }
+
+/** What the accept path and the dialer need from the transport; kept off its public surface. */
+export interface TransportCore {
+  readonly localId: NodeId;
+  readonly stats: TransportStats;
+  /** True once `close()` was called. */
+  isClosing(): boolean;
+  isConnected(peer: NodeId): boolean;
+  /** Whether `peerId` may have a connection; makes its peer table entry. */
+  admit(peerId: NodeId): PeerEntry | null;
+  /** A `Connection` over `socket`, tracked by the transport. */
+  newConnection(socket: tls.TLSSocket, direction: ConnectionDirection): Connection;
+}

@@ -22,12 +22,10 @@
 import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../time/clock.js';
-import type { Random } from '../time/random.js';
 import { systemRandom } from '../time/random.js';
 import { systemClock } from '../time/system-clock.js';
-import { isNodeId, nodeIdToHex } from '../wire/ids.js';
+import { isNodeId } from '../wire/ids.js';
 import type { NodeId } from '../wire/types.js';
-import { backoffDelayMs } from './backoff.js';
 import {
   Connection,
   type ConnectionDirection,
@@ -40,11 +38,10 @@ import { HandlerList } from './handler-list.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { checkCredentials, type MeshCredentials, type NodeIdentity } from './identity.js';
 import { hostOf } from './peer-checks.js';
+import { Dialer } from './transport-dialer.js';
 import {
   addressKey,
-  checkPeerAddress,
   checkTransportOptions,
-  DIAL_TARGETS_MAX,
   type DuplicateIdentityEvent,
   HANDSHAKES_PENDING_MAX,
   HANDSHAKES_PENDING_PER_ADDRESS_MAX,
@@ -65,6 +62,7 @@ import {
   peerIdOf,
   peerSnapshot,
   prefersCandidate,
+  type TransportCore,
 } from './transport-peers.js';
 import {
   copyTransportStats,
@@ -100,20 +98,16 @@ export class MeshTransport implements Transport {
   readonly identity: NodeIdentity;
   readonly #credentials: MeshCredentials;
   readonly #clock: Clock;
-  readonly #random: Random;
   readonly #limits: ConnectionLimits;
   readonly #listenHost: string;
   readonly #listenPort: number;
-  readonly #reconnectBaseMs: number;
-  readonly #reconnectMaxMs: number;
   readonly #acceptPeer: ((nodeId: NodeId) => boolean) | undefined;
   readonly #onHandlerError: ((error: unknown) => void) | undefined;
   readonly #onDuplicateIdentity: ((event: DuplicateIdentityEvent) => void) | undefined;
-  readonly #secureContext: tls.SecureContext;
+  readonly #dialer: Dialer;
   readonly #stats: TransportStats = emptyTransportStats();
   readonly #gate: HandshakeGate;
   readonly #peers = new Map<NodeId, PeerEntry>();
-  readonly #targets = new Map<string, DialTarget>();
   readonly #connections = new Set<Connection>();
   // Peers cut off by the fault hook (`blockPeer`); bounded by PEERS_MAX.
   readonly #blocked = new Set<NodeId>();
@@ -137,12 +131,9 @@ export class MeshTransport implements Transport {
     this.#credentials = { caCertPem, certPem, keyPem };
     this.localId = this.identity.nodeId;
     this.#clock = options.clock ?? systemClock;
-    this.#random = options.random ?? systemRandom;
     const settings = checkTransportOptions(options);
     this.#listenHost = settings.listenHost;
     this.#listenPort = settings.listenPort;
-    this.#reconnectBaseMs = settings.reconnectBaseMs;
-    this.#reconnectMaxMs = settings.reconnectMaxMs;
     this.#acceptPeer = options.acceptPeer;
     this.#onHandlerError = options.onHandlerError;
     this.#onDuplicateIdentity = options.onDuplicateIdentity;
@@ -154,10 +145,25 @@ export class MeshTransport implements Transport {
       () => this.#stats.handshakesEvicted++,
     );
     this.#limits = settings.limits;
-    this.#secureContext = tls.createSecureContext({
-      ...this.#tlsMaterial(),
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
+    const core: TransportCore = {
+      localId: this.localId,
+      stats: this.#stats,
+      isClosing: () => this.#closing !== null,
+      isConnected: (peer: NodeId) => this.isConnected(peer),
+      admit: (peerId: NodeId) => this.#admit(peerId),
+      newConnection: (socket: tls.TLSSocket, direction: ConnectionDirection) =>
+        this.#newConnection(socket, direction),
+    };
+    this.#dialer = new Dialer(core, {
+      clock: this.#clock,
+      random: options.random ?? systemRandom,
+      reconnectBaseMs: settings.reconnectBaseMs,
+      reconnectMaxMs: settings.reconnectMaxMs,
+      secureContext: tls.createSecureContext({
+        ...this.#tlsMaterial(),
+        minVersion: 'TLSv1.3',
+        maxVersion: 'TLSv1.3',
+      }),
     });
     this.#owner = {
       clock: this.#clock,
@@ -237,39 +243,12 @@ export class MeshTransport implements Transport {
   /** Keeps a connection to `address`, redialing with backoff whenever its peer is down. */
   addPeer(address: PeerAddress): void {
     this.#checkOpen();
-    const { host, port, nodeId } = checkPeerAddress(address);
-    const key = addressKey(host, port);
-    if (this.#targets.has(key)) return;
-    if (this.#targets.size >= DIAL_TARGETS_MAX) {
-      throw new MeshError(
-        MeshErrorReason.Config,
-        `at most ${DIAL_TARGETS_MAX} peer addresses can be dialed`,
-      );
-    }
-    const target: DialTarget = {
-      key,
-      host,
-      port,
-      expectedId: nodeId,
-      knownId: nodeId,
-      failures: 0,
-      dialed: false,
-      timer: null,
-      connection: null,
-    };
-    this.#targets.set(key, target);
-    this.#maybeDial(target);
+    this.#dialer.add(address);
   }
 
   /** Stops dialing `address` and retires the connection made for it. */
   removePeer(address: MeshAddress): void {
-    const { host, port } = checkPeerAddress(address);
-    const target = this.#targets.get(addressKey(host, port));
-    if (target === undefined) return;
-    this.#targets.delete(target.key);
-    target.timer?.cancel();
-    target.timer = null;
-    target.connection?.retire('peer removed');
+    this.#dialer.remove(address);
   }
 
   /**
@@ -295,14 +274,7 @@ export class MeshTransport implements Transport {
   /** Ends a `blockPeer`: the addresses known to reach `peer` are redialed at once. */
   unblockPeer(peer: NodeId): void {
     if (!this.#blocked.delete(peer) || this.#closing !== null) return;
-    for (const target of this.#targets.values()) {
-      if (target.knownId !== peer) continue;
-      target.failures = 0;
-      target.timer?.cancel();
-      target.timer = null;
-      target.dialed = false; // the first attempt after a heal goes out without a backoff delay
-      this.#maybeDial(target);
-    }
+    this.#dialer.redialUnblocked(peer);
   }
 
   /** Peers currently cut off by `blockPeer`, ascending. */
@@ -383,8 +355,7 @@ export class MeshTransport implements Transport {
   }
 
   async #close(): Promise<void> {
-    for (const target of this.#targets.values()) target.timer?.cancel();
-    this.#targets.clear();
+    this.#dialer.stop();
     const drained = new Promise<void>((resolve) => {
       this.#drained = resolve;
     });
@@ -468,68 +439,6 @@ export class MeshTransport implements Transport {
     connection.openAccepted();
   }
 
-  #maybeDial(target: DialTarget): void {
-    if (this.#closing !== null || target.timer !== null || target.connection !== null) return;
-    if (!this.#targets.has(target.key)) return;
-    if (target.knownId !== undefined && this.isConnected(target.knownId)) return;
-    const delayMs = target.dialed
-      ? backoffDelayMs(target.failures, this.#reconnectBaseMs, this.#reconnectMaxMs, this.#random)
-      : 0;
-    target.timer = this.#clock.setTimer(delayMs, () => {
-      target.timer = null;
-      this.#dial(target);
-    });
-  }
-
-  #dial(target: DialTarget): void {
-    if (this.#closing !== null || !this.#targets.has(target.key)) return;
-    if (target.knownId !== undefined && this.isConnected(target.knownId)) return;
-    target.dialed = true;
-    const socket = tls.connect({
-      host: target.host,
-      port: target.port,
-      secureContext: this.#secureContext,
-      rejectUnauthorized: true,
-      // Identity is the certificate's key (checked below), not a host name: see the header.
-      checkServerIdentity: () => undefined,
-    });
-    const connection = this.#newConnection(socket, 'dialed');
-    connection.target = target;
-    target.connection = connection;
-    socket.once('secureConnect', () => this.#onDialSecure(connection, target));
-  }
-
-  #onDialSecure(connection: Connection, target: DialTarget): void {
-    if (connection.state !== 'handshaking') return;
-    const peerId = peerIdOf(connection.socket, this.#stats);
-    if (peerId === null) {
-      connection.destroy('bad peer key');
-      return;
-    }
-    if (peerId === this.localId) {
-      this.#stats.selfConnections++;
-      connection.destroy('self');
-      return;
-    }
-    if (target.expectedId !== undefined && peerId !== target.expectedId) {
-      this.#stats.unexpectedPeers++;
-      connection.destroy(
-        `expected ${nodeIdToHex(target.expectedId)} at ${target.key}, found ${nodeIdToHex(peerId)}`,
-      );
-      return;
-    }
-    const entry = this.#admit(peerId);
-    if (entry === null) {
-      this.#stats.peersRefused++;
-      connection.destroy('peer refused');
-      return;
-    }
-    // The server's certificate proved who is at this address, even if it never confirms us.
-    target.knownId = peerId;
-    entry.pendingDials++;
-    connection.identify(peerId, entry.stats);
-  }
-
   #onOpen(connection: Connection): void {
     const entry = this.#peers.get(connection.peerId!)!;
     if (connection.direction === 'dialed') {
@@ -610,15 +519,7 @@ export class MeshTransport implements Transport {
         this.#peerDown(entry);
       }
     }
-    const target = connection.target as DialTarget | null;
-    if (target !== null && target.connection === connection) {
-      target.connection = null;
-      if (!connection.wasOpen) {
-        this.#stats.dialFailures++;
-        target.failures++;
-      }
-      this.#maybeDial(target);
-    }
+    this.#dialer.connectionClosed(connection);
     if (this.#closing !== null && this.#connections.size === 0) this.#drained?.();
   }
 
@@ -626,9 +527,7 @@ export class MeshTransport implements Transport {
     entry.stats.downs++;
     entry.rttMs = null;
     this.#emitPeer({ kind: 'down', nodeId: entry.nodeId });
-    for (const target of this.#targets.values()) {
-      if (target.knownId === entry.nodeId) this.#maybeDial(target);
-    }
+    this.#dialer.peerDown(entry.nodeId);
   }
 
   #onFrame(connection: Connection, body: Uint8Array): void {
