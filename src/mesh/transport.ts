@@ -19,7 +19,7 @@
 // is not connected through any connection. Time and randomness come from the injected Clock and
 // Random; the only timers not on the Clock are Node's own TLS handshake timeout on the server.
 
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../time/clock.js';
 import { systemRandom } from '../time/random.js';
@@ -38,6 +38,7 @@ import { HandlerList } from './handler-list.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { checkCredentials, type MeshCredentials, type NodeIdentity } from './identity.js';
 import { hostOf } from './peer-checks.js';
+import { createMeshServer } from './transport-accept.js';
 import { Dialer } from './transport-dialer.js';
 import {
   addressKey,
@@ -49,7 +50,6 @@ import {
   type MeshTransportOptions,
   PEERS_MAX,
   type PeerAddress,
-  SERVER_CONNECTIONS_MAX,
 } from './transport-options.js';
 import {
   type ConnectionInfo,
@@ -59,7 +59,6 @@ import {
   forgetOnePeer,
   newPeerEntry,
   type PeerEntry,
-  peerIdOf,
   peerSnapshot,
   prefersCandidate,
   type TransportCore,
@@ -105,6 +104,8 @@ export class MeshTransport implements Transport {
   readonly #onHandlerError: ((error: unknown) => void) | undefined;
   readonly #onDuplicateIdentity: ((event: DuplicateIdentityEvent) => void) | undefined;
   readonly #dialer: Dialer;
+  // What the accept path and the dialer see of us; kept off the public surface.
+  readonly #core: TransportCore;
   readonly #stats: TransportStats = emptyTransportStats();
   readonly #gate: HandshakeGate;
   readonly #peers = new Map<NodeId, PeerEntry>();
@@ -145,7 +146,7 @@ export class MeshTransport implements Transport {
       () => this.#stats.handshakesEvicted++,
     );
     this.#limits = settings.limits;
-    const core: TransportCore = {
+    this.#core = {
       localId: this.localId,
       stats: this.#stats,
       isClosing: () => this.#closing !== null,
@@ -154,7 +155,7 @@ export class MeshTransport implements Transport {
       newConnection: (socket: tls.TLSSocket, direction: ConnectionDirection) =>
         this.#newConnection(socket, direction),
     };
-    this.#dialer = new Dialer(core, {
+    this.#dialer = new Dialer(this.#core, {
       clock: this.#clock,
       random: options.random ?? systemRandom,
       reconnectBaseMs: settings.reconnectBaseMs,
@@ -195,24 +196,12 @@ export class MeshTransport implements Transport {
       return Promise.reject(new MeshError(MeshErrorReason.Closed, 'transport is closed'));
     }
     this.#listening ??= new Promise<MeshAddress>((resolve, reject) => {
-      const server = tls.createServer({
-        ...this.#tlsMaterial(),
-        minVersion: 'TLSv1.3',
-        maxVersion: 'TLSv1.3',
-        requestCert: true,
-        rejectUnauthorized: true,
-        // The server owns the socket until the handshake ends, so its own timer is the only hook.
-        handshakeTimeout: this.#limits.handshakeTimeoutMs,
-      });
-      server.maxConnections = SERVER_CONNECTIONS_MAX;
-      server.on('connection', (socket: Socket) => this.#gate.admit(socket));
-      server.on('secureConnection', (socket: tls.TLSSocket) => this.#onSecureConnection(socket));
-      server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
-        // Garbage, a foreign CA, an expired or missing client certificate all land here.
-        if (/handshake timeout/i.test(error.message)) this.#stats.handshakeTimeouts++;
-        else this.#stats.handshakeFailures++;
-        socket.destroy();
-      });
+      const server = createMeshServer(
+        this.#core,
+        this.#gate,
+        this.#tlsMaterial(),
+        this.#limits.handshakeTimeoutMs,
+      );
       const onListenError = (error: Error) => {
         reject(
           new MeshError(
@@ -401,42 +390,6 @@ export class MeshTransport implements Transport {
     entry = newPeerEntry(peerId);
     this.#peers.set(peerId, entry);
     return entry;
-  }
-
-  #onSecureConnection(socket: tls.TLSSocket): void {
-    socket.on('error', () => {}); // until a Connection takes over, resets must not crash us
-    this.#gate.done(socket);
-    if (this.#closing !== null) {
-      socket.destroy();
-      return;
-    }
-    if (!socket.authorized) {
-      // rejectUnauthorized makes this unreachable; kept so a config slip cannot admit anyone.
-      this.#stats.handshakeFailures++;
-      socket.destroy();
-      return;
-    }
-    const peerId = peerIdOf(socket, this.#stats);
-    if (peerId === null) {
-      socket.destroy();
-      return;
-    }
-    if (peerId === this.localId) {
-      this.#stats.selfConnections++;
-      socket.destroy();
-      return;
-    }
-    const entry = this.#admit(peerId);
-    if (entry === null) {
-      this.#stats.peersRefused++;
-      socket.destroy();
-      return;
-    }
-    this.#stats.connectionsAccepted++;
-    this.#gate.memberAt(socket);
-    const connection = this.#newConnection(socket, 'accepted');
-    connection.identify(peerId, entry.stats);
-    connection.openAccepted();
   }
 
   #onOpen(connection: Connection): void {
