@@ -3,13 +3,15 @@
 // Owns the shape of a peer entry (NodeId → the one connection in use, counters, RTT) and of a
 // dial target, and the plain functions over them: admitting a new entry within PEERS_MAX,
 // naming a socket's peer from its verified certificate, choosing which of two connections to a
-// peer stays, and the snapshots shown outside. The transport calls these; they hold no state.
+// peer stays, refusing a second process that holds a member's identity, and the snapshots shown
+// outside. The transport, its dialer and its accept path call these; they hold no state.
 
 import type tls from 'node:tls';
 import type { NodeId } from '../wire/types.js';
 import type { Connection, ConnectionDirection, ConnectionState } from './connection.js';
 import { nodeIdFromCertificate } from './identity.js';
-import { isNodeCertificate } from './peer-checks.js';
+import { hostOf, isNodeCertificate } from './peer-checks.js';
+import type { DuplicateIdentityEvent } from './transport-options.js';
 import {
   copyPeerStats,
   emptyPeerStats,
@@ -114,6 +116,40 @@ export function prefersCandidate(
   if (candidate.direction === current.direction) return true;
   const dialer = (c: Connection) => (c.direction === 'dialed' ? localId : c.peerId!);
   return dialer(candidate) < dialer(current);
+}
+
+/**
+ * Two live connections for one NodeId from different addresses are two processes with one
+ * identity (a copied key, a clone started by mistake), not a reconnect: a reconnecting peer
+ * comes from the address it had. Letting the newcomer replace the established connection made
+ * the two displace each other without end, and handed the log to whichever held the slot. The
+ * established one stays; the newcomer is closed, counted and reported.
+ */
+export function refuseImpostor(
+  candidate: Connection,
+  current: Connection,
+  stats: TransportStats,
+  onDuplicateIdentity: ((event: DuplicateIdentityEvent) => void) | undefined,
+  onHandlerError: ((error: unknown) => void) | undefined,
+): boolean {
+  const established = hostOf(current.socket.remoteAddress);
+  const refused = hostOf(candidate.socket.remoteAddress);
+  if (established === undefined || refused === undefined || established === refused) {
+    return false;
+  }
+  stats.duplicateIdentities++;
+  candidate.destroy('duplicate identity');
+  try {
+    onDuplicateIdentity?.({
+      nodeId: candidate.peerId!,
+      established,
+      refused,
+      direction: candidate.direction,
+    });
+  } catch (error) {
+    onHandlerError?.(error);
+  }
+  return true;
 }
 
 export function describeConnection(connection: Connection): ConnectionInfo {

@@ -1,8 +1,11 @@
 // MeshTransport: the production `Transport`, mutual TLS 1.3 over TCP (docs/MESH.md). DEV DOCS:
 //
-// Owns the listening server, the dial targets (addresses it keeps reconnecting to), the peer
-// table (NodeId → the one connection in use, counters, RTT) and every live `Connection`.
-// The runtime above owns what frames mean; this file only moves them.
+// Owns the peer table (NodeId → the one connection in use, counters, RTT), every live
+// `Connection`, the handlers frames and peer events go to, and the lifecycle (listen, close).
+// The runtime above owns what frames mean; this file only moves them. Its parts live beside it:
+// options and limits in transport-options.ts, the TLS server and accept checks in
+// transport-accept.ts, the dial targets and reconnects in transport-dialer.ts, the peer table's
+// shapes and the connection-choice rules in transport-peers.ts.
 //
 // Identity: both sides present certificates chained to the cluster CA (`requestCert`,
 // `rejectUnauthorized`, TLS 1.3 only). A peer's NodeId is computed from the public key of the
@@ -37,7 +40,6 @@ import { MeshError, MeshErrorReason } from './errors.js';
 import { HandlerList } from './handler-list.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { checkCredentials, type MeshCredentials, type NodeIdentity } from './identity.js';
-import { hostOf } from './peer-checks.js';
 import { createMeshServer } from './transport-accept.js';
 import { Dialer } from './transport-dialer.js';
 import {
@@ -61,6 +63,7 @@ import {
   type PeerEntry,
   peerSnapshot,
   prefersCandidate,
+  refuseImpostor,
   type TransportCore,
 } from './transport-peers.js';
 import {
@@ -416,7 +419,17 @@ export class MeshTransport implements Transport {
       }
       return;
     }
-    if (this.#impostor(connection, current)) return;
+    if (
+      refuseImpostor(
+        connection,
+        current,
+        this.#stats,
+        this.#onDuplicateIdentity,
+        this.#onHandlerError,
+      )
+    ) {
+      return;
+    }
     this.#stats.duplicatesClosed++;
     if (prefersCandidate(connection, current, this.localId)) {
       entry.current = connection;
@@ -424,34 +437,6 @@ export class MeshTransport implements Transport {
     } else {
       connection.retire('duplicate connection');
     }
-  }
-
-  /**
-   * Two live connections for one NodeId from different addresses are two processes with one
-   * identity (a copied key, a clone started by mistake), not a reconnect: a reconnecting peer
-   * comes from the address it had. Letting the newcomer replace the established connection made
-   * the two displace each other without end, and handed the log to whichever held the slot. The
-   * established one stays; the newcomer is closed, counted and reported.
-   */
-  #impostor(candidate: Connection, current: Connection): boolean {
-    const established = hostOf(current.socket.remoteAddress);
-    const refused = hostOf(candidate.socket.remoteAddress);
-    if (established === undefined || refused === undefined || established === refused) {
-      return false;
-    }
-    this.#stats.duplicateIdentities++;
-    candidate.destroy('duplicate identity');
-    try {
-      this.#onDuplicateIdentity?.({
-        nodeId: candidate.peerId!,
-        established,
-        refused,
-        direction: candidate.direction,
-      });
-    } catch (error) {
-      this.#onHandlerError?.(error);
-    }
-    return true;
   }
 
   #onClosed(connection: Connection): void {
