@@ -35,7 +35,6 @@ import {
   type AnyReplicationMessage,
   type ChannelId,
   type NodeId,
-  type ReplicationMessage,
   Role,
   type SyncHeartbeat,
 } from '../wire/types.js';
