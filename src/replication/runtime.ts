@@ -1,130 +1,61 @@
 // The replication runtime of one channel: performs what the pure step decides. The step
 // functions (step.ts, step-serve.ts, step-apply.ts, step-tick.ts) read its `ChannelState` and
-// return effects; this class runs them in order through the `ReplicationDispatcher`, the
-// channel's log and the coordinator, and feeds each outcome to the step's next decision. The
-// loop, its timers and the lifecycle are `RuntimeLoop`'s (runtime-loop.ts). Also owns the
-// channel's snapshot and change listeners for observers.
+// return effects; this class runs them in order through the channel's log, the coordinator and
+// the dispatcher, and feeds each outcome to the step's next decision. The loop, its timers and
+// the lifecycle are `RuntimeLoop`'s (runtime-loop.ts); sending is `RuntimeSender`'s
+// (runtime-send.ts); quorum effects are performed in runtime-quorum.ts; the change listeners and
+// metrics observation live in runtime-observers.ts; options and their checks in
+// runtime-options.ts. Also owns the channel's snapshot for observers.
 // Called by: the handle (`handle.ts`), which the router and the `Redex` integration hold.
 
-import { ClosedError, RedexError, RedexErrorCode } from '../log/errors.js';
+import { ClosedError } from '../log/errors.js';
 import type { Clock } from '../time/clock.js';
 import type { Random } from '../time/random.js';
-import { channelIdToHex, isNodeId } from '../wire/ids.js';
-import {
-  type ChannelId,
-  type NodeId,
-  type QuorumMessage,
-  Role,
-  type SyncHeartbeat,
-  type SyncNack,
-  type SyncRequest,
-  type SyncResponse,
-} from '../wire/types.js';
+import { channelIdToHex } from '../wire/ids.js';
+import { type ChannelId, type NodeId, Role } from '../wire/types.js';
 import { CatchupBackoff } from './backoff.js';
 import type { BandwidthBudget } from './budget.js';
-import {
-  type ApplyResult,
-  applySyncResponse,
-  type CatchupSink,
-  type CatchupSource,
-  handleSyncRequest,
-} from './catchup.js';
-import {
-  buildSnapshot,
-  CHANGE_LISTENERS_MAX,
-  type ChangeListener,
-  type ChannelSnapshot,
-} from './channel-snapshot.js';
+import { type ApplyResult, applySyncResponse, handleSyncRequest } from './catchup.js';
+import { buildSnapshot, type ChangeListener, type ChannelSnapshot } from './channel-snapshot.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { silenceMsOf, syncClassOf } from './config.js';
 import { type ReplicationCoordinator, TagSinkError } from './coordinator.js';
 import { handleDiskPressure } from './disk-pressure.js';
-import type { ReplicationDispatcher } from './dispatcher.js';
 import { HeartbeatTracker } from './heartbeat-tracker.js';
 import type { InboundMessage } from './inbox.js';
 import type { ChannelMetrics } from './metrics.js';
 import { OutstandingRequests } from './outstanding.js';
 import { ReplicaProgress, type WaitOptions } from './progress.js';
-import {
-  ChannelQuorum,
-  type QuorumEffect,
-  type QuorumTransitionReason,
-} from './quorum/channel-quorum.js';
-import type { EpochEntry } from './quorum/epoch-history.js';
+import { ChannelQuorum } from './quorum/channel-quorum.js';
 import { TransitionSignal } from './roles.js';
 import { ABORTED, RuntimeLoop } from './runtime-loop.js';
+import { ChangeListeners, observeQuorum, recordMetric } from './runtime-observers.js';
+import {
+  checkRuntimeOptions,
+  type QuorumPersistence,
+  type RuntimeFile,
+  type RuntimeOptions,
+  volatileQuorumStart,
+} from './runtime-options.js';
+import { performQuorumEffect, type QuorumEffectHost } from './runtime-quorum.js';
+import { RuntimeSender } from './runtime-send.js';
 import { emptyStats, type RuntimeStats } from './runtime-stats.js';
-import { afterSkip, afterTruncate, onInbound } from './step.js';
+import { afterSkip, onInbound } from './step.js';
 import { afterApply } from './step-apply.js';
 import { quorumRoleOf } from './step-quorum.js';
 import { afterRespond, afterServeRead, announceAppends } from './step-serve.js';
-import type { ChannelState, MetricEffect, StepEffect, StepView } from './step-state.js';
+import type { ChannelState, StepEffect, StepView } from './step-state.js';
 import { NO_EFFECTS } from './step-state.js';
 import { beginTick, finishTick } from './step-tick.js';
 import { peersOf } from './tick.js';
 
-/** The log operations the runtime needs; `RedexFile` fits (the integration routes writes to its internal apply path). */
-export interface RuntimeFile extends CatchupSource, CatchupSink {
-  skipTo(seq: number): Promise<void>;
-  sweepRetention(): Promise<number>;
-  /** Cuts a diverged suffix: every event at or after `seq` goes, durably, before it resolves. */
-  truncateFrom(seq: number): Promise<number>;
-}
-
-/** Where the channel's epoch, vote and epoch history are made durable (the log's quorum files). */
-export interface QuorumPersistence {
-  saveVote(epoch: number, votedFor: bigint | null): Promise<void>;
-  appendEpoch(epoch: number, startSeq: number): Promise<void>;
-  truncateHistory(fromSeq: number): Promise<void>;
-}
-
-/** The quorum state loaded at open, and whether this node may vote before it caught up. */
-export interface QuorumStart {
-  readonly durable: {
-    readonly epoch: number;
-    readonly votedFor: NodeId | null;
-    readonly history: readonly EpochEntry[];
-  };
-  readonly mayVote: boolean;
-  readonly persistence: QuorumPersistence;
-}
-
-/** Memory only: a fresh state with nothing durable (tests; in-memory channels use the same). */
-export function volatileQuorumStart(mayVote = true): QuorumStart {
-  const done = () => Promise.resolve();
-  return {
-    durable: { epoch: 0, votedFor: null, history: [] },
-    mayVote,
-    persistence: { saveVote: done, appendEpoch: done, truncateHistory: done },
-  };
-}
-
-/** Heartbeat period, default class and background fraction come from the coordinator's config. */
-export interface RuntimeOptions {
-  readonly channelId: ChannelId;
-  /** Channel name: metrics label and error messages (default: the channel id in hex). */
-  readonly channelName?: string;
-  readonly selfId: NodeId;
-  /** Every member of the channel's replica set, this node included. */
-  readonly replicaSet: readonly NodeId[];
-  readonly file: RuntimeFile;
-  readonly coordinator: ReplicationCoordinator;
-  readonly dispatcher: ReplicationDispatcher;
-  /** Drives the timers; its `nowMs` is also the heartbeat's wall-clock field. */
-  readonly clock: Clock;
-  /** Mints request tokens (use a cryptographic source in production: tokens must not be guessable). */
-  readonly random: Random;
-  readonly budget: BandwidthBudget;
-  readonly metrics?: ChannelMetrics;
-  /** Default: a fresh, volatile quorum state that may vote (tests of the seed's behaviour). */
-  readonly quorum?: QuorumStart;
-  /** Told after the commit moved (the file wakes its committed readers). */
-  readonly onCommit?: () => void;
-}
-
-function invalidOption(message: string): RedexError {
-  return new RedexError(RedexErrorCode.InvalidArgument, `replication runtime: ${message}`);
-}
+export {
+  type QuorumPersistence,
+  type QuorumStart,
+  type RuntimeFile,
+  type RuntimeOptions,
+  volatileQuorumStart,
+} from './runtime-options.js';
 
 export class ReplicationRuntime extends RuntimeLoop {
   readonly channelId: ChannelId;
@@ -149,25 +80,16 @@ export class ReplicationRuntime extends RuntimeLoop {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #metrics: ChannelMetrics | undefined;
-  // Released when the task ends, so a dropped runtime does not keep the mesh reachable.
-  #dispatcher: ReplicationDispatcher | null;
-  readonly #persistence: QuorumPersistence;
-  readonly #onCommit: (() => void) | undefined;
+  // Holds the dispatcher until the task ends, so a dropped runtime does not keep the mesh reachable.
+  readonly #sender: RuntimeSender;
+  readonly #quorumHost: QuorumEffectHost;
   readonly #unsubscribeRole: () => void;
-  readonly #listeners = new Set<ChangeListener>();
-  /** What the change listeners last saw (role, leader, tail, confirmed tails). */
-  #lastChangeKey = '';
-  #confirmedVersion = 0;
+  readonly #changes: ChangeListeners;
 
   constructor(options: RuntimeOptions) {
     const name = options.channelName ?? channelIdToHex(options.channelId);
     super(options.clock, options.coordinator.config.heartbeatMs, JSON.stringify(name));
-    if (!isNodeId(options.selfId))
-      throw invalidOption(`selfId must be a NodeId, got ${String(options.selfId)}`);
-    if (!Array.isArray(options.replicaSet)) throw invalidOption('replicaSet must be an array');
-    for (const id of options.replicaSet) {
-      if (!isNodeId(id)) throw invalidOption(`replicaSet holds a bad NodeId ${String(id)}`);
-    }
+    checkRuntimeOptions(options);
     const config = options.coordinator.config;
     // Resolved and frozen by `resolveReplicationConfig`, which validated it: trusted here.
     const heartbeatMs = config.heartbeatMs;
@@ -182,12 +104,9 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.#clock = options.clock;
     this.#random = options.random;
     this.#metrics = options.metrics;
-    this.#dispatcher = options.dispatcher;
     this.tracker = new HeartbeatTracker(options.selfId, config);
     this.progress = new ReplicaProgress(this.channelName, options.clock, peers);
     const start = options.quorum ?? volatileQuorumStart();
-    this.#persistence = start.persistence;
-    this.#onCommit = options.onCommit;
     this.quorum = new ChannelQuorum({
       selfId: options.selfId,
       replicaSet: options.replicaSet,
@@ -226,14 +145,53 @@ export class ReplicationRuntime extends RuntimeLoop {
       if (event.from === Role.Replica && event.to !== Role.Replica) {
         this.#metrics?.clearLag('replica');
       }
-      this.#reportChange();
+      this.#changes.report();
     });
-    this.#lastChangeKey = this.#changeKey();
+    this.#changes = new ChangeListeners(
+      () => this.#changeFacts(),
+      (error) => this.stepFailed(error),
+    );
+    this.#sender = new RuntimeSender({
+      channelId: this.channelId,
+      dispatcher: options.dispatcher,
+      stats: this.stats,
+      io: (promise) => this.io(promise),
+      random: options.random,
+      clock: options.clock,
+      quorum: this.quorum,
+      file: options.file,
+      outstanding: this.outstanding,
+    });
+    this.#quorumHost = this.#makeQuorumHost(start.persistence, options.onCommit);
+  }
+
+  #makeQuorumHost(
+    persistence: QuorumPersistence,
+    onCommit: (() => void) | undefined,
+  ): QuorumEffectHost {
+    return {
+      channelId: this.channelId,
+      coordinator: this.coordinator,
+      commits: this.commits,
+      stats: this.stats,
+      state: this.#state,
+      file: this.#file,
+      persistence,
+      sender: this.#sender,
+      io: (promise) => this.io(promise),
+      view: () => this.#view(),
+      transition: (target, signal) => this.#transition(target, signal),
+      scheduleNotify: () => this.scheduleNotify(),
+      committed: () => {
+        this.#changes.confirmedChanged();
+        onCommit?.();
+      },
+    };
   }
 
   /** False once the task ended: it no longer references the dispatcher. */
   get holdsDispatcher(): boolean {
-    return this.#dispatcher !== null;
+    return this.#sender.holdsDispatcher;
   }
 
   /** Leader: announce new appends to every peer soon (one heartbeat each, coalesced). */
@@ -310,20 +268,19 @@ export class ReplicationRuntime extends RuntimeLoop {
    * most once per step. Returns the unsubscribe function.
    */
   onChange(listener: ChangeListener): () => void {
-    if (this.#listeners.size >= CHANGE_LISTENERS_MAX && !this.#listeners.has(listener)) {
-      throw invalidOption(`more than ${CHANGE_LISTENERS_MAX} change listeners`);
-    }
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#changes.add(listener);
   }
 
-  #changeKey(): string {
+  #changeFacts() {
     const role = this.coordinator.role;
-    const leader = role === Role.Leader ? this.selfId : this.tracker.believedLeader;
-    const q = this.quorum;
-    return `${role}|${leader}|${this.#file.nextSeq}|${this.#confirmedVersion}|${this.ended}|${q.epoch}|${q.commitSeq}`;
+    return {
+      role,
+      leader: role === Role.Leader ? this.selfId : this.tracker.believedLeader,
+      tailSeq: this.#file.nextSeq,
+      ended: this.ended,
+      epoch: this.quorum.epoch,
+      commitSeq: this.quorum.commitSeq,
+    };
   }
 
   protected override async onAnnounce(): Promise<void> {
@@ -340,18 +297,8 @@ export class ReplicationRuntime extends RuntimeLoop {
   }
 
   protected override afterStep(): void {
-    const q = this.quorum;
-    const c = q.counters;
-    this.#metrics?.observeQuorum({
-      epoch: q.epoch,
-      commitSeq: q.commitSeq,
-      truncatedEvents: c.truncatedEvents,
-      staleEpochDrops: c.staleEpochDrops + c.noEpochDrops,
-      preVotes: c.preVotesStarted,
-      electionsWon: c.electionsWon,
-      electionsLost: c.electionsLost,
-    });
-    this.#reportChange();
+    observeQuorum(this.#metrics, this.quorum);
+    this.#changes.report();
   }
 
   protected override released(): void {
@@ -363,24 +310,9 @@ export class ReplicationRuntime extends RuntimeLoop {
     // Acknowledgements still waiting never come from this runtime: their outcome is unknown.
     this.commits.update();
     this.commits.close(closed);
-    this.#dispatcher = null;
-    this.#reportChange();
-    this.#listeners.clear();
-  }
-
-  /** Tells the change listeners, once, if what they watch moved since they were last told. */
-  #reportChange(): void {
-    if (this.#listeners.size === 0) return;
-    const key = this.#changeKey();
-    if (key === this.#lastChangeKey) return;
-    this.#lastChangeKey = key;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener();
-      } catch (error) {
-        this.stepFailed(error);
-      }
-    }
+    this.#sender.release();
+    this.#changes.report();
+    this.#changes.clear();
   }
 
   /** Fresh inputs of a step function. */
@@ -418,10 +350,10 @@ export class ReplicationRuntime extends RuntimeLoop {
     const state = this.#state;
     switch (effect.kind) {
       case 'send':
-        await this.#send(effect.to, effect.message);
+        await this.#sender.send(effect.to, effect.message);
         return NO_EFFECTS;
       case 'request':
-        await this.#sendRequest(effect.to, effect);
+        await this.#sender.sendRequest(effect.to, effect);
         return NO_EFFECTS;
       case 'serve': {
         const outcome = await this.#fileOp(() =>
@@ -430,7 +362,7 @@ export class ReplicationRuntime extends RuntimeLoop {
         return outcome === null ? NO_EFFECTS : afterServeRead(state, effect, outcome, this.#view());
       }
       case 'respond':
-        return afterRespond(state, effect, await this.#send(effect.to, effect.response));
+        return afterRespond(state, effect, await this.#sender.send(effect.to, effect.response));
       case 'apply': {
         const result: ApplyResult | null = await this.#fileOp(() =>
           applySyncResponse(this.#file, effect.response, this.channelId),
@@ -445,7 +377,7 @@ export class ReplicationRuntime extends RuntimeLoop {
         await this.#transition(effect.target, effect.signal);
         return NO_EFFECTS;
       case 'quorum':
-        return this.#performQuorum(effect.effect);
+        return performQuorumEffect(this.#quorumHost, effect.effect);
       case 'disk-pressure':
         await this.io(
           handleDiskPressure({
@@ -458,7 +390,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       case 'confirm-tail': {
         const before = this.progress.confirmedTail(effect.peer);
         this.progress.observe(effect.peer, effect.tailSeq);
-        if (this.progress.confirmedTail(effect.peer) !== before) this.#confirmedVersion++;
+        if (this.progress.confirmedTail(effect.peer) !== before) this.#changes.confirmedChanged();
         this.commits.update();
         return NO_EFFECTS;
       }
@@ -468,100 +400,6 @@ export class ReplicationRuntime extends RuntimeLoop {
       case 'metric':
         if (this.#metrics !== undefined) recordMetric(this.#metrics, effect.metric);
         return NO_EFFECTS;
-    }
-  }
-
-  /**
-   * One quorum effect. A durable write that fails throws: the step ends there, so nothing that
-   * depended on it (an answer to a vote, an event of the new epoch) happens.
-   */
-  async #performQuorum(effect: QuorumEffect): Promise<readonly StepEffect[]> {
-    switch (effect.kind) {
-      case 'persist-vote':
-        await this.io(this.#persistence.saveVote(effect.epoch, effect.votedFor));
-        return NO_EFFECTS;
-      case 'persist-epoch-start':
-        await this.io(this.#persistence.appendEpoch(effect.epoch, effect.startSeq));
-        return NO_EFFECTS;
-      case 'persist-history-truncate':
-        await this.io(this.#persistence.truncateHistory(effect.fromSeq));
-        return NO_EFFECTS;
-      case 'truncate-log': {
-        await this.io(this.#file.truncateFrom(effect.fromSeq));
-        this.stats.truncations++;
-        return afterTruncate(this.#state, effect.fromSeq, this.#view());
-      }
-      case 'send-vote-request':
-        await this.#sendQuorum(effect.to, {
-          kind: 'vote-request',
-          channelId: this.channelId,
-          epoch: effect.epoch,
-          lastEpoch: effect.lastEpoch,
-          nextSeq: effect.nextSeq,
-          preVote: effect.preVote,
-          transfer: effect.transfer,
-        });
-        return NO_EFFECTS;
-      case 'send-vote-response':
-        await this.#sendQuorum(effect.to, {
-          kind: 'vote-response',
-          channelId: this.channelId,
-          epoch: effect.epoch,
-          granted: effect.granted,
-          preVote: effect.preVote,
-        });
-        return NO_EFFECTS;
-      case 'become':
-        await this.#become(effect.role, effect.reason);
-        return NO_EFFECTS;
-      case 'leadership-lost':
-        this.commits.update();
-        return NO_EFFECTS;
-      case 'commit':
-        this.commits.update();
-        this.#confirmedVersion++;
-        this.#onCommit?.();
-        // Replicas show committed events only: tell them soon (one coalesced heartbeat each).
-        if (this.coordinator.role === Role.Leader) this.scheduleNotify();
-        return NO_EFFECTS;
-    }
-  }
-
-  /** The coordinator's transition for a role the quorum logic decided. */
-  async #become(
-    role: 'leader' | 'candidate' | 'replica',
-    reason: QuorumTransitionReason,
-  ): Promise<void> {
-    const from = this.coordinator.role;
-    if (role === 'leader') {
-      await this.#transition(Role.Leader, TransitionSignal.ElectionWon);
-    } else if (role === 'candidate') {
-      await this.#transition(Role.Candidate, TransitionSignal.MissedHeartbeats);
-    } else if (from === Role.Leader) {
-      const signal =
-        reason === 'quorum-lost'
-          ? TransitionSignal.QuorumLost
-          : TransitionSignal.HigherEpochObserved;
-      await this.#transition(Role.Replica, signal);
-    } else if (from === Role.Candidate) {
-      const signal =
-        reason === 'higher-epoch'
-          ? TransitionSignal.HigherEpochObserved
-          : TransitionSignal.ElectionLost;
-      await this.#transition(Role.Replica, signal);
-    }
-    this.commits.update();
-  }
-
-  async #sendQuorum(target: NodeId, message: QuorumMessage): Promise<void> {
-    const dispatcher = this.#dispatcher;
-    if (dispatcher === null) return;
-    try {
-      await this.io(dispatcher.sendQuorum(target, message));
-      this.stats.votesOut++;
-    } catch (error) {
-      if (error === ABORTED) throw error;
-      this.stats.sendFailures++;
     }
   }
 
@@ -587,63 +425,6 @@ export class ReplicationRuntime extends RuntimeLoop {
     }
   }
 
-  /** Sends a SyncRequest under a fresh token; a request that never left frees its token at once. */
-  async #sendRequest(
-    leader: NodeId,
-    shape: Pick<SyncRequest, 'sinceSeq' | 'chunkMax' | 'syncClass'>,
-  ): Promise<void> {
-    const token = this.#random.nextU64();
-    const now = this.#clock.nowMs();
-    const request: SyncRequest = {
-      kind: 'request',
-      channelId: this.channelId,
-      sinceSeq: shape.sinceSeq,
-      chunkMax: shape.chunkMax,
-      requestId: token,
-      syncClass: shape.syncClass,
-      quorum: {
-        epoch: this.quorum.epoch,
-        lastFetchedEpoch: this.quorum.fetchEpoch(shape.sinceSeq, this.#file.firstSeq),
-      },
-    };
-    this.outstanding.record(leader, token, now);
-    if (!(await this.#send(leader, request))) this.outstanding.take(leader, token, now);
-  }
-
-  /** True when the dispatcher accepted the message; a failure is counted, never thrown. */
-  async #send(
-    target: NodeId,
-    message: SyncHeartbeat | SyncRequest | SyncResponse | SyncNack,
-  ): Promise<boolean> {
-    const dispatcher = this.#dispatcher;
-    if (dispatcher === null) return false;
-    try {
-      switch (message.kind) {
-        case 'heartbeat':
-          await this.io(dispatcher.sendHeartbeat(target, message));
-          this.stats.heartbeatsOut++;
-          break;
-        case 'request':
-          await this.io(dispatcher.sendSyncRequest(target, message));
-          this.stats.requestsOut++;
-          break;
-        case 'response':
-          await this.io(dispatcher.sendSyncResponse(target, message));
-          this.stats.responsesOut++;
-          break;
-        case 'nack':
-          await this.io(dispatcher.sendSyncNack(target, message));
-          this.stats.nacksOut++;
-          break;
-      }
-      return true;
-    } catch (error) {
-      if (error === ABORTED) throw error;
-      this.stats.sendFailures++;
-      return false;
-    }
-  }
-
   assertInvariants(): void {
     this.tracker.assertInvariants();
     this.backoff.assertInvariants();
@@ -663,16 +444,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       if (parked.size > 0 || awaitingRequest.size > 0) {
         throw new Error('runtime: ended with long-poll state');
       }
-      if (this.#dispatcher !== null) throw new Error('runtime: ended but holds the dispatcher');
+      if (this.#sender.holdsDispatcher) throw new Error('runtime: ended but holds the dispatcher');
     }
   }
-}
-
-function recordMetric(metrics: ChannelMetrics, metric: MetricEffect): void {
-  if (metric.name === 'replica-confirmed-tail') {
-    metrics.replicaConfirmedTail(metric.peer, metric.tailSeq, metric.localTail);
-  } else if (metric.name === 'skip-ahead') metrics.skipAhead();
-  else if (metric.name === 'sync-bytes') metrics.syncBytes(metric.bytes);
-  else if (metric.name === 'tail') metrics.tailSeq(metric.tailSeq);
-  else metrics.recordLag(metric.role, metric.lagMs);
 }

@@ -16,115 +16,43 @@
 //   (check quorum), or when anyone shows it a higher epoch;
 // - commit counts only positions that match the leader's history (commit.ts, fetch-check.ts).
 
+//
+// The class is a facade over one `QuorumState`: the types are in quorum-types.ts, the shared
+// transitions (epoch adoption, following a leader, commit) in quorum-state.ts, and the election
+// (tick, pre-votes and votes) in election.ts.
+
 import type { NodeId } from '../../wire/types.js';
-import { leaderCommitSeq, quorumSize, replicaCommitSeq } from './commit.js';
-import { type EpochEntry, EpochHistory } from './epoch-history.js';
+import { electionTick, handleVoteRequest, handleVoteResponse } from './election.js';
+import type { EpochEntry, EpochHistory } from './epoch-history.js';
 import { checkFetch, positionMatches, truncationPoint, UNKNOWN_EPOCH } from './fetch-check.js';
-import { decideVote, hasQuorum, standDelayMs, type VoteAsk } from './vote.js';
+import {
+  admit,
+  advanceLeaderCommit,
+  advanceReplicaCommit,
+  createQuorumState,
+  followLeader,
+  isLeaderLive,
+  maybeBootstrap,
+} from './quorum-state.js';
+import {
+  type ChannelQuorumOptions,
+  type HeartbeatEpochs,
+  type QuorumCounters,
+  type QuorumEffect,
+  type QuorumRole,
+  type QuorumState,
+  roleAfter,
+} from './quorum-types.js';
+import type { VoteAsk } from './vote.js';
 
-/** The four roles as this module sees them (the coordinator holds the real one). */
-export type QuorumRole = 'leader' | 'candidate' | 'replica' | 'idle';
-
-/** Why the quorum logic asks for a role change. */
-export type QuorumTransitionReason =
-  | 'pre-vote-won'
-  | 'election-won'
-  | 'election-lost'
-  | 'higher-epoch'
-  | 'quorum-lost';
-
-export type QuorumEffect =
-  /** Make epoch + vote durable (temp → fsync → rename) before performing what follows. */
-  | { readonly kind: 'persist-vote'; readonly epoch: number; readonly votedFor: NodeId | null }
-  /** Make the history entry durable before the first event of `epoch` is written. */
-  | { readonly kind: 'persist-epoch-start'; readonly epoch: number; readonly startSeq: number }
-  /** Drop durable history entries at or after `fromSeq` (after the log was cut there). */
-  | { readonly kind: 'persist-history-truncate'; readonly fromSeq: number }
-  /** Cut the log to `fromSeq` durably, then call `afterTruncate(fromSeq)`. */
-  | { readonly kind: 'truncate-log'; readonly fromSeq: number }
-  | {
-      readonly kind: 'send-vote-request';
-      readonly to: NodeId;
-      readonly epoch: number;
-      readonly lastEpoch: number;
-      readonly nextSeq: number;
-      readonly preVote: boolean;
-      readonly transfer: boolean;
-    }
-  | {
-      readonly kind: 'send-vote-response';
-      readonly to: NodeId;
-      readonly epoch: number;
-      readonly granted: boolean;
-      readonly preVote: boolean;
-    }
-  | {
-      readonly kind: 'become';
-      readonly role: Exclude<QuorumRole, 'idle'>;
-      readonly reason: QuorumTransitionReason;
-    }
-  /** This node no longer leads `epoch`: every acknowledgement still waiting on it fails. */
-  | { readonly kind: 'leadership-lost'; readonly epoch: number }
-  | { readonly kind: 'commit'; readonly commitSeq: number };
-
-/** Epoch fields of a heartbeat; absent on a peer that speaks the original protocol. */
-export interface HeartbeatEpochs {
-  readonly epoch: number;
-  readonly lastEpoch: number;
-  readonly commitSeq: number;
-}
-
-export interface QuorumCounters {
-  staleEpochDrops: number;
-  /** Frames without epoch fields where they are required (a peer of the original protocol). */
-  noEpochDrops: number;
-  /** Two Leaders of one epoch: the protocol forbids it; counted and asserted by the checks. */
-  sameEpochLeaders: number;
-  divergedWithoutProgress: number;
-  /** A Diverged answer to a request from another position than the log's end now. */
-  staleDiverged: number;
-  /** A Diverged answer that would cut below commit: refused (a bug or a lying peer). */
-  truncationBelowCommitRefused: number;
-  truncatedEvents: number;
-  preVotesStarted: number;
-  electionsStarted: number;
-  electionsWon: number;
-  electionsLost: number;
-  quorumLostStepDowns: number;
-  higherEpochStepDowns: number;
-  votesGranted: number;
-  votesRefused: number;
-  bootstraps: number;
-}
-
-export interface ChannelQuorumOptions {
-  readonly selfId: NodeId;
-  /** Every member, this node included. */
-  readonly replicaSet: readonly NodeId[];
-  readonly heartbeatMs: number;
-  /** How long without a live leader (or without a majority, for a leader) counts as lost. */
-  readonly silenceMs: number;
-  /** What the durable state file held at open (epoch 0, no vote, no history for a new log). */
-  readonly durable: {
-    readonly epoch: number;
-    readonly votedFor: NodeId | null;
-    readonly history: readonly EpochEntry[];
-  };
-  /**
-   * False after a start that may have lost acknowledged state (an in-memory channel, or an
-   * unclean stop without `fsync: 'always'`): the node neither votes nor stands until it caught
-   * up with a leader's commit, or every member is found to be new (bootstrap).
-   */
-  readonly mayVote: boolean;
-  readonly nowMs: number;
-}
-
-interface Election {
-  readonly preVote: boolean;
-  readonly epoch: number;
-  readonly grants: Set<NodeId>;
-  readonly startedMs: number;
-}
+export type {
+  ChannelQuorumOptions,
+  HeartbeatEpochs,
+  QuorumCounters,
+  QuorumEffect,
+  QuorumRole,
+  QuorumTransitionReason,
+} from './quorum-types.js';
 
 export class ChannelQuorum {
   readonly selfId: NodeId;
@@ -133,97 +61,58 @@ export class ChannelQuorum {
   readonly heartbeatMs: number;
   readonly silenceMs: number;
   readonly history: EpochHistory;
-  readonly counters: QuorumCounters = {
-    staleEpochDrops: 0,
-    noEpochDrops: 0,
-    sameEpochLeaders: 0,
-    divergedWithoutProgress: 0,
-    staleDiverged: 0,
-    truncationBelowCommitRefused: 0,
-    truncatedEvents: 0,
-    preVotesStarted: 0,
-    electionsStarted: 0,
-    electionsWon: 0,
-    electionsLost: 0,
-    quorumLostStepDowns: 0,
-    higherEpochStepDowns: 0,
-    votesGranted: 0,
-    votesRefused: 0,
-    bootstraps: 0,
-  };
-
-  readonly #isMember: boolean;
-  #epoch: number;
-  #votedFor: NodeId | null;
-  #commitSeq = 0;
-  #mayVote: boolean;
-  /** The current epoch's leader as far as this node knows (self when leading). */
-  #leader: NodeId | null = null;
-  #leaderHeardMs: number | null = null;
-  /** When this node started waiting for a leader (start, step-down, granted vote). */
-  #waitingSinceMs: number;
-  #standAtMs: number | null = null;
-  #election: Election | null = null;
-  /** Replica: its log matches the current leader's below this seq. */
-  #matchingTail = 0;
-  // Leader: per peer, the validated position and the last current-epoch contact.
-  readonly #matched = new Map<NodeId, number>();
-  readonly #contactMs = new Map<NodeId, number>();
-  #epochStartSeq = 0;
-  /** Latest epoch each peer reported (heartbeats); for the all-new bootstrap rule. */
-  readonly #peerEpochs = new Map<NodeId, number>();
+  readonly counters: QuorumCounters;
+  readonly #s: QuorumState;
 
   constructor(options: ChannelQuorumOptions) {
-    this.selfId = options.selfId;
-    this.members = [...new Set(options.replicaSet)];
-    this.peers = this.members.filter((id) => id !== options.selfId);
-    this.#isMember = this.members.includes(options.selfId);
-    this.heartbeatMs = options.heartbeatMs;
-    this.silenceMs = options.silenceMs;
-    this.#epoch = options.durable.epoch;
-    this.#votedFor = options.durable.votedFor;
-    this.history = new EpochHistory(options.durable.history);
-    this.#mayVote = options.mayVote;
-    this.#waitingSinceMs = options.nowMs;
+    const s = createQuorumState(options);
+    this.#s = s;
+    this.selfId = s.selfId;
+    this.members = s.members;
+    this.peers = s.peers;
+    this.heartbeatMs = s.heartbeatMs;
+    this.silenceMs = s.silenceMs;
+    this.history = s.history;
+    this.counters = s.counters;
   }
 
   get epoch(): number {
-    return this.#epoch;
+    return this.#s.epoch;
   }
 
   get votedFor(): NodeId | null {
-    return this.#votedFor;
+    return this.#s.votedFor;
   }
 
   get commitSeq(): number {
-    return this.#commitSeq;
+    return this.#s.commitSeq;
   }
 
   get mayVote(): boolean {
-    return this.#mayVote;
+    return this.#s.mayVote;
   }
 
   /** The current epoch's leader as known here, or null. */
   get leader(): NodeId | null {
-    return this.#leader;
+    return this.#s.leader;
   }
 
   get matchingTail(): number {
-    return this.#matchingTail;
+    return this.#s.matchingTail;
   }
 
   /** Leader: each peer's validated position (matches this log below it). */
   get matched(): ReadonlyMap<NodeId, number> {
-    return this.#matched;
+    return this.#s.matched;
   }
 
   get epochStartSeq(): number {
-    return this.#epochStartSeq;
+    return this.#s.epochStartSeq;
   }
 
   get electionInProgress(): 'pre-vote' | 'vote' | null {
-    if (this.#election === null) return null;
-    return this.#election.preVote ? 'pre-vote' : 'vote';
+    if (this.#s.election === null) return null;
+    return this.#s.election.preVote ? 'pre-vote' : 'vote';
   }
 
   /** Epoch of the local log's last event. */
@@ -233,46 +122,7 @@ export class ChannelQuorum {
 
   /** True while a current-epoch leader was heard within the silence window (or this node leads). */
   leaderIsLive(role: QuorumRole, nowMs: number): boolean {
-    if (role === 'leader') return true;
-    return this.#leaderHeardMs !== null && nowMs - this.#leaderHeardMs < this.silenceMs;
-  }
-
-  // ─── epochs ────────────────────────────────────────────────────────────────────────────────
-
-  /** Adopts a higher epoch: forget the vote and the leader; a Leader or Candidate steps down. */
-  #adopt(epoch: number, role: QuorumRole, nowMs: number, effects: QuorumEffect[]): void {
-    const previous = this.#epoch;
-    this.#epoch = epoch;
-    this.#votedFor = null;
-    this.#leader = null;
-    this.#leaderHeardMs = null;
-    this.#matchingTail = 0;
-    this.#election = null;
-    this.#standAtMs = null;
-    this.#waitingSinceMs = nowMs;
-    this.#matched.clear();
-    this.#contactMs.clear();
-    effects.push({ kind: 'persist-vote', epoch, votedFor: null });
-    if (role === 'leader') {
-      this.counters.higherEpochStepDowns++;
-      effects.push({ kind: 'leadership-lost', epoch: previous });
-      effects.push({ kind: 'become', role: 'replica', reason: 'higher-epoch' });
-    } else if (role === 'candidate') {
-      effects.push({ kind: 'become', role: 'replica', reason: 'higher-epoch' });
-    }
-  }
-
-  /**
-   * The common gate of every epoch-carrying frame: false (drop, counted) for a lower epoch;
-   * adopts a higher one.
-   */
-  #admit(epoch: number, role: QuorumRole, nowMs: number, effects: QuorumEffect[]): boolean {
-    if (epoch < this.#epoch) {
-      this.counters.staleEpochDrops++;
-      return false;
-    }
-    if (epoch > this.#epoch) this.#adopt(epoch, role, nowMs, effects);
-    return true;
+    return isLeaderLive(this.#s, role, nowMs);
   }
 
   // ─── heartbeats ────────────────────────────────────────────────────────────────────────────
@@ -296,8 +146,8 @@ export class ChannelQuorum {
       this.counters.noEpochDrops++;
       return { effects, fromLiveLeader: false };
     }
-    this.#peerEpochs.set(from, epochs.epoch);
-    if (!this.#admit(epochs.epoch, input.role, nowMs, effects)) {
+    this.#s.peerEpochs.set(from, epochs.epoch);
+    if (!admit(this.#s, epochs.epoch, input.role, nowMs, effects)) {
       return { effects, fromLiveLeader: false };
     }
     const role = roleAfter(input.role, effects);
@@ -306,49 +156,25 @@ export class ChannelQuorum {
         this.counters.sameEpochLeaders++;
         return { effects, fromLiveLeader: false };
       }
-      this.#followLeader(from, role, nowMs, effects);
+      followLeader(this.#s, from, role, nowMs, effects);
       if (
         input.tailSeq <= input.nextSeq &&
         this.history.lastEpoch(input.tailSeq) === epochs.lastEpoch
       ) {
-        this.#matchingTail = Math.max(this.#matchingTail, input.tailSeq);
+        this.#s.matchingTail = Math.max(this.#s.matchingTail, input.tailSeq);
       }
-      this.#advanceReplicaCommit(epochs.commitSeq, effects);
+      advanceReplicaCommit(this.#s, epochs.commitSeq, effects);
       return { effects, fromLiveLeader: true };
     }
-    this.#maybeBootstrap();
-    if (role === 'leader' && epochs.epoch === this.#epoch) {
-      this.#contactMs.set(from, nowMs);
+    maybeBootstrap(this.#s);
+    if (role === 'leader' && epochs.epoch === this.#s.epoch) {
+      this.#s.contactMs.set(from, nowMs);
       if (positionMatches(this.history, input.nextSeq, input.tailSeq, epochs.lastEpoch)) {
-        this.#matched.set(from, input.tailSeq);
-        this.#advanceLeaderCommit(input.nextSeq, effects);
+        this.#s.matched.set(from, input.tailSeq);
+        advanceLeaderCommit(this.#s, input.nextSeq, effects);
       }
     }
     return { effects, fromLiveLeader: false };
-  }
-
-  #followLeader(from: NodeId, role: QuorumRole, nowMs: number, effects: QuorumEffect[]): void {
-    if (this.#leader !== from) this.#matchingTail = 0;
-    this.#leader = from;
-    this.#leaderHeardMs = nowMs;
-    this.#standAtMs = null;
-    if (this.#election !== null) {
-      this.#election = null;
-      if (role === 'candidate') {
-        this.counters.electionsLost++;
-        effects.push({ kind: 'become', role: 'replica', reason: 'election-lost' });
-      }
-    }
-  }
-
-  /** All members reported epoch 0 and this node has no state either: a new replica set. */
-  #maybeBootstrap(): void {
-    if (this.#mayVote || this.#epoch !== 0 || this.history.length > 0) return;
-    for (const peer of this.peers) {
-      if (this.#peerEpochs.get(peer) !== 0) return;
-    }
-    this.#mayVote = true;
-    this.counters.bootstraps++;
   }
 
   // ─── fetch (leader side) ─────────────────────────────────────────────────────────────────
@@ -375,7 +201,7 @@ export class ChannelQuorum {
       // A peer of the original protocol may copy the log, but its position never counts.
       return { effects, serve: input.role === 'leader', diverged: null };
     }
-    if (!this.#admit(epochs.epoch, input.role, input.nowMs, effects)) {
+    if (!admit(this.#s, epochs.epoch, input.role, input.nowMs, effects)) {
       // A requester from an older epoch still gets served: the answer teaches it the epoch.
       return this.#fetchAsLeader(input, epochs.lastFetchedEpoch, false, effects);
     }
@@ -384,7 +210,7 @@ export class ChannelQuorum {
     return this.#fetchAsLeader(
       input,
       epochs.lastFetchedEpoch,
-      epochs.epoch === this.#epoch,
+      epochs.epoch === this.#s.epoch,
       effects,
     );
   }
@@ -402,7 +228,7 @@ export class ChannelQuorum {
     effects: QuorumEffect[],
   ) {
     if (input.role !== 'leader') return { effects, serve: false, diverged: null };
-    if (currentEpoch) this.#contactMs.set(input.from, input.nowMs);
+    if (currentEpoch) this.#s.contactMs.set(input.from, input.nowMs);
     const verdict = checkFetch(this.history, input.nextSeq, input.sinceSeq, lastFetchedEpoch);
     if (verdict.kind === 'diverged') {
       return {
@@ -412,8 +238,8 @@ export class ChannelQuorum {
       };
     }
     if (currentEpoch && lastFetchedEpoch !== UNKNOWN_EPOCH) {
-      this.#matched.set(input.from, input.sinceSeq);
-      this.#advanceLeaderCommit(input.nextSeq, effects);
+      this.#s.matched.set(input.from, input.sinceSeq);
+      advanceLeaderCommit(this.#s, input.nextSeq, effects);
     }
     return { effects, serve: true, diverged: null };
   }
@@ -444,14 +270,14 @@ export class ChannelQuorum {
       this.counters.noEpochDrops++;
       return { effects, accept: false };
     }
-    if (!this.#admit(epochs.epoch, input.role, input.nowMs, effects))
+    if (!admit(this.#s, epochs.epoch, input.role, input.nowMs, effects))
       return { effects, accept: false };
     const role = roleAfter(input.role, effects);
     if (role === 'leader') {
       this.counters.sameEpochLeaders++;
       return { effects, accept: false };
     }
-    this.#followLeader(input.from, role, input.nowMs, effects);
+    followLeader(this.#s, input.from, role, input.nowMs, effects);
     // Entries at or past our next seq describe epochs that wrote nothing here (a leadership of
     // ours that ended empty): the leader's runs replace them.
     const firstRun = epochs.runs[0];
@@ -474,8 +300,8 @@ export class ChannelQuorum {
   /** After a response from the current leader was applied: the log matches it up to `newTail`. */
   afterApply(newTail: number, leaderCommitSeq: number): QuorumEffect[] {
     const effects: QuorumEffect[] = [];
-    this.#matchingTail = newTail;
-    this.#advanceReplicaCommit(leaderCommitSeq, effects);
+    this.#s.matchingTail = newTail;
+    advanceReplicaCommit(this.#s, leaderCommitSeq, effects);
     return effects;
   }
 
@@ -501,12 +327,12 @@ export class ChannelQuorum {
       this.counters.divergedWithoutProgress++;
       return [];
     }
-    if (point < this.#commitSeq) {
+    if (point < this.#s.commitSeq) {
       this.counters.truncationBelowCommitRefused++;
       return [];
     }
     this.counters.truncatedEvents += input.nextSeq - point;
-    this.#matchingTail = Math.min(this.#matchingTail, point);
+    this.#s.matchingTail = Math.min(this.#s.matchingTail, point);
     return [{ kind: 'truncate-log', fromSeq: point }];
   }
 
@@ -543,35 +369,11 @@ export class ChannelQuorum {
   /** Leader: its own log grew (a single-member set commits on its own). */
   onLocalAppend(nextSeq: number): QuorumEffect[] {
     const effects: QuorumEffect[] = [];
-    this.#advanceLeaderCommit(nextSeq, effects);
+    advanceLeaderCommit(this.#s, nextSeq, effects);
     return effects;
   }
 
-  #advanceLeaderCommit(nextSeq: number, effects: QuorumEffect[]): void {
-    const next = leaderCommitSeq({
-      selfId: this.selfId,
-      replicaSet: this.members,
-      selfNextSeq: nextSeq,
-      matched: this.#matched,
-      epochStartSeq: this.#epochStartSeq,
-      commitSeq: this.#commitSeq,
-    });
-    if (next > this.#commitSeq) {
-      this.#commitSeq = next;
-      effects.push({ kind: 'commit', commitSeq: next });
-    }
-  }
-
-  #advanceReplicaCommit(leaderCommit: number, effects: QuorumEffect[]): void {
-    const next = replicaCommitSeq(this.#commitSeq, leaderCommit, this.#matchingTail);
-    if (!this.#mayVote && this.#matchingTail >= leaderCommit) this.#mayVote = true;
-    if (next > this.#commitSeq) {
-      this.#commitSeq = next;
-      effects.push({ kind: 'commit', commitSeq: next });
-    }
-  }
-
-  // ─── elections ─────────────────────────────────────────────────────────────────────────────
+  // ─── elections (election.ts) ────────────────────────────────────────────────────────────
 
   /**
    * The periodic check. Leader: check quorum. Candidate: give up an election that took a
@@ -590,124 +392,7 @@ export class ChannelQuorum {
     }>;
     readonly jitterMs: number;
   }): QuorumEffect[] {
-    const effects: QuorumEffect[] = [];
-    const { role, nowMs } = input;
-    this.#maybeBootstrap();
-    if (role === 'leader') {
-      let inTouch = 1;
-      for (const peer of this.peers) {
-        const contact = this.#contactMs.get(peer);
-        if (contact !== undefined && nowMs - contact < this.silenceMs) inTouch++;
-      }
-      if (inTouch < quorumSize(this.members.length)) {
-        this.counters.quorumLostStepDowns++;
-        this.#stepDown(nowMs);
-        effects.push({ kind: 'leadership-lost', epoch: this.#epoch });
-        effects.push({ kind: 'become', role: 'replica', reason: 'quorum-lost' });
-      }
-      return effects;
-    }
-    const election = this.#election;
-    if (election !== null && nowMs - election.startedMs >= this.silenceMs) {
-      this.#election = null;
-      this.#waitingSinceMs = nowMs;
-      if (role === 'candidate') {
-        this.counters.electionsLost++;
-        effects.push({ kind: 'become', role: 'replica', reason: 'election-lost' });
-      }
-      return effects;
-    }
-    // A node outside the replica set holds no vote to ask for and never leads it.
-    if (role !== 'replica' || election !== null || !this.#mayVote || !this.#isMember) {
-      return effects;
-    }
-    const heard = this.#leaderHeardMs ?? this.#waitingSinceMs;
-    if (nowMs - heard < this.silenceMs) return effects;
-    if (this.#standAtMs === null) {
-      const self = {
-        nodeId: this.selfId,
-        lastEpoch: this.lastEpoch(input.nextSeq),
-        nextSeq: input.nextSeq,
-      };
-      // The best-placed member stands at once; the others wait their turn plus a random part,
-      // which separates two nodes whose views of the others differ.
-      const delayMs = standDelayMs(self, input.livePeers, this.heartbeatMs);
-      this.#standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
-    }
-    if (nowMs < this.#standAtMs) return effects;
-    this.#standAtMs = null;
-    this.#leader = null;
-    this.counters.preVotesStarted++;
-    this.#election = {
-      preVote: true,
-      epoch: this.#epoch + 1,
-      grants: new Set([this.selfId]),
-      startedMs: nowMs,
-    };
-    this.#askVotes(input.nextSeq, false, nowMs, effects);
-    return effects;
-  }
-
-  #stepDown(nowMs: number): void {
-    this.#leader = null;
-    this.#leaderHeardMs = null;
-    this.#waitingSinceMs = nowMs;
-    this.#matched.clear();
-    this.#contactMs.clear();
-  }
-
-  #askVotes(nextSeq: number, transfer: boolean, nowMs: number, effects: QuorumEffect[]): void {
-    const election = this.#election as Election;
-    const lastEpoch = this.lastEpoch(nextSeq);
-    for (const to of this.peers) {
-      effects.push({
-        kind: 'send-vote-request',
-        to,
-        epoch: election.epoch,
-        lastEpoch,
-        nextSeq,
-        preVote: election.preVote,
-        transfer,
-      });
-    }
-    this.#tally(nextSeq, nowMs, effects);
-  }
-
-  /** A majority of grants moves the election on: pre-vote → vote, vote → Leader. */
-  #tally(nextSeq: number, nowMs: number, effects: QuorumEffect[]): void {
-    const election = this.#election;
-    if (election === null || !hasQuorum(election.grants, this.members)) return;
-    if (election.preVote) {
-      this.counters.electionsStarted++;
-      this.#epoch = election.epoch;
-      this.#votedFor = this.selfId;
-      this.#leader = null;
-      this.#leaderHeardMs = null;
-      this.#matchingTail = 0;
-      this.#election = {
-        preVote: false,
-        epoch: election.epoch,
-        grants: new Set([this.selfId]),
-        startedMs: nowMs,
-      };
-      effects.push({ kind: 'persist-vote', epoch: election.epoch, votedFor: this.selfId });
-      effects.push({ kind: 'become', role: 'candidate', reason: 'pre-vote-won' });
-      this.#askVotes(nextSeq, false, nowMs, effects);
-      return;
-    }
-    this.counters.electionsWon++;
-    this.#election = null;
-    this.#leader = this.selfId;
-    this.#leaderHeardMs = null;
-    this.#epochStartSeq = nextSeq;
-    this.#matched.clear();
-    this.#contactMs.clear();
-    // A new leader gets one silence window to hear from its majority before check quorum bites.
-    for (const peer of this.peers) this.#contactMs.set(peer, nowMs);
-    this.history.append(this.#epoch, nextSeq);
-    effects.push({ kind: 'persist-epoch-start', epoch: this.#epoch, startSeq: nextSeq });
-    effects.push({ kind: 'become', role: 'leader', reason: 'election-won' });
-    this.#advanceLeaderCommit(nextSeq, effects);
+    return electionTick(this.#s, input);
   }
 
   onVoteRequest(input: {
@@ -717,46 +402,7 @@ export class ChannelQuorum {
     readonly nextSeq: number;
     readonly nowMs: number;
   }): QuorumEffect[] {
-    const effects: QuorumEffect[] = [];
-    const { ask, nowMs } = input;
-    const decision = decideVote(
-      {
-        epoch: this.#epoch,
-        votedFor: this.#votedFor,
-        lastEpoch: this.lastEpoch(input.nextSeq),
-        nextSeq: input.nextSeq,
-        leaderIsLive: this.leaderIsLive(input.role, nowMs),
-        mayVote: this.#mayVote,
-      },
-      { ...ask, candidate: input.from },
-    );
-    if (decision.adoptsEpoch) this.#adopt(ask.epoch, input.role, nowMs, effects);
-    if (decision.persist !== null) {
-      this.#votedFor = decision.persist.votedFor;
-      // #adopt already queued the epoch with no vote; the vote replaces that write.
-      const last = effects.findIndex((effect) => effect.kind === 'persist-vote');
-      const write: QuorumEffect = { kind: 'persist-vote', ...decision.persist };
-      if (last >= 0) effects[last] = write;
-      else effects.unshift(write);
-    }
-    if (decision.granted) {
-      this.counters.votesGranted++;
-      if (!ask.preVote) {
-        // Give the candidate its chance before standing ourselves.
-        this.#waitingSinceMs = nowMs;
-        this.#standAtMs = null;
-      }
-    } else {
-      this.counters.votesRefused++;
-    }
-    effects.push({
-      kind: 'send-vote-response',
-      to: input.from,
-      epoch: decision.granted ? ask.epoch : this.#epoch,
-      granted: decision.granted,
-      preVote: ask.preVote,
-    });
-    return effects;
+    return handleVoteRequest(this.#s, input);
   }
 
   onVoteResponse(input: {
@@ -768,24 +414,7 @@ export class ChannelQuorum {
     readonly nextSeq: number;
     readonly nowMs: number;
   }): QuorumEffect[] {
-    const effects: QuorumEffect[] = [];
-    if (!input.granted && input.epoch > this.#epoch) {
-      this.#adopt(input.epoch, input.role, input.nowMs, effects);
-      return effects;
-    }
-    const election = this.#election;
-    if (
-      election === null ||
-      !input.granted ||
-      input.preVote !== election.preVote ||
-      input.epoch !== election.epoch ||
-      !this.members.includes(input.from)
-    ) {
-      return effects;
-    }
-    election.grants.add(input.from);
-    this.#tally(input.nextSeq, input.nowMs, effects);
-    return effects;
+    return handleVoteResponse(this.#s, input);
   }
 
   // ─── status ────────────────────────────────────────────────────────────────────────────────
@@ -799,35 +428,28 @@ export class ChannelQuorum {
     readonly mayVote: boolean;
   } {
     return Object.freeze({
-      epoch: this.#epoch,
-      votedFor: this.#votedFor,
-      commitSeq: this.#commitSeq,
-      leader: this.#leader,
-      matched: new Map(this.#matched),
-      mayVote: this.#mayVote,
+      epoch: this.#s.epoch,
+      votedFor: this.#s.votedFor,
+      commitSeq: this.#s.commitSeq,
+      leader: this.#s.leader,
+      matched: new Map(this.#s.matched),
+      mayVote: this.#s.mayVote,
     });
   }
 
   assertInvariants(role: QuorumRole, nextSeq: number): void {
     this.history.assertInvariants();
-    if (this.history.latestEpoch > this.#epoch) {
+    if (this.history.latestEpoch > this.#s.epoch) {
       throw new Error(
-        `quorum: history holds epoch ${this.history.latestEpoch} above ${this.#epoch}`,
+        `quorum: history holds epoch ${this.history.latestEpoch} above ${this.#s.epoch}`,
       );
     }
-    if (role === 'leader' && this.#leader !== this.selfId)
+    if (role === 'leader' && this.#s.leader !== this.selfId)
       throw new Error('quorum: leader without self as leader');
-    if (role === 'leader' && this.history.latestEpoch !== this.#epoch) {
+    if (role === 'leader' && this.history.latestEpoch !== this.#s.epoch) {
       throw new Error('quorum: a leader whose history does not end in its epoch');
     }
-    if (this.#commitSeq > nextSeq && role === 'leader')
+    if (this.#s.commitSeq > nextSeq && role === 'leader')
       throw new Error('quorum: commit past the log');
   }
-}
-
-/** The role once the queued `become` effects are performed. */
-function roleAfter(role: QuorumRole, effects: readonly QuorumEffect[]): QuorumRole {
-  let current = role;
-  for (const effect of effects) if (effect.kind === 'become') current = effect.role;
-  return current;
 }

@@ -1,0 +1,240 @@
+// The election half of a channel's quorum logic: the periodic check (check quorum for a
+// leader, giving up a slow election, standing once the leader is silent and this node's turn in
+// the priority order came), asking for pre-votes and votes, counting the grants, and answering
+// vote requests. Pure: each function changes the state it is given and returns or queues the
+// effects the runtime must perform, durable writes first.
+// Called by: the facade (`channel-quorum.ts`).
+
+import type { NodeId } from '../../wire/types.js';
+import { quorumSize } from './commit.js';
+import {
+  adopt,
+  advanceLeaderCommit,
+  isLeaderLive,
+  maybeBootstrap,
+  stepDown,
+} from './quorum-state.js';
+import type { Election, QuorumEffect, QuorumRole, QuorumState } from './quorum-types.js';
+import { decideVote, hasQuorum, standDelayMs, type VoteAsk } from './vote.js';
+
+/**
+ * The periodic check. Leader: check quorum. Candidate: give up an election that took a
+ * silence window. Replica: stand (pre-vote) once the leader is silent and this node's turn
+ * in the priority order came. `livePeers` are the members heard within the silence window
+ * with their claimed (last epoch, next seq); `jitterMs` breaks ties between equal views.
+ */
+export function electionTick(
+  s: QuorumState,
+  input: {
+    readonly role: QuorumRole;
+    readonly nextSeq: number;
+    readonly nowMs: number;
+    readonly livePeers: Iterable<{
+      readonly nodeId: NodeId;
+      readonly lastEpoch: number;
+      readonly nextSeq: number;
+    }>;
+    readonly jitterMs: number;
+  },
+): QuorumEffect[] {
+  const effects: QuorumEffect[] = [];
+  const { role, nowMs } = input;
+  maybeBootstrap(s);
+  if (role === 'leader') {
+    let inTouch = 1;
+    for (const peer of s.peers) {
+      const contact = s.contactMs.get(peer);
+      if (contact !== undefined && nowMs - contact < s.silenceMs) inTouch++;
+    }
+    if (inTouch < quorumSize(s.members.length)) {
+      s.counters.quorumLostStepDowns++;
+      stepDown(s, nowMs);
+      effects.push({ kind: 'leadership-lost', epoch: s.epoch });
+      effects.push({ kind: 'become', role: 'replica', reason: 'quorum-lost' });
+    }
+    return effects;
+  }
+  const election = s.election;
+  if (election !== null && nowMs - election.startedMs >= s.silenceMs) {
+    s.election = null;
+    s.waitingSinceMs = nowMs;
+    if (role === 'candidate') {
+      s.counters.electionsLost++;
+      effects.push({ kind: 'become', role: 'replica', reason: 'election-lost' });
+    }
+    return effects;
+  }
+  // A node outside the replica set holds no vote to ask for and never leads it.
+  if (role !== 'replica' || election !== null || !s.mayVote || !s.isMember) {
+    return effects;
+  }
+  const heard = s.leaderHeardMs ?? s.waitingSinceMs;
+  if (nowMs - heard < s.silenceMs) return effects;
+  if (s.standAtMs === null) {
+    const self = {
+      nodeId: s.selfId,
+      lastEpoch: s.history.lastEpoch(input.nextSeq),
+      nextSeq: input.nextSeq,
+    };
+    // The best-placed member stands at once; the others wait their turn plus a random part,
+    // which separates two nodes whose views of the others differ.
+    const delayMs = standDelayMs(self, input.livePeers, s.heartbeatMs);
+    s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
+  }
+  if (nowMs < s.standAtMs) return effects;
+  s.standAtMs = null;
+  s.leader = null;
+  s.counters.preVotesStarted++;
+  s.election = {
+    preVote: true,
+    epoch: s.epoch + 1,
+    grants: new Set([s.selfId]),
+    startedMs: nowMs,
+  };
+  askVotes(s, input.nextSeq, false, nowMs, effects);
+  return effects;
+}
+
+function askVotes(
+  s: QuorumState,
+  nextSeq: number,
+  transfer: boolean,
+  nowMs: number,
+  effects: QuorumEffect[],
+): void {
+  const election = s.election as Election;
+  const lastEpoch = s.history.lastEpoch(nextSeq);
+  for (const to of s.peers) {
+    effects.push({
+      kind: 'send-vote-request',
+      to,
+      epoch: election.epoch,
+      lastEpoch,
+      nextSeq,
+      preVote: election.preVote,
+      transfer,
+    });
+  }
+  tally(s, nextSeq, nowMs, effects);
+}
+
+/** A majority of grants moves the election on: pre-vote → vote, vote → Leader. */
+function tally(s: QuorumState, nextSeq: number, nowMs: number, effects: QuorumEffect[]): void {
+  const election = s.election;
+  if (election === null || !hasQuorum(election.grants, s.members)) return;
+  if (election.preVote) {
+    s.counters.electionsStarted++;
+    s.epoch = election.epoch;
+    s.votedFor = s.selfId;
+    s.leader = null;
+    s.leaderHeardMs = null;
+    s.matchingTail = 0;
+    s.election = {
+      preVote: false,
+      epoch: election.epoch,
+      grants: new Set([s.selfId]),
+      startedMs: nowMs,
+    };
+    effects.push({ kind: 'persist-vote', epoch: election.epoch, votedFor: s.selfId });
+    effects.push({ kind: 'become', role: 'candidate', reason: 'pre-vote-won' });
+    askVotes(s, nextSeq, false, nowMs, effects);
+    return;
+  }
+  s.counters.electionsWon++;
+  s.election = null;
+  s.leader = s.selfId;
+  s.leaderHeardMs = null;
+  s.epochStartSeq = nextSeq;
+  s.matched.clear();
+  s.contactMs.clear();
+  // A new leader gets one silence window to hear from its majority before check quorum bites.
+  for (const peer of s.peers) s.contactMs.set(peer, nowMs);
+  s.history.append(s.epoch, nextSeq);
+  effects.push({ kind: 'persist-epoch-start', epoch: s.epoch, startSeq: nextSeq });
+  effects.push({ kind: 'become', role: 'leader', reason: 'election-won' });
+  advanceLeaderCommit(s, nextSeq, effects);
+}
+
+export function handleVoteRequest(
+  s: QuorumState,
+  input: {
+    readonly from: NodeId;
+    readonly ask: Omit<VoteAsk, 'candidate'>;
+    readonly role: QuorumRole;
+    readonly nextSeq: number;
+    readonly nowMs: number;
+  },
+): QuorumEffect[] {
+  const effects: QuorumEffect[] = [];
+  const { ask, nowMs } = input;
+  const decision = decideVote(
+    {
+      epoch: s.epoch,
+      votedFor: s.votedFor,
+      lastEpoch: s.history.lastEpoch(input.nextSeq),
+      nextSeq: input.nextSeq,
+      leaderIsLive: isLeaderLive(s, input.role, nowMs),
+      mayVote: s.mayVote,
+    },
+    { ...ask, candidate: input.from },
+  );
+  if (decision.adoptsEpoch) adopt(s, ask.epoch, input.role, nowMs, effects);
+  if (decision.persist !== null) {
+    s.votedFor = decision.persist.votedFor;
+    // #adopt already queued the epoch with no vote; the vote replaces that write.
+    const last = effects.findIndex((effect) => effect.kind === 'persist-vote');
+    const write: QuorumEffect = { kind: 'persist-vote', ...decision.persist };
+    if (last >= 0) effects[last] = write;
+    else effects.unshift(write);
+  }
+  if (decision.granted) {
+    s.counters.votesGranted++;
+    if (!ask.preVote) {
+      // Give the candidate its chance before standing ourselves.
+      s.waitingSinceMs = nowMs;
+      s.standAtMs = null;
+    }
+  } else {
+    s.counters.votesRefused++;
+  }
+  effects.push({
+    kind: 'send-vote-response',
+    to: input.from,
+    epoch: decision.granted ? ask.epoch : s.epoch,
+    granted: decision.granted,
+    preVote: ask.preVote,
+  });
+  return effects;
+}
+
+export function handleVoteResponse(
+  s: QuorumState,
+  input: {
+    readonly from: NodeId;
+    readonly epoch: number;
+    readonly granted: boolean;
+    readonly preVote: boolean;
+    readonly role: QuorumRole;
+    readonly nextSeq: number;
+    readonly nowMs: number;
+  },
+): QuorumEffect[] {
+  const effects: QuorumEffect[] = [];
+  if (!input.granted && input.epoch > s.epoch) {
+    adopt(s, input.epoch, input.role, input.nowMs, effects);
+    return effects;
+  }
+  const election = s.election;
+  if (
+    election === null ||
+    !input.granted ||
+    input.preVote !== election.preVote ||
+    input.epoch !== election.epoch ||
+    !s.members.includes(input.from)
+  ) {
+    return effects;
+  }
+  election.grants.add(input.from);
+  tally(s, input.nextSeq, input.nowMs, effects);
+  return effects;
+}

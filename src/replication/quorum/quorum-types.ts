@@ -1,0 +1,149 @@
+// The vocabulary of a channel's quorum logic: its roles, the effects it asks the runtime to
+// perform, the counters it keeps, its options, and the mutable state that the facade
+// (`channel-quorum.ts`), the shared transitions (`quorum-state.ts`) and the election
+// (`election.ts`) operate on. Types only, plus `roleAfter`.
+
+import type { NodeId } from '../../wire/types.js';
+import type { EpochEntry, EpochHistory } from './epoch-history.js';
+
+/** The four roles as this module sees them (the coordinator holds the real one). */
+export type QuorumRole = 'leader' | 'candidate' | 'replica' | 'idle';
+
+/** Why the quorum logic asks for a role change. */
+export type QuorumTransitionReason =
+  | 'pre-vote-won'
+  | 'election-won'
+  | 'election-lost'
+  | 'higher-epoch'
+  | 'quorum-lost';
+
+export type QuorumEffect =
+  /** Make epoch + vote durable (temp → fsync → rename) before performing what follows. */
+  | { readonly kind: 'persist-vote'; readonly epoch: number; readonly votedFor: NodeId | null }
+  /** Make the history entry durable before the first event of `epoch` is written. */
+  | { readonly kind: 'persist-epoch-start'; readonly epoch: number; readonly startSeq: number }
+  /** Drop durable history entries at or after `fromSeq` (after the log was cut there). */
+  | { readonly kind: 'persist-history-truncate'; readonly fromSeq: number }
+  /** Cut the log to `fromSeq` durably, then call `afterTruncate(fromSeq)`. */
+  | { readonly kind: 'truncate-log'; readonly fromSeq: number }
+  | {
+      readonly kind: 'send-vote-request';
+      readonly to: NodeId;
+      readonly epoch: number;
+      readonly lastEpoch: number;
+      readonly nextSeq: number;
+      readonly preVote: boolean;
+      readonly transfer: boolean;
+    }
+  | {
+      readonly kind: 'send-vote-response';
+      readonly to: NodeId;
+      readonly epoch: number;
+      readonly granted: boolean;
+      readonly preVote: boolean;
+    }
+  | {
+      readonly kind: 'become';
+      readonly role: Exclude<QuorumRole, 'idle'>;
+      readonly reason: QuorumTransitionReason;
+    }
+  /** This node no longer leads `epoch`: every acknowledgement still waiting on it fails. */
+  | { readonly kind: 'leadership-lost'; readonly epoch: number }
+  | { readonly kind: 'commit'; readonly commitSeq: number };
+
+/** Epoch fields of a heartbeat; absent on a peer that speaks the original protocol. */
+export interface HeartbeatEpochs {
+  readonly epoch: number;
+  readonly lastEpoch: number;
+  readonly commitSeq: number;
+}
+
+export interface QuorumCounters {
+  staleEpochDrops: number;
+  /** Frames without epoch fields where they are required (a peer of the original protocol). */
+  noEpochDrops: number;
+  /** Two Leaders of one epoch: the protocol forbids it; counted and asserted by the checks. */
+  sameEpochLeaders: number;
+  divergedWithoutProgress: number;
+  /** A Diverged answer to a request from another position than the log's end now. */
+  staleDiverged: number;
+  /** A Diverged answer that would cut below commit: refused (a bug or a lying peer). */
+  truncationBelowCommitRefused: number;
+  truncatedEvents: number;
+  preVotesStarted: number;
+  electionsStarted: number;
+  electionsWon: number;
+  electionsLost: number;
+  quorumLostStepDowns: number;
+  higherEpochStepDowns: number;
+  votesGranted: number;
+  votesRefused: number;
+  bootstraps: number;
+}
+
+export interface ChannelQuorumOptions {
+  readonly selfId: NodeId;
+  /** Every member, this node included. */
+  readonly replicaSet: readonly NodeId[];
+  readonly heartbeatMs: number;
+  /** How long without a live leader (or without a majority, for a leader) counts as lost. */
+  readonly silenceMs: number;
+  /** What the durable state file held at open (epoch 0, no vote, no history for a new log). */
+  readonly durable: {
+    readonly epoch: number;
+    readonly votedFor: NodeId | null;
+    readonly history: readonly EpochEntry[];
+  };
+  /**
+   * False after a start that may have lost acknowledged state (an in-memory channel, or an
+   * unclean stop without `fsync: 'always'`): the node neither votes nor stands until it caught
+   * up with a leader's commit, or every member is found to be new (bootstrap).
+   */
+  readonly mayVote: boolean;
+  readonly nowMs: number;
+}
+
+export interface Election {
+  readonly preVote: boolean;
+  readonly epoch: number;
+  readonly grants: Set<NodeId>;
+  readonly startedMs: number;
+}
+
+/** Everything the quorum logic of one channel holds; only the quorum modules change it. */
+export interface QuorumState {
+  readonly selfId: NodeId;
+  readonly members: readonly NodeId[];
+  readonly peers: readonly NodeId[];
+  readonly isMember: boolean;
+  readonly heartbeatMs: number;
+  readonly silenceMs: number;
+  readonly history: EpochHistory;
+  readonly counters: QuorumCounters;
+  epoch: number;
+  votedFor: NodeId | null;
+  commitSeq: number;
+  mayVote: boolean;
+  /** The current epoch's leader as far as this node knows (self when leading). */
+  leader: NodeId | null;
+  leaderHeardMs: number | null;
+  /** When this node started waiting for a leader (start, step-down, granted vote). */
+  waitingSinceMs: number;
+  standAtMs: number | null;
+  election: Election | null;
+  /** Replica: its log matches the current leader's below this seq. */
+  matchingTail: number;
+  // Leader: per peer, the validated position and the last current-epoch contact.
+  readonly matched: Map<NodeId, number>;
+  readonly contactMs: Map<NodeId, number>;
+  epochStartSeq: number;
+  /** Latest epoch each peer reported (heartbeats); for the all-new bootstrap rule. */
+  readonly peerEpochs: Map<NodeId, number>;
+}
+
+/** The role once the queued `become` effects are performed. */
+export function roleAfter(role: QuorumRole, effects: readonly QuorumEffect[]): QuorumRole {
+  let current = role;
+  for (const effect of effects) if (effect.kind === 'become') current = effect.role;
+  return current;
+}
