@@ -180,7 +180,8 @@ async function paced(rate: number, count: number, size: number): Promise<Record<
     behindMax = Math.max(behindMax, due - sent);
     const writes: Promise<number>[] = [];
     while (sent < due) {
-      writes.push(target.append(stampedPayload(size)));
+      // The row measures leader append → replica visible, not the acknowledgement.
+      writes.push(target.append(stampedPayload(size), { acks: 'leader' }));
       sent++;
     }
     await Promise.all(writes);
@@ -201,7 +202,8 @@ async function acked(
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
     const t0 = now();
-    const seq = await target.append(payload);
+    // Resolves once committed (a majority: leader + 1 of 2), then the count asked for.
+    const seq = await target.append(payload, { acks: 'quorum' });
     await target.waitForReplicas(seq, { count, timeoutMs: 10_000 });
     latencies.push(Number(now() - t0));
   }
