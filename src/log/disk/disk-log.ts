@@ -15,56 +15,38 @@
 //
 // Called by `RedexFile` (src/log/redex-file.ts); recovery at open lives in recovery.ts.
 
-import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../time/clock.js';
 import { ColumnDeque } from '../column-deque.js';
 import type { FsyncPolicy } from '../config.js';
-import {
-  ClosedError,
-  CorruptError,
-  IoError,
-  LeadershipLostError,
-  RedexError,
-  RedexErrorCode,
-  SeqMismatchError,
-} from '../errors.js';
+import { ClosedError, IoError, RedexError, RedexErrorCode } from '../errors.js';
 import type { RedexEvent } from '../event.js';
 import { MemoryStore } from '../memory-store.js';
+import { buildCompactedIndex, COMPACT_DEAD_BYTES_MIN, copyLiveRecords } from './compaction.js';
+import { planDiskRead, readDisk } from './disk-read.js';
 import {
   encodeUnsealedRecords,
   FILE_HEADER_BYTES,
   INDEX_ENTRY_BYTES,
   MANIFEST_NAME,
-  MANIFEST_TEMP_NAME,
   type Manifest,
   parseGenerationFileName,
   RECORD_HEADER_BYTES,
-  recordChecksumOk,
-  recordSeqAt,
-  sealRecords,
-  writeIndexEntry,
 } from './format.js';
 import type { FileSystem } from './fs.js';
-import {
-  commitManifest,
-  createGeneration,
-  type Generation,
-  openGeneration,
-  readManifest,
-  readWholeFile,
-  stageManifest,
-  writeManifest,
-} from './generation.js';
-import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
+import { type Generation, openGeneration, readManifest, writeManifest } from './generation.js';
+import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
+import { DiskQuorumState } from './quorum-state.js';
 import { type RowSink, recoverGeneration } from './recovery.js';
+import { makeRowColumns } from './rows.js';
+import { settleAll } from './settle.js';
+import { initializeStore, removeSwitchLeftovers, writeNextGeneration } from './store-files.js';
 
-/** Bytes copied per step of a compaction, and the largest single read of a range. */
-const COPY_CHUNK_BYTES = 8 << 20;
-const READ_CHUNK_BYTES = 8 << 20;
+// Moved to their own modules; still exported here for the code and tests that import them from here.
+export { COMPACT_DEAD_BYTES_MIN } from './compaction.js';
+export { removeStore } from './store-files.js';
+
 /** Sealed records at least this large are kept by the cache as an arena of their own, not copied. */
 const ADOPT_RECORDS_BYTES_MIN = 64 << 10;
-/** A compaction runs once at least this many dead bytes lead the data file and they outweigh the live ones. */
-export const COMPACT_DEAD_BYTES_MIN = 1 << 20;
 /**
  * The index is a hint recovery checks against the data, so it is fsynced lazily: on `sync()`,
  * `close()`, truncation and generation switches, and alongside the data's fsync once this many
@@ -88,25 +70,6 @@ export interface DiskLogOptions {
   /** Directories between the manager's root and `dir`, made durable when the store is created. */
   readonly parentDirs?: readonly string[];
 }
-
-interface PendingAppend {
-  /** Encoded by `encodeUnsealedRecords`; sealed when the group is written. */
-  readonly records: Buffer;
-  readonly count: number;
-  readonly timestampNs: bigint;
-  readonly expected: number | null;
-  /** Checked when the group is written, just before the append takes its seqs. */
-  readonly precondition: (() => boolean) | null;
-  firstSeq: number;
-  resolve(firstSeq: number | null): void;
-  reject(error: unknown): void;
-}
-
-const makeRowColumns = (capacity: number) => ({
-  offset: new Float64Array(capacity),
-  length: new Uint32Array(capacity),
-  timestamp: new BigInt64Array(capacity),
-});
 
 export class DiskLog {
   readonly #options: DiskLogOptions;
@@ -153,7 +116,7 @@ export class DiskLog {
     if (names.includes(MANIFEST_NAME)) {
       manifest = await readManifest(fs, dir);
     } else {
-      manifest = await DiskLog.#initialize(fs, dir, names);
+      manifest = await initializeStore(fs, dir, names);
       // The new directories themselves must survive a crash too.
       for (const parent of [...(options.parentDirs ?? [])].reverse()) await fs.syncDir(parent);
     }
@@ -171,35 +134,6 @@ export class DiskLog {
     return log;
   }
 
-  /** A new store, or one whose creation was interrupted before its manifest was written. */
-  static async #initialize(fs: FileSystem, dir: string, names: string[]): Promise<Manifest> {
-    for (const name of names) {
-      const parsed = parseGenerationFileName(name);
-      if (parsed?.kind !== 'dat') continue;
-      const bytes = await readWholeFile(fs, join(dir, name));
-      if (bytes.byteLength > FILE_HEADER_BYTES) {
-        throw new CorruptError(
-          join(dir, MANIFEST_NAME),
-          `it is missing, but ${name} holds records; restore the manifest or move the files away`,
-        );
-      }
-    }
-    for (const name of names) {
-      if (parseGenerationFileName(name) !== null || name === MANIFEST_TEMP_NAME)
-        await fs.unlink(join(dir, name));
-    }
-    const manifest: Manifest = { generation: 1, baseSeq: 0, firstSeq: 0 };
-    const generation = await createGeneration(fs, dir, manifest.generation, 0);
-    try {
-      await generation.data.sync();
-      await generation.index.sync();
-    } finally {
-      await generation.close();
-    }
-    await writeManifest(fs, dir, manifest);
-    return manifest;
-  }
-
   async #recover(manifest: Manifest, names: string[]): Promise<void> {
     const { fs, dir } = this.#options;
     const result = await recoverGeneration(this.#generation, this.#rowSink());
@@ -207,16 +141,7 @@ export class DiskLog {
     this.#dataSize = result.dataSize;
     this.#indexSize = result.indexSize;
     // Leftovers of an interrupted generation switch. Only names this code writes are touched.
-    for (const name of names) {
-      const parsed = parseGenerationFileName(name);
-      if (
-        (parsed !== null && parsed.generation !== manifest.generation) ||
-        name === MANIFEST_TEMP_NAME
-      ) {
-        await fs.unlink(join(dir, name));
-        this.repairs.push(`removed ${name}, left by an interrupted generation switch`);
-      }
-    }
+    await removeSwitchLeftovers(fs, dir, names, manifest, this.repairs);
     const storedNext = this.#generation.baseSeq + this.#rows.length;
     if (manifest.firstSeq > storedNext) {
       // Retention had moved past records that did not survive the crash: continue at the floor.
@@ -305,10 +230,10 @@ export class DiskLog {
     if (start >= cache.firstSeq) return cache.readEvents(start, end);
     const diskEnd = Math.min(end, cache.firstSeq);
     const fromCache = end > diskEnd ? cache.readEvents(diskEnd, end) : [];
-    const plan = this.#planDiskRead(start, diskEnd);
+    const plan = planDiskRead(this.#rows, this.#firstSeq, start, diskEnd);
     const truncations = this.#truncations;
     return this.#generation
-      .read((generation) => this.#readDisk(generation, plan))
+      .read((generation) => readDisk(generation, plan))
       .then(
         (events) => {
           // A truncation while the read ran may have cut what it read: read again, within the new end.
@@ -456,52 +381,9 @@ export class DiskLog {
       for (const item of group) item.reject(this.#readOnly);
       return;
     }
-    let next = this.nextSeq;
-    let dataBytes = 0;
-    let events = 0;
-    const accepted: PendingAppend[] = [];
-    for (const item of group) {
-      const lost = item.precondition === null ? null : checkPrecondition(item.precondition);
-      if (lost !== null) {
-        item.reject(lost === true ? new LeadershipLostError(this.#options.channel) : lost);
-        continue;
-      }
-      if (item.expected !== null && item.expected !== next) {
-        item.reject(new SeqMismatchError(this.#options.channel, item.expected, next));
-        continue;
-      }
-      if (item.count === 0) {
-        item.resolve(null);
-        continue;
-      }
-      if (item.count - 1 > Number.MAX_SAFE_INTEGER - next) {
-        item.reject(
-          new RedexError(
-            RedexErrorCode.SeqRange,
-            `appending ${item.count} events to ${JSON.stringify(this.#options.channel)} would pass seq ${Number.MAX_SAFE_INTEGER}`,
-          ),
-        );
-        continue;
-      }
-      item.firstSeq = next;
-      next += item.count;
-      events += item.count;
-      dataBytes += item.records.byteLength;
-      accepted.push(item);
-    }
+    const { accepted, events, dataBytes } = admitGroup(group, this.nextSeq, this.#options.channel);
     if (accepted.length === 0) return;
-
-    const index = Buffer.allocUnsafe(events * INDEX_ENTRY_BYTES);
-    const indexView = new DataView(index.buffer, index.byteOffset, index.byteLength);
-    const buffers: Buffer[] = [];
-    let itemOffset = this.#dataSize;
-    let entry = 0;
-    for (const item of accepted) {
-      sealRecords(item.records, item.firstSeq, itemOffset, index, entry, indexView);
-      buffers.push(item.records);
-      itemOffset += item.records.byteLength;
-      entry += item.count * INDEX_ENTRY_BYTES;
-    }
+    const { index, buffers } = sealGroup(accepted, events, this.#dataSize);
 
     const generation = this.#generation;
     const always = this.#options.fsync === 'always';
@@ -692,36 +574,10 @@ export class DiskLog {
     const shift = startOffset - FILE_HEADER_BYTES;
     // The index of the copy is built now: evictions may drop rows while the copy runs.
     const entries = rows.length;
-    const index = Buffer.allocUnsafe(entries * INDEX_ENTRY_BYTES);
-    for (let row = 0; row < entries; row++) {
-      const slot = rows.slot(row);
-      writeIndexEntry(index, row * INDEX_ENTRY_BYTES, {
-        dataOffset: rows.columns.offset[slot]! - shift,
-        timestampNs: rows.columns.timestamp[slot]!,
-        length: rows.columns.length[slot]!,
-      });
-    }
+    const index = buildCompactedIndex(rows, shift);
     await this.#switchGeneration(
       baseSeq,
-      async (next) => {
-        const chunk = new Uint8Array(
-          Math.min(COPY_CHUNK_BYTES, Math.max(1, endOffset - startOffset)),
-        );
-        for (let from = startOffset; from < endOffset; ) {
-          const read = await old.data.read(
-            chunk.subarray(0, Math.min(chunk.byteLength, endOffset - from)),
-            from,
-          );
-          if (read === 0)
-            throw new CorruptError(
-              old.dataPath,
-              `ended at ${from} while ${endOffset} bytes were expected`,
-            );
-          await next.data.write(chunk.subarray(0, read), from - shift);
-          from += read;
-        }
-        await next.index.write(index, FILE_HEADER_BYTES);
-      },
+      (next) => copyLiveRecords(old, next, startOffset, endOffset, shift, index),
       () => {
         const columns = this.#rows.columns;
         for (let row = 0; row < this.#rows.length; row++)
@@ -818,30 +674,7 @@ export class DiskLog {
   ): Promise<void> {
     const { fs, dir, channel } = this.#options;
     const number = ++this.#highestGeneration;
-    const manifest: Manifest = { generation: number, baseSeq, firstSeq: baseSeq };
-    let next: Generation | null = null;
-    const tempPath = join(dir, MANIFEST_TEMP_NAME);
-    try {
-      next = await createGeneration(fs, dir, number, baseSeq);
-      await fill(next);
-      await next.data.sync();
-      await next.index.sync();
-      await stageManifest(fs, dir, manifest);
-      await commitManifest(fs, dir);
-    } catch (error) {
-      if (next !== null) {
-        await next.close();
-        await Promise.allSettled([
-          fs.unlink(next.dataPath),
-          fs.unlink(next.indexPath),
-          fs.unlink(tempPath),
-        ]);
-      }
-      throw new IoError(
-        `switching channel ${JSON.stringify(channel)} to a new generation failed; the previous one stays in force`,
-        error,
-      );
-    }
+    const next = await writeNextGeneration(fs, dir, channel, number, baseSeq, fill);
     const old = this.#generation;
     this.#generation = next;
     // Both new files were fsynced above.
@@ -862,109 +695,4 @@ export class DiskLog {
     // The old files are dead now; if removing them fails, the next open removes them.
     await Promise.allSettled([fs.unlink(old.dataPath), fs.unlink(old.indexPath)]);
   }
-
-  #planDiskRead(
-    start: number,
-    end: number,
-  ): { start: number; offsets: Float64Array; endOffset: number } {
-    const rows = this.#rows;
-    const offsets = new Float64Array(end - start);
-    for (let seq = start; seq < end; seq++)
-      offsets[seq - start] = rows.columns.offset[rows.slot(seq - this.#firstSeq)]!;
-    const lastSlot = rows.slot(end - 1 - this.#firstSeq);
-    return {
-      start,
-      offsets,
-      endOffset:
-        rows.columns.offset[lastSlot]! + RECORD_HEADER_BYTES + rows.columns.length[lastSlot]!,
-    };
-  }
-
-  async #readDisk(
-    generation: Generation,
-    plan: { start: number; offsets: Float64Array; endOffset: number },
-  ): Promise<RedexEvent[]> {
-    const events: RedexEvent[] = [];
-    const { offsets } = plan;
-    let first = 0;
-    while (first < offsets.length) {
-      // Take whole records up to READ_CHUNK_BYTES (at least one).
-      let last = first + 1;
-      while (last < offsets.length && offsets[last]! - offsets[first]! < READ_CHUNK_BYTES) last++;
-      const chunkStart = offsets[first]!;
-      const chunkEnd = last < offsets.length ? offsets[last]! : plan.endOffset;
-      const bytes = new Uint8Array(chunkEnd - chunkStart);
-      let read: number;
-      try {
-        read = await generation.data.read(bytes, chunkStart);
-      } catch (error) {
-        throw new IoError(`reading ${generation.dataPath}`, error);
-      }
-      const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let row = first; row < last; row++) {
-        const seq = plan.start + row;
-        const at = offsets[row]! - chunkStart;
-        if (at + RECORD_HEADER_BYTES > read)
-          throw new CorruptError(generation.dataPath, 'the record is cut short', seq);
-        const length = data.getUint32(at + 4, true);
-        if (
-          recordSeqAt(data, at) !== seq ||
-          at + RECORD_HEADER_BYTES + length > read ||
-          !recordChecksumOk(bytes, at, length, data.getUint32(at, true))
-        ) {
-          throw new CorruptError(
-            generation.dataPath,
-            'its checksum does not match; the record is not returned',
-            seq,
-          );
-        }
-        events.push({
-          seq,
-          payload: new Uint8Array(
-            bytes.buffer,
-            bytes.byteOffset + at + RECORD_HEADER_BYTES,
-            length,
-          ),
-          timestampNs: data.getBigInt64(at + 16, true),
-        });
-      }
-      first = last;
-    }
-    return events;
-  }
-}
-
-/** Null when the precondition holds; true when it is false; what it threw, if it threw. */
-function checkPrecondition(precondition: () => boolean): unknown {
-  try {
-    return precondition() ? null : true;
-  } catch (error) {
-    return error ?? true;
-  }
-}
-
-/** Like Promise.all, but waits for every operation to finish before reporting the first failure. */
-async function settleAll(operations: Promise<void>[]): Promise<void> {
-  const results = await Promise.allSettled(operations);
-  for (const result of results) if (result.status === 'rejected') throw result.reason;
-}
-
-/** Deletes a channel's store (only the names this code writes) and the directories it leaves empty. */
-export async function removeStore(
-  fs: FileSystem,
-  dir: string,
-  parentDirs: readonly string[],
-): Promise<void> {
-  for (const name of await fs.readdir(dir)) {
-    if (
-      name === MANIFEST_NAME ||
-      name === MANIFEST_TEMP_NAME ||
-      parseGenerationFileName(name) !== null ||
-      isQuorumStateFileName(name)
-    ) {
-      await fs.unlink(join(dir, name));
-    }
-  }
-  await fs.rmdirIfEmpty(dir);
-  for (const parent of [...parentDirs].reverse()) await fs.rmdirIfEmpty(parent);
 }
