@@ -16,7 +16,6 @@
 // Called by `RedexFile` (src/log/redex-file.ts); recovery at open lives in recovery.ts.
 
 import type { Clock, TimerHandle } from '../../time/clock.js';
-import { ColumnDeque } from '../column-deque.js';
 import type { FsyncPolicy } from '../config.js';
 import { ClosedError, IoError, RedexError, RedexErrorCode } from '../errors.js';
 import type { RedexEvent } from '../event.js';
@@ -36,8 +35,8 @@ import type { FileSystem } from './fs.js';
 import { type Generation, openGeneration, readManifest, writeManifest } from './generation.js';
 import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
 import { DiskQuorumState } from './quorum-state.js';
-import { type RowSink, recoverGeneration } from './recovery.js';
-import { makeRowColumns } from './rows.js';
+import { recoverGeneration } from './recovery.js';
+import { RowIndex } from './rows.js';
 import { settleAll } from './settle.js';
 import { initializeStore, removeSwitchLeftovers, writeNextGeneration } from './store-files.js';
 
@@ -73,12 +72,10 @@ export interface DiskLogOptions {
 
 export class DiskLog {
   readonly #options: DiskLogOptions;
-  readonly #rows = new ColumnDeque(makeRowColumns);
+  /** The in-memory index of the retained events. */
+  readonly #rows: RowIndex;
   #generation: Generation;
   #highestGeneration: number;
-  /** Seq of the first row (the next seq when there are no rows). */
-  #firstSeq: number;
-  #payloadBytes = 0;
   #dataSize = FILE_HEADER_BYTES;
   #indexSize = FILE_HEADER_BYTES;
   #cache: MemoryStore;
@@ -103,7 +100,7 @@ export class DiskLog {
     this.#options = options;
     this.#generation = generation;
     this.#highestGeneration = highestGeneration;
-    this.#firstSeq = generation.baseSeq;
+    this.#rows = new RowIndex(generation.baseSeq);
     this.#cache = new MemoryStore(generation.baseSeq);
   }
 
@@ -136,36 +133,36 @@ export class DiskLog {
 
   async #recover(manifest: Manifest, names: string[]): Promise<void> {
     const { fs, dir } = this.#options;
-    const result = await recoverGeneration(this.#generation, this.#rowSink());
+    const result = await recoverGeneration(this.#generation, this.#rows.sink());
     this.repairs.push(...result.repairs);
     this.#dataSize = result.dataSize;
     this.#indexSize = result.indexSize;
     // Leftovers of an interrupted generation switch. Only names this code writes are touched.
     await removeSwitchLeftovers(fs, dir, names, manifest, this.repairs);
-    const storedNext = this.#generation.baseSeq + this.#rows.length;
+    const storedNext = this.#generation.baseSeq + this.#rows.count;
     if (manifest.firstSeq > storedNext) {
       // Retention had moved past records that did not survive the crash: continue at the floor.
       await this.#enqueue(() => this.#skipNow(manifest.firstSeq));
     } else {
-      this.#dropRows(manifest.firstSeq - this.#generation.baseSeq);
+      this.#rows.dropFront(manifest.firstSeq - this.#generation.baseSeq);
     }
     this.#cache = new MemoryStore(this.nextSeq);
   }
 
   get firstSeq(): number {
-    return this.#firstSeq;
+    return this.#rows.firstSeq;
   }
 
   get nextSeq(): number {
-    return this.#firstSeq + this.#rows.length;
+    return this.#rows.nextSeq;
   }
 
   get count(): number {
-    return this.#rows.length;
+    return this.#rows.count;
   }
 
   get payloadBytes(): number {
-    return this.#payloadBytes;
+    return this.#rows.payloadBytes;
   }
 
   /** Set once a failure could not be rolled back; every later write fails with it. */
@@ -178,11 +175,11 @@ export class DiskLog {
   }
 
   lengthAt(seq: number): number {
-    return this.#rows.columns.length[this.#rows.slot(seq - this.#firstSeq)]!;
+    return this.#rows.lengthAt(seq);
   }
 
   timestampAt(seq: number): bigint {
-    return this.#rows.columns.timestamp[this.#rows.slot(seq - this.#firstSeq)]!;
+    return this.#rows.timestampAt(seq);
   }
 
   /**
@@ -223,14 +220,14 @@ export class DiskLog {
 
   /** Events in [from, to) (clamped to what is retained); from the cache when possible, else from disk. */
   readEvents(from: number, to: number): RedexEvent[] | Promise<RedexEvent[]> {
-    const start = Math.max(from, this.#firstSeq);
+    const start = Math.max(from, this.#rows.firstSeq);
     const end = Math.min(to, this.nextSeq);
     if (start >= end) return [];
     const cache = this.#cache;
     if (start >= cache.firstSeq) return cache.readEvents(start, end);
     const diskEnd = Math.min(end, cache.firstSeq);
     const fromCache = end > diskEnd ? cache.readEvents(diskEnd, end) : [];
-    const plan = planDiskRead(this.#rows, this.#firstSeq, start, diskEnd);
+    const plan = planDiskRead(this.#rows.deque, this.#rows.firstSeq, start, diskEnd);
     const truncations = this.#truncations;
     return this.#generation
       .read((generation) => readDisk(generation, plan))
@@ -251,9 +248,9 @@ export class DiskLog {
   /** Evicts the `count` oldest events now, and records the new floor durably (compacting when worth it). */
   evictPrefix(count: number): Promise<void> {
     if (count <= 0) return Promise.resolve();
-    this.#dropRows(count);
-    if (this.#cache.firstSeq < this.#firstSeq)
-      this.#cache.evictPrefix(this.#firstSeq - this.#cache.firstSeq);
+    this.#rows.dropFront(count);
+    if (this.#cache.firstSeq < this.#rows.firstSeq)
+      this.#cache.evictPrefix(this.#rows.firstSeq - this.#cache.firstSeq);
     return this.#enqueue(() => this.#persistFloor());
   }
 
@@ -306,17 +303,7 @@ export class DiskLog {
   }
 
   assertInvariants(): void {
-    const rows = this.#rows.columns;
-    let bytes = 0;
-    let previousEnd = -1;
-    for (let index = 0; index < this.#rows.length; index++) {
-      const slot = this.#rows.slot(index);
-      if (previousEnd !== -1 && rows.offset[slot] !== previousEnd)
-        throw new Error('DiskLog invariant broken: rows are not contiguous');
-      previousEnd = rows.offset[slot]! + RECORD_HEADER_BYTES + rows.length[slot]!;
-      bytes += rows.length[slot]!;
-    }
-    if (bytes !== this.#payloadBytes) throw new Error('DiskLog invariant broken: payloadBytes');
+    const previousEnd = this.#rows.checkInvariants();
     if (previousEnd !== -1 && previousEnd !== this.#dataSize)
       throw new Error('DiskLog invariant broken: data size');
     if (
@@ -325,7 +312,7 @@ export class DiskLog {
     ) {
       throw new Error('DiskLog invariant broken: index size');
     }
-    if (this.#cache.nextSeq !== this.nextSeq || this.#cache.firstSeq < this.#firstSeq)
+    if (this.#cache.nextSeq !== this.nextSeq || this.#cache.firstSeq < this.#rows.firstSeq)
       throw new Error('DiskLog invariant broken: cache');
     this.#cache.assertInvariants();
   }
@@ -334,45 +321,6 @@ export class DiskLog {
     const run = this.#chain.then(operation);
     this.#chain = run.catch(() => {});
     return run;
-  }
-
-  #rowSink(): RowSink {
-    const rows = this.#rows;
-    return {
-      push: (offset, length, timestampNs) => this.#pushRow(offset, length, timestampNs),
-      get count() {
-        return rows.length;
-      },
-      rowAt: (index) => {
-        const slot = rows.slot(index);
-        return {
-          offset: rows.columns.offset[slot]!,
-          length: rows.columns.length[slot]!,
-          timestampNs: rows.columns.timestamp[slot]!,
-        };
-      },
-      dropLast: () => {
-        this.#payloadBytes -= rows.columns.length[rows.slot(rows.length - 1)]!;
-        rows.dropBack(1);
-      },
-    };
-  }
-
-  #pushRow(offset: number, length: number, timestampNs: bigint): void {
-    const slot = this.#rows.pushSlot();
-    const columns = this.#rows.columns;
-    columns.offset[slot] = offset;
-    columns.length[slot] = length;
-    columns.timestamp[slot] = timestampNs;
-    this.#payloadBytes += length;
-  }
-
-  #dropRows(count: number): void {
-    const dropped = Math.min(count, this.#rows.length);
-    for (let index = 0; index < dropped; index++)
-      this.#payloadBytes -= this.#rows.columns.length[this.#rows.slot(index)]!;
-    this.#rows.dropFront(dropped);
-    this.#firstSeq += count;
   }
 
   async #flush(group: PendingAppend[]): Promise<void> {
@@ -421,7 +369,7 @@ export class DiskLog {
       if (adopt) this.#cache.adoptArena(records);
       for (let at = 0; at < records.byteLength; ) {
         const length = records.readUInt32LE(at + 4);
-        this.#pushRow(offset + at, length, item.timestampNs);
+        this.#rows.push(offset + at, length, item.timestampNs);
         if (adopt) this.#cache.pushAdopted(at + RECORD_HEADER_BYTES, length, item.timestampNs);
         else this.#cache.pushFrom(records, at + RECORD_HEADER_BYTES, length, item.timestampNs);
         at += RECORD_HEADER_BYTES + length;
@@ -539,8 +487,7 @@ export class DiskLog {
 
   async #persistFloor(): Promise<void> {
     if (this.#readOnly !== null) throw this.#readOnly;
-    const deadEnd =
-      this.#rows.length > 0 ? this.#rows.columns.offset[this.#rows.slot(0)]! : this.#dataSize;
+    const deadEnd = this.#rows.count > 0 ? this.#rows.offsetOf(0) : this.#dataSize;
     const deadBytes = deadEnd - FILE_HEADER_BYTES;
     const liveBytes = this.#dataSize - deadEnd;
     const minimum = this.#options.compactDeadBytesMin ?? COMPACT_DEAD_BYTES_MIN;
@@ -553,7 +500,7 @@ export class DiskLog {
       await writeManifest(fs, dir, {
         generation: this.#generation.number,
         baseSeq: this.#generation.baseSeq,
-        firstSeq: this.#firstSeq,
+        firstSeq: this.#rows.firstSeq,
       });
     } catch (error) {
       // Either manifest (old floor or new) describes a valid log; only the floor's durability is lost.
@@ -568,20 +515,18 @@ export class DiskLog {
   async #compact(): Promise<void> {
     const old = this.#generation;
     const rows = this.#rows;
-    const startOffset = rows.length > 0 ? rows.columns.offset[rows.slot(0)]! : this.#dataSize;
+    const startOffset = rows.count > 0 ? rows.offsetOf(0) : this.#dataSize;
     const endOffset = this.#dataSize;
-    const baseSeq = this.#firstSeq;
+    const baseSeq = rows.firstSeq;
     const shift = startOffset - FILE_HEADER_BYTES;
     // The index of the copy is built now: evictions may drop rows while the copy runs.
-    const entries = rows.length;
-    const index = buildCompactedIndex(rows, shift);
+    const entries = rows.count;
+    const index = buildCompactedIndex(rows.deque, shift);
     await this.#switchGeneration(
       baseSeq,
       (next) => copyLiveRecords(old, next, startOffset, endOffset, shift, index),
       () => {
-        const columns = this.#rows.columns;
-        for (let row = 0; row < this.#rows.length; row++)
-          columns.offset[this.#rows.slot(row)]! -= shift;
+        this.#rows.shiftOffsets(shift);
         this.#dataSize = endOffset - shift;
         this.#indexSize = FILE_HEADER_BYTES + entries * INDEX_ENTRY_BYTES;
       },
@@ -592,21 +537,19 @@ export class DiskLog {
     if (seq >= this.nextSeq) return 0;
     if (this.#readOnly !== null) throw this.#readOnly;
     const channel = JSON.stringify(this.#options.channel);
-    if (seq < this.#firstSeq) {
+    if (seq < this.#rows.firstSeq) {
       throw new RedexError(
         RedexErrorCode.SeqRange,
-        `cannot truncate channel ${channel} from seq ${seq}: its retained events start at ${this.#firstSeq}`,
+        `cannot truncate channel ${channel} from seq ${seq}: its retained events start at ${this.#rows.firstSeq}`,
       );
     }
     const rows = this.#rows;
-    const keep = seq - this.#firstSeq;
-    const removed = rows.length - keep;
-    const dataEnd = rows.columns.offset[rows.slot(keep)]!;
+    const keep = seq - rows.firstSeq;
+    const removed = rows.count - keep;
+    const dataEnd = rows.offsetOf(keep);
     const indexEnd = FILE_HEADER_BYTES + (seq - this.#generation.baseSeq) * INDEX_ENTRY_BYTES;
     // The cut is visible at once: from here no read plans on the removed records.
-    for (let index = keep; index < rows.length; index++)
-      this.#payloadBytes -= rows.columns.length[rows.slot(index)]!;
-    rows.dropBack(removed);
+    rows.dropAfter(keep);
     if (seq >= this.#cache.firstSeq) this.#cache.truncateFrom(seq);
     else this.#cache.resetTo(seq);
     this.#dataSize = dataEnd;
@@ -650,8 +593,8 @@ export class DiskLog {
       seq,
       async () => {},
       () => {
-        this.#dropRows(this.#rows.length);
-        this.#firstSeq = seq;
+        this.#rows.dropFront(this.#rows.count);
+        this.#rows.firstSeq = seq;
         this.#cache.resetTo(seq);
         this.#dataSize = FILE_HEADER_BYTES;
         this.#indexSize = FILE_HEADER_BYTES;
