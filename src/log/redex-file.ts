@@ -2,6 +2,8 @@
 // In-memory files keep everything in a `MemoryStore` and mutate it synchronously, so an append, a
 // tail's backfill and its live registration can never interleave. Persistent files delegate to a
 // `DiskLog`, whose appends become visible once written (and fsynced when the policy says so).
+// The shapes of its methods' options are in file-options.ts, the replication hook in
+// file-replication.ts, argument checks in file-checks.ts and the bounded page read in read-page.ts.
 
 import type { Clock } from '../time/clock.js';
 import { abortable, checkSignal, throwIfAborted } from './abort.js';

@@ -13,7 +13,10 @@
 // (nextSeq, reads, tails) only once their group is written, so a failed write can be rolled back
 // with no seq consumed and nothing seen.
 //
-// Called by `RedexFile` (src/log/redex-file.ts); recovery at open lives in recovery.ts.
+// Called by `RedexFile` (src/log/redex-file.ts). Its helpers, which hold no state of their own:
+// recovery at open (recovery.ts), the in-memory row index (rows.ts), admitting and sealing a group
+// (group-commit.ts), reads past the cache (disk-read.ts), the compaction copy (compaction.ts), and
+// creating, switching and removing the store's files (store-files.ts).
 
 import type { Clock, TimerHandle } from '../../time/clock.js';
 import type { FsyncPolicy } from '../config.js';
