@@ -2,6 +2,8 @@
 // In-memory files keep everything in a `MemoryStore` and mutate it synchronously, so an append, a
 // tail's backfill and its live registration can never interleave. Persistent files delegate to a
 // `DiskLog`, whose appends become visible once written (and fsynced when the policy says so).
+// The shapes of its methods' options are in file-options.ts, the replication hook in
+// file-replication.ts, argument checks in file-checks.ts and the bounded page read in read-page.ts.
 
 import type { Clock } from '../time/clock.js';
 import { abortable, checkSignal, throwIfAborted } from './abort.js';
@@ -16,117 +18,39 @@ import {
   TruncatedError,
 } from './errors.js';
 import type { RedexEvent } from './event.js';
+import { checkPayload, checkPayloads, checkSeq, invalidArgument } from './file-checks.js';
+import {
+  type AppendOptions,
+  type Isolation,
+  PAGE_EVENT_OVERHEAD_BYTES,
+  type ReadOptions,
+  type ReadStreamOptions,
+  type TailOptions,
+  type WaitForCommitOptions,
+  type WaitForReplicasOptions,
+} from './file-options.js';
+import type { FileReplication, ReplicatedWrite } from './file-replication.js';
 import type { MemoryStore } from './memory-store.js';
 import { MemoryQuorumState, type QuorumStateStore } from './quorum-state.js';
+import { readPage } from './read-page.js';
 import { retentionDropCount } from './retention.js';
 import { RedexTail, type TailSource } from './tail.js';
 
-/**
- * What a read of a replicated channel shows: `'committed'` (the default) only events a majority
- * holds — they never change; `'uncommitted'` everything in the local log, including events a
- * new leader may still cut (a tail then ends with TRUNCATED). Unreplicated channels show all.
- */
-export type Isolation = 'committed' | 'uncommitted';
-
-export interface ReadOptions {
-  readonly isolation?: Isolation;
-}
-
-export interface TailOptions {
-  /** First seq to deliver (default 0). Past `nextSeq` the tail simply waits. */
-  readonly fromSeq?: number;
-  /** Replicated channels: committed events only (default), or the local log as it is. */
-  readonly isolation?: Isolation;
-  /** Aborting ends the tail: pending and later `next()` calls reject with `signal.reason`. */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * When a replicated append resolves: `'quorum'` (the default) once a majority of the replica set
- * holds it with the leader's history — it is committed and survives any minority failure;
- * `'leader'` once stored on this node (it may be lost if this node fails before a replica copied
- * it); `'all'` once every replica holds it too; a number N once N other replicas hold it (and it
- * is committed). Ignored on a channel that is not replicated.
- */
-export type Acks = 'quorum' | 'leader' | 'all' | number;
-
-export interface AppendOptions {
-  /** Replicated channels only: what the append waits for (default `'quorum'`). */
-  readonly acks?: Acks;
-  /** Replicated channels only: REPLICATION_TIMEOUT after this long without the acks (default 30 s). */
-  readonly ackTimeoutMs?: number;
-  /**
-   * Already aborted: the call rejects with `signal.reason` and appends nothing. Aborted while a
-   * persistent append is being written: the call rejects at once, but the write may still land.
-   */
-  readonly signal?: AbortSignal;
-  /**
-   * INTERNAL (replication; applications do not pass it). Evaluated synchronously at the moment
-   * the append takes its seqs: at once in memory, just before its group is written on disk
-   * (after any wait in the queue). False rejects the append with LEADERSHIP_LOST and takes no
-   * seq; other appends of the group are unaffected. A leader passes "I still lead this epoch",
-   * so an append that waited past its leadership is not written.
-   */
-  readonly precondition?: () => boolean;
-}
-
-export interface ReadStreamOptions {
-  readonly isolation?: Isolation;
-  /** Most bytes per page (payload + PAGE_EVENT_OVERHEAD_BYTES each); default the file's `tailBufferSize`. */
-  readonly pageBytes?: number;
-  /** Aborting ends the iteration with `signal.reason`. */
-  readonly signal?: AbortSignal;
-}
-
-/** Bytes counted per event, besides its payload, when a page is bounded in bytes. */
-export const PAGE_EVENT_OVERHEAD_BYTES = 64;
-
-export interface WaitForReplicasOptions {
-  /** Replicas (other than this node) that must hold the seq; default 1. */
-  readonly count?: number;
-  /** Rejects with REPLICATION_TIMEOUT after this long on the manager's clock; default 30 s. */
-  readonly timeoutMs?: number;
-  /** Aborting rejects the wait with `signal.reason` and drops its waiter and timer. */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * The replication layer's hook on a replicated file, installed once by `Redex` before the handle
- * is handed out. It is all the log knows of replication: a write guard (only the leader may
- * append), a nudge after each local append (so the leader tells its replicas at once), the
- * acknowledged-replication wait, and a close that stops the channel's runtime. The runtime's own
- * writes go through `applyReplicated`, which bypasses the guard.
- */
-export interface FileReplication {
-  /**
-   * Throws (NotLeaderError, or INVALID_ARGUMENT for bad `acks`) when this node may not append
-   * to the file now; otherwise the guard of this one write.
-   */
-  beginWrite(acks: Acks | undefined, ackTimeoutMs: number | undefined): ReplicatedWrite;
-  /** Told after a local append was stored; must not call back into the file synchronously. */
-  appended(): void;
-  waitForReplicas(seq: number, options?: WaitForReplicasOptions): Promise<void>;
-  /** Resolves once every event up to `seq` is committed (held by a majority with one history). */
-  waitForCommit(seq: number, options?: WaitForCommitOptions): Promise<void>;
-  /** Every event below this seq is committed, as far as this node knows. */
-  readonly commitSeq: number;
-  /** Stops the replication of the file; called once, when the file closes. */
-  close(): Promise<void>;
-}
-
-/** One replicated write: checked when it takes its seqs, acknowledged after it is stored. */
-export interface ReplicatedWrite {
-  /** False once this node no longer leads the epoch the write started in. */
-  readonly precondition: () => boolean;
-  /** Resolves once `lastSeq` is acknowledged as the write's `acks` asks (LEADERSHIP_LOST if not). */
-  acknowledge(lastSeq: number, signal: AbortSignal | null): Promise<void>;
-}
-
-export interface WaitForCommitOptions {
-  /** Rejects with REPLICATION_TIMEOUT after this long on the manager's clock; default 30 s. */
-  readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
-}
+// The shapes of the public methods, the replication hook and the argument checks live in their
+// own modules; they stay importable from here.
+export { checkSeq } from './file-checks.js';
+export {
+  type Acks,
+  type AppendOptions,
+  type Isolation,
+  PAGE_EVENT_OVERHEAD_BYTES,
+  type ReadOptions,
+  type ReadStreamOptions,
+  type TailOptions,
+  type WaitForCommitOptions,
+  type WaitForReplicasOptions,
+} from './file-options.js';
+export type { FileReplication, ReplicatedWrite } from './file-replication.js';
 
 export interface RedexFileDeps {
   readonly clock: Clock;
@@ -138,41 +62,6 @@ export interface RedexFileDeps {
 export type FileStorage =
   | { readonly kind: 'memory'; readonly store: MemoryStore }
   | { readonly kind: 'disk'; readonly store: DiskLog };
-
-function invalidArgument(message: string): RedexError {
-  return new RedexError(RedexErrorCode.InvalidArgument, message);
-}
-
-/** Throws unless `value` is a seq the API accepts: a non-negative safe integer. */
-export function checkSeq(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw invalidArgument(`${name} must be a non-negative integer, got ${String(value)}`);
-  }
-  if (value > Number.MAX_SAFE_INTEGER) {
-    throw new RedexError(
-      RedexErrorCode.SeqRange,
-      `${name} ${value} is past Number.MAX_SAFE_INTEGER`,
-    );
-  }
-  return value;
-}
-
-function checkPayload(payload: unknown, index?: number): Uint8Array {
-  if (!(payload instanceof Uint8Array)) {
-    const what = index === undefined ? 'payload' : `payloads[${index}]`;
-    throw invalidArgument(
-      `${what} must be a Uint8Array (or Buffer), got ${payload === null ? 'null' : typeof payload}`,
-    );
-  }
-  return payload;
-}
-
-function checkPayloads(payloads: unknown): readonly Uint8Array[] {
-  if (!Array.isArray(payloads))
-    throw invalidArgument(`payloads must be an array, got ${typeof payloads}`);
-  for (let index = 0; index < payloads.length; index++) checkPayload(payloads[index], index);
-  return payloads;
-}
 
 export class RedexFile {
   readonly name: string;
@@ -217,7 +106,7 @@ export class RedexFile {
       },
       prefetchBytes: config.tailBufferSize,
       readPage: (from, maxBytes) =>
-        file.#readPage(from, file.#view.nextSeq, maxBytes, PAGE_EVENT_OVERHEAD_BYTES),
+        readPage(file.#view, from, file.#view.nextSeq, maxBytes, PAGE_EVENT_OVERHEAD_BYTES),
       detachTail: (tail) => {
         file.#tails.delete(tail);
       },
@@ -525,7 +414,7 @@ export class RedexFile {
       checkSeq('perEventOverhead', perEventOverhead);
       const stop = Math.min(end, this.#visibleEnd(options.isolation));
       if (stop <= start) return Promise.resolve([]);
-      return Promise.resolve(this.#readPage(start, stop, maxBytes, perEventOverhead));
+      return Promise.resolve(readPage(this.#view, start, stop, maxBytes, perEventOverhead));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -557,7 +446,7 @@ export class RedexFile {
       from = Math.max(from, this.#view.firstSeq);
       if (from >= Math.min(stop, this.#visibleEnd(isolation))) return;
       const page = await abortable(
-        Promise.resolve(this.#readPage(from, stop, pageBytes, PAGE_EVENT_OVERHEAD_BYTES)),
+        Promise.resolve(readPage(this.#view, from, stop, pageBytes, PAGE_EVENT_OVERHEAD_BYTES)),
         signal,
       );
       if (page.length === 0) return;
@@ -768,30 +657,6 @@ export class RedexFile {
         `appending ${bytes} bytes to ${JSON.stringify(this.name)} would hold ${memory.payloadBytes + bytes} live bytes; maxLiveBytes is ${this.config.maxLiveBytes}`,
       );
     }
-  }
-
-  /**
-   * Retained events from max(start, firstSeq) below `end` while Σ (payload + overhead) ≤ maxBytes;
-   * at least one event when one exists, so a reader always makes progress.
-   */
-  #readPage(
-    start: number,
-    end: number,
-    maxBytes: number,
-    perEventOverhead: number,
-  ): RedexEvent[] | Promise<RedexEvent[]> {
-    const view = this.#view;
-    const from = Math.max(start, view.firstSeq);
-    const to = Math.min(end, view.nextSeq);
-    let used = 0;
-    let stop = from;
-    while (stop < to) {
-      const cost = view.lengthAt(stop) + perEventOverhead;
-      if (stop > from && used + cost > maxBytes) break;
-      used += cost;
-      stop++;
-    }
-    return view.readEvents(from, stop);
   }
 
   /** Wakes every tail; the disk log calls this when its events change. */

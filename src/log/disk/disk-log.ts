@@ -13,58 +13,42 @@
 // (nextSeq, reads, tails) only once their group is written, so a failed write can be rolled back
 // with no seq consumed and nothing seen.
 //
-// Called by `RedexFile` (src/log/redex-file.ts); recovery at open lives in recovery.ts.
+// Called by `RedexFile` (src/log/redex-file.ts). Its helpers, which hold no state of their own:
+// recovery at open (recovery.ts), the in-memory row index (rows.ts), admitting and sealing a group
+// (group-commit.ts), reads past the cache (disk-read.ts), the compaction copy (compaction.ts), and
+// creating, switching and removing the store's files (store-files.ts).
 
-import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../time/clock.js';
-import { ColumnDeque } from '../column-deque.js';
 import type { FsyncPolicy } from '../config.js';
-import {
-  ClosedError,
-  CorruptError,
-  IoError,
-  LeadershipLostError,
-  RedexError,
-  RedexErrorCode,
-  SeqMismatchError,
-} from '../errors.js';
+import { ClosedError, IoError, RedexError, RedexErrorCode } from '../errors.js';
 import type { RedexEvent } from '../event.js';
 import { MemoryStore } from '../memory-store.js';
+import { buildCompactedIndex, COMPACT_DEAD_BYTES_MIN, copyLiveRecords } from './compaction.js';
+import { planDiskRead, readDisk } from './disk-read.js';
 import {
   encodeUnsealedRecords,
   FILE_HEADER_BYTES,
   INDEX_ENTRY_BYTES,
   MANIFEST_NAME,
-  MANIFEST_TEMP_NAME,
   type Manifest,
   parseGenerationFileName,
   RECORD_HEADER_BYTES,
-  recordChecksumOk,
-  recordSeqAt,
-  sealRecords,
-  writeIndexEntry,
 } from './format.js';
 import type { FileSystem } from './fs.js';
-import {
-  commitManifest,
-  createGeneration,
-  type Generation,
-  openGeneration,
-  readManifest,
-  readWholeFile,
-  stageManifest,
-  writeManifest,
-} from './generation.js';
-import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
-import { type RowSink, recoverGeneration } from './recovery.js';
+import { type Generation, openGeneration, readManifest, writeManifest } from './generation.js';
+import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
+import { DiskQuorumState } from './quorum-state.js';
+import { recoverGeneration } from './recovery.js';
+import { RowIndex } from './rows.js';
+import { settleAll } from './settle.js';
+import { initializeStore, removeSwitchLeftovers, writeNextGeneration } from './store-files.js';
 
-/** Bytes copied per step of a compaction, and the largest single read of a range. */
-const COPY_CHUNK_BYTES = 8 << 20;
-const READ_CHUNK_BYTES = 8 << 20;
+// Moved to their own modules; still exported here for the code and tests that import them from here.
+export { COMPACT_DEAD_BYTES_MIN } from './compaction.js';
+export { removeStore } from './store-files.js';
+
 /** Sealed records at least this large are kept by the cache as an arena of their own, not copied. */
 const ADOPT_RECORDS_BYTES_MIN = 64 << 10;
-/** A compaction runs once at least this many dead bytes lead the data file and they outweigh the live ones. */
-export const COMPACT_DEAD_BYTES_MIN = 1 << 20;
 /**
  * The index is a hint recovery checks against the data, so it is fsynced lazily: on `sync()`,
  * `close()`, truncation and generation switches, and alongside the data's fsync once this many
@@ -89,33 +73,12 @@ export interface DiskLogOptions {
   readonly parentDirs?: readonly string[];
 }
 
-interface PendingAppend {
-  /** Encoded by `encodeUnsealedRecords`; sealed when the group is written. */
-  readonly records: Buffer;
-  readonly count: number;
-  readonly timestampNs: bigint;
-  readonly expected: number | null;
-  /** Checked when the group is written, just before the append takes its seqs. */
-  readonly precondition: (() => boolean) | null;
-  firstSeq: number;
-  resolve(firstSeq: number | null): void;
-  reject(error: unknown): void;
-}
-
-const makeRowColumns = (capacity: number) => ({
-  offset: new Float64Array(capacity),
-  length: new Uint32Array(capacity),
-  timestamp: new BigInt64Array(capacity),
-});
-
 export class DiskLog {
   readonly #options: DiskLogOptions;
-  readonly #rows = new ColumnDeque(makeRowColumns);
+  /** The in-memory index of the retained events. */
+  readonly #rows: RowIndex;
   #generation: Generation;
   #highestGeneration: number;
-  /** Seq of the first row (the next seq when there are no rows). */
-  #firstSeq: number;
-  #payloadBytes = 0;
   #dataSize = FILE_HEADER_BYTES;
   #indexSize = FILE_HEADER_BYTES;
   #cache: MemoryStore;
@@ -140,7 +103,7 @@ export class DiskLog {
     this.#options = options;
     this.#generation = generation;
     this.#highestGeneration = highestGeneration;
-    this.#firstSeq = generation.baseSeq;
+    this.#rows = new RowIndex(generation.baseSeq);
     this.#cache = new MemoryStore(generation.baseSeq);
   }
 
@@ -153,7 +116,7 @@ export class DiskLog {
     if (names.includes(MANIFEST_NAME)) {
       manifest = await readManifest(fs, dir);
     } else {
-      manifest = await DiskLog.#initialize(fs, dir, names);
+      manifest = await initializeStore(fs, dir, names);
       // The new directories themselves must survive a crash too.
       for (const parent of [...(options.parentDirs ?? [])].reverse()) await fs.syncDir(parent);
     }
@@ -171,76 +134,38 @@ export class DiskLog {
     return log;
   }
 
-  /** A new store, or one whose creation was interrupted before its manifest was written. */
-  static async #initialize(fs: FileSystem, dir: string, names: string[]): Promise<Manifest> {
-    for (const name of names) {
-      const parsed = parseGenerationFileName(name);
-      if (parsed?.kind !== 'dat') continue;
-      const bytes = await readWholeFile(fs, join(dir, name));
-      if (bytes.byteLength > FILE_HEADER_BYTES) {
-        throw new CorruptError(
-          join(dir, MANIFEST_NAME),
-          `it is missing, but ${name} holds records; restore the manifest or move the files away`,
-        );
-      }
-    }
-    for (const name of names) {
-      if (parseGenerationFileName(name) !== null || name === MANIFEST_TEMP_NAME)
-        await fs.unlink(join(dir, name));
-    }
-    const manifest: Manifest = { generation: 1, baseSeq: 0, firstSeq: 0 };
-    const generation = await createGeneration(fs, dir, manifest.generation, 0);
-    try {
-      await generation.data.sync();
-      await generation.index.sync();
-    } finally {
-      await generation.close();
-    }
-    await writeManifest(fs, dir, manifest);
-    return manifest;
-  }
-
   async #recover(manifest: Manifest, names: string[]): Promise<void> {
     const { fs, dir } = this.#options;
-    const result = await recoverGeneration(this.#generation, this.#rowSink());
+    const result = await recoverGeneration(this.#generation, this.#rows.sink());
     this.repairs.push(...result.repairs);
     this.#dataSize = result.dataSize;
     this.#indexSize = result.indexSize;
     // Leftovers of an interrupted generation switch. Only names this code writes are touched.
-    for (const name of names) {
-      const parsed = parseGenerationFileName(name);
-      if (
-        (parsed !== null && parsed.generation !== manifest.generation) ||
-        name === MANIFEST_TEMP_NAME
-      ) {
-        await fs.unlink(join(dir, name));
-        this.repairs.push(`removed ${name}, left by an interrupted generation switch`);
-      }
-    }
-    const storedNext = this.#generation.baseSeq + this.#rows.length;
+    await removeSwitchLeftovers(fs, dir, names, manifest, this.repairs);
+    const storedNext = this.#generation.baseSeq + this.#rows.count;
     if (manifest.firstSeq > storedNext) {
       // Retention had moved past records that did not survive the crash: continue at the floor.
       await this.#enqueue(() => this.#skipNow(manifest.firstSeq));
     } else {
-      this.#dropRows(manifest.firstSeq - this.#generation.baseSeq);
+      this.#rows.dropFront(manifest.firstSeq - this.#generation.baseSeq);
     }
     this.#cache = new MemoryStore(this.nextSeq);
   }
 
   get firstSeq(): number {
-    return this.#firstSeq;
+    return this.#rows.firstSeq;
   }
 
   get nextSeq(): number {
-    return this.#firstSeq + this.#rows.length;
+    return this.#rows.nextSeq;
   }
 
   get count(): number {
-    return this.#rows.length;
+    return this.#rows.count;
   }
 
   get payloadBytes(): number {
-    return this.#payloadBytes;
+    return this.#rows.payloadBytes;
   }
 
   /** Set once a failure could not be rolled back; every later write fails with it. */
@@ -253,11 +178,11 @@ export class DiskLog {
   }
 
   lengthAt(seq: number): number {
-    return this.#rows.columns.length[this.#rows.slot(seq - this.#firstSeq)]!;
+    return this.#rows.lengthAt(seq);
   }
 
   timestampAt(seq: number): bigint {
-    return this.#rows.columns.timestamp[this.#rows.slot(seq - this.#firstSeq)]!;
+    return this.#rows.timestampAt(seq);
   }
 
   /**
@@ -298,17 +223,17 @@ export class DiskLog {
 
   /** Events in [from, to) (clamped to what is retained); from the cache when possible, else from disk. */
   readEvents(from: number, to: number): RedexEvent[] | Promise<RedexEvent[]> {
-    const start = Math.max(from, this.#firstSeq);
+    const start = Math.max(from, this.#rows.firstSeq);
     const end = Math.min(to, this.nextSeq);
     if (start >= end) return [];
     const cache = this.#cache;
     if (start >= cache.firstSeq) return cache.readEvents(start, end);
     const diskEnd = Math.min(end, cache.firstSeq);
     const fromCache = end > diskEnd ? cache.readEvents(diskEnd, end) : [];
-    const plan = this.#planDiskRead(start, diskEnd);
+    const plan = planDiskRead(this.#rows.deque, this.#rows.firstSeq, start, diskEnd);
     const truncations = this.#truncations;
     return this.#generation
-      .read((generation) => this.#readDisk(generation, plan))
+      .read((generation) => readDisk(generation, plan))
       .then(
         (events) => {
           // A truncation while the read ran may have cut what it read: read again, within the new end.
@@ -326,9 +251,9 @@ export class DiskLog {
   /** Evicts the `count` oldest events now, and records the new floor durably (compacting when worth it). */
   evictPrefix(count: number): Promise<void> {
     if (count <= 0) return Promise.resolve();
-    this.#dropRows(count);
-    if (this.#cache.firstSeq < this.#firstSeq)
-      this.#cache.evictPrefix(this.#firstSeq - this.#cache.firstSeq);
+    this.#rows.dropFront(count);
+    if (this.#cache.firstSeq < this.#rows.firstSeq)
+      this.#cache.evictPrefix(this.#rows.firstSeq - this.#cache.firstSeq);
     return this.#enqueue(() => this.#persistFloor());
   }
 
@@ -381,17 +306,7 @@ export class DiskLog {
   }
 
   assertInvariants(): void {
-    const rows = this.#rows.columns;
-    let bytes = 0;
-    let previousEnd = -1;
-    for (let index = 0; index < this.#rows.length; index++) {
-      const slot = this.#rows.slot(index);
-      if (previousEnd !== -1 && rows.offset[slot] !== previousEnd)
-        throw new Error('DiskLog invariant broken: rows are not contiguous');
-      previousEnd = rows.offset[slot]! + RECORD_HEADER_BYTES + rows.length[slot]!;
-      bytes += rows.length[slot]!;
-    }
-    if (bytes !== this.#payloadBytes) throw new Error('DiskLog invariant broken: payloadBytes');
+    const previousEnd = this.#rows.checkInvariants();
     if (previousEnd !== -1 && previousEnd !== this.#dataSize)
       throw new Error('DiskLog invariant broken: data size');
     if (
@@ -400,7 +315,7 @@ export class DiskLog {
     ) {
       throw new Error('DiskLog invariant broken: index size');
     }
-    if (this.#cache.nextSeq !== this.nextSeq || this.#cache.firstSeq < this.#firstSeq)
+    if (this.#cache.nextSeq !== this.nextSeq || this.#cache.firstSeq < this.#rows.firstSeq)
       throw new Error('DiskLog invariant broken: cache');
     this.#cache.assertInvariants();
   }
@@ -411,97 +326,15 @@ export class DiskLog {
     return run;
   }
 
-  #rowSink(): RowSink {
-    const rows = this.#rows;
-    return {
-      push: (offset, length, timestampNs) => this.#pushRow(offset, length, timestampNs),
-      get count() {
-        return rows.length;
-      },
-      rowAt: (index) => {
-        const slot = rows.slot(index);
-        return {
-          offset: rows.columns.offset[slot]!,
-          length: rows.columns.length[slot]!,
-          timestampNs: rows.columns.timestamp[slot]!,
-        };
-      },
-      dropLast: () => {
-        this.#payloadBytes -= rows.columns.length[rows.slot(rows.length - 1)]!;
-        rows.dropBack(1);
-      },
-    };
-  }
-
-  #pushRow(offset: number, length: number, timestampNs: bigint): void {
-    const slot = this.#rows.pushSlot();
-    const columns = this.#rows.columns;
-    columns.offset[slot] = offset;
-    columns.length[slot] = length;
-    columns.timestamp[slot] = timestampNs;
-    this.#payloadBytes += length;
-  }
-
-  #dropRows(count: number): void {
-    const dropped = Math.min(count, this.#rows.length);
-    for (let index = 0; index < dropped; index++)
-      this.#payloadBytes -= this.#rows.columns.length[this.#rows.slot(index)]!;
-    this.#rows.dropFront(dropped);
-    this.#firstSeq += count;
-  }
-
   async #flush(group: PendingAppend[]): Promise<void> {
     if (this.#openGroup === group) this.#openGroup = null;
     if (this.#readOnly !== null) {
       for (const item of group) item.reject(this.#readOnly);
       return;
     }
-    let next = this.nextSeq;
-    let dataBytes = 0;
-    let events = 0;
-    const accepted: PendingAppend[] = [];
-    for (const item of group) {
-      const lost = item.precondition === null ? null : checkPrecondition(item.precondition);
-      if (lost !== null) {
-        item.reject(lost === true ? new LeadershipLostError(this.#options.channel) : lost);
-        continue;
-      }
-      if (item.expected !== null && item.expected !== next) {
-        item.reject(new SeqMismatchError(this.#options.channel, item.expected, next));
-        continue;
-      }
-      if (item.count === 0) {
-        item.resolve(null);
-        continue;
-      }
-      if (item.count - 1 > Number.MAX_SAFE_INTEGER - next) {
-        item.reject(
-          new RedexError(
-            RedexErrorCode.SeqRange,
-            `appending ${item.count} events to ${JSON.stringify(this.#options.channel)} would pass seq ${Number.MAX_SAFE_INTEGER}`,
-          ),
-        );
-        continue;
-      }
-      item.firstSeq = next;
-      next += item.count;
-      events += item.count;
-      dataBytes += item.records.byteLength;
-      accepted.push(item);
-    }
+    const { accepted, events, dataBytes } = admitGroup(group, this.nextSeq, this.#options.channel);
     if (accepted.length === 0) return;
-
-    const index = Buffer.allocUnsafe(events * INDEX_ENTRY_BYTES);
-    const indexView = new DataView(index.buffer, index.byteOffset, index.byteLength);
-    const buffers: Buffer[] = [];
-    let itemOffset = this.#dataSize;
-    let entry = 0;
-    for (const item of accepted) {
-      sealRecords(item.records, item.firstSeq, itemOffset, index, entry, indexView);
-      buffers.push(item.records);
-      itemOffset += item.records.byteLength;
-      entry += item.count * INDEX_ENTRY_BYTES;
-    }
+    const { index, buffers } = sealGroup(accepted, events, this.#dataSize);
 
     const generation = this.#generation;
     const always = this.#options.fsync === 'always';
@@ -539,7 +372,7 @@ export class DiskLog {
       if (adopt) this.#cache.adoptArena(records);
       for (let at = 0; at < records.byteLength; ) {
         const length = records.readUInt32LE(at + 4);
-        this.#pushRow(offset + at, length, item.timestampNs);
+        this.#rows.push(offset + at, length, item.timestampNs);
         if (adopt) this.#cache.pushAdopted(at + RECORD_HEADER_BYTES, length, item.timestampNs);
         else this.#cache.pushFrom(records, at + RECORD_HEADER_BYTES, length, item.timestampNs);
         at += RECORD_HEADER_BYTES + length;
@@ -657,8 +490,7 @@ export class DiskLog {
 
   async #persistFloor(): Promise<void> {
     if (this.#readOnly !== null) throw this.#readOnly;
-    const deadEnd =
-      this.#rows.length > 0 ? this.#rows.columns.offset[this.#rows.slot(0)]! : this.#dataSize;
+    const deadEnd = this.#rows.count > 0 ? this.#rows.offsetOf(0) : this.#dataSize;
     const deadBytes = deadEnd - FILE_HEADER_BYTES;
     const liveBytes = this.#dataSize - deadEnd;
     const minimum = this.#options.compactDeadBytesMin ?? COMPACT_DEAD_BYTES_MIN;
@@ -671,7 +503,7 @@ export class DiskLog {
       await writeManifest(fs, dir, {
         generation: this.#generation.number,
         baseSeq: this.#generation.baseSeq,
-        firstSeq: this.#firstSeq,
+        firstSeq: this.#rows.firstSeq,
       });
     } catch (error) {
       // Either manifest (old floor or new) describes a valid log; only the floor's durability is lost.
@@ -686,46 +518,18 @@ export class DiskLog {
   async #compact(): Promise<void> {
     const old = this.#generation;
     const rows = this.#rows;
-    const startOffset = rows.length > 0 ? rows.columns.offset[rows.slot(0)]! : this.#dataSize;
+    const startOffset = rows.count > 0 ? rows.offsetOf(0) : this.#dataSize;
     const endOffset = this.#dataSize;
-    const baseSeq = this.#firstSeq;
+    const baseSeq = rows.firstSeq;
     const shift = startOffset - FILE_HEADER_BYTES;
     // The index of the copy is built now: evictions may drop rows while the copy runs.
-    const entries = rows.length;
-    const index = Buffer.allocUnsafe(entries * INDEX_ENTRY_BYTES);
-    for (let row = 0; row < entries; row++) {
-      const slot = rows.slot(row);
-      writeIndexEntry(index, row * INDEX_ENTRY_BYTES, {
-        dataOffset: rows.columns.offset[slot]! - shift,
-        timestampNs: rows.columns.timestamp[slot]!,
-        length: rows.columns.length[slot]!,
-      });
-    }
+    const entries = rows.count;
+    const index = buildCompactedIndex(rows.deque, shift);
     await this.#switchGeneration(
       baseSeq,
-      async (next) => {
-        const chunk = new Uint8Array(
-          Math.min(COPY_CHUNK_BYTES, Math.max(1, endOffset - startOffset)),
-        );
-        for (let from = startOffset; from < endOffset; ) {
-          const read = await old.data.read(
-            chunk.subarray(0, Math.min(chunk.byteLength, endOffset - from)),
-            from,
-          );
-          if (read === 0)
-            throw new CorruptError(
-              old.dataPath,
-              `ended at ${from} while ${endOffset} bytes were expected`,
-            );
-          await next.data.write(chunk.subarray(0, read), from - shift);
-          from += read;
-        }
-        await next.index.write(index, FILE_HEADER_BYTES);
-      },
+      (next) => copyLiveRecords(old, next, startOffset, endOffset, shift, index),
       () => {
-        const columns = this.#rows.columns;
-        for (let row = 0; row < this.#rows.length; row++)
-          columns.offset[this.#rows.slot(row)]! -= shift;
+        this.#rows.shiftOffsets(shift);
         this.#dataSize = endOffset - shift;
         this.#indexSize = FILE_HEADER_BYTES + entries * INDEX_ENTRY_BYTES;
       },
@@ -736,21 +540,19 @@ export class DiskLog {
     if (seq >= this.nextSeq) return 0;
     if (this.#readOnly !== null) throw this.#readOnly;
     const channel = JSON.stringify(this.#options.channel);
-    if (seq < this.#firstSeq) {
+    if (seq < this.#rows.firstSeq) {
       throw new RedexError(
         RedexErrorCode.SeqRange,
-        `cannot truncate channel ${channel} from seq ${seq}: its retained events start at ${this.#firstSeq}`,
+        `cannot truncate channel ${channel} from seq ${seq}: its retained events start at ${this.#rows.firstSeq}`,
       );
     }
     const rows = this.#rows;
-    const keep = seq - this.#firstSeq;
-    const removed = rows.length - keep;
-    const dataEnd = rows.columns.offset[rows.slot(keep)]!;
+    const keep = seq - rows.firstSeq;
+    const removed = rows.count - keep;
+    const dataEnd = rows.offsetOf(keep);
     const indexEnd = FILE_HEADER_BYTES + (seq - this.#generation.baseSeq) * INDEX_ENTRY_BYTES;
     // The cut is visible at once: from here no read plans on the removed records.
-    for (let index = keep; index < rows.length; index++)
-      this.#payloadBytes -= rows.columns.length[rows.slot(index)]!;
-    rows.dropBack(removed);
+    rows.dropAfter(keep);
     if (seq >= this.#cache.firstSeq) this.#cache.truncateFrom(seq);
     else this.#cache.resetTo(seq);
     this.#dataSize = dataEnd;
@@ -794,8 +596,8 @@ export class DiskLog {
       seq,
       async () => {},
       () => {
-        this.#dropRows(this.#rows.length);
-        this.#firstSeq = seq;
+        this.#rows.dropFront(this.#rows.count);
+        this.#rows.firstSeq = seq;
         this.#cache.resetTo(seq);
         this.#dataSize = FILE_HEADER_BYTES;
         this.#indexSize = FILE_HEADER_BYTES;
@@ -818,30 +620,7 @@ export class DiskLog {
   ): Promise<void> {
     const { fs, dir, channel } = this.#options;
     const number = ++this.#highestGeneration;
-    const manifest: Manifest = { generation: number, baseSeq, firstSeq: baseSeq };
-    let next: Generation | null = null;
-    const tempPath = join(dir, MANIFEST_TEMP_NAME);
-    try {
-      next = await createGeneration(fs, dir, number, baseSeq);
-      await fill(next);
-      await next.data.sync();
-      await next.index.sync();
-      await stageManifest(fs, dir, manifest);
-      await commitManifest(fs, dir);
-    } catch (error) {
-      if (next !== null) {
-        await next.close();
-        await Promise.allSettled([
-          fs.unlink(next.dataPath),
-          fs.unlink(next.indexPath),
-          fs.unlink(tempPath),
-        ]);
-      }
-      throw new IoError(
-        `switching channel ${JSON.stringify(channel)} to a new generation failed; the previous one stays in force`,
-        error,
-      );
-    }
+    const next = await writeNextGeneration(fs, dir, channel, number, baseSeq, fill);
     const old = this.#generation;
     this.#generation = next;
     // Both new files were fsynced above.
@@ -862,109 +641,4 @@ export class DiskLog {
     // The old files are dead now; if removing them fails, the next open removes them.
     await Promise.allSettled([fs.unlink(old.dataPath), fs.unlink(old.indexPath)]);
   }
-
-  #planDiskRead(
-    start: number,
-    end: number,
-  ): { start: number; offsets: Float64Array; endOffset: number } {
-    const rows = this.#rows;
-    const offsets = new Float64Array(end - start);
-    for (let seq = start; seq < end; seq++)
-      offsets[seq - start] = rows.columns.offset[rows.slot(seq - this.#firstSeq)]!;
-    const lastSlot = rows.slot(end - 1 - this.#firstSeq);
-    return {
-      start,
-      offsets,
-      endOffset:
-        rows.columns.offset[lastSlot]! + RECORD_HEADER_BYTES + rows.columns.length[lastSlot]!,
-    };
-  }
-
-  async #readDisk(
-    generation: Generation,
-    plan: { start: number; offsets: Float64Array; endOffset: number },
-  ): Promise<RedexEvent[]> {
-    const events: RedexEvent[] = [];
-    const { offsets } = plan;
-    let first = 0;
-    while (first < offsets.length) {
-      // Take whole records up to READ_CHUNK_BYTES (at least one).
-      let last = first + 1;
-      while (last < offsets.length && offsets[last]! - offsets[first]! < READ_CHUNK_BYTES) last++;
-      const chunkStart = offsets[first]!;
-      const chunkEnd = last < offsets.length ? offsets[last]! : plan.endOffset;
-      const bytes = new Uint8Array(chunkEnd - chunkStart);
-      let read: number;
-      try {
-        read = await generation.data.read(bytes, chunkStart);
-      } catch (error) {
-        throw new IoError(`reading ${generation.dataPath}`, error);
-      }
-      const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let row = first; row < last; row++) {
-        const seq = plan.start + row;
-        const at = offsets[row]! - chunkStart;
-        if (at + RECORD_HEADER_BYTES > read)
-          throw new CorruptError(generation.dataPath, 'the record is cut short', seq);
-        const length = data.getUint32(at + 4, true);
-        if (
-          recordSeqAt(data, at) !== seq ||
-          at + RECORD_HEADER_BYTES + length > read ||
-          !recordChecksumOk(bytes, at, length, data.getUint32(at, true))
-        ) {
-          throw new CorruptError(
-            generation.dataPath,
-            'its checksum does not match; the record is not returned',
-            seq,
-          );
-        }
-        events.push({
-          seq,
-          payload: new Uint8Array(
-            bytes.buffer,
-            bytes.byteOffset + at + RECORD_HEADER_BYTES,
-            length,
-          ),
-          timestampNs: data.getBigInt64(at + 16, true),
-        });
-      }
-      first = last;
-    }
-    return events;
-  }
-}
-
-/** Null when the precondition holds; true when it is false; what it threw, if it threw. */
-function checkPrecondition(precondition: () => boolean): unknown {
-  try {
-    return precondition() ? null : true;
-  } catch (error) {
-    return error ?? true;
-  }
-}
-
-/** Like Promise.all, but waits for every operation to finish before reporting the first failure. */
-async function settleAll(operations: Promise<void>[]): Promise<void> {
-  const results = await Promise.allSettled(operations);
-  for (const result of results) if (result.status === 'rejected') throw result.reason;
-}
-
-/** Deletes a channel's store (only the names this code writes) and the directories it leaves empty. */
-export async function removeStore(
-  fs: FileSystem,
-  dir: string,
-  parentDirs: readonly string[],
-): Promise<void> {
-  for (const name of await fs.readdir(dir)) {
-    if (
-      name === MANIFEST_NAME ||
-      name === MANIFEST_TEMP_NAME ||
-      parseGenerationFileName(name) !== null ||
-      isQuorumStateFileName(name)
-    ) {
-      await fs.unlink(join(dir, name));
-    }
-  }
-  await fs.rmdirIfEmpty(dir);
-  for (const parent of [...parentDirs].reverse()) await fs.rmdirIfEmpty(parent);
 }

@@ -1,0 +1,85 @@
+// The persistent log's read path for events no longer in the cache: plans which record offsets a
+// range covers (from the in-memory index, synchronously, before any truncation can move them), then
+// reads the data file in bounded chunks and checks every record's seq and checksum.
+
+import { CorruptError, IoError } from '../errors.js';
+import type { RedexEvent } from '../event.js';
+import { RECORD_HEADER_BYTES, recordChecksumOk, recordSeqAt } from './format.js';
+import type { Generation } from './generation.js';
+import type { DiskRows } from './rows.js';
+
+/** The largest single read of a range. */
+export const READ_CHUNK_BYTES = 8 << 20;
+
+/** Where the records of [start, start + offsets.length) lie in the data file. */
+export interface DiskReadPlan {
+  readonly start: number;
+  readonly offsets: Float64Array;
+  readonly endOffset: number;
+}
+
+/** Plans a read of [start, end); `firstSeq` is the seq of the first row. */
+export function planDiskRead(
+  rows: DiskRows,
+  firstSeq: number,
+  start: number,
+  end: number,
+): DiskReadPlan {
+  const offsets = new Float64Array(end - start);
+  for (let seq = start; seq < end; seq++)
+    offsets[seq - start] = rows.columns.offset[rows.slot(seq - firstSeq)]!;
+  const lastSlot = rows.slot(end - 1 - firstSeq);
+  return {
+    start,
+    offsets,
+    endOffset:
+      rows.columns.offset[lastSlot]! + RECORD_HEADER_BYTES + rows.columns.length[lastSlot]!,
+  };
+}
+
+/** Reads the planned records from `generation`, checking each one; CORRUPT names the first bad one. */
+export async function readDisk(generation: Generation, plan: DiskReadPlan): Promise<RedexEvent[]> {
+  const events: RedexEvent[] = [];
+  const { offsets } = plan;
+  let first = 0;
+  while (first < offsets.length) {
+    // Take whole records up to READ_CHUNK_BYTES (at least one).
+    let last = first + 1;
+    while (last < offsets.length && offsets[last]! - offsets[first]! < READ_CHUNK_BYTES) last++;
+    const chunkStart = offsets[first]!;
+    const chunkEnd = last < offsets.length ? offsets[last]! : plan.endOffset;
+    const bytes = new Uint8Array(chunkEnd - chunkStart);
+    let read: number;
+    try {
+      read = await generation.data.read(bytes, chunkStart);
+    } catch (error) {
+      throw new IoError(`reading ${generation.dataPath}`, error);
+    }
+    const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let row = first; row < last; row++) {
+      const seq = plan.start + row;
+      const at = offsets[row]! - chunkStart;
+      if (at + RECORD_HEADER_BYTES > read)
+        throw new CorruptError(generation.dataPath, 'the record is cut short', seq);
+      const length = data.getUint32(at + 4, true);
+      if (
+        recordSeqAt(data, at) !== seq ||
+        at + RECORD_HEADER_BYTES + length > read ||
+        !recordChecksumOk(bytes, at, length, data.getUint32(at, true))
+      ) {
+        throw new CorruptError(
+          generation.dataPath,
+          'its checksum does not match; the record is not returned',
+          seq,
+        );
+      }
+      events.push({
+        seq,
+        payload: new Uint8Array(bytes.buffer, bytes.byteOffset + at + RECORD_HEADER_BYTES, length),
+        timestampNs: data.getBigInt64(at + 16, true),
+      });
+    }
+    first = last;
+  }
+  return events;
+}
