@@ -93,10 +93,11 @@ export class RedexFile {
     this.#disk = storage.kind === 'disk' ? storage.store : null;
     this.#view = storage.store;
     const file = this;
-    this.#tailSource = {
+    // One source per isolation: they differ only in where reading stops.
+    const source = (isolation: Isolation): TailSource => ({
       name,
       get nextSeq() {
-        return file.#visibleEnd('committed');
+        return file.#visibleEnd(isolation);
       },
       get floorSeq() {
         return file.#view.firstSeq;
@@ -109,24 +110,11 @@ export class RedexFile {
         readPage(file.#view, from, file.#view.nextSeq, maxBytes, PAGE_EVENT_OVERHEAD_BYTES),
       detachTail: (tail) => {
         file.#tails.delete(tail);
-      },
-    };
-    this.#uncommittedSource = {
-      ...this.#tailSource,
-      get nextSeq() {
-        return file.#view.nextSeq;
-      },
-      get floorSeq() {
-        return file.#view.firstSeq;
-      },
-      get closed() {
-        return file.#closed;
-      },
-      detachTail: (tail) => {
-        file.#tails.delete(tail);
         file.#uncommittedTails.delete(tail);
       },
-    };
+    });
+    this.#tailSource = source('committed');
+    this.#uncommittedSource = source('uncommitted');
   }
 
   /** Where reads stop: the log's end, or for a replicated channel's committed reads its commit. */

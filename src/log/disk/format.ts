@@ -65,14 +65,15 @@ export function parseGenerationFileName(
   return { generation: Number(match[1]), kind: match[2] as 'dat' | 'idx' };
 }
 
-const ascii = new TextEncoder();
-const asciiDecoder = new TextDecoder();
+// Shared with the quorum state files (quorum-format.ts).
+export const ascii = new TextEncoder();
+export const asciiDecoder = new TextDecoder();
 
-function view(bytes: Uint8Array): DataView {
+export function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function readSafeU64(data: DataView, offset: number): number | null {
+export function readSafeU64(data: DataView, offset: number): number | null {
   const value = data.getBigUint64(offset, true);
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(value);
 }

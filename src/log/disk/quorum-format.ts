@@ -5,7 +5,16 @@
 import { crc32c } from '@node-rs/crc32';
 import type { EpochEntry } from '../quorum-state.js';
 import { historyWith } from '../quorum-state.js';
-import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES, FORMAT_VERSION } from './format.js';
+import {
+  ascii,
+  asciiDecoder,
+  decodeFileHeader,
+  encodeFileHeader,
+  FILE_HEADER_BYTES,
+  FORMAT_VERSION,
+  readSafeU64,
+  view,
+} from './format.js';
 
 export const VOTE_FILE_NAME = 'EPOCH';
 export const VOTE_TEMP_NAME = 'EPOCH.tmp';
@@ -27,18 +36,6 @@ export interface VoteState {
   readonly epoch: number;
   readonly votedFor: bigint | null;
   readonly cleanShutdown: boolean;
-}
-
-const ascii = new TextEncoder();
-const asciiDecoder = new TextDecoder();
-
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function readSafeU64(data: DataView, offset: number): number | null {
-  const value = data.getBigUint64(offset, true);
-  return value > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(value);
 }
 
 export function encodeVoteFile(state: VoteState): Uint8Array {

@@ -417,25 +417,7 @@ export class ChannelQuorum {
     return handleVoteResponse(this.#s, input);
   }
 
-  // ─── status ────────────────────────────────────────────────────────────────────────────────
-
-  snapshot(): {
-    readonly epoch: number;
-    readonly votedFor: NodeId | null;
-    readonly commitSeq: number;
-    readonly leader: NodeId | null;
-    readonly matched: ReadonlyMap<NodeId, number>;
-    readonly mayVote: boolean;
-  } {
-    return Object.freeze({
-      epoch: this.#s.epoch,
-      votedFor: this.#s.votedFor,
-      commitSeq: this.#s.commitSeq,
-      leader: this.#s.leader,
-      matched: new Map(this.#s.matched),
-      mayVote: this.#s.mayVote,
-    });
-  }
+  // ─── checks ──────────────────────────────────────────────────────────────────────────────────
 
   assertInvariants(role: QuorumRole, nextSeq: number): void {
     this.history.assertInvariants();

@@ -120,15 +120,6 @@ export class EpochHistory {
     return removed;
   }
 
-  /**
-   * Replaces the history after a skip-ahead to `seq` over a range this log never held: the
-   * event at `seq - 1` was written in `epoch` (the leader said so).
-   */
-  resetAt(seq: number, epoch: number): void {
-    this.#entries.length = 0;
-    if (epoch > 0 && seq > 0) this.#entries.push({ epoch, startSeq: seq - 1 });
-  }
-
   /** The runs covering `[fromSeq, toSeq)`, for a response that carries those events. */
   runsBetween(fromSeq: number, toSeq: number): EpochEntry[] {
     const runs: EpochEntry[] = [];

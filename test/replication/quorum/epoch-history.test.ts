@@ -40,7 +40,7 @@ describe('epoch history', () => {
     h.assertInvariants();
   });
 
-  it('truncates, resets after a skip-ahead and gives the runs of a range', () => {
+  it('truncates and gives the runs of a range', () => {
     const h = history();
     assert.deepEqual(h.runsBetween(5, 16), [
       { epoch: 1, startSeq: 5 },
@@ -51,8 +51,5 @@ describe('epoch history', () => {
     assert.deepEqual(h.runsBetween(11, 11), []);
     assert.equal(h.truncateFrom(10), 2);
     assert.equal(h.latestEpoch, 1);
-    h.resetAt(40, 7);
-    assert.equal(h.epochOf(39), 7);
-    assert.equal(h.lastEpoch(40), 7);
   });
 });
