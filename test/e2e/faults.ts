@@ -27,6 +27,8 @@ interface ChannelView {
   readonly role: string;
   readonly leader: string | null;
   readonly nextSeq: number;
+  /** Reads show events below this (the node's commit). */
+  readonly commitSeq: number;
 }
 
 /** The channel as every running, unfrozen member sees it (null for one that did not answer). */
@@ -43,6 +45,7 @@ async function views(cluster: DemoCluster, channel: string): Promise<(ChannelVie
           role: answer.json.role as string,
           leader: (answer.json.leader?.name as string | undefined) ?? null,
           nextSeq: answer.json.nextSeq as number,
+          commitSeq: (answer.json.commitSeq as number | undefined) ?? 0,
         };
       } catch {
         return null;
@@ -147,7 +150,9 @@ export async function awaitConvergence(
       all.length === cluster.members.length &&
       leaders.length === 1 &&
       all.every((view) => view.leader === cluster.members[leaders[0]!.index]!.name) &&
-      all.every((view) => view.nextSeq === all[0]!.nextSeq);
+      all.every((view) => view.nextSeq === all[0]!.nextSeq) &&
+      // Reads show committed events: a node has converged once it knows its whole log committed.
+      all.every((view) => view.commitSeq === view.nextSeq);
     if (converged && tails === previous) return { converged: true, tails };
     previous = converged ? tails : '';
     await sleep(POLL_MS * 3);

@@ -232,13 +232,14 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<void>
     await ackedAtLeast(writer.counts.ackedEvents + Math.ceil(rate / 2), 'writes with all three up');
     await writer.stop();
 
-    const tails = await waitFor('every node at the same tail', async () => {
-      const seqs = await Promise.all(
-        members.map(
-          async (member) => (await request(member.url, 'GET', CHANNEL_PATH)).json.nextSeq as number,
-        ),
+    const tails = await waitFor('every node at the same tail, all of it committed', async () => {
+      const views = await Promise.all(
+        members.map(async (member) => (await request(member.url, 'GET', CHANNEL_PATH)).json),
       );
-      return seqs.every((seq) => seq === seqs[0]) ? seqs[0] : undefined;
+      const seqs = views.map((view) => view.nextSeq as number);
+      // Reads show committed events: a replica shows its tail once it heard the commit.
+      const committed = views.every((view) => view.commitSeq === view.nextSeq);
+      return committed && seqs.every((seq) => seq === seqs[0]) ? seqs[0] : undefined;
     });
     const logs = await Promise.all(
       members.map((member) => readLog(member.url, member.name, DEMO_CHANNEL)),
