@@ -19,6 +19,8 @@ export const RedexErrorCode = {
   Truncated: 'TRUNCATED',
   /** A leader's append waited in a queue past the end of its leadership; it was not written. */
   LeadershipLost: 'LEADERSHIP_LOST',
+  /** A leadership transfer did not happen (refused, superseded, or the target did not win). */
+  TransferFailed: 'TRANSFER_FAILED',
 } as const;
 export type RedexErrorCode = (typeof RedexErrorCode)[keyof typeof RedexErrorCode];
 

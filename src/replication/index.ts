@@ -24,6 +24,7 @@ export * from './router.js';
 export * from './runtime.js';
 export * from './runtime-loop.js';
 export * from './runtime-stats.js';
+export * from './runtime-transfer.js';
 export * from './step.js';
 export * from './step-apply.js';
 export * from './step-serve.js';

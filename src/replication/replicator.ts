@@ -41,6 +41,7 @@ import { ReplicationMetrics } from './metrics.js';
 import { placeReplicas } from './placement.js';
 import { TransitionSignal } from './roles.js';
 import type { RuntimeFile } from './runtime.js';
+import { TransferFailedError, type TransferResult } from './runtime-transfer.js';
 
 const NO_CHAIN_TAGS: ChainTagSink = { announce() {}, withdraw() {} };
 
@@ -267,11 +268,33 @@ export class ReplicatedChannel implements FileReplication {
     return handle.runtime.tracker.believedLeader;
   }
 
-  beginWrite(acks: Acks | undefined, ackTimeoutMs: number | undefined): ReplicatedWrite {
+  /**
+   * Leader: hands this channel's leadership to `target` (default: the member whose validated
+   * position is furthest along, the lowest NodeId on a tie). Appends get NOT_LEADER naming the
+   * target meanwhile. Resolves once the target leads; rejects with TRANSFER_FAILED (or
+   * NOT_LEADER when this node does not lead).
+   */
+  async transferLeadership(target?: NodeId): Promise<TransferResult> {
     const handle = this.#handle;
     const runtime = handle?.runtime;
     if (runtime === undefined || handle === null || handle.isStopped || !runtime.leads()) {
       const leader = this.leader;
+      const address = leader === null ? null : (this.#replicator.host.addressOf?.(leader) ?? null);
+      throw new NotLeaderError(this.name, leader, address);
+    }
+    const to = target ?? bestTransferTarget(runtime.quorum.matched);
+    if (to === null) {
+      throw new TransferFailedError(this.name, 'no-target', 'no other member has been in touch');
+    }
+    return runtime.transferLeadership(to);
+  }
+
+  beginWrite(acks: Acks | undefined, ackTimeoutMs: number | undefined): ReplicatedWrite {
+    const handle = this.#handle;
+    const runtime = handle?.runtime;
+    if (runtime === undefined || handle === null || handle.isStopped || !runtime.leads()) {
+      // During a transfer the target is where the next leader will be.
+      const leader = runtime?.quorum.transferTarget ?? this.leader;
       const address = leader === null ? null : (this.#replicator.host.addressOf?.(leader) ?? null);
       throw new NotLeaderError(this.name, leader, address);
     }
@@ -358,4 +381,17 @@ export class ReplicatedChannel implements FileReplication {
     }
     handle?.runtime.assertInvariants();
   }
+}
+
+/** The member furthest along (lowest NodeId on a tie), or null when none validated a position. */
+function bestTransferTarget(matched: ReadonlyMap<NodeId, number>): NodeId | null {
+  let best: NodeId | null = null;
+  let bestSeq = -1;
+  for (const [peer, seq] of matched) {
+    if (seq > bestSeq || (seq === bestSeq && best !== null && peer < best)) {
+      best = peer;
+      bestSeq = seq;
+    }
+  }
+  return best;
 }

@@ -30,6 +30,8 @@ export abstract class RuntimeLoop {
   #shutdownRequested = false;
   #tickDue = false;
   #notifyDue = false;
+  // A step asked for by the channel's owner (a leadership transfer); at most one waits.
+  #localStep: (() => Promise<void>) | null = null;
   #tickTimer: TimerHandle | null = null;
   #notifyTimer: TimerHandle | null = null;
   #graceTimer: TimerHandle | null = null;
@@ -125,6 +127,19 @@ export abstract class RuntimeLoop {
     this.#wakeUp();
   }
 
+  /**
+   * Runs `step` as the loop's next step (after the priority lane), so a local decision never
+   * interleaves with a step in progress. False when one is already waiting or the loop ended.
+   */
+  protected runLocalStep(step: () => Promise<void>): boolean {
+    if (!this.#started || this.#ended || this.#shutdownRequested || this.#localStep !== null) {
+      return false;
+    }
+    this.#localStep = step;
+    this.#wakeUp();
+    return true;
+  }
+
   /** Runs the append announcement soon (coalesced: at most one pending). */
   protected scheduleNotify(): void {
     if (!this.#started || this.#ended || this.#notifyTimer !== null) return;
@@ -178,6 +193,12 @@ export abstract class RuntimeLoop {
           continue;
         }
         if (this.#shutdownRequested) break;
+        const local = this.#localStep;
+        if (local !== null) {
+          this.#localStep = null;
+          await this.#step(local);
+          continue;
+        }
         if (this.#tickDue) {
           this.#tickDue = false;
           await this.#step(() => this.onTick());
@@ -247,6 +268,7 @@ export abstract class RuntimeLoop {
     this.#tickTimer = null;
     this.#notifyTimer = null;
     this.#graceTimer = null;
+    this.#localStep = null;
     this.#inbox.close();
     this.released();
     this.#resolveDone();

@@ -79,6 +79,13 @@ export async function performQuorumEffect(
         preVote: effect.preVote,
       });
       return NO_EFFECTS;
+    case 'send-stand-now':
+      await host.sender.sendQuorum(effect.to, {
+        kind: 'stand-now',
+        channelId: host.channelId,
+        epoch: effect.epoch,
+      });
+      return NO_EFFECTS;
     case 'become':
       await become(host, effect.role, effect.reason);
       return NO_EFFECTS;

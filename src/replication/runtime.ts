@@ -40,9 +40,10 @@ import {
 import { performQuorumEffect, type QuorumEffectHost } from './runtime-quorum.js';
 import { RuntimeSender } from './runtime-send.js';
 import { emptyStats, type RuntimeStats } from './runtime-stats.js';
+import { TransferRequests, type TransferResult } from './runtime-transfer.js';
 import { afterSkip, onInbound } from './step.js';
 import { afterApply } from './step-apply.js';
-import { quorumRoleOf } from './step-quorum.js';
+import { quorumRoleOf, startTransfer } from './step-quorum.js';
 import { afterRespond, afterServeRead, announceAppends } from './step-serve.js';
 import type { ChannelState, StepEffect, StepView } from './step-state.js';
 import { NO_EFFECTS } from './step-state.js';
@@ -85,6 +86,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   readonly #quorumHost: QuorumEffectHost;
   readonly #unsubscribeRole: () => void;
   readonly #changes: ChangeListeners;
+  readonly #transfers: TransferRequests;
 
   constructor(options: RuntimeOptions) {
     const name = options.channelName ?? channelIdToHex(options.channelId);
@@ -117,6 +119,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       nowMs: options.clock.nowMs(),
     });
     this.commits = new CommitWaiters(this.channelName, options.clock, () => this.#ackView());
+    this.#transfers = new TransferRequests(this.channelName, silenceMsOf(config));
     this.#state = {
       selfId: this.selfId,
       channelId: this.channelId,
@@ -224,14 +227,37 @@ export class ReplicationRuntime extends RuntimeLoop {
     return held || covered ? this.quorum.history.epochOf(seq) : undefined;
   }
 
-  /** True while this node leads and can take appends for `epoch` (the current one). */
+  /**
+   * True while this node leads and can take appends for `epoch` (the current one): not during a
+   * leadership transfer, whose target must catch up with a log that no longer grows.
+   */
   leads(epoch = this.quorum.epoch): boolean {
     return (
       !this.ended &&
       this.coordinator.role === Role.Leader &&
       this.quorum.leader === this.selfId &&
-      this.quorum.epoch === epoch
+      this.quorum.epoch === epoch &&
+      this.quorum.transferTarget === null
     );
+  }
+
+  /**
+   * Leader: hands the leadership to `target` (another member). Appends are refused with
+   * NOT_LEADER meanwhile. Resolves once `target` leads a later epoch; rejects with
+   * TRANSFER_FAILED when refused, when another node won, or when the target did not take over
+   * within the silence window (this node then leads again).
+   */
+  transferLeadership(target: NodeId): Promise<TransferResult> {
+    if (this.#transfers.pending) return this.#transfers.request(target);
+    const result = this.#transfers.request(target);
+    const queued = this.runLocalStep(async () => {
+      const view = this.#view();
+      const { effects, refusal } = startTransfer(this.#state, target, view);
+      this.#transfers.began(this.quorum.epoch, view.nowMs, refusal);
+      await this.#perform(effects);
+    });
+    if (!queued) this.#transfers.close();
+    return result;
   }
 
   #ackView() {
@@ -298,6 +324,15 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   protected override afterStep(): void {
     observeQuorum(this.#metrics, this.quorum);
+    if (this.#transfers.pending) {
+      this.#transfers.observe({
+        epoch: this.quorum.epoch,
+        leader: this.quorum.leader,
+        leading: this.coordinator.role === Role.Leader,
+        transferTarget: this.quorum.transferTarget,
+        nowMs: this.#clock.nowMs(),
+      });
+    }
     this.#changes.report();
   }
 
@@ -310,6 +345,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     // Acknowledgements still waiting never come from this runtime: their outcome is unknown.
     this.commits.update();
     this.commits.close(closed);
+    this.#transfers.close();
     this.#sender.release();
     this.#changes.report();
     this.#changes.clear();

@@ -11,7 +11,7 @@ import {
   type VoteRequest,
   type VoteResponse,
 } from '../wire/types.js';
-import type { QuorumEffect, QuorumRole } from './quorum/channel-quorum.js';
+import type { QuorumEffect, QuorumRole, TransferRefusal } from './quorum/channel-quorum.js';
 import { type ChannelState, NO_EFFECTS, type StepEffect, type StepView } from './step-state.js';
 
 export function quorumRoleOf(role: Role): QuorumRole {
@@ -66,10 +66,26 @@ export function onQuorumMessage(
     case 'vote-response':
       return fromQuorum(state, state.quorum.onVoteResponse({ ...base, ...voteAnswer(message) }));
     case 'stand-now':
-      // Leadership transfer is not started by this node yet; a stand-now is counted and ignored.
-      state.stats.drops['wrong-role']++;
-      return [];
+      return fromQuorum(state, state.quorum.onStandNow({ ...base, epoch: message.epoch }));
   }
+}
+
+/**
+ * Local command: hand the leadership to `target`. The refusal, if any, is returned beside the
+ * effects so the caller can reject its promise with the reason.
+ */
+export function startTransfer(
+  state: ChannelState,
+  target: NodeId,
+  view: StepView,
+): { readonly effects: readonly StepEffect[]; readonly refusal: TransferRefusal | null } {
+  const { effects, refusal } = state.quorum.startTransfer({
+    target,
+    role: quorumRoleOf(view.role),
+    nextSeq: view.tailSeq,
+    nowMs: view.nowMs,
+  });
+  return { effects: fromQuorum(state, effects), refusal };
 }
 
 function voteAsk(message: VoteRequest) {

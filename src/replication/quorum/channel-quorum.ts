@@ -43,6 +43,13 @@ import {
   type QuorumState,
   roleAfter,
 } from './quorum-types.js';
+import {
+  beginTransfer,
+  handleStandNow,
+  maybeSendStandNow,
+  type TransferRefusal,
+  transferTick,
+} from './transfer.js';
 import type { VoteAsk } from './vote.js';
 
 export type {
@@ -53,6 +60,7 @@ export type {
   QuorumRole,
   QuorumTransitionReason,
 } from './quorum-types.js';
+export type { TransferRefusal } from './transfer.js';
 
 export class ChannelQuorum {
   readonly selfId: NodeId;
@@ -108,6 +116,11 @@ export class ChannelQuorum {
 
   get epochStartSeq(): number {
     return this.#s.epochStartSeq;
+  }
+
+  /** Leader: the member it is handing the leadership to, or null. */
+  get transferTarget(): NodeId | null {
+    return this.#s.transfer?.target ?? null;
   }
 
   get electionInProgress(): 'pre-vote' | 'vote' | null {
@@ -172,6 +185,7 @@ export class ChannelQuorum {
       if (positionMatches(this.history, input.nextSeq, input.tailSeq, epochs.lastEpoch)) {
         this.#s.matched.set(from, input.tailSeq);
         advanceLeaderCommit(this.#s, input.nextSeq, effects);
+        maybeSendStandNow(this.#s, input.nextSeq, effects);
       }
     }
     return { effects, fromLiveLeader: false };
@@ -240,6 +254,7 @@ export class ChannelQuorum {
     if (currentEpoch && lastFetchedEpoch !== UNKNOWN_EPOCH) {
       this.#s.matched.set(input.from, input.sinceSeq);
       advanceLeaderCommit(this.#s, input.nextSeq, effects);
+      maybeSendStandNow(this.#s, input.nextSeq, effects);
     }
     return { effects, serve: true, diverged: null };
   }
@@ -370,6 +385,7 @@ export class ChannelQuorum {
   onLocalAppend(nextSeq: number): QuorumEffect[] {
     const effects: QuorumEffect[] = [];
     advanceLeaderCommit(this.#s, nextSeq, effects);
+    maybeSendStandNow(this.#s, nextSeq, effects);
     return effects;
   }
 
@@ -392,7 +408,34 @@ export class ChannelQuorum {
     }>;
     readonly jitterMs: number;
   }): QuorumEffect[] {
-    return electionTick(this.#s, input);
+    const effects = electionTick(this.#s, input);
+    if (roleAfter(input.role, effects) === 'leader') {
+      transferTick(this.#s, input.nextSeq, input.nowMs, effects);
+    }
+    return effects;
+  }
+
+  // ─── leadership transfer (transfer.ts) ──────────────────────────────────────────────────
+
+  /** Leader: hand the leadership to `target`; appends are refused until it ends. */
+  startTransfer(input: {
+    readonly target: NodeId;
+    readonly role: QuorumRole;
+    readonly nextSeq: number;
+    readonly nowMs: number;
+  }): { readonly effects: QuorumEffect[]; readonly refusal: TransferRefusal | null } {
+    return beginTransfer(this.#s, input);
+  }
+
+  /** A stand-now from the leader of this epoch: stand for election at once. */
+  onStandNow(input: {
+    readonly from: NodeId;
+    readonly epoch: number;
+    readonly role: QuorumRole;
+    readonly nextSeq: number;
+    readonly nowMs: number;
+  }): QuorumEffect[] {
+    return handleStandNow(this.#s, input);
   }
 
   onVoteRequest(input: {
@@ -428,6 +471,8 @@ export class ChannelQuorum {
     }
     if (role === 'leader' && this.#s.leader !== this.selfId)
       throw new Error('quorum: leader without self as leader');
+    if (role !== 'leader' && this.#s.transfer !== null)
+      throw new Error('quorum: a transfer in progress on a node that does not lead');
     if (role === 'leader' && this.history.latestEpoch !== this.#s.epoch) {
       throw new Error('quorum: a leader whose history does not end in its epoch');
     }

@@ -123,21 +123,7 @@ function tally(s: QuorumState, nextSeq: number, nowMs: number, effects: QuorumEf
   const election = s.election;
   if (election === null || !hasQuorum(election.grants, s.members)) return;
   if (election.preVote) {
-    s.counters.electionsStarted++;
-    s.epoch = election.epoch;
-    s.votedFor = s.selfId;
-    s.leader = null;
-    s.leaderHeardMs = null;
-    s.matchingTail = 0;
-    s.election = {
-      preVote: false,
-      epoch: election.epoch,
-      grants: new Set([s.selfId]),
-      startedMs: nowMs,
-    };
-    effects.push({ kind: 'persist-vote', epoch: election.epoch, votedFor: s.selfId });
-    effects.push({ kind: 'become', role: 'candidate', reason: 'pre-vote-won' });
-    askVotes(s, nextSeq, false, nowMs, effects);
+    startVote(s, nextSeq, nowMs, false, effects);
     return;
   }
   s.counters.electionsWon++;
@@ -153,6 +139,36 @@ function tally(s: QuorumState, nextSeq: number, nowMs: number, effects: QuorumEf
   effects.push({ kind: 'persist-epoch-start', epoch: s.epoch, startSeq: nextSeq });
   effects.push({ kind: 'become', role: 'leader', reason: 'election-won' });
   advanceLeaderCommit(s, nextSeq, effects);
+}
+
+/**
+ * The real election of epoch + 1: vote for self (durable first), become Candidate, ask every
+ * peer. After a won pre-vote, or at once on a leadership transfer (`transfer` lets voters grant
+ * although they still hear the old leader).
+ */
+export function startVote(
+  s: QuorumState,
+  nextSeq: number,
+  nowMs: number,
+  transfer: boolean,
+  effects: QuorumEffect[],
+): void {
+  const epoch = s.epoch + 1;
+  s.counters.electionsStarted++;
+  s.epoch = epoch;
+  s.votedFor = s.selfId;
+  s.leader = null;
+  s.leaderHeardMs = null;
+  s.matchingTail = 0;
+  s.standAtMs = null;
+  s.election = { preVote: false, epoch, grants: new Set([s.selfId]), startedMs: nowMs };
+  effects.push({ kind: 'persist-vote', epoch, votedFor: s.selfId });
+  effects.push({
+    kind: 'become',
+    role: 'candidate',
+    reason: transfer ? 'stand-now' : 'pre-vote-won',
+  });
+  askVotes(s, nextSeq, transfer, nowMs, effects);
 }
 
 export function handleVoteRequest(

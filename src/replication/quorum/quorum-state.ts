@@ -33,6 +33,10 @@ function emptyCounters(): QuorumCounters {
     votesGranted: 0,
     votesRefused: 0,
     bootstraps: 0,
+    transfersStarted: 0,
+    transfersAbandoned: 0,
+    transfersStood: 0,
+    standNowIgnored: 0,
   };
 }
 
@@ -62,6 +66,7 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
     contactMs: new Map(),
     epochStartSeq: 0,
     peerEpochs: new Map(),
+    transfer: null,
   };
 }
 
@@ -90,6 +95,7 @@ export function adopt(
   s.waitingSinceMs = nowMs;
   s.matched.clear();
   s.contactMs.clear();
+  s.transfer = null;
   effects.push({ kind: 'persist-vote', epoch, votedFor: null });
   if (role === 'leader') {
     s.counters.higherEpochStepDowns++;
@@ -187,4 +193,5 @@ export function stepDown(s: QuorumState, nowMs: number): void {
   s.waitingSinceMs = nowMs;
   s.matched.clear();
   s.contactMs.clear();
+  s.transfer = null;
 }

@@ -12,6 +12,7 @@ export type QuorumRole = 'leader' | 'candidate' | 'replica' | 'idle';
 /** Why the quorum logic asks for a role change. */
 export type QuorumTransitionReason =
   | 'pre-vote-won'
+  | 'stand-now'
   | 'election-won'
   | 'election-lost'
   | 'higher-epoch'
@@ -49,6 +50,8 @@ export type QuorumEffect =
     }
   /** This node no longer leads `epoch`: every acknowledgement still waiting on it fails. */
   | { readonly kind: 'leadership-lost'; readonly epoch: number }
+  /** Leadership transfer: tell `to`, caught up with this leader, to stand for election now. */
+  | { readonly kind: 'send-stand-now'; readonly to: NodeId; readonly epoch: number }
   | { readonly kind: 'commit'; readonly commitSeq: number };
 
 /** Epoch fields of a heartbeat; absent on a peer that speaks the original protocol. */
@@ -79,6 +82,13 @@ export interface QuorumCounters {
   votesGranted: number;
   votesRefused: number;
   bootstraps: number;
+  transfersStarted: number;
+  /** A transfer whose target did not win within the silence window: the leader resumed. */
+  transfersAbandoned: number;
+  /** Stand-now messages this node acted on (it started an election at once). */
+  transfersStood: number;
+  /** Stand-now messages ignored: not from this epoch's leader, or this node may not stand. */
+  standNowIgnored: number;
 }
 
 export interface ChannelQuorumOptions {
@@ -101,6 +111,14 @@ export interface ChannelQuorumOptions {
    */
   readonly mayVote: boolean;
   readonly nowMs: number;
+}
+
+/** A leader handing its leadership to `target` (appends are refused meanwhile). */
+export interface LeadershipTransfer {
+  readonly target: NodeId;
+  readonly startedMs: number;
+  /** The stand-now message left (the target was caught up); it is sent once. */
+  standSent: boolean;
 }
 
 export interface Election {
@@ -139,6 +157,8 @@ export interface QuorumState {
   epochStartSeq: number;
   /** Latest epoch each peer reported (heartbeats); for the all-new bootstrap rule. */
   readonly peerEpochs: Map<NodeId, number>;
+  /** Leader: the transfer in progress, if any; cleared when this node stops leading. */
+  transfer: LeadershipTransfer | null;
 }
 
 /** The role once the queued `become` effects are performed. */

@@ -1,0 +1,98 @@
+// Leadership transfer: a leader hands its channel to a chosen member without a silence window
+// of unavailability (a planned stop, moving leadership back to a preferred node, spreading
+// leaders). Pure, like the rest of the quorum logic.
+//
+// The leader stops taking appends, waits until the target holds its whole log (validated
+// position = its next seq) and everything it wrote is committed, then sends the target one
+// stand-now. The target starts a real election at once (no pre-vote) and its vote requests carry
+// the transfer flag, which lets voters grant although they still hear the old leader. The old
+// leader grants too, adopts the new epoch and steps down. If no new leader appears within a
+// silence window the old leader simply resumes: nothing was acknowledged in two epochs, because
+// it took no appends meanwhile and the protocol's epoch checks do the rest.
+// Called by: the facade (`channel-quorum.ts`) and the election tick (`election.ts`).
+
+import type { NodeId } from '../../wire/types.js';
+import { startVote } from './election.js';
+import type { QuorumEffect, QuorumRole, QuorumState } from './quorum-types.js';
+
+export type TransferRefusal = 'not-leader' | 'not-a-peer' | 'in-progress';
+
+/** Leader: begin handing the leadership to `target`; null when it began, else why not. */
+export function beginTransfer(
+  s: QuorumState,
+  input: {
+    readonly target: NodeId;
+    readonly role: QuorumRole;
+    readonly nextSeq: number;
+    readonly nowMs: number;
+  },
+): { readonly effects: QuorumEffect[]; readonly refusal: TransferRefusal | null } {
+  const effects: QuorumEffect[] = [];
+  if (input.role !== 'leader' || s.leader !== s.selfId) return { effects, refusal: 'not-leader' };
+  if (!s.peers.includes(input.target)) return { effects, refusal: 'not-a-peer' };
+  if (s.transfer !== null) return { effects, refusal: 'in-progress' };
+  s.transfer = { target: input.target, startedMs: input.nowMs, standSent: false };
+  s.counters.transfersStarted++;
+  maybeSendStandNow(s, input.nextSeq, effects);
+  return { effects, refusal: null };
+}
+
+/**
+ * Leader in a transfer: once the target holds the whole log and all of it is committed (so no
+ * quorum acknowledgement is left waiting on this epoch), tell the target to stand.
+ */
+export function maybeSendStandNow(s: QuorumState, nextSeq: number, effects: QuorumEffect[]): void {
+  const transfer = s.transfer;
+  if (transfer === null || transfer.standSent) return;
+  if ((s.matched.get(transfer.target) ?? -1) < nextSeq || s.commitSeq < nextSeq) return;
+  transfer.standSent = true;
+  effects.push({ kind: 'send-stand-now', to: transfer.target, epoch: s.epoch });
+}
+
+/** Leader tick: a transfer that took a silence window is given up; appends resume. */
+export function transferTick(
+  s: QuorumState,
+  nextSeq: number,
+  nowMs: number,
+  effects: QuorumEffect[],
+): void {
+  const transfer = s.transfer;
+  if (transfer === null) return;
+  if (nowMs - transfer.startedMs >= s.silenceMs) {
+    s.transfer = null;
+    s.counters.transfersAbandoned++;
+    return;
+  }
+  maybeSendStandNow(s, nextSeq, effects);
+}
+
+/**
+ * A stand-now from `from`. Acted on only when it comes from the leader of this node's epoch and
+ * this node may stand: then the election of the next epoch starts at once.
+ */
+export function handleStandNow(
+  s: QuorumState,
+  input: {
+    readonly from: NodeId;
+    readonly epoch: number;
+    readonly role: QuorumRole;
+    readonly nextSeq: number;
+    readonly nowMs: number;
+  },
+): QuorumEffect[] {
+  const effects: QuorumEffect[] = [];
+  if (
+    input.role !== 'replica' ||
+    input.epoch !== s.epoch ||
+    s.leader !== input.from ||
+    !s.mayVote ||
+    !s.isMember ||
+    s.election !== null
+  ) {
+    s.counters.standNowIgnored++;
+    return effects;
+  }
+  s.counters.transfersStood++;
+  startVote(s, input.nextSeq, input.nowMs, true, effects);
+  return effects;
+}
