@@ -29,6 +29,7 @@ import type {
   CreateChannelResult,
   EventStream,
   LeaderHint,
+  LeadershipResult,
   NodeInfo,
   NodeService,
   NodeStatus,
@@ -184,6 +185,15 @@ export class LocalNodeService implements NodeService {
 
   async channel(name: string): Promise<ChannelStatus> {
     return this.#channelStatus(this.#entry(name));
+  }
+
+  /** A single node has no replicas to hand a channel to. */
+  async transferLeadership(channel: string, _to: string | null): Promise<LeadershipResult> {
+    this.#entry(channel);
+    throw new NodeError(
+      NodeErrorCode.Unavailable,
+      `channel ${JSON.stringify(channel)} is not replicated; there is no other node to lead it`,
+    );
   }
 
   /** The open file of `name` (CHANNEL_NOT_FOUND otherwise); the cluster service reads its replication. */

@@ -177,6 +177,13 @@ export interface ChannelSpecDefaults {
   readonly members: ReadonlySet<string>;
 }
 
+/** Who leads a channel after a leadership transfer. */
+export interface LeadershipResult {
+  readonly channel: string;
+  readonly epoch: number;
+  readonly leader: { readonly name: string | null; readonly nodeId: string };
+}
+
 export interface NodeService {
   readonly info: NodeInfo;
   readonly specDefaults: ChannelSpecDefaults;
@@ -199,6 +206,11 @@ export interface NodeService {
   status(): Promise<NodeStatus>;
   /** Prometheus text exposition of the node's metrics. */
   metrics(): Promise<string>;
+  /**
+   * Hands a replicated channel's leadership from this node (its leader) to member `to` (a name
+   * or hex NodeId; null: the member furthest along). NOT_LEADER on a node that does not lead.
+   */
+  transferLeadership(channel: string, to: string | null): Promise<LeadershipResult>;
   /** Where to redirect a write that failed with NOT_LEADER; null fields when unknown. */
   resolveLeader(error: NotLeaderError): LeaderHint;
   /** Calls `listener` after changes worth a status push (appends, channels, roles, peers). */

@@ -60,6 +60,9 @@ export interface QuorumMetricsInput {
   readonly preVotes: number;
   readonly electionsWon: number;
   readonly electionsLost: number;
+  readonly transfersStarted: number;
+  readonly transfersAbandoned: number;
+  readonly transfersStood: number;
 }
 
 interface Series {
@@ -80,6 +83,7 @@ interface Series {
   readonly truncatedEvents: Counter<'channel'>;
   readonly staleEpochDrops: Counter<'channel'>;
   readonly elections: Counter<'channel' | 'result'>;
+  readonly transfers: Counter<'channel' | 'result'>;
   readonly channelsFolded: Counter;
   readonly connectedPeers: Gauge;
   readonly peerRtt: Gauge<'peer'>;
@@ -125,6 +129,9 @@ export class ChannelMetrics implements CoordinatorMetrics {
     preVotes: 0,
     electionsWon: 0,
     electionsLost: 0,
+    transfersStarted: 0,
+    transfersAbandoned: 0,
+    transfersStood: 0,
   };
 
   constructor(label: string, series: Series) {
@@ -229,6 +236,14 @@ export class ChannelMetrics implements CoordinatorMetrics {
       const n = grow(now, before);
       if (n > 0) s.elections.inc({ channel: this.label, result }, n);
     }
+    for (const [result, now, before] of [
+      ['started', state.transfersStarted, last.transfersStarted],
+      ['abandoned', state.transfersAbandoned, last.transfersAbandoned],
+      ['stood', state.transfersStood, last.transfersStood],
+    ] as const) {
+      const n = grow(now, before);
+      if (n > 0) s.transfers.inc({ channel: this.label, result }, n);
+    }
     this.#quorumSeen = { ...state };
   }
 
@@ -279,6 +294,9 @@ export class ChannelMetrics implements CoordinatorMetrics {
     s.commitSeq.remove(channel);
     for (const result of ['pre-vote', 'won', 'lost']) {
       s.elections.remove({ channel: this.label, result });
+    }
+    for (const result of ['started', 'abandoned', 'stood']) {
+      s.transfers.remove({ channel: this.label, result });
     }
     for (const role of ['leader', 'replica'] as const) s.lag.remove({ channel: this.label, role });
     for (const replica of this.#replicas) {
@@ -371,6 +389,12 @@ export class ReplicationMetrics {
       elections: new Counter({
         name: 'redex_replication_elections_total',
         help: 'Elections by outcome: pre-vote (started), won, lost.',
+        labelNames: ['channel', 'result'] as const,
+        registers,
+      }),
+      transfers: new Counter({
+        name: 'redex_replication_transfers_total',
+        help: 'Leadership transfers: started (as leader), abandoned (the target did not take over), stood (as target).',
         labelNames: ['channel', 'result'] as const,
         registers,
       }),

@@ -86,6 +86,9 @@ export function observeQuorum(metrics: ChannelMetrics | undefined, q: ChannelQuo
     preVotes: c.preVotesStarted,
     electionsWon: c.electionsWon,
     electionsLost: c.electionsLost,
+    transfersStarted: c.transfersStarted,
+    transfersAbandoned: c.transfersAbandoned,
+    transfersStood: c.transfersStood,
   });
 }
 

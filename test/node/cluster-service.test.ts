@@ -123,6 +123,48 @@ describe('cluster service', { timeout: 60_000 }, () => {
     assert.match(metrics, /redex_replication_replica_lag_events\{/);
   });
 
+  test('leadership moves to the named member over HTTP; a stopping leader hands its channels over', async () => {
+    const leader = await leaderIndex();
+    const target = (leader + 1) % 3;
+    const other = (leader + 2) % 3;
+    const before = (await api(cluster.urls[leader]!, 'GET', PATH)).json.epoch as number;
+    const refused = await api(cluster.urls[target]!, 'POST', `${PATH}/leadership`);
+    assert.equal(refused.status, 421, refused.text);
+    assert.equal(refused.json.error.code, 'NOT_LEADER');
+    const unknown = await api(cluster.urls[leader]!, 'POST', `${PATH}/leadership?to=node-z`);
+    assert.equal(unknown.status, 400, unknown.text);
+    assert.match(unknown.json.error.message, /node-z/);
+    const moved = await api(
+      cluster.urls[leader]!,
+      'POST',
+      `${PATH}/leadership?to=${CLUSTER_NAMES[target]}`,
+    );
+    assert.equal(moved.status, 200, moved.text);
+    assert.equal(moved.json.leader.name, CLUSTER_NAMES[target]);
+    assert.equal(moved.json.epoch, before + 1);
+    assert.equal(await leaderIndex(), target);
+    const written = await api(cluster.urls[target]!, 'POST', `${PATH}/events`, {
+      json: utf8Body('after transfer'),
+    });
+    assert.equal(written.status, 201, written.text);
+
+    // A graceful stop of the new leader hands the channel over (a stand-now, not a silence window).
+    await cluster.stop(target);
+    await eventually(async () => {
+      const channel = (await api(cluster.urls[other]!, 'GET', PATH)).json;
+      return channel.epoch === before + 2 && channel.leader !== null;
+    }, 'a leader of the next epoch right after the stop');
+    const stood = await Promise.all(
+      [leader, other].map(async (i) => (await api(cluster.urls[i]!, 'GET', '/metrics')).text),
+    );
+    assert.ok(
+      stood.some((text) => /redex_replication_transfers_total\{[^}]*result="stood"[^}]*\} 1/.test(text)),
+      'one survivor stood on a transfer',
+    );
+    await cluster.start(target);
+    await leaderIndex();
+  });
+
   test('a member down at create time gets the channel when it comes back', async () => {
     await cluster.stop(2);
     const late = { name: 'late/one', replication: { factor: 3, heartbeatMs: 100 } };

@@ -13,6 +13,7 @@ import type {
   ChannelStatus,
   EventStream,
   LeaderHint,
+  LeadershipResult,
   NodeInfo,
   NodeService,
   NodeStatus,
@@ -74,6 +75,9 @@ export class FakeService implements NodeService {
   }
   metrics(): Promise<string> {
     return (this.overrides.metrics ?? this.inner.metrics.bind(this.inner))();
+  }
+  transferLeadership(channel: string, to: string | null): Promise<LeadershipResult> {
+    return this.inner.transferLeadership(channel, to);
   }
   resolveLeader(error: NotLeaderError): LeaderHint {
     return this.inner.resolveLeader(error);

@@ -25,6 +25,7 @@ import { serveDashboard } from './dashboard-route.js';
 import { HttpError, toHttpError } from './errors.js';
 import { appendEvents, readEvents } from './events.js';
 import { HostGuard } from './host-guard.js';
+import { transferLeadership } from './leadership.js';
 import {
   CLOSE_TIMEOUT_MS,
   HEADERS_TIMEOUT_MS,
@@ -61,6 +62,11 @@ export const ROUTES: readonly Route[] = [
     name: 'events',
     path: ['channels', CHANNEL_PARAM, 'events'],
     methods: { GET: readEvents, POST: appendEvents },
+  },
+  {
+    name: 'leadership',
+    path: ['channels', CHANNEL_PARAM, 'leadership'],
+    methods: { POST: transferLeadership },
   },
   {
     name: 'tail',
