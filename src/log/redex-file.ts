@@ -152,6 +152,11 @@ export class RedexFile {
     return this.#view.nextSeq;
   }
 
+  /** INTERNAL (replication): the next seq once the appends being written land. */
+  get writingNextSeq(): number {
+    return this.#disk?.writingNextSeq ?? this.#view.nextSeq;
+  }
+
   /** Lowest retained seq, or null when nothing is retained. */
   get firstSeq(): number | null {
     return this.#view.count > 0 ? this.#view.firstSeq : null;

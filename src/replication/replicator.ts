@@ -147,6 +147,9 @@ export class Replicator implements ReplicationAttachment {
         get firstSeq() {
           return file.firstSeq;
         },
+        get writingNextSeq() {
+          return file.writingNextSeq;
+        },
         // The leader ships what it has, committed or not: commit follows the copies.
         readRangeLimited: (start, end, maxBytes, overhead) =>
           file.readRangeLimited(start, end, maxBytes, overhead, { isolation: 'uncommitted' }),

@@ -16,6 +16,8 @@ import type { EpochEntry } from './quorum/epoch-history.js';
 
 /** The log operations the runtime needs; `RedexFile` fits (the integration routes writes to its internal apply path). */
 export interface RuntimeFile extends CatchupSource, CatchupSink {
+  /** The next seq once the appends being written land (seqs taken, bytes not yet stored). */
+  readonly writingNextSeq?: number;
   skipTo(seq: number): Promise<void>;
   sweepRetention(): Promise<number>;
   /** Cuts a diverged suffix: every event at or after `seq` goes, durably, before it resolves. */

@@ -80,6 +80,12 @@ export async function performQuorumEffect(
       });
       return NO_EFFECTS;
     case 'send-stand-now':
+      // Appends admitted before the transfer began may still be landing: their seqs are taken,
+      // so the target would stand with a shorter log than ours. Wait for the next report.
+      if ((host.file.writingNextSeq ?? host.file.nextSeq) !== effect.nextSeq) {
+        host.state.quorum.standNowDeferred();
+        return NO_EFFECTS;
+      }
       await host.sender.sendQuorum(effect.to, {
         kind: 'stand-now',
         channelId: host.channelId,

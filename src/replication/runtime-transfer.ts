@@ -22,7 +22,7 @@ export class TransferFailedError extends RedexError {
   constructor(channel: string, reason: TransferFailure, detail: string) {
     super(
       RedexErrorCode.TransferFailed,
-      `redex: leadership transfer of ${JSON.stringify(channel)} failed (${reason}): ${detail}`,
+      `leadership transfer of ${JSON.stringify(channel)} failed (${reason}): ${detail}`,
     );
     this.reason = reason;
   }
@@ -121,7 +121,12 @@ export class TransferRequests {
       return;
     }
     if (facts.nowMs - pending.startedMs >= this.#deadlineMs) {
-      this.#fail('timed-out', 'no leader emerged after the transfer');
+      this.#fail(
+        'timed-out',
+        facts.leading
+          ? 'no new leader after three silence windows'
+          : 'this node stopped leading but heard no leader of a later epoch within three silence windows',
+      );
     }
   }
 

@@ -232,12 +232,16 @@ export class ReplicationRuntime extends RuntimeLoop {
    * leadership transfer, whose target must catch up with a log that no longer grows.
    */
   leads(epoch = this.quorum.epoch): boolean {
+    return this.#leadsEpoch(epoch) && this.quorum.transferTarget === null;
+  }
+
+  /** Leader of `epoch`, transfer or not: acknowledgements of its appends may still come. */
+  #leadsEpoch(epoch: number): boolean {
     return (
       !this.ended &&
       this.coordinator.role === Role.Leader &&
       this.quorum.leader === this.selfId &&
-      this.quorum.epoch === epoch &&
-      this.quorum.transferTarget === null
+      this.quorum.epoch === epoch
     );
   }
 
@@ -264,7 +268,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     const progress = this.progress;
     return {
       epoch: this.quorum.epoch,
-      leading: this.leads(),
+      leading: this.#leadsEpoch(this.quorum.epoch),
       commitSeq: this.quorum.commitSeq,
       holding: (seq: number) => progress.holding(seq),
       replicaCount: progress.peerCount,

@@ -88,6 +88,8 @@ export class DiskLog {
   /** Counts truncations, so a disk read planned before one can tell its plan went stale. */
   #truncations = 0;
   #readOnly: IoError | null = null;
+  /** While a group is written: the next seq once it lands. */
+  #writingEnd: number | null = null;
   #dirty = false;
   /** Data bytes written since the index was last fsynced (0: the index is durable). */
   #indexLagBytes = 0;
@@ -158,6 +160,11 @@ export class DiskLog {
 
   get nextSeq(): number {
     return this.#rows.nextSeq;
+  }
+
+  /** The next seq once the group being written lands (its seqs are taken already). */
+  get writingNextSeq(): number {
+    return this.#writingEnd ?? this.#rows.nextSeq;
   }
 
   get count(): number {
@@ -334,6 +341,15 @@ export class DiskLog {
     }
     const { accepted, events, dataBytes } = admitGroup(group, this.nextSeq, this.#options.channel);
     if (accepted.length === 0) return;
+    this.#writingEnd = this.nextSeq + events;
+    try {
+      await this.#writeGroup(accepted, events, dataBytes);
+    } finally {
+      this.#writingEnd = null;
+    }
+  }
+
+  async #writeGroup(accepted: PendingAppend[], events: number, dataBytes: number): Promise<void> {
     const { index, buffers } = sealGroup(accepted, events, this.#dataSize);
 
     const generation = this.#generation;

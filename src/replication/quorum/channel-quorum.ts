@@ -47,6 +47,7 @@ import {
   beginTransfer,
   handleStandNow,
   maybeSendStandNow,
+  standNowDeferred,
   type TransferRefusal,
   transferTick,
 } from './transfer.js';
@@ -425,6 +426,11 @@ export class ChannelQuorum {
     readonly nowMs: number;
   }): { readonly effects: QuorumEffect[]; readonly refusal: TransferRefusal | null } {
     return beginTransfer(this.#s, input);
+  }
+
+  /** The stand-now was not sent (the log's end had not settled): decide again later. */
+  standNowDeferred(): void {
+    standNowDeferred(this.#s);
   }
 
   /** A stand-now from the leader of this epoch: stand for election at once. */

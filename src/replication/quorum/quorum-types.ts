@@ -51,7 +51,13 @@ export type QuorumEffect =
   /** This node no longer leads `epoch`: every acknowledgement still waiting on it fails. */
   | { readonly kind: 'leadership-lost'; readonly epoch: number }
   /** Leadership transfer: tell `to`, caught up with this leader, to stand for election now. */
-  | { readonly kind: 'send-stand-now'; readonly to: NodeId; readonly epoch: number }
+  | {
+      readonly kind: 'send-stand-now';
+      readonly to: NodeId;
+      readonly epoch: number;
+      /** The log's end the decision saw; the runtime sends only if no write is still landing. */
+      readonly nextSeq: number;
+    }
   | { readonly kind: 'commit'; readonly commitSeq: number };
 
 /** Epoch fields of a heartbeat; absent on a peer that speaks the original protocol. */

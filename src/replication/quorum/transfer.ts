@@ -46,7 +46,15 @@ export function maybeSendStandNow(s: QuorumState, nextSeq: number, effects: Quor
   if (transfer === null || transfer.standSent) return;
   if ((s.matched.get(transfer.target) ?? -1) < nextSeq || s.commitSeq < nextSeq) return;
   transfer.standSent = true;
-  effects.push({ kind: 'send-stand-now', to: transfer.target, epoch: s.epoch });
+  effects.push({ kind: 'send-stand-now', to: transfer.target, epoch: s.epoch, nextSeq });
+}
+
+/**
+ * The runtime did not send the stand-now: appends admitted before the transfer began were still
+ * being written, so the log's end had not settled. The next position report decides again.
+ */
+export function standNowDeferred(s: QuorumState): void {
+  if (s.transfer !== null) s.transfer.standSent = false;
 }
 
 /** Leader tick: a transfer that took a silence window is given up; appends resume. */
