@@ -46,6 +46,7 @@ import {
 import {
   beginTransfer,
   handleStandNow,
+  maybeReturnLeadership,
   maybeSendStandNow,
   standNowDeferred,
   type TransferRefusal,
@@ -122,6 +123,11 @@ export class ChannelQuorum {
   /** Leader: the member it is handing the leadership to, or null. */
   get transferTarget(): NodeId | null {
     return this.#s.transfer?.target ?? null;
+  }
+
+  /** The member this channel's leadership returns to when it is in touch (the set's first). */
+  get preferredLeader(): NodeId | null {
+    return this.members[0] ?? null;
   }
 
   get electionInProgress(): 'pre-vote' | 'vote' | null {
@@ -412,6 +418,7 @@ export class ChannelQuorum {
     const effects = electionTick(this.#s, input);
     if (roleAfter(input.role, effects) === 'leader') {
       transferTick(this.#s, input.nextSeq, input.nowMs, effects);
+      maybeReturnLeadership(this.#s, input.nextSeq, input.nowMs, effects);
     }
     return effects;
   }

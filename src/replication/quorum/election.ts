@@ -78,7 +78,7 @@ export function electionTick(
     };
     // The best-placed member stands at once; the others wait their turn plus a random part,
     // which separates two nodes whose views of the others differ.
-    const delayMs = standDelayMs(self, input.livePeers, s.heartbeatMs);
+    const delayMs = standDelayMs(self, input.livePeers, s.heartbeatMs, s.members);
     s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
   }
   if (nowMs < s.standAtMs) return effects;

@@ -37,6 +37,7 @@ function emptyCounters(): QuorumCounters {
     transfersAbandoned: 0,
     transfersStood: 0,
     standNowIgnored: 0,
+    leadershipReturns: 0,
   };
 }
 
@@ -67,6 +68,8 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
     epochStartSeq: 0,
     peerEpochs: new Map(),
     transfer: null,
+    preferredReadyMs: null,
+    returnNotBeforeMs: 0,
   };
 }
 

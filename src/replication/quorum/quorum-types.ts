@@ -95,6 +95,8 @@ export interface QuorumCounters {
   transfersStood: number;
   /** Stand-now messages ignored: not from this epoch's leader, or this node may not stand. */
   standNowIgnored: number;
+  /** Transfers this node started on its own to give the channel back to its preferred member. */
+  leadershipReturns: number;
 }
 
 export interface ChannelQuorumOptions {
@@ -165,6 +167,10 @@ export interface QuorumState {
   readonly peerEpochs: Map<NodeId, number>;
   /** Leader: the transfer in progress, if any; cleared when this node stops leading. */
   transfer: LeadershipTransfer | null;
+  /** Leader: since when the preferred member has been in touch and nearly caught up. */
+  preferredReadyMs: number | null;
+  /** Leader: no automatic return of the leadership before this time (after one failed). */
+  returnNotBeforeMs: number;
 }
 
 /** The role once the queued `become` effects are performed. */

@@ -17,6 +17,11 @@ import type { QuorumEffect, QuorumRole, QuorumState } from './quorum-types.js';
 
 export type TransferRefusal = 'not-leader' | 'not-a-peer' | 'in-progress';
 
+/** The preferred member is "caught up enough" to be handed the channel within this many events. */
+export const RETURN_LAG_EVENTS_MAX = 256;
+/** After a transfer that did not happen, no automatic return for this many silence windows. */
+export const RETURN_BACKOFF_SILENCES = 10;
+
 /** Leader: begin handing the leadership to `target`; null when it began, else why not. */
 export function beginTransfer(
   s: QuorumState,
@@ -69,8 +74,47 @@ export function transferTick(
   if (nowMs - transfer.startedMs >= s.silenceMs) {
     s.transfer = null;
     s.counters.transfersAbandoned++;
+    s.returnNotBeforeMs = nowMs + RETURN_BACKOFF_SILENCES * s.silenceMs;
     return;
   }
+  maybeSendStandNow(s, nextSeq, effects);
+}
+
+/**
+ * Leader tick: the channel's preferred leader is the first member of its replica set (placement
+ * ranks members per channel, so channels spread their leaders over the nodes). A leader that is
+ * not the preferred one hands the channel back once the preferred member has been in touch and
+ * nearly caught up for a silence window (so a flapping node is not handed anything), unless a
+ * transfer failed recently.
+ */
+export function maybeReturnLeadership(
+  s: QuorumState,
+  nextSeq: number,
+  nowMs: number,
+  effects: QuorumEffect[],
+): void {
+  const preferred = s.members[0];
+  if (s.transfer !== null || preferred === undefined || preferred === s.selfId) {
+    s.preferredReadyMs = null;
+    return;
+  }
+  const contact = s.contactMs.get(preferred);
+  const matched = s.matched.get(preferred);
+  const ready =
+    contact !== undefined &&
+    nowMs - contact < 2 * s.heartbeatMs &&
+    matched !== undefined &&
+    nextSeq - matched <= RETURN_LAG_EVENTS_MAX;
+  if (!ready) {
+    s.preferredReadyMs = null;
+    return;
+  }
+  s.preferredReadyMs ??= nowMs;
+  if (nowMs - s.preferredReadyMs < s.silenceMs || nowMs < s.returnNotBeforeMs) return;
+  s.preferredReadyMs = null;
+  s.transfer = { target: preferred, startedMs: nowMs, standSent: false };
+  s.counters.transfersStarted++;
+  s.counters.leadershipReturns++;
   maybeSendStandNow(s, nextSeq, effects);
 }
 

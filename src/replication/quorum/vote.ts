@@ -80,8 +80,10 @@ export function decideVote(state: VoterState, ask: VoteAsk): VoteDecision {
 
 /**
  * How long a replica that found its leader silent waits before it stands: the best-placed live
- * member (highest last epoch, then longest log, then lowest NodeId) at once, the n-th best after
- * n half periods, so the usual failover is one vote round and not a split vote.
+ * member (highest last epoch, then longest log, then the earliest in `preference`, the replica
+ * set's order, whose first member is the channel's preferred leader; then the lower NodeId) at
+ * once, the n-th best after n half periods, so the usual failover is one vote round and not a
+ * split vote, and channels with equal logs spread their leaders the way placement ranks members.
  */
 export function standDelayMs(
   self: { readonly nodeId: NodeId; readonly lastEpoch: number; readonly nextSeq: number },
@@ -91,15 +93,23 @@ export function standDelayMs(
     readonly nextSeq: number;
   }>,
   heartbeatMs: number,
+  preference: readonly NodeId[] = [],
 ): number {
+  const rankOf = (id: NodeId) => {
+    const at = preference.indexOf(id);
+    return at < 0 ? preference.length : at;
+  };
+  const selfRank = rankOf(self.nodeId);
   let rank = 0;
   for (const peer of livePeers) {
     if (peer.nodeId === self.nodeId) continue;
+    const peerRank = rankOf(peer.nodeId);
     const better =
       peer.lastEpoch > self.lastEpoch ||
       (peer.lastEpoch === self.lastEpoch &&
         (peer.nextSeq > self.nextSeq ||
-          (peer.nextSeq === self.nextSeq && peer.nodeId < self.nodeId)));
+          (peer.nextSeq === self.nextSeq &&
+            (peerRank < selfRank || (peerRank === selfRank && peer.nodeId < self.nodeId)))));
     if (better) rank++;
   }
   return (rank * heartbeatMs) / 2;

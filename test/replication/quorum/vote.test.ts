@@ -126,5 +126,12 @@ describe('votes', () => {
       ),
       100,
     );
+    // Equal logs: the replica set's order (preferred leader first) decides before the NodeId.
+    const equal = { nodeId: 1n, lastEpoch: 3, nextSeq: 10 };
+    assert.equal(standDelayMs(self, [equal], 100, [5n, 1n]), 0);
+    assert.equal(standDelayMs({ ...equal }, [self], 100, [5n, 1n]), 50);
+    assert.equal(standDelayMs(self, [equal], 100, [1n, 5n]), 50);
+    // A longer log still wins over preference.
+    assert.equal(standDelayMs(self, [{ ...equal, nextSeq: 11 }], 100, [5n, 1n]), 50);
   });
 });
