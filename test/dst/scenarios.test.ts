@@ -124,15 +124,18 @@ describe('DST scenarios', () => {
     await cluster.stop();
   });
 
-  test('asymmetric RTT failover: who stands first ranks by epoch, log and NodeId, not by who is near', async () => {
+  test("asymmetric RTT failover: who stands first ranks by epoch, log and the replica set's order, not by who is near", async () => {
     const cluster = await SimCluster.start({ seed: 5, nodes: 3, nodeIds: [30n, 10n, 20n] });
     const leader = await withLeader(cluster);
     await appendMany(leader, 30, 'rtt');
     await converged(cluster);
     const survivors = cluster.nodes.filter((n) => n !== leader);
-    // Both survivors hold the same epoch and log; the lower NodeId stands first and wins the vote
-    // even when it is made slow.
-    const expected = survivors.reduce((a, b) => (a.id < b.id ? a : b));
+    // Both survivors hold the same epoch and log; the one placed earlier in the replica set (the
+    // channel's preference order) stands first and wins the vote even when it is made slow.
+    const order = leader.channel!.replicaSet;
+    const expected = survivors.reduce((a, b) =>
+      order.indexOf(a.id) < order.indexOf(b.id) ? a : b,
+    );
     expected.slowMs = 40;
     await cluster.crashNode(leader);
     await cluster.advance(silenceBound() + 10 * HEARTBEAT_MS);

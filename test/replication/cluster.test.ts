@@ -38,8 +38,8 @@ describe('cluster', () => {
     assert.ok(took <= 3 * HB + HB, `first leader after ${took} ms`);
     await cluster.advance(2 * HB);
     const leader = cluster.leader();
-    // Same tails everywhere: the lowest NodeId wins on every node's view.
-    assert.equal(leader.id, 0x10n);
+    // Same tails everywhere: the replica set's first member (the channel's preferred leader) wins.
+    assert.equal(leader.id, leader.channel.replicaSet[0]);
     for (const replica of cluster.replicas()) assert.equal(replica.channel.leader, leader.id);
     cluster.assertHealthy();
     await cluster.stop();

@@ -112,3 +112,26 @@ describe('leadership transfer', () => {
     await cluster.stop();
   });
 });
+
+describe('preferred leader', () => {
+  it('the first election goes to the first member of the replica set, which takes the channel back after it returns', async () => {
+    const cluster = await electedCluster();
+    const preferred = cluster.leader();
+    assert.equal(preferred.id, preferred.channel.replicaSet[0], 'the preferred member leads first');
+    await cluster.settle(preferred.log.append(text('one')), 10 * HB);
+    await cluster.stopNode(preferred);
+    await cluster.runUntil(() => cluster.leaders().length === 1, 20 * HB);
+    const stand = cluster.leader();
+    await cluster.settle(stand.log.append(text('two')), 10 * HB);
+    await cluster.startNode(preferred);
+    // It catches up, then the stand-in hands the channel back: one more epoch, no silence window.
+    const epoch = stand.runtime.epoch;
+    await cluster.runUntil(() => preferred.role === Role.Leader, 40 * HB);
+    assert.equal(preferred.runtime.epoch, epoch + 1);
+    assert.equal(stand.runtime.quorum.counters.leadershipReturns, 1);
+    const seq = await cluster.settle(preferred.log.append(text('three')), 10 * HB);
+    assert.equal(seq, 2);
+    cluster.assertHealthy();
+    await cluster.stop();
+  });
+});

@@ -98,7 +98,7 @@ describe('leadership transfer', () => {
     // B holds everything: the epoch-5 event reaches a majority (commit) and B is told to stand.
     const caughtUp = bReports(a, 11, 520);
     assert.deepEqual(kinds(caughtUp), ['commit', 'send-stand-now']);
-    assert.deepEqual(caughtUp[1], { kind: 'send-stand-now', to: B, epoch: 5 });
+    assert.deepEqual(caughtUp[1], { kind: 'send-stand-now', to: B, epoch: 5, nextSeq: 11 });
     assert.equal(a.commitSeq, 11);
     // Never twice, neither from another report nor from the tick.
     assert.deepEqual(kinds(bReports(a, 11, 530)), []);
@@ -240,5 +240,91 @@ describe('leadership transfer', () => {
     assert.equal(a.counters.transfersAbandoned, 1);
     assert.equal(a.leader, A);
     assert.equal(a.epoch, 5);
+  });
+});
+
+describe('the preferred leader takes its channel back', () => {
+  /** A leads epoch 5 of a channel whose preferred member (first of the replica set) is B. */
+  function leaderAPreferringB(): ChannelQuorum {
+    const a = node(A, { replicaSet: [B, A, C] });
+    const base = { role: 'replica' as const, nextSeq: 10, nowMs: 300 };
+    a.tick({ ...base, livePeers: [], jitterMs: 0 });
+    a.onVoteResponse({ ...base, from: C, epoch: 5, granted: true, preVote: true });
+    a.onVoteResponse({
+      ...base,
+      role: 'candidate',
+      from: C,
+      epoch: 5,
+      granted: true,
+      preVote: false,
+    });
+    a.onLocalAppend(11);
+    assert.equal(a.preferredLeader, B);
+    return a;
+  }
+
+  const tick = (q: ChannelQuorum, nowMs: number) =>
+    q.tick({ role: 'leader', nextSeq: 11, nowMs, livePeers: [], jitterMs: 0 });
+
+  it('once the preferred member was in touch and caught up for a silence window', () => {
+    const a = leaderAPreferringB();
+    // Not yet in touch with a position: nothing.
+    assert.deepEqual(kinds(tick(a, 450)), []);
+    bReports(a, 11, 500);
+    assert.deepEqual(kinds(tick(a, 500)), []);
+    bReports(a, 11, 700);
+    assert.deepEqual(kinds(tick(a, 700)), [], 'ready for less than a silence window');
+    bReports(a, 11, 790);
+    const handed = tick(a, 800);
+    assert.deepEqual(kinds(handed), ['send-stand-now']);
+    assert.equal(a.transferTarget, B);
+    assert.equal(a.counters.leadershipReturns, 1);
+  });
+
+  it('not while the preferred member lags, and not again soon after a return failed', () => {
+    const a = leaderAPreferringB();
+    // A's log grew to 1,000 events; B holds the first 10 (more than the allowed lag behind).
+    for (let t = 500; t <= 1_000; t += 100) {
+      a.onHeartbeat({
+        from: B,
+        claimsLeader: false,
+        tailSeq: 10,
+        epochs: { epoch: 5, lastEpoch: 4, commitSeq: 0 },
+        role: 'leader',
+        nextSeq: 1_000,
+        nowMs: t,
+      });
+      const effects = a.tick({
+        role: 'leader',
+        nextSeq: 1_000,
+        nowMs: t,
+        livePeers: [],
+        jitterMs: 0,
+      });
+      assert.deepEqual(kinds(effects), []);
+    }
+    assert.equal(a.transferTarget, null, 'no transfer to a member that does not hold the log');
+    const b = leaderAPreferringB();
+    b.startTransfer({ target: B, role: 'leader', nextSeq: 11, nowMs: 500 });
+    bReports(b, 10, 790);
+    tick(b, 800);
+    assert.equal(b.counters.transfersAbandoned, 1);
+    // B catches up, but the return waits out the back-off (ten silence windows).
+    for (let t = 900; t < 3_800; t += 100) {
+      bReports(b, 11, t);
+      assert.deepEqual(kinds(tick(b, t)), [], `t=${t}`);
+    }
+    bReports(b, 11, 3_900);
+    assert.deepEqual(kinds(tick(b, 3_900)), ['send-stand-now']);
+  });
+
+  it('a preferred leader never hands its own channel away', () => {
+    const a = leaderA(); // A is first of [A, B, C]
+    for (let t = 500; t <= 1_500; t += 100) {
+      bReports(a, 11, t);
+      tick(a, t);
+    }
+    assert.equal(a.transferTarget, null);
+    assert.equal(a.counters.leadershipReturns, 0);
   });
 });
