@@ -227,9 +227,22 @@ describe('e2e: three node processes', () => {
     // Its log survived the SIGKILL: it starts from its own data, not from zero.
     const first = await restarted.call('status');
     assert.ok(first.nextSeq >= BULK_EVENTS, `restarted with ${first.nextSeq} events`);
-    assert.equal(await agreedLeader(), leader, 'it rejoins as a replica of the current leader');
-    await append(leader, 'after-restart', 200);
-    await leader.call('waitReplicas', {
+    // It rejoins as a replica of the current leader; when it is the channel's preferred leader
+    // (the first of the replica set), the stand-in hands the channel back once it caught up.
+    const preferredId = (await restarted.call('status')).preferred;
+    const preferred = alive().find((n) => n.nodeId === preferredId);
+    assert.ok(preferred !== undefined, `the preferred member ${preferredId} is up`);
+    const settled = await eventually(
+      async () => {
+        const now = await agreedLeader();
+        return now === preferred ? now : undefined;
+      },
+      'the preferred member leads',
+      20_000,
+    );
+    assert.ok(settled === leader || preferred === restarted, 'only a returning node takes over');
+    await append(settled, 'after-restart', 200);
+    await settled.call('waitReplicas', {
       seq: expectedDigest().count - 1,
       count: 2,
       timeoutMs: 10_000,

@@ -158,7 +158,9 @@ describe('cluster service', { timeout: 60_000 }, () => {
       [leader, other].map(async (i) => (await api(cluster.urls[i]!, 'GET', '/metrics')).text),
     );
     assert.ok(
-      stood.some((text) => /redex_replication_transfers_total\{[^}]*result="stood"[^}]*\} 1/.test(text)),
+      stood.some((text) =>
+        /redex_replication_transfers_total\{[^}]*result="stood"[^}]*\} 1/.test(text),
+      ),
       'one survivor stood on a transfer',
     );
     await cluster.start(target);

@@ -192,7 +192,7 @@ export class ChannelQuorum {
       if (positionMatches(this.history, input.nextSeq, input.tailSeq, epochs.lastEpoch)) {
         this.#s.matched.set(from, input.tailSeq);
         advanceLeaderCommit(this.#s, input.nextSeq, effects);
-        maybeSendStandNow(this.#s, input.nextSeq, effects);
+        maybeSendStandNow(this.#s, input.nextSeq, nowMs, effects);
       }
     }
     return { effects, fromLiveLeader: false };
@@ -261,7 +261,7 @@ export class ChannelQuorum {
     if (currentEpoch && lastFetchedEpoch !== UNKNOWN_EPOCH) {
       this.#s.matched.set(input.from, input.sinceSeq);
       advanceLeaderCommit(this.#s, input.nextSeq, effects);
-      maybeSendStandNow(this.#s, input.nextSeq, effects);
+      maybeSendStandNow(this.#s, input.nextSeq, input.nowMs, effects);
     }
     return { effects, serve: true, diverged: null };
   }
@@ -392,7 +392,6 @@ export class ChannelQuorum {
   onLocalAppend(nextSeq: number): QuorumEffect[] {
     const effects: QuorumEffect[] = [];
     advanceLeaderCommit(this.#s, nextSeq, effects);
-    maybeSendStandNow(this.#s, nextSeq, effects);
     return effects;
   }
 

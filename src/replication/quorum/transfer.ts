@@ -38,18 +38,32 @@ export function beginTransfer(
   if (s.transfer !== null) return { effects, refusal: 'in-progress' };
   s.transfer = { target: input.target, startedMs: input.nowMs, standSent: false };
   s.counters.transfersStarted++;
-  maybeSendStandNow(s, input.nextSeq, effects);
+  maybeSendStandNow(s, input.nextSeq, input.nowMs, effects);
   return { effects, refusal: null };
 }
 
 /**
  * Leader in a transfer: once the target holds the whole log and all of it is committed (so no
- * quorum acknowledgement is left waiting on this epoch), tell the target to stand.
+ * quorum acknowledgement is left waiting on this epoch), tell the target to stand. For the first
+ * half of the silence window it also waits for every other member in touch to hold the whole log,
+ * so that acknowledgements asking for more than a quorum (`'all'`, N replicas) complete too.
  */
-export function maybeSendStandNow(s: QuorumState, nextSeq: number, effects: QuorumEffect[]): void {
+export function maybeSendStandNow(
+  s: QuorumState,
+  nextSeq: number,
+  nowMs: number,
+  effects: QuorumEffect[],
+): void {
   const transfer = s.transfer;
   if (transfer === null || transfer.standSent) return;
   if ((s.matched.get(transfer.target) ?? -1) < nextSeq || s.commitSeq < nextSeq) return;
+  if (nowMs - transfer.startedMs < s.silenceMs / 2) {
+    for (const peer of s.peers) {
+      const contact = s.contactMs.get(peer);
+      const inTouch = contact !== undefined && nowMs - contact < 2 * s.heartbeatMs;
+      if (inTouch && (s.matched.get(peer) ?? -1) < nextSeq) return;
+    }
+  }
   transfer.standSent = true;
   effects.push({ kind: 'send-stand-now', to: transfer.target, epoch: s.epoch, nextSeq });
 }
@@ -77,7 +91,7 @@ export function transferTick(
     s.returnNotBeforeMs = nowMs + RETURN_BACKOFF_SILENCES * s.silenceMs;
     return;
   }
-  maybeSendStandNow(s, nextSeq, effects);
+  maybeSendStandNow(s, nextSeq, nowMs, effects);
 }
 
 /**
@@ -115,7 +129,7 @@ export function maybeReturnLeadership(
   s.transfer = { target: preferred, startedMs: nowMs, standSent: false };
   s.counters.transfersStarted++;
   s.counters.leadershipReturns++;
-  maybeSendStandNow(s, nextSeq, effects);
+  maybeSendStandNow(s, nextSeq, nowMs, effects);
 }
 
 /**

@@ -106,6 +106,27 @@ describe('leadership transfer', () => {
     assert.deepEqual(kinds(tick), []);
   });
 
+  it('waits up to half a silence window for every member in touch, so acks beyond a quorum complete', () => {
+    const a = leaderA();
+    a.startTransfer({ target: B, role: 'leader', nextSeq: 11, nowMs: 500 });
+    // C is in touch but holds only 10 events.
+    a.onHeartbeat({
+      from: C,
+      claimsLeader: false,
+      tailSeq: 10,
+      epochs: { epoch: 5, lastEpoch: 4, commitSeq: 0 },
+      role: 'leader',
+      nextSeq: 11,
+      nowMs: 505,
+    });
+    assert.deepEqual(kinds(bReports(a, 11, 510)), ['commit'], 'C still behind');
+    const tickAt = (nowMs: number) =>
+      a.tick({ role: 'leader', nextSeq: 11, nowMs, livePeers: [], jitterMs: 0 });
+    assert.deepEqual(kinds(tickAt(600)), []);
+    // Half the silence window (150 ms) after the start it goes ahead with the quorum alone.
+    assert.deepEqual(kinds(tickAt(650)), ['send-stand-now']);
+  });
+
   it('the target stands at once with the transfer flag; voters hearing the old leader grant it', () => {
     const b = followerOfA(B);
     b.onHeartbeat({
