@@ -5,7 +5,7 @@
 // Called by: the facade (`channel-quorum.ts`) and the election (`election.ts`).
 
 import type { NodeId } from '../../wire/types.js';
-import { leaderCommitSeq, replicaCommitSeq } from './commit.js';
+import { leaderCommitSeq, quorumSize, replicaCommitSeq } from './commit.js';
 import { EpochHistory } from './epoch-history.js';
 import type {
   ChannelQuorumOptions,
@@ -149,11 +149,17 @@ export function followLeader(
 }
 
 /** All members reported epoch 0 and this node has no state either: a new replica set. */
+/**
+ * A node that may not vote (it may have lost state) starts voting when a majority of the replica
+ * set, itself included, is new — epoch 0, never led — so a channel created while a member is down
+ * still gets a leader. Safe within the promise: a member that held an acknowledged event also
+ * holds its epoch (> 0), so a new majority means a majority lost what it held.
+ */
 export function maybeBootstrap(s: QuorumState): void {
   if (s.mayVote || s.epoch !== 0 || s.history.length > 0) return;
-  for (const peer of s.peers) {
-    if (s.peerEpochs.get(peer) !== 0) return;
-  }
+  let fresh = 1;
+  for (const peer of s.peers) if (s.peerEpochs.get(peer) === 0) fresh++;
+  if (fresh < quorumSize(s.members.length)) return;
   s.mayVote = true;
   s.counters.bootstraps++;
 }

@@ -188,7 +188,7 @@ describe('channel quorum', () => {
     assert.equal(node.history.latestEpoch, 2);
   });
 
-  it('a node that may not vote neither votes nor stands until it caught up or all are new', () => {
+  it('a node that may not vote neither votes nor stands until it caught up or a majority is new', () => {
     const fresh = () =>
       quorum({ mayVote: false, durable: { epoch: 0, votedFor: null, history: [] } });
     const refused = fresh().onVoteRequest({
@@ -204,18 +204,26 @@ describe('channel quorum', () => {
       node.tick({ role: 'replica', nextSeq: 0, nowMs: 5_000, livePeers: [], jitterMs: 0 }),
       [],
     );
-    for (const from of [A, B]) {
-      node.onHeartbeat({
+    const beat = (target: ChannelQuorum, from: bigint, epoch: number) =>
+      target.onHeartbeat({
         from,
         claimsLeader: false,
         tailSeq: 0,
-        epochs: { epoch: 0, lastEpoch: 0, commitSeq: 0 },
+        epochs: { epoch, lastEpoch: 0, commitSeq: 0 },
         role: 'replica',
         nextSeq: 0,
         nowMs: 5_000,
       });
-    }
+    // One other new member makes a majority of three: a member down at creation does not block.
+    beat(node, A, 0);
     assert.equal(node.mayVote, true);
     assert.equal(node.counters.bootstraps, 1);
+    // A member that has led (epoch > 0) means state may be lost here: hearing it, the node adopts
+    // its epoch and waits to catch up instead of bootstrapping.
+    const other = fresh();
+    beat(other, A, 3);
+    beat(other, B, 0);
+    assert.equal(other.mayVote, false);
+    assert.equal(other.counters.bootstraps, 0);
   });
 });
