@@ -15,6 +15,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../../time/clock.js';
 import { systemClock } from '../../time/system-clock.js';
 import { formatHostPort, type HostPort } from '../address.js';
+import { registerNodeMetrics } from '../build-metrics.js';
 import { type NodeLogger, silentLogger } from '../logger.js';
 import type { NodeService } from '../service.js';
 import { BearerAuth, ClientCertAuth } from './auth.js';
@@ -102,10 +103,15 @@ export interface NodeHttpServerOptions {
   readonly sseWriteTimeoutMs?: number;
   /** Connections waiting for a request head (tests lower them). */
   readonly waitingConnections?: ConnectionGateLimits;
+  /** Also export prom-client's default process_* and nodejs_* series (build-metrics.ts). */
+  readonly processMetrics?: boolean;
 }
 
 class HttpMetrics {
   readonly registry = new Registry();
+  constructor(processMetrics: boolean) {
+    registerNodeMetrics(this.registry, { processMetrics });
+  }
   readonly requests = new Counter({
     name: 'redex_http_requests_total',
     help: 'HTTP requests answered, by route and status.',
@@ -145,7 +151,7 @@ export class NodeHttpServer {
   readonly #logger: NodeLogger;
   readonly #server: http.Server;
   readonly #state: ServerState;
-  readonly #metrics = new HttpMetrics();
+  readonly #metrics: HttpMetrics;
   readonly #streams = new Set<SseStream>();
   readonly #streamsMax: number;
   readonly #streamsPerAddressMax: number;
@@ -162,6 +168,7 @@ export class NodeHttpServer {
 
   constructor(options: NodeHttpServerOptions) {
     this.#service = options.service;
+    this.#metrics = new HttpMetrics(options.processMetrics === true);
     this.#auth = options.token ? new BearerAuth(options.token) : null;
     this.#clientAuth =
       options.tls != null && options.clientNames != null
