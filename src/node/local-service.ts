@@ -30,6 +30,7 @@ import type {
   EventStream,
   LeaderHint,
   NodeInfo,
+  NodeReadiness,
   NodeService,
   NodeStatus,
   ReadRequest,
@@ -274,6 +275,25 @@ export class LocalNodeService implements NodeService {
 
   metrics(): Promise<string> {
     return this.#metrics.expose();
+  }
+
+  /** A single node: ready while its log is open (no mesh; its channels are all standalone). */
+  readiness(): NodeReadiness {
+    const storageOpen = this.storageOpen;
+    return {
+      ready: storageOpen,
+      failing: storageOpen ? [] : ['storage'],
+      storageOpen,
+      mesh: null,
+      replicatedChannels: 0,
+      channelsWithoutLeader: [],
+      channelsWithoutLeaderCount: 0,
+    };
+  }
+
+  /** The Redex is open and the node takes writes. */
+  get storageOpen(): boolean {
+    return this.#accepting && !this.#redex.closed;
   }
 
   resolveLeader(error: NotLeaderError): LeaderHint {

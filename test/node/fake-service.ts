@@ -14,6 +14,7 @@ import type {
   EventStream,
   LeaderHint,
   NodeInfo,
+  NodeReadiness,
   NodeService,
   NodeStatus,
   ReadRequest,
@@ -26,6 +27,7 @@ export type Overrides = Partial<{
   read: NodeService['read'];
   tail: NodeService['tail'];
   metrics: NodeService['metrics'];
+  readiness: NodeService['readiness'];
 }>;
 
 export class FakeService implements NodeService {
@@ -74,6 +76,9 @@ export class FakeService implements NodeService {
   }
   metrics(): Promise<string> {
     return (this.overrides.metrics ?? this.inner.metrics.bind(this.inner))();
+  }
+  readiness(): NodeReadiness {
+    return (this.overrides.readiness ?? this.inner.readiness.bind(this.inner))();
   }
   resolveLeader(error: NotLeaderError): LeaderHint {
     return this.inner.resolveLeader(error);
