@@ -6,7 +6,8 @@
 // `METRIC_CHANNELS_MAX` channels get their own label; later ones share `__overflow__`, so a node
 // with many channels cannot blow up the scrape. Lag gauges stay absent until the first
 // observation ("never observed"), and a lag too large to represent reports `LAG_SECONDS_MAX`
-// ("saturated"), so the two never look alike.
+// ("saturated"), so the two never look alike. `peer` and `replica` labels are member names when
+// the node passes a `nodeName` resolver (a configured node does), else NodeIds in hex.
 // Called by: the coordinator (transition counters), the runtime (lag, bytes, skip-ahead,
 // under-capacity, replica tails), the log layer (appends), the mesh (peers, RTT).
 
