@@ -3,8 +3,9 @@
 // Owns: the listening server, the route table, authentication, the set of open SSE streams, the
 // count of requests in flight and the HTTP metrics (with `redex_build_info` and, when asked, the
 // process series: build-metrics.ts). One log line per request: request-log.ts. Calls the
-// `NodeService` for everything else. Every request ends in exactly one answer: the handler's, or the JSON error `toHttpError` makes
-// of what it threw; nothing a client sends can crash the process.
+// `NodeService` for everything else. Every request ends in exactly one answer: the handler's, or
+// the JSON error `toHttpError` makes of what it threw; nothing a client sends can crash the
+// process.
 //
 // Shutdown (`close`): stop listening, end every SSE stream, answer new requests on kept-alive
 // connections with 503, wait (bounded) for requests in flight, then cut what remains.
