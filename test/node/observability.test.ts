@@ -180,8 +180,8 @@ describe('GET /readyz and metrics on a real three-node cluster', () => {
       assert.deepEqual(alone.json.channelsWithoutLeader, ['orders/audit']);
 
       await cluster.start(1);
-      // A new channel's first election waits for its whole replica set (seen here: two of
-      // three members stay leaderless at epoch 0), so both come back.
+      // A new channel with fsync 'never' bootstraps its first epoch only once every member of its
+      // replica set reports in (docs/DESIGN.md, who may vote), so both come back.
       await cluster.start(2);
       await untilReady(cluster.nodes[0]!.service);
       const ready = await api(cluster.urls[0]!, 'GET', '/readyz');
