@@ -4,13 +4,15 @@
 // Connected peers and RTT go through the existing `redex_mesh_connected_peers` and
 // `redex_mesh_peer_rtt_seconds` gauges of metrics.ts instead (see `MeshNode`).
 //
-// Label cardinality: `direction` 2, `reason` and `event` fixed sets, `peer` at most
+// Label cardinality: `direction` 2, `reason` and `event` fixed sets, `peer` (a member's name
+// where the source knows one, else the NodeId in hex) at most
 // `PEER_LABELS_MAX` (the transport remembers at most that many peers; any beyond share
 // `__overflow__`). Per-peer drops are exported only for reasons that happened.
 
 import { Counter, type Registry } from 'prom-client';
 import { OVERFLOW_LABEL, PEER_LABELS_MAX } from '../replication/metrics.js';
 import { nodeIdToHex } from '../wire/ids.js';
+import type { NodeId } from '../wire/types.js';
 import { MeshError, MeshErrorReason } from './errors.js';
 import type { PeerSnapshot, TransportStats } from './types.js';
 
@@ -24,6 +26,8 @@ export interface MeshMetricsSource {
   routed(): number;
   chainTagsIn(): number;
   chainTagsOut(): number;
+  /** The `peer` label of a NodeId (a member name when known); default: the NodeId in hex. */
+  peerLabel?(nodeId: NodeId): string;
 }
 
 /** Transport-wide connection counters exported as `redex_mesh_connection_events_total{event}`. */
@@ -58,10 +62,13 @@ export const MESH_METRIC_NAMES = [
   'redex_mesh_chain_tags_total',
 ] as const;
 
-function peerLabels(peers: readonly PeerSnapshot[]): Map<string, PeerSnapshot[]> {
+function peerLabels(
+  peers: readonly PeerSnapshot[],
+  labelOf: (nodeId: NodeId) => string,
+): Map<string, PeerSnapshot[]> {
   const byLabel = new Map<string, PeerSnapshot[]>();
   for (const peer of peers) {
-    let label = nodeIdToHex(peer.nodeId);
+    let label = labelOf(peer.nodeId);
     if (!byLabel.has(label) && byLabel.size >= PEER_LABELS_MAX) label = OVERFLOW_LABEL;
     const list = byLabel.get(label);
     if (list === undefined) byLabel.set(label, [peer]);
@@ -84,6 +91,7 @@ export function registerMeshMetrics(registry: Registry, source: MeshMetricsSourc
     }
   }
   const registers = [registry];
+  const labelOf = (nodeId: NodeId) => source.peerLabel?.(nodeId) ?? nodeIdToHex(nodeId);
   // Each collect rebuilds its series from the source's totals: reset, then add the current value.
   new Counter({
     name: 'redex_mesh_frames_total',
@@ -149,7 +157,7 @@ export function registerMeshMetrics(registry: Registry, source: MeshMetricsSourc
     registers,
     collect() {
       this.reset();
-      for (const [peer, snapshots] of peerLabels(source.peers())) {
+      for (const [peer, snapshots] of peerLabels(source.peers(), labelOf)) {
         for (const snapshot of snapshots) {
           this.inc({ peer, direction: 'in' }, snapshot.stats.framesIn);
           this.inc({ peer, direction: 'out' }, snapshot.stats.framesOut);
@@ -164,7 +172,7 @@ export function registerMeshMetrics(registry: Registry, source: MeshMetricsSourc
     registers,
     collect() {
       this.reset();
-      for (const [peer, snapshots] of peerLabels(source.peers())) {
+      for (const [peer, snapshots] of peerLabels(source.peers(), labelOf)) {
         for (const snapshot of snapshots) {
           this.inc({ peer, direction: 'in' }, snapshot.stats.bytesIn);
           this.inc({ peer, direction: 'out' }, snapshot.stats.bytesOut);
@@ -179,7 +187,7 @@ export function registerMeshMetrics(registry: Registry, source: MeshMetricsSourc
     registers,
     collect() {
       this.reset();
-      for (const [peer, snapshots] of peerLabels(source.peers())) {
+      for (const [peer, snapshots] of peerLabels(source.peers(), labelOf)) {
         for (const snapshot of snapshots) {
           for (const [reason, count] of Object.entries(snapshot.stats.drops)) {
             if (count > 0) this.inc({ peer, reason }, count);

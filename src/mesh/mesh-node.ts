@@ -272,6 +272,7 @@ export class MeshNode implements ReplicationHost {
       routed: () => this.#router.stats.routed,
       chainTagsIn: () => this.#chainTagsIn,
       chainTagsOut: () => this.#chainTagsOut,
+      peerLabel: (nodeId) => this.metrics.nodeLabel(nodeId),
     });
     this.metrics.setPeerSource(() => this.#refreshPeerMetrics());
     this.#unsubscribe.push(transport.onFrame((from, frame) => this.#onFrame(from, frame)));

@@ -45,13 +45,16 @@ import type {
   LeaderHint,
   LeadershipResult,
   NodeInfo,
+  NodeReadiness,
   NodeService,
   NodeStatus,
   PeerStatus,
+  ReadinessCheck,
   ReadRequest,
   ReadResult,
   ReplicaStatus,
 } from './service.js';
+import { READINESS_CHANNELS_LISTED_MAX } from './service.js';
 
 /** One forwarded create's deadline. */
 export const FORWARD_TIMEOUT_MS = 5_000;
@@ -311,6 +314,44 @@ export class ClusterNodeService implements NodeService {
     const workers = Math.min(DRAIN_TRANSFERS_CONCURRENCY, led.length);
     await Promise.all(Array.from({ length: workers }, worker));
     this.#logger.info({ moved, failed }, 'leaderships handed over before stopping');
+  }
+
+  /**
+   * Ready when the log is open, the mesh is up (transport open, at least one other member
+   * connected) and every replicated channel open here knows its leader.
+   */
+  readiness(): NodeReadiness {
+    const storageOpen = this.#local.storageOpen && this.accepting;
+    const transport = this.#node.transport;
+    const others = this.#members.filter(
+      (member) => member.nodeId !== null && member.nodeId !== this.#node.nodeId,
+    );
+    const connectedPeers = others.filter((member) => transport.isConnected(member.nodeId!)).length;
+    const meshUp = !transport.closed && (others.length === 0 || connectedPeers > 0);
+    let replicatedChannels = 0;
+    let withoutLeaderCount = 0;
+    const withoutLeader: string[] = [];
+    for (const name of this.#local.channelNames) {
+      const replicated = this.#replicated(name);
+      if (replicated === undefined) continue;
+      replicatedChannels++;
+      if (replicated.leader !== null) continue;
+      withoutLeaderCount++;
+      if (withoutLeader.length < READINESS_CHANNELS_LISTED_MAX) withoutLeader.push(name);
+    }
+    const failing: ReadinessCheck[] = [];
+    if (!storageOpen) failing.push('storage');
+    if (!meshUp) failing.push('mesh');
+    if (withoutLeaderCount > 0) failing.push('leaders');
+    return {
+      ready: failing.length === 0,
+      failing,
+      storageOpen,
+      mesh: { up: meshUp, connectedPeers, peers: others.length },
+      replicatedChannels,
+      channelsWithoutLeader: withoutLeader,
+      channelsWithoutLeaderCount: withoutLeaderCount,
+    };
   }
 
   resolveLeader(error: Parameters<NodeService['resolveLeader']>[0]): LeaderHint {

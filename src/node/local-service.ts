@@ -31,6 +31,7 @@ import type {
   LeaderHint,
   LeadershipResult,
   NodeInfo,
+  NodeReadiness,
   NodeService,
   NodeStatus,
   ReadRequest,
@@ -284,6 +285,25 @@ export class LocalNodeService implements NodeService {
 
   metrics(): Promise<string> {
     return this.#metrics.expose();
+  }
+
+  /** A single node: ready while its log is open (no mesh; its channels are all standalone). */
+  readiness(): NodeReadiness {
+    const storageOpen = this.storageOpen;
+    return {
+      ready: storageOpen,
+      failing: storageOpen ? [] : ['storage'],
+      storageOpen,
+      mesh: null,
+      replicatedChannels: 0,
+      channelsWithoutLeader: [],
+      channelsWithoutLeaderCount: 0,
+    };
+  }
+
+  /** The Redex is open and the node takes writes. */
+  get storageOpen(): boolean {
+    return this.#accepting && !this.#redex.closed;
   }
 
   resolveLeader(error: NotLeaderError): LeaderHint {

@@ -13,8 +13,10 @@ import {
   startMeshNode,
 } from '../cluster/start-node.js';
 import { Redex } from '../log/redex.js';
+import { type NodeNameResolver, ReplicationMetrics } from '../replication/metrics.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
+import type { NodeId } from '../wire/types.js';
 import type { HostPort } from './address.js';
 import { ChannelRegistry } from './channel-registry.js';
 import { ClusterNodeService, clusterFileConfig } from './cluster-service.js';
@@ -46,6 +48,11 @@ export interface StartNodeOptions {
     MeshTransportTuning,
     'pingIntervalMs' | 'idleTimeoutMs' | 'reconnectBaseMs' | 'reconnectMaxMs'
   >;
+  /**
+   * Export prom-client's default process_* and nodejs_* series too. `redex serve` sets it; a
+   * process embedding several nodes should set it on one of them at most.
+   */
+  readonly processMetrics?: boolean;
 }
 
 export interface RunningNode {
@@ -131,6 +138,7 @@ export async function startNode(
       hostNames: config.http.hosts,
       clock,
       logger,
+      processMetrics: options.processMetrics === true,
       ...options.http,
     });
     cleanup.push(() => http.close());
@@ -206,8 +214,16 @@ async function startMesh(
           'DUPLICATE IDENTITY: two processes present this member certificate; the connection from the newer address was refused — stop the impostor or the copy',
         ),
     },
+    // Metric labels name peers and replicas by member name rather than by NodeId.
+    metrics: new ReplicationMetrics({ nodeName: memberNames(members) }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
+}
+
+function memberNames(members: readonly ResolvedMember[]): NodeNameResolver {
+  const byId = new Map<NodeId, string>();
+  for (const member of members) if (member.nodeId !== null) byId.set(member.nodeId, member.name);
+  return (id) => byId.get(id) ?? null;
 }
 
 async function readTls(config: NodeConfig): Promise<HttpTlsMaterial> {

@@ -96,6 +96,36 @@ export interface NodeStatus {
   readonly channels: readonly ChannelStatus[];
 }
 
+/** Replicated channels `/readyz` names at most (the count covers all of them). */
+export const READINESS_CHANNELS_LISTED_MAX = 100;
+
+/** A check `/readyz` runs; see `NodeReadiness`. */
+export type ReadinessCheck = 'storage' | 'mesh' | 'leaders';
+
+/** Whether the node can serve its channels now (`GET /readyz`). */
+export interface NodeReadiness {
+  readonly ready: boolean;
+  /** The checks that failed, in this order: storage, mesh, leaders. Empty when ready. */
+  readonly failing: readonly ReadinessCheck[];
+  /** The log is open and the node is not shutting down. */
+  readonly storageOpen: boolean;
+  /**
+   * Cluster: the other members and how many have an open mesh connection (up: the transport is
+   * open and at least one is connected). Null on a single node.
+   */
+  readonly mesh: {
+    readonly up: boolean;
+    readonly connectedPeers: number;
+    readonly peers: number;
+  } | null;
+  /** Replicated channels open on this node. */
+  readonly replicatedChannels: number;
+  /** Replicated channels with no known leader, sorted, at most READINESS_CHANNELS_LISTED_MAX. */
+  readonly channelsWithoutLeader: readonly string[];
+  /** How many replicated channels have no known leader (all of them, listed or not). */
+  readonly channelsWithoutLeaderCount: number;
+}
+
 export interface AppendOptions {
   /**
    * What a replicated append waits for (cluster): `'quorum'` (the default: committed),
@@ -204,6 +234,8 @@ export interface NodeService {
   read(channel: string, request: ReadRequest): Promise<ReadResult>;
   tail(channel: string, fromSeq: number): Promise<EventStream>;
   status(): Promise<NodeStatus>;
+  /** Readiness for `GET /readyz`: cheap and synchronous (probes call it often). */
+  readiness(): NodeReadiness;
   /** Prometheus text exposition of the node's metrics. */
   metrics(): Promise<string>;
   /**

@@ -6,7 +6,8 @@
 // `METRIC_CHANNELS_MAX` channels get their own label; later ones share `__overflow__`, so a node
 // with many channels cannot blow up the scrape. Lag gauges stay absent until the first
 // observation ("never observed"), and a lag too large to represent reports `LAG_SECONDS_MAX`
-// ("saturated"), so the two never look alike.
+// ("saturated"), so the two never look alike. `peer` and `replica` labels are member names when
+// the node passes a `nodeName` resolver (a configured node does), else NodeIds in hex.
 // Called by: the coordinator (transition counters), the runtime (lag, bytes, skip-ahead,
 // under-capacity, replica tails), the log layer (appends), the mesh (peers, RTT).
 
@@ -97,8 +98,19 @@ export function lagSecondsFromMs(lagMs: number): number | null {
   return Math.min(seconds, LAG_SECONDS_MAX);
 }
 
-function nodeLabel(id: NodeId): string {
+/** A member's name for a NodeId, or null when it has none (the label is then the NodeId). */
+export type NodeNameResolver = (id: NodeId) => string | null;
+
+function hexLabel(id: NodeId): string {
   return id.toString(16).padStart(16, '0');
+}
+
+export interface ReplicationMetricsOptions {
+  /**
+   * Names `peer` and `replica` label values. A node with a config passes its members' names;
+   * without one (or for a NodeId it does not know) the label is the NodeId in 16 hex digits.
+   */
+  readonly nodeName?: NodeNameResolver;
 }
 
 function nonNegative(n: number): number {
@@ -121,6 +133,7 @@ export class ChannelMetrics implements CoordinatorMetrics {
   #tailSeq: number | null = null;
   #lag: Record<LagRole, number | null> = { leader: null, replica: null };
   readonly #replicas = new Set<string>();
+  readonly #nodeLabel: (id: NodeId) => string;
   #quorumSeen: QuorumMetricsInput = {
     epoch: 0,
     commitSeq: 0,
@@ -134,9 +147,10 @@ export class ChannelMetrics implements CoordinatorMetrics {
     transfersStood: 0,
   };
 
-  constructor(label: string, series: Series) {
+  constructor(label: string, series: Series, nodeLabel: (id: NodeId) => string = hexLabel) {
     this.label = label;
     this.#series = series;
+    this.#nodeLabel = nodeLabel;
   }
 
   leaderChange(): void {
@@ -206,7 +220,7 @@ export class ChannelMetrics implements CoordinatorMetrics {
 
   /** Leader side: a replica's confirmed tail and how many events it is behind `leaderTail`. */
   replicaConfirmedTail(replica: NodeId, confirmedTail: number, leaderTail: number): void {
-    let label = nodeLabel(replica);
+    let label = this.#nodeLabel(replica);
     if (!this.#replicas.has(label)) {
       if (this.#replicas.size >= REPLICA_LABELS_PER_CHANNEL_MAX) label = OVERFLOW_LABEL;
       this.#replicas.add(label);
@@ -248,7 +262,7 @@ export class ChannelMetrics implements CoordinatorMetrics {
   }
 
   removeReplica(replica: NodeId): void {
-    const label = nodeLabel(replica);
+    const label = this.#nodeLabel(replica);
     if (!this.#replicas.delete(label)) return;
     this.#series.replicaConfirmedTail.remove({ channel: this.label, replica: label });
     this.#series.replicaLagEvents.remove({ channel: this.label, replica: label });
@@ -316,8 +330,10 @@ export class ReplicationMetrics {
   readonly #peers = new Set<string>();
   // Set by the mesh node: refreshes the peer gauges at scrape time (see setPeerSource).
   #peerSource: (() => void) | null = null;
+  readonly #nodeName: NodeNameResolver | null;
 
-  constructor() {
+  constructor(options: ReplicationMetricsOptions = {}) {
+    this.#nodeName = options.nodeName ?? null;
     const registers = [this.registry];
     const counter = (name: string, help: string) =>
       new Counter({ name, help, labelNames: ['channel'] as const, registers });
@@ -423,7 +439,13 @@ export class ReplicationMetrics {
         registers,
       }),
     };
-    this.#overflow = new ChannelMetrics(OVERFLOW_LABEL, this.#series);
+    this.#overflow = new ChannelMetrics(OVERFLOW_LABEL, this.#series, (id) => this.nodeLabel(id));
+  }
+
+  /** The `peer` / `replica` label of a node: its member name when known, else its NodeId in hex. */
+  nodeLabel(id: NodeId): string {
+    const name = this.#nodeName?.(id) ?? null;
+    return name === null || name === '' || name === OVERFLOW_LABEL ? hexLabel(id) : name;
   }
 
   /** The handle for `channel`; past `METRIC_CHANNELS_MAX` channels, the shared overflow one. */
@@ -435,7 +457,7 @@ export class ReplicationMetrics {
       this.#series.channelsFolded.inc();
       return this.#overflow;
     }
-    const handle = new ChannelMetrics(channel, this.#series);
+    const handle = new ChannelMetrics(channel, this.#series, (id) => this.nodeLabel(id));
     this.#channels.set(channel, handle);
     return handle;
   }
@@ -458,7 +480,7 @@ export class ReplicationMetrics {
   }
 
   setPeerRtt(peer: NodeId, rttMs: number): void {
-    let label = nodeLabel(peer);
+    let label = this.nodeLabel(peer);
     if (!this.#peers.has(label)) {
       if (this.#peers.size >= PEER_LABELS_MAX) label = OVERFLOW_LABEL;
       this.#peers.add(label);
@@ -475,7 +497,7 @@ export class ReplicationMetrics {
   }
 
   removePeer(peer: NodeId): void {
-    const label = nodeLabel(peer);
+    const label = this.nodeLabel(peer);
     if (this.#peers.delete(label)) this.#series.peerRtt.remove({ peer: label });
   }
 

@@ -90,6 +90,7 @@ describe('dashboard on a single node', { skip: SKIP }, () => {
         .waitFor({ timeout: WAIT_MS });
       assert.equal(await cell(page, 'orders/audit', 'role').textContent(), 'standalone');
       assert.equal(await cell(page, 'orders/audit', 'leader').textContent(), '★ node-a');
+      assert.equal(await cell(page, 'orders/audit', 'epoch').textContent(), '—', 'not replicated');
       assert.equal(
         await page.locator('#nodes tr[data-node="node-a"]').getAttribute('data-leader'),
         'true',
@@ -156,6 +157,19 @@ describe('dashboard of a three-node cluster (a service reporting one)', { skip: 
           '#channels tr[data-channel="orders/audit"] .replica[data-replica="node-c"][data-lag="4"]',
         )
         .waitFor({ timeout: WAIT_MS });
+      assert.equal(await cell(page, 'orders/audit', 'epoch').textContent(), '1');
+      assert.equal(await cell(page, 'orders/audit', 'commit').textContent(), '6');
+      assert.match(
+        (await page
+          .locator('#channels tr[data-channel="orders/audit"] .replica[data-replica="node-c"]')
+          .textContent())!,
+        /matched 6/,
+      );
+      assert.equal(
+        await page.locator('#nodes tr[data-node="node-b"] td.http a').getAttribute('href'),
+        'http://127.0.0.1:7172/',
+        "each node's HTTP origin links to its dashboard",
+      );
 
       leader = 'node-c';
       tail = 25;
@@ -168,6 +182,8 @@ describe('dashboard of a three-node cluster (a service reporting one)', { skip: 
       await cell(page, 'orders/audit', 'tail')
         .filter({ hasText: /^25$/ })
         .waitFor({ timeout: WAIT_MS });
+      assert.equal(await cell(page, 'orders/audit', 'epoch').textContent(), '2');
+      assert.equal(await cell(page, 'orders/audit', 'commit').textContent(), '21');
       assert.equal(
         await page.locator('#nodes tr[data-node="node-b"]').getAttribute('data-leader'),
         'false',
@@ -223,6 +239,16 @@ describe('dashboard of a real three-node cluster (startNode with the mesh)', { s
       await cell(page, 'orders/audit', 'tail')
         .filter({ hasText: /^3$/ })
         .waitFor({ timeout: WAIT_MS });
+      await cell(page, 'orders/audit', 'commit')
+        .filter({ hasText: /^3$/ })
+        .waitFor({ timeout: WAIT_MS });
+      assert.match((await cell(page, 'orders/audit', 'epoch').textContent())!, /^[1-9]\d*$/);
+      assert.equal(
+        await page
+          .locator(`#nodes tr[data-node="${CLUSTER_NAMES[leader]}"] td.http a`)
+          .getAttribute('href'),
+        `${cluster.urls[leader]}/`,
+      );
 
       await cluster.stop(leader);
       const live = cluster.urls.filter((_, i) => i !== leader);
@@ -282,6 +308,8 @@ function clusterStatus(local: NodeStatus, leader: string, tail: number): NodeSta
         ...channel,
         role: 'replica',
         leader: { name: leader, nodeId: ids[leader]! },
+        epoch: leader === 'node-b' ? 1 : 2,
+        commitSeq: tail - 4,
         nextSeq: tail,
         replicas: ['node-a', 'node-b', 'node-c'].map((name) => ({
           name,
@@ -290,6 +318,7 @@ function clusterStatus(local: NodeStatus, leader: string, tail: number): NodeSta
           role: name === leader ? 'leader' : 'replica',
           tailSeq: name === leader ? tail : tail - 4,
           lagEvents: name === leader ? 0 : 4,
+          ...(name === 'node-a' ? {} : { matchedSeq: name === leader ? tail : tail - 4 }),
         })),
       },
     ],

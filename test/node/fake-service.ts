@@ -15,6 +15,7 @@ import type {
   LeaderHint,
   LeadershipResult,
   NodeInfo,
+  NodeReadiness,
   NodeService,
   NodeStatus,
   ReadRequest,
@@ -27,6 +28,7 @@ export type Overrides = Partial<{
   read: NodeService['read'];
   tail: NodeService['tail'];
   metrics: NodeService['metrics'];
+  readiness: NodeService['readiness'];
 }>;
 
 export class FakeService implements NodeService {
@@ -78,6 +80,9 @@ export class FakeService implements NodeService {
   }
   transferLeadership(channel: string, to: string | null): Promise<LeadershipResult> {
     return this.inner.transferLeadership(channel, to);
+  }
+  readiness(): NodeReadiness {
+    return (this.overrides.readiness ?? this.inner.readiness.bind(this.inner))();
   }
   resolveLeader(error: NotLeaderError): LeaderHint {
     return this.inner.resolveLeader(error);

@@ -223,4 +223,35 @@ describe('ReplicationMetrics', () => {
       undefined,
     );
   });
+
+  it('labels peers and replicas by member name where one is known, by NodeId otherwise', async () => {
+    const names = new Map([
+      [0x20n, 'node-b'],
+      [0xabn, 'node-c'],
+    ]);
+    const metrics = new ReplicationMetrics({ nodeName: (id) => names.get(id) ?? null });
+    const ch = metrics.forChannel('x');
+    ch.replicaConfirmedTail(0x20n, 7, 10);
+    ch.replicaConfirmedTail(0x30n, 9, 10);
+    metrics.setPeerRtt(0xabn, 4);
+    let text = await metrics.expose();
+    assert.equal(
+      seriesValue(text, 'redex_replication_replica_lag_events{channel="x",replica="node-b"}'),
+      3,
+    );
+    assert.equal(
+      seriesValue(
+        text,
+        'redex_replication_replica_lag_events{channel="x",replica="0000000000000030"}',
+      ),
+      1,
+    );
+    assert.equal(seriesValue(text, 'redex_mesh_peer_rtt_seconds{peer="node-c"}'), 0.004);
+    ch.removeReplica(0x20n);
+    metrics.removePeer(0xabn);
+    text = await metrics.expose();
+    assert.doesNotMatch(text, /node-b|node-c/);
+    assert.equal(metrics.nodeLabel(0x20n), 'node-b');
+    assert.equal(metrics.nodeLabel(0x40n), '0000000000000040');
+  });
 });

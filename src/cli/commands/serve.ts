@@ -32,7 +32,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
         (options.logLevel as LogLevel | undefined) ?? config.logLevel,
         config.node,
       );
-      const node = await startNode(config, { logger });
+      const node = await startNode(config, { logger, processMetrics: true });
       io.stdout.write(
         `redex: node ${config.node} serving ${node.url} (data in ${config.dataDir})\n`,
       );

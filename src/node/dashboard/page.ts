@@ -29,7 +29,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   </section>
   <section>
     <h2>Channels</h2>
-    <table id="channels"><thead><tr><th>Channel</th><th>Role here</th><th>Leader</th><th>First seq</th><th>Tail</th><th>Events/s</th><th>Tails</th><th>Replicas</th></tr></thead><tbody></tbody></table>
+    <table id="channels"><thead><tr><th>Channel</th><th>Role here</th><th>Leader</th><th>Epoch</th><th>Committed</th><th>First seq</th><th>Tail</th><th>Events/s</th><th>Tails</th><th>Replicas</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
     <h2>Throughput (events/s) <span id="chart-max" class="muted"></span> <span id="chart-span" class="muted"></span></h2>

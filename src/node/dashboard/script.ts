@@ -2,7 +2,8 @@
 // It opens `events/status` (EventSource; the token, if any, goes as `?access_token=` because
 // EventSource cannot send headers), renders every `status` event with DOM calls only (never
 // innerHTML, so no name from a peer can inject markup), and keeps a short history of each
-// channel's tail to draw events/s. A token is read once from `#token=...` and kept in
+// channel's tail to draw events/s. Each node's HTTP origin is a link to its own dashboard (only
+// http(s) origins: a name from a peer never becomes a javascript: URL). A token is read once from `#token=...` and kept in
 // sessionStorage, then removed from the address bar.
 
 export const DASHBOARD_JS = `
@@ -38,6 +39,18 @@ export const DASHBOARD_JS = `
     for (const [key, value] of Object.entries(attrs || {})) tr.setAttribute(key, value);
     for (const cell of cells) tr.appendChild(cell);
     return tr;
+  }
+  function link(origin) {
+    const td = el('td', null, 'http');
+    if (!origin) { td.textContent = '—'; return td; }
+    let url = null;
+    try { url = new URL(origin); } catch (error) { url = null; }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) { td.textContent = origin; return td; }
+    const a = el('a', origin);
+    a.href = url.origin + '/';
+    a.rel = 'noopener noreferrer';
+    td.appendChild(a);
+    return td;
   }
   function fmtNum(n) { return n === null || n === undefined ? '—' : Number(n).toLocaleString('en-US'); }
   function fmtRate(n) { return n === null ? '—' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1); }
@@ -87,7 +100,7 @@ export const DASHBOARD_JS = `
       return row([
         el('td', node.name || '—'),
         el('td', node.nodeId || '—'),
-        el('td', node.http || '—'),
+        link(node.http),
         el('td', node.mesh || '—'),
         state,
         el('td', node.rttMs === null || node.rttMs === undefined ? '—' : node.rttMs.toFixed(2) + ' ms', 'num'),
@@ -107,9 +120,12 @@ export const DASHBOARD_JS = `
       for (const replica of channel.replicas) {
         const who = replica.name || replica.nodeId || '?';
         const lag = replica.lagEvents === null ? 'lag ?' : 'lag ' + fmtNum(replica.lagEvents);
-        const span = el('span', who + ' ' + (replica.role || '?') + ' · ' + lag, 'replica role-' + (replica.role || 'unknown'));
+        // On the leader: where the holder's log is known to match the leader's.
+        const matched = replica.matchedSeq === undefined ? '' : ' · matched ' + fmtNum(replica.matchedSeq);
+        const span = el('span', who + ' ' + (replica.role || '?') + ' · ' + lag + matched, 'replica role-' + (replica.role || 'unknown'));
         span.dataset.replica = who;
         span.dataset.lag = replica.lagEvents === null ? '' : String(replica.lagEvents);
+        if (replica.matchedSeq !== undefined) span.dataset.matched = replica.matchedSeq === null ? '' : String(replica.matchedSeq);
         replicas.appendChild(span);
       }
       const leader = channel.leader ? (channel.leader.name || channel.leader.nodeId) : null;
@@ -117,6 +133,8 @@ export const DASHBOARD_JS = `
         el('td', channel.name, 'name'),
         el('td', channel.role, 'role role-' + channel.role),
         el('td', leader ? '★ ' + leader : 'none known', 'leader'),
+        el('td', fmtNum(channel.epoch), 'num epoch'),
+        el('td', fmtNum(channel.commitSeq), 'num commit'),
         el('td', fmtNum(channel.firstSeq), 'num first'),
         el('td', fmtNum(channel.nextSeq), 'num tail'),
         el('td', fmtRate(channelRates[channel.name]), 'num rate'),

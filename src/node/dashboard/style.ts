@@ -21,6 +21,7 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line
 th { font-weight: 600; color: var(--muted); font-size: 12px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font: 12px ui-monospace, monospace; }
+a { color: var(--accent); }
 .role { font-weight: 600; }
 .role-leader, .leader-mark { color: var(--leader); }
 .role-replica { color: var(--accent); }

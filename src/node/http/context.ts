@@ -27,6 +27,11 @@ export interface RequestContext {
   /** The decoded `{channel}` path segment, already checked against the channel-name rules. */
   readonly channel: string;
   readonly state: ServerState;
+  /**
+   * The request proved it may read data (token, or a node that requires none). Always true on
+   * non-public routes; public ones use it to leave data out for anonymous callers.
+   */
+  readonly authenticated: boolean;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void>;

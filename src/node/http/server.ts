@@ -1,9 +1,11 @@
 // The node's HTTP API on node:http (or node:https with required client certificates). DEV DOCS:
 //
 // Owns: the listening server, the route table, authentication, the set of open SSE streams, the
-// count of requests in flight and the HTTP metrics. Calls the `NodeService` for everything else.
-// Every request ends in exactly one answer: the handler's, or the JSON error `toHttpError` makes
-// of what it threw; nothing a client sends can crash the process.
+// count of requests in flight and the HTTP metrics (with `redex_build_info` and, when asked, the
+// process series: build-metrics.ts). One log line per request: request-log.ts. Calls the
+// `NodeService` for everything else. Every request ends in exactly one answer: the handler's, or
+// the JSON error `toHttpError` makes of what it threw; nothing a client sends can crash the
+// process.
 //
 // Shutdown (`close`): stop listening, end every SSE stream, answer new requests on kept-alive
 // connections with 503, wait (bounded) for requests in flight, then cut what remains.
@@ -15,6 +17,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../../time/clock.js';
 import { systemClock } from '../../time/system-clock.js';
 import { formatHostPort, type HostPort } from '../address.js';
+import { registerNodeMetrics } from '../build-metrics.js';
 import { type NodeLogger, silentLogger } from '../logger.js';
 import type { NodeService } from '../service.js';
 import { BearerAuth, ClientCertAuth } from './auth.js';
@@ -40,14 +43,21 @@ import {
   STATUS_PUSH_INTERVAL_MS_DEFAULT,
   STATUS_PUSH_MIN_MS_DEFAULT,
 } from './limits.js';
+import {
+  logRequestEnd,
+  logStreamOpen,
+  type RequestLogFields,
+  requestLogFields,
+} from './request-log.js';
 import { CHANNEL_PARAM, matchRoute, type Route, type RouteMatch } from './router.js';
 import type { SseStream } from './sse.js';
-import { getHealth, getMetrics, getStatus, streamStatus } from './status.js';
+import { getHealth, getMetrics, getReadiness, getStatus, streamStatus } from './status.js';
 import { tailEvents } from './tail.js';
 
 export const ROUTES: readonly Route[] = [
   { name: 'dashboard', path: [], methods: { GET: serveDashboard }, public: true },
   { name: 'healthz', path: ['healthz'], methods: { GET: getHealth }, public: true },
+  { name: 'readyz', path: ['readyz'], methods: { GET: getReadiness }, public: true },
   { name: 'status', path: ['status'], methods: { GET: getStatus } },
   {
     name: 'status-stream',
@@ -108,10 +118,15 @@ export interface NodeHttpServerOptions {
   readonly sseWriteTimeoutMs?: number;
   /** Connections waiting for a request head (tests lower them). */
   readonly waitingConnections?: ConnectionGateLimits;
+  /** Also export prom-client's default process_* and nodejs_* series (build-metrics.ts). */
+  readonly processMetrics?: boolean;
 }
 
 class HttpMetrics {
   readonly registry = new Registry();
+  constructor(processMetrics: boolean) {
+    registerNodeMetrics(this.registry, { processMetrics });
+  }
   readonly requests = new Counter({
     name: 'redex_http_requests_total',
     help: 'HTTP requests answered, by route and status.',
@@ -151,7 +166,7 @@ export class NodeHttpServer {
   readonly #logger: NodeLogger;
   readonly #server: http.Server;
   readonly #state: ServerState;
-  readonly #metrics = new HttpMetrics();
+  readonly #metrics: HttpMetrics;
   readonly #streams = new Set<SseStream>();
   readonly #streamsMax: number;
   readonly #streamsPerAddressMax: number;
@@ -162,12 +177,17 @@ export class NodeHttpServer {
   /** Requests being answered, SSE streams excepted: what `close` waits for. */
   #inflight = 0;
   readonly #counted = new WeakSet<ServerResponse>();
+  /** Log fields of matched requests, for the `stream open` line `openStream` writes. */
+  readonly #logFields = new WeakMap<ServerResponse, RequestLogFields>();
+  /** Responses whose stream opened: their end is logged as `stream closed`. */
+  readonly #openedStreams = new WeakSet<ServerResponse>();
   #idle: (() => void)[] = [];
   #address: HostPort | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: NodeHttpServerOptions) {
     this.#service = options.service;
+    this.#metrics = new HttpMetrics(options.processMetrics === true);
     this.#auth = options.token ? new BearerAuth(options.token) : null;
     this.#clientAuth =
       options.tls != null && options.clientNames != null
@@ -226,6 +246,9 @@ export class NodeHttpServer {
         // The client may already be gone (it left while the handler awaited): nothing to track.
         if (stream.signal.aborted) return true;
         streams.add(stream);
+        this.#openedStreams.add(stream.response);
+        const fields = this.#logFields.get(stream.response);
+        if (fields !== undefined) logStreamOpen(this.#logger, fields, kind);
         this.#streamsByAddress.set(address, fromAddress + 1);
         metrics.streams.inc({ kind });
         stream.watchStalls({
@@ -331,17 +354,17 @@ export class NodeHttpServer {
     this.#inflight++;
     this.#counted.add(res);
     let routeName = 'unmatched';
+    const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
+    let logFields = requestLogFields(method, null, '', req.url ?? '');
     res.on('close', () => {
       this.#settle(res);
-      const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
       this.#metrics.requests.inc({ route: routeName, method, status: String(res.statusCode) });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // A stream's lifetime is its client's business, not a response time.
       if (!STREAM_ROUTES.has(routeName))
         this.#metrics.duration.observe({ route: routeName }, seconds);
-      // The path only: a query may carry an access token.
-      const path = (req.url ?? '').split('?')[0];
-      this.#logger.debug({ method, path, status: res.statusCode, seconds }, 'request');
+      const stream = this.#openedStreams.delete(res);
+      logRequestEnd(this.#logger, routeName, logFields, res.statusCode, seconds * 1000, stream);
     });
     try {
       if (this.#closing !== null) {
@@ -355,12 +378,13 @@ export class NodeHttpServer {
       } catch {
         throw new HttpError(400, 'BAD_REQUEST', 'the request target is not a valid URL');
       }
-      const method = req.method ?? 'GET';
       let match: RouteMatch | null = null;
       let routeError: unknown = null;
       try {
-        match = matchRoute(ROUTES, method, url.pathname);
+        match = matchRoute(ROUTES, req.method ?? 'GET', url.pathname);
         routeName = match.route.name;
+        logFields = requestLogFields(method, match.route, match.channel, '');
+        this.#logFields.set(res, logFields);
       } catch (error) {
         routeError = error;
       }
@@ -372,9 +396,27 @@ export class NodeHttpServer {
         this.#auth.check(req, url.searchParams, match?.route.queryToken === true);
       }
       if (match === null) throw routeError;
-      await match.handler({ req, res, url, channel: match.channel, state: this.#state });
+      await match.handler({
+        req,
+        res,
+        url,
+        channel: match.channel,
+        state: this.#state,
+        authenticated: this.#authenticated(req, url, match.route),
+      });
     } catch (error) {
       this.#fail(req, res, error);
+    }
+  }
+
+  /** Whether a request that passed the checks above may see data (see RequestContext). */
+  #authenticated(req: IncomingMessage, url: URL, route: Route): boolean {
+    if (this.#auth === null || route.public !== true) return true;
+    try {
+      this.#auth.check(req, url.searchParams, false);
+      return true;
+    } catch {
+      return false;
     }
   }
 

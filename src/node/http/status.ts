@@ -1,4 +1,5 @@
-// Node-level routes: status (JSON and a live SSE stream), Prometheus metrics, health.
+// Node-level routes: status (JSON and a live SSE stream), Prometheus metrics, liveness
+// (`/healthz`) and readiness (`/readyz`).
 
 import type { TimerHandle } from '../../time/clock.js';
 import { ACCESS_TOKEN_PARAM } from './auth.js';
@@ -17,6 +18,22 @@ export async function getStatus(ctx: RequestContext): Promise<void> {
 export async function getHealth(ctx: RequestContext): Promise<void> {
   const accepting = ctx.state.service.accepting;
   sendJson(ctx.res, accepting ? 200 : 503, { status: accepting ? 'ok' : 'shutting-down' });
+}
+
+/**
+ * GET /readyz: 200 when the node can serve its channels (log open; cluster: mesh up and every
+ * replicated channel has a known leader), else 503; the body says which checks failed. Public,
+ * like /healthz, so probes need no token; the names of leaderless channels go only to a caller
+ * that sent the token (or when the node has none).
+ */
+export async function getReadiness(ctx: RequestContext): Promise<void> {
+  checkParams(ctx.url.searchParams, []);
+  const { ready, channelsWithoutLeader, ...rest } = ctx.state.service.readiness();
+  sendJson(ctx.res, ready ? 200 : 503, {
+    status: ready ? 'ready' : 'not-ready',
+    ...rest,
+    ...(ctx.authenticated ? { channelsWithoutLeader } : {}),
+  });
 }
 
 /** GET /metrics: the node's series, then the HTTP layer's. */
