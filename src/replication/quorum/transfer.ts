@@ -159,6 +159,9 @@ export function handleStandNow(
     return effects;
   }
   s.counters.transfersStood++;
+  // Handed the channel on purpose (an operator, a draining node): keep it a while before giving
+  // it back to the preferred member, so two transfers do not chase each other.
+  s.returnNotBeforeMs = input.nowMs + RETURN_BACKOFF_SILENCES * s.silenceMs;
   startVote(s, input.nextSeq, input.nowMs, true, effects);
   return effects;
 }
