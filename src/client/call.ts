@@ -90,7 +90,10 @@ export function transportFailure(
   }
   return new RedexClientError({
     code: ClientErrorCode.ConnectionLost,
-    message: `the connection to ${node} broke: ${code}`,
+    // No answer came: for a read that is all there is to say; a write may have landed.
+    message: write
+      ? `the connection to ${node} broke after the request was sent (${code}): the outcome is unknown`
+      : `cannot reach the node at ${node}: ${code}`,
     status: null,
     node,
     outcome: write ? 'unknown' : 'none',
