@@ -17,6 +17,8 @@ export type { TailOptions } from './tail.js';
 export type { ClientClock, ClientTimerHandle } from './timer.js';
 export type { ClientTls, FetchLike } from './transport.js';
 export type {
+  ChannelFileConfig,
+  ChannelReplicationConfig,
   ChannelRole,
   ChannelSpec,
   ChannelStatus,

@@ -3,12 +3,34 @@
 
 export type ChannelRole = 'leader' | 'replica' | 'candidate' | 'idle' | 'standalone';
 
+/** A channel's log config as given (docs/OPERATIONS.md, the config file's `file`). */
+export interface ChannelFileConfig {
+  readonly persistent?: boolean;
+  /** `'never'`, `'always'`, `{ everyN }`, `{ intervalMs }` or `{ intervalMs, maxBytes }`. */
+  readonly fsync?: unknown;
+  readonly retention?: {
+    readonly maxEvents?: number;
+    readonly maxBytes?: number;
+    readonly maxAgeMs?: number;
+  };
+  readonly tailBufferSize?: number;
+  readonly maxLiveBytes?: number;
+  readonly cacheBytes?: number;
+}
+
+/** A channel's replication as given (the config file's `replication`). */
+export interface ChannelReplicationConfig {
+  readonly factor?: number;
+  readonly heartbeatMs?: number;
+  readonly placement?: unknown;
+}
+
 export interface ChannelStatus {
   readonly name: string;
   readonly persistent: boolean;
   /** The log config the channel was opened with. */
-  readonly file: Readonly<Record<string, unknown>>;
-  readonly replication: Readonly<Record<string, unknown>> | null;
+  readonly file: ChannelFileConfig;
+  readonly replication: ChannelReplicationConfig | null;
   readonly role: ChannelRole;
   readonly leader: { readonly name: string | null; readonly nodeId: string | null } | null;
   readonly firstSeq: number | null;
@@ -58,9 +80,8 @@ export interface NodeStatus {
 
 /** `POST /channels` without the name: `{ file?, replication? }` as in the config file. */
 export interface ChannelSpec {
-  readonly file?: Readonly<Record<string, unknown>>;
-  readonly replication?: Readonly<Record<string, unknown>> | null;
-  readonly [field: string]: unknown;
+  readonly file?: ChannelFileConfig;
+  readonly replication?: ChannelReplicationConfig | null;
 }
 
 export interface CreateChannelAnswer {
