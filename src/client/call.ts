@@ -179,13 +179,17 @@ export function answerError(
   }
   const { code, message, ...details } = error;
   const codeText = String(code);
-  const unknown = write && (UNKNOWN_OUTCOME_CODES.has(codeText) || codeText === 'INTERNAL');
+  // A node that says the append took no seq (`outcome: "not-written"`) settles it.
+  const notWritten = details.outcome === 'not-written';
+  const unknown =
+    write && !notWritten && (UNKNOWN_OUTCOME_CODES.has(codeText) || codeText === 'INTERNAL');
   return new RedexClientError({
     code: codeText,
     message: String(message ?? `HTTP ${status}`),
     status,
     node,
     outcome: unknown ? 'unknown' : 'none',
+    seq: unknown && typeof details.seq === 'number' ? details.seq : null,
     details,
   });
 }

@@ -71,9 +71,10 @@ const RETRY_ELSEWHERE = new Set<string>([
 
 /** True when the same request may be sent again (to this node or another) without risk. */
 export function isRetryable(error: unknown): error is RedexClientError {
-  return (
-    error instanceof RedexClientError && error.outcome === 'none' && RETRY_ELSEWHERE.has(error.code)
-  );
+  if (!(error instanceof RedexClientError) || error.outcome !== 'none') return false;
+  // A leader that stepped down before the append took a seq wrote nothing.
+  if (error.code === 'LEADERSHIP_LOST') return error.details.outcome === 'not-written';
+  return RETRY_ELSEWHERE.has(error.code);
 }
 
 /**

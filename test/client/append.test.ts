@@ -165,6 +165,20 @@ describe('RedexClient.append', () => {
     }
   });
 
+  test('the seq of an unknown outcome when the node names it; "not-written" is retried', async () => {
+    const cut = await node((_, res) =>
+      sendError(res, 503, 'LEADERSHIP_LOST', { outcome: 'unknown', seq: 41 }),
+    );
+    const error = await rejection(client({ nodes: cut.url }).append(CHANNEL, 'x'));
+    assert.equal(error.outcome, 'unknown');
+    assert.equal(error.seq, 41);
+    const queued = await node((_, res) =>
+      sendError(res, 503, 'LEADERSHIP_LOST', { outcome: 'not-written' }),
+    );
+    const other = await node(leader(9));
+    assert.equal(await client({ nodes: [queued.url, other.url] }).append(CHANNEL, 'y'), 9);
+  });
+
   test('a connection cut after the request arrived: CONNECTION_LOST, outcome unknown', async () => {
     const fake = await node((_, res) => {
       res.socket?.destroy();
