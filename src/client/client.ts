@@ -95,7 +95,8 @@ export class RedexClient {
     payload: Payload | readonly Payload[],
     options: AppendOptions = {},
   ): Promise<number | number[]> {
-    const single = typeof payload === 'string' || payload instanceof Uint8Array;
+    // isView rather than instanceof: a Uint8Array from another realm (an iframe, a VM) counts too.
+    const single = typeof payload === 'string' || ArrayBuffer.isView(payload);
     const payloads = single ? [payload] : (payload as readonly Payload[]);
     const answer = await appendBatch(this.#ctx, channel, payloads.map(payloadBytes), options);
     const seqs = Array.from({ length: answer.count }, (_, index) => answer.firstSeq! + index);

@@ -66,7 +66,13 @@ export async function openTransport(options: {
     }
     return fetchTransport((input, init) => globalThis.fetch(input, init));
   }
-  const undici = await import('undici');
+  let undici: typeof import('undici');
+  try {
+    undici = await import('undici');
+  } catch {
+    // undici 7 needs Node 20.18.1 or newer; an older Node still has its global fetch.
+    return fetchTransport((input, init) => globalThis.fetch(input, init));
+  }
   const tls = options.tls ?? {};
   const agent = new undici.Agent({
     connections: options.connectionsPerNode ?? CONNECTIONS_PER_NODE_DEFAULT,
