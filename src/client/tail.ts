@@ -77,6 +77,13 @@ export async function* tailChannel(
       signal?.removeEventListener('abort', onAbort);
     };
     let outcome: StreamEnd;
+    let openedMs: number | null = null;
+    let delivered = false;
+    // A stream that did its job (delivered, or stayed open a while) earns a fresh retry budget;
+    // a node that opens streams only to end them at once spends it like any failure.
+    const earnedFreshBudget = () =>
+      delivered ||
+      (openedMs !== null && ctx.caller.clock.nowMs() - openedMs >= ctx.retry.backoffMaxMs);
     try {
       const answer = await call(ctx.caller, node, {
         method: 'GET',
@@ -97,7 +104,7 @@ export async function* tailChannel(
         throw answerError(response.status, await readText(response, node), node, false);
       }
       if (response.body === null) throw streamBroke(node, 'no body');
-      budget.reset();
+      openedMs = ctx.caller.clock.nowMs();
       if (idleMs > 0) watchIdle(idleMs);
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
@@ -135,6 +142,7 @@ export async function* tailChannel(
             }
             if (verdict === null) continue;
             next = verdict.seq + 1;
+            delivered = true;
             yield verdict;
             if (end !== null && next >= end) {
               outcome = 'to';
@@ -148,6 +156,7 @@ export async function* tailChannel(
       }
     } catch (error) {
       release();
+      if (earnedFreshBudget()) budget.reset();
       node = await failOver(ctx, budget, error, node, { operation: 'tail', channel }, signal);
       continue;
     } finally {
@@ -155,6 +164,7 @@ export async function* tailChannel(
     }
     if (outcome === 'to') return;
     // The node ended the stream (it is stopping, or closed the channel): ask the next one.
+    if (earnedFreshBudget()) budget.reset();
     node = await failOver(
       ctx,
       budget,

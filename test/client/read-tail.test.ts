@@ -176,6 +176,24 @@ describe('RedexClient.tail', () => {
     assert.equal(other.requests[0]!.headers['last-event-id'], '0');
   });
 
+  test('a node that ends every stream at once spends the retry budget: the tail gives up', async () => {
+    const closing = await node((_, res) => {
+      sseStart(res);
+      res.end('event: end\ndata: {"reason":"closed"}\n\n');
+    });
+    await assert.rejects(
+      collect(
+        client({
+          nodes: closing.url,
+          // A long backoffMaxMs: no stream counts as having stayed open a while.
+          retry: { attempts: 4, backoffMs: 1, backoffMaxMs: 60_000 },
+        }).tail(CHANNEL),
+      ),
+      (error) => error instanceof RedexClientError && error.code === 'CONNECTION_LOST',
+    );
+    assert.equal(closing.requests.length, 4);
+  });
+
   test('with `to` the tail ends after seq to − 1', async () => {
     const fake = await node(tailNode(['a', 'b', 'c', 'd'], () => {}));
     const got = await collect(client({ nodes: fake.url }).tail(CHANNEL, { from: 1, to: 3 }));
