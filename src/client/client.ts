@@ -7,7 +7,7 @@ import { type AppendOptions, appendBatch } from './append.js';
 import { payloadBytes } from './base64.js';
 import { type Caller, callJson, channelPath } from './call.js';
 import type { ClientContext, RetryNotice } from './context.js';
-import { isRetryable } from './errors.js';
+import { isRetryable, RedexClientError } from './errors.js';
 import type { ClientEvent } from './events.js';
 import { onAnyNode } from './failover.js';
 import { NodeSet } from './nodes.js';
@@ -163,7 +163,17 @@ export class RedexClient {
   }
 
   #openTransport(): Promise<Transport> {
-    if (this.#closed) return Promise.reject(new Error('redex: this RedexClient is closed'));
+    if (this.#closed) {
+      return Promise.reject(
+        new RedexClientError({
+          code: 'CLOSED',
+          message: 'this RedexClient is closed',
+          status: null,
+          node: null,
+          outcome: 'none',
+        }),
+      );
+    }
     this.#transport ??= openTransport({
       fetch: this.#options.fetch,
       tls: this.#options.tls,

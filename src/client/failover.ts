@@ -8,13 +8,18 @@ import { ClientErrorCode, RedexClientError } from './errors.js';
 import type { RetryBudget } from './retry.js';
 import { pause } from './timer.js';
 
+/** Failures without an answer that another attempt may not repeat. */
+const NO_ANSWER = new Set<string>([
+  ClientErrorCode.Unreachable,
+  ClientErrorCode.ConnectionLost,
+  ClientErrorCode.Timeout,
+]);
+
 /** True when another node (or the same one later) may give a better answer. */
 export function isReadRetryable(error: unknown): error is RedexClientError {
   if (!(error instanceof RedexClientError)) return false;
-  if (error.code === ClientErrorCode.TailGap || error.code === ClientErrorCode.BadResponse) {
-    return false;
-  }
-  return error.status === null || error.status >= 500 || error.code === 'NOT_LEADER';
+  if (error.status === null) return NO_ANSWER.has(error.code);
+  return error.status >= 500 || error.code === 'NOT_LEADER';
 }
 
 /**
