@@ -39,7 +39,7 @@ export interface Caller {
 
 export interface Answer {
   readonly response: HttpAnswer;
-  /** Stops the deadline; a stream keeps following the caller's signal until `release`. */
+  /** The request's time limit: `done()` once the answer is read; a stream calls `stopTimer()`. */
   readonly deadline: Deadline;
 }
 
