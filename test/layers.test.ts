@@ -2,6 +2,8 @@
 // time, errors → wire, log → replication → mesh → cluster → node → cli. Layers of one rank are
 // siblings and do not import each other; the entry files (src/index.ts, src/testing.ts) may
 // import anything. Every relative import in src/ is checked, so an upward import fails here.
+// The HTTP client (src/client, the `redex/client` entry) stands alone: it imports nothing from
+// the other layers and no `node:` module, so it runs in browsers too.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -14,6 +16,7 @@ const RANK: Readonly<Record<string, number>> = {
   errors: 0,
   wire: 1,
   log: 1,
+  client: 1,
   replication: 2,
   mesh: 3,
   cluster: 4,
@@ -60,5 +63,19 @@ describe('layers', () => {
       }
     }
     assert.deepEqual(violations, []);
+  });
+
+  it('src/client imports only itself, and no node: module or package statically', () => {
+    const outside: string[] = [];
+    const STATIC = /^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'/gm;
+    for (const file of sourceFiles(join(SRC, 'client'))) {
+      for (const match of readFileSync(file, 'utf8').matchAll(STATIC)) {
+        const target = match[1]!;
+        if (!target.startsWith('.') || layerOf(resolve(dirname(file), target)) !== 'client') {
+          outside.push(`${relative(SRC, file)} imports ${target}`);
+        }
+      }
+    }
+    assert.deepEqual(outside, []);
   });
 });

@@ -1,9 +1,9 @@
 // Shared plumbing of the commands: the global connection options (--url, --token, ...) turned
-// into an `ApiClient`, and the result code of the command that ran.
+// into a `RedexClient` (src/client), and the result code of the command that ran.
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { ApiClient, type ClientTls } from './client.js';
+import { type ClientTls, RedexClient, RedexClientError } from '../client/index.js';
 import { CliError, ExitCode } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -21,7 +21,7 @@ export interface GlobalOptions {
 
 export interface CommandContext {
   readonly io: CliIo;
-  client(command: Command): Promise<ApiClient>;
+  client(command: Command): Promise<RedexClient>;
   setExitCode(code: number): void;
 }
 
@@ -34,7 +34,13 @@ async function readOption(flag: string, path: string | undefined): Promise<strin
   }
 }
 
-export async function clientFor(command: Command, io: CliIo): Promise<ApiClient> {
+/**
+ * The CLI talks to the one node it is given: a NOT_LEADER answer is followed once (noted on
+ * stderr) and anything else retryable is tried once more, then reported.
+ */
+export const CLI_RETRY = { attempts: 2 } as const;
+
+export async function clientFor(command: Command, io: CliIo): Promise<RedexClient> {
   const options = command.optsWithGlobals<GlobalOptions>();
   let token = options.token ?? null;
   if (token === null && options.tokenFile !== undefined) {
@@ -53,13 +59,28 @@ export async function clientFor(command: Command, io: CliIo): Promise<ApiClient>
       throw new CliError(`--timeout-ms must be a positive integer, got ${options.timeoutMs}`, 2);
     }
   }
-  return new ApiClient({
-    url: options.url ?? io.env.REDEX_URL ?? DEFAULT_URL,
-    token,
-    tls,
-    timeoutMs,
-    signal: io.signal,
-  });
+  const url = options.url ?? io.env.REDEX_URL ?? DEFAULT_URL;
+  try {
+    return new RedexClient({
+      nodes: url,
+      token,
+      tls,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      retry: CLI_RETRY,
+      onRetry: ({ error, channel, from, to, delayMs }) => {
+        if (error.code !== 'NOT_LEADER' || delayMs > 0) return;
+        const leader = error.details.leader as { name?: string | null } | undefined;
+        io.stderr.write(
+          `redex: ${from} does not lead ${channel}; following to ${leader?.name ?? 'the leader'} at ${to}\n`,
+        );
+      },
+    });
+  } catch (error) {
+    if (error instanceof RedexClientError) {
+      throw new CliError(`--url: ${error.message.replace(/^redex: /, '')}`, ExitCode.Usage);
+    }
+    throw error;
+  }
 }
 
 /** Parses a non-negative integer option, or throws a usage error naming it. */

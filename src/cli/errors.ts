@@ -8,6 +8,9 @@ export const ExitCode = {
   Usage: 2,
 } as const;
 
+/** The conventional exit code of a command interrupted by SIGINT. */
+export const INTERRUPTED_EXIT_CODE = 130;
+
 /** A failure to report as `redex: <message>` and exit with `exitCode`. */
 export class CliError extends Error {
   readonly exitCode: number;
@@ -15,19 +18,5 @@ export class CliError extends Error {
   constructor(message: string, exitCode: number = ExitCode.Failure) {
     super(message);
     this.exitCode = exitCode;
-  }
-}
-
-/** The node answered with `{ "error": { code, message, ... } }`. */
-export class ApiError extends CliError {
-  readonly status: number;
-  readonly code: string;
-  readonly details: Readonly<Record<string, unknown>>;
-
-  constructor(status: number, code: string, message: string, details: Record<string, unknown>) {
-    super(message.replace(/^redex: /, ''));
-    this.status = status;
-    this.code = code;
-    this.details = details;
   }
 }

@@ -43,6 +43,30 @@ export interface WireEvent {
   readonly encoding?: 'base64';
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * An event as the API's JSON would show it: the payload as text when `format` prints text and
+ * the bytes are UTF-8, else base64 (marked `"encoding": "base64"` in a text format).
+ */
+export function wireEvent(
+  event: { readonly seq: number; readonly payload: Uint8Array; readonly timestampNs: bigint },
+  format: EventFormat,
+): WireEvent {
+  const base = { seq: event.seq, timestampNs: event.timestampNs.toString() };
+  const bytes = Buffer.from(
+    event.payload.buffer,
+    event.payload.byteOffset,
+    event.payload.byteLength,
+  );
+  if (format === 'base64') return { ...base, payload: bytes.toString('base64') };
+  try {
+    return { ...base, payload: strictUtf8.decode(bytes) };
+  } catch {
+    return { ...base, payload: bytes.toString('base64'), encoding: 'base64' };
+  }
+}
+
 /**
  * One output line for an event fetched with `encoding=utf8` (text, json) or base64 (base64).
  * Text mode prints the payload; an event that is not UTF-8 comes as base64 and `onBinary` is told.

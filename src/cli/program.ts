@@ -3,10 +3,10 @@
 // Errors become `redex: <message>` on stderr: 1 for failures, 2 for usage mistakes.
 
 import { Command, CommanderError } from 'commander';
+import { type RedexClient, RedexClientError } from '../client/index.js';
 import { RedexError } from '../log/errors.js';
 import { NodeError } from '../node/errors.js';
 import { packageVersion } from '../node/version.js';
-import type { ApiClient } from './client.js';
 import { registerAppend } from './commands/append.js';
 import { registerCerts } from './commands/certs.js';
 import { registerChannel } from './commands/channel.js';
@@ -16,7 +16,7 @@ import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { type CommandContext, clientFor, DEFAULT_URL } from './context.js';
-import { CliError, ExitCode } from './errors.js';
+import { CliError, ExitCode, INTERRUPTED_EXIT_CODE } from './errors.js';
 import type { CliIo } from './io.js';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -60,7 +60,7 @@ export function buildProgram(ctx: CommandContext): Command {
 
 /** Runs one command line (without `node` and the script path); resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const clients: ApiClient[] = [];
+  const clients: RedexClient[] = [];
   let exitCode: number = ExitCode.Ok;
   const ctx: CommandContext = {
     io,
@@ -82,9 +82,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
+    // A request cut short by Ctrl-C rejects with the signal's reason, whatever it was.
+    if (io.signal.aborted && !(error instanceof CliError) && !(error instanceof CommanderError)) {
+      return report(new CliError('interrupted', INTERRUPTED_EXIT_CODE), io);
+    }
     return report(error, io);
   } finally {
-    for (const client of clients) client.close();
+    // Kept-alive connections closed, so a finished command does not wait for them to time out.
+    await Promise.all(clients.map((client) => client.close()));
   }
 }
 
@@ -97,7 +102,11 @@ function report(error: unknown, io: CliIo): number {
     if (error.exitCode !== ExitCode.Ok) io.stderr.write(`redex: ${error.message}\n`);
     return error.exitCode;
   }
-  if (error instanceof RedexError || error instanceof NodeError) {
+  if (
+    error instanceof RedexError ||
+    error instanceof NodeError ||
+    error instanceof RedexClientError
+  ) {
     io.stderr.write(`${error.message}\n`);
     return ExitCode.Failure;
   }

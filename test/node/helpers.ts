@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type SseMessage, SseParser } from '../../src/cli/sse-parser.js';
+import { type SseMessage, SseParser } from '../../src/client/sse-parser.js';
 import { Redex } from '../../src/log/redex.js';
 import type { ChannelSpec } from '../../src/node/channel-spec.js';
 import { NodeHttpServer, type NodeHttpServerOptions } from '../../src/node/http/server.js';

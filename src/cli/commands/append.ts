@@ -1,19 +1,21 @@
 // `redex append CHANNEL [PAYLOAD...]`: payloads from the arguments (one request, all or nothing)
-// or from stdin, one event per line, sent in batches. A NOT_LEADER answer is followed once to the
-// leader's HTTP address, which then takes the rest of the batches.
+// or from stdin, one event per line, sent in batches. The client follows a NOT_LEADER answer once
+// to the leader's HTTP address (noted on stderr), which then takes the rest of the batches.
 
 import type { Command } from 'commander';
-import { APPEND_JSON_BODY_BYTES_MAX } from '../../node/http/limits.js';
-import { type ApiClient, channelPath } from '../client.js';
+import type { Acks, RedexClient } from '../../client/index.js';
+import { RedexClientError } from '../../client/index.js';
+import { APPEND_BATCH_BODY_BYTES_MAX as API_BATCH_BODY_BYTES_MAX } from '../../node/http/limits.js';
 import { type CommandContext, intOption } from '../context.js';
-import { ApiError, CliError } from '../errors.js';
-import type { CliIo } from '../io.js';
+import { CliError } from '../errors.js';
 
 export const APPEND_BATCH_EVENTS_DEFAULT = 1_000;
-/** Batches close before their JSON body reaches this (below the API's limit, with room to spare). */
-export const APPEND_BATCH_BODY_BYTES_MAX = APPEND_JSON_BODY_BYTES_MAX - 64 * 1024;
+/** Batches close before their body (4 bytes + payload per event) reaches this. */
+export const APPEND_BATCH_BODY_BYTES_MAX = API_BATCH_BODY_BYTES_MAX - 64 * 1024;
 /** A stdin line longer than this is refused before it is sent (the API's event limit is lower). */
 export const STDIN_LINE_CHARS_MAX = 16 * 1024 * 1024;
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 interface AppendOptions {
   base64?: boolean;
@@ -49,57 +51,40 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
   if (pending.length > 0) yield pending.replace(/\r$/, '');
 }
 
-/** Sends appends to a node, following one NOT_LEADER redirect. */
-export class Appender {
-  #client: ApiClient;
-  #followed = false;
-  readonly #io: CliIo;
-  readonly #channel: string;
-  readonly #query: Record<string, number | undefined>;
+/** A payload argument or line as bytes (`--base64` payloads are checked, not guessed at). */
+function payloadBytes(text: string, base64: boolean, index: number): Uint8Array {
+  if (!base64) return Buffer.from(text, 'utf8');
+  if (!BASE64.test(text)) throw new CliError(`payload ${index} is not valid base64`);
+  return Buffer.from(text, 'base64');
+}
 
-  constructor(
-    client: ApiClient,
-    io: CliIo,
-    channel: string,
-    query: Record<string, number | undefined>,
-  ) {
-    this.#client = client;
-    this.#io = io;
-    this.#channel = channel;
-    this.#query = query;
-  }
+function leaderHttp(error: RedexClientError): unknown {
+  return (error.details.leader as { http?: unknown } | null | undefined)?.http;
+}
 
-  async send(payloads: readonly string[], encoding: 'utf8' | 'base64'): Promise<AppendAnswer> {
-    const body =
-      payloads.length === 1 ? { payload: payloads[0], encoding } : { events: payloads, encoding };
-    try {
-      return await this.#post(body);
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== 'NOT_LEADER' || this.#followed)
-        throw error;
-      const leader = error.details.leader as
-        | { http?: string | null; name?: string | null }
-        | undefined;
-      if (!leader?.http) {
-        throw new CliError(
-          `${error.message}; its HTTP address is not known, so the append cannot be forwarded`,
-        );
-      }
-      this.#io.stderr.write(
-        `redex: ${this.#client.url} does not lead ${this.#channel}; following to ${leader.name ?? 'the leader'} at ${leader.http}\n`,
+/** Sends one batch; the API's answer shape, for --json. */
+async function send(
+  client: RedexClient,
+  channel: string,
+  payloads: readonly Uint8Array[],
+  options: { acks?: Acks; waitMs?: number; signal: AbortSignal },
+): Promise<AppendAnswer> {
+  let seqs: number[];
+  try {
+    seqs = await client.append(channel, payloads, options);
+  } catch (error) {
+    if (error instanceof RedexClientError && error.code === 'NOT_LEADER' && !leaderHttp(error)) {
+      throw new CliError(
+        `${error.message.replace(/^redex: /, '')}; its HTTP address is not known, so the append cannot be forwarded`,
       );
-      this.#followed = true;
-      this.#client = this.#client.withUrl(leader.http);
-      return await this.#post(body);
     }
+    throw error;
   }
-
-  #post(body: unknown): Promise<AppendAnswer> {
-    return this.#client.json<AppendAnswer>('POST', channelPath(this.#channel, 'events'), {
-      json: body,
-      query: this.#query,
-    });
-  }
+  return {
+    firstSeq: seqs[0] ?? null,
+    lastSeq: seqs.at(-1) ?? null,
+    count: seqs.length,
+  };
 }
 
 export function registerAppend(program: Command, ctx: CommandContext): void {
@@ -118,17 +103,22 @@ export function registerAppend(program: Command, ctx: CommandContext): void {
     .action(
       async (channel: string, payloads: string[], options: AppendOptions, command: Command) => {
         const { io } = ctx;
-        const encoding = options.base64 ? 'base64' : 'utf8';
+        const base64 = options.base64 === true;
         const batchMax = intOption('--batch', options.batch, 1) ?? APPEND_BATCH_EVENTS_DEFAULT;
-        const appender = new Appender(await ctx.client(command), io, channel, {
-          replicas: intOption('--replicas', options.replicas),
-          timeoutMs: intOption('--wait-ms', options.waitMs, 1),
-        });
+        const replicas = intOption('--replicas', options.replicas);
+        const waitMs = intOption('--wait-ms', options.waitMs, 1);
+        const sendOptions = {
+          ...(replicas === undefined ? {} : { acks: replicas }),
+          ...(waitMs === undefined ? {} : { waitMs }),
+          signal: io.signal,
+        };
+        const client = await ctx.client(command);
         const report = (answer: AppendAnswer) => {
           if (options.json) io.stdout.write(`${JSON.stringify(answer)}\n`);
         };
         if (payloads.length > 0) {
-          const answer = await appender.send(payloads, encoding);
+          const bytes = payloads.map((payload, index) => payloadBytes(payload, base64, index));
+          const answer = await send(client, channel, bytes, sendOptions);
           report(answer);
           if (!options.json)
             io.stdout.write(
@@ -136,14 +126,14 @@ export function registerAppend(program: Command, ctx: CommandContext): void {
             );
           return;
         }
-        let batch: string[] = [];
+        let batch: Uint8Array[] = [];
         let batchBytes = 0;
         let total = 0;
         let first: number | null = null;
         let last: number | null = null;
         const flush = async () => {
           if (batch.length === 0) return;
-          const answer = await appender.send(batch, encoding);
+          const answer = await send(client, channel, batch, sendOptions);
           report(answer);
           total += answer.count;
           first ??= answer.firstSeq;
@@ -154,10 +144,11 @@ export function registerAppend(program: Command, ctx: CommandContext): void {
         try {
           for await (const line of readLines(io.stdin)) {
             if (io.signal.aborted) break;
-            const size = Buffer.byteLength(JSON.stringify(line)) + 1;
+            const bytes = payloadBytes(line, base64, total + batch.length);
+            const size = 4 + bytes.byteLength;
             if (batch.length >= batchMax || batchBytes + size > APPEND_BATCH_BODY_BYTES_MAX)
               await flush();
-            batch.push(line);
+            batch.push(bytes);
             batchBytes += size;
           }
           await flush();

@@ -1,8 +1,7 @@
 // `redex channel create|list|show`: channel admin over the HTTP API.
 
 import type { Command } from 'commander';
-import type { ChannelStatus } from '../../node/service.js';
-import { channelPath } from '../client.js';
+import type { ChannelStatus } from '../../client/index.js';
 import { type CommandContext, intOption } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import { dash, table } from '../format.js';
@@ -108,11 +107,9 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
     .option('--json', 'print the API answer as JSON')
     .action(async (name: string, options: CreateOptions, command: Command) => {
       const client = await ctx.client(command);
-      const answer = await client.json<{ created: boolean; channel: ChannelStatus }>(
-        'POST',
-        '/channels',
-        { json: buildSpec(name, options) },
-      );
+      const answer = await client.createChannel(name, buildSpec(name, options), {
+        signal: ctx.io.signal,
+      });
       if (options.json) {
         ctx.io.stdout.write(`${JSON.stringify(answer)}\n`);
         return;
@@ -131,7 +128,7 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
     .option('--json', 'print the API answer as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
-      const answer = await client.json<{ channels: ChannelStatus[] }>('GET', '/channels');
+      const answer = { channels: await client.channels({ signal: ctx.io.signal }) };
       if (options.json) ctx.io.stdout.write(`${JSON.stringify(answer)}\n`);
       else if (answer.channels.length === 0) ctx.io.stdout.write('no channels\n');
       else ctx.io.stdout.write(`${channelRows(answer.channels)}\n`);
@@ -143,7 +140,7 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
     .argument('<name>', 'channel name')
     .action(async (name: string, _options: unknown, command: Command) => {
       const client = await ctx.client(command);
-      const answer = await client.json<ChannelStatus>('GET', channelPath(name));
+      const answer = await client.channel(name, { signal: ctx.io.signal });
       ctx.io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     });
 }

@@ -10,12 +10,11 @@
 
 import type { Command } from 'commander';
 import { HEARTBEAT_MS_MAX, HEARTBEAT_MS_MIN } from '../../replication/config.js';
-import { INTERRUPTED_EXIT_CODE } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { DemoCluster } from '../demo/cluster.js';
 import { readLog, verdictCounts, verifyLogs } from '../demo/verify.js';
 import { APPEND_ACKS_QUERY, DemoWriter, request } from '../demo/writer.js';
-import { CliError, ExitCode } from '../errors.js';
+import { CliError, ExitCode, INTERRUPTED_EXIT_CODE } from '../errors.js';
 
 export const DEMO_CHANNEL = 'demo/orders';
 const CHANNEL_PATH = `/channels/${encodeURIComponent(DEMO_CHANNEL)}`;

@@ -1,23 +1,16 @@
 // `redex read CHANNEL`: prints a range, one event per line. The range ends at `--to`, or at the
 // channel's tail when the read started, so reading a busy channel ends. The node streams the
-// range over one Server-Sent-Events response (its tail route with `to`), reading the log in pages
-// bounded in bytes at the pace this process prints, so a long range costs neither side more than
-// a page. Evicted history is skipped with a note. A read of more than `--page` events reports
-// progress on stderr (unless --quiet).
+// range over one Server-Sent-Events response (the client's tail with `to`), reading the log in
+// pages bounded in bytes at the pace this process prints, so a long range costs neither side more
+// than a page. Evicted history is skipped with a note. A read of more than `--page` events
+// reports progress on stderr (unless --quiet).
 
 import type { Command } from 'commander';
+import { RedexClientError } from '../../client/index.js';
 import { READ_EVENTS_DEFAULT, READ_EVENTS_MAX } from '../../node/http/limits.js';
-import { channelPath } from '../client.js';
 import { type CommandContext, intOption } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import {
-  EVENT_FORMATS,
-  type EventFormat,
-  encodingFor,
-  formatEvent,
-  type WireEvent,
-} from '../format.js';
-import type { SseMessage } from '../sse-parser.js';
+import { EVENT_FORMATS, type EventFormat, formatEvent, wireEvent } from '../format.js';
 
 /** Progress lines at most this often. */
 export const PROGRESS_INTERVAL_MS = 500;
@@ -33,10 +26,6 @@ interface ReadOptions {
 
 /** Stdout is written in chunks of about this many characters. */
 const OUTPUT_CHUNK_CHARS = 64 * 1024;
-
-interface StreamError {
-  readonly error: { code: string; message: string; lostSeq?: number; resumeSeq?: number };
-}
 
 export function parseFormat(value: string | undefined): EventFormat {
   const format = (value ?? 'text') as EventFormat;
@@ -76,7 +65,7 @@ export function registerRead(program: Command, ctx: CommandContext): void {
       if (end !== null && end < start) throw new CliError('--to is below --from', ExitCode.Usage);
       const client = await ctx.client(command);
       // Fix the end at the tail as of now: a busy channel must not make this endless.
-      end ??= (await client.json<{ nextSeq: number }>('GET', channelPath(channel))).nextSeq;
+      end ??= (await client.channel(channel, { signal: io.signal })).nextSeq;
       const limit = count ?? Number.POSITIVE_INFINITY;
       let from = start;
       let printed = 0;
@@ -105,12 +94,9 @@ export function registerRead(program: Command, ctx: CommandContext): void {
         io.stderr.write(io.stderr.isTTY ? `\r\x1b[K${text}${final ? '\n' : ''}` : `${text}\n`);
       };
       while (from < end && printed < limit && !io.signal.aborted) {
-        let ended: string | null = null;
-        let failure: StreamError['error'] | null = null;
-        const onMessage = (message: SseMessage): boolean => {
-          if (message.event === 'message') {
-            const event = JSON.parse(message.data) as WireEvent;
-            out += `${formatEvent(event, format, onBinary)}\n`;
+        try {
+          for await (const event of client.tail(channel, { from, to: end, signal: io.signal })) {
+            out += `${formatEvent(wireEvent(event, format), format, onBinary)}\n`;
             if (out.length >= OUTPUT_CHUNK_CHARS) flush();
             printed++;
             from = event.seq + 1;
@@ -119,37 +105,30 @@ export function registerRead(program: Command, ctx: CommandContext): void {
               flush();
               progress(false);
             }
-            return from < end && printed < limit;
+            if (printed >= limit) break;
           }
-          if (message.event === 'error') failure = (JSON.parse(message.data) as StreamError).error;
-          else if (message.event === 'end')
-            ended = String((JSON.parse(message.data) as { reason?: string }).reason);
-          return message.event !== 'error' && message.event !== 'end';
-        };
-        await client.stream(
-          channelPath(channel, 'tail'),
-          { from, to: end, encoding: encodingFor(format) },
-          onMessage,
-        );
-        flush();
-        const error = failure as StreamError['error'] | null;
-        if (error !== null) {
-          if (error.code !== 'LAGGED' || error.resumeSeq === undefined)
-            throw new CliError(`${error.code}: ${error.message.replace(/^redex: /, '')}`);
+          from = Math.max(from, end);
+        } catch (error) {
+          flush();
+          if (io.signal.aborted) break;
+          const resumeSeq = (error as RedexClientError).details?.resumeSeq;
+          if (
+            !(error instanceof RedexClientError) ||
+            error.code !== 'LAGGED' ||
+            typeof resumeSeq !== 'number'
+          ) {
+            throw error;
+          }
           // Retention passed the reader: go on from what is still there, as a range read does.
           if (!warnedGap) {
             warnedGap = true;
             io.stderr.write(
-              `redex: events ${from}..${error.resumeSeq - 1} are no longer retained (evicted); continuing at ${error.resumeSeq}\n`,
+              `redex: events ${from}..${resumeSeq - 1} are no longer retained (evicted); continuing at ${resumeSeq}\n`,
             );
           }
-          from = Math.max(from, error.resumeSeq);
-          continue;
+          from = Math.max(from, resumeSeq);
         }
-        if (from >= end || printed >= limit || io.signal.aborted) break;
-        throw new CliError(
-          `the node ended the stream at seq ${from} before ${end} (${ended ?? 'connection closed'})`,
-        );
+        flush();
       }
       progress(true);
     });

@@ -1,7 +1,7 @@
 // `redex status`: the node, its peers and its channels, as a table or as JSON.
 
 import type { Command } from 'commander';
-import type { NodeStatus } from '../../node/service.js';
+import type { NodeStatus } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
 import { dash, duration, table } from '../format.js';
 import { channelRows } from './channel.js';
@@ -42,7 +42,7 @@ export function registerStatus(program: Command, ctx: CommandContext): void {
     .option('--json', 'print the API answer as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
-      const status = await client.json<NodeStatus>('GET', '/status');
+      const status = await client.status({ signal: ctx.io.signal });
       ctx.io.stdout.write(
         options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status),
       );

@@ -1,13 +1,13 @@
 // `redex tail CHANNEL`: prints a channel from --from (any retained history, at the pace this
 // process prints it) and then live, over Server-Sent Events. Ctrl-C ends it (exit 0). LAGGED
 // (retention evicted events before they were printed) is reported with the first retained seq to
-// resume from, and exits 1.
+// resume from, and exits 1. A dropped stream is resumed where it stopped (once, then reported).
 
 import type { Command } from 'commander';
-import { channelPath } from '../client.js';
+import { RedexClientError } from '../../client/index.js';
 import { type CommandContext, intOption } from '../context.js';
 import { CliError } from '../errors.js';
-import { encodingFor, formatEvent, type WireEvent } from '../format.js';
+import { formatEvent, wireEvent } from '../format.js';
 import { parseFormat } from './read.js';
 
 interface TailOptions {
@@ -28,46 +28,30 @@ export function registerTail(program: Command, ctx: CommandContext): void {
       const { io } = ctx;
       const format = parseFormat(options.format);
       const count = intOption('--count', options.count, 1);
+      const from = intOption('--from', options.from) ?? 0;
       const client = await ctx.client(command);
       let seen = 0;
-      let failure: CliError | null = null;
       let warned = false;
       const onBinary = () => {
         if (!warned)
           io.stderr.write('redex: some events are not UTF-8 text; they are printed in base64\n');
         warned = true;
       };
-      await client.stream(
-        channelPath(channel, 'tail'),
-        { from: intOption('--from', options.from) ?? 0, encoding: encodingFor(format) },
-        (message) => {
-          if (message.event === 'message') {
-            io.stdout.write(
-              `${formatEvent(JSON.parse(message.data) as WireEvent, format, onBinary)}\n`,
-            );
-            seen++;
-            return count === undefined || seen < count;
-          }
-          if (message.event === 'error') {
-            const { error } = JSON.parse(message.data) as {
-              error: { code: string; message: string; resumeSeq?: number };
-            };
-            const resume =
-              error.resumeSeq === undefined ? '' : ` (resume with --from ${error.resumeSeq})`;
-            failure = new CliError(
-              `${error.code}: ${error.message.replace(/^redex: /, '')}${resume}`,
-            );
-            return false;
-          }
-          if (message.event === 'end') {
-            io.stderr.write(
-              `redex: the node ended the stream (${String((JSON.parse(message.data) as { reason?: string }).reason)})\n`,
-            );
-            return false;
-          }
-          return true;
-        },
-      );
-      if (failure !== null) throw failure;
+      try {
+        for await (const event of client.tail(channel, { from, signal: io.signal })) {
+          io.stdout.write(`${formatEvent(wireEvent(event, format), format, onBinary)}\n`);
+          seen++;
+          if (count !== undefined && seen >= count) break;
+        }
+      } catch (error) {
+        // Interrupting a stream is how it is meant to end.
+        if (io.signal.aborted) return;
+        if (error instanceof RedexClientError && error.code === 'LAGGED') {
+          const resumeSeq = error.details.resumeSeq;
+          const resume = typeof resumeSeq === 'number' ? ` (resume with --from ${resumeSeq})` : '';
+          throw new CliError(`${error.code}: ${error.message.replace(/^redex: /, '')}${resume}`);
+        }
+        throw error;
+      }
     });
 }

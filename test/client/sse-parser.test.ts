@@ -1,10 +1,10 @@
-// The CLI's event-stream parser: fields, multi-line data, comments, every line ending, messages
+// The client's event-stream parser: fields, multi-line data, comments, every line ending, messages
 // split at any byte, and the line-length bound.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { SSE_LINE_CHARS_MAX, SseParser } from '../../src/cli/sse-parser.js';
+import { SSE_LINE_CHARS_MAX, SseParser } from '../../src/client/sse-parser.js';
 
 describe('SseParser', () => {
   test('id, event and data; default event "message"; comments dropped', () => {
