@@ -22,7 +22,13 @@ import { RETRY_DEFAULTS, RetryBudget, type RetryPolicy } from './retry.js';
 import { type TailOptions, tailChannel } from './tail.js';
 import { type ClientClock, platformClock } from './timer.js';
 import { type ClientTls, type FetchLike, openTransport, type Transport } from './transport.js';
-import type { ChannelSpec, ChannelStatus, CreateChannelAnswer, NodeStatus } from './types.js';
+import type {
+  ChannelSpec,
+  ChannelStatus,
+  CreateChannelAnswer,
+  LeadershipAnswer,
+  NodeStatus,
+} from './types.js';
 
 export const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 
@@ -153,6 +159,26 @@ export class RedexClient {
   /** Deletes a channel (DELETE /channels/{name}); resolves to the node's answer. */
   deleteChannel(name: string, options: CallOptions = {}): Promise<unknown> {
     return this.#send<unknown>('DELETE', channelPath(name), name, undefined, options, true);
+  }
+
+  /**
+   * Hands the channel's leadership to member `to` (a name or hex NodeId; by default the member
+   * furthest along): POST /channels/{name}/leadership, answered by the channel's leader (a
+   * NOT_LEADER answer moves on to the next node). Resolves to who leads now.
+   */
+  transferLeadership(
+    name: string,
+    options: CallOptions & { readonly to?: string } = {},
+  ): Promise<LeadershipAnswer> {
+    const query = options.to === undefined ? '' : `?to=${encodeURIComponent(options.to)}`;
+    return this.#send<LeadershipAnswer>(
+      'POST',
+      `${channelPath(name)}/leadership${query}`,
+      name,
+      undefined,
+      options,
+      true,
+    );
   }
 
   /** Closes the kept-alive connections; later calls fail. Idempotent. */

@@ -23,6 +23,7 @@ export type {
   ChannelSpec,
   ChannelStatus,
   CreateChannelAnswer,
+  LeadershipAnswer,
   NodeStatus,
   PeerStatus,
 } from './types.js';

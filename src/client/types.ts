@@ -84,6 +84,13 @@ export interface ChannelSpec {
   readonly replication?: ChannelReplicationConfig | null;
 }
 
+/** Who leads a channel after a leadership transfer. */
+export interface LeadershipAnswer {
+  readonly channel: string;
+  readonly epoch: number;
+  readonly leader: { readonly name: string | null; readonly nodeId: string };
+}
+
 export interface CreateChannelAnswer {
   /** False when the channel already existed with this spec. */
   readonly created: boolean;

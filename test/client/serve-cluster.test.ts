@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DemoCluster } from '../../src/cli/demo/cluster.js';
 import { type ClientEvent, RedexClient, RedexClientError } from '../../src/client/index.js';
+import { redex } from '../cli/helpers.js';
 import { eventually } from '../e2e/harness.js';
 
 const CHANNEL = 'client/failover';
@@ -22,6 +23,8 @@ const text = new TextDecoder();
 describe('RedexClient against a three-node redex serve cluster', { timeout: 120_000 }, () => {
   let cluster: DemoCluster;
   const clients: RedexClient[] = [];
+  /** The member the first test killed. */
+  let killed: number | null = null;
   const newClient = (nodes: string[]) => {
     const client = new RedexClient({ nodes, retry: { forMs: STEP_TIMEOUT_MS } });
     clients.push(client);
@@ -132,5 +135,41 @@ describe('RedexClient against a three-node redex serve cluster', { timeout: 120_
     // Appends cut by the kill have an unknown outcome: in the log or not, each at most once.
     const unknownInLog = log.filter((event) => !acked.has(event.seq)).length;
     assert.ok(unknownInLog <= unknown, `${unknownInLog} unacknowledged events, ${unknown} unknown`);
+    killed = leader;
+  });
+
+  test('redex channel transfer hands the channel to the other survivor; the client follows', async () => {
+    assert.ok(killed !== null, 'runs after the failover test');
+    const survivors = cluster.members.filter((_, i) => i !== killed);
+    const client = newClient(survivors.map((member) => member.url));
+    const roleOf = async (url: string) =>
+      (await client.status({ node: url })).channels.find((entry) => entry.name === CHANNEL)?.role;
+    const leader = await eventually(
+      async () => {
+        for (const member of survivors) if ((await roleOf(member.url)) === 'leader') return member;
+        return undefined;
+      },
+      'a leader among the survivors',
+      STEP_TIMEOUT_MS,
+    );
+    const target = survivors.find((member) => member !== leader)!;
+    const result = await redex([
+      'channel',
+      'transfer',
+      CHANNEL,
+      '--url',
+      leader.url,
+      '--to',
+      target.name,
+      '--json',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const answer = JSON.parse(result.stdout);
+    assert.equal(answer.leader.name, target.name);
+    assert.equal(await roleOf(target.url), 'leader');
+    const seq = await client.append(CHANNEL, 'after transfer');
+    const read: ClientEvent[] = [];
+    for await (const event of client.read(CHANNEL, { from: seq, to: seq + 1 })) read.push(event);
+    assert.equal(text.decode(read[0]?.payload), 'after transfer');
   });
 });

@@ -135,6 +135,30 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
     });
 
   channel
+    .command('transfer')
+    .description(
+      "hand a replicated channel's leadership to another member (drain a node before maintenance)",
+    )
+    .argument('<name>', 'channel name')
+    .option(
+      '--to <node>',
+      'the member to lead it (a name or hex NodeId; default: the one furthest along)',
+    )
+    .option('--json', 'print the API answer as JSON')
+    .action(async (name: string, options: { to?: string; json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const answer = await client.transferLeadership(name, {
+        signal: ctx.io.signal,
+        ...(options.to === undefined ? {} : { to: options.to }),
+      });
+      if (options.json) ctx.io.stdout.write(`${JSON.stringify(answer)}\n`);
+      else {
+        const who = answer.leader.name ?? answer.leader.nodeId;
+        ctx.io.stdout.write(`${name}: ${who} leads (epoch ${answer.epoch})\n`);
+      }
+    });
+
+  channel
     .command('show')
     .description("one channel's status as JSON (role, leader, tail, replicas)")
     .argument('<name>', 'channel name')
