@@ -18,7 +18,7 @@ import { formatHostPort, type HostPort } from '../address.js';
 import { type NodeLogger, silentLogger } from '../logger.js';
 import type { NodeService } from '../service.js';
 import { BearerAuth, ClientCertAuth } from './auth.js';
-import { createChannel, describeChannel, listChannels } from './channels.js';
+import { createChannel, deleteChannel, describeChannel, listChannels } from './channels.js';
 import { ConnectionGate, type ConnectionGateLimits } from './connection-gate.js';
 import { type ServerState, sendJson } from './context.js';
 import { serveDashboard } from './dashboard-route.js';
@@ -41,6 +41,7 @@ import {
 } from './limits.js';
 import { CHANNEL_PARAM, matchRoute, type Route, type RouteMatch } from './router.js';
 import type { SseStream } from './sse.js';
+import { serveOpenApi } from './openapi.js';
 import { getHealth, getMetrics, getStatus, streamStatus } from './status.js';
 import { tailEvents } from './tail.js';
 
@@ -55,8 +56,13 @@ export const ROUTES: readonly Route[] = [
     queryToken: true,
   },
   { name: 'metrics', path: ['metrics'], methods: { GET: getMetrics } },
+  { name: 'openapi', path: ['openapi.json'], methods: { GET: serveOpenApi } },
   { name: 'channels', path: ['channels'], methods: { GET: listChannels, POST: createChannel } },
-  { name: 'channel', path: ['channels', CHANNEL_PARAM], methods: { GET: describeChannel } },
+  {
+    name: 'channel',
+    path: ['channels', CHANNEL_PARAM],
+    methods: { GET: describeChannel, DELETE: deleteChannel },
+  },
   {
     name: 'events',
     path: ['channels', CHANNEL_PARAM, 'events'],
