@@ -52,7 +52,9 @@ export function parseChannelSpec(value: unknown, options: ChannelSpecOptions): C
   if (failure !== null) {
     const field =
       failure.field === '' ? (prefix === '' ? '(body)' : prefix) : join(prefix, failure.field);
-    fail(options, field, failure.message);
+    // A common slip that deserves the hint rather than the list of file fields.
+    const misplaced = failure.field === 'file.replication';
+    fail(options, field, misplaced ? "belongs next to 'file', not inside it" : failure.message);
   }
   const spec = value as Record<string, unknown>;
   const nameField = join(prefix, 'name');
