@@ -245,6 +245,7 @@ export class ClusterNodeService implements NodeService {
       return await this.#local.append(channel, payloads, {
         ...(acks === undefined ? {} : { acks }),
         timeoutMs: options.timeoutMs ?? APPEND_TIMEOUT_MS_DEFAULT,
+        ...(options.ifNextSeq === undefined ? {} : { ifNextSeq: options.ifNextSeq }),
       });
     } finally {
       this.#inflight--;
