@@ -60,8 +60,7 @@ function sendRequest(
 ): Promise<ForwardAnswer> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, origin);
-    const data =
-      body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body), 'utf8');
+    const data = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body), 'utf8');
     const headers: Record<string, string> = {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       'content-length': String(data.byteLength),

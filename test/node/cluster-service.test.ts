@@ -157,9 +157,7 @@ describe('cluster service', { timeout: 60_000 }, () => {
       const gone = await api(url, 'GET', path);
       assert.equal(gone.status, 404, `${node}: ${gone.text}`);
       assert.equal(gone.json.error.code, 'CHANNEL_NOT_FOUND');
-      const registry = JSON.parse(
-        await readFile(join(cluster.dir, node, REGISTRY_FILE), 'utf8'),
-      );
+      const registry = JSON.parse(await readFile(join(cluster.dir, node, REGISTRY_FILE), 'utf8'));
       assert.ok(
         registry.channels.every((c: { name: string }) => c.name !== name),
         `${node} forgot it`,

@@ -100,7 +100,11 @@ describe('channel operations on a node with a data directory', () => {
   });
 
   test('DELETE: a config-file channel is 409 CHANNEL_IN_CONFIG and stays', async () => {
-    const error = errorOf(await api(node.url, 'DELETE', '/channels/configured'), 409, 'CHANNEL_IN_CONFIG');
+    const error = errorOf(
+      await api(node.url, 'DELETE', '/channels/configured'),
+      409,
+      'CHANNEL_IN_CONFIG',
+    );
     assert.match(String(error.message), /config file/);
     assert.equal((await api(node.url, 'GET', '/channels/configured')).status, 200);
   });
@@ -186,7 +190,10 @@ describe('channel operations on a node with a data directory', () => {
       all.events.map((event) => event.seq),
       [0, 1, 2, 3],
     );
-    all.events.forEach((event, index) => assert.deepEqual([...event.payload], [...payloads[index]!]));
+    assert.deepEqual(
+      all.events.map((event) => [...event.payload]),
+      payloads.map((payload) => [...payload]),
+    );
     assert.equal(all.response.headers.get(NEXT_HEADER), '4');
     assert.equal(all.response.headers.get(NEXT_SEQ_HEADER), '4');
     assert.equal(all.response.headers.get(FIRST_SEQ_HEADER), '0');
@@ -212,7 +219,10 @@ describe('channel operations on a node with a data directory', () => {
       'GET nope',
     );
     assert.equal(missing.status, 404);
-    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'CHANNEL_NOT_FOUND');
+    assert.equal(
+      ((await missing.json()) as { error: { code: string } }).error.code,
+      'CHANNEL_NOT_FOUND',
+    );
   });
 
   test('binary read on a channel with nothing retained has no first-seq header', async () => {

@@ -14,7 +14,14 @@ import { BATCH_MEDIA_TYPE, encodeBatchBody } from '../../src/node/http/batch-bod
 import { CREATE_BODY_BYTES_MAX } from '../../src/node/http/limits.js';
 import { CHANNEL_PARAM } from '../../src/node/http/router.js';
 import { ROUTES } from '../../src/node/http/server.js';
-import { type Answer, api, startTestNode, type TestNode, utf8Body, withTimeout } from './helpers.js';
+import {
+  type Answer,
+  api,
+  startTestNode,
+  type TestNode,
+  utf8Body,
+  withTimeout,
+} from './helpers.js';
 
 const TOKEN = 'openapi-test-token-0123456789';
 
@@ -234,7 +241,10 @@ describe('GET /openapi.json', () => {
     const operations = Object.entries(paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
     );
-    assert.deepEqual(operations.filter((operation) => !succeeded.has(operation)), []);
+    assert.deepEqual(
+      operations.filter((operation) => !succeeded.has(operation)),
+      [],
+    );
   });
 
   test('shutting down: /healthz 503 matches its schema too', async () => {

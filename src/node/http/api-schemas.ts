@@ -33,8 +33,7 @@ export const SEQ_MAX = Number.MAX_SAFE_INTEGER;
 
 const Seq = (description: string) => Type.Integer({ minimum: 0, maximum: SEQ_MAX, description });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const Count = (description: string) =>
-  Type.Integer({ minimum: 0, maximum: SEQ_MAX, description });
+const Count = (description: string) => Type.Integer({ minimum: 0, maximum: SEQ_MAX, description });
 const Closed = { additionalProperties: false } as const;
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
@@ -118,7 +117,9 @@ export const ReplicationSpec = Type.Object(
   {
     factor: Type.Optional(Type.Integer({ minimum: FACTOR_MIN, maximum: FACTOR_MAX })),
     placement: Type.Optional(Placement),
-    heartbeatMs: Type.Optional(Type.Integer({ minimum: HEARTBEAT_MS_MIN, maximum: HEARTBEAT_MS_MAX })),
+    heartbeatMs: Type.Optional(
+      Type.Integer({ minimum: HEARTBEAT_MS_MIN, maximum: HEARTBEAT_MS_MAX }),
+    ),
     onUnderCapacity: Type.Optional(literals(UNDER_CAPACITY)),
     budgetFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
     defaultClass: Type.Optional(literals(CLASS_NAMES)),
@@ -169,7 +170,11 @@ export const AppendQuery = Type.Object({
   ),
   replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: APPEND_REPLICAS_MAX })),
   timeoutMs: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: APPEND_TIMEOUT_MS_MAX, default: APPEND_TIMEOUT_MS_DEFAULT }),
+    Type.Integer({
+      minimum: 1,
+      maximum: APPEND_TIMEOUT_MS_MAX,
+      default: APPEND_TIMEOUT_MS_DEFAULT,
+    }),
   ),
   ifNextSeq: Type.Optional(
     Seq('guarded append: store only if the next seq is this (else 409 SEQ_MISMATCH)'),

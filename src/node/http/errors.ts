@@ -2,12 +2,7 @@
 // Codes are the log's (`RedexErrorCode`), the node's (`NodeErrorCode`) or the HTTP layer's own
 // below; the table in docs/OPERATIONS.md lists them with their statuses.
 
-import {
-  NotLeaderError,
-  RedexError,
-  RedexErrorCode,
-  SeqMismatchError,
-} from '../../log/errors.js';
+import { NotLeaderError, RedexError, RedexErrorCode, SeqMismatchError } from '../../log/errors.js';
 import { NodeError, NodeErrorCode } from '../errors.js';
 import type { LeaderHint } from '../service.js';
 

@@ -8,6 +8,7 @@
 
 import type { Static } from 'typebox';
 import type { Acks } from '../../log/redex-file.js';
+import { describe } from '../validate.js';
 import { AppendBody, AppendQuery, ReadQuery } from './api-schemas.js';
 import { BATCH_MEDIA_TYPE, parseBatchBody } from './batch-body.js';
 import { prefersBinary, sendBinaryRead } from './binary-read.js';
@@ -24,7 +25,6 @@ import {
 import { decodePayload, encodeEvent } from './payload.js';
 import { queryReader } from './query.js';
 import { compileCheck } from './schema-check.js';
-import { describe } from '../validate.js';
 
 type AppendParams = Static<typeof AppendQuery>;
 type ReadParams = Static<typeof ReadQuery>;

@@ -223,7 +223,10 @@ function response(operation: OperationDoc, doc: ResponseDoc): object {
     return { description: doc.description, content };
   }
   if ('media' in doc) {
-    return { description: doc.description, content: { [doc.media]: { schema: { type: 'string' } } } };
+    return {
+      description: doc.description,
+      content: { [doc.media]: { schema: { type: 'string' } } },
+    };
   }
   return { description: doc.description };
 }
@@ -235,7 +238,10 @@ function build(): object {
     for (const [status, doc] of Object.entries(operation.responses)) {
       responses[status] = response(operation, doc);
     }
-    responses['401'] = { description: 'UNAUTHORIZED', content: { 'application/json': { schema: ErrorBody } } };
+    responses['401'] = {
+      description: 'UNAUTHORIZED',
+      content: { 'application/json': { schema: ErrorBody } },
+    };
     const content: Record<string, object> = {};
     if (operation.body?.json !== undefined) {
       content['application/json'] = { schema: operation.body.json };

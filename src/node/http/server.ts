@@ -39,9 +39,9 @@ import {
   STATUS_PUSH_INTERVAL_MS_DEFAULT,
   STATUS_PUSH_MIN_MS_DEFAULT,
 } from './limits.js';
+import { serveOpenApi } from './openapi.js';
 import { CHANNEL_PARAM, matchRoute, type Route, type RouteMatch } from './router.js';
 import type { SseStream } from './sse.js';
-import { serveOpenApi } from './openapi.js';
 import { getHealth, getMetrics, getStatus, streamStatus } from './status.js';
 import { tailEvents } from './tail.js';
 
