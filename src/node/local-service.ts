@@ -219,6 +219,8 @@ export class LocalNodeService implements NodeService {
         throw error;
       }
       await this.#redex.closeAndUnlinkFile(name);
+      // A deleted channel's series would otherwise stay in every scrape.
+      this.#metrics.releaseChannel(name);
     })();
     this.#deleting.set(name, deleting);
     try {

@@ -16,7 +16,7 @@ import {
   NEXT_SEQ_HEADER,
   prefersBinary,
 } from '../../src/node/http/binary-read.js';
-import { api, startTestNode, type TestNode, utf8Body, withTimeout } from './helpers.js';
+import { api, startTestNode, type TestNode, TestSse, utf8Body, withTimeout } from './helpers.js';
 
 const OCTETS = { accept: 'application/octet-stream' };
 
@@ -80,11 +80,14 @@ describe('channel operations on a node with a data directory', () => {
       );
     assert.deepEqual(await registered(), ['tmp/orders']);
 
+    const series = /redex_channel_tail_seq\{channel="tmp\/orders"\}/;
+    assert.match((await api(node.url, 'GET', '/metrics')).text, series);
     const deleted = await api(node.url, 'DELETE', '/channels/tmp%2Forders');
     assert.equal(deleted.status, 204, deleted.text);
     assert.equal(deleted.text, '');
     assert.equal(await exists(store), false);
     assert.deepEqual(await registered(), []);
+    assert.doesNotMatch((await api(node.url, 'GET', '/metrics')).text, series);
     errorOf(await api(node.url, 'GET', '/channels/tmp%2Forders'), 404, 'CHANNEL_NOT_FOUND');
     errorOf(await api(node.url, 'DELETE', '/channels/tmp%2Forders'), 404, 'CHANNEL_NOT_FOUND');
     errorOf(
@@ -97,6 +100,18 @@ describe('channel operations on a node with a data directory', () => {
     const again = await api(node.url, 'POST', '/channels', { json: { name: 'tmp/orders' } });
     assert.equal(again.status, 201, again.text);
     assert.equal(again.json.channel.nextSeq, 0);
+  });
+
+  test('DELETE ends the open tails of the channel with `event: end`', async () => {
+    await api(node.url, 'POST', '/channels', { json: { name: 'tailed' } });
+    const sse = await TestSse.open(`${node.url}/channels/tailed/tail`);
+    try {
+      assert.equal((await api(node.url, 'DELETE', '/channels/tailed')).status, 204);
+      await withTimeout(sse.ended, 'the tail ends');
+      assert.match(sse.raw, /event: end\ndata: \{"reason":"closed"\}/);
+    } finally {
+      sse.close();
+    }
   });
 
   test('DELETE: a config-file channel is 409 CHANNEL_IN_CONFIG and stays', async () => {

@@ -28,7 +28,7 @@ import { noQuery } from './query.js';
 
 /** One answer of an operation: a JSON schema, another media type, or no body. */
 export type ResponseDoc =
-  | { readonly description: string; readonly json: TSchema }
+  | { readonly description: string; readonly json: TSchema; readonly binary?: string }
   | { readonly description: string; readonly media: string; readonly headers?: readonly string[] }
   | { readonly description: string };
 
@@ -168,6 +168,8 @@ export const OPERATIONS: readonly OperationDoc[] = [
       200: {
         description: 'a page',
         json: ReadResult,
+        binary:
+          'with Accept: application/octet-stream, per event: seq (u64 big-endian), length (u32 big-endian), payload; headers x-redex-next, x-redex-next-seq, x-redex-count, x-redex-first-seq',
       },
       ...CHANNEL_ERRORS,
     },
@@ -184,18 +186,6 @@ export const OPERATIONS: readonly OperationDoc[] = [
     },
   },
 ];
-
-/** The binary page of a read, besides JSON (binary-read.ts). */
-const BINARY_READ = {
-  'application/octet-stream': {
-    schema: {
-      type: 'string',
-      contentMediaType: 'application/octet-stream',
-      description:
-        'per event: seq (u64 big-endian), length (u32 big-endian), payload; headers x-redex-next, x-redex-next-seq, x-redex-count, x-redex-first-seq',
-    },
-  },
-};
 
 function parameters(operation: OperationDoc): object[] {
   const out: object[] = [];
@@ -214,11 +204,18 @@ function parameters(operation: OperationDoc): object[] {
   return out;
 }
 
-function response(operation: OperationDoc, doc: ResponseDoc): object {
+function response(doc: ResponseDoc): object {
   if ('json' in doc) {
     const content: Record<string, object> = { 'application/json': { schema: doc.json } };
-    if (operation.path === '/channels/{name}/events' && operation.method === 'get') {
-      Object.assign(content, BINARY_READ);
+    if (doc.binary !== undefined) {
+      // The binary page of a read (binary-read.ts).
+      content['application/octet-stream'] = {
+        schema: {
+          type: 'string',
+          contentMediaType: 'application/octet-stream',
+          description: doc.binary,
+        },
+      };
     }
     return { description: doc.description, content };
   }
@@ -236,7 +233,7 @@ function build(): object {
   for (const operation of OPERATIONS) {
     const responses: Record<string, object> = {};
     for (const [status, doc] of Object.entries(operation.responses)) {
-      responses[status] = response(operation, doc);
+      responses[status] = response(doc);
     }
     responses['401'] = {
       description: 'UNAUTHORIZED',
