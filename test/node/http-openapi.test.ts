@@ -29,6 +29,7 @@ interface MediaDoc {
   readonly schema: Record<string, unknown>;
 }
 interface OperationDoc {
+  readonly operationId: string;
   readonly parameters: { name: string; in: string }[];
   readonly responses: Record<string, { content?: Record<string, MediaDoc> }>;
 }
@@ -119,6 +120,7 @@ describe('GET /openapi.json', () => {
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`))
       .sort();
     assert.deepEqual(documented, routed);
+    const ids: string[] = [];
     for (const [path, operations] of Object.entries(paths)) {
       for (const operation of Object.values(operations)) {
         assert.equal(
@@ -127,8 +129,10 @@ describe('GET /openapi.json', () => {
           path,
         );
         assert.ok(operation.responses['401'], `${path}: 401 is declared`);
+        ids.push(operation.operationId);
       }
     }
+    assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
   });
 
   test('every answer of every route matches its documented schema', async () => {

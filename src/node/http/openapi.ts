@@ -11,6 +11,7 @@ import {
   AppendQuery,
   AppendResult,
   ChannelList,
+  ChannelName,
   ChannelSpecBody,
   ChannelStatus,
   CreateResult,
@@ -36,6 +37,8 @@ export interface OperationDoc {
   readonly method: 'get' | 'post' | 'delete';
   /** OpenAPI path, `{name}` for the channel. */
   readonly path: string;
+  /** The operationId (what a generated client names the call). */
+  readonly id: string;
   readonly summary: string;
   readonly query: TObject;
   readonly body?: { readonly json?: TSchema; readonly raw?: readonly string[] };
@@ -53,6 +56,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/',
+    id: 'getDashboard',
     summary: 'the dashboard (public)',
     query: NoQuery,
     responses: { 200: { description: 'an HTML page', media: 'text/html' } },
@@ -60,6 +64,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/healthz',
+    id: 'getHealth',
     summary: 'liveness (public)',
     query: NoQuery,
     responses: {
@@ -70,6 +75,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/openapi.json',
+    id: 'getOpenApi',
     summary: 'this document',
     query: NoQuery,
     responses: { 200: { description: 'OpenAPI 3.1', media: 'application/json' } },
@@ -77,6 +83,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/status',
+    id: 'getStatus',
     summary: 'the node, its peers, its channels',
     query: NoQuery,
     responses: { 200: { description: 'status', json: NodeStatus }, 400: error('BAD_REQUEST') },
@@ -84,6 +91,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/events/status',
+    id: 'streamStatus',
     summary: 'the status as Server-Sent Events (`event: status`)',
     query: StreamQuery,
     responses: {
@@ -94,6 +102,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/metrics',
+    id: 'getMetrics',
     summary: 'Prometheus text',
     query: NoQuery,
     responses: { 200: { description: 'metrics', media: 'text/plain' } },
@@ -101,6 +110,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/channels',
+    id: 'listChannels',
     summary: 'every channel open on this node',
     query: NoQuery,
     responses: { 200: { description: 'the channels', json: ChannelList } },
@@ -108,6 +118,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'post',
     path: '/channels',
+    id: 'createChannel',
     summary: 'create a channel (cluster: on its whole replica set)',
     query: NoQuery,
     body: { json: ChannelSpecBody },
@@ -123,6 +134,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/channels/{name}',
+    id: 'getChannel',
     summary: "one channel's status",
     query: NoQuery,
     responses: { 200: { description: 'the channel', json: ChannelStatus }, ...CHANNEL_ERRORS },
@@ -130,6 +142,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'delete',
     path: '/channels/{name}',
+    id: 'deleteChannel',
     summary: 'close a channel, forget it and delete its files (cluster: on its replica set)',
     query: NoQuery,
     responses: {
@@ -142,6 +155,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'post',
     path: '/channels/{name}/events',
+    id: 'appendEvents',
     summary: 'append one event or a batch (all or nothing)',
     query: AppendQuery,
     body: { json: AppendBody, raw: ['application/octet-stream', 'application/vnd.redex.batch'] },
@@ -162,6 +176,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/channels/{name}/events',
+    id: 'readEvents',
     summary: 'read one page of a range (JSON, or binary with Accept: application/octet-stream)',
     query: ReadQuery,
     responses: {
@@ -177,6 +192,7 @@ export const OPERATIONS: readonly OperationDoc[] = [
   {
     method: 'get',
     path: '/channels/{name}/tail',
+    id: 'tailEvents',
     summary: 'history from `from`, then live events, as Server-Sent Events',
     query: TailQuery,
     responses: {
@@ -195,7 +211,7 @@ function parameters(operation: OperationDoc): object[] {
       in: 'path',
       required: true,
       description: "the channel name, percent-encoded as one segment ('/' is %2F)",
-      schema: { type: 'string' },
+      schema: ChannelName,
     });
   }
   for (const [name, schema] of Object.entries(operation.query.properties)) {
@@ -248,6 +264,7 @@ function build(): object {
     }
     paths[operation.path] ??= {};
     paths[operation.path]![operation.method] = {
+      operationId: operation.id,
       summary: operation.summary,
       parameters: parameters(operation),
       ...(operation.body === undefined ? {} : { requestBody: { required: true, content } }),
