@@ -360,6 +360,7 @@ export class LocalNodeService implements NodeService {
     // Writes already accepted finish (and are acknowledged) before the files close.
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     for (const pending of this.#opening.values()) await pending.catch(() => {});
+    for (const pending of this.#deleting.values()) await pending.catch(() => {});
     for (const entry of this.#channels.values()) {
       if (entry.file.closed) continue;
       try {
