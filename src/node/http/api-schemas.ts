@@ -29,7 +29,7 @@ import {
   READ_EVENTS_MAX,
 } from './limits.js';
 
-export const SEQ_MAX = Number.MAX_SAFE_INTEGER;
+const SEQ_MAX = Number.MAX_SAFE_INTEGER;
 
 const Seq = (description: string) => Type.Integer({ minimum: 0, maximum: SEQ_MAX, description });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
