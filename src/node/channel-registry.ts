@@ -86,6 +86,20 @@ export class ChannelRegistry {
     return write;
   }
 
+  /** Forgets `name` durably; resolves once the file is replaced (at once when it was not there). */
+  remove(name: string): Promise<void> {
+    const spec = this.#specs.get(name);
+    if (spec === undefined) return Promise.resolve();
+    this.#specs.delete(name);
+    const write = this.#writing.then(() => this.#write());
+    this.#writing = write.catch(() => {});
+    // Not forgotten on disk means not forgotten: the caller keeps the channel.
+    return write.catch((error: unknown) => {
+      if (!this.#specs.has(name)) this.#specs.set(name, spec);
+      throw error;
+    });
+  }
+
   async #write(): Promise<void> {
     const body = JSON.stringify(
       { version: REGISTRY_VERSION, channels: this.specs.map(toJson) },

@@ -11,22 +11,14 @@ import { validateChannelName } from '../log/channel-name.js';
 import { type RedexFileConfig, resolveFileConfig } from '../log/config.js';
 import { RedexError } from '../log/errors.js';
 import {
-  PINNED_NODES_MAX,
-  PINNED_NODES_MIN,
   ReplicationConfigError,
   type ReplicationConfigInput,
   resolveReplicationConfig,
 } from '../replication/config.js';
+import { ChannelSpecBody } from './http/api-schemas.js';
+import { compileCheck } from './http/schema-check.js';
 import { parseNodeIdHex } from './node-id.js';
-import {
-  checkArray,
-  checkKeys,
-  checkObject,
-  describe,
-  type FieldContext,
-  fail,
-  join,
-} from './validate.js';
+import { describe, type FieldContext, fail, join } from './validate.js';
 
 export type PlacementSpec = 'standard' | { readonly pinned: readonly string[] };
 
@@ -51,12 +43,20 @@ export interface ChannelSpecOptions extends FieldContext {
   readonly members: ReadonlySet<string>;
 }
 
-const SPEC_FIELDS = ['name', 'file', 'replication'] as const;
+/** The shape (types, known fields, bounds) is the API schema's; the rules across fields follow. */
+const checkShape = compileCheck(ChannelSpecBody);
 
 export function parseChannelSpec(value: unknown, options: ChannelSpecOptions): ChannelSpec {
   const { prefix } = options;
-  const spec = checkObject(options, prefix === '' ? '(body)' : prefix, value);
-  checkKeys(options, prefix, spec, SPEC_FIELDS);
+  const failure = checkShape(value);
+  if (failure !== null) {
+    const field =
+      failure.field === '' ? (prefix === '' ? '(body)' : prefix) : join(prefix, failure.field);
+    // A common slip that deserves the hint rather than the list of file fields.
+    const misplaced = failure.field === 'file.replication';
+    fail(options, field, misplaced ? "belongs next to 'file', not inside it" : failure.message);
+  }
+  const spec = value as Record<string, unknown>;
   const nameField = join(prefix, 'name');
   try {
     validateChannelName(spec.name);
@@ -74,10 +74,7 @@ export function parseChannelSpec(value: unknown, options: ChannelSpecOptions): C
 
 function parseFileConfig(value: unknown, options: ChannelSpecOptions): RedexFileConfig {
   const field = join(options.prefix, 'file');
-  const input = value === undefined ? {} : checkObject(options, field, value);
-  if ('replication' in input) {
-    fail(options, join(field, 'replication'), "belongs next to 'file', not inside it");
-  }
+  const input = value === undefined ? {} : (value as RedexFileConfig);
   const config: RedexFileConfig = { persistent: options.defaultPersistent, ...input };
   try {
     resolveFileConfig(config);
@@ -96,7 +93,7 @@ function parseFileConfig(value: unknown, options: ChannelSpecOptions): RedexFile
 
 function parseReplicationSpec(value: unknown, options: ChannelSpecOptions): ReplicationSpec {
   const field = join(options.prefix, 'replication');
-  const input = checkObject(options, field, value);
+  const input = value as Record<string, unknown>;
   const placement = parsePlacement(input.placement, join(field, 'placement'), options);
   try {
     // Pinned entries are names here; the rest of the fields are checked by the replication layer.
@@ -123,13 +120,9 @@ function parsePlacement(
   options: ChannelSpecOptions,
 ): PlacementSpec | undefined {
   if (value === undefined || value === 'standard') return value;
-  const placement = checkObject(options, field, value);
-  checkKeys(options, field, placement, ['pinned']);
+  // The schema checked the shape: `{ pinned: [1..16 strings] }`.
   const pinnedField = join(field, 'pinned');
-  const pinned = checkArray(options, pinnedField, placement.pinned, PINNED_NODES_MAX);
-  if (pinned.length < PINNED_NODES_MIN) {
-    fail(options, pinnedField, `must list ${PINNED_NODES_MIN}..${PINNED_NODES_MAX} members`);
-  }
+  const pinned = (value as { pinned: string[] }).pinned;
   const seen = new Set<string>();
   pinned.forEach((entry, index) => {
     const entryField = `${pinnedField}[${index}]`;

@@ -26,7 +26,13 @@ import type { Clock } from '../time/clock.js';
 import { type NodeId, Role } from '../wire/types.js';
 import type { ChannelSpec } from './channel-spec.js';
 import { NodeConfigError, NodeError, NodeErrorCode } from './errors.js';
-import { FORWARDED_BY_HEADER, type ForwardAuth, postJson } from './forward.js';
+import {
+  deleteRequest,
+  FORWARDED_BY_HEADER,
+  type ForwardAnswer,
+  type ForwardAuth,
+  postJson,
+} from './forward.js';
 import { APPEND_TIMEOUT_MS_DEFAULT } from './http/limits.js';
 import type { LocalNodeService } from './local-service.js';
 import { type NodeLogger, silentLogger } from './logger.js';
@@ -40,6 +46,9 @@ import type {
   ChannelStatus,
   CreateChannelOptions,
   CreateChannelResult,
+  DeleteChannelOptions,
+  DeleteChannelResult,
+  DeleteOutcome,
   EventStream,
   ForwardOutcome,
   LeaderHint,
@@ -201,6 +210,26 @@ export class ClusterNodeService implements NodeService {
     return { ...result, channel: this.#decorate(result.channel), members };
   }
 
+  /**
+   * Deletes here; a client's delete of a replicated channel then goes to the rest of its replica
+   * set (computed before the local delete, which stops its replication). A member that cannot be
+   * reached keeps the channel until it is deleted there.
+   */
+  async deleteChannel(
+    name: string,
+    options: DeleteChannelOptions = {},
+  ): Promise<DeleteChannelResult> {
+    const origin = options.origin ?? 'api';
+    const targets =
+      origin === 'api' && !this.#local.isConfigChannel(name) ? this.#replicaPeers(name) : [];
+    await this.#local.deleteChannel(name);
+    // Not offered again to peers that come up.
+    this.#shared.delete(name);
+    if (targets.length === 0) return {};
+    const members = await Promise.all(targets.map((member) => this.#forwardDelete(member, name)));
+    return { members };
+  }
+
   async channel(name: string): Promise<ChannelStatus> {
     return this.#decorate(await this.#local.channel(name));
   }
@@ -222,6 +251,7 @@ export class ClusterNodeService implements NodeService {
       return await this.#local.append(channel, payloads, {
         ...(acks === undefined ? {} : { acks }),
         timeoutMs: options.timeoutMs ?? APPEND_TIMEOUT_MS_DEFAULT,
+        ...(options.ifNextSeq === undefined ? {} : { ifNextSeq: options.ifNextSeq }),
       });
     } finally {
       this.#inflight--;
@@ -509,47 +539,70 @@ export class ClusterNodeService implements NodeService {
     spec: ChannelSpec,
     attempts: number,
   ): Promise<ForwardOutcome> {
+    const body = { name: spec.name, file: spec.file, replication: spec.replication };
+    const outcome = await this.#retrying(member, spec.name, attempts, (origin) =>
+      postJson(origin, '/channels', body, {
+        ...this.#auth,
+        headers: { [FORWARDED_BY_HEADER]: this.#local.info.name },
+        timeoutMs: FORWARD_TIMEOUT_MS,
+        signal: this.#abort.signal,
+      }),
+    );
+    if ('error' in outcome) return { name: member.name, error: outcome.error };
+    if (outcome.status === 200 || outcome.status === 201) {
+      return { name: member.name, created: outcome.status === 201 };
+    }
+    const error = errorOf(outcome, member.name);
+    this.#logger.warn(
+      { channel: spec.name, member: member.name, error },
+      'a member refused the channel',
+    );
+    return { name: member.name, error };
+  }
+
+  /** Sends a delete to one member, retrying while its API is unreachable; never throws. */
+  async #forwardDelete(member: ResolvedMember, name: string): Promise<DeleteOutcome> {
+    const outcome = await this.#retrying(member, name, FORWARD_ATTEMPTS_CREATE, (origin) =>
+      deleteRequest(origin, `/channels/${encodeURIComponent(name)}`, {
+        ...this.#auth,
+        headers: { [FORWARDED_BY_HEADER]: this.#local.info.name },
+        timeoutMs: FORWARD_TIMEOUT_MS,
+        signal: this.#abort.signal,
+      }),
+    );
+    if ('error' in outcome) return { name: member.name, error: outcome.error };
+    if (outcome.status === 204) return { name: member.name, deleted: true };
+    const error = errorOf(outcome, member.name);
+    // Already gone there: what the delete wanted.
+    if (error.code === NodeErrorCode.ChannelNotFound) return { name: member.name, deleted: false };
+    this.#logger.warn({ channel: name, member: member.name, error }, 'a member refused the delete');
+    return { name: member.name, error };
+  }
+
+  /** `send` to the member's HTTP origin until it answers something other than 503. */
+  async #retrying(
+    member: ResolvedMember,
+    channel: string,
+    attempts: number,
+    send: (origin: string) => Promise<ForwardAnswer>,
+  ): Promise<ForwardAnswer | { error: { code: string; message: string } }> {
     if (member.http === null) {
       const error = {
         code: NodeErrorCode.Unavailable,
-        message: `redex: member ${member.name} has no 'http' origin in the config; open the channel there yourself`,
+        message: `redex: member ${member.name} has no 'http' origin in the config; open or delete the channel there yourself`,
       };
-      this.#logger.warn({ channel: spec.name, member: member.name }, error.message);
-      return { name: member.name, error };
+      this.#logger.warn({ channel, member: member.name }, error.message);
+      return { error };
     }
-    const body = { name: spec.name, file: spec.file, replication: spec.replication };
     let delayMs = FORWARD_RETRY_MS_MIN;
     let last = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.#abort.signal.aborted) break;
       try {
-        const answer = await postJson(member.http, '/channels', body, {
-          ...this.#auth,
-          headers: { [FORWARDED_BY_HEADER]: this.#local.info.name },
-          timeoutMs: FORWARD_TIMEOUT_MS,
-          signal: this.#abort.signal,
-        });
-        if (answer.status === 200 || answer.status === 201) {
-          return { name: member.name, created: answer.status === 201 };
-        }
-        const error = (answer.body as { error?: { code?: unknown; message?: unknown } } | null)
-          ?.error;
-        const outcome = {
-          code: typeof error?.code === 'string' ? error.code : `HTTP_${answer.status}`,
-          message:
-            typeof error?.message === 'string'
-              ? error.message
-              : `redex: ${member.name} answered ${answer.status}`,
-        };
-        // A node that is stopping may be back soon; any other refusal will not change.
-        if (answer.status !== 503) {
-          this.#logger.warn(
-            { channel: spec.name, member: member.name, error: outcome },
-            'a member refused the channel',
-          );
-          return { name: member.name, error: outcome };
-        }
-        last = outcome.message;
+        const answer = await send(member.http);
+        // A node that is stopping may be back soon; any other answer will not change.
+        if (answer.status !== 503) return answer;
+        last = errorOf(answer, member.name).message;
       } catch (error) {
         last = (error as Error).message;
       }
@@ -558,10 +611,10 @@ export class ClusterNodeService implements NodeService {
     }
     const error = {
       code: NodeErrorCode.Unavailable,
-      message: `redex: ${member.name} (${member.http}) could not be reached (${last}); it gets the channel when its mesh connection comes up`,
+      message: `redex: ${member.name} (${member.http}) could not be reached (${last}); it gets a created channel when its mesh connection comes up`,
     };
-    this.#logger.warn({ channel: spec.name, member: member.name }, error.message);
-    return { name: member.name, error };
+    this.#logger.warn({ channel, member: member.name }, error.message);
+    return { error };
   }
 
   /** A peer came up: offer it every shared channel whose replica set holds it (idempotent). */
@@ -624,4 +677,16 @@ export class ClusterNodeService implements NodeService {
       }
     }
   }
+}
+
+/** The `{ code, message }` of a member's error answer (or one made from its status). */
+function errorOf(answer: ForwardAnswer, member: string): { code: string; message: string } {
+  const error = (answer.body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return {
+    code: typeof error?.code === 'string' ? error.code : `HTTP_${answer.status}`,
+    message:
+      typeof error?.message === 'string'
+        ? error.message
+        : `redex: ${member} answered ${answer.status}`,
+  };
 }

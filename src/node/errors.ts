@@ -26,6 +26,8 @@ export const NodeErrorCode = {
   ChannelNotFound: 'CHANNEL_NOT_FOUND',
   /** A create asked for a channel that is open with a different config. */
   ChannelExists: 'CHANNEL_EXISTS',
+  /** A delete asked for a channel of the config file, which the next start would open again. */
+  ChannelInConfig: 'CHANNEL_IN_CONFIG',
   /** The node is shutting down and takes no more writes or new streams. */
   ShuttingDown: 'SHUTTING_DOWN',
   /** The feature needs something this build or this node does not have (the mesh, replicas). */

@@ -26,22 +26,43 @@ export interface ForwardAnswer {
   readonly body: unknown;
 }
 
+export type ForwardOptions = ForwardAuth & {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+};
+
 /** POSTs `body` as JSON to `origin + path`; rejects on a network failure or the timeout. */
 export function postJson(
   origin: string,
   path: string,
   body: unknown,
-  options: ForwardAuth & {
-    readonly headers?: Readonly<Record<string, string>>;
-    readonly timeoutMs: number;
-    readonly signal?: AbortSignal;
-  },
+  options: ForwardOptions,
+): Promise<ForwardAnswer> {
+  return sendRequest('POST', origin, path, body, options);
+}
+
+/** DELETE `origin + path` (no body); rejects on a network failure or the timeout. */
+export function deleteRequest(
+  origin: string,
+  path: string,
+  options: ForwardOptions,
+): Promise<ForwardAnswer> {
+  return sendRequest('DELETE', origin, path, undefined, options);
+}
+
+function sendRequest(
+  method: 'POST' | 'DELETE',
+  origin: string,
+  path: string,
+  body: unknown,
+  options: ForwardOptions,
 ): Promise<ForwardAnswer> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, origin);
-    const data = Buffer.from(JSON.stringify(body), 'utf8');
+    const data = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body), 'utf8');
     const headers: Record<string, string> = {
-      'content-type': 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       'content-length': String(data.byteLength),
       ...options.headers,
     };
@@ -58,7 +79,7 @@ export function postJson(
     }
     if (options.token !== null) headers.authorization = `Bearer ${options.token}`;
     const request = (secure ? https : http).request(url, {
-      method: 'POST',
+      method,
       headers,
       timeout: options.timeoutMs,
       ...(options.signal === undefined ? {} : { signal: options.signal }),

@@ -27,6 +27,7 @@ import type {
   ChannelStatus,
   CreateChannelOptions,
   CreateChannelResult,
+  DeleteChannelResult,
   EventStream,
   LeaderHint,
   LeadershipResult,
@@ -62,6 +63,8 @@ export interface LocalNodeServiceOptions {
 
 interface ChannelEntry {
   readonly spec: ChannelSpec;
+  /** Config-file channels cannot be deleted over the API: the next start would reopen them. */
+  readonly fromConfig: boolean;
   readonly file: RedexFile;
   readonly metrics: ChannelMetrics;
   appendedEvents: number;
@@ -80,6 +83,8 @@ export class LocalNodeService implements NodeService {
   readonly #channels = new Map<string, ChannelEntry>();
   /** Opens in progress, so concurrent creates of one name share one open. */
   readonly #opening = new Map<string, Promise<ChannelEntry>>();
+  /** Deletes in progress, so a create of the same name waits until the files are gone. */
+  readonly #deleting = new Map<string, Promise<void>>();
   readonly #watchers = new Set<() => void>();
   readonly #startedAtMs: number;
   #notifyScheduled = false;
@@ -144,6 +149,7 @@ export class LocalNodeService implements NodeService {
     const origin = options.origin ?? 'api';
     const persist = options.persist ?? (origin === 'api' || origin === 'peer');
     this.#checkAccepting();
+    await this.#deleting.get(spec.name)?.catch(() => {});
     const pending = this.#opening.get(spec.name);
     if (pending !== undefined) await pending.catch(() => {});
     const existing = this.#channels.get(spec.name);
@@ -156,7 +162,7 @@ export class LocalNodeService implements NodeService {
       }
       return { created: false, channel: this.#channelStatus(existing) };
     }
-    const opening = this.#open(spec, persist);
+    const opening = this.#open(spec, persist, origin === 'config');
     this.#opening.set(spec.name, opening);
     try {
       const entry = await opening;
@@ -167,7 +173,7 @@ export class LocalNodeService implements NodeService {
     }
   }
 
-  async #open(spec: ChannelSpec, persist: boolean): Promise<ChannelEntry> {
+  async #open(spec: ChannelSpec, persist: boolean, fromConfig: boolean): Promise<ChannelEntry> {
     const file = await this.#redex.openFile(spec.name, this.#fileConfig(spec));
     try {
       if (persist && this.#registry !== null) await this.#registry.add(spec);
@@ -178,10 +184,60 @@ export class LocalNodeService implements NodeService {
     }
     const metrics = this.#metrics.forChannel(spec.name);
     metrics.tailSeq(file.nextSeq);
-    const entry: ChannelEntry = { spec, file, metrics, appendedEvents: 0, appendedBytes: 0 };
+    const entry: ChannelEntry = {
+      spec,
+      fromConfig,
+      file,
+      metrics,
+      appendedEvents: 0,
+      appendedBytes: 0,
+    };
     this.#channels.set(spec.name, entry);
     this.#logger.info({ channel: spec.name, nextSeq: file.nextSeq }, 'channel open');
     return entry;
+  }
+
+  /**
+   * Forgets the channel (channels.json first: a failure there leaves it open and whole), then
+   * closes it (tails end, appends in flight settle) and deletes its files.
+   */
+  async deleteChannel(name: string): Promise<DeleteChannelResult> {
+    this.#checkAccepting();
+    await this.#deleting.get(name)?.catch(() => {});
+    await this.#opening.get(name)?.catch(() => {});
+    const entry = this.#entry(name);
+    if (entry.fromConfig) {
+      throw new NodeError(
+        NodeErrorCode.ChannelInConfig,
+        `channel ${JSON.stringify(name)} is in the node's config file; remove it there and restart the node`,
+      );
+    }
+    this.#channels.delete(name);
+    const deleting = (async () => {
+      try {
+        await this.#registry?.remove(name);
+      } catch (error) {
+        this.#channels.set(name, entry);
+        throw error;
+      }
+      await this.#redex.closeAndUnlinkFile(name);
+      // A deleted channel's series would otherwise stay in every scrape.
+      this.#metrics.releaseChannel(name);
+    })();
+    this.#deleting.set(name, deleting);
+    try {
+      await deleting;
+    } finally {
+      this.#deleting.delete(name);
+    }
+    this.#logger.info({ channel: name }, 'channel deleted');
+    this.#notify();
+    return {};
+  }
+
+  /** Whether `name` is open here and came from the config file. */
+  isConfigChannel(name: string): boolean {
+    return this.#channels.get(name)?.fromConfig ?? false;
   }
 
   async channel(name: string): Promise<ChannelStatus> {
@@ -225,12 +281,15 @@ export class LocalNodeService implements NodeService {
       ...(acks === undefined ? {} : { acks }),
       ...(options.timeoutMs === undefined ? {} : { ackTimeoutMs: options.timeoutMs }),
     };
+    const guard = options.ifNextSeq;
     this.#inflight++;
     try {
       const firstSeq =
-        payloads.length === 1
-          ? await entry.file.append(payloads[0]!, fileOptions)
-          : await entry.file.appendBatch(payloads, fileOptions);
+        guard !== undefined
+          ? await entry.file.appendBatchIfNextSeq(guard, payloads, fileOptions)
+          : payloads.length === 1
+            ? await entry.file.append(payloads[0]!, fileOptions)
+            : await entry.file.appendBatch(payloads, fileOptions);
       let bytes = 0;
       for (const payload of payloads) bytes += payload.byteLength;
       entry.appendedEvents += payloads.length;
@@ -331,6 +390,7 @@ export class LocalNodeService implements NodeService {
     // Writes already accepted finish (and are acknowledged) before the files close.
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     for (const pending of this.#opening.values()) await pending.catch(() => {});
+    for (const pending of this.#deleting.values()) await pending.catch(() => {});
     for (const entry of this.#channels.values()) {
       if (entry.file.closed) continue;
       try {

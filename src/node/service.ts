@@ -134,6 +134,11 @@ export interface AppendOptions {
   readonly acks?: Acks;
   /** How long to wait for the acknowledgement, ms. */
   readonly timeoutMs?: number;
+  /**
+   * Guarded append: store the events only if the channel's next seq is this one; otherwise
+   * SEQ_MISMATCH (with the actual next seq) and nothing is stored.
+   */
+  readonly ifNextSeq?: number;
 }
 
 export interface AppendResult {
@@ -201,6 +206,24 @@ export interface CreateChannelResult {
   readonly members?: readonly ForwardOutcome[];
 }
 
+export interface DeleteChannelOptions {
+  /** `api` (default): a client asked, so a cluster node tells the replica set; `peer`: forwarded. */
+  readonly origin?: 'api' | 'peer';
+}
+
+export interface DeleteChannelResult {
+  /** Cluster, client deletes of a replicated channel: the other replica-set members' answers. */
+  readonly members?: readonly DeleteOutcome[];
+}
+
+/** One other member's answer to a delete forwarded to it. */
+export interface DeleteOutcome {
+  readonly name: string;
+  /** Whether that member deleted it now (false: it did not have it); absent on an error. */
+  readonly deleted?: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
 /** What `POST /channels` bodies are checked against. */
 export interface ChannelSpecDefaults {
   readonly defaultPersistent: boolean;
@@ -224,6 +247,12 @@ export interface NodeService {
    * already open with the same spec; a different spec is CHANNEL_EXISTS.
    */
   createChannel(spec: ChannelSpec, options?: CreateChannelOptions): Promise<CreateChannelResult>;
+  /**
+   * Closes the channel, forgets it (channels.json) and deletes its files (cluster: on every node
+   * of its replica set). CHANNEL_NOT_FOUND when it is not open; CHANNEL_IN_CONFIG for a channel
+   * of the config file (it would come back at the next start).
+   */
+  deleteChannel(name: string, options?: DeleteChannelOptions): Promise<DeleteChannelResult>;
   channel(name: string): Promise<ChannelStatus>;
   /** One event is `[payload]`; a batch is all or nothing with consecutive seqs. */
   append(

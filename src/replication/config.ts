@@ -60,8 +60,8 @@ export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = Object.freeze({
 });
 
 const FIELDS: readonly string[] = Object.keys(DEFAULT_REPLICATION_CONFIG);
-const UNDER_CAPACITY: readonly string[] = ['withdraw', 'evictOldest'];
-const CLASS_NAMES: readonly string[] = ['foreground', 'background', 'realtime'];
+export const UNDER_CAPACITY: readonly string[] = ['withdraw', 'evictOldest'];
+export const CLASS_NAMES: readonly string[] = ['foreground', 'background', 'realtime'];
 
 /**
  * The one error for a bad replication config, wherever it is resolved (a file's open, the node's

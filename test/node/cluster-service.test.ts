@@ -5,10 +5,12 @@
 // member that was down when a channel was created gets it when it comes back.
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { REGISTRY_FILE } from '../../src/node/channel-registry.js';
+import { LeadershipResult } from '../../src/node/http/api-schemas.js';
+import { compileCheck } from '../../src/node/http/schema-check.js';
 import { CLUSTER_NAMES, startCluster, type TestCluster } from './cluster-helpers.js';
 import { api, eventually, utf8Body } from './helpers.js';
 
@@ -147,6 +149,7 @@ describe('cluster service', { timeout: 60_000 }, () => {
       `${PATH}/leadership?to=${CLUSTER_NAMES[target]}`,
     );
     assert.equal(moved.status, 200, moved.text);
+    assert.equal(compileCheck(LeadershipResult)(moved.json), null, 'the documented answer');
     assert.equal(moved.json.leader.name, CLUSTER_NAMES[target]);
     assert.equal(moved.json.epoch, before + 1);
     // The target keeps it (ten silence windows at least) before the preferred member gets it back.
@@ -174,6 +177,57 @@ describe('cluster service', { timeout: 60_000 }, () => {
     );
     await cluster.start(target);
     await leaderIndex();
+  });
+
+  test('guarded appends on the leader; a delete on any node removes the channel everywhere', async () => {
+    const name = 'gone/soon';
+    const path = `/channels/${encodeURIComponent(name)}`;
+    const spec = { name, replication: { factor: 3, heartbeatMs: 100 } };
+    const created = await api(cluster.urls[0]!, 'POST', '/channels', { json: spec });
+    assert.equal(created.status, 201, created.text);
+    let leader = -1;
+    await eventually(async () => {
+      const roles = await Promise.all(
+        cluster.urls.map(async (url) => (await api(url, 'GET', path)).json?.role),
+      );
+      leader = roles.indexOf('leader');
+      return leader >= 0;
+    }, 'gone/soon has a leader');
+    const first = await api(cluster.urls[leader]!, 'POST', `${path}/events?ifNextSeq=0`, {
+      json: utf8Body('a'),
+    });
+    assert.equal(first.status, 201, first.text);
+    const stale = await api(cluster.urls[leader]!, 'POST', `${path}/events?ifNextSeq=0`, {
+      json: utf8Body('b'),
+    });
+    assert.equal(stale.status, 409, stale.text);
+    assert.equal(stale.json.error.code, 'SEQ_MISMATCH');
+    assert.equal(stale.json.error.nextSeq, 1);
+
+    const deleter = (leader + 1) % 3;
+    const deleted = await api(cluster.urls[deleter]!, 'DELETE', path);
+    assert.equal(deleted.status, 204, deleted.text);
+    assert.equal(deleted.headers.get('x-redex-delete-pending'), null);
+    for (const [i, url] of cluster.urls.entries()) {
+      const node = CLUSTER_NAMES[i]!;
+      const gone = await api(url, 'GET', path);
+      assert.equal(gone.status, 404, `${node}: ${gone.text}`);
+      assert.equal(gone.json.error.code, 'CHANNEL_NOT_FOUND');
+      const registry = JSON.parse(await readFile(join(cluster.dir, node, REGISTRY_FILE), 'utf8'));
+      assert.ok(
+        registry.channels.every((c: { name: string }) => c.name !== name),
+        `${node} forgot it`,
+      );
+      await assert.rejects(
+        stat(join(cluster.dir, node, 'channels', 'gone', 'soon', '@redex')),
+        `${node} deleted its files`,
+      );
+    }
+    // Created again, it starts from seq 0 everywhere.
+    const again = await api(cluster.urls[0]!, 'POST', '/channels', { json: spec });
+    assert.equal(again.status, 201, again.text);
+    assert.equal(again.json.channel.nextSeq, 0);
+    assert.equal((await api(cluster.urls[0]!, 'DELETE', path)).status, 204);
   });
 
   test('a member down at create time gets the channel when it comes back', async () => {

@@ -52,6 +52,9 @@ export class FakeService implements NodeService {
   createChannel(spec: ChannelSpec) {
     return this.inner.createChannel(spec);
   }
+  deleteChannel(name: string) {
+    return this.inner.deleteChannel(name);
+  }
   channel(name: string): Promise<ChannelStatus> {
     return this.inner.channel(name);
   }

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { NotLeaderError, RedexError, type RedexErrorCode } from '../../src/log/errors.js';
 import { Redex } from '../../src/log/redex.js';
 import { parseNodeConfig } from '../../src/node/config.js';
-import { NodeError, type NodeErrorCode } from '../../src/node/errors.js';
+import { NodeError, NodeErrorCode } from '../../src/node/errors.js';
 import { HttpErrorCode, toHttpError } from '../../src/node/http/errors.js';
 import * as limits from '../../src/node/http/limits.js';
 import { NodeHttpServer } from '../../src/node/http/server.js';
@@ -299,7 +299,7 @@ describe('docs/OPERATIONS.md', () => {
     for (const [code, status] of rows) {
       let error: unknown;
       if (http.has(code!)) continue;
-      if (['CHANNEL_NOT_FOUND', 'CHANNEL_EXISTS', 'SHUTTING_DOWN', 'UNAVAILABLE'].includes(code!)) {
+      if ((Object.values(NodeErrorCode) as string[]).includes(code!)) {
         error = new NodeError(code as NodeErrorCode, 'x');
       } else {
         error = new RedexError(code as RedexErrorCode, 'x');

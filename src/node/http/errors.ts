@@ -2,7 +2,7 @@
 // Codes are the log's (`RedexErrorCode`), the node's (`NodeErrorCode`) or the HTTP layer's own
 // below; the table in docs/OPERATIONS.md lists them with their statuses.
 
-import { NotLeaderError, RedexError, RedexErrorCode } from '../../log/errors.js';
+import { NotLeaderError, RedexError, RedexErrorCode, SeqMismatchError } from '../../log/errors.js';
 import { NodeError, NodeErrorCode } from '../errors.js';
 import type { LeaderHint } from '../service.js';
 
@@ -77,6 +77,7 @@ const REDEX_STATUS: Record<RedexErrorCode, number> = {
 const NODE_STATUS: Record<NodeErrorCode, number> = {
   CHANNEL_NOT_FOUND: 404,
   CHANNEL_EXISTS: 409,
+  CHANNEL_IN_CONFIG: 409,
   SHUTTING_DOWN: 503,
   UNAVAILABLE: 501,
   DATA_DIR_LOCKED: 500,
@@ -112,6 +113,11 @@ export function toHttpError(
     if ('resumeSeq' in error) details.resumeSeq = error.resumeSeq;
     if ('lostSeq' in error) details.lostSeq = error.lostSeq;
     if ('field' in error) details.field = error.field;
+    // A guarded append that lost: the client retries against the channel's actual next seq.
+    if (error instanceof SeqMismatchError) {
+      details.expectedSeq = error.expected;
+      details.nextSeq = error.actual;
+    }
     const message = STORAGE_FAILURES[error.code] ?? error.message;
     return new HttpError(REDEX_STATUS[error.code] ?? 500, error.code, message, { details });
   }

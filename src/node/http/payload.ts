@@ -11,20 +11,8 @@ export type PayloadEncoding = 'base64' | 'utf8';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function parseEncoding(value: unknown, field: string): PayloadEncoding {
-  if (value === undefined || value === null || value === 'base64') return 'base64';
-  if (value === 'utf8') return 'utf8';
-  throw badRequest(`${field} must be "base64" or "utf8", got ${JSON.stringify(value)}`);
-}
-
-export function decodePayload(
-  value: unknown,
-  encoding: PayloadEncoding,
-  field: string,
-): Uint8Array {
-  if (typeof value !== 'string') {
-    throw badRequest(`${field} must be a string, got ${value === null ? 'null' : typeof value}`);
-  }
+/** `value` is a string (the append schema checked it); its size and base64 are checked here. */
+export function decodePayload(value: string, encoding: PayloadEncoding, field: string): Uint8Array {
   if (encoding === 'utf8') {
     if (Buffer.byteLength(value, 'utf8') > EVENT_BYTES_MAX) throw tooBig(field);
     return Buffer.from(value, 'utf8');

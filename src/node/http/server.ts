@@ -21,7 +21,7 @@ import { registerNodeMetrics } from '../build-metrics.js';
 import { type NodeLogger, silentLogger } from '../logger.js';
 import type { NodeService } from '../service.js';
 import { BearerAuth, ClientCertAuth } from './auth.js';
-import { createChannel, describeChannel, listChannels } from './channels.js';
+import { createChannel, deleteChannel, describeChannel, listChannels } from './channels.js';
 import { ConnectionGate, type ConnectionGateLimits } from './connection-gate.js';
 import { type ServerState, sendJson } from './context.js';
 import { serveDashboard } from './dashboard-route.js';
@@ -43,6 +43,7 @@ import {
   STATUS_PUSH_INTERVAL_MS_DEFAULT,
   STATUS_PUSH_MIN_MS_DEFAULT,
 } from './limits.js';
+import { serveOpenApi } from './openapi.js';
 import {
   logRequestEnd,
   logStreamOpen,
@@ -66,8 +67,13 @@ export const ROUTES: readonly Route[] = [
     queryToken: true,
   },
   { name: 'metrics', path: ['metrics'], methods: { GET: getMetrics } },
+  { name: 'openapi', path: ['openapi.json'], methods: { GET: serveOpenApi } },
   { name: 'channels', path: ['channels'], methods: { GET: listChannels, POST: createChannel } },
-  { name: 'channel', path: ['channels', CHANNEL_PARAM], methods: { GET: describeChannel } },
+  {
+    name: 'channel',
+    path: ['channels', CHANNEL_PARAM],
+    methods: { GET: describeChannel, DELETE: deleteChannel },
+  },
   {
     name: 'events',
     path: ['channels', CHANNEL_PARAM, 'events'],

@@ -9,11 +9,12 @@
 // its tail at once. With `to`, the stream is a bounded read of [from, to): it ends with
 // `event: end` `{"reason":"to"}` once seq to − 1 is sent (`redex read` uses this).
 
-import { ACCESS_TOKEN_PARAM } from './auth.js';
+import type { Static } from 'typebox';
+import { TailQuery } from './api-schemas.js';
 import type { RequestContext } from './context.js';
 import { badRequest, HttpError, HttpErrorCode, toHttpError } from './errors.js';
-import { encodeEvent, parseEncoding } from './payload.js';
-import { checkParams, intParam } from './query.js';
+import { encodeEvent } from './payload.js';
+import { queryReader } from './query.js';
 import { SseStream } from './sse.js';
 
 export function tooManyStreams(): HttpError {
@@ -34,20 +35,17 @@ function resumeAfter(header: string | string[] | undefined): number | null {
   return Number(text) + 1;
 }
 
+const tailQuery = queryReader<Static<typeof TailQuery>>(TailQuery);
+
 export async function tailEvents(ctx: RequestContext): Promise<void> {
-  const params = ctx.url.searchParams;
-  checkParams(params, ['from', 'to', 'encoding', ACCESS_TOKEN_PARAM]);
-  const fromParam = intParam(params, 'from', {
-    min: 0,
-    max: Number.MAX_SAFE_INTEGER,
-    fallback: 0,
-  })!;
-  const toSeq = intParam(params, 'to', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: null });
+  const params = tailQuery.read(ctx.url.searchParams);
+  const fromParam = params.from!;
+  const toSeq = params.to ?? null;
   if (toSeq !== null && toSeq < fromParam) {
     throw badRequest(`query parameter 'to' (${toSeq}) is below 'from' (${fromParam})`);
   }
   const fromSeq = resumeAfter(ctx.req.headers['last-event-id']) ?? fromParam;
-  const encoding = parseEncoding(params.get('encoding') ?? undefined, "query parameter 'encoding'");
+  const encoding = params.encoding!;
   const { service, clock, heartbeatMs, logger } = ctx.state;
   // Opening the tail may fail (unknown channel, shutting down): still a plain JSON error then.
   const stream = await service.tail(ctx.channel, fromSeq);
