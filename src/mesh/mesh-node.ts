@@ -21,15 +21,20 @@
 
 import { validateChannelName } from '../log/channel-name.js';
 import type { ChainTagSink } from '../replication/coordinator.js';
-import { frameDispatcher, type ReplicationDispatcher } from '../replication/dispatcher.js';
+import type { ReplicationDispatcher } from '../replication/dispatcher.js';
 import type { ReplicationRuntimeHandle } from '../replication/handle.js';
+import {
+  type CoalescingDispatcher,
+  coalescingDispatcher,
+  type HeartbeatCoalescerStats,
+} from '../replication/heartbeat-coalescer.js';
 import type { ReplicationHost } from '../replication/host.js';
 import { ReplicationMetrics } from '../replication/metrics.js';
 import { originHashOf } from '../replication/replicator.js';
 import { ReplicationRouter, ROUTER_CHANNELS_MAX, type RouteDrop } from '../replication/router.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
-import { decodeAnyMessage } from '../wire/codec.js';
+import { decodeAnyMessage, decodeHeartbeatBatch, isHeartbeatBatch } from '../wire/codec.js';
 import { channelIdFromName, isNodeId } from '../wire/ids.js';
 import {
   type AnyReplicationMessage,
@@ -192,6 +197,7 @@ export class MeshNode implements ReplicationHost {
   readonly nicPeakBps: number | undefined;
 
   readonly #router: MeshRouter;
+  readonly #coalescer: CoalescingDispatcher;
   readonly #clock: Clock;
   readonly #members: MeshMembers;
   readonly #isMember: (node: NodeId) => boolean;
@@ -249,7 +255,11 @@ export class MeshNode implements ReplicationHost {
     this.#router = new MeshRouter();
     this.router = this.#router;
 
-    const base = frameDispatcher((target, frame) => this.#send(target, frame));
+    // Heartbeats leave batched per peer (one frame per peer per tick burst); the rest in order.
+    const base = coalescingDispatcher((target, frame) => this.#send(target, frame), {
+      clock: this.#clock,
+    });
+    this.#coalescer = base;
     this.dispatcher = {
       sendHeartbeat: (target, message) => {
         this.#observeOwnHeartbeat(message);
@@ -450,6 +460,18 @@ export class MeshNode implements ReplicationHost {
       this.#onChainTag(from, frame);
       return;
     }
+    if (isHeartbeatBatch(frame)) {
+      let heartbeats: SyncHeartbeat[];
+      try {
+        heartbeats = decodeHeartbeatBatch(frame);
+      } catch {
+        this.#drops.malformed++;
+        return;
+      }
+      // Split: each channel gets its heartbeat exactly as if it had come alone.
+      for (const heartbeat of heartbeats) this.#onMessage(from, heartbeat);
+      return;
+    }
     let message: AnyReplicationMessage;
     try {
       message = decodeAnyMessage(frame);
@@ -457,6 +479,10 @@ export class MeshNode implements ReplicationHost {
       this.#drops.malformed++;
       return;
     }
+    this.#onMessage(from, message);
+  }
+
+  #onMessage(from: NodeId, message: AnyReplicationMessage): void {
     const handle = this.#router.handleFor(message.channelId);
     // The runtime would drop it too, but only after it took a slot in the channel's inbox.
     if (handle !== undefined && !handle.runtime.replicaSet.includes(from)) {
@@ -503,6 +529,11 @@ export class MeshNode implements ReplicationHost {
 
   // ─── status ────────────────────────────────────────────────────────────────────────────────
 
+  /** Heartbeats queued and batched by the dispatcher (docs/DESIGN.md#coalesced-heartbeats). */
+  heartbeatStats(): Readonly<HeartbeatCoalescerStats> {
+    return { ...this.#coalescer.stats };
+  }
+
   stats(): MeshNodeStats {
     const routerDrops: Record<RouteDrop, number> = this.#router.stats.drops;
     return {
@@ -533,6 +564,8 @@ export class MeshNode implements ReplicationHost {
 
   async #close(): Promise<void> {
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.#coalescer.flush();
+    this.#coalescer.close();
     this.#unregisterMetrics();
     this.metrics.setPeerSource(null);
     this.#router.clear();

@@ -41,6 +41,7 @@ import { ReplicationMetrics } from './metrics.js';
 import { placeReplicas } from './placement.js';
 import { TransitionSignal } from './roles.js';
 import type { RuntimeFile } from './runtime.js';
+import { TickScheduler } from './tick-scheduler.js';
 
 const NO_CHAIN_TAGS: ChainTagSink = { announce() {}, withdraw() {} };
 
@@ -61,6 +62,8 @@ export class Replicator implements ReplicationAttachment {
   readonly metrics: ReplicationMetrics;
   readonly #clock: Clock;
   readonly #random: Random;
+  // One tick grid for every channel of this node, so their heartbeats leave in one burst.
+  readonly #ticks: TickScheduler;
   readonly #configOptions: ReplicationConfigOptions;
   // Invariant: one entry per open replicated file, removed when it closes.
   readonly #channels = new Map<string, ReplicatedChannel>();
@@ -87,6 +90,7 @@ export class Replicator implements ReplicationAttachment {
     this.metrics = host.metrics ?? new ReplicationMetrics();
     this.#clock = deps.clock;
     this.#random = deps.random;
+    this.#ticks = new TickScheduler(deps.clock);
     this.#configOptions = deps.config ?? {};
   }
 
@@ -163,6 +167,7 @@ export class Replicator implements ReplicationAttachment {
         coordinator,
         dispatcher: this.host.dispatcher,
         clock: this.#clock,
+        ticks: this.#ticks,
         random: this.#random,
         budget: new BandwidthBudget({
           nicPeakBps: this.host.nicPeakBps ?? NIC_PEAK_BPS_DEFAULT,
@@ -195,6 +200,7 @@ export class Replicator implements ReplicationAttachment {
   }
 
   assertInvariants(): void {
+    this.#ticks.assertInvariants();
     for (const channel of this.#channels.values()) channel.assertInvariants();
   }
 }
