@@ -10,7 +10,8 @@
 //
 // Environment: BENCH_CHANNELS (comma list, default "100,1000,10000"), BENCH_IDLE_S (idle window,
 // default 20), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
-// for in-memory channels; default persistent, fsync never), BENCH_OPEN_CONCURRENCY (default 32).
+// for in-memory channels; default persistent, fsync never), BENCH_OPEN_CONCURRENCY (default 64;
+// the children run with UV_THREADPOOL_SIZE=64 unless set).
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +27,7 @@ const COUNTS = (process.env.BENCH_CHANNELS ?? '100,1000,10000')
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20);
 const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 500);
 const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
-const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 32);
+const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
 const CHILD = join(import.meta.dirname, 'channels', 'node-process.ts');
 
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
@@ -43,6 +44,8 @@ class Child {
     this.name = name;
     this.process = fork(CHILD, [], {
       execArgv: ['--import', 'tsx'],
+      // Opens wait on fsyncs; libuv's default 4 threads would serialize them whatever the concurrency.
+      env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.process.on('message', (message: Reply & { id: number }) => {
