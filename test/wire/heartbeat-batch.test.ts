@@ -2,6 +2,7 @@
 // the coalescing dispatcher uses, and typed rejection of malformed or oversized batches.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -12,6 +13,7 @@ import {
   encodeHeartbeatBatch,
   isHeartbeatBatch,
 } from '../../src/wire/codec.js';
+import { channelIdFromName } from '../../src/wire/ids.js';
 import {
   DispatchCode,
   HEARTBEAT_BATCH_MAX,
@@ -146,5 +148,58 @@ describe('HeartbeatBatch codec', () => {
     );
     assert.throws(() => batchFromHeartbeatFrames([]), WireEncodeError);
     assert.throws(() => batchFromHeartbeatFrames([new Uint8Array(52)]), WireEncodeError);
+  });
+});
+
+describe('docs/PROTOCOL.md HeartbeatBatch', () => {
+  const doc = readFileSync(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8');
+
+  it('the example is the encoding of the two heartbeats it describes', () => {
+    const block = /^```hexbatch heartbeat-batch\n([\s\S]*?)^```$/m.exec(doc)?.[1];
+    assert.ok(block !== undefined, 'no ```hexbatch heartbeat-batch block');
+    const bytes = block
+      .split('\n')
+      .map((line) => line.split('#')[0]!.trim())
+      .filter((code) => code !== '')
+      .join(' ');
+    const messages: SyncHeartbeat[] = [
+      {
+        kind: 'heartbeat',
+        channelId: channelIdFromName('orders/audit'),
+        tailSeq: 1000,
+        role: Role.Leader,
+        wallClockMs: 1_764_115_200_000,
+        quorum: { epoch: 7, lastEpoch: 7, commitSeq: 998 },
+      },
+      {
+        kind: 'heartbeat',
+        channelId: channelIdFromName('orders/audit-2'),
+        tailSeq: 5,
+        role: Role.Replica,
+        wallClockMs: 1_764_115_200_000,
+      },
+    ];
+    const encoded = encodeHeartbeatBatch(messages);
+    assert.equal(bytes, Buffer.from(encoded).toString('hex').match(/../g)!.join(' '));
+    assert.deepEqual(decodeHeartbeatBatch(encoded), messages);
+  });
+
+  it('the entry table matches the layout', () => {
+    const section = doc.split(/^## /m).find((part) => part.startsWith('HeartbeatBatch'));
+    assert.ok(section !== undefined);
+    const offsets = new Map<string, number>();
+    for (const line of section.split('\n')) {
+      const cells = line.split('|').map((cell) => cell.trim());
+      if (/^\d+$/.test(cells[1] ?? '')) offsets.set(cells[3]!, Number(cells[1]));
+    }
+    assert.equal(offsets.get('count'), HeartbeatBatchLayout.count);
+    assert.equal(offsets.get('tail_seq'), HeartbeatBatchLayout.tailSeq);
+    assert.equal(offsets.get('role'), HeartbeatBatchLayout.role);
+    assert.equal(offsets.get('wall_clock_ms'), HeartbeatBatchLayout.wallClockMs);
+    assert.equal(offsets.get('flags'), HeartbeatBatchLayout.flags);
+    assert.equal(offsets.get('epoch'), HeartbeatBatchLayout.epoch);
+    assert.equal(offsets.get('commit_seq'), HeartbeatBatchLayout.commitSeq);
+    assert.equal(offsets.get('_end_'), HeartbeatBatchLayout.quorumEntryBytes);
+    assert.match(doc, /^\| `0x28` +\| HeartbeatBatch/m);
   });
 });
