@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCa, issueNodeCert } from '../src/mesh/certs.js';
-import type { ChannelsCommand } from './channels/node-process.js';
+import type { ChannelsCommand } from './channels/channel-node.js';
 
 const COUNTS = (process.env.BENCH_CHANNELS ?? '100,1000,10000')
   .split(',')
@@ -28,7 +28,7 @@ const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20);
 const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 500);
 const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
 const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
-const CHILD = join(import.meta.dirname, 'channels', 'node-process.ts');
+const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
 
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
