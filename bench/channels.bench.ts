@@ -10,7 +10,8 @@
 //
 // Environment: BENCH_CHANNELS (comma list, default "100,1000,10000"), BENCH_IDLE_S (idle window,
 // default 20), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
-// for in-memory channels; default persistent, fsync never), BENCH_OPEN_CONCURRENCY (default 64;
+// for in-memory channels; default persistent, fsync never), BENCH_COALESCE ("0": one frame per heartbeat,
+// one timer per channel, the behaviour before), BENCH_OPEN_CONCURRENCY (default 64;
 // the children run with UV_THREADPOOL_SIZE=64 unless set).
 
 import { type ChildProcess, fork } from 'node:child_process';
@@ -27,6 +28,7 @@ const COUNTS = (process.env.BENCH_CHANNELS ?? '100,1000,10000')
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20);
 const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 500);
 const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
+const COALESCE = process.env.BENCH_COALESCE !== '0';
 const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
 
@@ -110,6 +112,7 @@ async function run(count: number): Promise<Row> {
         name,
         certsDir: join(dir, 'certs'),
         members: names,
+        coalesce: COALESCE,
         ...(PERSISTENT ? { dataDir: join(dir, `data-${name}`) } : {}),
       });
       child.port = Number(started.port);
@@ -203,7 +206,7 @@ async function run(count: number): Promise<Row> {
 const fmt = (values: number[], digits = 1) => values.map((v) => v.toFixed(digits)).join(' / ');
 
 console.log(
-  `# many channels: heartbeat ${HEARTBEAT_MS} ms, idle window ${IDLE_S} s, ${PERSISTENT ? 'persistent (fsync never)' : 'in memory'}, open concurrency ${CONCURRENCY}`,
+  `# many channels: heartbeat ${HEARTBEAT_MS} ms, idle window ${IDLE_S} s, ${PERSISTENT ? 'persistent (fsync never)' : 'in memory'}, open concurrency ${CONCURRENCY}, coalesced heartbeats ${COALESCE ? 'on' : 'off'}`,
 );
 const rows: Row[] = [];
 for (const count of COUNTS) {

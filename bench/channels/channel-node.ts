@@ -15,6 +15,7 @@ export type ChannelsCommand =
       readonly certsDir: string;
       readonly members: readonly string[];
       readonly dataDir?: string;
+      readonly coalesce: boolean;
     }
   | { readonly op: 'dial'; readonly peers: readonly { host: string; port: number }[] }
   | {
@@ -99,6 +100,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         name: request.name,
         certsDir: request.certsDir,
         members: request.members.map((name) => ({ name })),
+        coalesceHeartbeats: request.coalesce,
         ...(request.dataDir === undefined ? {} : { dataDir: request.dataDir }),
       });
       return { port: node.address.port, nodeId: node.nodeId.toString(16) };

@@ -21,7 +21,7 @@
 
 import { validateChannelName } from '../log/channel-name.js';
 import type { ChainTagSink } from '../replication/coordinator.js';
-import type { ReplicationDispatcher } from '../replication/dispatcher.js';
+import { frameDispatcher, type ReplicationDispatcher } from '../replication/dispatcher.js';
 import type { ReplicationRuntimeHandle } from '../replication/handle.js';
 import {
   type CoalescingDispatcher,
@@ -32,6 +32,7 @@ import type { ReplicationHost } from '../replication/host.js';
 import { ReplicationMetrics } from '../replication/metrics.js';
 import { originHashOf } from '../replication/replicator.js';
 import { ReplicationRouter, ROUTER_CHANNELS_MAX, type RouteDrop } from '../replication/router.js';
+import { TickScheduler } from '../replication/tick-scheduler.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import { decodeAnyMessage, decodeHeartbeatBatch, isHeartbeatBatch } from '../wire/codec.js';
@@ -116,6 +117,12 @@ export interface MeshNodeOptions {
   /** For chain-tag timestamps (default: the system clock). */
   readonly clock?: Clock;
   readonly nicPeakBps?: number;
+  /**
+   * Batch heartbeats per peer and tick every channel on one shared grid
+   * (docs/DESIGN.md#coalesced-heartbeats). Default false: one frame per heartbeat, one timer per
+   * channel. Batches from peers are accepted either way.
+   */
+  readonly coalesceHeartbeats?: boolean;
 }
 
 function configError(message: string): MeshError {
@@ -197,7 +204,9 @@ export class MeshNode implements ReplicationHost {
   readonly nicPeakBps: number | undefined;
 
   readonly #router: MeshRouter;
-  readonly #coalescer: CoalescingDispatcher;
+  readonly #coalescer: CoalescingDispatcher | null;
+  /** The shared tick grid the Replicator uses, when heartbeats are coalesced. */
+  readonly ticks: TickScheduler | undefined;
   readonly #clock: Clock;
   readonly #members: MeshMembers;
   readonly #isMember: (node: NodeId) => boolean;
@@ -255,11 +264,16 @@ export class MeshNode implements ReplicationHost {
     this.#router = new MeshRouter();
     this.router = this.#router;
 
-    // Heartbeats leave batched per peer (one frame per peer per tick burst); the rest in order.
-    const base = coalescingDispatcher((target, frame) => this.#send(target, frame), {
-      clock: this.#clock,
-    });
-    this.#coalescer = base;
+    // Coalesced: heartbeats leave batched per peer (one frame per peer per tick burst), the rest
+    // in order, and every channel ticks on one grid so their heartbeats share the burst.
+    const sendFrame = (target: NodeId, frame: Uint8Array) => this.#send(target, frame);
+    const coalescer =
+      options.coalesceHeartbeats === true
+        ? coalescingDispatcher(sendFrame, { clock: this.#clock })
+        : null;
+    this.#coalescer = coalescer;
+    this.ticks = coalescer === null ? undefined : new TickScheduler(this.#clock);
+    const base: ReplicationDispatcher = coalescer ?? frameDispatcher(sendFrame);
     this.dispatcher = {
       sendHeartbeat: (target, message) => {
         this.#observeOwnHeartbeat(message);
@@ -531,7 +545,8 @@ export class MeshNode implements ReplicationHost {
 
   /** Heartbeats queued and batched by the dispatcher (docs/DESIGN.md#coalesced-heartbeats). */
   heartbeatStats(): Readonly<HeartbeatCoalescerStats> {
-    return { ...this.#coalescer.stats };
+    const none = { heartbeatsQueued: 0, heartbeatFrames: 0, batchFrames: 0, sendFailures: 0 };
+    return { ...(this.#coalescer?.stats ?? none) };
   }
 
   stats(): MeshNodeStats {
@@ -564,8 +579,8 @@ export class MeshNode implements ReplicationHost {
 
   async #close(): Promise<void> {
     for (const off of this.#unsubscribe.splice(0)) off();
-    this.#coalescer.flush();
-    this.#coalescer.close();
+    this.#coalescer?.flush();
+    this.#coalescer?.close();
     this.#unregisterMetrics();
     this.metrics.setPeerSource(null);
     this.#router.clear();

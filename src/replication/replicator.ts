@@ -41,7 +41,6 @@ import { ReplicationMetrics } from './metrics.js';
 import { placeReplicas } from './placement.js';
 import { TransitionSignal } from './roles.js';
 import type { RuntimeFile } from './runtime.js';
-import { TickScheduler } from './tick-scheduler.js';
 
 const NO_CHAIN_TAGS: ChainTagSink = { announce() {}, withdraw() {} };
 
@@ -62,8 +61,6 @@ export class Replicator implements ReplicationAttachment {
   readonly metrics: ReplicationMetrics;
   readonly #clock: Clock;
   readonly #random: Random;
-  // One tick grid for every channel of this node, so their heartbeats leave in one burst.
-  readonly #ticks: TickScheduler;
   readonly #configOptions: ReplicationConfigOptions;
   // Invariant: one entry per open replicated file, removed when it closes.
   readonly #channels = new Map<string, ReplicatedChannel>();
@@ -90,7 +87,6 @@ export class Replicator implements ReplicationAttachment {
     this.metrics = host.metrics ?? new ReplicationMetrics();
     this.#clock = deps.clock;
     this.#random = deps.random;
-    this.#ticks = new TickScheduler(deps.clock);
     this.#configOptions = deps.config ?? {};
   }
 
@@ -167,7 +163,8 @@ export class Replicator implements ReplicationAttachment {
         coordinator,
         dispatcher: this.host.dispatcher,
         clock: this.#clock,
-        ticks: this.#ticks,
+        // The host's tick grid, if it has one: its channels' heartbeats then leave in one burst.
+        ...(this.host.ticks === undefined ? {} : { ticks: this.host.ticks }),
         random: this.#random,
         budget: new BandwidthBudget({
           nicPeakBps: this.host.nicPeakBps ?? NIC_PEAK_BPS_DEFAULT,
@@ -200,7 +197,7 @@ export class Replicator implements ReplicationAttachment {
   }
 
   assertInvariants(): void {
-    this.#ticks.assertInvariants();
+    this.host.ticks?.assertInvariants();
     for (const channel of this.#channels.values()) channel.assertInvariants();
   }
 }

@@ -59,7 +59,12 @@ describe('MeshNode: 200 channels', () => {
     const network = new SimNetwork({ clock, seed: 3, faults: { minDelayMs: 1, maxDelayMs: 2 } });
     const random = new SeededRandom(3);
     for (const id of IDS) {
-      const mesh = new MeshNode({ transport: network.addNode(id), members: IDS, clock });
+      const mesh = new MeshNode({
+        transport: network.addNode(id),
+        members: IDS,
+        clock,
+        coalesceHeartbeats: true,
+      });
       const redex = new Redex({ clock, random: random.fork() });
       enableReplication(redex, mesh, { testOnlyHeartbeatMsMin: 1 });
       nodes.push({ mesh, redex });
