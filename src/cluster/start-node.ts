@@ -57,6 +57,8 @@ export interface MeshNodeSpec {
   readonly random?: Random;
   readonly metrics?: ReplicationMetrics;
   readonly nicPeakBps?: number;
+  /** Heartbeats batched per peer on one tick grid (MeshNodeOptions.coalesceHeartbeats). */
+  readonly coalesceHeartbeats?: boolean;
   /** TEST ONLY: lowers the heartbeat floor of replication configs (see `enableReplication`). */
   readonly testOnlyHeartbeatMsMin?: number;
 }
@@ -184,6 +186,7 @@ export async function startMeshNode(spec: MeshNodeSpec): Promise<StartedMeshNode
       ...(spec.metrics === undefined ? {} : { metrics: spec.metrics }),
       ...(spec.clock === undefined ? {} : { clock: spec.clock }),
       ...(spec.nicPeakBps === undefined ? {} : { nicPeakBps: spec.nicPeakBps }),
+      ...(spec.coalesceHeartbeats === true ? { coalesceHeartbeats: true } : {}),
     });
     const redex = new Redex({
       ...(spec.dataDir === undefined ? {} : { dir: spec.dataDir }),

@@ -8,6 +8,13 @@ export type {
 export { MAX_LIVE_BYTES_DEFAULT, resolveFileConfig, TAIL_BUFFER_SIZE_DEFAULT } from './config.js';
 export * from './errors.js';
 export type { RedexEvent } from './event.js';
+export {
+  OPEN_MANY_CONCURRENCY_DEFAULT,
+  OPEN_MANY_CONCURRENCY_MAX,
+  type OpenManyOptions,
+  type OpenSpec,
+  openMany,
+} from './open-many.js';
 export { Redex, type RedexOptions } from './redex.js';
 export {
   type AppendOptions,

@@ -23,13 +23,19 @@ import { validateChannelName } from '../log/channel-name.js';
 import type { ChainTagSink } from '../replication/coordinator.js';
 import { frameDispatcher, type ReplicationDispatcher } from '../replication/dispatcher.js';
 import type { ReplicationRuntimeHandle } from '../replication/handle.js';
+import {
+  type CoalescingDispatcher,
+  coalescingDispatcher,
+  type HeartbeatCoalescerStats,
+} from '../replication/heartbeat-coalescer.js';
 import type { ReplicationHost } from '../replication/host.js';
 import { ReplicationMetrics } from '../replication/metrics.js';
 import { originHashOf } from '../replication/replicator.js';
 import { ReplicationRouter, ROUTER_CHANNELS_MAX, type RouteDrop } from '../replication/router.js';
+import { TickScheduler } from '../replication/tick-scheduler.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
-import { decodeAnyMessage } from '../wire/codec.js';
+import { decodeAnyMessage, decodeHeartbeatBatch, isHeartbeatBatch } from '../wire/codec.js';
 import { channelIdFromName, isNodeId } from '../wire/ids.js';
 import {
   type AnyReplicationMessage,
@@ -111,6 +117,12 @@ export interface MeshNodeOptions {
   /** For chain-tag timestamps (default: the system clock). */
   readonly clock?: Clock;
   readonly nicPeakBps?: number;
+  /**
+   * Batch heartbeats per peer and tick every channel on one shared grid
+   * (docs/DESIGN.md#coalesced-heartbeats). Default false: one frame per heartbeat, one timer per
+   * channel. Batches from peers are accepted either way.
+   */
+  readonly coalesceHeartbeats?: boolean;
 }
 
 function configError(message: string): MeshError {
@@ -192,6 +204,9 @@ export class MeshNode implements ReplicationHost {
   readonly nicPeakBps: number | undefined;
 
   readonly #router: MeshRouter;
+  readonly #coalescer: CoalescingDispatcher | null;
+  /** The shared tick grid the Replicator uses, when heartbeats are coalesced. */
+  readonly ticks: TickScheduler | undefined;
   readonly #clock: Clock;
   readonly #members: MeshMembers;
   readonly #isMember: (node: NodeId) => boolean;
@@ -249,7 +264,16 @@ export class MeshNode implements ReplicationHost {
     this.#router = new MeshRouter();
     this.router = this.#router;
 
-    const base = frameDispatcher((target, frame) => this.#send(target, frame));
+    // Coalesced: heartbeats leave batched per peer (one frame per peer per tick burst), the rest
+    // in order, and every channel ticks on one grid so their heartbeats share the burst.
+    const sendFrame = (target: NodeId, frame: Uint8Array) => this.#send(target, frame);
+    const coalescer =
+      options.coalesceHeartbeats === true
+        ? coalescingDispatcher(sendFrame, { clock: this.#clock })
+        : null;
+    this.#coalescer = coalescer;
+    this.ticks = coalescer === null ? undefined : new TickScheduler(this.#clock);
+    const base: ReplicationDispatcher = coalescer ?? frameDispatcher(sendFrame);
     this.dispatcher = {
       sendHeartbeat: (target, message) => {
         this.#observeOwnHeartbeat(message);
@@ -451,6 +475,18 @@ export class MeshNode implements ReplicationHost {
       this.#onChainTag(from, frame);
       return;
     }
+    if (isHeartbeatBatch(frame)) {
+      let heartbeats: SyncHeartbeat[];
+      try {
+        heartbeats = decodeHeartbeatBatch(frame);
+      } catch {
+        this.#drops.malformed++;
+        return;
+      }
+      // Split: each channel gets its heartbeat exactly as if it had come alone.
+      for (const heartbeat of heartbeats) this.#onMessage(from, heartbeat);
+      return;
+    }
     let message: AnyReplicationMessage;
     try {
       message = decodeAnyMessage(frame);
@@ -458,6 +494,10 @@ export class MeshNode implements ReplicationHost {
       this.#drops.malformed++;
       return;
     }
+    this.#onMessage(from, message);
+  }
+
+  #onMessage(from: NodeId, message: AnyReplicationMessage): void {
     const handle = this.#router.handleFor(message.channelId);
     // The runtime would drop it too, but only after it took a slot in the channel's inbox.
     if (handle !== undefined && !handle.runtime.replicaSet.includes(from)) {
@@ -504,6 +544,12 @@ export class MeshNode implements ReplicationHost {
 
   // ─── status ────────────────────────────────────────────────────────────────────────────────
 
+  /** Heartbeats queued and batched by the dispatcher (docs/DESIGN.md#coalesced-heartbeats). */
+  heartbeatStats(): Readonly<HeartbeatCoalescerStats> {
+    const none = { heartbeatsQueued: 0, heartbeatFrames: 0, batchFrames: 0, sendFailures: 0 };
+    return { ...(this.#coalescer?.stats ?? none) };
+  }
+
   stats(): MeshNodeStats {
     const routerDrops: Record<RouteDrop, number> = this.#router.stats.drops;
     return {
@@ -534,6 +580,8 @@ export class MeshNode implements ReplicationHost {
 
   async #close(): Promise<void> {
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.#coalescer?.flush();
+    this.#coalescer?.close();
     this.#unregisterMetrics();
     this.metrics.setPeerSource(null);
     this.#router.clear();

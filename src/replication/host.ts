@@ -7,6 +7,7 @@ import type { ChainTagSink } from './coordinator.js';
 import type { ReplicationDispatcher } from './dispatcher.js';
 import type { ReplicationMetrics } from './metrics.js';
 import type { ReplicationRouter } from './router.js';
+import type { TickScheduler } from './tick-scheduler.js';
 
 /** 1 Gbit/s: the NIC peak assumed when the host does not measure one. */
 export const NIC_PEAK_BPS_DEFAULT = 125_000_000;
@@ -31,4 +32,6 @@ export interface ReplicationHost {
   readonly metrics?: ReplicationMetrics;
   /** Measured NIC peak in bytes per second; default `NIC_PEAK_BPS_DEFAULT`. */
   readonly nicPeakBps?: number;
+  /** One tick grid for every channel of the node; absent: each runtime keeps its own timer. */
+  readonly ticks?: TickScheduler;
 }

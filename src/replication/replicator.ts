@@ -167,6 +167,8 @@ export class Replicator implements ReplicationAttachment {
         coordinator,
         dispatcher: this.host.dispatcher,
         clock: this.#clock,
+        // The host's tick grid, if it has one: its channels' heartbeats then leave in one burst.
+        ...(this.host.ticks === undefined ? {} : { ticks: this.host.ticks }),
         random: this.#random,
         budget: new BandwidthBudget({
           nicPeakBps: this.host.nicPeakBps ?? NIC_PEAK_BPS_DEFAULT,
@@ -199,6 +201,7 @@ export class Replicator implements ReplicationAttachment {
   }
 
   assertInvariants(): void {
+    this.host.ticks?.assertInvariants();
     for (const channel of this.#channels.values()) channel.assertInvariants();
   }
 }

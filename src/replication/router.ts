@@ -10,7 +10,7 @@
 // (docs/DESIGN.md#no-keepalive-cycle).
 
 import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
-import { decodeAnyMessage } from '../wire/codec.js';
+import { decodeAnyMessage, decodeHeartbeatBatch, isHeartbeatBatch } from '../wire/codec.js';
 import { WireError } from '../wire/errors.js';
 import { channelIdToHex } from '../wire/ids.js';
 import type { AnyReplicationMessage, ChannelId, NodeId } from '../wire/types.js';
@@ -110,11 +110,15 @@ export class ReplicationRouter {
     return null;
   }
 
-  /** Decodes a RedEX frame from `from` (its id proven by the transport) and routes it. */
+  /**
+   * Decodes a RedEX frame from `from` (its id proven by the transport) and routes it. A heartbeat
+   * batch is split: each heartbeat is routed as if it had come alone (each drop counted), and the
+   * last rejection, if any, is returned.
+   */
   tryRouteFrame(from: NodeId, frame: Uint8Array): RouteRejection | null {
-    let message: AnyReplicationMessage;
+    let messages: readonly AnyReplicationMessage[];
     try {
-      message = decodeAnyMessage(frame);
+      messages = isHeartbeatBatch(frame) ? decodeHeartbeatBatch(frame) : [decodeAnyMessage(frame)];
     } catch (error) {
       this.stats.drops.malformed++;
       const wire = error instanceof WireError ? error : undefined;
@@ -122,7 +126,9 @@ export class ReplicationRouter {
         ? { reason: RouteDrop.Malformed, event: null }
         : { reason: RouteDrop.Malformed, event: null, error: wire };
     }
-    return this.tryRoute(from, message);
+    let last: RouteRejection | null = null;
+    for (const message of messages) last = this.tryRoute(from, message) ?? last;
+    return last;
   }
 
   /** Forgets every channel (the owner is shutting down). */

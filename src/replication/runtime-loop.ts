@@ -10,6 +10,7 @@
 
 import type { Clock, TimerHandle } from '../time/clock.js';
 import { type InboundMessage, RuntimeInbox, SHUTDOWN } from './inbox.js';
+import type { TickScheduler } from './tick-scheduler.js';
 
 /** A shutdown still running after this long (on the runtime's clock) is aborted. */
 export const CANCEL_GRACE_MS = 5_000;
@@ -22,6 +23,8 @@ export const ABORTED: unique symbol = Symbol('replication runtime aborted');
 export abstract class RuntimeLoop {
   readonly heartbeatMs: number;
   readonly #clock: Clock;
+  // The node's shared tick grid, if any; else the loop keeps its own repeating timer.
+  readonly #ticks: TickScheduler | undefined;
   readonly #inbox: RuntimeInbox;
   // Invariants: #ended ⇒ no live timer and the inbox closed; #aborted ⇒ #started.
   #started = false;
@@ -41,8 +44,14 @@ export abstract class RuntimeLoop {
   #resolveDone: () => void = () => {};
   readonly #done: Promise<void>;
 
-  protected constructor(clock: Clock, heartbeatMs: number, inboxLabel: string) {
+  protected constructor(
+    clock: Clock,
+    heartbeatMs: number,
+    inboxLabel: string,
+    ticks?: TickScheduler,
+  ) {
     this.#clock = clock;
+    this.#ticks = ticks;
     this.heartbeatMs = heartbeatMs;
     this.#inbox = new RuntimeInbox(inboxLabel, () => this.#wakeUp());
     this.#done = new Promise<void>((resolve) => {
@@ -84,7 +93,10 @@ export abstract class RuntimeLoop {
     return this.#done;
   }
 
-  /** Starts the loop; the first tick comes one heartbeat period from now. */
+  /**
+   * Starts the loop; the first tick comes one heartbeat period from now (with a shared tick grid:
+   * at the grid's next beat, at most one period from now).
+   */
   start(): void {
     if (this.#started || this.#ended) throw new Error('replication runtime: started twice');
     this.#started = true;
@@ -250,6 +262,13 @@ export abstract class RuntimeLoop {
   }
 
   #scheduleTick(): void {
+    if (this.#ticks !== undefined) {
+      this.#tickTimer = this.#ticks.every(this.heartbeatMs, () => {
+        this.#tickDue = true;
+        this.#wakeUp();
+      });
+      return;
+    }
     this.#tickTimer = this.#clock.setTimer(this.heartbeatMs, () => {
       // Rescheduled from the timer, not from the step, so the period does not drift; a tick
       // that falls due while one is pending is merged into it.

@@ -13,6 +13,7 @@ import type { ReplicationCoordinator } from './coordinator.js';
 import type { ReplicationDispatcher } from './dispatcher.js';
 import type { ChannelMetrics } from './metrics.js';
 import type { EpochEntry } from './quorum/epoch-history.js';
+import type { TickScheduler } from './tick-scheduler.js';
 
 /** The log operations the runtime needs; `RedexFile` fits (the integration routes writes to its internal apply path). */
 export interface RuntimeFile extends CatchupSource, CatchupSink {
@@ -65,6 +66,8 @@ export interface RuntimeOptions {
   readonly dispatcher: ReplicationDispatcher;
   /** Drives the timers; its `nowMs` is also the heartbeat's wall-clock field. */
   readonly clock: Clock;
+  /** The node's shared tick grid (default: the runtime keeps its own tick timer on `clock`). */
+  readonly ticks?: TickScheduler;
   /** Mints request tokens (use a cryptographic source in production: tokens must not be guessable). */
   readonly random: Random;
   readonly budget: BandwidthBudget;

@@ -90,7 +90,12 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   constructor(options: RuntimeOptions) {
     const name = options.channelName ?? channelIdToHex(options.channelId);
-    super(options.clock, options.coordinator.config.heartbeatMs, JSON.stringify(name));
+    super(
+      options.clock,
+      options.coordinator.config.heartbeatMs,
+      JSON.stringify(name),
+      options.ticks,
+    );
     checkRuntimeOptions(options);
     const config = options.coordinator.config;
     // Resolved and frozen by `resolveReplicationConfig`, which validated it: trusted here.

@@ -11,6 +11,7 @@
 
 import { asWireError, WireEncodeError, WireError } from './errors.js';
 import { encodeHeartbeat, readHeartbeat } from './heartbeat.js';
+import { encodeHeartbeatBatch, readHeartbeatBatch } from './heartbeat-batch.js';
 import { encodeNack, readNack } from './nack.js';
 import { readHeader, viewOf } from './read.js';
 import { encodeRequest, readRequest } from './request.js';
@@ -37,9 +38,11 @@ import {
   readVoteResponse,
 } from './vote.js';
 
+export { batchFromHeartbeatFrames, isHeartbeatBatch } from './heartbeat-batch.js';
 export { responseEncodedBytes } from './response.js';
 export {
   encodeHeartbeat,
+  encodeHeartbeatBatch,
   encodeNack,
   encodeRequest,
   encodeResponse,
@@ -51,6 +54,15 @@ export {
 export function decodeHeartbeat(bytes: Uint8Array): SyncHeartbeat {
   try {
     return readHeartbeat(bytes, viewOf(bytes));
+  } catch (error) {
+    throw asWireError(error);
+  }
+}
+
+/** Decodes a HeartbeatBatch (0x28) into the single heartbeats it carries, in order. */
+export function decodeHeartbeatBatch(bytes: Uint8Array): SyncHeartbeat[] {
+  try {
+    return readHeartbeatBatch(bytes, viewOf(bytes));
   } catch (error) {
     throw asWireError(error);
   }

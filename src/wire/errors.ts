@@ -30,6 +30,8 @@ export const WireErrorKind = {
   TooManyEpochRuns: 'TooManyEpochRuns',
   /** A response's epoch runs are not strictly increasing in start_seq and in epoch. */
   EpochRunsOutOfOrder: 'EpochRunsOutOfOrder',
+  /** A heartbeat batch's count is 0 or above HEARTBEAT_BATCH_MAX. */
+  BadBatchCount: 'BadBatchCount',
 } as const;
 export type WireErrorKind = (typeof WireErrorKind)[keyof typeof WireErrorKind];
 
@@ -45,7 +47,8 @@ export type WireErrorDetail =
   | { readonly kind: 'SeqOutOfRange'; readonly field: string; readonly value: bigint }
   | { readonly kind: 'BadFlags'; readonly field: string; readonly flags: number }
   | { readonly kind: 'TooManyEpochRuns'; readonly count: number; readonly max: number }
-  | { readonly kind: 'EpochRunsOutOfOrder'; readonly index: number; readonly field: string };
+  | { readonly kind: 'EpochRunsOutOfOrder'; readonly index: number; readonly field: string }
+  | { readonly kind: 'BadBatchCount'; readonly count: number; readonly max: number };
 
 function describe(detail: WireErrorDetail): string {
   switch (detail.kind) {
@@ -73,6 +76,8 @@ function describe(detail: WireErrorDetail): string {
       return `run_count ${detail.count} exceeds ${detail.max}`;
     case 'EpochRunsOutOfOrder':
       return `epoch run ${detail.index}: ${detail.field} does not increase`;
+    case 'BadBatchCount':
+      return `heartbeat batch count ${detail.count} is not 1..${detail.max}`;
   }
 }
 

@@ -106,3 +106,32 @@ export const StandNow = {
   epoch: BODY_OFFSET, // u64
   bytes: BODY_OFFSET + 8, // 43
 } as const;
+
+/**
+ * HeartbeatBatch (0x28): header · count u16 · count entries. Each entry is one channel's
+ * heartbeat: channel_id[32] · tail_seq u64 · role u8 · wall_clock_ms u64 · flags u8, then the
+ * epoch group (epoch u64 · last_epoch u64 · commit_seq u64) when flags bit 0 is set.
+ */
+export const HeartbeatBatch = {
+  count: HEADER_BYTES, // u16
+  entries: HEADER_BYTES + 2, // 5
+  /** Offsets inside one entry. */
+  channelId: 0,
+  tailSeq: CHANNEL_ID_BYTES, // u64
+  role: CHANNEL_ID_BYTES + 8, // u8
+  wallClockMs: CHANNEL_ID_BYTES + 9, // u64
+  flags: CHANNEL_ID_BYTES + 17, // u8: HeartbeatBatchFlag bits
+  entryBytes: CHANNEL_ID_BYTES + 18, // 50
+  epoch: CHANNEL_ID_BYTES + 18, // u64
+  lastEpoch: CHANNEL_ID_BYTES + 26, // u64
+  commitSeq: CHANNEL_ID_BYTES + 34, // u64
+  quorumEntryBytes: CHANNEL_ID_BYTES + 42, // 74
+} as const;
+
+export const HeartbeatBatchFlag = { Quorum: 0b01 } as const;
+
+/**
+ * Heartbeats one batch may carry. A u16 could count more; this keeps one frame under ~1.2 MB
+ * (16,384 × 74 bytes) and bounds the work one frame can ask of the receiver.
+ */
+export const HEARTBEAT_BATCH_MAX = 16_384;

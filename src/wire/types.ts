@@ -19,6 +19,8 @@ export const DispatchCode = {
   VoteRequest: 0x25,
   VoteResponse: 0x26,
   StandNow: 0x27,
+  /** Many channels' heartbeats to one peer in one frame (src/wire/heartbeat-batch.ts). */
+  HeartbeatBatch: 0x28,
 } as const;
 export type DispatchCode = (typeof DispatchCode)[keyof typeof DispatchCode];
 

@@ -1,0 +1,232 @@
+// Thousands of channels (`npm run bench:channels`): three node processes on loopback (mutual TLS,
+// like bench/cluster/), each opening the same N replicated channels; then the idle cost of
+// keeping them replicated, and the failover of every channel one SIGKILLed node led.
+//
+// Per N it reports: open time (slowest node), time until every channel has an agreed leader,
+// idle CPU % of one core per node (process.cpuUsage over the window), RSS, mesh frames sent per
+// second per node, heartbeats carried per frame, spurious elections (Replica → Candidate while
+// idle, summed over nodes) and failover time (SIGKILL → every channel the dead node led has a
+// new leader on a survivor).
+//
+// Environment: BENCH_CHANNELS (comma list, default "100,1000,10000"), BENCH_IDLE_S (idle window,
+// default 20), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
+// for in-memory channels; default persistent, fsync never), BENCH_COALESCE ("0": one frame per heartbeat,
+// one timer per channel, the behaviour before), BENCH_OPEN_CONCURRENCY (default 64;
+// the children run with UV_THREADPOOL_SIZE=64 unless set).
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initCa, issueNodeCert } from '../src/mesh/certs.js';
+import type { ChannelsCommand } from './channels/channel-node.js';
+
+const COUNTS = (process.env.BENCH_CHANNELS ?? '100,1000,10000')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => Number.isSafeInteger(n) && n > 0);
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20);
+const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 500);
+const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
+const COALESCE = process.env.BENCH_COALESCE !== '0';
+const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
+const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
+
+type Reply = Record<string, unknown> & { ok: boolean; error?: string };
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+class Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  port = 0;
+  #next = 1;
+  readonly #waiting = new Map<number, (reply: Reply) => void>();
+
+  constructor(name: string) {
+    this.name = name;
+    this.process = fork(CHILD, [], {
+      execArgv: ['--import', 'tsx'],
+      // Opens wait on fsyncs; libuv's default 4 threads would serialize them whatever the concurrency.
+      env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.process.on('message', (message: Reply & { id: number }) => {
+      this.#waiting.get(message.id)?.(message);
+      this.#waiting.delete(message.id);
+    });
+    this.process.on('exit', () => {
+      for (const resolve of this.#waiting.values()) resolve({ ok: false, error: 'exited' });
+      this.#waiting.clear();
+    });
+  }
+
+  get alive(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  async ask(command: ChannelsCommand): Promise<Reply> {
+    const id = this.#next++;
+    const reply = await new Promise<Reply>((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.process.send({ id, ...command });
+    });
+    if (!reply.ok) throw new Error(`${this.name} ${command.op}: ${reply.error}`);
+    return reply;
+  }
+}
+
+interface Sample {
+  cpu: { user: number; system: number };
+  rss: number;
+  framesOut: number;
+  heartbeats: { heartbeatsQueued: number; heartbeatFrames: number };
+  counters: { candidate: number; leader: number; lost: number };
+  atMs: number;
+}
+
+interface Row {
+  channels: number;
+  openMs: number;
+  settleMs: number;
+  idleCpuPct: number[];
+  rssMb: number[];
+  framesPerS: number[];
+  heartbeatsPerFrame: number;
+  spuriousElections: number;
+  failoverMs: number | null;
+  failedOverChannels: number;
+}
+
+async function run(count: number): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), 'redex-bench-channels-'));
+  const names = ['n1', 'n2', 'n3'];
+  const children: Child[] = [];
+  try {
+    await initCa(join(dir, 'certs'));
+    for (const name of names) await issueNodeCert(join(dir, 'certs'), name);
+    for (const name of names) {
+      const child = new Child(name);
+      children.push(child);
+      const started = await child.ask({
+        op: 'start',
+        name,
+        certsDir: join(dir, 'certs'),
+        members: names,
+        coalesce: COALESCE,
+        ...(PERSISTENT ? { dataDir: join(dir, `data-${name}`) } : {}),
+      });
+      child.port = Number(started.port);
+    }
+    const peers = children.map((c) => ({ host: '127.0.0.1', port: c.port }));
+    await Promise.all(children.map((c) => c.ask({ op: 'dial', peers })));
+
+    const opened = await Promise.all(
+      children.map((c) =>
+        c.ask({ op: 'open', count, heartbeatMs: HEARTBEAT_MS, concurrency: CONCURRENCY }),
+      ),
+    );
+    const openMs = Math.max(...opened.map((r) => Number(r.openMs)));
+
+    const settleStart = performance.now();
+    const settleLimitMs = 60_000 + count * 10;
+    for (;;) {
+      const roles = await Promise.all(children.map((c) => c.ask({ op: 'roles' })));
+      const leaders = roles.reduce((sum, r) => sum + Number(r.leader), 0);
+      if (leaders === count && roles.every((r) => Number(r.agreed) === count)) break;
+      if (performance.now() - settleStart > settleLimitMs) {
+        throw new Error(`not settled after ${settleLimitMs} ms: ${JSON.stringify(roles)}`);
+      }
+      await sleep(100);
+    }
+    const settleMs = performance.now() - settleStart;
+
+    // Idle: a few periods for the last announcements to drain, then the measured window.
+    await sleep(Math.max(2_000, 4 * HEARTBEAT_MS));
+    const before = (await Promise.all(
+      children.map((c) => c.ask({ op: 'sample' })),
+    )) as unknown as Sample[];
+    await sleep(IDLE_S * 1000);
+    const after = (await Promise.all(
+      children.map((c) => c.ask({ op: 'sample' })),
+    )) as unknown as Sample[];
+    const idleCpuPct: number[] = [];
+    const framesPerS: number[] = [];
+    let spuriousElections = 0;
+    let heartbeats = 0;
+    let frames = 0;
+    for (let i = 0; i < children.length; i++) {
+      const a = before[i] as Sample;
+      const b = after[i] as Sample;
+      const windowMs = b.atMs - a.atMs;
+      const cpuUs = b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system;
+      idleCpuPct.push((cpuUs / 1000 / windowMs) * 100);
+      framesPerS.push(((b.framesOut - a.framesOut) / windowMs) * 1000);
+      spuriousElections += b.counters.candidate - a.counters.candidate;
+      heartbeats += b.heartbeats.heartbeatsQueued - a.heartbeats.heartbeatsQueued;
+      frames += b.heartbeats.heartbeatFrames - a.heartbeats.heartbeatFrames;
+    }
+    const rssMb = after.map((s) => s.rss / 2 ** 20);
+
+    // Failover: SIGKILL the first node; time until survivors lead everything it led.
+    const victim = children[0] as Child;
+    const led = (await victim.ask({ op: 'led' })).names as string[];
+    const killedAt = performance.now();
+    victim.process.kill('SIGKILL');
+    let failoverMs: number | null = null;
+    const survivors = children.slice(1);
+    while (performance.now() - killedAt < 30_000 + count * 5) {
+      const answers = await Promise.all(survivors.map((c) => c.ask({ op: 'leaders', names: led })));
+      if (answers.reduce((sum, r) => sum + Number(r.led), 0) >= led.length) {
+        failoverMs = performance.now() - killedAt;
+        break;
+      }
+      await sleep(25);
+    }
+    return {
+      channels: count,
+      openMs,
+      settleMs,
+      idleCpuPct,
+      rssMb,
+      framesPerS,
+      heartbeatsPerFrame: frames === 0 ? 0 : heartbeats / frames,
+      spuriousElections,
+      failoverMs,
+      failedOverChannels: led.length,
+    };
+  } finally {
+    await Promise.all(
+      children.filter((c) => c.alive).map((c) => c.ask({ op: 'stop' }).catch(() => {})),
+    );
+    for (const child of children) if (child.alive) child.process.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (values: number[], digits = 1) => values.map((v) => v.toFixed(digits)).join(' / ');
+
+console.log(
+  `# many channels: heartbeat ${HEARTBEAT_MS} ms, idle window ${IDLE_S} s, ${PERSISTENT ? 'persistent (fsync never)' : 'in memory'}, open concurrency ${CONCURRENCY}, coalesced heartbeats ${COALESCE ? 'on' : 'off'}`,
+);
+const rows: Row[] = [];
+for (const count of COUNTS) {
+  const row = await run(count);
+  rows.push(row);
+  console.log(
+    [
+      `N=${row.channels}`,
+      `open ${(row.openMs / 1000).toFixed(2)} s`,
+      `settle ${(row.settleMs / 1000).toFixed(2)} s`,
+      `idle CPU % ${fmt(row.idleCpuPct)}`,
+      `RSS MB ${fmt(row.rssMb, 0)}`,
+      `frames/s ${fmt(row.framesPerS)}`,
+      `heartbeats/frame ${row.heartbeatsPerFrame.toFixed(0)}`,
+      `spurious elections ${row.spuriousElections}`,
+      `failover ${row.failoverMs === null ? 'TIMEOUT' : `${row.failoverMs.toFixed(0)} ms`} (${row.failedOverChannels} channels)`,
+    ].join(' | '),
+  );
+}
+console.log(
+  JSON.stringify({ heartbeatMs: HEARTBEAT_MS, idleS: IDLE_S, persistent: PERSISTENT, rows }),
+);
+process.exit(0);

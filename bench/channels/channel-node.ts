@@ -1,0 +1,166 @@
+// One RedEX node in its own process for the many-channels benchmark (bench/channels.bench.ts),
+// driven over IPC like bench/cluster/node-process.ts: start (mesh node, no channels), dial, open
+// N replicated channels with bounded concurrency, then report roles, CPU, RSS, frames and role
+// changes. Role changes are counted from every channel's coordinator, so "spurious elections"
+// are the Replica → Candidate transitions seen while nothing should happen.
+
+import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-node.js';
+import { openMany } from '../../src/log/open-many.js';
+import { Role } from '../../src/wire/types.js';
+
+export type ChannelsCommand =
+  | {
+      readonly op: 'start';
+      readonly name: string;
+      readonly certsDir: string;
+      readonly members: readonly string[];
+      readonly dataDir?: string;
+      readonly coalesce: boolean;
+    }
+  | { readonly op: 'dial'; readonly peers: readonly { host: string; port: number }[] }
+  | {
+      readonly op: 'open';
+      readonly count: number;
+      readonly heartbeatMs: number;
+      readonly concurrency: number;
+    }
+  | { readonly op: 'roles' }
+  | { readonly op: 'led' }
+  | { readonly op: 'leaders'; readonly names: readonly string[] }
+  | { readonly op: 'sample' }
+  | { readonly op: 'stop' };
+
+type Request = ChannelsCommand & { readonly id: number };
+
+let node: StartedMeshNode | null = null;
+let persistent = false;
+const names: string[] = [];
+const counters = { candidate: 0, leader: 0, lost: 0 };
+
+export function channelName(index: number): string {
+  return `many/c${index}`;
+}
+
+function started(): StartedMeshNode {
+  if (node === null) throw new Error('node not started');
+  return node;
+}
+
+function roleOf(name: string): Role {
+  return started().replicator.channel(name)?.role ?? Role.Idle;
+}
+
+async function open(count: number, heartbeatMs: number, concurrency: number) {
+  const self = started();
+  const wanted = Array.from({ length: count }, (_, i) => channelName(i));
+  const t0 = performance.now();
+  const files = await openMany(
+    self.redex,
+    wanted.map((name) => ({
+      name,
+      config: {
+        replication: { factor: 3, heartbeatMs },
+        ...(persistent ? { persistent: true, fsync: 'never' as const } : {}),
+      },
+    })),
+    { concurrency },
+  );
+  const openMs = performance.now() - t0;
+  for (const file of files) {
+    names.push(file.name);
+    const coordinator = self.replicator.channel(file.name)?.handle?.runtime.coordinator;
+    coordinator?.onRoleChange((event) => {
+      if (event.to === Role.Candidate) counters.candidate++;
+      if (event.to === Role.Leader) counters.leader++;
+      if (event.from === Role.Leader) counters.lost++;
+    });
+  }
+  return { openMs };
+}
+
+function roles() {
+  const tally = { leader: 0, replica: 0, candidate: 0, idle: 0, agreed: 0 };
+  for (const name of names) {
+    const role = roleOf(name);
+    if (role === Role.Leader) tally.leader++;
+    else if (role === Role.Replica) tally.replica++;
+    else if (role === Role.Candidate) tally.candidate++;
+    else tally.idle++;
+    const channel = started().replicator.channel(name);
+    if (role === Role.Leader || (role === Role.Replica && channel?.leader != null)) tally.agreed++;
+  }
+  return tally;
+}
+
+async function handle(request: Request): Promise<Record<string, unknown>> {
+  switch (request.op) {
+    case 'start': {
+      persistent = request.dataDir !== undefined;
+      node = await startMeshNode({
+        name: request.name,
+        certsDir: request.certsDir,
+        members: request.members.map((name) => ({ name })),
+        coalesceHeartbeats: request.coalesce,
+        ...(request.dataDir === undefined ? {} : { dataDir: request.dataDir }),
+      });
+      return { port: node.address.port, nodeId: node.nodeId.toString(16) };
+    }
+    case 'dial': {
+      const self = started();
+      for (const peer of request.peers) {
+        if (peer.port !== self.address.port) self.transport.addPeer(peer);
+      }
+      return {};
+    }
+    case 'open':
+      return open(request.count, request.heartbeatMs, request.concurrency);
+    case 'roles':
+      return { ...roles(), connected: started().transport.connectedPeers().length };
+    case 'led':
+      return { names: names.filter((name) => roleOf(name) === Role.Leader) };
+    case 'leaders': {
+      const self = started();
+      let led = 0;
+      for (const name of request.names) if (roleOf(name) === Role.Leader) led++;
+      return { led, selfId: self.nodeId.toString(16) };
+    }
+    case 'sample': {
+      const transport = started().transport.stats();
+      return {
+        cpu: process.cpuUsage(),
+        rss: process.memoryUsage().rss,
+        framesOut: transport.framesOut,
+        framesIn: transport.framesIn,
+        heartbeats: started().mesh.heartbeatStats(),
+        counters: { ...counters },
+        atMs: performance.now(),
+      };
+    }
+    case 'stop': {
+      const self = node;
+      node = null;
+      await self?.close();
+      return {};
+    }
+  }
+}
+
+process.on('message', (message: Request) => {
+  handle(message).then(
+    (body) => {
+      process.send?.({ id: message.id, ok: true, ...body });
+      if (message.op === 'stop') process.disconnect();
+    },
+    (error: unknown) =>
+      process.send?.({
+        id: message.id,
+        ok: false,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      }),
+  );
+});
+process.on('disconnect', () => {
+  const self = node;
+  node = null;
+  void (self?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+});
