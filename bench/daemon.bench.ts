@@ -21,6 +21,7 @@
 // BENCH_FAILOVER_ROUNDS (3), BENCH_ONLY (systems redex,etcd,jetstream and/or parts load,failover), BENCH_DAEMON_PROFILE=<dir>
 // (every serve process of the throughput cluster runs with --cpu-prof into <dir>).
 
+import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { Pool } from 'undici';
 import { b64, EtcdCluster, etcdVersion, findEtcd } from './daemon/etcd-cluster.js';
@@ -147,23 +148,62 @@ async function redexLeader(cluster: ServeCluster, timeoutMs = 30_000): Promise<s
   }
 }
 
-/** Until an append that every replica acknowledges succeeds: the replica set is connected. */
-async function settle(client: Pool): Promise<void> {
-  await untilAccepted(
-    process.hrtime.bigint(),
-    () => post(client, redexAppend('all', 2_000)),
-    30_000,
-  );
+/**
+ * The leader, once an append that every replica acknowledges succeeds on it: the replica set is
+ * connected. A leader can change right after start-up (a loaded machine misses heartbeats), so
+ * it is looked up again until the append is taken.
+ */
+async function settledLeader(cluster: ServeCluster, timeoutMs = 60_000): Promise<string> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const name = await redexLeader(cluster);
+    const client = pool(cluster.member(name).url, 1);
+    try {
+      await post(client, redexAppend('all', 2_000));
+      return name;
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+    } finally {
+      await client.close();
+    }
+  }
 }
 
 // ---- throughput and latency rows: RedEX and etcd, alternating rounds ----------------------
 
+interface Clients {
+  readonly seq: Pool;
+  readonly many: Pool;
+}
+
 interface Side {
   readonly kind: 'redex' | 'etcd';
   readonly system: string;
-  readonly seqClient: Pool;
-  readonly manyClient: Pool;
+  /** Pools on the current leader (looked up again after a leader change). */
+  readonly connect: () => Promise<Clients>;
   readonly write: (writer: number) => PostSpec;
+  clients: Clients | null;
+  /** Rounds run again because a request failed (a leader change under load). */
+  retried: number;
+}
+
+const ATTEMPTS = 3;
+
+/** Runs `body` on the side's pools; on a failed request, reconnects to the leader and retries. */
+async function measure<T>(side: Side, body: (clients: Clients) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    side.clients ??= await side.connect();
+    try {
+      return await body(side.clients);
+    } catch (error) {
+      if (attempt >= ATTEMPTS) throw error;
+      console.log(`${side.kind}: ${String(error).slice(0, 200)}; leader looked up again`);
+      side.retried++;
+      const stale = side.clients;
+      side.clients = null;
+      await Promise.all([stale.seq.close(), stale.many.close()]);
+    }
+  }
 }
 
 interface SideResults {
@@ -205,34 +245,32 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
   const etcdCluster =
     etcdBinary !== null && wanted('etcd') ? await EtcdCluster.start(etcdBinary) : null;
   const sides: Side[] = [];
-  const pools: Pool[] = [];
   try {
     if (redexCluster !== null) {
-      const leader = redexCluster.member(await redexLeader(redexCluster));
-      const seqClient = pool(leader.url, 1);
-      const manyClient = pool(leader.url, WRITERS);
-      pools.push(seqClient, manyClient);
-      await settle(seqClient);
       sides.push({
         kind: 'redex',
         system:
           "RedEX redex serve ×3, persistent, fsync 'always', factor 3; POST …/events?acks=quorum",
-        seqClient,
-        manyClient,
+        connect: async () => {
+          const leader = redexCluster.member(await settledLeader(redexCluster));
+          return { seq: pool(leader.url, 1), many: pool(leader.url, WRITERS) };
+        },
         write: () => redexAppend(),
+        clients: null,
+        retried: 0,
       });
     }
     if (etcdCluster !== null) {
-      const leader = await etcdCluster.leader();
-      const seqClient = pool(leader.url, 1);
-      const manyClient = pool(leader.url, WRITERS);
-      pools.push(seqClient, manyClient);
       sides.push({
         kind: 'etcd',
         system: `${etcdVersion(etcdBinary!)} ×3, peers over mutual TLS; POST /v3/kv/put to the leader`,
-        seqClient,
-        manyClient,
+        connect: async () => {
+          const leader = await etcdCluster.leader();
+          return { seq: pool(leader.url, 1), many: pool(leader.url, WRITERS) };
+        },
         write: etcdPut,
+        clients: null,
+        retried: 0,
       });
     }
     const results = new Map<Side, SideResults>(
@@ -241,19 +279,29 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const side of sides) {
         const r = results.get(side)!;
-        r.seq.push(await sequential(side.seqClient, () => side.write(0), SEQ_WARMUP, SEQ_SAMPLES));
+        r.seq.push(
+          await measure(side, (c) =>
+            sequential(c.seq, () => side.write(0), SEQ_WARMUP, SEQ_SAMPLES),
+          ),
+        );
         console.log(`round ${round + 1} ${side.kind} sequential`, r.seq.at(-1));
       }
       for (const side of sides) {
         const r = results.get(side)!;
-        r.many.push(await closedLoop(side.manyClient, (w) => side.write(w), WRITERS, DURATION_MS));
+        r.many.push(
+          await measure(side, (c) =>
+            closedLoop(c.many, (w) => side.write(w), WRITERS, DURATION_MS),
+          ),
+        );
         console.log(`round ${round + 1} ${side.kind} ${WRITERS} writers`, r.many.at(-1));
       }
       const redexSide = sides.find((s) => s.kind === 'redex');
       if (redexSide !== undefined) {
         const r = results.get(redexSide)!;
         r.batch.push(
-          await closedLoop(redexSide.manyClient, () => redexBatch, BATCH_WRITERS, DURATION_MS),
+          await measure(redexSide, (c) =>
+            closedLoop(c.many, () => redexBatch, BATCH_WRITERS, DURATION_MS),
+          ),
         );
         console.log(`round ${round + 1} redex batches`, r.batch.at(-1));
       }
@@ -261,12 +309,14 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
     for (const side of sides) {
       const r = results.get(side)!;
       const writes = side.kind === 'redex' ? 'appends' : 'puts';
+      const again =
+        side.retried === 0 ? '' : `; ${side.retried} round(s) run again after a failed request`;
       addLatencyRows(
         side,
         'daemon.sequential',
         'sequential writes, 1 connection',
         r.seq,
-        `${SEQ_SAMPLES.toLocaleString('en')} sequential ${writes} per round after ${SEQ_WARMUP} discarded`,
+        `${SEQ_SAMPLES.toLocaleString('en')} sequential ${writes} per round after ${SEQ_WARMUP} discarded${again}`,
       );
       const rates = r.many.map((x) => x.requestsPerSecond);
       add({
@@ -278,7 +328,7 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
         value: median(rates),
         unit: 'events/s',
         better: 'higher',
-        note: `${WRITERS} closed-loop writers on ${WRITERS} connections, ${DURATION_MS} ms per round; median of ${r.many.length} rounds, ${spread(rates)}`,
+        note: `${WRITERS} closed-loop writers on ${WRITERS} connections, ${DURATION_MS} ms per round; median of ${r.many.length} rounds, ${spread(rates)}${again}`,
         entry: HTTP_ENTRY,
         guarantee: QUORUM_FSYNCED,
       });
@@ -300,28 +350,29 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
           value: median(events),
           unit: 'events/s',
           better: 'higher',
-          note: `${BATCH_WRITERS} closed-loop writers, ${DURATION_MS} ms per round; median of ${events.length} rounds, ${spread(events)}; request p50 ${median(r.batch.map((x) => x.p50Ms)).toFixed(2)} ms`,
+          note: `${BATCH_WRITERS} closed-loop writers, ${DURATION_MS} ms per round; median of ${events.length} rounds, ${spread(events)}; request p50 ${median(r.batch.map((x) => x.p50Ms)).toFixed(2)} ms${again}`,
           entry: HTTP_ENTRY,
           guarantee: QUORUM_FSYNCED,
         });
       }
     }
   } finally {
-    await Promise.all(pools.map((p) => p.close()));
+    await Promise.all(sides.map((side) => side.clients?.seq.close()));
+    await Promise.all(sides.map((side) => side.clients?.many.close()));
     await redexCluster?.close();
     await etcdCluster?.close();
   }
 }
 
+/**
+ * `--cpu-prof` for every member, one directory each (Node names the files by pid and thread: the
+ * tsx loader's worker thread writes its own profile beside the main thread's).
+ */
 function profileArgs(): Record<number, string[]> {
   return Object.fromEntries(
-    [0, 1, 2].map((i) => [
+    ['a', 'b', 'c'].map((letter, i) => [
       i,
-      [
-        '--cpu-prof',
-        `--cpu-prof-dir=${PROFILE_DIR}`,
-        `--cpu-prof-name=node-${'abc'[i]}.cpuprofile`,
-      ],
+      ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, `node-${letter}`)}`],
     ]),
   );
 }
@@ -332,10 +383,9 @@ async function redexFailoverRound(): Promise<number> {
   const cluster = await ServeCluster.start({ channels: [channelSpec] });
   const pools: Pool[] = [];
   try {
-    const leaderName = await redexLeader(cluster);
+    const leaderName = await settledLeader(cluster);
     const leaderClient = pool(cluster.member(leaderName).url, 1);
     pools.push(leaderClient);
-    await settle(leaderClient);
     for (let i = 0; i < 100; i++) await post(leaderClient, redexAppend());
     const survivors = cluster.members
       .filter((m) => m.name !== leaderName)
