@@ -16,7 +16,8 @@ import { initCa, issueNodeCert } from '../../src/mesh/certs.js';
 import { freePorts } from '../peers/nats-cluster.js';
 
 const NAMES = ['node-a', 'node-b', 'node-c'] as const;
-const START_TIMEOUT_MS = 60_000;
+// Generous: on a loaded 2-core machine tsx compiling the sources can take most of a minute.
+const START_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 15_000;
 const STDERR_KEEP_CHARS = 8_000;
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
