@@ -38,11 +38,10 @@ export function basisOf(figure: Figure): Basis | null {
     const where = memory ? MEMORY : stored;
     if (id.startsWith('replication.throughput'))
       return { entry, guarantee: `held by all 3, ${where}` };
-    if (id.startsWith('replication.visible'))
-      return {
-        entry,
-        guarantee: `readable on a replica (RedEX) / delivered to a consumer (JetStream), ${where}`,
-      };
+    if (id.startsWith('replication.visible')) {
+      const seen = kind === 'jetstream' ? 'delivered to a consumer' : 'readable on a replica';
+      return { entry, guarantee: `${seen}, ${where}` };
+    }
     if (id.startsWith('replication.acked')) return { entry, guarantee: `held by 2 of 3, ${where}` };
     return { entry, guarantee: `first write accepted, ${where}` };
   }

@@ -264,13 +264,15 @@ function checkTargets(figures: readonly Figure[]): TargetCheck[] {
 
 function targetTable(checks: readonly TargetCheck[]): string {
   const lines = [
-    '| performance target | RedEX (this run) | target | ratio to target | met |',
-    '|---|---:|---:|---:|:-:|',
+    '| performance target | guarantee · entry point | RedEX (this run) | target | ratio to target | met |',
+    '|---|---|---:|---:|---:|:-:|',
   ];
   for (const { target, figure, ratio } of checks) {
     const sign = target.better === 'higher' ? '≥' : '≤';
+    const basis = figure === null ? null : basisOf(figure);
+    const how = basis === null ? '—' : `${basis.guarantee} · ${basis.entry}`;
     lines.push(
-      `| ${mdEscape(target.what)} | ${figure === null ? 'not measured' : formatValue(figure.value, figure.unit)} | ${sign} ${formatValue(target.target, target.unit)} | ${ratio === null ? '—' : `${ratio.toFixed(2)}`} | ${ratio === null ? '—' : ratio >= 1 ? 'yes' : '**no**'} |`,
+      `| ${mdEscape(target.what)} | ${mdEscape(how)} | ${figure === null ? 'not measured' : formatValue(figure.value, figure.unit)} | ${sign} ${formatValue(target.target, target.unit)} | ${ratio === null ? '—' : `${ratio.toFixed(2)}`} | ${ratio === null ? '—' : ratio >= 1 ? 'yes' : '**no**'} |`,
     );
   }
   return lines.join('\n');
