@@ -18,8 +18,9 @@
 //
 // Env: BENCH_DAEMON_SEQ (sequential samples per round, 1,000), BENCH_DAEMON_MS (measured ms per
 // closed-loop round, 3,000), BENCH_DAEMON_ROUNDS (3), BENCH_DAEMON_BATCH_WRITERS (8),
-// BENCH_FAILOVER_ROUNDS (3), BENCH_ONLY (systems redex,etcd,jetstream and/or parts load,failover), BENCH_DAEMON_PROFILE=<dir>
-// (every serve process of the throughput cluster runs with --cpu-prof into <dir>).
+// BENCH_FAILOVER_ROUNDS (3), BENCH_ONLY (systems redex, etcd, jetstream and/or parts load,
+// failover), BENCH_DAEMON_PROFILE=<dir> (every serve process of the load cluster runs with
+// --cpu-prof, one directory per member).
 
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
@@ -392,7 +393,8 @@ async function redexFailoverRound(): Promise<number> {
       .map((m) => pool(m.url, 1));
     pools.push(...survivors);
     const killedAt = process.hrtime.bigint();
-    await cluster.kill(leaderName);
+    // Not awaited, as for etcd and JetStream: the clock runs from the signal.
+    void cluster.kill(leaderName);
     // Alternating between the survivors: whichever was elected takes the write (the other
     // answers 421 NOT_LEADER at once, or 503 while nobody leads).
     let attempt = 0;
