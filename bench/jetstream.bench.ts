@@ -20,9 +20,9 @@
 //
 // Skipped, with a message and an empty result, when `nats-server` is not installed.
 
-import { DeliverPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { findNatsServer, NatsCluster, natsServerVersion } from './peers/nats-cluster.js';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { failoverRound, type Session, STREAM, withSession } from './peers/jetstream-session.js';
+import { findNatsServer, natsServerVersion } from './peers/nats-cluster.js';
 import { type Figure, figureRow, median, percentile, report, round3 } from './report.js';
 
 const EVENTS = Number(process.env.BENCH_JS_EVENTS ?? 100_000);
@@ -36,7 +36,6 @@ const WARMUP_EVENTS = 5_000;
 const ACKED_WARMUP = 200;
 const FAILOVER_ROUNDS = Number(process.env.BENCH_FAILOVER_ROUNDS ?? 3);
 const SIZE = 256;
-const STREAM = 'BENCH';
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (part: string): boolean => ONLY.length === 0 || ONLY.includes(part);
 
@@ -50,74 +49,6 @@ function add(figure: Figure): void {
   const rounded = { ...figure, value: round3(figure.value) };
   figures.push(rounded);
   console.log(JSON.stringify(figureRow(rounded)));
-}
-
-interface Session {
-  readonly cluster: NatsCluster;
-  readonly nc: NatsConnection;
-  readonly jsm: Awaited<ReturnType<typeof jetstreamManager>>;
-  readonly js: ReturnType<typeof jetstream>;
-}
-
-async function retry<T>(what: string, attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (performance.now() > deadline) throw new Error(`${what}: ${String(error)}`);
-      await sleep(100);
-    }
-  }
-}
-
-/** A fresh cluster, a client on `servers` of it, and the R3 file stream. */
-async function withSession<T>(
-  binary: string,
-  body: (session: Session) => Promise<T>,
-  clientOn?: (cluster: NatsCluster) => string[],
-): Promise<T> {
-  const cluster = await NatsCluster.start(binary);
-  let nc: NatsConnection | null = null;
-  try {
-    nc = await connect({
-      servers: cluster.urls(),
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 50,
-      ignoreClusterUpdates: true,
-    });
-    const client = nc;
-    const jsm = await retry('JetStream ready', () => jetstreamManager(client, { timeout: 2_000 }));
-    await retry('stream create', () =>
-      jsm.streams.add({
-        name: STREAM,
-        subjects: ['bench.>'],
-        storage: StorageType.File,
-        num_replicas: 3,
-      }),
-    );
-    // Wait until the stream has a leader and both replicas are current.
-    await retry('stream leader', async () => {
-      const info = await jsm.streams.info(STREAM);
-      const replicas = info.cluster?.replicas ?? [];
-      if (info.cluster?.leader === undefined || replicas.length !== 2) throw new Error('no leader');
-      if (!replicas.every((r) => r.current)) throw new Error('replicas not current');
-    });
-    if (clientOn !== undefined) {
-      // A second connection, on the chosen servers only.
-      await nc.close();
-      nc = await connect({
-        servers: clientOn(cluster),
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 50,
-        ignoreClusterUpdates: true,
-      });
-    }
-    return await body({ cluster, nc, jsm: await jetstreamManager(nc), js: jetstream(nc) });
-  } finally {
-    await nc?.close().catch(() => {});
-    await cluster.close();
-  }
 }
 
 /** Until the stream holds `lastSeq` and both replicas are current with no lag. */
@@ -277,66 +208,6 @@ async function latencies(binary: string, version: string): Promise<void> {
       });
     }
   });
-}
-
-async function failoverRound(binary: string): Promise<number> {
-  let leaderName = '';
-  const cluster = await NatsCluster.start(binary);
-  let nc: NatsConnection | null = null;
-  try {
-    const admin = await connect({ servers: cluster.urls(), ignoreClusterUpdates: true });
-    try {
-      const jsm = await retry('JetStream ready', () => jetstreamManager(admin, { timeout: 2_000 }));
-      await retry('stream create', () =>
-        jsm.streams.add({
-          name: STREAM,
-          subjects: ['bench.>'],
-          storage: StorageType.File,
-          num_replicas: 3,
-        }),
-      );
-      const js = jetstream(admin);
-      const payload = new Uint8Array(SIZE).fill(0x66);
-      for (let i = 0; i < 1000; i++) admin.publish('bench.fo', payload);
-      await admin.flush();
-      await retry('stream settled', async () => {
-        const info = await jsm.streams.info(STREAM);
-        const replicas = info.cluster?.replicas ?? [];
-        const ok = replicas.length === 2 && replicas.every((r) => r.current && (r.lag ?? 0) === 0);
-        if (info.state.last_seq < 1000 || !ok || info.cluster?.leader === undefined) {
-          throw new Error('not settled');
-        }
-        leaderName = info.cluster.leader;
-      });
-      await js.publish('bench.fo', payload);
-    } finally {
-      await admin.close();
-    }
-    nc = await connect({
-      servers: cluster.urls(leaderName),
-      ignoreClusterUpdates: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 50,
-    });
-    const js = jetstream(nc, { timeout: 500 });
-    const payload = new Uint8Array(SIZE).fill(0x67);
-    await js.publish('bench.fo', payload); // the client path is warm
-    const killedAt = nowNs();
-    cluster.kill(leaderName);
-    const deadline = performance.now() + 60_000;
-    for (;;) {
-      try {
-        await js.publish('bench.fo', payload, { timeout: 500 });
-        return Number(nowNs() - killedAt) / 1e6;
-      } catch {
-        if (performance.now() > deadline) throw new Error('no write accepted within 60 s');
-        await sleep(1);
-      }
-    }
-  } finally {
-    await nc?.close().catch(() => {});
-    await cluster.close();
-  }
 }
 
 async function failover(binary: string, version: string): Promise<void> {

@@ -41,7 +41,7 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Which system a figure measures. */
-export type SystemKind = 'redex' | 'hypercore' | 'jetstream';
+export type SystemKind = 'redex' | 'hypercore' | 'jetstream' | 'etcd';
 
 /**
  * One number of the side-by-side comparison (bench:peers, bench:replication, bench:jetstream).
@@ -65,6 +65,14 @@ export interface Figure {
   readonly better: 'higher' | 'lower';
   /** Spread and sample size, or why a figure is what it is. */
   readonly note?: string;
+  /**
+   * How the measured writer reaches the system, e.g. `in-process library call` or `HTTP/JSON
+   * request to a server`. The summary only puts a ratio between figures with equal `entry` and
+   * `guarantee`; a figure without them is shown with no ratio.
+   */
+  readonly entry?: string;
+  /** What a write has become when it counts, e.g. `committed on 2 of 3, fsynced`. */
+  readonly guarantee?: string;
 }
 
 /** A figure as a console.table row. */

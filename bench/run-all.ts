@@ -19,6 +19,7 @@ const FLAGS: Record<SuiteName, string[]> = {
   peers: [],
   replication: [],
   jetstream: [],
+  daemon: [],
 };
 
 const selected = (process.env.BENCH_SUITES ?? '').split(',').filter((s) => s !== '');

@@ -9,6 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { basisOf, incomparable } from './basis.js';
+import { daemonProfileNotes } from './daemon/profile-notes.js';
+import { daemonSection } from './daemon/section.js';
 import type { BenchRow, Figure } from './report.js';
 import { type Bar, chartSvg, type Panel } from './svg.js';
 
@@ -16,7 +19,16 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(benchDir, 'results');
 const docsDir = join(benchDir, '..', 'docs');
 
-export const SUITES = ['log', 'disk', 'tail', 'wire', 'peers', 'replication', 'jetstream'] as const;
+export const SUITES = [
+  'log',
+  'disk',
+  'tail',
+  'wire',
+  'peers',
+  'replication',
+  'jetstream',
+  'daemon',
+] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface SuiteDocument {
@@ -158,7 +170,12 @@ export interface Comparison {
   readonly group: string;
   readonly label: string;
   readonly redex: Figure | null;
-  readonly peers: readonly { readonly figure: Figure; readonly advantage: number | null }[];
+  readonly peers: readonly {
+    readonly figure: Figure;
+    readonly advantage: number | null;
+    /** Why there is no ratio (bench/basis.ts), when there is none. */
+    readonly incomparable: string | null;
+  }[];
   readonly others: readonly Figure[];
 }
 
@@ -179,7 +196,14 @@ export function compare(figures: readonly Figure[]): Comparison[] {
       others: redexAll.slice(1),
       peers: all
         .filter((f) => f.kind !== 'redex')
-        .map((figure) => ({ figure, advantage: redex === null ? null : advantage(redex, figure) })),
+        .map((figure) => {
+          const why = redex === null ? 'no RedEX figure' : incomparable(redex, figure);
+          return {
+            figure,
+            advantage: redex === null || why !== null ? null : advantage(redex, figure),
+            incomparable: why,
+          };
+        }),
     };
   });
 }
@@ -198,22 +222,27 @@ function comparisonTable(comparisons: readonly Comparison[]): string {
         '',
         `### ${group}`,
         '',
-        '| measurement | system | median | RedEX vs this |',
-        '|---|---|---:|---:|',
+        '| measurement | system | guarantee · entry point | median | RedEX vs this |',
+        '|---|---|---|---:|---:|',
       );
     }
     const rows: [Figure, string][] = [];
     if (c.redex !== null) rows.push([c.redex, '—']);
     for (const other of c.others) rows.push([other, '—']);
     for (const peer of c.peers) {
-      rows.push([peer.figure, peer.advantage === null ? '—' : formatRatio(peer.advantage)]);
+      rows.push([
+        peer.figure,
+        peer.advantage === null ? `no ratio: ${peer.incomparable}` : formatRatio(peer.advantage),
+      ]);
     }
     rows.forEach(([figure, ratio], index) => {
       const system = figure.kind === 'redex' ? `**${figure.system}**` : figure.system;
       const note =
         figure.note === undefined || figure.note === '' ? '' : ` <br><sub>${figure.note}</sub>`;
+      const basis = basisOf(figure);
+      const how = basis === null ? '?' : `${basis.guarantee} · ${basis.entry}`;
       lines.push(
-        `| ${index === 0 ? mdEscape(c.label) : ''} | ${mdEscape(system)}${mdEscape(note)} | ${formatValue(figure.value, figure.unit)} | ${ratio} |`,
+        `| ${index === 0 ? mdEscape(c.label) : ''} | ${mdEscape(system)}${mdEscape(note)} | ${mdEscape(how)} | ${formatValue(figure.value, figure.unit)} | ${ratio} |`,
       );
     });
   }
@@ -235,13 +264,15 @@ function checkTargets(figures: readonly Figure[]): TargetCheck[] {
 
 function targetTable(checks: readonly TargetCheck[]): string {
   const lines = [
-    '| performance target | RedEX (this run) | target | ratio to target | met |',
-    '|---|---:|---:|---:|:-:|',
+    '| performance target | guarantee · entry point | RedEX (this run) | target | ratio to target | met |',
+    '|---|---|---:|---:|---:|:-:|',
   ];
   for (const { target, figure, ratio } of checks) {
     const sign = target.better === 'higher' ? '≥' : '≤';
+    const basis = figure === null ? null : basisOf(figure);
+    const how = basis === null ? '—' : `${basis.guarantee} · ${basis.entry}`;
     lines.push(
-      `| ${mdEscape(target.what)} | ${figure === null ? 'not measured' : formatValue(figure.value, figure.unit)} | ${sign} ${formatValue(target.target, target.unit)} | ${ratio === null ? '—' : `${ratio.toFixed(2)}`} | ${ratio === null ? '—' : ratio >= 1 ? 'yes' : '**no**'} |`,
+      `| ${mdEscape(target.what)} | ${mdEscape(how)} | ${figure === null ? 'not measured' : formatValue(figure.value, figure.unit)} | ${sign} ${formatValue(target.target, target.unit)} | ${ratio === null ? '—' : `${ratio.toFixed(2)}`} | ${ratio === null ? '—' : ratio >= 1 ? 'yes' : '**no**'} |`,
     );
   }
   return lines.join('\n');
@@ -489,7 +520,10 @@ export function summarize(options: SummaryOptions = {}): string | null {
     const doc = readSuite(name);
     if (doc !== null) docs.set(name, doc);
   }
-  const figures = [...docs.values()].flatMap((d) => d.figures ?? []);
+  // bench:daemon's figures have their own section ("Through the daemon").
+  const figures = [...docs.entries()]
+    .filter(([name]) => name !== 'daemon')
+    .flatMap(([, d]) => d.figures ?? []);
   const comparisons = compare(figures);
   const checks = checkTargets(figures);
   const now = new Date();
@@ -511,11 +545,15 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '',
     '<!-- Generated by `npm run bench` (bench/summary.ts); edit the generator, not this file. -->',
     '',
-    'RedEX measured beside what users would pick instead — hypercore (npm) and NATS JetStream',
-    "(Debian's `nats-server`) — in the same run on the same machine, with the same payload sizes.",
-    'Every figure is a median; ratios compare medians of one run. The machine is a shared 2-core',
-    'VM on which other work runs at the same time, so single figures move by ±30 % between runs',
-    '(the notes give each spread); the ratios and the target checks are what to read.',
+    'RedEX measured beside what users would pick instead — hypercore (npm), NATS JetStream',
+    "(Debian's `nats-server`) and etcd (Debian's `etcd-server`) — on the same machine, with the",
+    'same payload sizes. Every figure is a median. Every row states its **guarantee** (what a',
+    'write has become when it counts: in memory, on disk without fsync, fsynced, held by how many',
+    'nodes) and its **entry point** (an in-process library call, a client over the network); a',
+    'ratio is given only between rows whose guarantee and entry point are both equal',
+    '(`bench/basis.ts`), and says "no ratio" with the reason otherwise. The machine is a shared',
+    '2-core VM on which other work runs at the same time, so single figures move by ±30 % or more',
+    'between runs (the notes give each spread).',
     '',
     `Machine: ${machine}. Load average when the summary was written: ${loadAfter.join(' / ')}${options.loadBefore === undefined ? '' : ` (before the run: ${options.loadBefore.map((l) => l.toFixed(2)).join(' / ')})`}.`,
     `Suites: ${suiteDates}.`,
@@ -535,10 +573,15 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '',
     targetTable(checks),
     '',
-    '## Side by side',
+    ...daemonSection(docs.get('daemon') ?? null, daemonProfileNotes()),
+    '## Side by side: the library and its replication',
     '',
     '"RedEX vs this" is how many times better RedEX\'s median is than that system\'s (higher',
-    'throughput, or lower latency), against the first RedEX row of the same measurement.',
+    'throughput, or lower latency), against the first RedEX row of the same measurement, when both',
+    'rows have the same guarantee and entry point. RedEX is measured here as a library: appends are',
+    'calls in the process that holds the log (on the leader, for replication), while JetStream is',
+    'always written through its client over TCP, so the replication rows of the two carry no ratio;',
+    '"Through the daemon" above compares RedEX over HTTP with etcd over HTTP.',
     comparisonTable(comparisons),
     '',
     ...compareSection(),
@@ -578,16 +621,23 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '',
     'Not compared, and why: hypercore has no counterpart for replicated throughput, acknowledged',
     'appends or failover (a single writer per core, readers download what they want; nothing elects',
-    'a new writer), so those rows are RedEX against JetStream only; JetStream has no local,',
-    'embedded append (every write is a client publish to a server), so the local rows are RedEX',
-    'against hypercore only; JetStream catch-up (a new R3 peer) is not measured: the issue pairs',
-    'catch-up with a hypercore download. RedEX appends in-process on the leader while JetStream is',
-    'written to through a client connection: that hop is part of what a JetStream user pays.',
+    'a new writer), so those rows are RedEX beside JetStream only — and without a ratio, since RedEX',
+    'appends in-process on the leader while JetStream is written through a client connection (that',
+    'hop is part of what a JetStream user pays, but it is not the same measurement); JetStream has',
+    'no local, embedded append (every write is a client publish to a server), so the local rows are',
+    'RedEX against hypercore only; hypercore 11 on tmpfs keeps its data when the process dies and',
+    "RedEX's in-memory file does not, so that pair carries no ratio either; JetStream catch-up (a new",
+    'R3 peer) is not measured: the issue pairs catch-up with a hypercore download.',
     '',
-    'Run it: `npm run bench` (about 6–8 minutes; writes `bench/results/<timestamp>.json`, this file and',
+    'Run it: `npm run bench` (about 10–12 minutes; writes `bench/results/<timestamp>.json`, this file and',
     '`docs/benchmarks.svg`). One suite: `npm run bench:peers`, `bench:replication`, `bench:jetstream`,',
-    '`bench:log`, `bench:disk`, `bench:tail`, `bench:wire`; then `npm run bench:summary` rebuilds this page from',
-    '`bench/results/`. JetStream needs `apt-get install -y nats-server` and is skipped otherwise.',
+    '`bench:daemon`, `bench:log`, `bench:disk`, `bench:tail`, `bench:wire`; then `npm run bench:summary`',
+    'rebuilds this page from `bench/results/`. JetStream needs `apt-get install -y nats-server` and',
+    'etcd `apt-get install -y etcd-server`; each is skipped with a printed reason otherwise.',
+    '`bench:daemon` takes BENCH_DAEMON_SEQ, BENCH_DAEMON_MS, BENCH_DAEMON_ROUNDS,',
+    'BENCH_DAEMON_BATCH_WRITERS, BENCH_FAILOVER_ROUNDS and BENCH_ONLY (`redex`, `etcd`, `jetstream`,',
+    '`load`, `failover`) to shorten a run, and BENCH_DAEMON_PROFILE=<dir> to CPU-profile the serve',
+    'processes (`--cpu-prof`).',
     '',
     '## Local log, disk and codec suites',
     '',

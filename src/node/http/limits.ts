@@ -55,6 +55,8 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const HTTP_CONNECTIONS_MAX = 4_096;
 /** Connections waiting for a request head, in all and from one address; the oldest is closed. */
 export const HTTP_WAITING_CONNECTIONS_MAX = 256;
-export const HTTP_WAITING_PER_ADDRESS_MAX = 32;
+// Per address: above the 64 connections a client keep-alive pool may hold, since a pooled connection
+// idles between requests and counts as waiting then (it would be closed under the client).
+export const HTTP_WAITING_PER_ADDRESS_MAX = 128;
 /** `close()` waits this long for requests in flight before cutting connections. */
 export const CLOSE_TIMEOUT_MS = 10_000;
