@@ -16,7 +16,7 @@ import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { type CommandContext, clientFor, DEFAULT_URL } from './context.js';
-import { CliError, ExitCode } from './errors.js';
+import { CliError, describeFailure, ExitCode } from './errors.js';
 import type { CliIo } from './io.js';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -34,6 +34,7 @@ export function buildProgram(ctx: CommandContext): Command {
     .option('--key <file>', 'client key (PEM) for --cert')
     .option('--ca <file>', 'CA certificate (PEM) that signed the node, for https URLs')
     .option('--timeout-ms <ms>', 'per-request timeout (default 30000)')
+    .option('--debug', 'print the stack trace of an error (env REDEX_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -82,27 +83,40 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
-    return report(error, io);
+    const debug = argv.includes('--debug') || io.env.REDEX_DEBUG === '1';
+    return report(error, io, debug);
   } finally {
     for (const client of clients) client.close();
   }
 }
 
-function report(error: unknown, io: CliIo): number {
+/**
+ * Prints a failure as one line, `redex: <what>`, and returns the exit code. Stack traces only
+ * with --debug or REDEX_DEBUG=1: an operator needs to know what failed, not where in the code.
+ */
+function report(error: unknown, io: CliIo, debug: boolean): number {
   if (error instanceof CommanderError) {
     // Help and version exit 0; commander already printed its message for the rest.
     return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
   }
+  const stack = () => {
+    if (debug && error instanceof Error && error.stack !== undefined) {
+      io.stderr.write(`${error.stack}\n`);
+    }
+  };
   if (error instanceof CliError) {
     if (error.exitCode !== ExitCode.Ok) io.stderr.write(`redex: ${error.message}\n`);
+    stack();
     return error.exitCode;
   }
   if (error instanceof RedexError || error instanceof NodeError) {
-    io.stderr.write(`${error.message}\n`);
+    io.stderr.write(`redex: ${error.message.replace(/^redex: /, '')}\n`);
+    stack();
     return ExitCode.Failure;
   }
-  io.stderr.write(
-    `redex: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  const { message, expected } = describeFailure(error);
+  const hint = expected || debug ? '' : ' (run with --debug for the stack trace)';
+  io.stderr.write(`redex: ${expected ? '' : 'unexpected error: '}${message}${hint}\n`);
+  stack();
   return ExitCode.Failure;
 }
