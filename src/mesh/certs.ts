@@ -359,7 +359,7 @@ async function writeMaterial(
       if (await exists(path)) {
         throw new MeshError(
           MeshErrorReason.CertExists,
-          `${path} already exists; refusing to overwrite it (use force to replace)`,
+          `${path} already exists; refusing to overwrite it (pass { force: true } to replace it)`,
         );
       }
     }

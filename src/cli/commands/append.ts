@@ -7,6 +7,7 @@ import { APPEND_JSON_BODY_BYTES_MAX } from '../../node/http/limits.js';
 import { type ApiClient, channelPath } from '../client.js';
 import { type CommandContext, intOption } from '../context.js';
 import { ApiError, CliError } from '../errors.js';
+import { jsonLine } from '../format.js';
 import type { CliIo } from '../io.js';
 
 export const APPEND_BATCH_EVENTS_DEFAULT = 1_000;
@@ -114,7 +115,7 @@ export function registerAppend(program: Command, ctx: CommandContext): void {
     .option('--batch <n>', `stdin lines per request (default ${APPEND_BATCH_EVENTS_DEFAULT})`)
     .option('--replicas <n>', 'wait until N replicas hold each batch (cluster)')
     .option('--wait-ms <ms>', 'how long to wait for --replicas')
-    .option('--json', 'print each API answer as JSON')
+    .option('--json', 'print each API answer as one line of JSON (one per batch)')
     .action(
       async (channel: string, payloads: string[], options: AppendOptions, command: Command) => {
         const { io } = ctx;
@@ -125,7 +126,7 @@ export function registerAppend(program: Command, ctx: CommandContext): void {
           timeoutMs: intOption('--wait-ms', options.waitMs, 1),
         });
         const report = (answer: AppendAnswer) => {
-          if (options.json) io.stdout.write(`${JSON.stringify(answer)}\n`);
+          if (options.json) io.stdout.write(jsonLine(answer));
         };
         if (payloads.length > 0) {
           const answer = await appender.send(payloads, encoding);
