@@ -10,6 +10,7 @@ import type { ApiClient } from './client.js';
 import { registerAppend } from './commands/append.js';
 import { registerCerts } from './commands/certs.js';
 import { registerChannel } from './commands/channel.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRead } from './commands/read.js';
 import { registerServe } from './commands/serve.js';
@@ -49,6 +50,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerTail(program, ctx);
   registerStatus(program, ctx);
   registerDemo(program, ctx);
+  registerCompletion(program, ctx);
   // Subcommands inherit the output and exit behaviour only when set on each.
   const configure = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());
