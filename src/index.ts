@@ -1,6 +1,6 @@
-// The package root (`redex`): the library a user needs, chosen name by name. Simulation and test
-// support is in `redex/testing` (src/testing.ts); everything else is internal. The list is pinned
-// by test/public-surface.test.ts, so it cannot grow by accident.
+// The package root (`redex-log`): the library a user needs, chosen name by name. Simulation and
+// test support is in `redex-log/testing` (src/testing.ts); everything else is internal. The list
+// is pinned by test/public-surface.test.ts, so it cannot grow by accident.
 //
 // Layers, lowest first; each imports only from the layers before it:
 //   time, errors  →  wire, log  →  replication  →  mesh  →  cluster (composition: startMeshNode)

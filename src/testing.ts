@@ -1,4 +1,4 @@
-// `redex/testing`: simulation and test support for code built on RedEX, kept out of the package
+// `redex-log/testing`: simulation and test support for code built on RedEX, kept out of the package
 // root. A simulated network with fault hooks, virtual time, seeded randomness and an in-memory
 // file system that can lose unsynced bytes, so a user's tests can run a cluster deterministically.
 // The list is pinned by test/public-surface.test.ts.

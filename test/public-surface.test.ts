@@ -1,6 +1,6 @@
 // The package's public surface is chosen, not accumulated: the exact names exported by the root
-// (`redex`, src/index.ts) and by `redex/testing` (src/testing.ts), types included, are pinned
-// here. Adding or removing a name means editing the expected list on purpose. The names are read
+// (`redex-log`, src/index.ts) and by `redex-log/testing` (src/testing.ts), types included, are
+// pinned here. Adding or removing a name means editing the expected list on purpose. The names are read
 // from the entry files' export statements (types leave no trace at run time) and the values are
 // checked against what an import really yields.
 
@@ -159,7 +159,7 @@ describe('public surface', () => {
     checkEntry('src/index.ts', root, ROOT);
   });
 
-  it('redex/testing exports exactly the simulation and test support', () => {
+  it('redex-log/testing exports exactly the simulation and test support', () => {
     checkEntry('src/testing.ts', testing, TESTING);
   });
 

@@ -1,5 +1,13 @@
 // Plain-text rendering for the terminal: aligned tables and event payloads.
 
+/**
+ * The one machine-readable output shape of every `--json`: JSON Lines, one complete JSON value
+ * per line (a command with one result prints one line, a streaming command one line per item).
+ */
+export function jsonLine(value: unknown): string {
+  return `${JSON.stringify(value)}\n`;
+}
+
 /** Left-aligned columns separated by two spaces; numbers are right-aligned. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) =>

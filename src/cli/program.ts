@@ -10,13 +10,14 @@ import { packageVersion } from '../node/version.js';
 import { registerAppend } from './commands/append.js';
 import { registerCerts } from './commands/certs.js';
 import { registerChannel } from './commands/channel.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRead } from './commands/read.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { type CommandContext, clientFor, DEFAULT_URL } from './context.js';
-import { CliError, ExitCode, INTERRUPTED_EXIT_CODE } from './errors.js';
+import { CliError, describeFailure, ExitCode, INTERRUPTED_EXIT_CODE } from './errors.js';
 import type { CliIo } from './io.js';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -34,6 +35,7 @@ export function buildProgram(ctx: CommandContext): Command {
     .option('--key <file>', 'client key (PEM) for --cert')
     .option('--ca <file>', 'CA certificate (PEM) that signed the node, for https URLs')
     .option('--timeout-ms <ms>', 'per-request timeout (default 30000)')
+    .option('--debug', 'print the stack trace of an error (env REDEX_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -48,6 +50,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerTail(program, ctx);
   registerStatus(program, ctx);
   registerDemo(program, ctx);
+  registerCompletion(program, ctx);
   // Subcommands inherit the output and exit behaviour only when set on each.
   const configure = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());
@@ -82,24 +85,35 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
+    const debug = argv.includes('--debug') || io.env.REDEX_DEBUG === '1';
     // A request cut short by Ctrl-C rejects with the signal's reason, whatever it was.
     if (io.signal.aborted && !(error instanceof CliError) && !(error instanceof CommanderError)) {
-      return report(new CliError('interrupted', INTERRUPTED_EXIT_CODE), io);
+      return report(new CliError('interrupted', INTERRUPTED_EXIT_CODE), io, debug);
     }
-    return report(error, io);
+    return report(error, io, debug);
   } finally {
     // Kept-alive connections closed, so a finished command does not wait for them to time out.
     await Promise.all(clients.map((client) => client.close()));
   }
 }
 
-function report(error: unknown, io: CliIo): number {
+/**
+ * Prints a failure as one line, `redex: <what>`, and returns the exit code. Stack traces only
+ * with --debug or REDEX_DEBUG=1: an operator needs to know what failed, not where in the code.
+ */
+function report(error: unknown, io: CliIo, debug: boolean): number {
   if (error instanceof CommanderError) {
     // Help and version exit 0; commander already printed its message for the rest.
     return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
   }
+  const stack = () => {
+    if (debug && error instanceof Error && error.stack !== undefined) {
+      io.stderr.write(`${error.stack}\n`);
+    }
+  };
   if (error instanceof CliError) {
     if (error.exitCode !== ExitCode.Ok) io.stderr.write(`redex: ${error.message}\n`);
+    stack();
     return error.exitCode;
   }
   if (
@@ -107,11 +121,13 @@ function report(error: unknown, io: CliIo): number {
     error instanceof NodeError ||
     error instanceof RedexClientError
   ) {
-    io.stderr.write(`${error.message}\n`);
+    io.stderr.write(`redex: ${error.message.replace(/^redex: /, '')}\n`);
+    stack();
     return ExitCode.Failure;
   }
-  io.stderr.write(
-    `redex: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  const { message, expected } = describeFailure(error);
+  const hint = expected || debug ? '' : ' (run with --debug for the stack trace)';
+  io.stderr.write(`redex: ${expected ? '' : 'unexpected error: '}${message}${hint}\n`);
+  stack();
   return ExitCode.Failure;
 }

@@ -1,7 +1,8 @@
-// Cluster certificates (docs/OPERATIONS.md#certificates): a self-signed Ed25519 CA and Ed25519 node certificates it
-// signs, made with @peculiar/x509 and returned as PEM. `redex certs init` calls `initCa(dir)` and
-// `redex certs issue NAME` calls `issueNodeCert(dir, name)`; tests use the in-memory `createCa` /
-// `createNodeCert` so they touch no disk.
+// Cluster certificates (docs/OPERATIONS.md#certificates): a self-signed Ed25519 CA and Ed25519
+// node certificates it signs, made with @peculiar/x509 (loaded on first use, see x509-loader.ts)
+// and returned as PEM. `redex certs init` calls `initCa(dir)` and `redex certs issue NAME` calls
+// `issueNodeCert(dir, name)`; tests use the in-memory `createCa` / `createNodeCert` so they touch
+// no disk.
 //
 // Directory layout (flat, so an operator can copy one node's two files):
 //   ca.crt  ca.key          the CA (key 0600)
@@ -10,19 +11,17 @@
 // Time comes from an injected `Clock` (default: the system clock), so validity windows are
 // testable; explicit `notBeforeMs`/`notAfterMs` make expired or not-yet-valid certificates.
 
-import 'reflect-metadata'; // @peculiar/x509 2.x throws at import without it
 import { createPrivateKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import type * as x509 from '@peculiar/x509';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import type { NodeId } from '../wire/types.js';
 import { MeshError, MeshErrorReason } from './errors.js';
 import { checkCredentials, type MeshCredentials, nodeIdFromCertificate } from './identity.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+import { loadX509 } from './x509-loader.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -188,6 +187,7 @@ export async function createCa(options: CaOptions = {}): Promise<CertificateMate
       `commonName must be 1..64 characters of letters, digits, space, '.', '_' or '-'`,
     );
   }
+  const x509 = await loadX509();
   const keys = await generateKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
@@ -209,6 +209,7 @@ export async function createCa(options: CaOptions = {}): Promise<CertificateMate
 }
 
 async function importCa(ca: CertificateMaterial): Promise<[x509.X509Certificate, CryptoKey]> {
+  const x509 = await loadX509();
   let cert: x509.X509Certificate;
   let der: Buffer;
   try {
@@ -244,6 +245,7 @@ export async function createNodeCert(
   );
   const [notBefore, notAfter] = validityWindow(options, NODE_VALIDITY_DAYS_DEFAULT);
   const [caCert, signingKey] = await importCa(ca);
+  const x509 = await loadX509();
   const keys = await generateKeys();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
@@ -287,6 +289,7 @@ export async function createClientCert(
   validateNodeName(name);
   const [notBefore, notAfter] = validityWindow(options, NODE_VALIDITY_DAYS_DEFAULT);
   const [caCert, signingKey] = await importCa(ca);
+  const x509 = await loadX509();
   const keys = await generateKeys();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
@@ -356,7 +359,7 @@ async function writeMaterial(
       if (await exists(path)) {
         throw new MeshError(
           MeshErrorReason.CertExists,
-          `${path} already exists; refusing to overwrite it (use force to replace)`,
+          `${path} already exists; refusing to overwrite it (pass { force: true } to replace it)`,
         );
       }
     }

@@ -73,7 +73,11 @@ export class RedexProcess {
   }
 
   /** Waits until stdout matches `pattern`; fails if the process exits first. */
-  async waitForStdout(pattern: RegExp, what: string): Promise<RegExpMatchArray> {
+  async waitForStdout(
+    pattern: RegExp,
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<RegExpMatchArray> {
     return withTimeout(
       (async () => {
         for (;;) {
@@ -88,7 +92,7 @@ export class RedexProcess {
         }
       })(),
       what,
-      30_000,
+      timeoutMs,
     );
   }
 

@@ -8,6 +8,7 @@ import { RedexClientError } from '../../client/index.js';
 import { APPEND_BATCH_BODY_BYTES_MAX as API_BATCH_BODY_BYTES_MAX } from '../../node/http/limits.js';
 import { type CommandContext, intOption } from '../context.js';
 import { CliError } from '../errors.js';
+import { jsonLine } from '../format.js';
 
 export const APPEND_BATCH_EVENTS_DEFAULT = 1_000;
 /** Batches close before their body (4 bytes + payload per event) reaches this. */
@@ -99,7 +100,7 @@ export function registerAppend(program: Command, ctx: CommandContext): void {
     .option('--batch <n>', `stdin lines per request (default ${APPEND_BATCH_EVENTS_DEFAULT})`)
     .option('--replicas <n>', 'wait until N replicas hold each batch (cluster)')
     .option('--wait-ms <ms>', 'how long to wait for --replicas')
-    .option('--json', 'print each API answer as JSON')
+    .option('--json', 'print each API answer as one line of JSON (one per batch)')
     .action(
       async (channel: string, payloads: string[], options: AppendOptions, command: Command) => {
         const { io } = ctx;
@@ -114,7 +115,7 @@ export function registerAppend(program: Command, ctx: CommandContext): void {
         };
         const client = await ctx.client(command);
         const report = (answer: AppendAnswer) => {
-          if (options.json) io.stdout.write(`${JSON.stringify(answer)}\n`);
+          if (options.json) io.stdout.write(jsonLine(answer));
         };
         if (payloads.length > 0) {
           const bytes = payloads.map((payload, index) => payloadBytes(payload, base64, index));

@@ -2,9 +2,10 @@
 
 import type { Command } from 'commander';
 import type { ChannelStatus } from '../../client/index.js';
+import { FACTOR_MAX, FACTOR_MIN } from '../../replication/config.js';
 import { type CommandContext, intOption } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import { dash, table } from '../format.js';
+import { dash, jsonLine, table } from '../format.js';
 
 interface CreateOptions {
   memory?: boolean;
@@ -99,19 +100,22 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
     .option('--retention-bytes <n>', 'keep at most N bytes (20 + payload per event)')
     .option('--retention-age-ms <ms>', 'drop events older than this')
     .option('--tail-buffer <bytes>', 'bytes each tail prefetches from the log (default 1 MiB)')
-    .option('--replication-factor <n>', 'replica-set size (acted on once the mesh lands)')
+    .option(
+      '--replication-factor <n>',
+      `replica-set size in a cluster, leader included (${FACTOR_MIN}..${FACTOR_MAX})`,
+    )
     .option(
       '--spec <json>',
       'the full spec as JSON ({"file": {...}, "replication": {...}}); flags override it',
     )
-    .option('--json', 'print the API answer as JSON')
+    .option('--json', 'print the API answer as one line of JSON')
     .action(async (name: string, options: CreateOptions, command: Command) => {
       const client = await ctx.client(command);
       const answer = await client.createChannel(name, buildSpec(name, options), {
         signal: ctx.io.signal,
       });
       if (options.json) {
-        ctx.io.stdout.write(`${JSON.stringify(answer)}\n`);
+        ctx.io.stdout.write(jsonLine(answer));
         return;
       }
       const where = answer.channel.persistent ? 'persistent' : 'in memory';
@@ -125,11 +129,11 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
   channel
     .command('list')
     .description('list the channels open on the node')
-    .option('--json', 'print the API answer as JSON')
+    .option('--json', 'print the API answer as one line of JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const answer = { channels: await client.channels({ signal: ctx.io.signal }) };
-      if (options.json) ctx.io.stdout.write(`${JSON.stringify(answer)}\n`);
+      if (options.json) ctx.io.stdout.write(jsonLine(answer));
       else if (answer.channels.length === 0) ctx.io.stdout.write('no channels\n');
       else ctx.io.stdout.write(`${channelRows(answer.channels)}\n`);
     });
@@ -151,7 +155,7 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
         signal: ctx.io.signal,
         ...(options.to === undefined ? {} : { to: options.to }),
       });
-      if (options.json) ctx.io.stdout.write(`${JSON.stringify(answer)}\n`);
+      if (options.json) ctx.io.stdout.write(jsonLine(answer));
       else {
         const who = answer.leader.name ?? answer.leader.nodeId;
         ctx.io.stdout.write(`${name}: ${who} leads (epoch ${answer.epoch})\n`);
@@ -160,11 +164,12 @@ export function registerChannel(program: Command, ctx: CommandContext): void {
 
   channel
     .command('show')
-    .description("one channel's status as JSON (role, leader, tail, replicas)")
+    .description("one channel's status as indented JSON (role, leader, tail, replicas)")
     .argument('<name>', 'channel name')
-    .action(async (name: string, _options: unknown, command: Command) => {
+    .option('--json', 'print the API answer as one line of JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const answer = await client.channel(name, { signal: ctx.io.signal });
-      ctx.io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+      ctx.io.stdout.write(options.json ? jsonLine(answer) : `${JSON.stringify(answer, null, 2)}\n`);
     });
 }

@@ -20,6 +20,7 @@ interface ReadOptions {
   to?: string;
   count?: string;
   format?: string;
+  json?: boolean;
   page?: string;
   quiet?: boolean;
 }
@@ -27,7 +28,20 @@ interface ReadOptions {
 /** Stdout is written in chunks of about this many characters. */
 const OUTPUT_CHUNK_CHARS = 64 * 1024;
 
-export function parseFormat(value: string | undefined): EventFormat {
+/** Help of `--json` for the commands that print events. */
+export const EVENTS_JSON_HELP =
+  'one JSON object per line: {"seq", "timestampNs", "payload"} (+ "encoding": "base64" when not UTF-8)';
+/** Help of `--format`; `json` is still accepted there, as the older spelling of `--json`. */
+export const EVENTS_FORMAT_HELP = 'text (the payloads) or base64';
+
+/** The event format from `--format` and `--json` (`--format json` is the older `--json`). */
+export function parseFormat(value: string | undefined, json = false): EventFormat {
+  if (json) {
+    if (value !== undefined && value !== 'json') {
+      throw new CliError(`--json and --format ${value} do not go together`, ExitCode.Usage);
+    }
+    return 'json';
+  }
   const format = (value ?? 'text') as EventFormat;
   if (!EVENT_FORMATS.includes(format)) {
     throw new CliError(
@@ -46,7 +60,8 @@ export function registerRead(program: Command, ctx: CommandContext): void {
     .option('--from <seq>', 'first seq (default 0)')
     .option('--to <seq>', 'end seq, exclusive (default: the tail when the read starts)')
     .option('--count <n>', 'print at most N events')
-    .option('--format <format>', 'text (payloads), json (one object per line) or base64', 'text')
+    .option('--format <format>', EVENTS_FORMAT_HELP)
+    .option('--json', EVENTS_JSON_HELP)
     .option(
       '--page <n>',
       `report progress on stderr for reads of more than N events (default ${READ_EVENTS_DEFAULT})`,
@@ -54,7 +69,7 @@ export function registerRead(program: Command, ctx: CommandContext): void {
     .option('--quiet', 'no progress on stderr')
     .action(async (channel: string, options: ReadOptions, command: Command) => {
       const { io } = ctx;
-      const format = parseFormat(options.format);
+      const format = parseFormat(options.format, options.json === true);
       const start = intOption('--from', options.from) ?? 0;
       let end = intOption('--to', options.to) ?? null;
       const count = intOption('--count', options.count);
@@ -81,7 +96,7 @@ export function registerRead(program: Command, ctx: CommandContext): void {
         if (warnedBinary) return;
         warnedBinary = true;
         io.stderr.write(
-          'redex: some events are not UTF-8 text; they are printed in base64 (--format json marks them)\n',
+          'redex: some events are not UTF-8 text; they are printed in base64 (--json marks them)\n',
         );
       };
       const progress = (final: boolean) => {

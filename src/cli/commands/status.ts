@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { NodeStatus } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
-import { dash, duration, table } from '../format.js';
+import { dash, duration, jsonLine, table } from '../format.js';
 import { channelRows } from './channel.js';
 
 export function renderStatus(status: NodeStatus): string {
@@ -39,12 +39,10 @@ export function registerStatus(program: Command, ctx: CommandContext): void {
   program
     .command('status')
     .description("the node's status: peers with RTT, channels with role, leader and tail")
-    .option('--json', 'print the API answer as JSON')
+    .option('--json', 'print the API answer as one line of JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const status = await client.status({ signal: ctx.io.signal });
-      ctx.io.stdout.write(
-        options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status),
-      );
+      ctx.io.stdout.write(options.json ? jsonLine(status) : renderStatus(status));
     });
 }

@@ -8,11 +8,12 @@ import { RedexClientError } from '../../client/index.js';
 import { type CommandContext, intOption } from '../context.js';
 import { CliError } from '../errors.js';
 import { formatEvent, wireEvent } from '../format.js';
-import { parseFormat } from './read.js';
+import { EVENTS_FORMAT_HELP, EVENTS_JSON_HELP, parseFormat } from './read.js';
 
 interface TailOptions {
   from?: string;
   format?: string;
+  json?: boolean;
   count?: string;
 }
 
@@ -22,11 +23,12 @@ export function registerTail(program: Command, ctx: CommandContext): void {
     .description('follow a channel live: backfill from --from, then every new event (Ctrl-C stops)')
     .argument('<channel>', 'channel name')
     .option('--from <seq>', 'first seq to print (default 0)')
-    .option('--format <format>', 'text (payloads), json (one object per line) or base64', 'text')
+    .option('--format <format>', EVENTS_FORMAT_HELP)
+    .option('--json', EVENTS_JSON_HELP)
     .option('--count <n>', 'exit after N events')
     .action(async (channel: string, options: TailOptions, command: Command) => {
       const { io } = ctx;
-      const format = parseFormat(options.format);
+      const format = parseFormat(options.format, options.json === true);
       const count = intOption('--count', options.count, 1);
       const from = intOption('--from', options.from) ?? 0;
       const client = await ctx.client(command);

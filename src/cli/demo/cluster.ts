@@ -7,10 +7,12 @@
 // - `kill(i)` is SIGKILL (the drill), `start(i)` restarts a member on its data directory,
 //   `freeze(i)` / `thaw(i)` are SIGSTOP / SIGCONT (a stalled process, for the fault test).
 // - `close()` SIGTERMs every child (a graceful stop), SIGKILLs what is left after a grace period
-//   and removes the directory. A process 'exit' hook SIGKILLs children if the demo itself dies
-//   without reaching `close()`, so no child outlives it.
+//   and removes the directory. A process 'exit' hook SIGKILLs children and removes the directory
+//   if the demo exits without finishing `close()` (a second Ctrl-C during the stop exits at
+//   once), so no child outlives it and the CA key never stays behind.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,7 +65,11 @@ export interface DemoMember {
 }
 
 const running = new Set<ChildProcess>();
+/** Directories made by `prepare` and not yet removed by `close`. */
+const undeleted = new Set<string>();
 let exitHookInstalled = false;
+/** Removal retries in the exit hook: a SIGKILLed child may still be writing for a moment. */
+const EXIT_RM_RETRIES = 10;
 
 export class DemoCluster {
   readonly dir: string;
@@ -81,9 +87,14 @@ export class DemoCluster {
       exitHookInstalled = true;
       process.once('exit', () => {
         for (const child of running) child.kill('SIGKILL');
+        // Only synchronous work runs in an 'exit' listener.
+        for (const dir of undeleted) {
+          rmSync(dir, { recursive: true, force: true, maxRetries: EXIT_RM_RETRIES });
+        }
       });
     }
     const dir = await mkdtemp(join(tmpdir(), 'redex-demo-'));
+    undeleted.add(dir);
     try {
       const certs = join(dir, 'certs');
       await initCa(certs);
@@ -131,6 +142,7 @@ export class DemoCluster {
       return new DemoCluster(dir, members);
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
+      undeleted.delete(dir);
       throw error;
     }
   }
@@ -236,6 +248,7 @@ export class DemoCluster {
         }),
       );
       await rm(this.dir, { recursive: true, force: true });
+      undeleted.delete(this.dir);
     })();
     return this.#closing;
   }
