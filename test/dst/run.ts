@@ -85,7 +85,7 @@ console.log(
   `dst: ${seeds} seeds from ${from} (${checker} checker${replayMutation}): ${seeds - failed} passed, ${failed} failed in ${seconds} s`,
 );
 if (failed > 0) console.log(`dst: failed seeds: ${failedSeeds.join(' ')}`);
-if (installed !== undefined && !installed.applied()) {
+if (installed !== undefined && !(await installed.applied())) {
   console.log(`dst: mutation ${mutation!.name} was never applied: its file was not loaded`);
   process.exit(2);
 }

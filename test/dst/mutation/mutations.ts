@@ -6,6 +6,7 @@
 // spacing; a pattern that stops matching fails the run rather than testing nothing.
 
 import { register } from 'node:module';
+import { setTimeout as delay } from 'node:timers/promises';
 import { MessageChannel } from 'node:worker_threads';
 
 export interface Mutation {
@@ -49,21 +50,25 @@ export function mutationNamed(name: string): Mutation | undefined {
   return MUTATIONS.find((mutation) => mutation.name === name);
 }
 
+/** How long to wait for the hook's word that it rewrote the file (it comes from another thread). */
+const APPLIED_WAIT_MS = 2_000;
+
 /**
  * Registers the rewrite for every module loaded from now on; import the code under test
- * dynamically afterwards. Resolves `applied()` to true once the target file was rewritten.
+ * dynamically afterwards. `applied()` resolves true once the target file was rewritten, false if
+ * that was not heard of in time (the file was never loaded).
  */
-export function installMutation(mutation: Mutation): { applied: () => boolean } {
+export function installMutation(mutation: Mutation): { applied: () => Promise<boolean> } {
   const { port1, port2 } = new MessageChannel();
-  let applied = false;
-  port1.on('message', () => {
-    applied = true;
-  });
+  const rewritten = new Promise<boolean>((resolve) => port1.once('message', () => resolve(true)));
   port1.unref();
   const { name, file, find, replace } = mutation;
   register('./hooks.mjs', import.meta.url, {
     data: { mutation: { name, file, find, replace }, port: port2 },
     transferList: [port2],
   });
-  return { applied: () => applied };
+  return {
+    applied: () =>
+      Promise.race([rewritten, delay(APPLIED_WAIT_MS, false, { ref: false }) as Promise<boolean>]),
+  };
 }
