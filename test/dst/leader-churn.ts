@@ -11,12 +11,12 @@
 // 25 ms, the first append of the new epoch usually travels with them and commits everything
 // legitimately, hiding a broken rule.
 //
-// So, in this mode: now and then the leader is cut off (isolated or crashed), and every newly
-// elected leader is, with some probability, cut off a few milliseconds after its election; each
-// stays away for a random while and comes back on its own schedule;
-// and the workload alternates bursts with quiet spells (`quiet()`), during which a new leader
-// has nothing of its own epoch to replicate. The generic faults (loss, delays, slow nodes,
-// crashes) keep running beside it; partitions are this mode's own.
+// So, in this mode: at each tick the leader is cut off (isolated or crashed) or the node away
+// longest comes back, and a newly elected leader is usually cut off a few milliseconds after its
+// election; and the workload alternates bursts with quiet spells (`quiet()`), one of which most
+// elections start, so that a new leader has nothing of its own epoch to replicate. The generic
+// faults (loss, duplication, delays, slow nodes, one-way cuts, crashes) keep running beside it;
+// partitions are this mode's own.
 
 import type { SeededRandom } from '../../src/time/random.js';
 import type { SimCluster, SimNode } from './sim-cluster.js';
