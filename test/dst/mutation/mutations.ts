@@ -37,14 +37,6 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: '$1void 0',
   },
   {
-    name: 'voted-for',
-    description:
-      'a vote is written with its epoch but not whom it went to, so a restarted node can vote twice',
-    file: 'src/log/disk/quorum-state.ts',
-    find: String.raw`(saveVote\s*\([^]*?checkNewVote\([^]*?)this\.#replaceVote\(\s*next\s*\)`,
-    replace: '$1this.#replaceVote({ ...next, votedFor: null })',
-  },
-  {
     name: 'fetch-epoch',
     description:
       'a leader serves every fetch without comparing epochs (no Diverged, no truncation)',
