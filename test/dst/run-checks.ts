@@ -1,5 +1,5 @@
-// What the simulation asks of a checker while a run goes on and when it ends. Two implement it:
-// `StrictChecks` (the history checker) and `LegacyChecks` (the older one with its conflict excuse).
+// What the simulation asks of a checker while a run goes on and when it ends; `StrictChecks` (the
+// history checker) implements it.
 
 import type { AppendOp } from './recorder.js';
 import type { SimCluster } from './sim-cluster.js';

@@ -5,6 +5,7 @@
 import { SeededRandom } from '../../src/time/random.js';
 import { Role } from '../../src/wire/types.js';
 import { appendWithAcks } from './client.js';
+import { LeaderChurn } from './leader-churn.js';
 import { Readers } from './readers.js';
 import { Recorder } from './recorder.js';
 import type { RunChecks } from './run-checks.js';
@@ -30,6 +31,8 @@ export interface SimulateOptions {
   readonly appendEveryMs?: number;
   /** Turn faults off (the happy path). */
   readonly faults?: boolean;
+  /** The leader-churn fault mode (leader-churn.ts); default: on for even seeds. */
+  readonly churn?: boolean;
   /** Which checker judges the run; default DEFAULT_CHECKER. */
   readonly checker?: CheckerMode;
 }
@@ -53,6 +56,7 @@ export interface SimulateResult {
     multiLeaderSteps: number;
     faults: number;
     crashes: number;
+    churnCuts: number;
     convergeMs: number;
     finalSeq: number;
     divergenceReported: number;
@@ -71,6 +75,8 @@ const VALIDITY_EVERY_STEPS = 25;
 const TAILS = 2;
 /** Seed offset of the readers' own random stream, so reads leave the writes' stream as it was. */
 const READERS_SEED = 0x7ead;
+/** Seed offset of the leader-churn mode's own random stream. */
+const CHURN_SEED = 0xc4a7;
 
 export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
   const seed = options.seed;
@@ -88,6 +94,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const recorder = new Recorder();
   const checks: RunChecks = new StrictChecks(recorder, cluster.trace);
   const readers = new Readers(cluster, recorder, new SeededRandom(seed + READERS_SEED), TAILS);
+  const churnOn = options.faults !== false && (options.churn ?? seed % 2 === 0);
+  const churn = churnOn ? new LeaderChurn(cluster, new SeededRandom(seed + CHURN_SEED)) : null;
   const failures: string[] = [];
   const notes: string[] = [];
   const stats = {
@@ -98,6 +106,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     multiLeaderSteps: 0,
     faults: 0,
     crashes: 0,
+    churnCuts: 0,
     convergeMs: 0,
     finalSeq: 0,
     divergenceReported: 0,
@@ -163,6 +172,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     const up = cluster.upNodes();
     const pick = random.nextInt(10);
     const any = () => up[random.nextInt(up.length)]!;
+    // In the leader-churn mode partitions are its own: these two picks leave them alone.
+    if (churn !== null && pick <= 1) return;
     if (pick === 0 && up.length >= 2) {
       const shuffled = [...up].sort(() => random.nextFloat() - 0.5);
       const cut = 1 + random.nextInt(shuffled.length - 1);
@@ -203,6 +214,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     } else {
       cluster.heal();
       cluster.network.setFaults({ maxDelayMs: 5 });
+      churn?.restorePartition();
     }
   };
 
@@ -243,7 +255,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     const end = cluster.clock.nowMs() + faultPhaseMs;
     while (cluster.clock.nowMs() < end) {
       const now = cluster.clock.nowMs();
-      if (now >= nextAppend) {
+      if (now >= nextAppend && churn?.quiet() !== true) {
         appendOnce();
         nextAppend = now + 1 + random.nextInt(2 * appendEveryMs);
       }
@@ -253,6 +265,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       }
       readers.step(STEP_MS);
       await cluster.advance(STEP_MS);
+      await churn?.step();
       observe();
       checks.observe(cluster);
       if (Math.floor(cluster.clock.nowMs() / STEP_MS) % VALIDITY_EVERY_STEPS === 0)
@@ -262,6 +275,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     }
 
     // Heal and converge: no faults, every node back, no new writes.
+    await churn?.end();
     cluster.heal();
     cluster.network.setFaults({ maxDelayMs: 5 });
     for (const node of crashed) await cluster.startNode(node);
@@ -295,6 +309,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     );
   } finally {
     stats.conflicts = checks.conflicts();
+    stats.churnCuts = churn?.cuts ?? 0;
     for (const node of cluster.upNodes()) {
       stats.divergenceReported += node.channel?.handle?.runtime.stats.divergenceSuspected ?? 0;
     }
