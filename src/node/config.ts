@@ -377,7 +377,9 @@ export async function loadNodeConfig(path: string): Promise<NodeConfig> {
 }
 
 /** The JSON of a config file, unvalidated, and the directory its relative paths start from. */
-export async function readNodeConfigJson(path: string): Promise<{ json: unknown; baseDir: string }> {
+export async function readNodeConfigJson(
+  path: string,
+): Promise<{ json: unknown; baseDir: string }> {
   const absolute = resolve(path);
   let bytes: Buffer;
   try {
