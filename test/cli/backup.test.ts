@@ -181,7 +181,8 @@ describe('backup and restore', () => {
       const result = await redex([...url, 'restore', bad, '--channel', 'orders/damaged']);
       assert.equal(result.code, 1, name);
       assert.match(result.stderr, expected, name);
-      assert.match(result.stderr, /bad\.rdxbak is not a valid backup/, name);
+      assert.match(result.stderr, /^redex: \S+bad\.rdxbak is not a valid backup: /, name);
+      assert.equal(result.stderr.split('\n').length, 2, `${name}: one line, no stack`);
       const status = await node.service.channel('orders/damaged').catch(() => null);
       assert.equal(status, null, `${name}: the target channel was not created`);
     }
@@ -254,6 +255,16 @@ describe('backup and restore', () => {
     assert.equal(exists.code, 2);
     assert.match(exists.stderr, /interrupted\.rdxbak exists; give --force to replace it/);
     assert.equal(await readFile(file, 'utf8'), 'keep me');
+  });
+
+  test('a missing file or an unwritable place is one line naming the path', async () => {
+    const missing = await redex(['restore', join(dir.path, 'nope.rdxbak'), '--dry-run']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^redex: \S+nope\.rdxbak: ENOENT: no such file or directory/);
+    const nowhere = join(dir.path, 'no-dir', 'x.rdxbak');
+    const unwritable = await redex([...url, 'backup', SOURCE, '--out', nowhere]);
+    assert.equal(unwritable.code, 1);
+    assert.match(unwritable.stderr, /^redex: \S+x\.rdxbak: ENOENT/);
   });
 
   test('usage: restore needs --channel, backup needs --out', async () => {

@@ -6,6 +6,7 @@
 
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
+import { CliError } from '../errors.js';
 import {
   type BackupEvent,
   type BackupHeader,
@@ -27,12 +28,22 @@ import {
 export const BACKUP_IO_CHUNK_BYTES = 1024 * 1024;
 export const PARTIAL_SUFFIX = '.partial';
 
-export class BackupFormatError extends Error {
+export class BackupFormatError extends CliError {
   readonly path: string;
 
   constructor(path: string, reason: string) {
     super(`${path} is not a valid backup: ${reason}`);
     this.path = path;
+  }
+}
+
+/** A file-system failure as a CLI error naming the file (ENOENT, EACCES, ENOSPC, ...). */
+async function naming<T>(path: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${path}: ${(error as Error).message}`);
   }
 }
 
@@ -56,7 +67,7 @@ export class BackupWriter {
 
   /** Creates `<path>.partial` (replacing a leftover one) and writes the header. */
   static async create(path: string, header: BackupHeader): Promise<BackupWriter> {
-    const file = await open(path + PARTIAL_SUFFIX, 'w', 0o600);
+    const file = await naming(path, () => open(path + PARTIAL_SUFFIX, 'w', 0o600));
     const writer = new BackupWriter(path, file, header.firstSeq);
     writer.#queue(encodeHeader(header));
     return writer;
@@ -73,23 +84,24 @@ export class BackupWriter {
   /** Adds the next event; its seq must follow the previous one's. */
   async add(event: BackupEvent): Promise<void> {
     if (event.seq !== this.#nextSeq) {
-      throw new Error(`backup: event ${event.seq} arrived where ${this.#nextSeq} was expected`);
+      throw new CliError(`the node sent event ${event.seq} where ${this.#nextSeq} was expected`);
     }
     this.#nextSeq++;
     this.#count++;
     this.#queue(encodeEvent(event));
-    if (this.#pendingBytes >= BACKUP_IO_CHUNK_BYTES) await this.#flush();
+    if (this.#pendingBytes >= BACKUP_IO_CHUNK_BYTES) await naming(this.path, () => this.#flush());
   }
 
   /** Writes the trailer, fsyncs, and renames the partial file to its name. */
   async finish(): Promise<{ count: number; endSeq: number; bytes: number }> {
-    await this.#flush();
-    const trailer = encodeTrailer(this.#count, this.#nextSeq, this.#crc);
-    this.#queue(trailer);
-    await this.#flush();
-    await this.#file.sync();
-    await this.#file.close();
-    await rename(this.partialPath, this.path);
+    await naming(this.path, async () => {
+      await this.#flush();
+      this.#queue(encodeTrailer(this.#count, this.#nextSeq, this.#crc));
+      await this.#flush();
+      await this.#file.sync();
+      await this.#file.close();
+      await rename(this.partialPath, this.path);
+    });
     return { count: this.#count, endSeq: this.#nextSeq, bytes: this.#position };
   }
 
@@ -126,6 +138,7 @@ export class BackupWriter {
 
 /** Sequential reads of a byte range of a file through one buffer, with a running CRC-32C. */
 class RangeReader {
+  readonly #path: string;
   readonly #file: FileHandle;
   #position: number;
   readonly #end: number;
@@ -133,7 +146,8 @@ class RangeReader {
   #at = 0;
   crc = 0;
 
-  constructor(file: FileHandle, start: number, end: number) {
+  constructor(path: string, file: FileHandle, start: number, end: number) {
+    this.#path = path;
     this.#file = file;
     this.#position = start;
     this.#end = end;
@@ -156,11 +170,8 @@ class RangeReader {
       kept.copy(next, 0);
       let filled = kept.byteLength;
       while (filled < next.byteLength) {
-        const { bytesRead } = await this.#file.read(
-          next,
-          filled,
-          next.byteLength - filled,
-          this.#position,
+        const { bytesRead } = await naming(this.#path, () =>
+          this.#file.read(next, filled, next.byteLength - filled, this.#position),
         );
         if (bytesRead === 0) break;
         filled += bytesRead;
@@ -192,7 +203,7 @@ export interface BackupContents {
  * whole-file checksum are checked when the walk reaches it).
  */
 export async function openBackup(path: string): Promise<BackupContents> {
-  const file = await open(path, 'r');
+  const file = await naming(path, () => open(path, 'r'));
   try {
     const fail = (reason: string) => new BackupFormatError(path, reason);
     const size = (await file.stat()).size;
@@ -206,7 +217,7 @@ export async function openBackup(path: string): Promise<BackupContents> {
     const decodedTrailer = decodeTrailer(trailerBytes);
     if (typeof decodedTrailer === 'string') throw fail(decodedTrailer);
     const trailer: BackupTrailer = decodedTrailer;
-    const reader = new RangeReader(file, 0, size - TRAILER_BYTES);
+    const reader = new RangeReader(path, file, 0, size - TRAILER_BYTES);
     const decodedHeader = decodeHeader((await reader.take(length))!);
     if (typeof decodedHeader === 'string') throw fail(decodedHeader);
     const header: BackupHeader = decodedHeader;
@@ -252,6 +263,7 @@ export async function openBackup(path: string): Promise<BackupContents> {
     };
   } catch (error) {
     await file.close();
-    throw error;
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${path}: ${(error as Error).message}`);
   }
 }
