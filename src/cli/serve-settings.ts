@@ -37,6 +37,18 @@ export interface SourcedValue {
 
 export type PickedSettings = Partial<Record<ServeSettingKey, SourcedValue>>;
 
+/**
+ * `env` without the variables `serve` reads: for a parent (the demo) that starts nodes from
+ * config files of its own, which a REDEX_LISTEN in the operator's shell must not override.
+ */
+export function withoutServeSettings(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  const copy = { ...env };
+  for (const setting of SERVE_SETTINGS) delete copy[setting.env];
+  return copy;
+}
+
 /** Flags over environment variables; an empty variable counts as unset. */
 export function pickSettings(
   flags: ServeFlags,

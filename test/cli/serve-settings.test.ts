@@ -11,6 +11,7 @@ import {
   pickSettings,
   resolveServeConfig,
   SERVE_SETTINGS,
+  withoutServeSettings,
 } from '../../src/cli/serve-settings.js';
 import { NodeConfigError } from '../../src/node/errors.js';
 import { tempDir, withTimeout } from '../node/helpers.js';
@@ -90,6 +91,11 @@ describe('serve settings', () => {
 
   test('an empty variable counts as unset; every setting has a flag and a variable', () => {
     assert.deepEqual(pickSettings({}, { REDEX_LISTEN: '' }), {});
+    // The demo starts its nodes without the operator's serve variables.
+    assert.deepEqual(
+      withoutServeSettings({ PATH: '/bin', REDEX_LISTEN: '0.0.0.0:1', REDEX_URL: 'http://x' }),
+      { PATH: '/bin', REDEX_URL: 'http://x' },
+    );
     assert.deepEqual(
       SERVE_SETTINGS.map((setting) => setting.env),
       ['REDEX_CONFIG', 'REDEX_LISTEN', 'REDEX_DATA_DIR', 'REDEX_LOG_LEVEL', 'REDEX_NODE'],
