@@ -134,6 +134,53 @@ describe('backup and restore', () => {
     assert.deepEqual(await eventsOf(node, 'orders/none'), []);
   });
 
+  test('--resume continues a restore that stopped part way, and only that', async () => {
+    const full = join(dir.path, 'resume-full.rdxbak');
+    const part = join(dir.path, 'resume-part.rdxbak');
+    assert.equal((await redex([...url, 'backup', SOURCE, '--out', full])).code, 0);
+    assert.equal((await redex([...url, 'backup', SOURCE, '--out', part, '--to', '25'])).code, 0);
+    // What a restore that stopped after 25 events leaves behind.
+    assert.equal((await redex([...url, 'restore', part, '--channel', 'orders/resumed'])).code, 0);
+    const resumed = await redex([
+      ...url,
+      'restore',
+      full,
+      '--channel',
+      'orders/resumed',
+      '--resume',
+    ]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(
+      resumed.stdout,
+      `orders/resumed: restored 15 events from ${full} (seqs 25..39; resumed after the 25 events already there)\n`,
+    );
+    assert.deepEqual(await eventsOf(node, 'orders/resumed'), await eventsOf(node, SOURCE));
+
+    // A channel holding other events is not taken for a partial restore.
+    const other = join(dir.path, 'resume-other.rdxbak');
+    assert.equal(
+      (await redex([...url, 'backup', SOURCE, '--out', other, '--from', '30', '--to', '35'])).code,
+      0,
+    );
+    assert.equal((await redex([...url, 'restore', other, '--channel', 'orders/other'])).code, 0);
+    const wrong = await redex([...url, 'restore', full, '--channel', 'orders/other', '--resume']);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /holds other events than this backup \(its event 4 differs/);
+    const longer = await redex([
+      ...url,
+      'restore',
+      part,
+      '--channel',
+      'orders/resumed',
+      '--resume',
+    ]);
+    assert.equal(longer.code, 1);
+    assert.match(longer.stderr, /holds 40 events, more than the backup's 25/);
+    assert.equal((await eventsOf(node, 'orders/other')).length, 5, 'nothing was appended');
+    const both = await redex([...url, 'restore', full, '--channel', 'x', '--resume', '--force']);
+    assert.equal(both.code, 2);
+  });
+
   test('a damaged file is refused before anything is written', async () => {
     const file = join(dir.path, 'good.rdxbak');
     assert.equal((await redex([...url, 'backup', SOURCE, '--out', file])).code, 0);

@@ -3,6 +3,8 @@
 // already holds events is refused unless --force (the events then follow its tail). Into a new
 // channel, a backup that starts at seq 0 lands at the same seqs; each batch's first seq is checked,
 // so another writer appending at the same time stops the restore instead of interleaving.
+// --resume continues a restore into a new channel that stopped part way: the channel's events are
+// taken for the backup's first ones (its last event must equal the backup's event at that index).
 
 import type { Command } from 'commander';
 import { BATCH_EVENTS_MAX } from '../../node/http/limits.js';
@@ -21,6 +23,7 @@ export const RESTORE_BATCH_BYTES_MAX = 8 * 1024 * 1024;
 interface RestoreOptions {
   channel?: string;
   force?: boolean;
+  resume?: boolean;
   dryRun?: boolean;
   quiet?: boolean;
 }
@@ -53,6 +56,10 @@ export function registerRestore(program: Command, ctx: CommandContext): void {
     .argument('<file>', 'the backup file')
     .option('--channel <name>', 'the channel to restore into')
     .option('--force', 'restore into a channel that already holds events (after its tail)')
+    .option(
+      '--resume',
+      'continue an interrupted restore: skip the events the channel already holds',
+    )
     .option('--dry-run', 'only check the file and print what it holds')
     .option('--quiet', 'no progress on stderr')
     .action(async (path: string, options: RestoreOptions, command: Command) => {
@@ -60,6 +67,9 @@ export function registerRestore(program: Command, ctx: CommandContext): void {
       const quiet = options.quiet ?? false;
       if (options.channel === undefined && !options.dryRun) {
         throw new CliError('restore needs --channel NAME (or --dry-run)', ExitCode.Usage);
+      }
+      if (options.force && options.resume) {
+        throw new CliError('give --force or --resume, not both', ExitCode.Usage);
       }
       const checked = await verify(path, io, quiet);
       const { header } = checked;
@@ -78,15 +88,32 @@ export function registerRestore(program: Command, ctx: CommandContext): void {
         await api.create(target);
         position = (await api.position(target)) ?? { firstSeq: null, nextSeq: 0, committedSeq: 0 };
       }
-      if (position.nextSeq > 0 && !options.force) {
+      if (position.nextSeq > 0 && !options.force && !options.resume) {
         throw new CliError(
-          `channel ${target} already holds events (its tail is ${position.nextSeq}); restore into a new channel, or give --force to append after them`,
+          `channel ${target} already holds events (its tail is ${position.nextSeq}); restore into a new channel, give --resume to continue a restore that stopped, or --force to append after them`,
         );
       }
       const targetStart = position.nextSeq;
+      // --resume: the channel's events are the backup's first `skip`.
+      const skip = options.resume ? position.nextSeq : 0;
+      let lastHeld: Uint8Array | null = null;
+      if (skip > checked.count) {
+        throw new CliError(
+          `channel ${target} holds ${count(skip)} events, more than the backup's ${count(checked.count)}: it is not a partial restore of this backup`,
+        );
+      }
+      if (skip > 0) {
+        lastHeld = (await api.readPage(target, skip - 1, skip, 1)).events[0]?.payload ?? null;
+        if (lastHeld === null) {
+          throw new CliError(
+            `channel ${target} no longer retains event ${skip - 1}, so the restore cannot check where it stopped`,
+          );
+        }
+      }
       let restored = 0;
+      let index = 0;
       const backup = await openBackup(path);
-      const progress = new Progress(io, `restore ${target}`, checked.count, quiet);
+      const progress = new Progress(io, `restore ${target}`, checked.count - skip, quiet);
       let batch: Uint8Array[] = [];
       let batchBytes = 0;
       const flush = async () => {
@@ -106,6 +133,14 @@ export function registerRestore(program: Command, ctx: CommandContext): void {
       };
       try {
         for await (const event of backup.events as AsyncIterable<BackupEvent>) {
+          if (index++ < skip) {
+            if (index === skip && !Buffer.from(event.payload).equals(lastHeld!)) {
+              throw new CliError(
+                `channel ${target} holds other events than this backup (its event ${skip - 1} differs from the backup's event ${skip - 1}); it is not a partial restore of this backup`,
+              );
+            }
+            continue;
+          }
           const size = 4 + event.payload.byteLength;
           if (batch.length >= BATCH_EVENTS_MAX || batchBytes + size > RESTORE_BATCH_BYTES_MAX) {
             await flush();
@@ -128,9 +163,14 @@ export function registerRestore(program: Command, ctx: CommandContext): void {
       }
       const landed =
         restored === 0 ? 'no events' : `seqs ${targetStart}..${targetStart + restored - 1}`;
-      const moved = restored > 0 && targetStart !== header.firstSeq ? `; the backup's ${seqs}` : '';
+      const firstRestored = header.firstSeq + skip;
+      const moved =
+        restored > 0 && targetStart !== firstRestored
+          ? `; the backup's seqs ${firstRestored}..${checked.endSeq - 1}`
+          : '';
+      const resumed = skip > 0 ? `; resumed after the ${count(skip)} events already there` : '';
       io.stdout.write(
-        `${target}: restored ${count(restored)} events from ${path} (${landed}${moved})\n`,
+        `${target}: restored ${count(restored)} events from ${path} (${landed}${moved}${resumed})\n`,
       );
     });
 }
