@@ -8,11 +8,13 @@ import { RedexError } from '../log/errors.js';
 import { NodeError } from '../node/errors.js';
 import { packageVersion } from '../node/version.js';
 import { registerAppend } from './commands/append.js';
+import { registerBackup } from './commands/backup.js';
 import { registerCerts } from './commands/certs.js';
 import { registerChannel } from './commands/channel.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRead } from './commands/read.js';
+import { registerRestore } from './commands/restore.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
@@ -49,6 +51,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerRead(program, ctx);
   registerTail(program, ctx);
   registerStatus(program, ctx);
+  registerBackup(program, ctx);
+  registerRestore(program, ctx);
   registerDemo(program, ctx);
   registerCompletion(program, ctx);
   // Subcommands inherit the output and exit behaviour only when set on each.

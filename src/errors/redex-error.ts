@@ -14,6 +14,8 @@ export const RedexErrorCode = {
   Config: 'CONFIG',
   Io: 'IO',
   Corrupt: 'CORRUPT',
+  /** A data or quorum file written by another on-disk format version (newer or older). */
+  FormatVersion: 'FORMAT_VERSION',
   InvalidArgument: 'INVALID_ARGUMENT',
   /** The log was cut below a reader's position (a diverged suffix was removed). */
   Truncated: 'TRUNCATED',

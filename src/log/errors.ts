@@ -151,6 +151,29 @@ export class CorruptError extends RedexError {
   }
 }
 
+/**
+ * A file of a persistent channel was written by another on-disk format version: a newer build
+ * (roll this node forward) or an older one this build no longer reads. Nothing is changed.
+ */
+export class FormatVersionError extends RedexError {
+  readonly path: string;
+  /** The version the file says it is written in. */
+  readonly fileVersion: number;
+  /** The version this build reads and writes. */
+  readonly buildVersion: number;
+
+  constructor(path: string, fileVersion: number, buildVersion: number) {
+    const age = fileVersion > buildVersion ? 'a newer' : 'an older';
+    super(
+      RedexErrorCode.FormatVersion,
+      `${path} was written by ${age} version of RedEX (format ${fileVersion}, this build reads ${buildVersion})`,
+    );
+    this.path = path;
+    this.fileVersion = fileVersion;
+    this.buildVersion = buildVersion;
+  }
+}
+
 /** A file-system operation failed; `readOnly` says whether the file refuses writes from now on. */
 export class IoError extends RedexError {
   readonly readOnly: boolean;

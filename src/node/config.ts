@@ -372,6 +372,14 @@ function httpOrigin(field: string, value: unknown): string {
 
 /** Reads, parses and validates a config file, then reads the token file if one is named. */
 export async function loadNodeConfig(path: string): Promise<NodeConfig> {
+  const { json, baseDir } = await readNodeConfigJson(path);
+  return withTokenFile(parseNodeConfig(json, { baseDir }));
+}
+
+/** The JSON of a config file, unvalidated, and the directory its relative paths start from. */
+export async function readNodeConfigJson(
+  path: string,
+): Promise<{ json: unknown; baseDir: string }> {
   const absolute = resolve(path);
   let bytes: Buffer;
   try {
@@ -399,7 +407,11 @@ export async function loadNodeConfig(path: string): Promise<NodeConfig> {
       },
     );
   }
-  const config = parseNodeConfig(json, { baseDir: dirname(absolute) });
+  return { json, baseDir: dirname(absolute) };
+}
+
+/** `config` with the token read from `http.tokenFile`, if one is named. */
+export async function withTokenFile(config: NodeConfig): Promise<NodeConfig> {
   if (config.http.tokenFile === null) return config;
   return { ...config, http: { ...config.http, token: await readTokenFile(config.http.tokenFile) } };
 }

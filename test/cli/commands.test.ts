@@ -104,7 +104,7 @@ describe('help, version and usage', () => {
     assert.equal(badUrl.code, 2);
     const noConfig = await redex(['serve']);
     assert.equal(noConfig.code, 2);
-    assert.match(noConfig.stderr, /--config <file>/);
+    assert.match(noConfig.stderr, /serve needs a data directory: give --data-dir DIR/);
   });
 
   test('demo refuses bad options before starting anything (the run itself: test/e2e)', async () => {

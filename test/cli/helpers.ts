@@ -19,6 +19,8 @@ export interface RunOptions {
   readonly env?: Record<string, string>;
   readonly signal?: AbortSignal;
   readonly stderrIsTTY?: boolean;
+  /** The command's clock (progress lines); the real one by default. */
+  readonly nowMs?: () => number;
 }
 
 export async function redex(argv: readonly string[], options: RunOptions = {}): Promise<CliResult> {
@@ -35,7 +37,7 @@ export async function redex(argv: readonly string[], options: RunOptions = {}): 
     stderr: { write: (text: string) => (stderr += text), isTTY: options.stderrIsTTY ?? false },
     stdin: Readable.from(chunks.map((chunk) => Buffer.from(chunk))),
     env: options.env ?? {},
-    nowMs: () => Date.now(),
+    nowMs: options.nowMs ?? (() => Date.now()),
     signal: options.signal ?? new AbortController().signal,
     waitForStop: () => new Promise<string>(() => {}),
   };

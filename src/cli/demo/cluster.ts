@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { initCa, issueNodeCert } from '../../mesh/certs.js';
 import { CliError } from '../errors.js';
+import { withoutServeSettings } from '../serve-settings.js';
 
 export const DEMO_NAMES = ['node-a', 'node-b', 'node-c'] as const;
 /** A child must print its serving line within this (tsx compiles the sources on a first run). */
@@ -155,7 +156,7 @@ export class DemoCluster {
     const child = spawn(
       process.execPath,
       [...loader, entry, 'serve', '--config', member.configPath],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: withoutServeSettings(process.env) },
     );
     running.add(child);
     member.child = child;

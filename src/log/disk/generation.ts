@@ -13,10 +13,12 @@ import {
   FILE_HEADER_BYTES,
   generationFileName,
   INDEX_MAGIC,
+  MANIFEST_MAGIC,
   MANIFEST_NAME,
   MANIFEST_TEMP_NAME,
   type Manifest,
 } from './format.js';
+import { decodeFailure } from './format-version.js';
 import type { FileSystem, FsFile } from './fs.js';
 
 /** The open files of one generation. Reads in flight keep it open after it is retired. */
@@ -76,8 +78,9 @@ export async function readWholeFile(fs: FileSystem, path: string): Promise<Uint8
 
 export async function readManifest(fs: FileSystem, dir: string): Promise<Manifest> {
   const path = join(dir, MANIFEST_NAME);
-  const decoded = decodeManifest(await readWholeFile(fs, path));
-  if (typeof decoded === 'string') throw new CorruptError(path, decoded);
+  const bytes = await readWholeFile(fs, path);
+  const decoded = decodeManifest(bytes);
+  if (typeof decoded === 'string') throw decodeFailure(path, bytes, MANIFEST_MAGIC, decoded);
   return decoded;
 }
 
@@ -157,7 +160,8 @@ export async function openGeneration(
       const headerBytes = new Uint8Array(FILE_HEADER_BYTES);
       const read = await file.read(headerBytes, 0);
       const header = decodeFileHeader(headerBytes.subarray(0, read), magic);
-      if (typeof header === 'string') throw new CorruptError(path, header);
+      if (typeof header === 'string')
+        throw decodeFailure(path, headerBytes.subarray(0, read), magic, header);
       if (header.generation !== manifest.generation || header.baseSeq !== manifest.baseSeq) {
         throw new CorruptError(
           path,

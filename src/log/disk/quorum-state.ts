@@ -8,7 +8,7 @@
 // refuses writes (IoError, readOnly) until `load` reads the files again.
 
 import { join } from 'node:path';
-import { CorruptError, IoError, RedexError } from '../errors.js';
+import { IoError, RedexError } from '../errors.js';
 import {
   checkCount,
   checkNewEpoch,
@@ -19,6 +19,7 @@ import {
   type QuorumState,
   type QuorumStateStore,
 } from '../quorum-state.js';
+import { decodeFailure } from './format-version.js';
 import type { FileSystem } from './fs.js';
 import { readWholeFile } from './generation.js';
 import {
@@ -28,9 +29,11 @@ import {
   encodeHistoryRecord,
   encodeVoteFile,
   HISTORY_FILE_NAME,
+  HISTORY_MAGIC,
   HISTORY_RECORD_BYTES,
   HISTORY_TEMP_NAME,
   VOTE_FILE_NAME,
+  VOTE_MAGIC,
   VOTE_TEMP_NAME,
   type VoteState,
 } from './quorum-format.js';
@@ -189,15 +192,16 @@ export class DiskQuorumState implements QuorumStateStore {
     let vote: VoteState = { epoch: 0, votedFor: null, cleanShutdown: false };
     if (names.includes(VOTE_FILE_NAME)) {
       const path = join(this.#dir, VOTE_FILE_NAME);
-      const decoded = decodeVoteFile(await readWholeFile(fs, path));
-      if (typeof decoded === 'string') throw new CorruptError(path, decoded);
+      const bytes = await readWholeFile(fs, path);
+      const decoded = decodeVoteFile(bytes);
+      if (typeof decoded === 'string') throw decodeFailure(path, bytes, VOTE_MAGIC, decoded);
       vote = decoded;
     }
     if (!names.includes(HISTORY_FILE_NAME)) return { vote, history: [], historyBytes: null };
     const path = join(this.#dir, HISTORY_FILE_NAME);
     const bytes = await readWholeFile(fs, path);
     const decoded = decodeHistoryFile(bytes);
-    if (typeof decoded === 'string') throw new CorruptError(path, decoded);
+    if (typeof decoded === 'string') throw decodeFailure(path, bytes, HISTORY_MAGIC, decoded);
     if (decoded.validBytes < bytes.byteLength) {
       // A torn last record: an epoch append that was never acknowledged.
       await this.#write(async () => {

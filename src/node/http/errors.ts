@@ -72,6 +72,7 @@ const REDEX_STATUS: Record<RedexErrorCode, number> = {
   REPLICATION_TIMEOUT: 504,
   IO: 500,
   CORRUPT: 500,
+  FORMAT_VERSION: 500,
 };
 
 const NODE_STATUS: Record<NodeErrorCode, number> = {
@@ -91,6 +92,8 @@ const NODE_STATUS: Record<NodeErrorCode, number> = {
 const STORAGE_FAILURES: Readonly<Record<string, string>> = {
   [RedexErrorCode.Io]: 'redex: a storage operation on this node failed; its log has the details',
   [RedexErrorCode.Corrupt]: 'redex: this node found corrupt data; its log has the details',
+  [RedexErrorCode.FormatVersion]:
+    'redex: this node found data of another format version; its log has the details',
   [NodeErrorCode.DataDirLocked]: 'redex: the data directory is in use by another process',
 };
 
