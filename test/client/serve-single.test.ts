@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { RedexClient } from '../../src/client/index.js';
+import { RedexClient, RedexClientError } from '../../src/client/index.js';
 import { RedexProcess } from '../cli/helpers.js';
 import { tempDir } from '../node/helpers.js';
 
@@ -87,5 +87,26 @@ describe('RedexClient against redex serve (one node)', { timeout: 60_000 }, () =
       if (event.seq === 24) break;
     }
     assert.deepEqual(seen, ['22:b18', '23:b19', '24:live']);
+  });
+
+  test('guarded appends and deleting a channel, against the real routes', async () => {
+    const guarded = 'client/guarded';
+    await client.createChannel(guarded);
+    assert.equal(await client.append(guarded, 'first', { ifNextSeq: 0 }), 0);
+    await assert.rejects(client.append(guarded, 'stale', { ifNextSeq: 0 }), (error: unknown) => {
+      assert.ok(error instanceof RedexClientError);
+      assert.equal(error.code, 'SEQ_MISMATCH');
+      assert.equal(error.status, 409);
+      assert.equal(error.outcome, 'none', 'a refused guard wrote nothing');
+      return true;
+    });
+    assert.equal(await client.append(guarded, 'second', { ifNextSeq: 1 }), 1);
+    await client.deleteChannel(guarded);
+    await assert.rejects(client.channel(guarded), (error: unknown) => {
+      assert.ok(error instanceof RedexClientError);
+      assert.equal(error.code, 'CHANNEL_NOT_FOUND');
+      return true;
+    });
+    await assert.rejects(client.deleteChannel(guarded), { code: 'CHANNEL_NOT_FOUND' });
   });
 });

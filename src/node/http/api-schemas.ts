@@ -60,6 +60,12 @@ export const ErrorBody = Type.Object(
         lostSeq: Type.Optional(Seq('LAGGED: the first seq lost')),
         expectedSeq: Type.Optional(Seq('SEQ_MISMATCH: the ifNextSeq the request gave')),
         nextSeq: Type.Optional(Seq("SEQ_MISMATCH: the channel's actual next seq")),
+        outcome: Type.Optional({
+          ...literals(['not-written', 'unknown']),
+          description: 'LEADERSHIP_LOST: whether the events may be stored',
+        }),
+        seq: Type.Optional(Seq('LEADERSHIP_LOST: the last seq the append took, when it took any')),
+        reason: Type.Optional(Type.String({ description: 'TRANSFER_FAILED: why' })),
       },
       { description: 'some codes add fields' },
     ),

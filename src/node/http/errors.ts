@@ -2,7 +2,14 @@
 // Codes are the log's (`RedexErrorCode`), the node's (`NodeErrorCode`) or the HTTP layer's own
 // below; the table in docs/OPERATIONS.md lists them with their statuses.
 
-import { NotLeaderError, RedexError, RedexErrorCode, SeqMismatchError } from '../../log/errors.js';
+import {
+  LeadershipLostError,
+  NotLeaderError,
+  RedexError,
+  RedexErrorCode,
+  SeqMismatchError,
+} from '../../log/errors.js';
+import { TransferFailedError } from '../../replication/runtime-transfer.js';
 import { NodeError, NodeErrorCode } from '../errors.js';
 import type { LeaderHint } from '../service.js';
 
@@ -116,6 +123,12 @@ export function toHttpError(
     if ('resumeSeq' in error) details.resumeSeq = error.resumeSeq;
     if ('lostSeq' in error) details.lostSeq = error.lostSeq;
     if ('field' in error) details.field = error.field;
+    // A client must know whether a write that lost its leader may still be in the log.
+    if (error instanceof LeadershipLostError) {
+      details.outcome = error.outcome;
+      if (error.seq !== null) details.seq = error.seq;
+    }
+    if (error instanceof TransferFailedError) details.reason = error.reason;
     // A guarded append that lost: the client retries against the channel's actual next seq.
     if (error instanceof SeqMismatchError) {
       details.expectedSeq = error.expected;
