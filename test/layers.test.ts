@@ -2,7 +2,7 @@
 // time, errors → wire, log → replication → mesh → cluster → node → cli. Layers of one rank are
 // siblings and do not import each other; the entry files (src/index.ts, src/testing.ts) may
 // import anything. Every relative import in src/ is checked, so an upward import fails here.
-// The HTTP client (src/client, the `redex/client` entry) stands alone: it imports nothing from
+// The HTTP client (src/client, the `redex-log/client` entry) stands alone: it imports nothing from
 // the other layers and no `node:` module, so it runs in browsers too.
 
 import assert from 'node:assert/strict';

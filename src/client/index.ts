@@ -1,4 +1,4 @@
-// `redex/client`: the HTTP client for applications. It imports nothing from the rest of the
+// `redex-log/client`: the HTTP client for applications. It imports nothing from the rest of the
 // package and no `node:` module, so it also runs in browsers and Deno (docs/CLIENT.md).
 
 export type { Acks, AppendOptions } from './append.js';

@@ -1,11 +1,11 @@
-// What `redex/client` (src/client/index.ts) exports at run time is chosen, not accumulated; and a
+// What `redex-log/client` (src/client/index.ts) exports at run time is chosen, not accumulated; and a
 // closed client refuses further calls with a typed error instead of reopening connections.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as client from '../../src/client/index.js';
 
-describe('redex/client', () => {
+describe('redex-log/client', () => {
   test('the run-time exports', () => {
     assert.deepEqual(Object.keys(client).sort(), [
       'ClientErrorCode',

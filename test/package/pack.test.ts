@@ -19,6 +19,7 @@ import { dirname, join, posix } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { newcomerPath } from './newcomer.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -197,5 +198,25 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS * 3 }, () => {
     assert.match(await readFile(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/);
     const { stdout } = await run(process.execPath, [bin, '--version'], { cwd: app });
     assert.equal(stdout.trim(), pkg.version);
+  });
+
+  it("a newcomer's path: three nodes from the installed bin, an application on redex-log/client through a leader kill", async () => {
+    const bin = join(installed, pkg.bin.redex!);
+    const seen = await newcomerPath(app, bin);
+    const log = new Map(seen.log);
+    assert.ok(seen.acked.length >= 40 - seen.unknown, `${seen.acked.length} acknowledged`);
+    for (const [seq, payload] of seen.acked) {
+      assert.equal(log.get(seq), payload, `acknowledged seq ${seq} is in the log`);
+    }
+    assert.deepEqual(
+      seen.log.map(([seq]) => seq),
+      seen.log.map((_, i) => i),
+      'the log has no gap',
+    );
+    assert.deepEqual(
+      seen.tailed.slice(0, seen.log.length),
+      seen.log.map(([seq]) => seq),
+      'the tail saw the log, no gap, no duplicate',
+    );
   });
 });
