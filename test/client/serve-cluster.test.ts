@@ -168,8 +168,18 @@ describe('RedexClient against a three-node redex serve cluster', { timeout: 120_
     assert.equal(answer.leader.name, target.name);
     assert.equal(await roleOf(target.url), 'leader');
     const seq = await client.append(CHANNEL, 'after transfer');
-    const read: ClientEvent[] = [];
-    for await (const event of client.read(CHANNEL, { from: seq, to: seq + 1 })) read.push(event);
+    // Reads show committed events: a replica learns the commit a message after the leader.
+    const read = await eventually(
+      async () => {
+        const events: ClientEvent[] = [];
+        for await (const event of client.read(CHANNEL, { from: seq, to: seq + 1 })) {
+          events.push(event);
+        }
+        return events.length > 0 ? events : undefined;
+      },
+      'the new event reads back',
+      STEP_TIMEOUT_MS,
+    );
     assert.equal(text.decode(read[0]?.payload), 'after transfer');
   });
 });
