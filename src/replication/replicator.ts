@@ -284,9 +284,7 @@ export class ReplicatedChannel implements FileReplication {
     const handle = this.#handle;
     const runtime = handle?.runtime;
     if (runtime === undefined || handle === null || handle.isStopped || !runtime.leads()) {
-      const leader = this.leader;
-      const address = leader === null ? null : (this.#replicator.host.addressOf?.(leader) ?? null);
-      throw new NotLeaderError(this.name, leader, address);
+      throw this.#notLeader(this.leader);
     }
     const to = target ?? bestTransferTarget(runtime.quorum.matched);
     if (to === null) {
@@ -295,14 +293,18 @@ export class ReplicatedChannel implements FileReplication {
     return runtime.transferLeadership(to);
   }
 
+  /** NOT_LEADER naming `leader` and where clients reach it. */
+  #notLeader(leader: NodeId | null): NotLeaderError {
+    const address = leader === null ? null : (this.#replicator.host.addressOf?.(leader) ?? null);
+    return new NotLeaderError(this.name, leader, address);
+  }
+
   beginWrite(acks: Acks | undefined, ackTimeoutMs: number | undefined): ReplicatedWrite {
     const handle = this.#handle;
     const runtime = handle?.runtime;
     if (runtime === undefined || handle === null || handle.isStopped || !runtime.leads()) {
       // During a transfer the target is where the next leader will be.
-      const leader = runtime?.quorum.transferTarget ?? this.leader;
-      const address = leader === null ? null : (this.#replicator.host.addressOf?.(leader) ?? null);
-      throw new NotLeaderError(this.name, leader, address);
+      throw this.#notLeader(runtime?.quorum.transferTarget ?? this.leader);
     }
     const replicas = ackCondition(acks, runtime.progress.peerCount);
     const epoch = runtime.quorum.epoch;

@@ -90,15 +90,10 @@ export function adopt(
   const previous = s.epoch;
   s.epoch = epoch;
   s.votedFor = null;
-  s.leader = null;
-  s.leaderHeardMs = null;
   s.matchingTail = 0;
   s.election = null;
   s.standAtMs = null;
-  s.waitingSinceMs = nowMs;
-  s.matched.clear();
-  s.contactMs.clear();
-  s.transfer = null;
+  stepDown(s, nowMs);
   effects.push({ kind: 'persist-vote', epoch, votedFor: null });
   if (role === 'leader') {
     s.counters.higherEpochStepDowns++;

@@ -42,6 +42,12 @@ export function beginTransfer(
   return { effects, refusal: null };
 }
 
+/** Leader: `peer` made current-epoch contact within the last two heartbeat periods. */
+function inTouch(s: QuorumState, peer: NodeId, nowMs: number): boolean {
+  const contact = s.contactMs.get(peer);
+  return contact !== undefined && nowMs - contact < 2 * s.heartbeatMs;
+}
+
 /**
  * Leader in a transfer: once the target holds the whole log and all of it is committed (so no
  * quorum acknowledgement is left waiting on this epoch), tell the target to stand. For the first
@@ -59,9 +65,7 @@ export function maybeSendStandNow(
   if ((s.matched.get(transfer.target) ?? -1) < nextSeq || s.commitSeq < nextSeq) return;
   if (nowMs - transfer.startedMs < s.silenceMs / 2) {
     for (const peer of s.peers) {
-      const contact = s.contactMs.get(peer);
-      const inTouch = contact !== undefined && nowMs - contact < 2 * s.heartbeatMs;
-      if (inTouch && (s.matched.get(peer) ?? -1) < nextSeq) return;
+      if (inTouch(s, peer, nowMs) && (s.matched.get(peer) ?? -1) < nextSeq) return;
     }
   }
   transfer.standSent = true;
@@ -112,11 +116,9 @@ export function maybeReturnLeadership(
     s.preferredReadyMs = null;
     return;
   }
-  const contact = s.contactMs.get(preferred);
   const matched = s.matched.get(preferred);
   const ready =
-    contact !== undefined &&
-    nowMs - contact < 2 * s.heartbeatMs &&
+    inTouch(s, preferred, nowMs) &&
     matched !== undefined &&
     nextSeq - matched <= RETURN_LAG_EVENTS_MAX;
   if (!ready) {
