@@ -13,6 +13,8 @@ const run = promisify(execFile);
 const NAMES = ['node-a', 'node-b', 'node-c'] as const;
 export const NEWCOMER_CHANNEL = 'app/orders';
 const STARTUP_MS = 60_000;
+/** After printing its result and closing its client, the application must end by itself. */
+const EXIT_MS = 15_000;
 
 /** What the application saw: acknowledged (seq, payload), tail seqs, and the log read back. */
 export interface NewcomerResult {
@@ -20,6 +22,8 @@ export interface NewcomerResult {
   readonly unknown: number;
   readonly tailed: number[];
   readonly log: [number, string][];
+  /** The application's exit code once it ended on its own after `client.close()` (null: killed). */
+  readonly exitCode: number | null;
 }
 
 /** The application, as a user would write it (README "Client"). */
@@ -159,9 +163,22 @@ export async function newcomerPath(app: string, bin: string): Promise<NewcomerRe
       if ((await roleOf(member.http)) === 'leader') leader = i;
     }
     if (leader < 0) throw new Error('no node says it leads the channel');
+    const exited = new Promise<number | null>((resolve) => {
+      application!.once('exit', (code) => resolve(code));
+    });
     nodes[leader]!.kill('SIGKILL');
-    application.stdin?.write('go\n');
-    return JSON.parse((await result)[0]) as NewcomerResult;
+    // Ending stdin, as a terminal's Ctrl-D would: a pipe left open would keep any process alive.
+    application.stdin?.end('go\n');
+    const seen = JSON.parse((await result)[0]) as Omit<NewcomerResult, 'exitCode'>;
+    let timer: NodeJS.Timeout | undefined;
+    const exitCode = await Promise.race([
+      exited,
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), EXIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    return { ...seen, exitCode };
   } finally {
     application?.kill('SIGKILL');
     for (const node of nodes) node.kill('SIGKILL');

@@ -218,5 +218,6 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS * 3 }, () => {
       seen.log.map(([seq]) => seq),
       'the tail saw the log, no gap, no duplicate',
     );
+    assert.equal(seen.exitCode, 0, 'the application ends by itself after client.close()');
   });
 });
