@@ -15,6 +15,7 @@ import {
   ReplicationTimeoutError,
 } from '../log/errors.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { type Queued, SeqQueue } from './seq-queue.js';
 
 /** Pending acknowledgements per channel; one more is refused at once. */
 export const COMMIT_WAITERS_MAX = 65_536;
@@ -29,7 +30,8 @@ export interface AckCondition {
   readonly replicas: number | 'commit' | 'all';
 }
 
-interface Waiter extends AckCondition {
+interface Waiter extends AckCondition, Queued {
+  readonly queue: SeqQueue<Waiter>;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   timer: TimerHandle | null;
@@ -46,11 +48,18 @@ export interface AckView {
   readonly replicaCount: number;
 }
 
+/** Waiters of one kind (epoch and how many must hold), settled in seq order. */
+function kindOf(condition: AckCondition): string {
+  return `${condition.epoch ?? '-'}/${condition.replicas}`;
+}
+
 export class CommitWaiters {
   readonly #channel: string;
   readonly #clock: Clock;
   readonly #view: () => AckView;
-  readonly #waiters = new Set<Waiter>();
+  // One queue per kind: within a kind, whatever satisfies a seq satisfies every seq below it.
+  readonly #queues = new Map<string, SeqQueue<Waiter>>();
+  #size = 0;
   #closed = false;
 
   constructor(channel: string, clock: Clock, view: () => AckView) {
@@ -60,7 +69,7 @@ export class CommitWaiters {
   }
 
   get size(): number {
-    return this.#waiters.size;
+    return this.#size;
   }
 
   wait(
@@ -73,7 +82,7 @@ export class CommitWaiters {
     if (this.#lost(condition, this.#view())) {
       return Promise.reject(new LeadershipLostError(this.#channel, 'unknown', condition.seq));
     }
-    if (this.#waiters.size >= COMMIT_WAITERS_MAX) {
+    if (this.#size >= COMMIT_WAITERS_MAX) {
       return Promise.reject(
         new RedexError(
           RedexErrorCode.InvalidArgument,
@@ -84,16 +93,28 @@ export class CommitWaiters {
     const signal = options.signal ?? null;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const timeoutMs = options.timeoutMs ?? ACK_TIMEOUT_MS_DEFAULT;
+    const kind = kindOf(condition);
+    let queue = this.#queues.get(kind);
+    if (queue === undefined) {
+      queue = new SeqQueue<Waiter>();
+      this.#queues.set(kind, queue);
+    }
+    const into = queue;
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
-        ...condition,
+        seq: condition.seq,
+        epoch: condition.epoch,
+        replicas: condition.replicas,
+        done: false,
+        queue: into,
         resolve,
         reject,
         timer: null,
         signal,
-        onAbort: () => this.#settle(waiter, signal?.reason),
+        onAbort: () => this.#leave(waiter, signal?.reason),
       };
-      this.#waiters.add(waiter);
+      into.push(waiter);
+      this.#size++;
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
       waiter.timer = this.#clock.setTimer(timeoutMs, () => {
         const view = this.#view();
@@ -103,7 +124,7 @@ export class CommitWaiters {
             : condition.replicas === 'all'
               ? view.replicaCount
               : condition.replicas;
-        this.#settle(
+        this.#leave(
           waiter,
           new ReplicationTimeoutError(
             this.#channel,
@@ -117,15 +138,31 @@ export class CommitWaiters {
     });
   }
 
-  /** Something the waiters read moved (commit, a replica's position, the epoch or the role). */
+  /**
+   * Something the waiters read moved (commit, a replica's position, the epoch or the role).
+   * Costs one check per kind plus one per waiter it settles.
+   */
   update(): void {
-    if (this.#waiters.size === 0) return;
+    if (this.#size === 0) return;
     const view = this.#view();
-    for (const waiter of [...this.#waiters]) {
-      if (this.#satisfied(waiter, view)) this.#settle(waiter, null);
-      else if (this.#lost(waiter, view)) {
-        this.#settle(waiter, new LeadershipLostError(this.#channel, 'unknown', waiter.seq));
+    for (const [kind, queue] of this.#queues) {
+      const first = queue.peek();
+      if (first === undefined) {
+        this.#queues.delete(kind);
+        continue;
       }
+      // Every waiter of a kind shares its epoch: lost together when that epoch ends here.
+      if (this.#lost(first, view)) {
+        this.#queues.delete(kind);
+        for (const waiter of queue.pending()) {
+          this.#finish(waiter, new LeadershipLostError(this.#channel, 'unknown', waiter.seq));
+        }
+        continue;
+      }
+      queue.settleFront(
+        (waiter) => this.#satisfied(waiter, view),
+        (waiter) => this.#finish(waiter, null),
+      );
     }
   }
 
@@ -133,7 +170,9 @@ export class CommitWaiters {
   close(error: Error): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const waiter of [...this.#waiters]) this.#settle(waiter, error);
+    const queues = [...this.#queues.values()];
+    this.#queues.clear();
+    for (const queue of queues) for (const waiter of queue.pending()) this.#finish(waiter, error);
   }
 
   #satisfied(condition: AckCondition, view: AckView): boolean {
@@ -148,8 +187,18 @@ export class CommitWaiters {
     return condition.epoch !== null && (condition.epoch !== view.epoch || !view.leading);
   }
 
-  #settle(waiter: Waiter, error: unknown): void {
-    if (!this.#waiters.delete(waiter)) return;
+  /** A waiter leaves before its turn (timeout, abort): marked, so its queue skips it. */
+  #leave(waiter: Waiter, error: unknown): void {
+    if (waiter.done) return;
+    waiter.done = true;
+    waiter.queue.forgetOne();
+    this.#finish(waiter, error);
+  }
+
+  /** Settles a waiter that its queue no longer counts. */
+  #finish(waiter: Waiter, error: unknown): void {
+    waiter.done = true;
+    this.#size--;
     waiter.timer?.cancel();
     waiter.signal?.removeEventListener('abort', waiter.onAbort);
     if (error === null) waiter.resolve();
@@ -157,8 +206,10 @@ export class CommitWaiters {
   }
 
   assertInvariants(): void {
-    if (this.#waiters.size > COMMIT_WAITERS_MAX) throw new Error('commit waiters: too many');
-    if (this.#closed && this.#waiters.size > 0)
-      throw new Error('commit waiters: closed with waiters');
+    if (this.#size > COMMIT_WAITERS_MAX) throw new Error('commit waiters: too many');
+    let counted = 0;
+    for (const queue of this.#queues.values()) counted += queue.size;
+    if (counted !== this.#size) throw new Error('commit waiters: count does not match the queues');
+    if (this.#closed && this.#size > 0) throw new Error('commit waiters: closed with waiters');
   }
 }

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { LeadershipLostError } from '../../src/log/errors.js';
+import {
+  type AckCondition,
+  type AckView,
+  CommitWaiters,
+} from '../../src/replication/commit-waiters.js';
+import { SeqQueue } from '../../src/replication/seq-queue.js';
+import { VirtualClock } from '../../src/time/virtual-clock.js';
+
+interface ViewState {
+  epoch: number;
+  leading: boolean;
+  commitSeq: number;
+  tails: number[];
+}
+
+function viewOf(state: ViewState): AckView {
+  return {
+    epoch: state.epoch,
+    leading: state.leading,
+    commitSeq: state.commitSeq,
+    holding: (seq) => state.tails.filter((tail) => tail > seq).length,
+    replicaCount: state.tails.length,
+  };
+}
+
+/** What a waiter should have become under `view`, checked one by one (the old full scan). */
+function modelOutcome(condition: AckCondition, view: AckView): 'ok' | 'lost' | null {
+  const epochBound = condition.epoch !== null;
+  if (epochBound && (condition.epoch !== view.epoch || !view.leading)) return 'lost';
+  if (view.commitSeq <= condition.seq) return null;
+  if (condition.replicas === 'commit') return 'ok';
+  const needed = condition.replicas === 'all' ? view.replicaCount : condition.replicas;
+  return view.holding(condition.seq) >= needed ? 'ok' : null;
+}
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('SeqQueue', () => {
+  it('keeps seq order whatever the push order, and settles from the front only', () => {
+    const queue = new SeqQueue<{ seq: number; done: boolean }>();
+    for (const seq of [5, 1, 9, 3, 3, 7]) queue.push({ seq, done: false });
+    assert.deepEqual(
+      queue.pending().map((item) => item.seq),
+      [1, 3, 3, 5, 7, 9],
+    );
+    const taken: number[] = [];
+    queue.settleFront(
+      (item) => item.seq < 4,
+      (item) => taken.push(item.seq),
+    );
+    assert.deepEqual(taken, [1, 3, 3]);
+    assert.equal(queue.size, 3);
+    assert.equal(queue.peek()?.seq, 5);
+  });
+
+  it('skips and compacts items that left early', () => {
+    const queue = new SeqQueue<{ seq: number; done: boolean }>();
+    const items = Array.from({ length: 200 }, (_, seq) => ({ seq, done: false }));
+    for (const item of items) queue.push(item);
+    for (const item of items.slice(0, 150)) {
+      item.done = true;
+      queue.forgetOne();
+    }
+    assert.equal(queue.size, 50);
+    assert.equal(queue.peek()?.seq, 150);
+    assert.equal(queue.pending().length, 50);
+  });
+});
+
+describe('CommitWaiters', () => {
+  it('settles exactly the waiters a one-by-one check would, in any order of views (property)', async () => {
+    const condition = fc.record({
+      seq: fc.nat(40),
+      epoch: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 3 })),
+      replicas: fc.oneof(
+        fc.constant<'commit'>('commit'),
+        fc.constant<'all'>('all'),
+        fc.integer({ min: 0, max: 2 }),
+      ),
+    });
+    const viewChange = fc.record({
+      epoch: fc.integer({ min: 1, max: 3 }),
+      leading: fc.boolean(),
+      commitSeq: fc.nat(45),
+      tails: fc.tuple(fc.nat(45), fc.nat(45)),
+    });
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant<'wait'>('wait'), condition }),
+      fc.record({ kind: fc.constant<'view'>('view'), view: viewChange }),
+      fc.record({ kind: fc.constant<'timeout'>('timeout') }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 60 }), async (steps) => {
+        const clock = new VirtualClock();
+        const state: ViewState = { epoch: 1, leading: true, commitSeq: 0, tails: [0, 0] };
+        const waiters = new CommitWaiters('c', clock, () => viewOf(state));
+        const outcomes: ('pending' | 'ok' | 'lost' | 'timeout')[] = [];
+        const conditions: AckCondition[] = [];
+        for (const s of steps) {
+          if (s.kind === 'wait') {
+            const index = outcomes.length;
+            outcomes.push('pending');
+            conditions.push(s.condition);
+            waiters.wait(s.condition, { timeoutMs: 1_000 }).then(
+              () => {
+                outcomes[index] = 'ok';
+              },
+              (error: unknown) => {
+                outcomes[index] = error instanceof LeadershipLostError ? 'lost' : 'timeout';
+              },
+            );
+            await flush();
+          } else if (s.kind === 'view') {
+            state.epoch = s.view.epoch;
+            state.leading = s.view.leading;
+            state.commitSeq = Math.max(state.commitSeq, s.view.commitSeq);
+            state.tails = [...s.view.tails];
+            const view = viewOf(state);
+            const expected = outcomes.map((outcome, i) =>
+              outcome === 'pending' ? (modelOutcome(conditions[i]!, view) ?? 'pending') : outcome,
+            );
+            waiters.update();
+            await flush();
+            assert.deepEqual(outcomes, expected);
+          } else {
+            await clock.advance(1_000);
+            await flush();
+            for (const outcome of outcomes) assert.notEqual(outcome, 'pending');
+          }
+          waiters.assertInvariants();
+          assert.equal(
+            waiters.size,
+            outcomes.filter((outcome) => outcome === 'pending').length,
+            'size counts the pending waiters',
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('an update settles only what it satisfies: 10,000 waiters behind a slow commit cost one check per update', async () => {
+    const clock = new VirtualClock();
+    const state: ViewState = { epoch: 1, leading: true, commitSeq: 0, tails: [0, 0] };
+    let checks = 0;
+    const waiters = new CommitWaiters('c', clock, () => {
+      const view = viewOf(state);
+      return {
+        ...view,
+        holding: (seq: number) => {
+          checks++;
+          return view.holding(seq);
+        },
+      };
+    });
+    const done: Promise<void>[] = [];
+    for (let seq = 0; seq < 10_000; seq++) done.push(waiters.wait({ seq, epoch: 1, replicas: 1 }));
+    checks = 0;
+    for (let i = 0; i < 100; i++) waiters.update();
+    assert.equal(checks, 0, 'commit below every waiter: the front waiter fails before counting');
+    state.commitSeq = 10;
+    state.tails = [10, 0];
+    waiters.update();
+    assert.equal(checks, 10, 'ten settled; the eleventh fails on the commit before counting');
+    assert.equal(waiters.size, 9_990);
+    state.epoch = 2;
+    waiters.update();
+    assert.equal(waiters.size, 0);
+    const settled = await Promise.allSettled(done);
+    assert.equal(settled.filter((r) => r.status === 'fulfilled').length, 10);
+    assert.ok(
+      settled
+        .slice(10)
+        .every((r) => r.status === 'rejected' && r.reason instanceof LeadershipLostError),
+    );
+  });
+});
