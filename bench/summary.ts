@@ -28,6 +28,7 @@ export const SUITES = [
   'replication',
   'jetstream',
   'daemon',
+  'quorum',
 ] as const;
 export type SuiteName = (typeof SUITES)[number];
 
