@@ -27,7 +27,8 @@
 //
 // Knobs: BENCH_QUORUM_ROUNDS, BENCH_QUORUM_MS (per throughput round), BENCH_QUORUM_SEQ (sequential
 // appends per round), BENCH_QUORUM_PACED (paced events per round), BENCH_QUORUM_IN_FLIGHT
-// (batches in flight), BENCH_FAILOVER_ROUNDS, BENCH_ONLY (`batches`, `writers`, `acked`,
+// (batches in flight), BENCH_QUORUM_HEARTBEAT_MS (of every row but failover; default 100),
+// BENCH_FAILOVER_ROUNDS, BENCH_ONLY (`batches`, `writers`, `acked`,
 // `visible`, `failover`), BENCH_QUORUM_PROFILE=<dir> (CPU profiles of the leader and one replica
 // over the measured rounds of the throughput rows; profiling slows them, so take figures from a
 // run without it).
@@ -50,6 +51,8 @@ const SEQ_SAMPLES = env('BENCH_QUORUM_SEQ', 1_000);
 const PACED_EVENTS = env('BENCH_QUORUM_PACED', 10_000);
 const BATCH_IN_FLIGHT = env('BENCH_QUORUM_IN_FLIGHT', 8);
 const FAILOVER_ROUNDS = env('BENCH_FAILOVER_ROUNDS', 3);
+/** Of the throughput and latency rows (the failover row always runs at 100 ms). */
+const HEARTBEAT_MS = env('BENCH_QUORUM_HEARTBEAT_MS', 100);
 const PROFILE_DIR = process.env.BENCH_QUORUM_PROFILE;
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (part: string): boolean => ONLY.length === 0 || ONLY.includes(part);
@@ -60,7 +63,7 @@ const WRITERS = 64;
 const RATE = 10_000;
 const NIC_10G = 1.25e9;
 const GROUP = "3 node processes, acks 'quorum', 256 B, persistent";
-const SYSTEM = 'RedEX, 3 processes (mutual TLS on loopback), factor 3, heartbeatMs 100';
+const SYSTEM = 'RedEX, 3 processes (mutual TLS on loopback), factor 3';
 const NEVER = "on disk, not fsynced (fsync 'never')";
 const ALWAYS = "fsynced on each (fsync 'always')";
 const committed = (stored: string): string => `committed on 2 of 3, ${stored}`;
@@ -84,47 +87,80 @@ const spread = (values: number[], digits = 0): string =>
 
 async function withCluster<T>(
   options: ClusterOptions,
-  body: (cluster: BenchCluster, leader: NodeProcess) => Promise<T>,
+  body: (cluster: BenchCluster) => Promise<T>,
 ): Promise<T> {
-  const cluster = await BenchCluster.start({ persistent: true, nicPeakBps: NIC_10G, ...options });
+  const cluster = await BenchCluster.start({
+    persistent: true,
+    nicPeakBps: NIC_10G,
+    replication: { heartbeatMs: HEARTBEAT_MS },
+    ...options,
+  });
   try {
-    return await body(cluster, await cluster.waitForLeader());
+    return await body(cluster);
   } finally {
     await cluster.close();
   }
 }
 
-/** Runs `measure` once to warm up, then ROUNDS times (profiled when asked); the values. */
-async function rounds(
+/** Rounds that ended with a leader change (an election on a stalled machine) and were run again. */
+const MAX_LOST_ROUNDS = 10;
+
+interface Rounds<T> {
+  readonly values: T[];
+  /** How many rounds lost their leader mid-way and were run again (the note says so). */
+  readonly lost: number;
+}
+
+/**
+ * Runs `measure(leader, true)` once to warm up (discarded), then `measure(leader, false)` until
+ * ROUNDS rounds completed; CPU profiles of the leader and one replica around those when asked. A
+ * round that throws (its appends rejected: the leader lost its role) is run again on the leader
+ * elected next, at most MAX_LOST_ROUNDS times.
+ */
+async function rounds<T>(
   cluster: BenchCluster,
-  leader: NodeProcess,
   profileName: string | null,
-  measure: () => Promise<number>,
-): Promise<number[]> {
-  await measure();
+  measure: (leader: NodeProcess, warmUp: boolean) => Promise<T>,
+): Promise<Rounds<T>> {
+  let leader = await cluster.waitForLeader();
+  let lost = 0;
+  const attempt = async (warmUp: boolean): Promise<T> => {
+    for (;;) {
+      try {
+        return await measure(leader, warmUp);
+      } catch (error) {
+        if (++lost > MAX_LOST_ROUNDS) throw error;
+        console.log(`round lost (${error instanceof Error ? error.message : error}); again`);
+        leader = await cluster.waitForLeader();
+      }
+    }
+  };
+  await attempt(true);
   const profiled =
     PROFILE_DIR === undefined || profileName === null
       ? []
       : [leader, cluster.alive.find((n) => n !== leader)!];
   await Promise.all(profiled.map((n) => n.request({ op: 'profileStart' })));
-  const values: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) values.push(await measure());
+  const values: T[] = [];
+  for (let round = 0; round < ROUNDS; round++) values.push(await attempt(false));
   for (const [i, node] of profiled.entries()) {
-    const role = i === 0 ? 'leader' : 'replica';
-    const path = join(PROFILE_DIR!, `${profileName}-${role}.cpuprofile`);
+    const path = join(PROFILE_DIR!, `${profileName}-${i === 0 ? 'leader' : 'replica'}.cpuprofile`);
     await node.request({ op: 'profileStop', path });
     console.log(`profile: ${path}`);
   }
-  return values;
+  return { values, lost };
 }
+
+const lostNote = (lost: number): string =>
+  lost === 0 ? '' : `; ${lost} round(s) lost the leader (election under load) and ran again`;
 
 function throughputOf(reply: Record<string, unknown>): number {
   return Number(reply.events) / (ms(BigInt(reply.elapsedNs as string)) / 1000);
 }
 
 async function batches(): Promise<void> {
-  await withCluster({ fsync: 'never' }, async (cluster, leader) => {
-    const rates = await rounds(cluster, leader, 'batches', async () =>
+  await withCluster({ fsync: 'never' }, async (cluster) => {
+    const { values, lost } = await rounds(cluster, 'batches', async (leader) =>
       throughputOf(
         await leader.request({
           op: 'quorumBatches',
@@ -138,19 +174,19 @@ async function batches(): Promise<void> {
     add({
       id: 'quorum.batch64.never',
       label: `batches of ${BATCH}, ${BATCH_IN_FLIGHT} in flight, events acknowledged/s`,
-      system: `${SYSTEM}, fsync 'never', nicPeakBps 10 Gbit/s`,
+      system: `${SYSTEM}, heartbeatMs ${HEARTBEAT_MS}, fsync 'never', nicPeakBps 10 Gbit/s`,
       guarantee: committed(NEVER),
-      value: median(rates),
+      value: median(values),
       unit: 'events/s',
       better: 'higher',
-      note: `median of ${ROUNDS} rounds of ${ROUND_MS} ms; ${spread(rates)}`,
+      note: `median of ${ROUNDS} rounds of ${ROUND_MS} ms; ${spread(values)}${lostNote(lost)}`,
     });
   });
 }
 
 async function writers(): Promise<void> {
-  await withCluster({ fsync: 'always' }, async (cluster, leader) => {
-    const rates = await rounds(cluster, leader, 'writers64', async () =>
+  await withCluster({ fsync: 'always' }, async (cluster) => {
+    const { values, lost } = await rounds(cluster, 'writers64', async (leader) =>
       throughputOf(
         await leader.request({
           op: 'quorumWriters',
@@ -163,59 +199,53 @@ async function writers(): Promise<void> {
     add({
       id: 'quorum.writers64.always',
       label: `${WRITERS} concurrent writers, single appends acknowledged/s`,
-      system: `${SYSTEM}, fsync 'always', nicPeakBps 10 Gbit/s`,
+      system: `${SYSTEM}, heartbeatMs ${HEARTBEAT_MS}, fsync 'always', nicPeakBps 10 Gbit/s`,
       guarantee: committed(ALWAYS),
-      value: median(rates),
+      value: median(values),
       unit: 'events/s',
       better: 'higher',
-      note: `median of ${ROUNDS} rounds of ${ROUND_MS} ms; ${spread(rates)}`,
+      note: `median of ${ROUNDS} rounds of ${ROUND_MS} ms; ${spread(values)}${lostNote(lost)}`,
     });
   });
 }
 
-/** Per-round p50 and p99 (ms) of `collect`'s samples (ns), a warm-up round discarded. */
+/** Each round's p50 and p99 (ms) of `collect`'s samples (ns), ready for `addLatency`. */
 async function latencyRounds(
   cluster: BenchCluster,
-  leader: NodeProcess,
-  collect: (warmUp: boolean) => Promise<number[]>,
-): Promise<{ p50: number[]; p99: number[] }> {
-  const p50: number[] = [];
-  const p99: number[] = [];
-  await collect(true);
-  await rounds(cluster, leader, null, async () => {
-    const samples = await collect(false);
-    p50.push(percentile(samples, 50) / 1e6);
-    p99.push(percentile(samples, 99) / 1e6);
-    return 0;
+  collect: (leader: NodeProcess, warmUp: boolean) => Promise<number[]>,
+): Promise<{ p50: number[]; p99: number[]; lost: number }> {
+  const { values, lost } = await rounds(cluster, null, async (leader, warmUp) => {
+    const samples = await collect(leader, warmUp);
+    return { p50: percentile(samples, 50) / 1e6, p99: percentile(samples, 99) / 1e6 };
   });
-  return { p50, p99 };
+  return { p50: values.map((m) => m.p50), p99: values.map((m) => m.p99), lost };
 }
 
 function addLatency(
   id: string,
   label: string,
   guarantee: string,
-  measured: { p50: number[]; p99: number[] },
+  measured: { p50: number[]; p99: number[]; lost: number },
   note: string,
 ): void {
   for (const p of ['p50', 'p99'] as const) {
     add({
       id: `${id}.${p}`,
       label: `${label}, ${p}`,
-      system: `${SYSTEM}, fsync 'never'`,
+      system: `${SYSTEM}, heartbeatMs ${HEARTBEAT_MS}, fsync 'never'`,
       guarantee,
       value: median(measured[p]),
       unit: 'ms',
       better: 'lower',
-      note: `${note}; median of ${ROUNDS} rounds' ${p}: ${spread(measured[p], 3)} ms`,
+      note: `${note}; median of ${ROUNDS} rounds' ${p}: ${spread(measured[p], 3)} ms${lostNote(measured.lost)}`,
     });
   }
 }
 
 async function latencies(): Promise<void> {
-  await withCluster({ fsync: 'never' }, async (cluster, leader) => {
+  await withCluster({ fsync: 'never' }, async (cluster) => {
     if (wanted('acked')) {
-      const acked = await latencyRounds(cluster, leader, async (warmUp) => {
+      const acked = await latencyRounds(cluster, async (leader, warmUp) => {
         const samples = warmUp ? 200 : SEQ_SAMPLES;
         const reply = await leader.request({ op: 'quorumSequential', samples, size: SIZE });
         return reply.samples as number[];
@@ -229,17 +259,23 @@ async function latencies(): Promise<void> {
       );
     }
     if (wanted('visible')) {
-      const replicas = cluster.alive.filter((n) => n !== leader);
       let achieved = 0;
-      const visible = await latencyRounds(cluster, leader, async (warmUp) => {
+      const visible = await latencyRounds(cluster, async (leader, warmUp) => {
         const count = warmUp ? Math.min(3_000, PACED_EVENTS) : PACED_EVENTS;
         const base = (await leader.status()).nextSeq;
-        const tails = replicas.map((r) => r.request({ op: 'latencyTail', fromSeq: base, count }));
+        // A round that loses its leader ends its tails instead of leaving them to later rounds.
+        const timeoutMs = (count / RATE) * 1000 + 10_000;
+        const tails = cluster.alive
+          .filter((n) => n !== leader)
+          .map((r) => r.request({ op: 'latencyTail', fromSeq: base, count, timeoutMs }));
         await sleep(50); // the tails are open before the first append
         const paced = await leader.request({ op: 'quorumPaced', rate: RATE, count, size: SIZE });
-        if (Number(paced.failed) > 0) throw new Error(`${paced.failed} paced appends failed`);
+        const tailed = await Promise.all(tails);
+        if (Number(paced.failed) > 0 || tailed.some((t) => t.timedOut === true)) {
+          throw new Error(`${paced.failed} of ${count} paced appends rejected`);
+        }
         if (!warmUp) achieved = Number(paced.achievedRate);
-        return (await Promise.all(tails)).flatMap((r) => r.samples as number[]);
+        return tailed.flatMap((r) => r.samples as number[]);
       });
       addLatency(
         'quorum.visible',
@@ -253,7 +289,8 @@ async function latencies(): Promise<void> {
 }
 
 async function failoverRound(): Promise<number> {
-  return withCluster({ fsync: 'never' }, async (cluster, leader) => {
+  return withCluster({ fsync: 'never', replication: { heartbeatMs: 100 } }, async (cluster) => {
+    const leader = await cluster.waitForLeader();
     const replicas = cluster.alive.filter((n) => n !== leader);
     await leader.request({
       op: 'quorumBatches',
@@ -287,7 +324,7 @@ async function failover(): Promise<void> {
   add({
     id: 'quorum.failover',
     label: 'leader SIGKILL → first write accepted after an election (pre-vote, vote)',
-    system: `${SYSTEM}, fsync 'never'`,
+    system: `${SYSTEM}, heartbeatMs 100, fsync 'never'`,
     guarantee: FIRST_WRITE_ACCEPTED,
     value: median(times),
     unit: 'ms',

@@ -128,6 +128,55 @@ export const TARGETS: readonly Target[] = [
     unit: 'MB/s',
     better: 'higher',
   },
+  {
+    id: 'quorum.batch64.never',
+    what: "3 processes, acks 'quorum', fsync 'never', batches of 64",
+    target: 150_000,
+    unit: 'events/s',
+    better: 'higher',
+  },
+  {
+    id: 'quorum.writers64.always',
+    what: "3 processes, acks 'quorum', fsync 'always', 64 writers",
+    target: 50_000,
+    unit: 'events/s',
+    better: 'higher',
+  },
+  {
+    id: 'quorum.acked.p50',
+    what: "3 processes, sequential acks 'quorum' append p50",
+    target: 0.5,
+    unit: 'ms',
+    better: 'lower',
+  },
+  {
+    id: 'quorum.acked.p99',
+    what: "3 processes, sequential acks 'quorum' append p99",
+    target: 1.5,
+    unit: 'ms',
+    better: 'lower',
+  },
+  {
+    id: 'quorum.visible.p50',
+    what: "3 processes, acks 'quorum', append → replica visible p50 at 10k/s",
+    target: 1,
+    unit: 'ms',
+    better: 'lower',
+  },
+  {
+    id: 'quorum.visible.p99',
+    what: "3 processes, acks 'quorum', append → replica visible p99 at 10k/s",
+    target: 5,
+    unit: 'ms',
+    better: 'lower',
+  },
+  {
+    id: 'quorum.failover',
+    what: '3 processes, failover with votes, heartbeatMs 100',
+    target: 500,
+    unit: 'ms',
+    better: 'lower',
+  },
 ];
 
 export function readSuite(name: string): SuiteDocument | null {

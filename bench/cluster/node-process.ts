@@ -41,7 +41,13 @@ export type Command =
   | { readonly op: 'status' }
   | { readonly op: 'load'; readonly count: number; readonly batch: number; readonly size: number }
   | { readonly op: 'waitSeq'; readonly seq: number; readonly timeoutMs: number }
-  | { readonly op: 'latencyTail'; readonly fromSeq: number; readonly count: number }
+  | {
+      readonly op: 'latencyTail';
+      readonly fromSeq: number;
+      readonly count: number;
+      /** Ends the tail early (what it has, `timedOut: true`), e.g. when a round lost its leader. */
+      readonly timeoutMs?: number;
+    }
   | {
       readonly op: 'paced';
       readonly rate: number;
@@ -176,17 +182,27 @@ async function waitSeq(seq: number, timeoutMs: number): Promise<Record<string, u
 }
 
 /** Tails from `fromSeq` and records, per event, now − the stamp in its first 8 bytes (ns). */
-async function latencyTail(fromSeq: number, count: number): Promise<Record<string, unknown>> {
-  const tail = theFile().tail({ fromSeq });
+async function latencyTail(
+  fromSeq: number,
+  count: number,
+  timeoutMs?: number,
+): Promise<Record<string, unknown>> {
+  const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const tail = theFile().tail({ fromSeq, ...(signal === undefined ? {} : { signal }) });
   const samples: number[] = [];
-  for await (const event of tail) {
-    const stamp = new DataView(
-      event.payload.buffer,
-      event.payload.byteOffset,
-      event.payload.byteLength,
-    ).getBigUint64(0, true);
-    samples.push(Number(now() - stamp));
-    if (samples.length >= count) break;
+  try {
+    for await (const event of tail) {
+      const stamp = new DataView(
+        event.payload.buffer,
+        event.payload.byteOffset,
+        event.payload.byteLength,
+      ).getBigUint64(0, true);
+      samples.push(Number(now() - stamp));
+      if (samples.length >= count) break;
+    }
+  } catch (error) {
+    if (signal?.aborted !== true) throw error;
+    return { samples, timedOut: true };
   }
   return { samples };
 }
@@ -304,7 +320,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     case 'waitSeq':
       return waitSeq(request.seq, request.timeoutMs);
     case 'latencyTail':
-      return latencyTail(request.fromSeq, request.count);
+      return latencyTail(request.fromSeq, request.count, request.timeoutMs);
     case 'paced':
       return paced(request.rate, request.count, request.size);
     case 'acked':
