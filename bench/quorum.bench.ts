@@ -33,6 +33,7 @@
 // over the measured rounds of the throughput rows; profiling slows them, so take figures from a
 // run without it).
 
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIRST_WRITE_ACCEPTED, QUORUM_ENTRY } from './basis.js';
 import {
@@ -53,7 +54,8 @@ const BATCH_IN_FLIGHT = env('BENCH_QUORUM_IN_FLIGHT', 8);
 const FAILOVER_ROUNDS = env('BENCH_FAILOVER_ROUNDS', 3);
 /** Of the throughput and latency rows (the failover row always runs at 100 ms). */
 const HEARTBEAT_MS = env('BENCH_QUORUM_HEARTBEAT_MS', 100);
-const PROFILE_DIR = process.env.BENCH_QUORUM_PROFILE;
+const PROFILE_DIR = process.env.BENCH_QUORUM_PROFILE || undefined;
+if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (part: string): boolean => ONLY.length === 0 || ONLY.includes(part);
 
