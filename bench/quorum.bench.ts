@@ -30,7 +30,7 @@
 // (batches in flight), BENCH_QUORUM_HEARTBEAT_MS (of every row but failover; default 100),
 // BENCH_FAILOVER_ROUNDS, BENCH_ONLY (`batches`, `writers`, `acked`,
 // `visible`, `failover`), BENCH_QUORUM_PROFILE=<dir> (CPU profiles of the leader and one replica
-// over the measured rounds of the throughput rows; profiling slows them, so take figures from a
+// over the measured rounds of each row but failover; profiling slows them, so take figures from a
 // run without it).
 
 import { mkdirSync } from 'node:fs';
@@ -214,9 +214,10 @@ async function writers(): Promise<void> {
 /** Each round's p50 and p99 (ms) of `collect`'s samples (ns), ready for `addLatency`. */
 async function latencyRounds(
   cluster: BenchCluster,
+  profileName: string,
   collect: (leader: NodeProcess, warmUp: boolean) => Promise<number[]>,
 ): Promise<{ p50: number[]; p99: number[]; lost: number }> {
-  const { values, lost } = await rounds(cluster, null, async (leader, warmUp) => {
+  const { values, lost } = await rounds(cluster, profileName, async (leader, warmUp) => {
     const samples = await collect(leader, warmUp);
     return { p50: percentile(samples, 50) / 1e6, p99: percentile(samples, 99) / 1e6 };
   });
@@ -247,7 +248,7 @@ function addLatency(
 async function latencies(): Promise<void> {
   await withCluster({ fsync: 'never' }, async (cluster) => {
     if (wanted('acked')) {
-      const acked = await latencyRounds(cluster, async (leader, warmUp) => {
+      const acked = await latencyRounds(cluster, 'acked', async (leader, warmUp) => {
         const samples = warmUp ? 200 : SEQ_SAMPLES;
         const reply = await leader.request({ op: 'quorumSequential', samples, size: SIZE });
         return reply.samples as number[];
@@ -262,7 +263,7 @@ async function latencies(): Promise<void> {
     }
     if (wanted('visible')) {
       let achieved = 0;
-      const visible = await latencyRounds(cluster, async (leader, warmUp) => {
+      const visible = await latencyRounds(cluster, 'visible', async (leader, warmUp) => {
         const count = warmUp ? Math.min(3_000, PACED_EVENTS) : PACED_EVENTS;
         const base = (await leader.status()).nextSeq;
         // A round that loses its leader ends its tails instead of leaving them to later rounds.
