@@ -659,7 +659,7 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '  is connected and pulls it all (catch-up budget from `nicPeakBps` 1.25e9, i.e. a 10 Gbit/s NIC;',
     '  the 1 Gbit/s default would cap a pull at 62.5 MB/s).',
     '- **Quorum** (`bench:quorum`): three node processes as for replication (factor 3, persistent,',
-    "  `heartbeatMs: 100`, `nicPeakBps` 1.25e9); every append waits for `acks: 'quorum'` and is timed",
+    "  `heartbeatMs: 500`, 100 for failover, `nicPeakBps` 1.25e9); every append waits for `acks: 'quorum'` and is timed",
     "  inside the leader's process (the harness sends the command over IPC and reads the result, so",
     "  the IPC hop is in no figure). Batches: 8 writers append batches of 64 for 1 s, `fsync: 'never'`;",
     "  64 writers: single appends for 1 s, `fsync: 'always'`; sequential: 1,000 appends one after the",
