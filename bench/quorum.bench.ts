@@ -1,8 +1,7 @@
 // `npm run bench:quorum` — quorum-acknowledged appends on a 3-node cluster, three node PROCESSES
 // on this machine (bench/cluster/: each its own MeshTransport, mutual TLS 1.3 on loopback), a
 // persistent channel, 256 B events, factor 3, `heartbeatMs: 500` (100 for failover). Targets in
-// brackets
-// (docs/DESIGN.md#performance-targets).
+// brackets (docs/DESIGN.md#performance-targets).
 //
 // Entry point of every row: library calls on the leader's file, in the leader's process. The
 // harness only sends the command over the child-process IPC channel and reads the answer; every

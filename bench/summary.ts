@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { basisOf, incomparable } from './basis.js';
 import { daemonProfileNotes } from './daemon/profile-notes.js';
 import { daemonSection } from './daemon/section.js';
+import { quorumProfileNotes } from './quorum/profile-notes.js';
 import type { BenchRow, Figure } from './report.js';
 import { type Bar, chartSvg, type Panel } from './svg.js';
 
@@ -623,6 +624,7 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '',
     targetTable(checks),
     '',
+    ...(docs.has('quorum') ? quorumProfileNotes() : []),
     ...daemonSection(docs.get('daemon') ?? null, daemonProfileNotes()),
     '## Side by side: the library and its replication',
     '',
@@ -659,11 +661,11 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '  is connected and pulls it all (catch-up budget from `nicPeakBps` 1.25e9, i.e. a 10 Gbit/s NIC;',
     '  the 1 Gbit/s default would cap a pull at 62.5 MB/s).',
     '- **Quorum** (`bench:quorum`): three node processes as for replication (factor 3, persistent,',
-    "  `heartbeatMs: 500`, 100 for failover, `nicPeakBps` 1.25e9); every append waits for `acks: 'quorum'` and is timed",
-    "  inside the leader's process (the harness sends the command over IPC and reads the result, so",
-    "  the IPC hop is in no figure). Batches: 8 writers append batches of 64 for 1 s, `fsync: 'never'`;",
-    "  64 writers: single appends for 1 s, `fsync: 'always'`; sequential: 1,000 appends one after the",
-    '  other; visible: single appends paced at 10k/s, tails on both replicas; failover: SIGKILL of the',
+    '  `heartbeatMs: 500`, 100 for failover, `nicPeakBps` 1.25e9); every append waits for `acks:',
+    "  'quorum'` and is timed inside the leader's process (the harness sends the command over IPC",
+    '  and reads the result, so the IPC hop is in no figure). Batches: 8 writers append batches of',
+    "  64 for 1 s, `fsync: 'never'`; 64 writers: single appends for 1 s, `fsync: 'always'`;",
+    '  sequential: 1,000 appends one after the other; visible: single appends paced at 10k/s, tails on both replicas; failover: SIGKILL of the',
     '  leader, the survivors append every millisecond (a fresh cluster per round). Median of 3 rounds',
     "  after a discarded warm-up (latency: of each round's percentile); a round whose leader lost its",
     '  role on the way (an election on a stalled machine) is run again and counted in the note.',
@@ -691,15 +693,16 @@ export function summarize(options: SummaryOptions = {}): string | null {
     'Run it: `npm run bench` (about 12–14 minutes; writes `bench/results/<timestamp>.json`, this file and',
     '`docs/benchmarks.svg`). One suite: `npm run bench:peers`, `bench:replication`, `bench:jetstream`,',
     '`bench:daemon`, `bench:quorum`, `bench:log`, `bench:disk`, `bench:tail`, `bench:wire`; then',
-    '`npm run bench:summary` rebuilds this page from `bench/results/`. JetStream needs `apt-get install -y nats-server` and',
-    'etcd `apt-get install -y etcd-server`; each is skipped with a printed reason otherwise.',
+    '`npm run bench:summary` rebuilds this page from `bench/results/`. JetStream needs `apt-get',
+    'install -y nats-server` and etcd `apt-get install -y etcd-server`; each is skipped with a',
+    'printed reason otherwise.',
     '`bench:daemon` takes BENCH_DAEMON_SEQ, BENCH_DAEMON_MS, BENCH_DAEMON_ROUNDS,',
     'BENCH_DAEMON_BATCH_WRITERS, BENCH_FAILOVER_ROUNDS and BENCH_ONLY (`redex`, `etcd`, `jetstream`,',
     '`load`, `failover`) to shorten a run, and BENCH_DAEMON_PROFILE=<dir> to CPU-profile the serve',
     'processes (`--cpu-prof`). `bench:quorum` takes BENCH_QUORUM_ROUNDS, BENCH_QUORUM_MS,',
     'BENCH_QUORUM_SEQ, BENCH_QUORUM_PACED, BENCH_QUORUM_IN_FLIGHT, BENCH_QUORUM_HEARTBEAT_MS,',
     'BENCH_FAILOVER_ROUNDS and BENCH_ONLY (`batches`, `writers`, `acked`, `visible`, `failover`), and',
-    'BENCH_QUORUM_PROFILE=<dir> to CPU-profile the leader and a replica over the throughput rounds.',
+    'BENCH_QUORUM_PROFILE=<dir> to CPU-profile the leader and a replica over the measured rounds.',
     '',
     '## Local log, disk and codec suites',
     '',
