@@ -45,7 +45,15 @@ import {
 } from './cluster/cluster.js';
 import { type Figure, figureRow, median, percentile, report, round3 } from './report.js';
 
-const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+/** A positive integer knob; anything else stops the run before it starts a cluster. */
+function env(name: string, fallback: number): number {
+  const value = Number(process.env[name] || fallback);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    console.error(`bench:quorum: ${name} must be a positive integer, got ${process.env[name]}`);
+    process.exit(2);
+  }
+  return value;
+}
 const ROUNDS = env('BENCH_QUORUM_ROUNDS', 3);
 const ROUND_MS = env('BENCH_QUORUM_MS', 1_000);
 const SEQ_SAMPLES = env('BENCH_QUORUM_SEQ', 1_000);
