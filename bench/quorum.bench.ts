@@ -31,7 +31,8 @@
 // BENCH_FAILOVER_ROUNDS, BENCH_ONLY (`batches`, `writers`, `acked`,
 // `visible`, `failover`), BENCH_QUORUM_PROFILE=<dir> (CPU profiles of the leader and one replica
 // over the measured rounds of each row but failover; profiling slows them, so take figures from a
-// run without it).
+// run without it). BENCH_CHILD_CPU_PROF=<dir> (bench/cluster/cluster.ts) profiles whole node
+// processes with `--cpu-prof` instead.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
