@@ -15,6 +15,13 @@ export interface Basis {
 
 const IN_PROCESS = 'in-process library call';
 const REDEX_LEADER = 'in-process append on the leader node (no client hop)';
+/**
+ * bench:quorum's rows: the same entry point as bench:replication's (the harness commands the
+ * leader's process over IPC; the time is taken inside it).
+ */
+export const QUORUM_ENTRY = REDEX_LEADER;
+export const FIRST_WRITE_ACCEPTED =
+  "first write accepted (acks 'quorum') by the new leader, on disk, not fsynced";
 const NATS_CLIENT = 'NATS client over TCP (a network hop to the server)';
 const OWN_REPLICATION = "the system's own replication, process to process";
 const MEMORY = 'in process memory, not durable';

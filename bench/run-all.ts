@@ -20,6 +20,7 @@ const FLAGS: Record<SuiteName, string[]> = {
   replication: [],
   jetstream: [],
   daemon: [],
+  quorum: [],
 };
 
 const selected = (process.env.BENCH_SUITES ?? '').split(',').filter((s) => s !== '');

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { basisOf, incomparable } from './basis.js';
 import { daemonProfileNotes } from './daemon/profile-notes.js';
 import { daemonSection } from './daemon/section.js';
+import { quorumProfileNotes } from './quorum/profile-notes.js';
 import type { BenchRow, Figure } from './report.js';
 import { type Bar, chartSvg, type Panel } from './svg.js';
 
@@ -28,6 +29,7 @@ export const SUITES = [
   'replication',
   'jetstream',
   'daemon',
+  'quorum',
 ] as const;
 export type SuiteName = (typeof SUITES)[number];
 
@@ -126,6 +128,55 @@ export const TARGETS: readonly Target[] = [
     target: 50,
     unit: 'MB/s',
     better: 'higher',
+  },
+  {
+    id: 'quorum.batch64.never',
+    what: "3 processes, acks 'quorum', fsync 'never', batches of 64",
+    target: 150_000,
+    unit: 'events/s',
+    better: 'higher',
+  },
+  {
+    id: 'quorum.writers64.always',
+    what: "3 processes, acks 'quorum', fsync 'always', 64 writers",
+    target: 50_000,
+    unit: 'events/s',
+    better: 'higher',
+  },
+  {
+    id: 'quorum.acked.p50',
+    what: "3 processes, sequential acks 'quorum' append p50",
+    target: 0.5,
+    unit: 'ms',
+    better: 'lower',
+  },
+  {
+    id: 'quorum.acked.p99',
+    what: "3 processes, sequential acks 'quorum' append p99",
+    target: 1.5,
+    unit: 'ms',
+    better: 'lower',
+  },
+  {
+    id: 'quorum.visible.p50',
+    what: "3 processes, acks 'quorum', append → replica visible p50 at 10k/s",
+    target: 1,
+    unit: 'ms',
+    better: 'lower',
+  },
+  {
+    id: 'quorum.visible.p99',
+    what: "3 processes, acks 'quorum', append → replica visible p99 at 10k/s",
+    target: 5,
+    unit: 'ms',
+    better: 'lower',
+  },
+  {
+    id: 'quorum.failover',
+    what: '3 processes, failover with votes, heartbeatMs 100',
+    target: 500,
+    unit: 'ms',
+    better: 'lower',
   },
 ];
 
@@ -573,6 +624,7 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '',
     targetTable(checks),
     '',
+    ...(docs.has('quorum') ? quorumProfileNotes() : []),
     ...daemonSection(docs.get('daemon') ?? null, daemonProfileNotes()),
     '## Side by side: the library and its replication',
     '',
@@ -608,6 +660,15 @@ export function summarize(options: SummaryOptions = {}): string | null {
     '  an append every millisecond. Catch-up: a leader alone holds 1M × 256 B; a fresh replica process',
     '  is connected and pulls it all (catch-up budget from `nicPeakBps` 1.25e9, i.e. a 10 Gbit/s NIC;',
     '  the 1 Gbit/s default would cap a pull at 62.5 MB/s).',
+    '- **Quorum** (`bench:quorum`): three node processes as for replication (factor 3, persistent,',
+    '  `heartbeatMs: 500`, 100 for failover, `nicPeakBps` 1.25e9); every append waits for `acks:',
+    "  'quorum'` and is timed inside the leader's process (the harness sends the command over IPC",
+    '  and reads the result, so the IPC hop is in no figure). Batches: 8 writers append batches of',
+    "  64 for 1 s, `fsync: 'never'`; 64 writers: single appends for 1 s, `fsync: 'always'`;",
+    '  sequential: 1,000 appends one after the other; visible: single appends paced at 10k/s, tails on both replicas; failover: SIGKILL of the',
+    '  leader, the survivors append every millisecond (a fresh cluster per round). Median of 3 rounds',
+    "  after a discarded warm-up (latency: of each round's percentile); a round whose leader lost its",
+    '  role on the way (an election on a stalled machine) is run again and counted in the note.',
     '- **JetStream** (`bench:jetstream`): three `nats-server` processes on loopback, cluster routes',
     '  over mutual TLS, an R3 file stream; the client is in the benchmark process over plain TCP. The',
     '  same payloads and schedules; "replica visible" is delivery to an ordered consumer (JetStream',
@@ -629,15 +690,19 @@ export function summarize(options: SummaryOptions = {}): string | null {
     "RedEX's in-memory file does not, so that pair carries no ratio either; JetStream catch-up (a new",
     'R3 peer) is not measured: the issue pairs catch-up with a hypercore download.',
     '',
-    'Run it: `npm run bench` (about 10–12 minutes; writes `bench/results/<timestamp>.json`, this file and',
+    'Run it: `npm run bench` (about 12–14 minutes; writes `bench/results/<timestamp>.json`, this file and',
     '`docs/benchmarks.svg`). One suite: `npm run bench:peers`, `bench:replication`, `bench:jetstream`,',
-    '`bench:daemon`, `bench:log`, `bench:disk`, `bench:tail`, `bench:wire`; then `npm run bench:summary`',
-    'rebuilds this page from `bench/results/`. JetStream needs `apt-get install -y nats-server` and',
-    'etcd `apt-get install -y etcd-server`; each is skipped with a printed reason otherwise.',
+    '`bench:daemon`, `bench:quorum`, `bench:log`, `bench:disk`, `bench:tail`, `bench:wire`; then',
+    '`npm run bench:summary` rebuilds this page from `bench/results/`. JetStream needs `apt-get',
+    'install -y nats-server` and etcd `apt-get install -y etcd-server`; each is skipped with a',
+    'printed reason otherwise.',
     '`bench:daemon` takes BENCH_DAEMON_SEQ, BENCH_DAEMON_MS, BENCH_DAEMON_ROUNDS,',
     'BENCH_DAEMON_BATCH_WRITERS, BENCH_FAILOVER_ROUNDS and BENCH_ONLY (`redex`, `etcd`, `jetstream`,',
     '`load`, `failover`) to shorten a run, and BENCH_DAEMON_PROFILE=<dir> to CPU-profile the serve',
-    'processes (`--cpu-prof`).',
+    'processes (`--cpu-prof`). `bench:quorum` takes BENCH_QUORUM_ROUNDS, BENCH_QUORUM_MS,',
+    'BENCH_QUORUM_SEQ, BENCH_QUORUM_PACED, BENCH_QUORUM_IN_FLIGHT, BENCH_QUORUM_HEARTBEAT_MS,',
+    'BENCH_FAILOVER_ROUNDS and BENCH_ONLY (`batches`, `writers`, `acked`, `visible`, `failover`), and',
+    'BENCH_QUORUM_PROFILE=<dir> to CPU-profile the leader and a replica over the measured rounds.',
     '',
     '## Local log, disk and codec suites',
     '',

@@ -1,9 +1,10 @@
 // One RedEX node in its own process, driven by the benchmark harness over the IPC channel
 // (`child_process.fork`). The harness (bench/cluster/cluster.ts) starts three of these, tells each
 // where the others listen, and then sends commands: load the leader, wait on a replica until a seq
-// is present, measure tail latency, acknowledged appends, failover write attempts. Every reply
-// carries the request's `id`. Times are `process.hrtime.bigint()` values, CLOCK_MONOTONIC on Linux,
-// so they compare across the processes of one machine.
+// is present, measure tail latency, acknowledged appends, failover write attempts, and the
+// bench:quorum loops (quorum-ops.ts: timed inside this process, so the IPC hop is in no figure).
+// Every reply carries the request's `id`. Times are `process.hrtime.bigint()` values,
+// CLOCK_MONOTONIC on Linux, so they compare across the processes of one machine.
 //
 // Diagnostics, used to find what the latency gap to its target was made of (docs/BENCHMARKS.md):
 // `stats` (transport and runtime counters, CPU time), `profileStart`/`profileStop` (a CPU profile
@@ -19,6 +20,7 @@ import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-nod
 import type { RedexFile } from '../../src/log/redex-file.js';
 import type { ReplicationConfigInput } from '../../src/replication/config.js';
 import { Role } from '../../src/wire/types.js';
+import { quorumBatches, quorumPaced, quorumSequential, quorumWriters } from './quorum-ops.js';
 
 export interface StartCommand {
   readonly op: 'start';
@@ -39,7 +41,13 @@ export type Command =
   | { readonly op: 'status' }
   | { readonly op: 'load'; readonly count: number; readonly batch: number; readonly size: number }
   | { readonly op: 'waitSeq'; readonly seq: number; readonly timeoutMs: number }
-  | { readonly op: 'latencyTail'; readonly fromSeq: number; readonly count: number }
+  | {
+      readonly op: 'latencyTail';
+      readonly fromSeq: number;
+      readonly count: number;
+      /** Ends the tail early (what it has, `timedOut: true`), e.g. when a round lost its leader. */
+      readonly timeoutMs?: number;
+    }
   | {
       readonly op: 'paced';
       readonly rate: number;
@@ -53,6 +61,26 @@ export type Command =
       readonly count: number;
     }
   | { readonly op: 'writeLoop'; readonly size: number; readonly timeoutMs: number }
+  | {
+      readonly op: 'quorumBatches';
+      readonly batch: number;
+      readonly inFlight: number;
+      readonly durationMs: number;
+      readonly size: number;
+    }
+  | {
+      readonly op: 'quorumWriters';
+      readonly writers: number;
+      readonly durationMs: number;
+      readonly size: number;
+    }
+  | { readonly op: 'quorumSequential'; readonly samples: number; readonly size: number }
+  | {
+      readonly op: 'quorumPaced';
+      readonly rate: number;
+      readonly count: number;
+      readonly size: number;
+    }
   | { readonly op: 'stats' }
   | { readonly op: 'trace' }
   | { readonly op: 'traceDump' }
@@ -154,17 +182,27 @@ async function waitSeq(seq: number, timeoutMs: number): Promise<Record<string, u
 }
 
 /** Tails from `fromSeq` and records, per event, now − the stamp in its first 8 bytes (ns). */
-async function latencyTail(fromSeq: number, count: number): Promise<Record<string, unknown>> {
-  const tail = theFile().tail({ fromSeq });
+async function latencyTail(
+  fromSeq: number,
+  count: number,
+  timeoutMs?: number,
+): Promise<Record<string, unknown>> {
+  const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const tail = theFile().tail({ fromSeq, ...(signal === undefined ? {} : { signal }) });
   const samples: number[] = [];
-  for await (const event of tail) {
-    const stamp = new DataView(
-      event.payload.buffer,
-      event.payload.byteOffset,
-      event.payload.byteLength,
-    ).getBigUint64(0, true);
-    samples.push(Number(now() - stamp));
-    if (samples.length >= count) break;
+  try {
+    for await (const event of tail) {
+      const stamp = new DataView(
+        event.payload.buffer,
+        event.payload.byteOffset,
+        event.payload.byteLength,
+      ).getBigUint64(0, true);
+      samples.push(Number(now() - stamp));
+      if (samples.length >= count) break;
+    }
+  } catch (error) {
+    if (signal?.aborted !== true) throw error;
+    return { samples, timedOut: true };
   }
   return { samples };
 }
@@ -282,13 +320,31 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     case 'waitSeq':
       return waitSeq(request.seq, request.timeoutMs);
     case 'latencyTail':
-      return latencyTail(request.fromSeq, request.count);
+      return latencyTail(request.fromSeq, request.count, request.timeoutMs);
     case 'paced':
       return paced(request.rate, request.count, request.size);
     case 'acked':
       return acked(request.samples, request.size, request.count);
     case 'writeLoop':
       return writeLoop(request.size, request.timeoutMs);
+    case 'quorumBatches':
+      return {
+        ...(await quorumBatches(
+          theFile(),
+          request.batch,
+          request.inFlight,
+          request.durationMs,
+          request.size,
+        )),
+      };
+    case 'quorumWriters':
+      return {
+        ...(await quorumWriters(theFile(), request.writers, request.durationMs, request.size)),
+      };
+    case 'quorumSequential':
+      return quorumSequential(theFile(), request.samples, request.size);
+    case 'quorumPaced':
+      return quorumPaced(theFile(), request.rate, request.count, request.size);
     case 'trace': {
       if (node === null) throw new Error('node not started');
       const transport = node.transport;

@@ -116,7 +116,9 @@ export class FrameDecoder {
       this.#advance(length);
       return view;
     }
-    const out = new Uint8Array(length);
+    // Every byte is copied in below, so skip zero-filling (a replica reassembles most batched
+    // responses: they span TLS records). Not pooled: the frame owns its ArrayBuffer from offset 0.
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
     let filled = 0;
     while (filled < length) {
       const chunk = this.#chunks[this.#head]!;

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { basisOf, incomparable } from '../../bench/basis.js';
 import { DAEMON_TARGETS } from '../../bench/daemon/section.js';
 import type { Figure } from '../../bench/report.js';
-import { compare } from '../../bench/summary.js';
+import { againstTarget, compare, TARGETS } from '../../bench/summary.js';
 
 const figure = (over: Partial<Figure>): Figure => ({
   id: 'x',
@@ -103,5 +103,35 @@ describe('daemon targets', () => {
     const batch = target('batches');
     assert.equal(batch.check([figure({ id: 'daemon.batch64', value: 100_000 })])?.met, true);
     assert.equal(batch.check([figure({ id: 'daemon.batch64', value: 99_999 })])?.met, false);
+  });
+});
+
+describe('quorum targets', () => {
+  const byId = (id: string) => {
+    const found = TARGETS.find((t) => t.id === id);
+    assert.ok(found, id);
+    return found;
+  };
+
+  it('holds the issue 17 item 3 figures, each in the right direction', () => {
+    const expected: [string, number, 'higher' | 'lower'][] = [
+      ['quorum.batch64.never', 150_000, 'higher'],
+      ['quorum.writers64.always', 50_000, 'higher'],
+      ['quorum.acked.p50', 0.5, 'lower'],
+      ['quorum.acked.p99', 1.5, 'lower'],
+      ['quorum.visible.p50', 1, 'lower'],
+      ['quorum.visible.p99', 5, 'lower'],
+      ['quorum.failover', 500, 'lower'],
+    ];
+    for (const [id, target, better] of expected) {
+      assert.equal(byId(id).target, target, id);
+      assert.equal(byId(id).better, better, id);
+    }
+  });
+
+  it('meets a latency target at the limit and misses it just above', () => {
+    const p50 = byId('quorum.acked.p50');
+    assert.ok(againstTarget(0.5, p50) >= 1);
+    assert.ok(againstTarget(0.51, p50) < 1);
   });
 });

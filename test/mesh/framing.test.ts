@@ -153,6 +153,19 @@ describe('FrameDecoder', () => {
     assert.equal(decoder.failure, null);
   });
 
+  it('copies a frame spanning chunks into a buffer of its own, every byte from the chunks', () => {
+    const body = new Uint8Array(40_000).map((_, i) => (i * 7 + 1) & 0xff);
+    const stream = encodeFrame(body);
+    const decoder = new FrameDecoder();
+    for (const part of chunk(stream, [10, 16_389, 32_000])) decoder.push(part);
+    const [frame] = drain(decoder);
+    assert.deepEqual(frame, body);
+    // Its own ArrayBuffer from offset 0: no pooled neighbour's bytes reachable through `.buffer`.
+    assert.equal(frame!.byteOffset, 0);
+    assert.equal(frame!.buffer.byteLength, body.length);
+    assert.ok(!Buffer.isBuffer(frame));
+  });
+
   it('reassembles a large frame from many small chunks', () => {
     const body = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
     const stream = encodeFrame(body);
