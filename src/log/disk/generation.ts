@@ -76,9 +76,32 @@ export async function readWholeFile(fs: FileSystem, path: string): Promise<Uint8
   }
 }
 
+/**
+ * The manifest a new store starts with. It is the only manifest written without an fsync: until
+ * the store's first fsync (`makeStoreDurable`) its files may not survive a crash, and recovery
+ * treats a blank manifest or blank generation files as that creation interrupted.
+ */
+export const CREATION_MANIFEST: Manifest = { generation: 1, baseSeq: 0, firstSeq: 0 };
+
+export function isCreationManifest(manifest: Manifest): boolean {
+  return (
+    manifest.generation === CREATION_MANIFEST.generation &&
+    manifest.baseSeq === CREATION_MANIFEST.baseSeq &&
+    manifest.firstSeq === CREATION_MANIFEST.firstSeq
+  );
+}
+
+/** Bytes a write never reached (a crash before writeback): shorter than `size`, or all zeros. */
+export function isBlank(bytes: Uint8Array, size: number): boolean {
+  return bytes.byteLength < size || bytes.every((byte) => byte === 0);
+}
+
 export async function readManifest(fs: FileSystem, dir: string): Promise<Manifest> {
   const path = join(dir, MANIFEST_NAME);
-  const bytes = await readWholeFile(fs, path);
+  return parseManifest(path, await readWholeFile(fs, path));
+}
+
+export function parseManifest(path: string, bytes: Uint8Array): Manifest {
   const decoded = decodeManifest(bytes);
   if (typeof decoded === 'string') throw decodeFailure(path, bytes, MANIFEST_MAGIC, decoded);
   return decoded;
@@ -140,25 +163,42 @@ export async function createGeneration(
   }
 }
 
-/** Opens the generation the manifest names, checking both headers against it. */
+/**
+ * Opens the generation the manifest names, checking both headers against it. Under the creation
+ * manifest a missing or blank file is a creation whose files never reached the disk (nothing in
+ * them was ever fsynced, so nothing was promised): it gets its header again, noted in `repairs`.
+ */
 export async function openGeneration(
   fs: FileSystem,
   dir: string,
   manifest: Manifest,
+  repairs: string[] = [],
 ): Promise<Generation> {
   const files: FsFile[] = [];
+  const rebuildBlank = isCreationManifest(manifest);
   try {
     for (const [kind, magic] of [
       ['dat', DATA_MAGIC],
       ['idx', INDEX_MAGIC],
     ] as const) {
-      const path = join(dir, generationFileName(manifest.generation, kind));
-      if (!(await fs.exists(path)))
+      const name = generationFileName(manifest.generation, kind);
+      const path = join(dir, name);
+      const exists = await fs.exists(path);
+      if (!exists && !rebuildBlank)
         throw new CorruptError(path, 'the manifest names it but it does not exist');
-      const file = await fs.open(path, 'readwrite');
+      const file = await fs.open(path, rebuildBlank ? 'create' : 'readwrite');
       files.push(file);
       const headerBytes = new Uint8Array(FILE_HEADER_BYTES);
       const read = await file.read(headerBytes, 0);
+      if (rebuildBlank && isBlank(headerBytes.subarray(0, read), FILE_HEADER_BYTES)) {
+        await file.truncate(0);
+        await file.write(encodeFileHeader({ magic, generation: 1, baseSeq: 0 }), 0);
+        await file.sync();
+        repairs.push(
+          `${exists ? 'rewrote the blank' : 'recreated the missing'} ${name} of a new channel (its creation was not yet durable)`,
+        );
+        continue;
+      }
       const header = decodeFileHeader(headerBytes.subarray(0, read), magic);
       if (typeof header === 'string')
         throw decodeFailure(path, headerBytes.subarray(0, read), magic, header);

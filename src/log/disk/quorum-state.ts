@@ -61,6 +61,11 @@ export class DiskQuorumState implements QuorumStateStore {
   #chain: Promise<void> = Promise.resolve();
   #loaded: Loaded | null = null;
   #failed: IoError | null = null;
+  /**
+   * Whether a write of this store ever failed. After one, what `load` read may sit in the page
+   * cache only, so an unchanged flag is written again rather than trusted to be on disk.
+   */
+  #everFailed = false;
 
   constructor(fs: FileSystem, dir: string) {
     this.#fs = fs;
@@ -148,6 +153,9 @@ export class DiskQuorumState implements QuorumStateStore {
   #setClean(cleanShutdown: boolean): Promise<void> {
     return this.#serial(async () => {
       const loaded = this.#writable();
+      // Already so on disk (a new channel has no EPOCH file, which reads as "not clean"): no
+      // write, so opening a new channel costs no file and no fsync here.
+      if (loaded.vote.cleanShutdown === cleanShutdown && !this.#everFailed) return;
       const next = { ...loaded.vote, cleanShutdown };
       await this.#write(() => this.#replaceVote(next));
       loaded.vote = next;
@@ -173,6 +181,7 @@ export class DiskQuorumState implements QuorumStateStore {
     try {
       await body();
     } catch (error) {
+      this.#everFailed = true;
       this.#failed = new IoError(
         `writing the quorum state in ${this.#dir} failed; it refuses writes until it is loaded again`,
         error,
