@@ -34,7 +34,12 @@ import {
   RECORD_HEADER_BYTES,
 } from './format.js';
 import type { FileSystem } from './fs.js';
-import { type Generation, isCreationManifest, openGeneration, writeManifest } from './generation.js';
+import {
+  type Generation,
+  isCreationManifest,
+  openGeneration,
+  writeManifest,
+} from './generation.js';
 import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
 import { DiskQuorumState } from './quorum-state.js';
 import { recoverGeneration } from './recovery.js';

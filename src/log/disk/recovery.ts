@@ -107,7 +107,8 @@ export async function recoverGeneration(
     lastRow === null ? FILE_HEADER_BYTES : lastRow.offset + RECORD_HEADER_BYTES + lastRow.length;
   let buffer = new Uint8Array(SCAN_READ_BYTES);
   let rebuilt = 0;
-  scan: while (dataEnd + RECORD_HEADER_BYTES <= dataSize) {
+  let torn = false;
+  scan: while (!torn && dataEnd + RECORD_HEADER_BYTES <= dataSize) {
     const read = await generation.data.read(
       buffer.subarray(0, Math.min(buffer.byteLength, dataSize - dataEnd)),
       dataEnd,
@@ -118,7 +119,10 @@ export async function recoverGeneration(
       const header = readRecordHeader(buffer, at, bufferView);
       const seq = generation.baseSeq + rows.count;
       const recordBytes = RECORD_HEADER_BYTES + header.length;
-      if (header.seq !== seq || dataEnd + at + recordBytes > dataSize) break scan;
+      if (header.seq !== seq || dataEnd + at + recordBytes > dataSize) {
+        torn = true;
+        break;
+      }
       if (at + recordBytes > read) {
         if (at === 0) {
           // One record larger than the buffer: grow to fit it (its length is bounded by the file size).
@@ -127,13 +131,17 @@ export async function recoverGeneration(
         }
         break;
       }
-      if (!recordChecksumOk(buffer, at, header.length, header.crc)) break scan;
+      if (!recordChecksumOk(buffer, at, header.length, header.crc)) {
+        torn = true;
+        break;
+      }
       rows.push(dataEnd + at, header.length, header.timestampNs);
       rebuilt++;
       at += recordBytes;
     }
-    if (at === 0) break;
+    // The records accepted in this chunk count even when a torn one ends the scan in it.
     dataEnd += at;
+    if (at === 0) break;
   }
   if (rebuilt > 0)
     repairs.push(`${rebuilt} records past the index were re-indexed from the data file`);

@@ -18,9 +18,9 @@ import {
 } from './format.js';
 import type { FileSystem, FsFile } from './fs.js';
 import {
+  CREATION_MANIFEST,
   commitManifest,
   createGeneration,
-  CREATION_MANIFEST,
   type Generation,
   isBlank,
   parseManifest,
@@ -81,7 +81,9 @@ export async function initializeStore(
       );
     if (onlyCreationGeneration) {
       await writeManifest(fs, dir, CREATION_MANIFEST);
-      repairs.push('rewrote the blank MANIFEST of a new channel (its creation was not yet durable)');
+      repairs.push(
+        'rewrote the blank MANIFEST of a new channel (its creation was not yet durable)',
+      );
       return { manifest: CREATION_MANIFEST, created: null };
     }
     throw new CorruptError(
@@ -126,11 +128,7 @@ export async function makeStoreDurable(
       await file.close();
     }
   };
-  await settleAll([
-    syncManifest(),
-    ...files.map((file) => file.sync()),
-    syncDir(dir),
-  ]);
+  await settleAll([syncManifest(), ...files.map((file) => file.sync()), syncDir(dir)]);
 }
 
 /** Removes the leftovers of an interrupted generation switch, noting each in `repairs`. */
