@@ -335,9 +335,9 @@ export class DiskLog {
     return this.#quorumState;
   }
 
-  /** Flushes queued appends and fsyncs both files. */
+  /** Flushes queued appends and fsyncs both files (and, on a new store, its manifest and directory). */
   sync(): Promise<void> {
-    return this.#enqueue(() => this.#syncNow('all'));
+    return this.#enqueue(() => this.#syncNow('all', true));
   }
 
   /** Writes what is queued, fsyncs and closes; idempotent. */
@@ -507,12 +507,13 @@ export class DiskLog {
 
   /**
    * Fsyncs the data if it is dirty, and the index when `index` is 'all' and it lags at all, or
-   * when it lags by at least INDEX_SYNC_LAG_BYTES (policy-driven syncs).
+   * when it lags by at least INDEX_SYNC_LAG_BYTES (policy-driven syncs). A new store's first fsync
+   * comes with the first of these that fsyncs anything, or with `store` (an explicit `sync()`).
    */
-  async #syncNow(index: 'all' | 'lagging' = 'lagging'): Promise<void> {
+  async #syncNow(index: 'all' | 'lagging' = 'lagging', store = false): Promise<void> {
     const syncIndex =
       index === 'all' ? this.#indexLagBytes > 0 : this.#indexLagBytes >= INDEX_SYNC_LAG_BYTES;
-    if (!this.#dirty && !syncIndex) return;
+    if (!this.#dirty && !syncIndex && !(store && this.#storePending)) return;
     const generation = this.#generation;
     try {
       const operations: Promise<void>[] = [];
