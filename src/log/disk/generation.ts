@@ -20,6 +20,7 @@ import {
 } from './format.js';
 import { decodeFailure } from './format-version.js';
 import type { FileSystem, FsFile } from './fs.js';
+import { settleAll } from './settle.js';
 
 /** The open files of one generation. Reads in flight keep it open after it is retired. */
 export class Generation {
@@ -139,12 +140,16 @@ export async function writeManifest(
   await fs.syncDir(dir);
 }
 
-/** Creates the files of a new generation with their headers (not yet in force: no manifest points at them). */
+/**
+ * Creates the files of a new generation with their headers (not yet in force: no manifest points
+ * at them). `mayExist: false` when the caller knows the names are free (no truncate needed).
+ */
 export async function createGeneration(
   fs: FileSystem,
   dir: string,
   number: number,
   baseSeq: number,
+  mayExist = true,
 ): Promise<Generation> {
   const dataPath = join(dir, generationFileName(number, 'dat'));
   const indexPath = join(dir, generationFileName(number, 'idx'));
@@ -152,8 +157,7 @@ export async function createGeneration(
   let index: FsFile | null = null;
   try {
     index = await fs.open(indexPath, 'create');
-    await data.truncate(0);
-    await index.truncate(0);
+    if (mayExist) await settleAll([data.truncate(0), index.truncate(0)]);
     await data.write(encodeFileHeader({ magic: DATA_MAGIC, generation: number, baseSeq }), 0);
     await index.write(encodeFileHeader({ magic: INDEX_MAGIC, generation: number, baseSeq }), 0);
     return new Generation(dir, number, baseSeq, data, index);
@@ -183,10 +187,11 @@ export async function openGeneration(
     ] as const) {
       const name = generationFileName(manifest.generation, kind);
       const path = join(dir, name);
-      const exists = await fs.exists(path);
-      if (!exists && !rebuildBlank)
+      const exists = !rebuildBlank || (await fs.exists(path));
+      const file = await fs.open(path, rebuildBlank ? 'create' : 'readwrite').catch((error) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         throw new CorruptError(path, 'the manifest names it but it does not exist');
-      const file = await fs.open(path, rebuildBlank ? 'create' : 'readwrite');
+      });
       files.push(file);
       const headerBytes = new Uint8Array(FILE_HEADER_BYTES);
       const read = await file.read(headerBytes, 0);

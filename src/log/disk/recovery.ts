@@ -52,7 +52,14 @@ export async function recoverGeneration(
   // 1. Index entries whose checksums pass and whose offsets chain.
   let expectedOffset = FILE_HEADER_BYTES;
   let position = FILE_HEADER_BYTES;
-  const chunk = new Uint8Array(INDEX_READ_BYTES - (INDEX_READ_BYTES % INDEX_ENTRY_BYTES));
+  // Buffers no larger than the file needs: a node opening thousands of small channels would
+  // otherwise allocate and zero megabytes per channel.
+  const chunk = new Uint8Array(
+    Math.min(
+      INDEX_READ_BYTES - (INDEX_READ_BYTES % INDEX_ENTRY_BYTES),
+      Math.max(0, indexSize - FILE_HEADER_BYTES),
+    ),
+  );
   const chunkView = new DataView(chunk.buffer);
   indexScan: while (position + INDEX_ENTRY_BYTES <= indexSize) {
     const read = await generation.index.read(
@@ -105,7 +112,7 @@ export async function recoverGeneration(
   const lastRow = rows.count > 0 ? rows.rowAt(rows.count - 1) : null;
   let dataEnd =
     lastRow === null ? FILE_HEADER_BYTES : lastRow.offset + RECORD_HEADER_BYTES + lastRow.length;
-  let buffer = new Uint8Array(SCAN_READ_BYTES);
+  let buffer = new Uint8Array(Math.min(SCAN_READ_BYTES, Math.max(0, dataSize - dataEnd)));
   let rebuilt = 0;
   let torn = false;
   scan: while (!torn && dataEnd + RECORD_HEADER_BYTES <= dataSize) {

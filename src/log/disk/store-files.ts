@@ -99,12 +99,13 @@ export async function initializeStore(
   // than the data file's, so the data file is never found without it.
   const manifestFile = await fs.open(join(dir, MANIFEST_NAME), 'create');
   try {
-    await manifestFile.truncate(0);
+    if (found === 'blank') await manifestFile.truncate(0);
     await manifestFile.write(encodeManifest(CREATION_MANIFEST), 0);
   } finally {
     await manifestFile.close();
   }
-  const created = await createGeneration(fs, dir, CREATION_MANIFEST.generation, 0);
+  // Any files of ours were removed above: the names are free.
+  const created = await createGeneration(fs, dir, CREATION_MANIFEST.generation, 0, false);
   return { manifest: CREATION_MANIFEST, created };
 }
 
