@@ -171,8 +171,10 @@ export class DiskLog {
     log.repairs.push(...repairs);
     try {
       await log.#recover(manifest, names);
+      // Recovery fsynced whatever it repaired: an idle channel holds no descriptor.
+      await log.#generation.release();
     } catch (error) {
-      await generation.close();
+      await log.#generation.close();
       throw error;
     }
     return log;

@@ -20,27 +20,43 @@ import {
 } from './format.js';
 import { decodeFailure } from './format-version.js';
 import type { FileSystem, FsFile } from './fs.js';
+import { LazyFile } from './lazy-file.js';
 import { settleAll } from './settle.js';
 
-/** The open files of one generation. Reads in flight keep it open after it is retired. */
+/**
+ * The files of one generation, their descriptors held while in use (see LazyFile). Reads in flight
+ * keep it open after it is retired.
+ */
 export class Generation {
   readonly number: number;
   readonly baseSeq: number;
-  readonly data: FsFile;
-  readonly index: FsFile;
+  readonly data: LazyFile;
+  readonly index: LazyFile;
   readonly dataPath: string;
   readonly indexPath: string;
   #readers = 0;
   #retired = false;
   #closed: Promise<void> | null = null;
 
-  constructor(dir: string, number: number, baseSeq: number, data: FsFile, index: FsFile) {
+  constructor(
+    fs: FileSystem,
+    dir: string,
+    number: number,
+    baseSeq: number,
+    data: FsFile,
+    index: FsFile,
+  ) {
     this.number = number;
     this.baseSeq = baseSeq;
-    this.data = data;
-    this.index = index;
     this.dataPath = join(dir, generationFileName(number, 'dat'));
     this.indexPath = join(dir, generationFileName(number, 'idx'));
+    this.data = new LazyFile(fs, this.dataPath, data);
+    this.index = new LazyFile(fs, this.indexPath, index);
+  }
+
+  /** Gives back both descriptors while the channel is idle; the next use opens them again. */
+  release(): Promise<void> {
+    return settleAll([this.data.release(), this.index.release()]);
   }
 
   /** Runs a read against this generation's files, keeping them open until it finishes. */
@@ -160,7 +176,7 @@ export async function createGeneration(
     if (mayExist) await settleAll([data.truncate(0), index.truncate(0)]);
     await data.write(encodeFileHeader({ magic: DATA_MAGIC, generation: number, baseSeq }), 0);
     await index.write(encodeFileHeader({ magic: INDEX_MAGIC, generation: number, baseSeq }), 0);
-    return new Generation(dir, number, baseSeq, data, index);
+    return new Generation(fs, dir, number, baseSeq, data, index);
   } catch (error) {
     await Promise.allSettled([data.close(), index?.close()]);
     throw error;
@@ -214,7 +230,7 @@ export async function openGeneration(
         );
       }
     }
-    return new Generation(dir, manifest.generation, manifest.baseSeq, files[0]!, files[1]!);
+    return new Generation(fs, dir, manifest.generation, manifest.baseSeq, files[0]!, files[1]!);
   } catch (error) {
     await Promise.allSettled(files.map((file) => file.close()));
     throw error;

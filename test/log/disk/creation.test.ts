@@ -5,15 +5,17 @@
 // synced, must reopen cleanly: an acknowledged channel exists, and nothing acknowledged is lost.
 
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { FsyncPolicy } from '../../../src/log/config.js';
 import { CoalescingDirSync } from '../../../src/log/disk/dir-sync.js';
 import { MemoryFileSystem } from '../../../src/log/disk/memory-fs.js';
+import { openMany } from '../../../src/log/open-many.js';
 import { Redex } from '../../../src/log/redex.js';
 import { SeededRandom } from '../../../src/time/random.js';
 import { VirtualClock } from '../../../src/time/virtual-clock.js';
 import { FaultyFs } from './faulty-fs.js';
-import { payloadFor, readAll } from './helpers.js';
+import { payloadFor, readAll, tempDir } from './helpers.js';
 
 const ROOT = '/data';
 const CHANNEL = 'orders/eu/audit';
@@ -239,5 +241,28 @@ describe('CoalescingDirSync', () => {
     calls[1]!.done();
     await again;
     assert.equal(syncer.inFlight, 0);
+  });
+});
+
+describe('descriptors of idle channels', () => {
+  const openDescriptors = () => readdirSync('/proc/self/fd').length;
+
+  test('an opened channel holds no descriptor until its first read or write', async () => {
+    const dir = tempDir();
+    const names = Array.from({ length: 50 }, (_, i) => `idle/c${i}`);
+    for (const round of ['create', 'reopen']) {
+      const redex = new Redex({ dir, clock: new VirtualClock() });
+      const before = openDescriptors();
+      const files = await openMany(
+        redex,
+        names.map((name) => ({ name, config: { persistent: true } })),
+      );
+      assert.ok(openDescriptors() - before < 5, `${round}: ${openDescriptors() - before} held`);
+      await files[0]!.append(payloadFor(round.length));
+      assert.equal(openDescriptors() - before, 2, `${round}: the data and index files, once used`);
+      assert.equal((await readAll(files[0]!)).length, round === 'create' ? 1 : 2);
+      await redex.close();
+      assert.ok(openDescriptors() - before <= 0, `${round}: all closed`);
+    }
   });
 });
