@@ -41,7 +41,7 @@ import {
   writeManifest,
 } from './generation.js';
 import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
-import { DiskQuorumState } from './quorum-state.js';
+import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
 import { recoverGeneration } from './recovery.js';
 import { RowIndex } from './rows.js';
 import { settleAll } from './settle.js';
@@ -115,6 +115,8 @@ export class DiskLog {
    * is in force): the first fsync of anything in it makes the whole store durable first.
    */
   #storePending: boolean;
+  /** Created by this open, with no quorum-state file beside it: its first load reads nothing. */
+  #createdEmpty = false;
   /** What recovery repaired at open (empty for a clean open). */
   readonly repairs: string[] = [];
 
@@ -141,6 +143,7 @@ export class DiskLog {
     const found = await findManifest(fs, dir, names);
     let manifest: Manifest;
     let generation: Generation;
+    let created = false;
     if (typeof found !== 'string') {
       manifest = found;
       generation = await openGeneration(fs, dir, manifest, repairs);
@@ -151,6 +154,7 @@ export class DiskLog {
         generation = await openGeneration(fs, dir, manifest, repairs);
       } else {
         generation = initialized.created;
+        created = true;
         // Acknowledging the channel needs only its directory to survive a crash: fsync every
         // directory between the manager's root and the store (their entries), all at once. The
         // store's own files may be lost or blank after a crash, which recovery takes for this
@@ -169,8 +173,10 @@ export class DiskLog {
       highest = Math.max(highest, parseGenerationFileName(name)?.generation ?? 0);
     const log = new DiskLog(options, generation, highest, isCreationManifest(manifest));
     log.repairs.push(...repairs);
+    log.#createdEmpty = created && !names.some(isQuorumStateFileName);
     try {
-      await log.#recover(manifest, names);
+      // A store created just now has nothing to recover: its files hold their headers only.
+      if (!created) await log.#recover(manifest, names);
       // Recovery fsynced whatever it repaired: an idle channel holds no descriptor.
       await log.#generation.release();
     } catch (error) {
@@ -333,7 +339,11 @@ export class DiskLog {
 
   /** INTERNAL (replication): the channel's durable votes and leader epochs, next to its log. */
   get quorumState(): DiskQuorumState {
-    this.#quorumState ??= new DiskQuorumState(this.#options.fs, this.#options.dir);
+    this.#quorumState ??= new DiskQuorumState(
+      this.#options.fs,
+      this.#options.dir,
+      this.#createdEmpty,
+    );
     return this.#quorumState;
   }
 

@@ -67,9 +67,14 @@ export class DiskQuorumState implements QuorumStateStore {
    */
   #everFailed = false;
 
-  constructor(fs: FileSystem, dir: string) {
+  /** True until the first load of a store known to hold no quorum-state file (created just now). */
+  #knownAbsent: boolean;
+
+  /** `knownAbsent`: the caller just created the directory's contents, with no file of ours. */
+  constructor(fs: FileSystem, dir: string, knownAbsent = false) {
     this.#fs = fs;
     this.#dir = dir;
+    this.#knownAbsent = knownAbsent;
   }
 
   load(nextSeq: number): Promise<QuorumState> {
@@ -193,6 +198,15 @@ export class DiskQuorumState implements QuorumStateStore {
 
   async #read(): Promise<Loaded> {
     const fs = this.#fs;
+    const knownAbsent = this.#knownAbsent;
+    this.#knownAbsent = false;
+    if (knownAbsent) {
+      return {
+        vote: { epoch: 0, votedFor: null, cleanShutdown: false },
+        history: [],
+        historyBytes: null,
+      };
+    }
     const names = await fs.readdir(this.#dir);
     // A temporary file is a replacement that never reached its rename: the old file is in force.
     for (const temp of [VOTE_TEMP_NAME, HISTORY_TEMP_NAME]) {

@@ -185,6 +185,57 @@ describe('creating a persistent channel', () => {
     });
   });
 
+  test('a new channel has no quorum-state file: it loads as epoch 0, no vote, not clean, and marking it open writes nothing', async () => {
+    const { memory, fs } = await freshDisk();
+    const file = await open(fs).file;
+    const state = file.quorumState;
+    assert.deepEqual(await state.load(file.nextSeq), {
+      epoch: 0,
+      votedFor: null,
+      cleanShutdown: false,
+      history: [],
+    });
+    const before = fs.ops.length;
+    await state.markOpen();
+    assert.deepEqual(fs.ops.slice(before), [], 'already so: no file, no fsync');
+    await state.markCleanShutdown();
+    assert.ok(
+      fs.ops.slice(before).includes('rename:EPOCH.tmp->EPOCH'),
+      'the clean mark is written',
+    );
+    // After a crash with the clean mark durable, the next open must clear it durably.
+    memory.crash();
+    const again = open(new FaultyFs(memory));
+    const reopened = await again.file;
+    assert.equal((await reopened.quorumState.load(reopened.nextSeq)).cleanShutdown, true);
+    await reopened.quorumState.markOpen();
+    memory.crash();
+    const third = await open(memory).file;
+    assert.equal((await third.quorumState.load(third.nextSeq)).cleanShutdown, false);
+  });
+
+  test('sync() of a new, empty channel makes its store durable', async () => {
+    const { memory } = await freshDisk();
+    const file = await open(memory).file;
+    await file.sync();
+    memory.crash();
+    assert.ok(
+      ['MANIFEST', '0000000001.dat', '0000000001.idx'].every((name) =>
+        memory.paths.includes(`${STORE}/${name}`),
+      ),
+    );
+    for (const [name, bytes] of [
+      ['MANIFEST', 36],
+      ['0000000001.dat', 32],
+      ['0000000001.idx', 32],
+    ] as const) {
+      const kept = await memory.open(`${STORE}/${name}`, 'read');
+      assert.equal(await kept.size(), bytes, `${name} survives whole`);
+    }
+    const reopened = await open(memory).file;
+    assert.equal(reopened.nextSeq, 0);
+  });
+
   test('many channels created at once share the fsyncs of their common parents', async () => {
     const { fs } = await freshDisk();
     const redex = new Redex({ dir: ROOT, fs, clock: new VirtualClock() });
