@@ -137,8 +137,10 @@ export class DiskLog {
   /** Opens (creating if needed) and recovers the store in `options.dir`. */
   static async open(options: DiskLogOptions): Promise<DiskLog> {
     const { fs, dir } = options;
-    await fs.mkdir(dir);
+    // An existing store lists its files; an empty listing (no directory yet, or an empty one)
+    // needs the directories made, and then they are still empty.
     const names = await fs.readdir(dir);
+    if (names.length === 0) await fs.mkdir(dir);
     const repairs: string[] = [];
     const found = await findManifest(fs, dir, names);
     let manifest: Manifest;
