@@ -6,7 +6,8 @@
 export type Column = Uint32Array | Float64Array | BigInt64Array;
 export type Columns = Record<string, Column>;
 
-const INITIAL_CAPACITY = 1024;
+/** Small: a node may hold thousands of mostly idle channels, each with a deque or two. */
+const INITIAL_CAPACITY = 16;
 
 export class ColumnDeque<C extends Columns> {
   readonly #make: (capacity: number) => C;

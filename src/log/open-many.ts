@@ -1,5 +1,5 @@
 // Opening many channels at once (a node starting with thousands of them). One `openFile` is mostly
-// waiting on the file system (directories, the quorum state files, their fsyncs), so opening
+// waiting on the file system (directories, recovery reads, a few fsyncs), so opening
 // them one after another leaves the disk and the CPU idle; all at once would open thousands of
 // descriptors and fsyncs together. Here a bounded number run concurrently.
 
@@ -33,7 +33,22 @@ export async function openMany(
   specs: readonly OpenSpec[],
   options: OpenManyOptions = {},
 ): Promise<RedexFile[]> {
-  const concurrency = options.concurrency ?? OPEN_MANY_CONCURRENCY_DEFAULT;
+  return mapBounded(specs, options.concurrency ?? OPEN_MANY_CONCURRENCY_DEFAULT, (spec) =>
+    redex.openFile(spec.name, spec.config),
+  );
+}
+
+/**
+ * Runs `body` over `items` with at most `concurrency` calls in flight (1..OPEN_MANY_CONCURRENCY_MAX);
+ * resolves to the results in the order of `items`. The first failure stops starting new calls and
+ * rejects once those in flight have settled. For callers that open channels through more than the
+ * Redex (a node's service opening its configured channels at start).
+ */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  body: (item: T) => Promise<R>,
+): Promise<R[]> {
   if (
     !Number.isSafeInteger(concurrency) ||
     concurrency < 1 ||
@@ -44,21 +59,20 @@ export async function openMany(
       `openMany: concurrency must be an integer in 1..${OPEN_MANY_CONCURRENCY_MAX}, got ${concurrency}`,
     );
   }
-  const files: RedexFile[] = new Array(specs.length);
+  const results: R[] = new Array(items.length);
   let next = 0;
   let failure: { error: unknown } | null = null;
   const worker = async (): Promise<void> => {
-    while (failure === null && next < specs.length) {
+    while (failure === null && next < items.length) {
       const index = next++;
-      const spec = specs[index] as OpenSpec;
       try {
-        files[index] = await redex.openFile(spec.name, spec.config);
+        results[index] = await body(items[index] as T);
       } catch (error) {
         failure ??= { error };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   if (failure !== null) throw (failure as { error: unknown }).error;
-  return files;
+  return results;
 }

@@ -18,6 +18,7 @@ import {
   resolveFileConfig,
   sameFileConfig,
 } from './config.js';
+import { CoalescingDirSync } from './disk/dir-sync.js';
 import { DiskLog, removeStore } from './disk/disk-log.js';
 import { STORE_DIR_NAME } from './disk/format.js';
 import { type FileSystem, nodeFileSystem } from './disk/fs.js';
@@ -48,6 +49,8 @@ export class Redex {
   readonly random: Random;
   readonly fs: FileSystem;
   readonly #files = new Map<string, OpenEntry>();
+  /** Channels created at once share the fsyncs of their common parent directories. */
+  readonly #dirSync: CoalescingDirSync;
   #replication: ReplicationAttachment | null = null;
   #closed = false;
 
@@ -65,6 +68,8 @@ export class Redex {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
     this.fs = options.fs ?? nodeFileSystem;
+    const fs = this.fs;
+    this.#dirSync = new CoalescingDirSync((path) => fs.syncDir(path));
   }
 
   /**
@@ -252,6 +257,7 @@ export class Redex {
         clock: this.clock,
         dir: storeDir,
         parentDirs: [this.dir!, ...parentDirs],
+        syncDir: (path) => this.#dirSync.sync(path),
         channel: name,
         fsync: config.fsync,
         cacheBytes: config.cacheBytes,

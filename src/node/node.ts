@@ -12,6 +12,7 @@ import {
   type StartedMeshNode,
   startMeshNode,
 } from '../cluster/start-node.js';
+import { mapBounded, OPEN_MANY_CONCURRENCY_DEFAULT } from '../log/open-many.js';
 import { Redex } from '../log/redex.js';
 import { type NodeNameResolver, ReplicationMetrics } from '../replication/metrics.js';
 import type { Clock } from '../time/clock.js';
@@ -118,17 +119,22 @@ export async function startNode(
             },
           });
     cleanup.push(() => service.shutdown());
-    for (const spec of config.channels) await service.createChannel(spec, { origin: 'config' });
-    for (const spec of registry.specs) {
-      if (config.channels.some((configured) => configured.name === spec.name)) {
-        logger.warn(
-          { channel: spec.name },
-          'channel is in the config and the registry; the config wins',
-        );
-        continue;
-      }
-      await service.createChannel(spec, { origin: 'registry' });
-    }
+    // Thousands of channels open in bounded parallel: one open mostly waits on the disk.
+    await mapBounded(config.channels, OPEN_MANY_CONCURRENCY_DEFAULT, (spec) =>
+      service.createChannel(spec, { origin: 'config' }),
+    );
+    const configured = new Set(config.channels.map((spec) => spec.name));
+    const remembered = registry.specs.filter((spec) => {
+      if (!configured.has(spec.name)) return true;
+      logger.warn(
+        { channel: spec.name },
+        'channel is in the config and the registry; the config wins',
+      );
+      return false;
+    });
+    await mapBounded(remembered, OPEN_MANY_CONCURRENCY_DEFAULT, (spec) =>
+      service.createChannel(spec, { origin: 'registry' }),
+    );
     const http = new NodeHttpServer({
       service,
       token: config.http.token,

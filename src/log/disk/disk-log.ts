@@ -29,19 +29,29 @@ import {
   encodeUnsealedRecords,
   FILE_HEADER_BYTES,
   INDEX_ENTRY_BYTES,
-  MANIFEST_NAME,
   type Manifest,
   parseGenerationFileName,
   RECORD_HEADER_BYTES,
 } from './format.js';
 import type { FileSystem } from './fs.js';
-import { type Generation, openGeneration, readManifest, writeManifest } from './generation.js';
+import {
+  type Generation,
+  isCreationManifest,
+  openGeneration,
+  writeManifest,
+} from './generation.js';
 import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
-import { DiskQuorumState } from './quorum-state.js';
+import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
 import { recoverGeneration } from './recovery.js';
 import { RowIndex } from './rows.js';
 import { settleAll } from './settle.js';
-import { initializeStore, removeSwitchLeftovers, writeNextGeneration } from './store-files.js';
+import {
+  findManifest,
+  initializeStore,
+  makeStoreDurable,
+  removeSwitchLeftovers,
+  writeNextGeneration,
+} from './store-files.js';
 
 // Moved to their own modules; still exported here for the code and tests that import them from here.
 export { COMPACT_DEAD_BYTES_MIN } from './compaction.js';
@@ -71,6 +81,8 @@ export interface DiskLogOptions {
   readonly compactDeadBytesMin?: number;
   /** Directories between the manager's root and `dir`, made durable when the store is created. */
   readonly parentDirs?: readonly string[];
+  /** Fsyncs a directory; the manager passes one that shares each fsync between channels. */
+  readonly syncDir?: (path: string) => Promise<void>;
 }
 
 export class DiskLog {
@@ -98,11 +110,24 @@ export class DiskLog {
   #syncTimer: TimerHandle | null = null;
   #closing: Promise<void> | null = null;
   #quorumState: DiskQuorumState | null = null;
+  /**
+   * True while the store may still be as its creation left it, not fsynced (the creation manifest
+   * is in force): the first fsync of anything in it makes the whole store durable first.
+   */
+  #storePending: boolean;
+  /** Created by this open, with no quorum-state file beside it: its first load reads nothing. */
+  #createdEmpty = false;
   /** What recovery repaired at open (empty for a clean open). */
   readonly repairs: string[] = [];
 
-  private constructor(options: DiskLogOptions, generation: Generation, highestGeneration: number) {
+  private constructor(
+    options: DiskLogOptions,
+    generation: Generation,
+    highestGeneration: number,
+    storePending: boolean,
+  ) {
     this.#options = options;
+    this.#storePending = storePending;
     this.#generation = generation;
     this.#highestGeneration = highestGeneration;
     this.#rows = new RowIndex(generation.baseSeq);
@@ -112,25 +137,52 @@ export class DiskLog {
   /** Opens (creating if needed) and recovers the store in `options.dir`. */
   static async open(options: DiskLogOptions): Promise<DiskLog> {
     const { fs, dir } = options;
-    await fs.mkdir(dir);
+    // An existing store lists its files; an empty listing (no directory yet, or an empty one)
+    // needs the directories made, and then they are still empty.
     const names = await fs.readdir(dir);
+    if (names.length === 0) await fs.mkdir(dir);
+    const repairs: string[] = [];
+    const found = await findManifest(fs, dir, names);
     let manifest: Manifest;
-    if (names.includes(MANIFEST_NAME)) {
-      manifest = await readManifest(fs, dir);
+    let generation: Generation;
+    let created = false;
+    if (typeof found !== 'string') {
+      manifest = found;
+      generation = await openGeneration(fs, dir, manifest, repairs);
     } else {
-      manifest = await initializeStore(fs, dir, names);
-      // The new directories themselves must survive a crash too.
-      for (const parent of [...(options.parentDirs ?? [])].reverse()) await fs.syncDir(parent);
+      const initialized = await initializeStore(fs, dir, names, found, repairs);
+      manifest = initialized.manifest;
+      if (initialized.created === null) {
+        generation = await openGeneration(fs, dir, manifest, repairs);
+      } else {
+        generation = initialized.created;
+        created = true;
+        // Acknowledging the channel needs only its directory to survive a crash: fsync every
+        // directory between the manager's root and the store (their entries), all at once. The
+        // store's own files may be lost or blank after a crash, which recovery takes for this
+        // creation, interrupted; they become durable with the store's first fsync.
+        const syncDir = options.syncDir ?? ((path: string) => fs.syncDir(path));
+        try {
+          await settleAll((options.parentDirs ?? []).map((parent) => syncDir(parent)));
+        } catch (error) {
+          await generation.close();
+          throw error;
+        }
+      }
     }
-    const generation = await openGeneration(fs, dir, manifest);
     let highest = manifest.generation;
     for (const name of names)
       highest = Math.max(highest, parseGenerationFileName(name)?.generation ?? 0);
-    const log = new DiskLog(options, generation, highest);
+    const log = new DiskLog(options, generation, highest, isCreationManifest(manifest));
+    log.repairs.push(...repairs);
+    log.#createdEmpty = created && !names.some(isQuorumStateFileName);
     try {
-      await log.#recover(manifest, names);
+      // A store created just now has nothing to recover: its files hold their headers only.
+      if (!created) await log.#recover(manifest, names);
+      // Recovery fsynced whatever it repaired: an idle channel holds no descriptor.
+      await log.#generation.release();
     } catch (error) {
-      await generation.close();
+      await log.#generation.close();
       throw error;
     }
     return log;
@@ -289,13 +341,17 @@ export class DiskLog {
 
   /** INTERNAL (replication): the channel's durable votes and leader epochs, next to its log. */
   get quorumState(): DiskQuorumState {
-    this.#quorumState ??= new DiskQuorumState(this.#options.fs, this.#options.dir);
+    this.#quorumState ??= new DiskQuorumState(
+      this.#options.fs,
+      this.#options.dir,
+      this.#createdEmpty,
+    );
     return this.#quorumState;
   }
 
-  /** Flushes queued appends and fsyncs both files. */
+  /** Flushes queued appends and fsyncs both files (and, on a new store, its manifest and directory). */
   sync(): Promise<void> {
-    return this.#enqueue(() => this.#syncNow('all'));
+    return this.#enqueue(() => this.#syncNow('all', true));
   }
 
   /** Writes what is queued, fsyncs and closes; idempotent. */
@@ -368,8 +424,12 @@ export class DiskLog {
         // Only the data must be durable before the ack: recovery rebuilds index entries from it.
         await settleAll(
           this.#indexLagBytes >= INDEX_SYNC_LAG_BYTES
-            ? [generation.data.sync(), this.#syncIndex(generation)]
-            : [generation.data.sync()],
+            ? [
+                generation.data.sync(),
+                this.#syncIndex(generation),
+                this.#ensureStoreDurable({ data: true, index: true }),
+              ]
+            : [generation.data.sync(), this.#ensureStoreDurable({ data: true, index: false })],
         );
       }
     } catch (error) {
@@ -461,17 +521,19 @@ export class DiskLog {
 
   /**
    * Fsyncs the data if it is dirty, and the index when `index` is 'all' and it lags at all, or
-   * when it lags by at least INDEX_SYNC_LAG_BYTES (policy-driven syncs).
+   * when it lags by at least INDEX_SYNC_LAG_BYTES (policy-driven syncs). A new store's first fsync
+   * comes with the first of these that fsyncs anything, or with `store` (an explicit `sync()`).
    */
-  async #syncNow(index: 'all' | 'lagging' = 'lagging'): Promise<void> {
+  async #syncNow(index: 'all' | 'lagging' = 'lagging', store = false): Promise<void> {
     const syncIndex =
       index === 'all' ? this.#indexLagBytes > 0 : this.#indexLagBytes >= INDEX_SYNC_LAG_BYTES;
-    if (!this.#dirty && !syncIndex) return;
+    if (!this.#dirty && !syncIndex && !(store && this.#storePending)) return;
     const generation = this.#generation;
     try {
       const operations: Promise<void>[] = [];
       if (this.#dirty) operations.push(generation.data.sync());
       if (syncIndex) operations.push(this.#syncIndex(generation));
+      operations.push(this.#ensureStoreDurable({ data: this.#dirty, index: syncIndex }));
       await settleAll(operations);
     } catch (error) {
       this.#readOnly = new IoError(
@@ -486,6 +548,22 @@ export class DiskLog {
     this.#unsyncedBytes = 0;
     this.#syncTimer?.cancel();
     this.#syncTimer = null;
+  }
+
+  /**
+   * The store's first fsync, if it has not had one (see `makeStoreDurable`), alongside an fsync
+   * of the files `syncing` names, which the caller runs itself.
+   */
+  async #ensureStoreDurable(syncing: { data: boolean; index: boolean }): Promise<void> {
+    if (!this.#storePending) return;
+    const { fs, dir } = this.#options;
+    const generation = this.#generation;
+    const files = [
+      ...(syncing.data ? [] : [generation.data]),
+      ...(syncing.index ? [] : [generation.index]),
+    ];
+    await makeStoreDurable(fs, dir, files, this.#options.syncDir ?? fs.syncDir.bind(fs));
+    this.#storePending = false;
   }
 
   async #syncIndex(generation: Generation): Promise<void> {
@@ -516,6 +594,8 @@ export class DiskLog {
     }
     const { fs, dir } = this.#options;
     try {
+      // The manifest is about to become durable: so must the files it names.
+      await this.#ensureStoreDurable({ data: false, index: false });
       await writeManifest(fs, dir, {
         generation: this.#generation.number,
         baseSeq: this.#generation.baseSeq,
@@ -586,7 +666,11 @@ export class DiskLog {
       // more often (recovery drops index entries that point past the data).
       await generation.data.truncate(dataEnd);
       await generation.index.truncate(indexEnd);
-      await settleAll([generation.data.sync(), generation.index.sync()]);
+      await settleAll([
+        generation.data.sync(),
+        generation.index.sync(),
+        this.#ensureStoreDurable({ data: true, index: true }),
+      ]);
     } catch (error) {
       this.#readOnly = new IoError(
         `channel ${channel} refuses writes: truncating it from seq ${seq} failed, so what its files hold is unknown`,
@@ -639,8 +723,9 @@ export class DiskLog {
     const next = await writeNextGeneration(fs, dir, channel, number, baseSeq, fill);
     const old = this.#generation;
     this.#generation = next;
-    // Both new files were fsynced above.
+    // Both new files were fsynced above, and the manifest naming them.
     this.#indexLagBytes = 0;
+    this.#storePending = false;
     apply();
     try {
       await fs.syncDir(dir);

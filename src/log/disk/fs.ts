@@ -1,7 +1,15 @@
 // The file-system operations persistent files use, behind an interface so tests can fail any one
 // of them (ENOSPC, EIO, a short write) at any step and check that nothing is lost or half-visible.
 
-import { constants, promises as fsp, writeSync, writevSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  promises as fsp,
+  fsync,
+  openSync,
+  writeSync,
+  writevSync,
+} from 'node:fs';
 
 export interface FsFile {
   /** Writes all of `data` at `position`. */
@@ -169,11 +177,16 @@ export const nodeFileSystem: FileSystem = {
     }
   },
   async syncDir(path) {
-    const handle = await fsp.open(path, constants.O_RDONLY);
+    // Opening and closing a directory read-only touches no data (microseconds, like the small
+    // synchronous writes above); only the fsync goes to the thread pool. One round trip instead
+    // of three matters when thousands of channels are created at once.
+    const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
     try {
-      await handle.sync();
+      await new Promise<void>((resolve, reject) => {
+        fsync(fd, (error) => (error ? reject(error) : resolve()));
+      });
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   },
 };

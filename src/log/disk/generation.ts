@@ -20,26 +20,43 @@ import {
 } from './format.js';
 import { decodeFailure } from './format-version.js';
 import type { FileSystem, FsFile } from './fs.js';
+import { LazyFile } from './lazy-file.js';
+import { settleAll } from './settle.js';
 
-/** The open files of one generation. Reads in flight keep it open after it is retired. */
+/**
+ * The files of one generation, their descriptors held while in use (see LazyFile). Reads in flight
+ * keep it open after it is retired.
+ */
 export class Generation {
   readonly number: number;
   readonly baseSeq: number;
-  readonly data: FsFile;
-  readonly index: FsFile;
+  readonly data: LazyFile;
+  readonly index: LazyFile;
   readonly dataPath: string;
   readonly indexPath: string;
   #readers = 0;
   #retired = false;
   #closed: Promise<void> | null = null;
 
-  constructor(dir: string, number: number, baseSeq: number, data: FsFile, index: FsFile) {
+  constructor(
+    fs: FileSystem,
+    dir: string,
+    number: number,
+    baseSeq: number,
+    data: FsFile,
+    index: FsFile,
+  ) {
     this.number = number;
     this.baseSeq = baseSeq;
-    this.data = data;
-    this.index = index;
     this.dataPath = join(dir, generationFileName(number, 'dat'));
     this.indexPath = join(dir, generationFileName(number, 'idx'));
+    this.data = new LazyFile(fs, this.dataPath, data);
+    this.index = new LazyFile(fs, this.indexPath, index);
+  }
+
+  /** Gives back both descriptors while the channel is idle; the next use opens them again. */
+  release(): Promise<void> {
+    return settleAll([this.data.release(), this.index.release()]);
   }
 
   /** Runs a read against this generation's files, keeping them open until it finishes. */
@@ -76,9 +93,32 @@ export async function readWholeFile(fs: FileSystem, path: string): Promise<Uint8
   }
 }
 
+/**
+ * The manifest a new store starts with. It is the only manifest written without an fsync: until
+ * the store's first fsync (`makeStoreDurable`) its files may not survive a crash, and recovery
+ * treats a blank manifest or blank generation files as that creation interrupted.
+ */
+export const CREATION_MANIFEST: Manifest = { generation: 1, baseSeq: 0, firstSeq: 0 };
+
+export function isCreationManifest(manifest: Manifest): boolean {
+  return (
+    manifest.generation === CREATION_MANIFEST.generation &&
+    manifest.baseSeq === CREATION_MANIFEST.baseSeq &&
+    manifest.firstSeq === CREATION_MANIFEST.firstSeq
+  );
+}
+
+/** Bytes a write never reached (a crash before writeback): shorter than `size`, or all zeros. */
+export function isBlank(bytes: Uint8Array, size: number): boolean {
+  return bytes.byteLength < size || bytes.every((byte) => byte === 0);
+}
+
 export async function readManifest(fs: FileSystem, dir: string): Promise<Manifest> {
   const path = join(dir, MANIFEST_NAME);
-  const bytes = await readWholeFile(fs, path);
+  return parseManifest(path, await readWholeFile(fs, path));
+}
+
+export function parseManifest(path: string, bytes: Uint8Array): Manifest {
   const decoded = decodeManifest(bytes);
   if (typeof decoded === 'string') throw decodeFailure(path, bytes, MANIFEST_MAGIC, decoded);
   return decoded;
@@ -116,12 +156,16 @@ export async function writeManifest(
   await fs.syncDir(dir);
 }
 
-/** Creates the files of a new generation with their headers (not yet in force: no manifest points at them). */
+/**
+ * Creates the files of a new generation with their headers (not yet in force: no manifest points
+ * at them). `mayExist: false` when the caller knows the names are free (no truncate needed).
+ */
 export async function createGeneration(
   fs: FileSystem,
   dir: string,
   number: number,
   baseSeq: number,
+  mayExist = true,
 ): Promise<Generation> {
   const dataPath = join(dir, generationFileName(number, 'dat'));
   const indexPath = join(dir, generationFileName(number, 'idx'));
@@ -129,36 +173,53 @@ export async function createGeneration(
   let index: FsFile | null = null;
   try {
     index = await fs.open(indexPath, 'create');
-    await data.truncate(0);
-    await index.truncate(0);
+    if (mayExist) await settleAll([data.truncate(0), index.truncate(0)]);
     await data.write(encodeFileHeader({ magic: DATA_MAGIC, generation: number, baseSeq }), 0);
     await index.write(encodeFileHeader({ magic: INDEX_MAGIC, generation: number, baseSeq }), 0);
-    return new Generation(dir, number, baseSeq, data, index);
+    return new Generation(fs, dir, number, baseSeq, data, index);
   } catch (error) {
     await Promise.allSettled([data.close(), index?.close()]);
     throw error;
   }
 }
 
-/** Opens the generation the manifest names, checking both headers against it. */
+/**
+ * Opens the generation the manifest names, checking both headers against it. Under the creation
+ * manifest a missing or blank file is a creation whose files never reached the disk (nothing in
+ * them was ever fsynced, so nothing was promised): it gets its header again, noted in `repairs`.
+ */
 export async function openGeneration(
   fs: FileSystem,
   dir: string,
   manifest: Manifest,
+  repairs: string[] = [],
 ): Promise<Generation> {
   const files: FsFile[] = [];
+  const rebuildBlank = isCreationManifest(manifest);
   try {
     for (const [kind, magic] of [
       ['dat', DATA_MAGIC],
       ['idx', INDEX_MAGIC],
     ] as const) {
-      const path = join(dir, generationFileName(manifest.generation, kind));
-      if (!(await fs.exists(path)))
+      const name = generationFileName(manifest.generation, kind);
+      const path = join(dir, name);
+      const exists = !rebuildBlank || (await fs.exists(path));
+      const file = await fs.open(path, rebuildBlank ? 'create' : 'readwrite').catch((error) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         throw new CorruptError(path, 'the manifest names it but it does not exist');
-      const file = await fs.open(path, 'readwrite');
+      });
       files.push(file);
       const headerBytes = new Uint8Array(FILE_HEADER_BYTES);
       const read = await file.read(headerBytes, 0);
+      if (rebuildBlank && isBlank(headerBytes.subarray(0, read), FILE_HEADER_BYTES)) {
+        await file.truncate(0);
+        await file.write(encodeFileHeader({ magic, generation: 1, baseSeq: 0 }), 0);
+        await file.sync();
+        repairs.push(
+          `${exists ? 'rewrote the blank' : 'recreated the missing'} ${name} of a new channel (its creation was not yet durable)`,
+        );
+        continue;
+      }
       const header = decodeFileHeader(headerBytes.subarray(0, read), magic);
       if (typeof header === 'string')
         throw decodeFailure(path, headerBytes.subarray(0, read), magic, header);
@@ -169,7 +230,7 @@ export async function openGeneration(
         );
       }
     }
-    return new Generation(dir, manifest.generation, manifest.baseSeq, files[0]!, files[1]!);
+    return new Generation(fs, dir, manifest.generation, manifest.baseSeq, files[0]!, files[1]!);
   } catch (error) {
     await Promise.allSettled(files.map((file) => file.close()));
     throw error;

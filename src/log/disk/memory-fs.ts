@@ -2,9 +2,12 @@
 // completes as a microtask, so runs in virtual time are reproducible (real file I/O finishes on
 // libuv's thread pool at times no seed controls). It models what a power cut does: each file
 // keeps its last fsynced contents plus, optionally, a prefix of what was written after
-// (`crash(keepUnsynced)`), so recovery code meets torn tails as it would on a real disk.
+// (`crash(keepUnsynced)`), so recovery code meets torn tails as it would on a real disk. With
+// `durableEntries`, it also models directories: a crash keeps only the entries (files, sub-
+// directories, renames, deletions) a directory had at its last `syncDir`, so tests can check
+// which creations survive.
 
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { FileSystem, FsFile } from './fs.js';
 
 interface MemoryInode {
@@ -27,11 +30,27 @@ function ebadf(): NodeJS.ErrnoException {
   return error;
 }
 
+export interface MemoryFileSystemOptions {
+  /** Whether a crash also forgets directory entries made since the directory's last syncDir. */
+  readonly durableEntries?: boolean;
+}
+
 export class MemoryFileSystem implements FileSystem {
   readonly #files = new Map<string, MemoryInode>();
   readonly #dirs = new Set<string>(['/']);
   /** Incremented by `crash`: handles opened before it fail from then on. */
   #epoch = 0;
+  /** With `durableEntries`: each directory's entries as of its last syncDir (null: a directory). */
+  readonly #synced: Map<string, Map<string, MemoryInode | null>> | null;
+
+  constructor(options: MemoryFileSystemOptions = {}) {
+    this.#synced = options.durableEntries === true ? new Map([['/', new Map()]]) : null;
+  }
+
+  /** Directories, sorted (for tests). */
+  get dirs(): string[] {
+    return [...this.#dirs].sort();
+  }
 
   /** Paths of every file, sorted (for tests). */
   get paths(): string[] {
@@ -41,7 +60,14 @@ export class MemoryFileSystem implements FileSystem {
   /** Forget everything not fsynced; `keepUnsynced(path, unsyncedBytes)` may keep a prefix of it. */
   crash(keepUnsynced: (path: string, unsyncedBytes: number) => number = () => 0): void {
     this.#epoch++;
-    for (const [path, inode] of this.#files) {
+    // Every file a crash may bring back: the current ones, and those only a synced directory names.
+    const inodes = new Map<MemoryInode, string>();
+    for (const [path, inode] of this.#files) inodes.set(inode, path);
+    for (const [dir, entries] of this.#synced ?? []) {
+      for (const [name, inode] of entries)
+        if (inode !== null && !inodes.has(inode)) inodes.set(inode, join(dir, name));
+    }
+    for (const [inode, path] of inodes) {
       const unsynced = Math.max(0, inode.size - inode.durable.byteLength);
       const keep = Math.min(unsynced, Math.max(0, Math.floor(keepUnsynced(path, unsynced))));
       const survivor = new Uint8Array(inode.durable.byteLength + keep);
@@ -54,6 +80,23 @@ export class MemoryFileSystem implements FileSystem {
       inode.size = survivor.byteLength;
       inode.durable = survivor.slice();
     }
+    if (this.#synced !== null) this.#restoreSyncedEntries(this.#synced);
+  }
+
+  /** After a crash: only what the directories held at their last syncDir, from the root down. */
+  #restoreSyncedEntries(synced: Map<string, Map<string, MemoryInode | null>>): void {
+    this.#files.clear();
+    this.#dirs.clear();
+    const pending = ['/'];
+    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+      this.#dirs.add(dir);
+      for (const [name, inode] of synced.get(dir) ?? []) {
+        const path = join(dir, name);
+        if (inode === null) pending.push(path);
+        else this.#files.set(path, inode);
+      }
+    }
+    for (const dir of [...synced.keys()]) if (!this.#dirs.has(dir)) synced.delete(dir);
   }
 
   async open(path: string, mode: 'read' | 'readwrite' | 'create'): Promise<FsFile> {
@@ -103,6 +146,13 @@ export class MemoryFileSystem implements FileSystem {
 
   async syncDir(path: string): Promise<void> {
     if (!this.#dirs.has(path)) throw enoent(path);
+    if (this.#synced === null) return;
+    const entries = new Map<string, MemoryInode | null>();
+    for (const [file, inode] of this.#files)
+      if (dirname(file) === path) entries.set(basename(file), inode);
+    for (const dir of this.#dirs)
+      if (dir !== path && dirname(dir) === path) entries.set(basename(dir), null);
+    this.#synced.set(path, entries);
   }
 
   /** Used by handles: whether a crash happened since they were opened. */

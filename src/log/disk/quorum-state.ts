@@ -61,10 +61,20 @@ export class DiskQuorumState implements QuorumStateStore {
   #chain: Promise<void> = Promise.resolve();
   #loaded: Loaded | null = null;
   #failed: IoError | null = null;
+  /**
+   * Whether a write of this store ever failed. After one, what `load` read may sit in the page
+   * cache only, so an unchanged flag is written again rather than trusted to be on disk.
+   */
+  #everFailed = false;
 
-  constructor(fs: FileSystem, dir: string) {
+  /** True until the first load of a store known to hold no quorum-state file (created just now). */
+  #knownAbsent: boolean;
+
+  /** `knownAbsent`: the caller just created the directory's contents, with no file of ours. */
+  constructor(fs: FileSystem, dir: string, knownAbsent = false) {
     this.#fs = fs;
     this.#dir = dir;
+    this.#knownAbsent = knownAbsent;
   }
 
   load(nextSeq: number): Promise<QuorumState> {
@@ -148,6 +158,9 @@ export class DiskQuorumState implements QuorumStateStore {
   #setClean(cleanShutdown: boolean): Promise<void> {
     return this.#serial(async () => {
       const loaded = this.#writable();
+      // Already so on disk (a new channel has no EPOCH file, which reads as "not clean"): no
+      // write, so opening a new channel costs no file and no fsync here.
+      if (loaded.vote.cleanShutdown === cleanShutdown && !this.#everFailed) return;
       const next = { ...loaded.vote, cleanShutdown };
       await this.#write(() => this.#replaceVote(next));
       loaded.vote = next;
@@ -173,6 +186,7 @@ export class DiskQuorumState implements QuorumStateStore {
     try {
       await body();
     } catch (error) {
+      this.#everFailed = true;
       this.#failed = new IoError(
         `writing the quorum state in ${this.#dir} failed; it refuses writes until it is loaded again`,
         error,
@@ -184,6 +198,15 @@ export class DiskQuorumState implements QuorumStateStore {
 
   async #read(): Promise<Loaded> {
     const fs = this.#fs;
+    const knownAbsent = this.#knownAbsent;
+    this.#knownAbsent = false;
+    if (knownAbsent) {
+      return {
+        vote: { epoch: 0, votedFor: null, cleanShutdown: false },
+        history: [],
+        historyBytes: null,
+      };
+    }
     const names = await fs.readdir(this.#dir);
     // A temporary file is a replacement that never reached its rename: the old file is in force.
     for (const temp of [VOTE_TEMP_NAME, HISTORY_TEMP_NAME]) {

@@ -52,7 +52,14 @@ export async function recoverGeneration(
   // 1. Index entries whose checksums pass and whose offsets chain.
   let expectedOffset = FILE_HEADER_BYTES;
   let position = FILE_HEADER_BYTES;
-  const chunk = new Uint8Array(INDEX_READ_BYTES - (INDEX_READ_BYTES % INDEX_ENTRY_BYTES));
+  // Buffers no larger than the file needs: a node opening thousands of small channels would
+  // otherwise allocate and zero megabytes per channel.
+  const chunk = new Uint8Array(
+    Math.min(
+      INDEX_READ_BYTES - (INDEX_READ_BYTES % INDEX_ENTRY_BYTES),
+      Math.max(0, indexSize - FILE_HEADER_BYTES),
+    ),
+  );
   const chunkView = new DataView(chunk.buffer);
   indexScan: while (position + INDEX_ENTRY_BYTES <= indexSize) {
     const read = await generation.index.read(
@@ -105,9 +112,10 @@ export async function recoverGeneration(
   const lastRow = rows.count > 0 ? rows.rowAt(rows.count - 1) : null;
   let dataEnd =
     lastRow === null ? FILE_HEADER_BYTES : lastRow.offset + RECORD_HEADER_BYTES + lastRow.length;
-  let buffer = new Uint8Array(SCAN_READ_BYTES);
+  let buffer = new Uint8Array(Math.min(SCAN_READ_BYTES, Math.max(0, dataSize - dataEnd)));
   let rebuilt = 0;
-  scan: while (dataEnd + RECORD_HEADER_BYTES <= dataSize) {
+  let torn = false;
+  scan: while (!torn && dataEnd + RECORD_HEADER_BYTES <= dataSize) {
     const read = await generation.data.read(
       buffer.subarray(0, Math.min(buffer.byteLength, dataSize - dataEnd)),
       dataEnd,
@@ -118,7 +126,10 @@ export async function recoverGeneration(
       const header = readRecordHeader(buffer, at, bufferView);
       const seq = generation.baseSeq + rows.count;
       const recordBytes = RECORD_HEADER_BYTES + header.length;
-      if (header.seq !== seq || dataEnd + at + recordBytes > dataSize) break scan;
+      if (header.seq !== seq || dataEnd + at + recordBytes > dataSize) {
+        torn = true;
+        break;
+      }
       if (at + recordBytes > read) {
         if (at === 0) {
           // One record larger than the buffer: grow to fit it (its length is bounded by the file size).
@@ -127,13 +138,17 @@ export async function recoverGeneration(
         }
         break;
       }
-      if (!recordChecksumOk(buffer, at, header.length, header.crc)) break scan;
+      if (!recordChecksumOk(buffer, at, header.length, header.crc)) {
+        torn = true;
+        break;
+      }
       rows.push(dataEnd + at, header.length, header.timestampNs);
       rebuilt++;
       at += recordBytes;
     }
-    if (at === 0) break;
+    // The records accepted in this chunk count even when a torn one ends the scan in it.
     dataEnd += at;
+    if (at === 0) break;
   }
   if (rebuilt > 0)
     repairs.push(`${rebuilt} records past the index were re-indexed from the data file`);

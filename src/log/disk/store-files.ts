@@ -1,58 +1,135 @@
 // The files of a channel's store as a whole, apart from the log that runs on them: creating a new
-// store, removing what an interrupted generation switch left behind, writing and committing the
+// store (without an fsync: see CREATION_MANIFEST) and making it durable later, removing what an
+// interrupted generation switch left behind, writing and committing the
 // next generation, and deleting the store. Only names this code writes are ever touched.
 
 import { join } from 'node:path';
 import { CorruptError, IoError } from '../errors.js';
 import {
+  DATA_MAGIC,
+  decodeFileHeader,
+  encodeManifest,
   FILE_HEADER_BYTES,
+  MANIFEST_BYTES,
   MANIFEST_NAME,
   MANIFEST_TEMP_NAME,
   type Manifest,
   parseGenerationFileName,
 } from './format.js';
-import type { FileSystem } from './fs.js';
+import type { FileSystem, FsFile } from './fs.js';
 import {
+  CREATION_MANIFEST,
   commitManifest,
   createGeneration,
   type Generation,
+  isBlank,
+  parseManifest,
   readWholeFile,
   stageManifest,
   writeManifest,
 } from './generation.js';
 import { isQuorumStateFileName } from './quorum-state.js';
+import { settleAll } from './settle.js';
 
-/** A new store, or one whose creation was interrupted before its manifest was written. */
+/** The store's manifest, or what stands in its place: no file, or a blank one (see CREATION_MANIFEST). */
+export async function findManifest(
+  fs: FileSystem,
+  dir: string,
+  names: string[],
+): Promise<Manifest | 'missing' | 'blank'> {
+  if (!names.includes(MANIFEST_NAME)) return 'missing';
+  const path = join(dir, MANIFEST_NAME);
+  const bytes = await readWholeFile(fs, path);
+  if (isBlank(bytes, MANIFEST_BYTES)) return 'blank';
+  return parseManifest(path, bytes);
+}
+
+export interface InitializedStore {
+  readonly manifest: Manifest;
+  /** The files of a store created here (not yet durable); null when an existing one was kept. */
+  readonly created: Generation | null;
+}
+
+/**
+ * A store without a manifest (a new one, or a creation cut short), or with a blank one. A blank
+ * manifest next to generation 1 from seq 0 is the creation manifest that never reached the disk:
+ * it is written again and the data kept. Otherwise data with records is refused rather than
+ * overwritten; without records the store is created afresh: the manifest, then the generation's
+ * files, written but not fsynced (the caller makes the directories durable; the files are made
+ * durable by the store's first fsync, `makeStoreDurable`).
+ */
 export async function initializeStore(
   fs: FileSystem,
   dir: string,
   names: string[],
-): Promise<Manifest> {
-  for (const name of names) {
-    const parsed = parseGenerationFileName(name);
-    if (parsed?.kind !== 'dat') continue;
+  found: 'missing' | 'blank',
+  repairs: string[],
+): Promise<InitializedStore> {
+  const generationFiles = names.filter((name) => parseGenerationFileName(name) !== null);
+  for (const name of generationFiles) {
+    if (parseGenerationFileName(name)?.kind !== 'dat') continue;
     const bytes = await readWholeFile(fs, join(dir, name));
-    if (bytes.byteLength > FILE_HEADER_BYTES) {
-      throw new CorruptError(
-        join(dir, MANIFEST_NAME),
-        `it is missing, but ${name} holds records; restore the manifest or move the files away`,
+    if (bytes.byteLength <= FILE_HEADER_BYTES) continue;
+    const header = decodeFileHeader(bytes.subarray(0, FILE_HEADER_BYTES), DATA_MAGIC);
+    const onlyCreationGeneration =
+      found === 'blank' &&
+      typeof header !== 'string' &&
+      header.generation === CREATION_MANIFEST.generation &&
+      header.baseSeq === CREATION_MANIFEST.baseSeq &&
+      generationFiles.every(
+        (other) => parseGenerationFileName(other)?.generation === CREATION_MANIFEST.generation,
       );
+    if (onlyCreationGeneration) {
+      await writeManifest(fs, dir, CREATION_MANIFEST);
+      repairs.push(
+        'rewrote the blank MANIFEST of a new channel (its creation was not yet durable)',
+      );
+      return { manifest: CREATION_MANIFEST, created: null };
     }
+    throw new CorruptError(
+      join(dir, MANIFEST_NAME),
+      `it is ${found}, but ${name} holds records; restore the manifest or move the files away`,
+    );
   }
   for (const name of names) {
     if (parseGenerationFileName(name) !== null || name === MANIFEST_TEMP_NAME)
       await fs.unlink(join(dir, name));
   }
-  const manifest: Manifest = { generation: 1, baseSeq: 0, firstSeq: 0 };
-  const generation = await createGeneration(fs, dir, manifest.generation, 0);
+  // The manifest first: on a journaling file system its entry then reaches the disk no later
+  // than the data file's, so the data file is never found without it.
+  const manifestFile = await fs.open(join(dir, MANIFEST_NAME), 'create');
   try {
-    await generation.data.sync();
-    await generation.index.sync();
+    if (found === 'blank') await manifestFile.truncate(0);
+    await manifestFile.write(encodeManifest(CREATION_MANIFEST), 0);
   } finally {
-    await generation.close();
+    await manifestFile.close();
   }
-  await writeManifest(fs, dir, manifest);
-  return manifest;
+  // Any files of ours were removed above: the names are free.
+  const created = await createGeneration(fs, dir, CREATION_MANIFEST.generation, 0, false);
+  return { manifest: CREATION_MANIFEST, created };
+}
+
+/**
+ * The first fsync of a store created without one: its manifest, the generation's `files` (those
+ * the caller is not fsyncing at the same time) and the entries of its directory, all at once.
+ * Runs with the first fsync of data, which is acknowledged only after both, so nothing durable
+ * ever sits in a store whose manifest might not be.
+ */
+export async function makeStoreDurable(
+  fs: FileSystem,
+  dir: string,
+  files: readonly FsFile[],
+  syncDir: (path: string) => Promise<void>,
+): Promise<void> {
+  const syncManifest = async (): Promise<void> => {
+    const file = await fs.open(join(dir, MANIFEST_NAME), 'readwrite');
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  };
+  await settleAll([syncManifest(), ...files.map((file) => file.sync()), syncDir(dir)]);
 }
 
 /** Removes the leftovers of an interrupted generation switch, noting each in `repairs`. */

@@ -253,6 +253,21 @@ describe('persistent files: recovery', () => {
     await redex.close();
   });
 
+  test('records re-indexed before a torn tail in the same read are kept (an index lost, then a torn data tail)', async () => {
+    const dir = tempDir();
+    const payloads = await writeEvents(dir, 10);
+    truncateSync(join(storeDir(dir), INDEX), FILE_HEADER_BYTES);
+    const dataPath = join(storeDir(dir), DATA);
+    truncateSync(dataPath, statSync(dataPath).size - 3);
+    const { redex, file } = await openPersistent(dir);
+    assert.equal(file.nextSeq, 9);
+    assert.deepEqual(
+      (await readAll(file)).map((event) => event.payload),
+      payloads.slice(0, 9),
+    );
+    await redex.close();
+  });
+
   test('a torn data tail (the last record half written) is cut back; the next seq follows the last good record', async () => {
     const dir = tempDir();
     const payloads = await writeEvents(dir, 10);
