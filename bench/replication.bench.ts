@@ -229,13 +229,32 @@ async function failover(): Promise<void> {
   });
 }
 
+/**
+ * The leader once it has led for `STABLE_LEADER_MS` in a row: the first election may go to a
+ * member that hands the channel to the preferred one soon after, which would cut a load short.
+ */
+const STABLE_LEADER_MS = 2_000;
+async function stableLeader(cluster: BenchCluster): Promise<NodeProcess> {
+  let leader = await cluster.waitForLeader();
+  let since = performance.now();
+  while (performance.now() - since < STABLE_LEADER_MS) {
+    await sleep(100);
+    const now = await cluster.waitForLeader();
+    if (now !== leader) {
+      leader = now;
+      since = performance.now();
+    }
+  }
+  return leader;
+}
+
 async function redexCatchup(persistent: boolean): Promise<void> {
   const mbs = await withCluster(
     // Two of three members run (a leader needs a majority to be elected and to commit); the
     // third starts empty once the log is loaded and is the replica that catches up.
     { nodes: 3, startOnly: 2, persistent, nicPeakBps: NIC_10G },
     async (cluster) => {
-      const leader = await cluster.waitForLeader();
+      const leader = await stableLeader(cluster);
       await leader.request({ op: 'load', count: CATCHUP_EVENTS, batch: 256, size: SIZE });
       const fresh = await cluster.spawnNode('n3');
       if (PROFILE_DIR !== undefined)
