@@ -124,6 +124,8 @@ export function onNack(
   if (!state.outstanding.take(from, nack.requestId, view.nowMs)) {
     return drop(state, InboundDrop.UnknownToken);
   }
+  // Whatever the NACK says, the pipeline's guesses no longer hold: the next request starts anew.
+  state.pipeline.clear();
   switch (nack.errorCode) {
     case NackCode.NotLeader:
       // The node stepped down; the next current-epoch Leader heartbeat says who leads now.
@@ -210,6 +212,7 @@ export function afterTruncate(
   const leader = state.tracker.believedLeader;
   // Answers to requests sent before the cut describe a log that no longer exists.
   if (leader !== null) state.outstanding.clearLeader(leader);
+  state.pipeline.clear();
   const effects = fromQuorum(state, state.quorum.afterTruncate(fromSeq));
   if (leader !== null) effects.push(...requestChunk(state, leader, view, false));
   return effects;

@@ -8,13 +8,13 @@ import { runInNewContext } from 'node:vm';
 import { settle } from '../../src/time/virtual-clock.js';
 import {
   BandwidthBudget,
+  CATCHUP_CHUNK_BYTES,
   inbound,
   NackCode,
   PARKED_REQUEST_HOLD_MS,
   type ReplicationRuntime,
   Role,
   type RuntimeFile,
-  SYNC_REQUEST_CHUNK_BYTES,
   TransitionSignal,
 } from './imports.js';
 import {
@@ -157,7 +157,7 @@ describe('runtime: pipelined catch-up', () => {
     const [target, next] = options.dispatcher.syncRequests[0]!;
     assert.equal(target, 0x20n);
     assert.equal(next.sinceSeq, 3);
-    assert.equal(next.chunkMax, SYNC_REQUEST_CHUNK_BYTES);
+    assert.equal(next.chunkMax, CATCHUP_CHUNK_BYTES, 'a pipelined request');
     assert.equal(options.dispatcher.heartbeats.length, 0);
     assert.equal(runtime.stats.chunksApplied, 1);
   });
