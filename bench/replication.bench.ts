@@ -248,14 +248,33 @@ async function stableLeader(cluster: BenchCluster): Promise<NodeProcess> {
   return leader;
 }
 
+/**
+ * Appends until the leader holds CATCHUP_EVENTS, in pieces: on a busy machine the two running
+ * members may change leaders during the load, which then goes on through the new one.
+ */
+async function loadCatchupLog(cluster: BenchCluster): Promise<NodeProcess> {
+  const piece = 100_000;
+  let leader = await stableLeader(cluster);
+  for (;;) {
+    const have = (await leader.status()).nextSeq;
+    if (have >= CATCHUP_EVENTS) return leader;
+    const count = Math.min(piece, CATCHUP_EVENTS - have);
+    try {
+      await leader.request({ op: 'load', count, batch: 256, size: SIZE });
+    } catch (error) {
+      if (!String(error).includes('LeadershipLost')) throw error;
+      leader = await stableLeader(cluster);
+    }
+  }
+}
+
 async function redexCatchup(persistent: boolean): Promise<void> {
   const mbs = await withCluster(
     // Two of three members run (a leader needs a majority to be elected and to commit); the
     // third starts empty once the log is loaded and is the replica that catches up.
     { nodes: 3, startOnly: 2, persistent, nicPeakBps: NIC_10G },
     async (cluster) => {
-      const leader = await stableLeader(cluster);
-      await leader.request({ op: 'load', count: CATCHUP_EVENTS, batch: 256, size: SIZE });
+      const leader = await loadCatchupLog(cluster);
       const fresh = await cluster.spawnNode('n3');
       if (PROFILE_DIR !== undefined)
         await Promise.all([leader, fresh].map((n) => n.request({ op: 'profileStart' })));
