@@ -262,7 +262,7 @@ async function loadCatchupLog(cluster: BenchCluster): Promise<NodeProcess> {
     try {
       await leader.request({ op: 'load', count, batch: 256, size: SIZE });
     } catch (error) {
-      if (!String(error).includes('LeadershipLost')) throw error;
+      if (!/LeadershipLost|NotLeader/.test(String(error))) throw error;
       leader = await stableLeader(cluster);
     }
   }
