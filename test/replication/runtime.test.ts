@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { UNKNOWN_EPOCH } from '../../src/replication/quorum/fetch-check.js';
 import { settle } from '../../src/time/virtual-clock.js';
 import {
   BandwidthBudget,
@@ -158,6 +159,8 @@ describe('runtime: pipelined catch-up', () => {
     assert.equal(target, 0x20n);
     assert.equal(next.sinceSeq, 3);
     assert.equal(next.chunkMax, CATCHUP_CHUNK_BYTES, 'a pipelined request');
+    // Sent before the chunk was written, from past the tail: it claims no position.
+    assert.equal(next.quorum?.lastFetchedEpoch, UNKNOWN_EPOCH);
     assert.equal(options.dispatcher.heartbeats.length, 0);
     assert.equal(runtime.stats.chunksApplied, 1);
   });
