@@ -142,6 +142,9 @@ export function onNack(
       );
     }
     case NackCode.BadRange:
+      // A pipelined request asked from past our tail: its answer says nothing about the events
+      // between, which the leader may still hold. Ask from the tail instead of skipping them.
+      if (nack.sinceSeq > view.tailSeq) return requestChunk(state, from, view, false);
       // Jump straight to the leader's first retained seq; since+1 only when it sent none.
       state.stats.skipAheads++;
       return [

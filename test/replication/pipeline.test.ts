@@ -184,6 +184,28 @@ describe('catch-up pipeline', () => {
     assert.equal(s.pipeline.leader, null);
   });
 
+  it('a BadRange answer to a request from past the tail asks from the tail instead of skipping', () => {
+    const { s, tokens } = started(100_000);
+    tokens.record(s, deliver(s, responseOf(0, 100, tokens.bySince.get(0)!), 0), 1_000);
+    const since = 100 + STRIDE;
+    const nack = {
+      kind: 'nack' as const,
+      channelId: CID,
+      sinceSeq: since,
+      errorCode: NackCode.BadRange,
+      // An event too large to send: the leader points just past it.
+      leaderFirstRetainedSeq: since + 1,
+      requestId: tokens.bySince.get(since)!,
+      detail: '',
+    };
+    const effects = onInbound(s, inbound(PEER, nack), view(Role.Replica, 100, 1_000));
+    assert.equal(ofKind(effects, 'skip-to').length, 0, 'the events from 100 are not skipped');
+    assert.deepEqual(
+      ofKind(effects, 'request').map((r) => r.sinceSeq),
+      [100],
+    );
+  });
+
   it('a leader change mid-run clears it: the old leader’s answers are dropped, the new one is asked from the tail', () => {
     const { s, tokens } = started(100_000);
     tokens.record(s, deliver(s, responseOf(0, 100, tokens.bySince.get(0)!), 0), 1_000);
