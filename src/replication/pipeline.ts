@@ -29,6 +29,11 @@ export const CATCHUP_PIPELINE_DEPTH = 4;
  * transport's frame limit and the priority lane's capacity.
  */
 export const CATCHUP_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Heartbeat periods without a request sent before a run with answers due counts as stalled and
+ * the tick (or a leader heartbeat) starts a new one from the tail.
+ */
+export const PIPELINE_STALL_HEARTBEATS = 3;
 
 export class CatchupPipeline {
   #leader: NodeId | null = null;
@@ -55,6 +60,11 @@ export class CatchupPipeline {
   /** The tail the current run started from (meaningless while idle). */
   get base(): number {
     return this.#base;
+  }
+
+  /** True when requests from past the tail are in flight (the run had its first answer). */
+  get pipelining(): boolean {
+    return this.#stride > 0 && this.#inFlight.length > 0;
   }
 
   /** True when the run is for `leader` in `epoch`. */

@@ -25,7 +25,11 @@ import type { BandwidthBudget } from './budget.js';
 import type { HeartbeatTracker } from './heartbeat-tracker.js';
 import type { LagRole } from './metrics.js';
 import type { OutstandingRequests } from './outstanding.js';
-import { CATCHUP_CHUNK_BYTES, type CatchupPipeline } from './pipeline.js';
+import {
+  CATCHUP_CHUNK_BYTES,
+  type CatchupPipeline,
+  PIPELINE_STALL_HEARTBEATS,
+} from './pipeline.js';
 import type { ChannelQuorum, QuorumEffect } from './quorum/channel-quorum.js';
 import type { TransitionSignal } from './roles.js';
 import type { RuntimeStats } from './runtime-stats.js';
@@ -199,7 +203,8 @@ export function notLeaderNack(state: ChannelState, to: NodeId, request: SyncRequ
 
 /**
  * A SyncRequest from our tail to `leader`, unless the leader is in backoff or (with
- * `checkInFlight`) a request to it is younger than one heartbeat period. `template` (from the
+ * `checkInFlight`) a request to it is younger than one heartbeat period (`PIPELINE_STALL_HEARTBEATS`
+ * periods while a pipeline run awaits answers). `template` (from the
  * tick) fixes since, chunk size and class. The request starts a new pipeline run: whatever the
  * run before had in flight is no longer counted (a stall, a restart, or a new leader).
  */
@@ -218,7 +223,11 @@ export function requestChunk(
   }
   if (checkInFlight) {
     const newest = state.outstanding.newestSentMs(leader, now);
-    if (newest !== null && now - newest < state.heartbeatMs) {
+    // A pipeline run with answers due is given longer before it counts as stalled: a slow write
+    // of one chunk must not restart it (its answers would then arrive twice).
+    const running = state.pipeline.isFor(leader, state.quorum.epoch) && state.pipeline.pipelining;
+    const patienceMs = running ? PIPELINE_STALL_HEARTBEATS * state.heartbeatMs : state.heartbeatMs;
+    if (newest !== null && now - newest < patienceMs) {
       state.stats.inFlightSkips++;
       return NO_EFFECTS;
     }

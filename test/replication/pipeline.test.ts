@@ -18,6 +18,7 @@ import {
   inbound,
   NackCode,
   onInbound,
+  PIPELINE_STALL_HEARTBEATS,
   type StepEffect,
   SYNC_REQUEST_CHUNK_BYTES,
   type SyncResponse,
@@ -204,6 +205,21 @@ describe('catch-up pipeline', () => {
       ofKind(effects, 'request').map((r) => r.sinceSeq),
       [100],
     );
+  });
+
+  it('a run with answers due is restarted from the tail only after a longer silence', () => {
+    const { s, tokens } = started(100_000);
+    tokens.record(s, deliver(s, responseOf(0, 100, tokens.bySince.get(0)!), 0), 1_000);
+    const beat = (nowMs: number) =>
+      onInbound(s, inbound(PEER, leaderHeartbeat(100_000)), view(Role.Replica, 100, nowMs));
+    assert.equal(ofKind(beat(1_000 + HB), 'request').length, 0, 'a slow write is no stall');
+    const late = 1_000 + PIPELINE_STALL_HEARTBEATS * HB;
+    assert.deepEqual(
+      ofKind(beat(late), 'request').map((r) => r.sinceSeq),
+      [100],
+      'stalled: a new run from the tail',
+    );
+    assert.equal(s.pipeline.inFlight, 1);
   });
 
   it('a leader change mid-run clears it: the old leader’s answers are dropped, the new one is asked from the tail', () => {
