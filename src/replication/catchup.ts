@@ -111,6 +111,7 @@ function response(
   firstSeq: number,
   leaderFirstRetainedSeq: number,
   events: readonly WireEvent[],
+  costBytes = syncResponseEncodedBytes({ events }),
 ): SyncRequestOutcome {
   const message: SyncResponse = {
     kind: 'response',
@@ -120,7 +121,7 @@ function response(
     requestId: request.requestId,
     events,
   };
-  return { kind: 'response', response: message, costBytes: syncResponseEncodedBytes(message) };
+  return { kind: 'response', response: message, costBytes };
 }
 
 /**
@@ -177,17 +178,18 @@ export async function handleSyncRequest(
     );
   }
   // Re-apply the budget and the no-gap rule here so a source that over-delivers cannot break
-  // the response's invariants.
-  const events: WireEvent[] = [{ seq: first.seq, payload: first.payload }];
+  // the response's invariants. The events read are sent as they are (no copy per event), cut
+  // short only where a rule stops them.
   let used = firstCost;
-  for (let i = 1; i < read.length; i++) {
-    const event = read[i]!;
+  let count = 1;
+  for (; count < read.length; count++) {
+    const event = read[count]!;
     const cost = EVENT_OVERHEAD_BYTES + event.payload.length;
-    if (event.seq !== first.seq + i || used + cost > budget) break;
+    if (event.seq !== first.seq + count || used + cost > budget) break;
     used += cost;
-    events.push({ seq: event.seq, payload: event.payload });
   }
-  return response(request, channelId, first.seq, floor, events);
+  const events: readonly WireEvent[] = count === read.length ? read : read.slice(0, count);
+  return response(request, channelId, first.seq, floor, events, SYNC_RESPONSE_HEADER_BYTES + used);
 }
 
 export type ApplyError =

@@ -16,6 +16,7 @@ export * from './host.js';
 export * from './inbox.js';
 export * from './metrics.js';
 export * from './outstanding.js';
+export * from './pipeline.js';
 export * from './placement.js';
 export * from './progress.js';
 export * from './replicator.js';

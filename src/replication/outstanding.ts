@@ -20,6 +20,13 @@ interface Entry {
   readonly leader: NodeId;
   readonly token: bigint;
   readonly sentMs: number;
+  /** The request's since_seq; null when the caller did not say. */
+  readonly sinceSeq: number | null;
+}
+
+/** What a live token's request asked for. */
+export interface TakenRequest {
+  readonly sinceSeq: number | null;
 }
 
 function keyOf(leader: NodeId, token: bigint): string {
@@ -35,8 +42,8 @@ export class OutstandingRequests {
     return this.#entries.size;
   }
 
-  /** Records a freshly minted token sent to `leader`. */
-  record(leader: NodeId, token: bigint, nowMs: number): void {
+  /** Records a freshly minted token sent to `leader` (for a request from `sinceSeq`). */
+  record(leader: NodeId, token: bigint, nowMs: number, sinceSeq: number | null = null): void {
     const key = keyOf(leader, token);
     this.#entries.delete(key);
     if (this.#entries.size >= REQUEST_REGISTRY_SOFT_CAP) this.gcExpired(nowMs);
@@ -44,7 +51,7 @@ export class OutstandingRequests {
       const oldest = this.#entries.keys().next().value as string;
       this.#entries.delete(oldest);
     }
-    this.#entries.set(key, { leader, token, sentMs: nowMs });
+    this.#entries.set(key, { leader, token, sentMs: nowMs, sinceSeq });
   }
 
   /**
@@ -52,11 +59,16 @@ export class OutstandingRequests {
    * removed either way, so an answer is acted on at most once.
    */
   take(leader: NodeId, token: bigint, nowMs: number): boolean {
+    return this.takeRequest(leader, token, nowMs) !== null;
+  }
+
+  /** As `take`, returning what the request asked for (null when the token was not live). */
+  takeRequest(leader: NodeId, token: bigint, nowMs: number): TakenRequest | null {
     const key = keyOf(leader, token);
     const entry = this.#entries.get(key);
-    if (entry === undefined) return false;
+    if (entry === undefined) return null;
     this.#entries.delete(key);
-    return nowMs - entry.sentMs < REQUEST_TTL_MS;
+    return nowMs - entry.sentMs < REQUEST_TTL_MS ? entry : null;
   }
 
   /** Forgets every token sent to `leader` (its leadership ended); returns how many. */

@@ -18,6 +18,7 @@ import type {
 import type { ReplicationDispatcher } from './dispatcher.js';
 import type { OutstandingRequests } from './outstanding.js';
 import type { ChannelQuorum } from './quorum/channel-quorum.js';
+import { UNKNOWN_EPOCH } from './quorum/fetch-check.js';
 import { ABORTED } from './runtime-loop.js';
 import type { RuntimeFile } from './runtime-options.js';
 import type { RuntimeStats } from './runtime-stats.js';
@@ -84,10 +85,15 @@ export class RuntimeSender {
       syncClass: shape.syncClass,
       quorum: {
         epoch: quorum.epoch,
-        lastFetchedEpoch: quorum.fetchEpoch(shape.sinceSeq, file.firstSeq),
+        // A pipelined request asks from past our tail: it must not claim that position (the
+        // leader would count events we do not hold yet), so it names no epoch there.
+        lastFetchedEpoch:
+          shape.sinceSeq > file.nextSeq
+            ? UNKNOWN_EPOCH
+            : quorum.fetchEpoch(shape.sinceSeq, file.firstSeq),
       },
     };
-    outstanding.record(leader, token, now);
+    outstanding.record(leader, token, now, shape.sinceSeq);
     if (!(await this.send(leader, request))) outstanding.take(leader, token, now);
   }
 

@@ -31,6 +31,10 @@ export interface RuntimeStats {
   eventsApplied: number;
   emptyResponses: number;
   staleChunks: number;
+  /** Replica: responses overlapping the applied tail, applied from the tail on (pipeline). */
+  trimmedChunks: number;
+  /** Replica: responses that started past the tail, dropped; the pipeline asked again from it. */
+  pipelineRestarts: number;
   applyErrors: number;
   skipAheads: number;
   divergenceSuspected: number;
@@ -73,6 +77,8 @@ export function emptyStats(): RuntimeStats {
     eventsApplied: 0,
     emptyResponses: 0,
     staleChunks: 0,
+    trimmedChunks: 0,
+    pipelineRestarts: 0,
     applyErrors: 0,
     skipAheads: 0,
     divergenceSuspected: 0,

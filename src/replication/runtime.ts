@@ -25,6 +25,7 @@ import { HeartbeatTracker } from './heartbeat-tracker.js';
 import type { InboundMessage } from './inbox.js';
 import type { ChannelMetrics } from './metrics.js';
 import { OutstandingRequests } from './outstanding.js';
+import { CatchupPipeline } from './pipeline.js';
 import { ReplicaProgress, type WaitOptions } from './progress.js';
 import { ChannelQuorum } from './quorum/channel-quorum.js';
 import { TransitionSignal } from './roles.js';
@@ -67,6 +68,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   readonly tracker: HeartbeatTracker;
   readonly backoff = new CatchupBackoff();
   readonly outstanding = new OutstandingRequests();
+  readonly pipeline = new CatchupPipeline();
   readonly budget: BandwidthBudget;
   readonly progress: ReplicaProgress;
   readonly quorum: ChannelQuorum;
@@ -136,6 +138,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       backgroundFraction: config.backgroundFraction,
       tracker: this.tracker,
       outstanding: this.outstanding,
+      pipeline: this.pipeline,
       backoff: this.backoff,
       budget: this.budget,
       stats: this.stats,
@@ -474,6 +477,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.tracker.assertInvariants();
     this.backoff.assertInvariants();
     this.outstanding.assertInvariants();
+    this.pipeline.assertInvariants();
     this.budget.assertInvariants();
     this.progress.assertInvariants();
     this.commits.assertInvariants();

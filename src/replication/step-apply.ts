@@ -11,6 +11,7 @@ import { fromQuorum, quorumRoleOf } from './step-quorum.js';
 import {
   type ApplyEffect,
   type ChannelState,
+  fillPipeline,
   heartbeatOf,
   NO_EFFECTS,
   requestChunk,
@@ -19,7 +20,11 @@ import {
   send,
 } from './step-state.js';
 
-/** A SyncResponse: drop it (unknown token, not our leader, not a Replica) or apply it. */
+/**
+ * A SyncResponse: drop it (unknown token, not our leader, not a Replica), or place it against
+ * our tail and apply it, sending the pipeline's next requests first so the leader reads them
+ * while we write this one.
+ */
 export function onResponse(
   state: ChannelState,
   from: NodeId,
@@ -29,10 +34,12 @@ export function onResponse(
   state.stats.responsesIn++;
   // The token is consumed before the other gates, so a response dropped below still frees its
   // entry instead of sitting there until the TTL.
-  if (!state.outstanding.take(from, response.requestId, view.nowMs)) {
+  const taken = state.outstanding.takeRequest(from, response.requestId, view.nowMs);
+  if (taken === null) {
     state.stats.drops[InboundDrop.UnknownToken]++;
     return NO_EFFECTS;
   }
+  if (taken.sinceSeq !== null) state.pipeline.answered(taken.sinceSeq);
   // Only the leader we follow may write into our log.
   if (state.tracker.believedLeader !== from) {
     state.stats.drops[InboundDrop.NotBelievedLeader]++;
@@ -42,10 +49,13 @@ export function onResponse(
     state.stats.drops[InboundDrop.WrongRole]++;
     return NO_EFFECTS;
   }
+  // Placed before the epoch gate: a response that is not applied must not record history.
+  const placed = placeResponse(state, from, taken.sinceSeq, response, view.tailSeq);
+  if (placed === null) return restartPipeline(state, from, view);
   // The epoch gate, and the history entries the events need, durable before they are written.
   const gate = state.quorum.beforeApply({
     from,
-    epochs: response.quorum,
+    epochs: placed.quorum,
     role: quorumRoleOf(view.role),
     nextSeq: view.tailSeq,
     nowMs: view.nowMs,
@@ -55,8 +65,63 @@ export function onResponse(
     state.stats.drops[InboundDrop.StaleEpoch]++;
     return effects;
   }
-  effects.push({ kind: 'apply', from, response, tailBefore: view.tailSeq, retry: false });
+  const count = placed.events.length;
+  if (count > 0 && placed.firstSeq === view.tailSeq) {
+    let payloadBytes = 0;
+    for (const event of placed.events) payloadBytes += event.payload.byteLength;
+    state.pipeline.learn(placed.firstSeq, placed.firstSeq + count, payloadBytes);
+    effects.push(...fillPipeline(state, from, claimedTail(state, from)));
+  }
+  effects.push({ kind: 'apply', from, response: placed, tailBefore: view.tailSeq, retry: false });
   return effects;
+}
+
+function claimedTail(state: ChannelState, leader: NodeId): number {
+  return state.tracker.peer(leader)?.tailSeq ?? 0;
+}
+
+/**
+ * Where a response goes against our tail. Null: it answers a request from past our tail (the
+ * pipeline guessed a range too far, or the answer before it was lost) and starts past it, so
+ * applying it would leave a gap — dropped. A response of this pipeline run that overlaps what is
+ * applied is cut to start at the tail (the overlap came from the same leader in the same epoch).
+ * Anything else goes to the apply unchanged, whose checks judge it as before.
+ */
+function placeResponse(
+  state: ChannelState,
+  from: NodeId,
+  sinceSeq: number | null,
+  response: SyncResponse,
+  tailSeq: number,
+): SyncResponse | null {
+  const firstSeq = response.firstSeq;
+  if (sinceSeq !== null && sinceSeq > tailSeq && firstSeq > tailSeq) return null;
+  const events = response.events;
+  const overlap = tailSeq - firstSeq;
+  const pipeline = state.pipeline;
+  if (
+    overlap > 0 &&
+    overlap < events.length &&
+    firstSeq >= pipeline.base &&
+    pipeline.isFor(from, state.quorum.epoch)
+  ) {
+    state.stats.trimmedChunks++;
+    return { ...response, firstSeq: tailSeq, events: events.slice(overlap) };
+  }
+  return response;
+}
+
+/** A dropped out-of-place response: forget the run's other answers and ask again from the tail. */
+function restartPipeline(
+  state: ChannelState,
+  leader: NodeId,
+  view: StepView,
+): readonly StepEffect[] {
+  state.stats.pipelineRestarts++;
+  state.outstanding.clearLeader(leader);
+  state.pipeline.clear();
+  if (claimedTail(state, leader) <= view.tailSeq) return NO_EFFECTS;
+  return requestChunk(state, leader, view, false);
 }
 
 /**
@@ -89,8 +154,12 @@ export function afterApply(
       stats.diskPressure++;
       return [{ kind: 'disk-pressure' }];
     }
-    if (error.kind === 'StaleChunk') stats.staleChunks++;
-    else stats.applyErrors++;
+    if (error.kind === 'StaleChunk') {
+      stats.staleChunks++;
+      // A duplicate of what the pipeline already applied: keep the pipeline full.
+      return fillPipeline(state, apply.from, claimedTail(state, apply.from));
+    }
+    stats.applyErrors++;
     return NO_EFFECTS;
   }
   const newTail = result.newTail;
@@ -113,17 +182,27 @@ export function afterApply(
   return recorded;
 }
 
-/** After our tail advanced to `view.tailSeq`: ask for the next chunk at once, or report the tail. */
+/**
+ * After our tail advanced to `view.tailSeq`: keep the pipeline full (or start it) while behind,
+ * or report the tail.
+ */
 export function afterProgress(
   state: ChannelState,
   leader: NodeId,
   view: StepView,
 ): readonly StepEffect[] {
   if (view.role !== Role.Replica) return NO_EFFECTS;
-  const claimed = state.tracker.peer(leader)?.tailSeq ?? 0;
-  // Still behind: the next request's since_seq tells the leader our tail as well.
-  if (claimed > view.tailSeq) return requestChunk(state, leader, view, false);
+  const claimed = claimedTail(state, leader);
+  if (claimed > view.tailSeq) {
+    // The run's requests are already on their way: only top it up.
+    if (state.pipeline.isFor(leader, state.quorum.epoch) && state.pipeline.inFlight > 0) {
+      return fillPipeline(state, leader, claimed);
+    }
+    // A new run; its first request's since_seq tells the leader our tail as well.
+    return requestChunk(state, leader, view, false);
+  }
   // Caught up: report the tail, and long-poll (the leader holds this request until its next append).
+  state.pipeline.clear();
   return [
     send(leader, heartbeatOf(state, Role.Replica, view.tailSeq, view.nowMs)),
     ...requestChunk(state, leader, view, false),

@@ -40,6 +40,7 @@ export function syncBelief(state: ChannelState): void {
     const previous = state.tracker.believedLeader;
     state.tracker.believe(leader);
     if (previous !== null) state.outstanding.clearLeader(previous);
+    state.pipeline.clear();
   }
 }
 

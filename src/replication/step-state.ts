@@ -25,6 +25,11 @@ import type { BandwidthBudget } from './budget.js';
 import type { HeartbeatTracker } from './heartbeat-tracker.js';
 import type { LagRole } from './metrics.js';
 import type { OutstandingRequests } from './outstanding.js';
+import {
+  CATCHUP_CHUNK_BYTES,
+  type CatchupPipeline,
+  PIPELINE_STALL_HEARTBEATS,
+} from './pipeline.js';
 import type { ChannelQuorum, QuorumEffect } from './quorum/channel-quorum.js';
 import type { TransitionSignal } from './roles.js';
 import type { RuntimeStats } from './runtime-stats.js';
@@ -56,6 +61,8 @@ export interface ChannelState {
   readonly backgroundFraction: number;
   readonly tracker: HeartbeatTracker;
   readonly outstanding: OutstandingRequests;
+  /** Replica: the catch-up requests kept in flight to the leader (pipeline.ts). */
+  readonly pipeline: CatchupPipeline;
   readonly backoff: CatchupBackoff;
   readonly budget: BandwidthBudget;
   readonly stats: RuntimeStats;
@@ -196,8 +203,10 @@ export function notLeaderNack(state: ChannelState, to: NodeId, request: SyncRequ
 
 /**
  * A SyncRequest from our tail to `leader`, unless the leader is in backoff or (with
- * `checkInFlight`) a request to it is younger than one heartbeat period. `template` (from the
- * tick) fixes since, chunk size and class.
+ * `checkInFlight`) a request to it is younger than one heartbeat period (`PIPELINE_STALL_HEARTBEATS`
+ * periods while a pipeline run awaits answers). `template` (from the
+ * tick) fixes since, chunk size and class. The request starts a new pipeline run: whatever the
+ * run before had in flight is no longer counted (a stall, a restart, or a new leader).
  */
 export function requestChunk(
   state: ChannelState,
@@ -214,20 +223,45 @@ export function requestChunk(
   }
   if (checkInFlight) {
     const newest = state.outstanding.newestSentMs(leader, now);
-    if (newest !== null && now - newest < state.heartbeatMs) {
+    // A pipeline run with answers due is given longer before it counts as stalled: a slow write
+    // of one chunk must not restart it (its answers would then arrive twice).
+    const running = state.pipeline.isFor(leader, state.quorum.epoch) && state.pipeline.pipelining;
+    const patienceMs = running ? PIPELINE_STALL_HEARTBEATS * state.heartbeatMs : state.heartbeatMs;
+    if (newest !== null && now - newest < patienceMs) {
       state.stats.inFlightSkips++;
       return NO_EFFECTS;
     }
   }
+  const sinceSeq = template?.sinceSeq ?? view.tailSeq;
+  state.pipeline.start(leader, state.quorum.epoch, sinceSeq);
   return [
     {
       kind: 'request',
       to: leader,
-      sinceSeq: template?.sinceSeq ?? view.tailSeq,
+      sinceSeq,
       chunkMax: template?.chunkMax ?? SYNC_REQUEST_CHUNK_BYTES,
       syncClass: template?.syncClass ?? state.defaultClass,
     },
   ];
+}
+
+/**
+ * The pipeline's further requests to `leader` (claiming tail `leaderTail`) to send now, if its
+ * run is for this leader and epoch: the ranges after those in flight, up to the depth.
+ */
+export function fillPipeline(
+  state: ChannelState,
+  leader: NodeId,
+  leaderTail: number,
+): StepEffect[] {
+  if (!state.pipeline.isFor(leader, state.quorum.epoch)) return [];
+  return state.pipeline.fill(leaderTail).map((sinceSeq) => ({
+    kind: 'request',
+    to: leader,
+    sinceSeq,
+    chunkMax: CATCHUP_CHUNK_BYTES,
+    syncClass: state.defaultClass,
+  }));
 }
 
 export function isLeader(view: StepView): boolean {

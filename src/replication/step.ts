@@ -124,6 +124,8 @@ export function onNack(
   if (!state.outstanding.take(from, nack.requestId, view.nowMs)) {
     return drop(state, InboundDrop.UnknownToken);
   }
+  // Whatever the NACK says, the pipeline's guesses no longer hold: the next request starts anew.
+  state.pipeline.clear();
   switch (nack.errorCode) {
     case NackCode.NotLeader:
       // The node stepped down; the next current-epoch Leader heartbeat says who leads now.
@@ -140,6 +142,9 @@ export function onNack(
       );
     }
     case NackCode.BadRange:
+      // A pipelined request asked from past our tail: its answer says nothing about the events
+      // between, which the leader may still hold. Ask from the tail instead of skipping them.
+      if (nack.sinceSeq > view.tailSeq) return requestChunk(state, from, view, false);
       // Jump straight to the leader's first retained seq; since+1 only when it sent none.
       state.stats.skipAheads++;
       return [
@@ -210,6 +215,7 @@ export function afterTruncate(
   const leader = state.tracker.believedLeader;
   // Answers to requests sent before the cut describe a log that no longer exists.
   if (leader !== null) state.outstanding.clearLeader(leader);
+  state.pipeline.clear();
   const effects = fromQuorum(state, state.quorum.afterTruncate(fromSeq));
   if (leader !== null) effects.push(...requestChunk(state, leader, view, false));
   return effects;

@@ -204,7 +204,9 @@ describe('cluster', () => {
       runtime.stats.ticks * 10 < chunks,
       `caught up in ${runtime.stats.ticks} ticks, one chunk per tick needs ${chunks}`,
     );
-    assert.equal(runtime.stats.chunksApplied, chunks, 'every chunk applied once, no duplicate');
+    // Pipelined requests ask for larger chunks; none is applied twice.
+    assert.equal(runtime.stats.eventsApplied, events, 'every event applied once, no duplicate');
+    assert.ok(runtime.stats.chunksApplied < chunks, `${runtime.stats.chunksApplied} chunks`);
     await assertSameLog(leader.log, replica.log);
     cluster.assertHealthy();
     await cluster.stop();

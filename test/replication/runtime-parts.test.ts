@@ -110,6 +110,15 @@ describe('OutstandingRequests', () => {
     assert.equal(requests.size, 0, 'expired entries are removed when taken');
   });
 
+  it('hands back what the request asked for with its live token', () => {
+    const requests = new OutstandingRequests();
+    requests.record(0x20n, 7n, 1_000, 4_096);
+    requests.record(0x20n, 8n, 1_000);
+    assert.equal(requests.takeRequest(0x20n, 7n, 1_000)?.sinceSeq, 4_096);
+    assert.equal(requests.takeRequest(0x20n, 7n, 1_000), null, 'consumed');
+    assert.equal(requests.takeRequest(0x20n, 8n, 1_000)?.sinceSeq, null, 'not said');
+  });
+
   it('tells whether a request to a leader is in flight and forgets a leader', () => {
     const requests = new OutstandingRequests();
     requests.record(0x20n, 1n, 100);

@@ -5,16 +5,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { UNKNOWN_EPOCH } from '../../src/replication/quorum/fetch-check.js';
 import { settle } from '../../src/time/virtual-clock.js';
 import {
   BandwidthBudget,
+  CATCHUP_CHUNK_BYTES,
   inbound,
   NackCode,
   PARKED_REQUEST_HOLD_MS,
   type ReplicationRuntime,
   Role,
   type RuntimeFile,
-  SYNC_REQUEST_CHUNK_BYTES,
   TransitionSignal,
 } from './imports.js';
 import {
@@ -157,7 +158,9 @@ describe('runtime: pipelined catch-up', () => {
     const [target, next] = options.dispatcher.syncRequests[0]!;
     assert.equal(target, 0x20n);
     assert.equal(next.sinceSeq, 3);
-    assert.equal(next.chunkMax, SYNC_REQUEST_CHUNK_BYTES);
+    assert.equal(next.chunkMax, CATCHUP_CHUNK_BYTES, 'a pipelined request');
+    // Sent before the chunk was written, from past the tail: it claims no position.
+    assert.equal(next.quorum?.lastFetchedEpoch, UNKNOWN_EPOCH);
     assert.equal(options.dispatcher.heartbeats.length, 0);
     assert.equal(runtime.stats.chunksApplied, 1);
   });
@@ -303,9 +306,9 @@ describe('runtime: pipelined catch-up', () => {
     const { options, runtime, fx } = await replicaWithLeaderAt(10);
     runtime.outstanding.record(0x20n, 1n, fx.clock.nowMs());
     await runtime.onInbound(
-      nack(0x20, { requestId: 1n, errorCode: NackCode.BadRange, sinceSeq: 4 }),
+      nack(0x20, { requestId: 1n, errorCode: NackCode.BadRange, sinceSeq: 0 }),
     );
-    assert.equal(options.file.nextSeq, 5);
+    assert.equal(options.file.nextSeq, 1);
   });
 
   it('a chunk the log refuses triggers the disk-pressure policy (withdraw)', async () => {

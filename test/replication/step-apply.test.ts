@@ -33,6 +33,8 @@ import {
 function following(leaderTail = 100, nowMs = 1_000) {
   const s = state();
   follow(s, PEER, leaderTail, nowMs);
+  // Request 7 stands for the one the heartbeat prompted; no pipeline run is in flight.
+  s.pipeline.clear();
   s.outstanding.record(PEER, 7n, nowMs);
   return s;
 }

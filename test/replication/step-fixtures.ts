@@ -5,6 +5,7 @@ import { channelIdFromName } from '../../src/wire/ids.js';
 import {
   BandwidthBudget,
   CatchupBackoff,
+  CatchupPipeline,
   type ChannelState,
   emptyStats,
   HeartbeatTracker,
@@ -42,6 +43,7 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
     backgroundFraction: 0.3,
     tracker: new HeartbeatTracker(SELF, { heartbeatMs: HB }),
     outstanding: new OutstandingRequests(),
+    pipeline: new CatchupPipeline(),
     backoff: new CatchupBackoff(),
     budget: new BandwidthBudget({
       nicPeakBps: options.budgetBytes ?? 10_000_000,
