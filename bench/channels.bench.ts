@@ -12,7 +12,8 @@
 // default 20), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
 // for in-memory channels; default persistent, fsync never), BENCH_COALESCE ("0": one frame per heartbeat,
 // one timer per channel, the behaviour before), BENCH_OPEN_CONCURRENCY (default 64;
-// the children run with UV_THREADPOOL_SIZE=64 unless set).
+// the children run with UV_THREADPOOL_SIZE=64 unless set), BENCH_CPU_PROF (a directory: the
+// surviving children write V8 CPU profiles there when they stop).
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +31,7 @@ const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 500);
 const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
 const COALESCE = process.env.BENCH_COALESCE !== '0';
 const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
 
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
@@ -45,7 +47,11 @@ class Child {
   constructor(name: string) {
     this.name = name;
     this.process = fork(CHILD, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`]),
+      ],
       // Opens wait on fsyncs; libuv's default 4 threads would serialize them whatever the concurrency.
       env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -88,6 +94,9 @@ interface Row {
   channels: number;
   openMs: number;
   settleMs: number;
+  /** Channels each node leads once every channel has an agreed leader, and after the idle window. */
+  leadersPerNode: number[];
+  leadersAfterIdle: number[];
   idleCpuPct: number[];
   rssMb: number[];
   framesPerS: number[];
@@ -129,9 +138,11 @@ async function run(count: number): Promise<Row> {
 
     const settleStart = performance.now();
     const settleLimitMs = 60_000 + count * 10;
+    let leadersPerNode: number[] = [];
     for (;;) {
       const roles = await Promise.all(children.map((c) => c.ask({ op: 'roles' })));
-      const leaders = roles.reduce((sum, r) => sum + Number(r.leader), 0);
+      leadersPerNode = roles.map((r) => Number(r.leader));
+      const leaders = leadersPerNode.reduce((sum, n) => sum + n, 0);
       if (leaders === count && roles.every((r) => Number(r.agreed) === count)) break;
       if (performance.now() - settleStart > settleLimitMs) {
         throw new Error(`not settled after ${settleLimitMs} ms: ${JSON.stringify(roles)}`);
@@ -166,6 +177,9 @@ async function run(count: number): Promise<Row> {
       frames += b.heartbeats.heartbeatFrames - a.heartbeats.heartbeatFrames;
     }
     const rssMb = after.map((s) => s.rss / 2 ** 20);
+    const leadersAfterIdle = (await Promise.all(children.map((c) => c.ask({ op: 'roles' })))).map(
+      (r) => Number(r.leader),
+    );
 
     // Failover: SIGKILL the first node; time until survivors lead everything it led.
     const victim = children[0] as Child;
@@ -186,6 +200,8 @@ async function run(count: number): Promise<Row> {
       channels: count,
       openMs,
       settleMs,
+      leadersPerNode,
+      leadersAfterIdle,
       idleCpuPct,
       rssMb,
       framesPerS,
@@ -217,6 +233,7 @@ for (const count of COUNTS) {
       `N=${row.channels}`,
       `open ${(row.openMs / 1000).toFixed(2)} s`,
       `settle ${(row.settleMs / 1000).toFixed(2)} s`,
+      `leaders ${row.leadersPerNode.join(' / ')} (after idle ${row.leadersAfterIdle.join(' / ')})`,
       `idle CPU % ${fmt(row.idleCpuPct)}`,
       `RSS MB ${fmt(row.rssMb, 0)}`,
       `frames/s ${fmt(row.framesPerS)}`,
