@@ -4,9 +4,9 @@
 //
 // Per N it reports: open time (slowest node), time until every channel has an agreed leader,
 // idle CPU % of one core per node (process.cpuUsage over the window), RSS, mesh frames sent per
-// second per node, heartbeats carried per frame, spurious elections (Replica → Candidate while
-// idle, summed over nodes) and failover time (SIGKILL → every channel the dead node led has a
-// new leader on a survivor).
+// second per node, heartbeats carried per frame, spurious elections (pre-votes started while
+// idle, summed over nodes; a planned leadership transfer is not one), leaders per node, and
+// failover time (SIGKILL → every channel the dead node led has a new leader on a survivor).
 //
 // Environment: BENCH_CHANNELS (comma list, default "100,1000,10000"), BENCH_IDLE_S (idle window,
 // default 20), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
@@ -86,7 +86,7 @@ interface Sample {
   rss: number;
   framesOut: number;
   heartbeats: { heartbeatsQueued: number; heartbeatFrames: number };
-  counters: { candidate: number; leader: number; lost: number };
+  counters: { candidate: number; leader: number; lost: number; preVotes: number };
   atMs: number;
 }
 
@@ -128,6 +128,14 @@ async function run(count: number): Promise<Row> {
     }
     const peers = children.map((c) => ({ host: '127.0.0.1', port: c.port }));
     await Promise.all(children.map((c) => c.ask({ op: 'dial', peers })));
+    // Connected before the opens: thousands of channels opening at once can starve the handshakes.
+    const dialStart = performance.now();
+    for (;;) {
+      const roles = await Promise.all(children.map((c) => c.ask({ op: 'roles' })));
+      if (roles.every((r) => Number(r.connected) === names.length - 1)) break;
+      if (performance.now() - dialStart > 30_000) throw new Error('peers not connected in 30 s');
+      await sleep(50);
+    }
 
     const opened = await Promise.all(
       children.map((c) =>
@@ -172,7 +180,7 @@ async function run(count: number): Promise<Row> {
       const cpuUs = b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system;
       idleCpuPct.push((cpuUs / 1000 / windowMs) * 100);
       framesPerS.push(((b.framesOut - a.framesOut) / windowMs) * 1000);
-      spuriousElections += b.counters.candidate - a.counters.candidate;
+      spuriousElections += b.counters.preVotes - a.counters.preVotes;
       heartbeats += b.heartbeats.heartbeatsQueued - a.heartbeats.heartbeatsQueued;
       frames += b.heartbeats.heartbeatFrames - a.heartbeats.heartbeatFrames;
     }

@@ -47,7 +47,7 @@ import { quorumRoleOf, startTransfer } from './step-quorum.js';
 import { afterRespond, afterServeRead, announceAppends } from './step-serve.js';
 import type { ChannelState, StepEffect, StepView } from './step-state.js';
 import { NO_EFFECTS } from './step-state.js';
-import { beginTick, finishTick } from './step-tick.js';
+import { beginTick, finishTick, standCheck } from './step-tick.js';
 import { peersOf } from './tick.js';
 
 export {
@@ -375,6 +375,21 @@ export class ReplicationRuntime extends RuntimeLoop {
     // Role, tracker and tail are read in one synchronous stretch; the tick's time is its start.
     const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
     await this.#perform(finishTick(this.#state, { ...this.#view(), nowMs: now, jitterMs }));
+    this.#armStandCheck();
+  }
+
+  /** A replica whose turn to stand comes before the next tick: stand then, not at the tick. */
+  protected override async onStandCheck(): Promise<void> {
+    if (this.ended) return;
+    await this.#perform(standCheck(this.#state, this.#view()));
+    this.#armStandCheck();
+  }
+
+  #armStandCheck(): void {
+    const at = this.quorum.standAtMs;
+    if (at !== null && at > this.#clock.nowMs() && this.coordinator.role === Role.Replica) {
+      this.scheduleStandCheck(at);
+    }
   }
 
   /** One message from a peer. Public so tests can drive it directly. */
