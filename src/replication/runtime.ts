@@ -378,10 +378,20 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.#armStandCheck();
   }
 
+  /**
+   * Also checks for a silent leader once the first silence window after the start has passed:
+   * on a shared tick grid the next beat may come up to a period later.
+   */
+  override start(): void {
+    super.start();
+    this.scheduleStandCheck(this.#clock.nowMs() + this.quorum.silenceMs);
+  }
+
   /** A replica whose turn to stand comes before the next tick: stand then, not at the tick. */
   protected override async onStandCheck(): Promise<void> {
     if (this.ended) return;
-    await this.#perform(standCheck(this.#state, this.#view()));
+    const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
+    await this.#perform(standCheck(this.#state, { ...this.#view(), jitterMs }));
     this.#armStandCheck();
   }
 
