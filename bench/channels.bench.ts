@@ -42,6 +42,7 @@ class Child {
   readonly process: ChildProcess;
   port = 0;
   #next = 1;
+  #exit: string | null = null;
   readonly #waiting = new Map<number, (reply: Reply) => void>();
 
   constructor(name: string) {
@@ -60,8 +61,9 @@ class Child {
       this.#waiting.get(message.id)?.(message);
       this.#waiting.delete(message.id);
     });
-    this.process.on('exit', () => {
-      for (const resolve of this.#waiting.values()) resolve({ ok: false, error: 'exited' });
+    this.process.on('exit', (code, signal) => {
+      this.#exit = `exited (code ${code}, signal ${signal})`;
+      for (const resolve of this.#waiting.values()) resolve({ ok: false, error: this.#exit });
       this.#waiting.clear();
     });
   }
@@ -71,6 +73,8 @@ class Child {
   }
 
   async ask(command: ChannelsCommand): Promise<Reply> {
+    // A message to a child that already exited would wait for a reply forever.
+    if (this.#exit !== null) throw new Error(`${this.name} ${command.op}: ${this.#exit}`);
     const id = this.#next++;
     const reply = await new Promise<Reply>((resolve) => {
       this.#waiting.set(id, resolve);
