@@ -1,12 +1,12 @@
 // The scheduler and lifecycle of a channel's replication runtime, apart from what its steps do:
 // one loop driven by the injected Clock (tick timer, append-announcement timer, a replica's
-// stand-for-election timer) and the inbox,
-// start / graceful shutdown / abort, and the abort race every outside await goes through.
+// stand-for-election timer) and the inbox, start / graceful shutdown / abort, and the abort race
+// every outside await goes through.
 //
 // Each turn of the loop takes, in this order: a priority event (Shutdown, SyncResponse, SyncNack),
 // a due tick, a due stand check, a due append announcement, a normal event (Heartbeat,
-// SyncRequest). Steps never
-// overlap, so the role read, the tracker and the send decisions of a step are consistent.
+// SyncRequest). Steps never overlap, so the role read, the tracker and the send decisions of a
+// step are consistent.
 // `shutdown` never hangs: every await on the outside world races an abort, and a shutdown that
 // has not finished after `CANCEL_GRACE_MS` on the clock aborts.
 
