@@ -4,15 +4,16 @@
 //
 // Per N it reports: open time (slowest node), time until every channel has an agreed leader,
 // idle CPU % of one core per node (process.cpuUsage over the window), RSS, mesh frames sent per
-// second per node, heartbeats carried per frame, spurious elections (Replica → Candidate while
-// idle, summed over nodes) and failover time (SIGKILL → every channel the dead node led has a
-// new leader on a survivor).
+// second per node, heartbeats carried per frame, spurious elections (pre-votes started while
+// idle, summed over nodes; a planned leadership transfer is not one), leaders per node, and
+// failover time (SIGKILL → every channel the dead node led has a new leader on a survivor).
 //
 // Environment: BENCH_CHANNELS (comma list, default "100,1000,10000"), BENCH_IDLE_S (idle window,
 // default 20), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
 // for in-memory channels; default persistent, fsync never), BENCH_COALESCE ("0": one frame per heartbeat,
 // one timer per channel, the behaviour before), BENCH_OPEN_CONCURRENCY (default 64;
-// the children run with UV_THREADPOOL_SIZE=64 unless set).
+// the children run with UV_THREADPOOL_SIZE=64 unless set), BENCH_CPU_PROF (a directory: the
+// surviving children write V8 CPU profiles there when they stop).
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +31,7 @@ const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 500);
 const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
 const COALESCE = process.env.BENCH_COALESCE !== '0';
 const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
 
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
@@ -40,12 +42,17 @@ class Child {
   readonly process: ChildProcess;
   port = 0;
   #next = 1;
+  #exit: string | null = null;
   readonly #waiting = new Map<number, (reply: Reply) => void>();
 
   constructor(name: string) {
     this.name = name;
     this.process = fork(CHILD, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`]),
+      ],
       // Opens wait on fsyncs; libuv's default 4 threads would serialize them whatever the concurrency.
       env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -54,8 +61,9 @@ class Child {
       this.#waiting.get(message.id)?.(message);
       this.#waiting.delete(message.id);
     });
-    this.process.on('exit', () => {
-      for (const resolve of this.#waiting.values()) resolve({ ok: false, error: 'exited' });
+    this.process.on('exit', (code, signal) => {
+      this.#exit = `exited (code ${code}, signal ${signal})`;
+      for (const resolve of this.#waiting.values()) resolve({ ok: false, error: this.#exit });
       this.#waiting.clear();
     });
   }
@@ -65,6 +73,8 @@ class Child {
   }
 
   async ask(command: ChannelsCommand): Promise<Reply> {
+    // A message to a child that already exited would wait for a reply forever.
+    if (this.#exit !== null) throw new Error(`${this.name} ${command.op}: ${this.#exit}`);
     const id = this.#next++;
     const reply = await new Promise<Reply>((resolve) => {
       this.#waiting.set(id, resolve);
@@ -80,7 +90,7 @@ interface Sample {
   rss: number;
   framesOut: number;
   heartbeats: { heartbeatsQueued: number; heartbeatFrames: number };
-  counters: { candidate: number; leader: number; lost: number };
+  counters: { candidate: number; leader: number; lost: number; preVotes: number };
   atMs: number;
 }
 
@@ -88,6 +98,9 @@ interface Row {
   channels: number;
   openMs: number;
   settleMs: number;
+  /** Channels each node leads once every channel has an agreed leader, and after the idle window. */
+  leadersPerNode: number[];
+  leadersAfterIdle: number[];
   idleCpuPct: number[];
   rssMb: number[];
   framesPerS: number[];
@@ -119,6 +132,14 @@ async function run(count: number): Promise<Row> {
     }
     const peers = children.map((c) => ({ host: '127.0.0.1', port: c.port }));
     await Promise.all(children.map((c) => c.ask({ op: 'dial', peers })));
+    // Connected before the opens: thousands of channels opening at once can starve the handshakes.
+    const dialStart = performance.now();
+    for (;;) {
+      const roles = await Promise.all(children.map((c) => c.ask({ op: 'roles' })));
+      if (roles.every((r) => Number(r.connected) === names.length - 1)) break;
+      if (performance.now() - dialStart > 30_000) throw new Error('peers not connected in 30 s');
+      await sleep(50);
+    }
 
     const opened = await Promise.all(
       children.map((c) =>
@@ -129,9 +150,11 @@ async function run(count: number): Promise<Row> {
 
     const settleStart = performance.now();
     const settleLimitMs = 60_000 + count * 10;
+    let leadersPerNode: number[] = [];
     for (;;) {
       const roles = await Promise.all(children.map((c) => c.ask({ op: 'roles' })));
-      const leaders = roles.reduce((sum, r) => sum + Number(r.leader), 0);
+      leadersPerNode = roles.map((r) => Number(r.leader));
+      const leaders = leadersPerNode.reduce((sum, n) => sum + n, 0);
       if (leaders === count && roles.every((r) => Number(r.agreed) === count)) break;
       if (performance.now() - settleStart > settleLimitMs) {
         throw new Error(`not settled after ${settleLimitMs} ms: ${JSON.stringify(roles)}`);
@@ -161,11 +184,14 @@ async function run(count: number): Promise<Row> {
       const cpuUs = b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system;
       idleCpuPct.push((cpuUs / 1000 / windowMs) * 100);
       framesPerS.push(((b.framesOut - a.framesOut) / windowMs) * 1000);
-      spuriousElections += b.counters.candidate - a.counters.candidate;
+      spuriousElections += b.counters.preVotes - a.counters.preVotes;
       heartbeats += b.heartbeats.heartbeatsQueued - a.heartbeats.heartbeatsQueued;
       frames += b.heartbeats.heartbeatFrames - a.heartbeats.heartbeatFrames;
     }
     const rssMb = after.map((s) => s.rss / 2 ** 20);
+    const leadersAfterIdle = (await Promise.all(children.map((c) => c.ask({ op: 'roles' })))).map(
+      (r) => Number(r.leader),
+    );
 
     // Failover: SIGKILL the first node; time until survivors lead everything it led.
     const victim = children[0] as Child;
@@ -186,6 +212,8 @@ async function run(count: number): Promise<Row> {
       channels: count,
       openMs,
       settleMs,
+      leadersPerNode,
+      leadersAfterIdle,
       idleCpuPct,
       rssMb,
       framesPerS,
@@ -217,6 +245,7 @@ for (const count of COUNTS) {
       `N=${row.channels}`,
       `open ${(row.openMs / 1000).toFixed(2)} s`,
       `settle ${(row.settleMs / 1000).toFixed(2)} s`,
+      `leaders ${row.leadersPerNode.join(' / ')} (after idle ${row.leadersAfterIdle.join(' / ')})`,
       `idle CPU % ${fmt(row.idleCpuPct)}`,
       `RSS MB ${fmt(row.rssMb, 0)}`,
       `frames/s ${fmt(row.framesPerS)}`,

@@ -1,8 +1,9 @@
 // One RedEX node in its own process for the many-channels benchmark (bench/channels.bench.ts),
 // driven over IPC like bench/cluster/node-process.ts: start (mesh node, no channels), dial, open
 // N replicated channels with bounded concurrency, then report roles, CPU, RSS, frames and role
-// changes. Role changes are counted from every channel's coordinator, so "spurious elections"
-// are the Replica → Candidate transitions seen while nothing should happen.
+// changes. "Spurious elections" are the pre-votes started while nothing should happen (a replica
+// that found its leader silent; a planned leadership transfer, such as the return of a channel to
+// its preferred member, skips the pre-vote and is not one).
 
 import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-node.js';
 import { openMany } from '../../src/log/open-many.js';
@@ -126,13 +127,19 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     }
     case 'sample': {
       const transport = started().transport.stats();
+      // Stands after a silent leader always begin with a pre-vote; a planned transfer never does.
+      let preVotes = 0;
+      for (const name of names) {
+        preVotes +=
+          started().replicator.channel(name)?.handle?.runtime.quorum.counters.preVotesStarted ?? 0;
+      }
       return {
         cpu: process.cpuUsage(),
         rss: process.memoryUsage().rss,
         framesOut: transport.framesOut,
         framesIn: transport.framesIn,
         heartbeats: started().mesh.heartbeatStats(),
-        counters: { ...counters },
+        counters: { ...counters, preVotes },
         atMs: performance.now(),
       };
     }

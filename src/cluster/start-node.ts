@@ -57,7 +57,10 @@ export interface MeshNodeSpec {
   readonly random?: Random;
   readonly metrics?: ReplicationMetrics;
   readonly nicPeakBps?: number;
-  /** Heartbeats batched per peer on one tick grid (MeshNodeOptions.coalesceHeartbeats). */
+  /**
+   * Heartbeats batched per peer on one tick grid (MeshNodeOptions.coalesceHeartbeats); default
+   * true, false for one frame per heartbeat and one timer per channel.
+   */
   readonly coalesceHeartbeats?: boolean;
   /** TEST ONLY: lowers the heartbeat floor of replication configs (see `enableReplication`). */
   readonly testOnlyHeartbeatMsMin?: number;
@@ -186,7 +189,9 @@ export async function startMeshNode(spec: MeshNodeSpec): Promise<StartedMeshNode
       ...(spec.metrics === undefined ? {} : { metrics: spec.metrics }),
       ...(spec.clock === undefined ? {} : { clock: spec.clock }),
       ...(spec.nicPeakBps === undefined ? {} : { nicPeakBps: spec.nicPeakBps }),
-      ...(spec.coalesceHeartbeats === true ? { coalesceHeartbeats: true } : {}),
+      ...(spec.coalesceHeartbeats === undefined
+        ? {}
+        : { coalesceHeartbeats: spec.coalesceHeartbeats }),
     });
     const redex = new Redex({
       ...(spec.dataDir === undefined ? {} : { dir: spec.dataDir }),

@@ -119,8 +119,8 @@ export interface MeshNodeOptions {
   readonly nicPeakBps?: number;
   /**
    * Batch heartbeats per peer and tick every channel on one shared grid
-   * (docs/DESIGN.md#coalesced-heartbeats). Default false: one frame per heartbeat, one timer per
-   * channel. Batches from peers are accepted either way.
+   * (docs/DESIGN.md#coalesced-heartbeats). Default true; false: one frame per heartbeat, one
+   * timer per channel. Batches from peers are accepted either way.
    */
   readonly coalesceHeartbeats?: boolean;
 }
@@ -253,6 +253,10 @@ export class MeshNode implements ReplicationHost {
     if (addresses !== undefined && typeof addresses !== 'function' && !(addresses instanceof Map)) {
       throw configError('addresses must be a Map of NodeId → address or a function');
     }
+    const coalesce = options.coalesceHeartbeats;
+    if (coalesce !== undefined && typeof coalesce !== 'boolean') {
+      throw configError('coalesceHeartbeats must be a boolean');
+    }
     this.selfId = transport.localId;
     this.transport = transport;
     this.#members = options.members;
@@ -268,9 +272,7 @@ export class MeshNode implements ReplicationHost {
     // in order, and every channel ticks on one grid so their heartbeats share the burst.
     const sendFrame = (target: NodeId, frame: Uint8Array) => this.#send(target, frame);
     const coalescer =
-      options.coalesceHeartbeats === true
-        ? coalescingDispatcher(sendFrame, { clock: this.#clock })
-        : null;
+      coalesce !== false ? coalescingDispatcher(sendFrame, { clock: this.#clock }) : null;
     this.#coalescer = coalescer;
     this.ticks = coalescer === null ? undefined : new TickScheduler(this.#clock);
     const base: ReplicationDispatcher = coalescer ?? frameDispatcher(sendFrame);

@@ -87,12 +87,21 @@ export interface MemberConfig {
   readonly http: string | null;
 }
 
+export interface MeshConfig {
+  readonly listen: HostPort;
+  /**
+   * Heartbeats of every channel batched per peer, on one tick grid (the default); false sends one
+   * frame per channel heartbeat and gives each channel its own timer.
+   */
+  readonly coalesceHeartbeats: boolean;
+}
+
 export interface NodeConfig {
   readonly node: string;
   readonly dataDir: string;
   readonly http: HttpConfig;
   readonly tls: TlsPaths | null;
-  readonly mesh: { readonly listen: HostPort } | null;
+  readonly mesh: MeshConfig | null;
   readonly members: readonly MemberConfig[];
   readonly channels: readonly ChannelSpec[];
   readonly retentionSweepMs: number;
@@ -249,14 +258,18 @@ export function checkToken(field: string, value: unknown): string {
   return value;
 }
 
-function parseMesh(value: unknown): { listen: HostPort } {
+function parseMesh(value: unknown): MeshConfig {
   const mesh = checkObject(CTX, 'mesh', value);
-  checkKeys(CTX, 'mesh', mesh, ['listen']);
+  checkKeys(CTX, 'mesh', mesh, ['listen', 'coalesceHeartbeats']);
   const listen =
     mesh.listen === undefined
       ? { host: '0.0.0.0', port: MESH_PORT_DEFAULT }
       : hostPort('mesh.listen', mesh.listen, true);
-  return { listen };
+  const coalesceHeartbeats =
+    mesh.coalesceHeartbeats === undefined
+      ? true
+      : checkBoolean(CTX, 'mesh.coalesceHeartbeats', mesh.coalesceHeartbeats);
+  return { listen, coalesceHeartbeats };
 }
 
 function parseMembers(

@@ -192,12 +192,13 @@ async function startMesh(
   options: StartNodeOptions,
 ): Promise<StartedMeshNode> {
   const tls = await readTls(config);
-  const listen = config.mesh!.listen;
+  const { listen, coalesceHeartbeats } = config.mesh!;
   const logger = options.logger ?? silentLogger;
   return startMeshNode({
     credentials: { caCertPem: tls.ca, certPem: tls.cert, keyPem: tls.key },
     dataDir,
     listen: { host: listen.host, port: listen.port },
+    coalesceHeartbeats,
     members: members.map((member) => ({
       name: member.name,
       // resolveMembers has every NodeId in a cluster (the config requires nodeId or cert).

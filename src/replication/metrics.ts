@@ -53,6 +53,21 @@ export interface ChannelMetricsSnapshot {
 }
 
 /** What the quorum logic has counted so far (cumulative, per channel). */
+function sameQuorum(a: QuorumMetricsInput, b: QuorumMetricsInput): boolean {
+  return (
+    a.epoch === b.epoch &&
+    a.commitSeq === b.commitSeq &&
+    a.truncatedEvents === b.truncatedEvents &&
+    a.staleEpochDrops === b.staleEpochDrops &&
+    a.preVotes === b.preVotes &&
+    a.electionsWon === b.electionsWon &&
+    a.electionsLost === b.electionsLost &&
+    a.transfersStarted === b.transfersStarted &&
+    a.transfersAbandoned === b.transfersAbandoned &&
+    a.transfersStood === b.transfersStood
+  );
+}
+
 export interface QuorumMetricsInput {
   readonly epoch: number;
   readonly commitSeq: number;
@@ -134,6 +149,7 @@ export class ChannelMetrics implements CoordinatorMetrics {
   #lag: Record<LagRole, number | null> = { leader: null, replica: null };
   readonly #replicas = new Set<string>();
   readonly #nodeLabel: (id: NodeId) => string;
+  #quorumObserved = false;
   #quorumSeen: QuorumMetricsInput = {
     epoch: 0,
     commitSeq: 0,
@@ -199,7 +215,8 @@ export class ChannelMetrics implements CoordinatorMetrics {
   }
 
   tailSeq(seq: number): void {
-    if (!Number.isSafeInteger(seq) || seq < 0) return;
+    // Every tick reports it: an unchanged value skips the labelled gauge's lookup.
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq === this.#tailSeq) return;
     this.#tailSeq = seq;
     this.#series.tailSeq.set({ channel: this.label }, seq);
   }
@@ -232,6 +249,9 @@ export class ChannelMetrics implements CoordinatorMetrics {
 
   /** The quorum state now; counters move by what grew since the last call. */
   observeQuorum(state: QuorumMetricsInput): void {
+    // Called after every step; on an idle channel nothing changed since the last one.
+    if (this.#quorumObserved && sameQuorum(state, this.#quorumSeen)) return;
+    this.#quorumObserved = true;
     const s = this.#series;
     const channel = { channel: this.label };
     s.epoch.set(channel, state.epoch);

@@ -1,10 +1,12 @@
 // The scheduler and lifecycle of a channel's replication runtime, apart from what its steps do:
-// one loop driven by the injected Clock (tick timer, append-announcement timer) and the inbox,
-// start / graceful shutdown / abort, and the abort race every outside await goes through.
+// one loop driven by the injected Clock (tick timer, append-announcement timer, a replica's
+// stand-for-election timer) and the inbox, start / graceful shutdown / abort, and the abort race
+// every outside await goes through.
 //
 // Each turn of the loop takes, in this order: a priority event (Shutdown, SyncResponse, SyncNack),
-// a due tick, a due append announcement, a normal event (Heartbeat, SyncRequest). Steps never
-// overlap, so the role read, the tracker and the send decisions of a step are consistent.
+// a due tick, a due stand check, a due append announcement, a normal event (Heartbeat,
+// SyncRequest). Steps never overlap, so the role read, the tracker and the send decisions of a
+// step are consistent.
 // `shutdown` never hangs: every await on the outside world races an abort, and a shutdown that
 // has not finished after `CANCEL_GRACE_MS` on the clock aborts.
 
@@ -32,11 +34,15 @@ export abstract class RuntimeLoop {
   #aborted = false;
   #shutdownRequested = false;
   #tickDue = false;
+  #standDue = false;
   #notifyDue = false;
   // A step asked for by the channel's owner (a leadership transfer); at most one waits.
   #localStep: (() => Promise<void>) | null = null;
   #tickTimer: TimerHandle | null = null;
   #notifyTimer: TimerHandle | null = null;
+  // At most one; armed only while a replica waits for its turn to stand (rare when idle).
+  #standTimer: TimerHandle | null = null;
+  #standAtMs: number | null = null;
   #graceTimer: TimerHandle | null = null;
   #wake: (() => void) | null = null;
   // Rejecters of the outside awaits in progress (steps are sequential, so at most a few).
@@ -65,6 +71,8 @@ export abstract class RuntimeLoop {
   abstract onInbound(event: InboundMessage): Promise<void>;
   /** Leader: the coalesced append announcement. */
   protected abstract onAnnounce(): Promise<void>;
+  /** Replica: the moment `scheduleStandCheck` asked for came. */
+  protected abstract onStandCheck(): Promise<void>;
   /** After each step, whether it threw or not. */
   protected abstract afterStep(): void;
   /** A step threw something unexpected (a bug). */
@@ -163,6 +171,23 @@ export abstract class RuntimeLoop {
   }
 
   /**
+   * Runs `onStandCheck` at `atMs` on the clock, between ticks. One pending at a time: a different
+   * moment replaces it, the same one keeps it.
+   */
+  protected scheduleStandCheck(atMs: number): void {
+    if (!this.#started || this.#ended) return;
+    if (this.#standTimer !== null && this.#standAtMs === atMs) return;
+    this.#standTimer?.cancel();
+    this.#standAtMs = atMs;
+    this.#standTimer = this.#clock.setTimer(Math.max(0, atMs - this.#clock.nowMs()), () => {
+      this.#standTimer = null;
+      this.#standAtMs = null;
+      this.#standDue = true;
+      this.#wakeUp();
+    });
+  }
+
+  /**
    * Every await on the outside world goes through here, so an abort can interrupt it. (Not
    * `Promise.race` with one abort promise: each race would leave a reaction on it for the
    * runtime's whole life.)
@@ -189,7 +214,12 @@ export abstract class RuntimeLoop {
   protected assertLoopInvariants(): void {
     this.#inbox.assertInvariants();
     if (!this.#ended) return;
-    if (this.#tickTimer !== null || this.#notifyTimer !== null || this.#graceTimer !== null) {
+    if (
+      this.#tickTimer !== null ||
+      this.#notifyTimer !== null ||
+      this.#standTimer !== null ||
+      this.#graceTimer !== null
+    ) {
       throw new Error('runtime: ended with a live timer');
     }
     if (!this.#inbox.closed) throw new Error('runtime: ended with an open inbox');
@@ -214,6 +244,11 @@ export abstract class RuntimeLoop {
         if (this.#tickDue) {
           this.#tickDue = false;
           await this.#step(() => this.onTick());
+          continue;
+        }
+        if (this.#standDue) {
+          this.#standDue = false;
+          await this.#step(() => this.onStandCheck());
           continue;
         }
         if (this.#notifyDue) {
@@ -283,9 +318,12 @@ export abstract class RuntimeLoop {
     this.#ended = true;
     this.#tickTimer?.cancel();
     this.#notifyTimer?.cancel();
+    this.#standTimer?.cancel();
     this.#graceTimer?.cancel();
     this.#tickTimer = null;
     this.#notifyTimer = null;
+    this.#standTimer = null;
+    this.#standAtMs = null;
     this.#graceTimer = null;
     this.#localStep = null;
     this.#inbox.close();

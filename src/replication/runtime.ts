@@ -48,7 +48,7 @@ import { quorumRoleOf, startTransfer } from './step-quorum.js';
 import { afterRespond, afterServeRead, announceAppends } from './step-serve.js';
 import type { ChannelState, StepEffect, StepView } from './step-state.js';
 import { NO_EFFECTS } from './step-state.js';
-import { beginTick, finishTick } from './step-tick.js';
+import { beginTick, finishTick, standCheck } from './step-tick.js';
 import { peersOf } from './tick.js';
 
 export {
@@ -378,6 +378,31 @@ export class ReplicationRuntime extends RuntimeLoop {
     // Role, tracker and tail are read in one synchronous stretch; the tick's time is its start.
     const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
     await this.#perform(finishTick(this.#state, { ...this.#view(), nowMs: now, jitterMs }));
+    this.#armStandCheck();
+  }
+
+  /**
+   * Also checks for a silent leader once the first silence window after the start has passed:
+   * on a shared tick grid the next beat may come up to a period later.
+   */
+  override start(): void {
+    super.start();
+    this.scheduleStandCheck(this.#clock.nowMs() + this.quorum.silenceMs);
+  }
+
+  /** A replica whose turn to stand comes before the next tick: stand then, not at the tick. */
+  protected override async onStandCheck(): Promise<void> {
+    if (this.ended) return;
+    const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
+    await this.#perform(standCheck(this.#state, { ...this.#view(), jitterMs }));
+    this.#armStandCheck();
+  }
+
+  #armStandCheck(): void {
+    const at = this.quorum.standAtMs;
+    if (at !== null && at > this.#clock.nowMs() && this.coordinator.role === Role.Replica) {
+      this.scheduleStandCheck(at);
+    }
   }
 
   /** One message from a peer. Public so tests can drive it directly. */

@@ -1,14 +1,17 @@
 // The pure tick of one channel, one heartbeat period: housekeeping of the pure pieces, the held
 // requests past their hold, the advertised tail, the quorum's periodic check (check quorum for a
 // leader, a stalled election given up, a silent leader replaced through pre-vote and vote), and
-// the heartbeats and catch-up request `tick` decides. See step-state.ts for the state and effects.
+// the heartbeats and catch-up request `tick` decides; and a replica's turn to stand between two
+// ticks. See step-state.ts for the state and effects.
 
 import { Role } from '../wire/types.js';
 import { CATCHUP_BACKOFF_CAP_MS } from './backoff.js';
+import type { QuorumEffect } from './quorum/channel-quorum.js';
 import { fromQuorum, needsFetch, quorumRoleOf, withEpochs } from './step-quorum.js';
 import { releaseParked } from './step-serve.js';
 import {
   type ChannelState,
+  NO_EFFECTS,
   requestChunk,
   type StepEffect,
   type StepView,
@@ -24,6 +27,36 @@ export function beginTick(state: ChannelState, view: StepView): readonly StepEff
   return releaseParked(state, view);
 }
 
+/** The quorum's periodic check (election.ts) with the members heard within the silence window. */
+function quorumTick(state: ChannelState, view: StepView): QuorumEffect[] {
+  const { nowMs } = view;
+  const livePeers = state.tracker.healthyPeers(nowMs).map((nodeId) => {
+    const peer = state.tracker.peer(nodeId);
+    return { nodeId, lastEpoch: peer?.lastEpoch ?? 0, nextSeq: peer?.tailSeq ?? 0 };
+  });
+  const decided = state.quorum.tick({
+    role: quorumRoleOf(view.role),
+    nextSeq: view.tailSeq,
+    nowMs,
+    livePeers,
+    jitterMs: view.jitterMs ?? 0,
+  });
+  if (decided.length > 0) state.stats.elections++;
+  return decided;
+}
+
+/**
+ * A replica's turn to stand, due between two ticks (`ChannelQuorum.standAtMs`): the quorum's
+ * check alone, no heartbeat and no request. Run at that moment rather than at the next tick, the
+ * rank delay and jitter that order the members' candidacies stay as computed; rounded up to the
+ * beat of a node's shared tick grid, two nodes whose grids beat nearly together would stand
+ * together for every channel, and split the vote.
+ */
+export function standCheck(state: ChannelState, view: StepView): readonly StepEffect[] {
+  if (view.role !== Role.Replica) return NO_EFFECTS;
+  return fromQuorum(state, quorumTick(state, view));
+}
+
 /** The tick's second half, after the held requests were answered (with a fresh view). */
 export function finishTick(state: ChannelState, view: StepView): readonly StepEffect[] {
   state.awaitingRequest.clear();
@@ -35,18 +68,7 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
     },
     { kind: 'metric', metric: { name: 'tail', tailSeq } },
   ];
-  const livePeers = state.tracker.healthyPeers(nowMs).map((nodeId) => {
-    const peer = state.tracker.peer(nodeId);
-    return { nodeId, lastEpoch: peer?.lastEpoch ?? 0, nextSeq: peer?.tailSeq ?? 0 };
-  });
-  const decided = state.quorum.tick({
-    role: quorumRoleOf(role),
-    nextSeq: tailSeq,
-    nowMs,
-    livePeers,
-    jitterMs: view.jitterMs ?? 0,
-  });
-  if (decided.length > 0) state.stats.elections++;
+  const decided = quorumTick(state, view);
   effects.push(...fromQuorum(state, decided));
   // A role change decided above takes effect before the heartbeats below are built: they go
   // out at the next tick (or at once, for a new leader's announcement).

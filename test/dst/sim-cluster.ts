@@ -18,9 +18,14 @@ import type { RedexFile } from '../../src/log/redex-file.js';
 import { type SimFaults, SimNetwork, type SimTransport } from '../../src/mesh/sim-transport.js';
 import { frameDispatcher } from '../../src/replication/dispatcher.js';
 import { enableReplication, replicatorOf } from '../../src/replication/enable.js';
+import {
+  type CoalescingDispatcher,
+  coalescingDispatcher,
+} from '../../src/replication/heartbeat-coalescer.js';
 import type { ReplicationHost } from '../../src/replication/host.js';
 import type { ReplicatedChannel } from '../../src/replication/replicator.js';
 import { ReplicationRouter } from '../../src/replication/router.js';
+import { TickScheduler } from '../../src/replication/tick-scheduler.js';
 import { SeededRandom } from '../../src/time/random.js';
 import { VirtualClock } from '../../src/time/virtual-clock.js';
 import { type NodeId, Role } from '../../src/wire/types.js';
@@ -42,6 +47,11 @@ export interface SimClusterOptions {
   readonly fsync?: 'always' | 'never';
   /** Extra options for the replicated channel's file (e.g. `retention`). */
   readonly file?: Record<string, unknown>;
+  /**
+   * Heartbeats batched per peer and ticks on one grid per node, as a MeshNode does by default
+   * (docs/DESIGN.md#coalesced-heartbeats); default false: a frame per heartbeat, a timer per channel.
+   */
+  readonly coalesceHeartbeats?: boolean;
 }
 
 /** What the inbound hook decides for one frame: route it, or lose it as if never received. */
@@ -91,6 +101,8 @@ export class SimNode {
   readonly crashPoints: FsCrashPoints = {};
   redex: Redex | null = null;
   transport: SimTransport | null = null;
+  /** Its heartbeat batcher while up, when the cluster coalesces heartbeats. */
+  coalescer: CoalescingDispatcher | null = null;
   file: RedexFile | null = null;
   router = new ReplicationRouter();
   /** Extra delay on every frame this node sends (a slow node), ms. */
@@ -130,6 +142,7 @@ export class SimCluster {
   readonly trace: Trace;
   readonly #replication: Record<string, unknown>;
   readonly #fsync: 'always' | 'never';
+  readonly #coalesce: boolean;
   /** Directed cuts "from>to" (one-way partitions). */
   readonly #oneWay = new Set<string>();
   /** Frames eaten by one-way cuts. */
@@ -151,6 +164,7 @@ export class SimCluster {
     this.trace = new Trace(this.clock);
     this.heartbeatMs = options.heartbeatMs ?? 100;
     this.#fsync = options.fsync ?? 'always';
+    this.#coalesce = options.coalesceHeartbeats ?? false;
     this.#fileOptions = options.file ?? {};
     this.network = new SimNetwork({
       clock: this.clock,
@@ -200,12 +214,15 @@ export class SimCluster {
       // Frames are views into a buffer the network may reuse: the router copies what it keeps.
       router.tryRouteFrame(from, frame);
     });
+    const send = (target: NodeId, frame: Uint8Array) => this.#send(node, transport, target, frame);
+    node.coalescer = this.#coalesce ? coalescingDispatcher(send, { clock: this.clock }) : null;
     const host: ReplicationHost = {
       selfId: node.id,
       members: () => this.memberIds,
-      dispatcher: frameDispatcher((target, frame) => this.#send(node, transport, target, frame)),
+      dispatcher: node.coalescer ?? frameDispatcher(send),
       router,
       addressOf: (id) => this.nodeById(id)?.name ?? null,
+      ...(this.#coalesce ? { ticks: new TickScheduler(this.clock) } : {}),
     };
     const redex = new Redex({
       dir: '/data',
@@ -240,6 +257,9 @@ export class SimCluster {
     node.file = null;
     node.router.clear();
     node.transport = null;
+    // Heartbeats still queued die with the process.
+    node.coalescer?.close();
+    node.coalescer = null;
     this.trace.add(`${node.name} crash`);
     await redex?.close().catch(() => {});
   }
@@ -300,7 +320,10 @@ export class SimCluster {
   }
 
   async stop(): Promise<void> {
-    for (const node of this.upNodes()) await node.redex?.close().catch(() => {});
+    for (const node of this.upNodes()) {
+      await node.redex?.close().catch(() => {});
+      node.coalescer?.close();
+    }
   }
 
   #send(node: SimNode, transport: SimTransport, target: NodeId, frame: Uint8Array): Promise<void> {

@@ -83,16 +83,27 @@ describe('MeshNode: replication over SimTransport', () => {
     await cluster.advance(0);
     const before = a.mesh.stats().sendFailures;
     await assert.rejects(
-      a.mesh.dispatcher.sendHeartbeat(B, {
-        kind: 'heartbeat',
+      a.mesh.dispatcher.sendQuorum(B, {
+        kind: 'stand-now',
         channelId,
-        tailSeq: 0,
-        role: Role.Replica,
-        wallClockMs: 0,
+        epoch: 1,
       }),
       (error: unknown) => error instanceof MeshError && error.reason === 'SEND_DROPPED',
     );
     assert.equal(a.mesh.stats().sendFailures, before + 1);
+    // A heartbeat is queued for the peer's batch (coalescing is the default): accepted now, its
+    // lost frame counted at the flush.
+    const lostBefore = a.mesh.heartbeatStats().sendFailures;
+    await a.mesh.dispatcher.sendHeartbeat(B, {
+      kind: 'heartbeat',
+      channelId,
+      tailSeq: 0,
+      role: Role.Replica,
+      wallClockMs: 0,
+    });
+    await cluster.advance(0);
+    assert.ok(a.mesh.heartbeatStats().sendFailures > lostBefore);
+    assert.ok(a.mesh.stats().sendFailures > before + 1);
     cluster.network.heal();
     await cluster.settled();
   });
@@ -417,6 +428,28 @@ describe('MeshNode: options', () => {
       /one mesh node per ReplicationMetrics/,
     );
     return node.close();
+  });
+
+  it('coalesces heartbeats on one tick grid by default; coalesceHeartbeats: false opts out', async () => {
+    const coalesced = new MeshNode({ transport: network.addNode(0x61n), members: [] });
+    assert.ok(coalesced.ticks !== undefined, 'the default has a shared tick grid');
+    const plain = new MeshNode({
+      transport: network.addNode(0x62n),
+      members: [],
+      coalesceHeartbeats: false,
+    });
+    assert.equal(plain.ticks, undefined);
+    assert.throws(
+      () =>
+        new MeshNode({
+          transport: network.addNode(0x63n),
+          members: [],
+          coalesceHeartbeats: 'yes' as never,
+        }),
+      { reason: 'MESH_CONFIG' },
+    );
+    await coalesced.close();
+    await plain.close();
   });
 
   it('memberPredicate always admits self and reads a function each time', () => {

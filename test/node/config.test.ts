@@ -236,9 +236,16 @@ describe('tls and mesh', () => {
   test('mesh.listen defaults to 0.0.0.0:7071 and is checked', () => {
     assert.deepEqual(parse(minimal({ mesh: {} })).mesh, {
       listen: { host: '0.0.0.0', port: 7071 },
+      coalesceHeartbeats: true,
     });
     rejects(minimal({ mesh: { listen: 'nope' } }), 'mesh.listen');
     rejects(minimal({ mesh: { address: 'x' } }), 'mesh.address');
+  });
+
+  test('mesh.coalesceHeartbeats is on unless set to false', () => {
+    const off = parse(minimal({ mesh: { coalesceHeartbeats: false } })).mesh;
+    assert.equal(off?.coalesceHeartbeats, false);
+    rejects(minimal({ mesh: { coalesceHeartbeats: 'no' } }), 'mesh.coalesceHeartbeats');
   });
 });
 

@@ -130,6 +130,11 @@ export class ChannelQuorum {
     return this.members[0] ?? null;
   }
 
+  /** Replica: when it stands for election once the leader stays silent (its turn), or null. */
+  get standAtMs(): number | null {
+    return this.#s.standAtMs;
+  }
+
   get electionInProgress(): 'pre-vote' | 'vote' | null {
     if (this.#s.election === null) return null;
     return this.#s.election.preVote ? 'pre-vote' : 'vote';

@@ -209,6 +209,8 @@ export function handleVoteRequest(
       // Give the candidate its chance before standing ourselves.
       s.waitingSinceMs = nowMs;
       s.standAtMs = null;
+    } else {
+      yieldToPreVote(s, input.from, ask, input.nextSeq, nowMs);
     }
   } else {
     s.counters.votesRefused++;
@@ -221,6 +223,26 @@ export function handleVoteRequest(
     preVote: ask.preVote,
   });
   return effects;
+}
+
+/**
+ * After granting `from` a pre-vote: its vote request follows within a round trip, and standing
+ * meanwhile would split that vote (two candidates of one epoch, each voting for itself). So a
+ * waiting replica stands no sooner than a heartbeat period from now, and a pre-vote of its own
+ * gives way when the asker is better placed (the order `standDelayMs` uses; never both ways).
+ */
+function yieldToPreVote(
+  s: QuorumState,
+  from: NodeId,
+  ask: Omit<VoteAsk, 'candidate'>,
+  nextSeq: number,
+  nowMs: number,
+): void {
+  s.standAtMs = Math.max(s.standAtMs ?? nowMs, nowMs + s.heartbeatMs);
+  if (s.election === null || !s.election.preVote) return;
+  const self = { nodeId: s.selfId, lastEpoch: s.history.lastEpoch(nextSeq), nextSeq };
+  const asker = { nodeId: from, lastEpoch: ask.lastEpoch, nextSeq: ask.nextSeq };
+  if (standDelayMs(self, [asker], s.heartbeatMs, s.members) > 0) s.election = null;
 }
 
 export function handleVoteResponse(

@@ -1,0 +1,115 @@
+// Granting a pre-vote holds back this node's own candidacy: the asker's vote request follows
+// within a round trip, and standing meanwhile would split that vote between two candidates of one
+// epoch. A waiting replica pushes its stand a heartbeat period away; a pre-vote of its own gives
+// way only to a better-placed asker, so two crossing pre-votes never both give way.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  ChannelQuorum,
+  type QuorumEffect,
+} from '../../../src/replication/quorum/channel-quorum.js';
+import type { NodeId } from '../../../src/wire/types.js';
+
+const A = 1n;
+const B = 2n;
+const C = 3n;
+const HEARTBEAT_MS = 100;
+
+function quorum(selfId: NodeId): ChannelQuorum {
+  return new ChannelQuorum({
+    selfId,
+    replicaSet: [A, B, C],
+    heartbeatMs: HEARTBEAT_MS,
+    silenceMs: 3 * HEARTBEAT_MS,
+    durable: { epoch: 4, votedFor: null, history: [{ epoch: 4, startSeq: 0 }] },
+    mayVote: true,
+    nowMs: 0,
+  });
+}
+
+const sameLog = { lastEpoch: 4, nextSeq: 10 };
+const preVoteAsk = { epoch: 5, ...sameLog, preVote: true, transfer: false };
+
+function kinds(effects: readonly QuorumEffect[]): string[] {
+  return effects.map((effect) => effect.kind);
+}
+
+function tick(node: ChannelQuorum, nowMs: number, livePeers: NodeId[]): QuorumEffect[] {
+  return node.tick({
+    role: 'replica',
+    nextSeq: 10,
+    nowMs,
+    livePeers: livePeers.map((nodeId) => ({ nodeId, ...sameLog })),
+    jitterMs: 0,
+  });
+}
+
+describe('a granted pre-vote holds back the granter', () => {
+  it('a replica waiting for its turn stands no sooner than a period after granting', () => {
+    const c = quorum(C);
+    // A is live and ranks first (the set's order): C's turn is half a period later.
+    assert.deepEqual(kinds(tick(c, 300, [A])), []);
+    assert.equal(c.standAtMs, 350);
+    const granted = c.onVoteRequest({
+      from: A,
+      ask: preVoteAsk,
+      role: 'replica',
+      nextSeq: 10,
+      nowMs: 310,
+    });
+    assert.deepEqual(granted.at(-1), {
+      kind: 'send-vote-response',
+      to: A,
+      epoch: 5,
+      granted: true,
+      preVote: true,
+    });
+    assert.equal(c.standAtMs, 310 + HEARTBEAT_MS);
+    assert.deepEqual(kinds(tick(c, 350, [A])), [], 'its old turn no longer stands');
+    assert.equal(c.electionInProgress, null);
+    // A's election never came: C stands at its new turn.
+    assert.deepEqual(kinds(tick(c, 410, [])), ['send-vote-request', 'send-vote-request']);
+    assert.equal(c.electionInProgress, 'pre-vote');
+  });
+
+  it('an own pre-vote gives way to a better-placed asker only', () => {
+    const c = quorum(C);
+    assert.deepEqual(kinds(tick(c, 300, [])), ['send-vote-request', 'send-vote-request']);
+    assert.equal(c.electionInProgress, 'pre-vote');
+    // B ranks before C (same log, earlier in the set): C drops its pre-vote.
+    c.onVoteRequest({ from: B, ask: preVoteAsk, role: 'replica', nextSeq: 10, nowMs: 301 });
+    assert.equal(c.electionInProgress, null);
+    assert.equal(c.standAtMs, 301 + HEARTBEAT_MS);
+
+    const a = quorum(A);
+    assert.deepEqual(kinds(tick(a, 300, [])), ['send-vote-request', 'send-vote-request']);
+    // C ranks after A: A grants but keeps its own pre-vote, and its grant from B still counts.
+    a.onVoteRequest({ from: C, ask: preVoteAsk, role: 'replica', nextSeq: 10, nowMs: 301 });
+    assert.equal(a.electionInProgress, 'pre-vote');
+    const vote = a.onVoteResponse({
+      from: B,
+      epoch: 5,
+      granted: true,
+      preVote: true,
+      role: 'replica',
+      nextSeq: 10,
+      nowMs: 302,
+    });
+    assert.ok(kinds(vote).includes('become'));
+    assert.equal(a.electionInProgress, 'vote');
+  });
+
+  it('a longer log outranks the set order', () => {
+    const a = quorum(A);
+    assert.deepEqual(kinds(tick(a, 300, [])), ['send-vote-request', 'send-vote-request']);
+    a.onVoteRequest({
+      from: C,
+      ask: { ...preVoteAsk, nextSeq: 11 },
+      role: 'replica',
+      nextSeq: 10,
+      nowMs: 301,
+    });
+    assert.equal(a.electionInProgress, null);
+  });
+});
