@@ -102,7 +102,7 @@ async function throughput(persistent: boolean): Promise<void> {
     ? "RedEX, 3 processes, persistent, fsync 'never', nicPeakBps 10 Gbit/s"
     : 'RedEX, 3 processes, in-memory, nicPeakBps 10 Gbit/s';
   await withCluster({ persistent, nicPeakBps: NIC_10G }, async (cluster) => {
-    const leader = await cluster.waitForLeader();
+    const leader = await stableLeader(cluster);
     await throughputRound(cluster, leader); // warm-up
     const rates: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -137,7 +137,7 @@ async function throughput(persistent: boolean): Promise<void> {
 
 async function latencies(): Promise<void> {
   await withCluster({ persistent: true }, async (cluster) => {
-    const leader = await cluster.waitForLeader();
+    const leader = await stableLeader(cluster);
     const replicas = replicasOf(cluster, leader);
     const system = "RedEX, 3 processes, persistent, fsync 'never'";
     // Paced appends → replica tails; a first round warms the processes up (JIT, buffers) and is
@@ -194,7 +194,7 @@ async function latencies(): Promise<void> {
 
 async function failoverRound(): Promise<number> {
   return withCluster({ persistent: true }, async (cluster) => {
-    const leader = await cluster.waitForLeader();
+    const leader = await stableLeader(cluster);
     const replicas = replicasOf(cluster, leader);
     await leader.request({ op: 'load', count: 1000, batch: 100, size: SIZE });
     await Promise.all(
@@ -233,7 +233,7 @@ async function failover(): Promise<void> {
  * The leader once it has led for `STABLE_LEADER_MS` in a row: the first election may go to a
  * member that hands the channel to the preferred one soon after, which would cut a load short.
  */
-const STABLE_LEADER_MS = 2_000;
+const STABLE_LEADER_MS = 3_000;
 async function stableLeader(cluster: BenchCluster): Promise<NodeProcess> {
   let leader = await cluster.waitForLeader();
   let since = performance.now();
