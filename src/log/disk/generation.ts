@@ -113,6 +113,21 @@ export function isBlank(bytes: Uint8Array, size: number): boolean {
   return bytes.byteLength < size || bytes.every((byte) => byte === 0);
 }
 
+/**
+ * `bytes` is what a crash can leave of a write of `expected` that was never fsynced: its first
+ * bytes as written, then zeros or nothing (a torn or lost write); all zeros included.
+ */
+export function isTornCopy(bytes: Uint8Array, expected: Uint8Array): boolean {
+  let at = 0;
+  while (at < bytes.byteLength && at < expected.byteLength && bytes[at] === expected[at]) at++;
+  for (let rest = at; rest < bytes.byteLength; rest++) if (bytes[rest] !== 0) return false;
+  return bytes.byteLength <= expected.byteLength || at >= expected.byteLength;
+}
+
+function isWhole(bytes: Uint8Array, expected: Uint8Array): boolean {
+  return bytes.byteLength === expected.byteLength && bytes.every((byte, i) => byte === expected[i]);
+}
+
 export async function readManifest(fs: FileSystem, dir: string): Promise<Manifest> {
   const path = join(dir, MANIFEST_NAME);
   return parseManifest(path, await readWholeFile(fs, path));
@@ -211,7 +226,9 @@ export async function openGeneration(
       files.push(file);
       const headerBytes = new Uint8Array(FILE_HEADER_BYTES);
       const read = await file.read(headerBytes, 0);
-      if (rebuildBlank && isBlank(headerBytes.subarray(0, read), FILE_HEADER_BYTES)) {
+      const creationHeader = encodeFileHeader({ magic, generation: 1, baseSeq: 0 });
+      const seen = headerBytes.subarray(0, read);
+      if (rebuildBlank && isTornCopy(seen, creationHeader) && !isWhole(seen, creationHeader)) {
         await file.truncate(0);
         await file.write(encodeFileHeader({ magic, generation: 1, baseSeq: 0 }), 0);
         await file.sync();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CorruptError, IoError } from '../errors.js';
 import {
   DATA_MAGIC,
-  decodeFileHeader,
+  encodeFileHeader,
   encodeManifest,
   FILE_HEADER_BYTES,
   MANIFEST_BYTES,
@@ -23,6 +23,7 @@ import {
   createGeneration,
   type Generation,
   isBlank,
+  isTornCopy,
   parseManifest,
   readWholeFile,
   stageManifest,
@@ -70,12 +71,22 @@ export async function initializeStore(
     if (parseGenerationFileName(name)?.kind !== 'dat') continue;
     const bytes = await readWholeFile(fs, join(dir, name));
     if (bytes.byteLength <= FILE_HEADER_BYTES) continue;
-    const header = decodeFileHeader(bytes.subarray(0, FILE_HEADER_BYTES), DATA_MAGIC);
+    const headerBytes = bytes.subarray(0, FILE_HEADER_BYTES);
+    // The data file's header is written with the creation manifest and, like it, not fsynced until
+    // the store's first fsync: a crash can lose or tear it while later record writes reached the
+    // disk. What is left of the creation header belongs to the same creation (the generation's
+    // open rebuilds it).
+    const creationHeader = isTornCopy(
+      headerBytes,
+      encodeFileHeader({
+        magic: DATA_MAGIC,
+        generation: CREATION_MANIFEST.generation,
+        baseSeq: CREATION_MANIFEST.baseSeq,
+      }),
+    );
     const onlyCreationGeneration =
       found === 'blank' &&
-      typeof header !== 'string' &&
-      header.generation === CREATION_MANIFEST.generation &&
-      header.baseSeq === CREATION_MANIFEST.baseSeq &&
+      creationHeader &&
       generationFiles.every(
         (other) => parseGenerationFileName(other)?.generation === CREATION_MANIFEST.generation,
       );

@@ -163,6 +163,42 @@ describe('creating a persistent channel', () => {
     assert.equal((await readAll(reopened)).length, EVENTS);
   });
 
+  for (const kept of [0, 8, 16, 31]) {
+    test(`a blank manifest and a data header torn after ${kept} bytes (a crash before the first fsync) open as a new channel`, async () => {
+      const { memory } = await freshDisk();
+      const file = await open(memory).file;
+      for (let i = 0; i < EVENTS; i++) await file.append(payloadFor(i));
+      await file.close();
+      const manifest = await memory.open(`${STORE}/MANIFEST`, 'readwrite');
+      await manifest.truncate(0);
+      await manifest.close();
+      // What the swarm's torn writes left (seed 1836): the header's first bytes, then zeros,
+      // followed by records that reached the disk.
+      const data = await memory.open(`${STORE}/0000000001.dat`, 'readwrite');
+      await data.write(new Uint8Array(32 - kept), kept);
+      await data.close();
+      const reopened = await open(memory).file;
+      assert.equal(reopened.nextSeq, 0, 'nothing of a store never made durable was promised');
+      await reopened.append(payloadFor(0));
+      assert.equal((await readAll(reopened)).length, 1);
+      reopened.assertInvariants();
+    });
+  }
+
+  test('a blank manifest next to a data header that is not a torn creation header stays CORRUPT', async () => {
+    const { memory } = await freshDisk();
+    const file = await open(memory).file;
+    for (let i = 0; i < EVENTS; i++) await file.append(payloadFor(i));
+    await file.close();
+    const manifest = await memory.open(`${STORE}/MANIFEST`, 'readwrite');
+    await manifest.truncate(0);
+    await manifest.close();
+    const data = await memory.open(`${STORE}/0000000001.dat`, 'readwrite');
+    await data.write(new Uint8Array([0xff, 0xff]), 20);
+    await data.close();
+    await assert.rejects(open(memory).file, /is blank, but 0000000001.dat holds records/);
+  });
+
   test('a missing manifest next to records is still refused (CORRUPT), nothing overwritten', async () => {
     const { memory } = await freshDisk();
     const file = await open(memory).file;
