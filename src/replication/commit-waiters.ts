@@ -78,8 +78,9 @@ export class CommitWaiters {
   ): Promise<void> {
     if (this.#closed)
       return Promise.reject(new ClosedError(`the replication of ${JSON.stringify(this.#channel)}`));
-    if (this.#satisfied(condition, this.#view())) return Promise.resolve();
-    if (this.#lost(condition, this.#view())) {
+    const view = this.#view();
+    if (this.#satisfied(condition, view)) return Promise.resolve();
+    if (this.#lost(condition, view)) {
       return Promise.reject(new LeadershipLostError(this.#channel, 'unknown', condition.seq));
     }
     if (this.#size >= COMMIT_WAITERS_MAX) {

@@ -85,6 +85,11 @@ export interface DiskLogOptions {
   readonly syncDir?: (path: string) => Promise<void>;
 }
 
+/** The directory fsync the options give, or the file system's own. */
+function syncDirOf(options: DiskLogOptions): (path: string) => Promise<void> {
+  return options.syncDir ?? ((path: string) => options.fs.syncDir(path));
+}
+
 export class DiskLog {
   readonly #options: DiskLogOptions;
   /** The in-memory index of the retained events. */
@@ -161,7 +166,7 @@ export class DiskLog {
         // directory between the manager's root and the store (their entries), all at once. The
         // store's own files may be lost or blank after a crash, which recovery takes for this
         // creation, interrupted; they become durable with the store's first fsync.
-        const syncDir = options.syncDir ?? ((path: string) => fs.syncDir(path));
+        const syncDir = syncDirOf(options);
         try {
           await settleAll((options.parentDirs ?? []).map((parent) => syncDir(parent)));
         } catch (error) {
@@ -562,7 +567,7 @@ export class DiskLog {
       ...(syncing.data ? [] : [generation.data]),
       ...(syncing.index ? [] : [generation.index]),
     ];
-    await makeStoreDurable(fs, dir, files, this.#options.syncDir ?? fs.syncDir.bind(fs));
+    await makeStoreDurable(fs, dir, files, syncDirOf(this.#options));
     this.#storePending = false;
   }
 

@@ -100,6 +100,15 @@ export async function readWholeFile(fs: FileSystem, path: string): Promise<Uint8
  */
 export const CREATION_MANIFEST: Manifest = { generation: 1, baseSeq: 0, firstSeq: 0 };
 
+/** The header a file of the creation generation starts with (`magic`: data or index). */
+export function creationHeader(magic: string): Uint8Array {
+  return encodeFileHeader({
+    magic,
+    generation: CREATION_MANIFEST.generation,
+    baseSeq: CREATION_MANIFEST.baseSeq,
+  });
+}
+
 export function isCreationManifest(manifest: Manifest): boolean {
   return (
     manifest.generation === CREATION_MANIFEST.generation &&
@@ -226,11 +235,11 @@ export async function openGeneration(
       files.push(file);
       const headerBytes = new Uint8Array(FILE_HEADER_BYTES);
       const read = await file.read(headerBytes, 0);
-      const creationHeader = encodeFileHeader({ magic, generation: 1, baseSeq: 0 });
       const seen = headerBytes.subarray(0, read);
-      if (rebuildBlank && isTornCopy(seen, creationHeader) && !isWhole(seen, creationHeader)) {
+      const expected = rebuildBlank ? creationHeader(magic) : null;
+      if (expected !== null && isTornCopy(seen, expected) && !isWhole(seen, expected)) {
         await file.truncate(0);
-        await file.write(encodeFileHeader({ magic, generation: 1, baseSeq: 0 }), 0);
+        await file.write(expected, 0);
         await file.sync();
         repairs.push(
           `${exists ? 'rewrote the blank' : 'recreated the missing'} ${name} of a new channel (its creation was not yet durable)`,

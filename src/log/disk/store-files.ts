@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { CorruptError, IoError } from '../errors.js';
 import {
   DATA_MAGIC,
-  encodeFileHeader,
   encodeManifest,
   FILE_HEADER_BYTES,
   MANIFEST_BYTES,
@@ -21,6 +20,7 @@ import {
   CREATION_MANIFEST,
   commitManifest,
   createGeneration,
+  creationHeader,
   type Generation,
   isBlank,
   isTornCopy,
@@ -76,17 +76,9 @@ export async function initializeStore(
     // the store's first fsync: a crash can lose or tear it while later record writes reached the
     // disk. What is left of the creation header belongs to the same creation (the generation's
     // open rebuilds it).
-    const creationHeader = isTornCopy(
-      headerBytes,
-      encodeFileHeader({
-        magic: DATA_MAGIC,
-        generation: CREATION_MANIFEST.generation,
-        baseSeq: CREATION_MANIFEST.baseSeq,
-      }),
-    );
     const onlyCreationGeneration =
       found === 'blank' &&
-      creationHeader &&
+      isTornCopy(headerBytes, creationHeader(DATA_MAGIC)) &&
       generationFiles.every(
         (other) => parseGenerationFileName(other)?.generation === CREATION_MANIFEST.generation,
       );

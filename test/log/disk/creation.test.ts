@@ -163,15 +163,21 @@ describe('creating a persistent channel', () => {
     assert.equal((await readAll(reopened)).length, EVENTS);
   });
 
+  /** A store with records whose manifest is then blank, as a crash before its first fsync leaves it. */
+  async function storeWithBlankManifest(): Promise<MemoryFileSystem> {
+    const { memory } = await freshDisk();
+    const file = await open(memory).file;
+    for (let i = 0; i < EVENTS; i++) await file.append(payloadFor(i));
+    await file.close();
+    const manifest = await memory.open(`${STORE}/MANIFEST`, 'readwrite');
+    await manifest.truncate(0);
+    await manifest.close();
+    return memory;
+  }
+
   for (const kept of [0, 8, 16, 31]) {
     test(`a blank manifest and a data header torn after ${kept} bytes (a crash before the first fsync) open as a new channel`, async () => {
-      const { memory } = await freshDisk();
-      const file = await open(memory).file;
-      for (let i = 0; i < EVENTS; i++) await file.append(payloadFor(i));
-      await file.close();
-      const manifest = await memory.open(`${STORE}/MANIFEST`, 'readwrite');
-      await manifest.truncate(0);
-      await manifest.close();
+      const memory = await storeWithBlankManifest();
       // What the swarm's torn writes left (seed 1836): the header's first bytes, then zeros,
       // followed by records that reached the disk.
       const data = await memory.open(`${STORE}/0000000001.dat`, 'readwrite');
@@ -186,13 +192,7 @@ describe('creating a persistent channel', () => {
   }
 
   test('a blank manifest next to a data header that is not a torn creation header stays CORRUPT', async () => {
-    const { memory } = await freshDisk();
-    const file = await open(memory).file;
-    for (let i = 0; i < EVENTS; i++) await file.append(payloadFor(i));
-    await file.close();
-    const manifest = await memory.open(`${STORE}/MANIFEST`, 'readwrite');
-    await manifest.truncate(0);
-    await manifest.close();
+    const memory = await storeWithBlankManifest();
     const data = await memory.open(`${STORE}/0000000001.dat`, 'readwrite');
     await data.write(new Uint8Array([0xff, 0xff]), 20);
     await data.close();
