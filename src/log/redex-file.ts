@@ -152,6 +152,38 @@ export class RedexFile {
     return this.#view.nextSeq;
   }
 
+  /**
+   * INTERNAL (replication): the end of what the leader may ship — `nextSeq`, plus a group of its
+   * appends written and still being fsynced (under `fsync: 'always'`).
+   */
+  get shipNextSeq(): number {
+    return this.#disk?.writtenNextSeq ?? this.#view.nextSeq;
+  }
+
+  /** INTERNAL (replication): `firstSeq` as the leader ships (written events count as retained). */
+  get shipFirstSeq(): number | null {
+    const source = this.#disk?.written ?? this.#view;
+    return source.nextSeq > source.firstSeq ? source.firstSeq : null;
+  }
+
+  /** INTERNAL (replication): `readRangeLimited`, uncommitted, up to `shipNextSeq`. */
+  readShippable(
+    start: number,
+    end: number,
+    maxBytes: number,
+    perEventOverhead: number,
+  ): Promise<RedexEvent[]> {
+    try {
+      this.#checkOpen();
+      const source = this.#disk?.written ?? this.#view;
+      const stop = Math.min(end, source.nextSeq);
+      if (stop <= start) return Promise.resolve([]);
+      return Promise.resolve(readPage(source, start, stop, maxBytes, perEventOverhead));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** INTERNAL (replication): the next seq once the appends being written land. */
   get writingNextSeq(): number {
     return this.#disk?.writingNextSeq ?? this.#view.nextSeq;
@@ -201,6 +233,7 @@ export class RedexFile {
           this.#clock.nowNs(),
           null,
           precondition,
+          this.#replication !== null,
         ) as Promise<number>;
         return abortable(
           write === null ? stored : stored.then((seq) => this.#acknowledged(write, seq, 1, signal)),
@@ -325,6 +358,8 @@ export class RedexFile {
       );
     }
     this.#replication = replication;
+    // A leader's appends written under `fsync: 'always'` are announced before their fsync.
+    this.#disk?.setWrittenListener(() => this.#replication?.appended());
   }
 
   /**
@@ -573,7 +608,14 @@ export class RedexFile {
       const precondition = options.precondition ?? write?.precondition ?? null;
       const count = payloads.length;
       if (this.#disk !== null) {
-        const stored = this.#disk.append(payloads, timestampNs, expected, precondition);
+        // A replicated leader's appends are shipped while they are fsynced (DiskLog's header).
+        const stored = this.#disk.append(
+          payloads,
+          timestampNs,
+          expected,
+          precondition,
+          guarded && this.#replication !== null,
+        );
         return abortable(
           write === null
             ? stored

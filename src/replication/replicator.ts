@@ -150,9 +150,16 @@ export class Replicator implements ReplicationAttachment {
         get writingNextSeq() {
           return file.writingNextSeq;
         },
-        // The leader ships what it has, committed or not: commit follows the copies.
+        get shipNextSeq() {
+          return file.shipNextSeq;
+        },
+        get shipFirstSeq() {
+          return file.shipFirstSeq;
+        },
+        // The leader ships what it has, committed or not (and written, fsynced or not): commit
+        // follows the durable copies.
         readRangeLimited: (start, end, maxBytes, overhead) =>
-          file.readRangeLimited(start, end, maxBytes, overhead, { isolation: 'uncommitted' }),
+          file.readShippable(start, end, maxBytes, overhead),
         appendBatchIfNextSeq: (expected, payloads) => file.applyReplicated(expected, payloads),
         skipTo: (seq) => file.skipTo(seq),
         truncateFrom: (seq) => file.truncateFrom(seq),

@@ -19,6 +19,14 @@ import type { TickScheduler } from './tick-scheduler.js';
 export interface RuntimeFile extends CatchupSource, CatchupSink {
   /** The next seq once the appends being written land (seqs taken, bytes not yet stored). */
   readonly writingNextSeq?: number;
+  /**
+   * Leader: the end of what it may ship, `nextSeq` when absent. Beyond `nextSeq` are its appends
+   * written and still being fsynced; `readRangeLimited` reads up to here. They count toward
+   * commit only once `nextSeq` covers them.
+   */
+  readonly shipNextSeq?: number;
+  /** Leader: `firstSeq` counting the events up to `shipNextSeq`; `firstSeq` when absent. */
+  readonly shipFirstSeq?: number | null;
   skipTo(seq: number): Promise<void>;
   sweepRetention(): Promise<number>;
   /** Cuts a diverged suffix: every event at or after `seq` goes, durably, before it resolves. */

@@ -15,7 +15,12 @@ import { channelIdToHex } from '../wire/ids.js';
 import { type ChannelId, type NodeId, Role } from '../wire/types.js';
 import { CatchupBackoff } from './backoff.js';
 import type { BandwidthBudget } from './budget.js';
-import { type ApplyResult, applySyncResponse, handleSyncRequest } from './catchup.js';
+import {
+  type ApplyResult,
+  applySyncResponse,
+  type CatchupSource,
+  handleSyncRequest,
+} from './catchup.js';
 import { buildSnapshot, type ChangeListener, type ChannelSnapshot } from './channel-snapshot.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { silenceMsOf, syncClassOf } from './config.js';
@@ -80,6 +85,8 @@ export class ReplicationRuntime extends RuntimeLoop {
   /** The pure step's state; only step functions change it. */
   readonly #state: ChannelState;
   readonly #file: RuntimeFile;
+  /** What the leader serves from: the file, ending where its shippable events end. */
+  readonly #shipSource: CatchupSource;
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #metrics: ChannelMetrics | undefined;
@@ -110,6 +117,17 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.budget = options.budget;
     const peers = peersOf(options.replicaSet, options.selfId);
     this.#file = options.file;
+    const file = options.file;
+    this.#shipSource = {
+      get nextSeq() {
+        return file.shipNextSeq ?? file.nextSeq;
+      },
+      get firstSeq() {
+        return file.shipFirstSeq === undefined ? file.firstSeq : file.shipFirstSeq;
+      },
+      readRangeLimited: (start, end, maxBytes, overhead) =>
+        file.readRangeLimited(start, end, maxBytes, overhead),
+    };
     this.#clock = options.clock;
     this.#random = options.random;
     this.#metrics = options.metrics;
@@ -365,7 +383,10 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   /** Fresh inputs of a step function. */
   #view(): StepView {
-    return { role: this.coordinator.role, tailSeq: this.#file.nextSeq, nowMs: this.#clock.nowMs() };
+    const role = this.coordinator.role;
+    const tailSeq = this.#file.nextSeq;
+    const writtenTailSeq = role === Role.Leader ? (this.#file.shipNextSeq ?? tailSeq) : tailSeq;
+    return { role, tailSeq, writtenTailSeq, nowMs: this.#clock.nowMs() };
   }
 
   // ─── steps ─────────────────────────────────────────────────────────────────────────────────
@@ -430,7 +451,7 @@ export class ReplicationRuntime extends RuntimeLoop {
         return NO_EFFECTS;
       case 'serve': {
         const outcome = await this.#fileOp(() =>
-          handleSyncRequest(this.#file, effect.request, this.channelId),
+          handleSyncRequest(this.#shipSource, effect.request, this.channelId),
         );
         return outcome === null ? NO_EFFECTS : afterServeRead(state, effect, outcome, this.#view());
       }

@@ -12,7 +12,13 @@ import {
   type VoteResponse,
 } from '../wire/types.js';
 import type { QuorumEffect, QuorumRole, TransferRefusal } from './quorum/channel-quorum.js';
-import { type ChannelState, NO_EFFECTS, type StepEffect, type StepView } from './step-state.js';
+import {
+  type ChannelState,
+  NO_EFFECTS,
+  type StepEffect,
+  type StepView,
+  shippableTail,
+} from './step-state.js';
 
 export function quorumRoleOf(role: Role): QuorumRole {
   switch (role) {
@@ -83,7 +89,7 @@ export function startTransfer(
   const { effects, refusal } = state.quorum.startTransfer({
     target,
     role: quorumRoleOf(view.role),
-    nextSeq: view.tailSeq,
+    nextSeq: shippableTail(view),
     nowMs: view.nowMs,
   });
   return { effects: fromQuorum(state, effects), refusal };

@@ -26,6 +26,7 @@ import {
   type StepEffect,
   type StepView,
   send,
+  shippableTail,
 } from './step-state.js';
 
 /** A SyncRequest from a member: NACK it, hold it open (long poll), or serve it. */
@@ -42,7 +43,8 @@ export function onRequest(
     sinceSeq: request.sinceSeq,
     epochs: request.quorum,
     role: quorumRoleOf(view.role),
-    nextSeq: view.tailSeq,
+    nextSeq: shippableTail(view),
+    durableNextSeq: view.tailSeq,
     nowMs: view.nowMs,
   });
   const effects: StepEffect[] = fromQuorum(state, check.effects);
@@ -60,7 +62,7 @@ export function onRequest(
   // A newer request from the same replica supersedes its held one (whose token just expires).
   state.parked.delete(from);
   state.awaitingRequest.delete(from);
-  if (request.sinceSeq === view.tailSeq) {
+  if (request.sinceSeq === shippableTail(view)) {
     // Caught up: hold the request open and answer it with the next append.
     state.parked.set(from, { request, atMs: view.nowMs });
     state.stats.requestsParked++;
@@ -126,11 +128,14 @@ export function afterRespond(
  */
 export function announceAppends(state: ChannelState, view: StepView): readonly StepEffect[] {
   if (view.role !== Role.Leader) return NO_EFFECTS;
-  const heartbeat = heartbeatOf(state, Role.Leader, view.tailSeq, view.nowMs);
-  const effects: StepEffect[] = [];
+  // Announced once written and again once fsynced: the second may complete a commit that was
+  // waiting for this node's own durable copy.
+  const effects: StepEffect[] = fromQuorum(state, state.quorum.onLocalAppend(view.tailSeq));
+  const shippable = shippableTail(view);
+  const heartbeat = heartbeatOf(state, Role.Leader, shippable, view.nowMs);
   for (const peer of state.peers) {
     const parked = state.parked.get(peer);
-    if (parked !== undefined && parked.request.sinceSeq < view.tailSeq) {
+    if (parked !== undefined && parked.request.sinceSeq < shippable) {
       state.parked.delete(peer);
       state.stats.parkedAnswered++;
       effects.push({ kind: 'serve', to: peer, request: parked.request });

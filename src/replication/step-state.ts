@@ -78,12 +78,23 @@ export interface ChannelState {
   readonly awaitingRequest: Set<NodeId>;
 }
 
+/** The end of what the leader may ship (see `StepView.writtenTailSeq`). */
+export function shippableTail(view: StepView): number {
+  return view.writtenTailSeq ?? view.tailSeq;
+}
+
 /** What a step reads from outside its state, fresh at each call. */
 export interface StepView {
   /** The coordinator's role now. */
   readonly role: Role;
-  /** The local log's next seq now. */
+  /** The local log's next seq now (durable as the fsync policy promises). */
   readonly tailSeq: number;
+  /**
+   * Leader: the end of what it may ship — `tailSeq` plus its appends written and still being
+   * fsynced. Positions are matched and requests served against it; its own share of the commit
+   * counts only `tailSeq`. Equal to `tailSeq` when absent, and on every other role.
+   */
+  readonly writtenTailSeq?: number;
   readonly nowMs: number;
   /** Tick only: a random delay (< one heartbeat period) that breaks ties between candidates. */
   readonly jitterMs?: number;

@@ -16,6 +16,7 @@ import {
   type StepEffect,
   type StepView,
   send,
+  shippableTail,
 } from './step-state.js';
 import { advertisedTail, observeLag, tick } from './tick.js';
 
@@ -36,7 +37,8 @@ function quorumTick(state: ChannelState, view: StepView): QuorumEffect[] {
   });
   const decided = state.quorum.tick({
     role: quorumRoleOf(view.role),
-    nextSeq: view.tailSeq,
+    // A leader's transfer compares positions with all it may have shipped; a replica's own log.
+    nextSeq: shippableTail(view),
     nowMs,
     livePeers,
     jitterMs: view.jitterMs ?? 0,
@@ -80,7 +82,7 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
     channelId: state.channelId,
     replicaSet: state.replicaSet,
     tracker: state.tracker,
-    tailSeq,
+    tailSeq: shippableTail(view),
     nowMs,
     wallClockMs: nowMs,
     defaultClass: state.defaultClass,

@@ -26,6 +26,7 @@ import {
   requestChunk,
   type StepEffect,
   type StepView,
+  shippableTail,
 } from './step-state.js';
 
 function drop(state: ChannelState, reason: InboundDrop): readonly StepEffect[] {
@@ -88,7 +89,8 @@ export function onHeartbeat(
     tailSeq: message.tailSeq,
     epochs,
     role: quorumRoleOf(view.role),
-    nextSeq: view.tailSeq,
+    nextSeq: shippableTail(view),
+    durableNextSeq: view.tailSeq,
     nowMs: view.nowMs,
   });
   const effects: StepEffect[] = fromQuorum(state, out.effects);

@@ -37,7 +37,13 @@ interface Memory {
   life: number;
   epoch: number | undefined;
   commitSeq: number | undefined;
-  /** Epoch of the event at commitSeq − 1 when it was last seen committed. */
+  /**
+   * The committed prefix the node's own log held: min(commitSeq, nextSeq). A leader ships while
+   * it fsyncs, so a majority of replicas may commit what its own log does not hold yet (and a
+   * crash then takes from it); no node may ever lose or rewrite what it held committed.
+   */
+  heldCommitSeq: number | undefined;
+  /** Epoch of the event at heldCommitSeq − 1 when it was last seen committed. */
   lastCommittedEpoch: number | undefined;
 }
 
@@ -92,14 +98,17 @@ export class StepChecker {
       const before = this.#memory.get(view.name);
       this.#checkEpoch(view, before, atMs);
       this.#checkCommit(view, before, atMs);
+      const heldCommitSeq =
+        view.commitSeq === undefined ? undefined : Math.min(view.commitSeq, view.nextSeq);
       const committedEpoch =
-        view.commitSeq !== undefined && view.commitSeq > 0
-          ? view.epochOf?.(view.commitSeq - 1)
+        heldCommitSeq !== undefined && heldCommitSeq > 0
+          ? view.epochOf?.(heldCommitSeq - 1)
           : undefined;
       this.#memory.set(view.name, {
         life: view.life,
         epoch: view.epoch ?? before?.epoch,
         commitSeq: view.commitSeq,
+        heldCommitSeq,
         lastCommittedEpoch: committedEpoch,
       });
     }
@@ -156,23 +165,23 @@ export class StepChecker {
   }
 
   #checkCommit(view: NodeView, before: Memory | undefined, atMs: number): void {
-    if (before?.commitSeq === undefined) return;
+    if (before?.commitSeq === undefined || before.heldCommitSeq === undefined) return;
     const sameLife = before.life === view.life;
     if (sameLife && view.commitSeq !== undefined && view.commitSeq < before.commitSeq)
       this.#add(
         '5-commit',
         `at ${atMs} ms ${view.name}'s commitSeq went back from ${before.commitSeq} to ${view.commitSeq}`,
       );
-    if (view.nextSeq < before.commitSeq) {
+    if (view.nextSeq < before.heldCommitSeq) {
       this.#add(
         '5-truncation',
-        `at ${atMs} ms ${view.name} holds only up to ${view.nextSeq} but had committed below ${before.commitSeq}${sameLife ? '' : ' before its restart'}`,
+        `at ${atMs} ms ${view.name} holds only up to ${view.nextSeq} but had committed below ${before.heldCommitSeq}${sameLife ? '' : ' before its restart'}`,
       );
       return;
     }
     // A truncation and a rewrite within one step leave nextSeq alone; the epoch of the last
     // committed event would still change.
-    const seq = before.commitSeq - 1;
+    const seq = before.heldCommitSeq - 1;
     if (seq >= 0 && before.lastCommittedEpoch !== undefined && view.epochOf !== undefined) {
       const now = view.epochOf(seq);
       if (now !== before.lastCommittedEpoch)

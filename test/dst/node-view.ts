@@ -12,6 +12,8 @@ interface EpochState {
   readonly epoch?: unknown;
   readonly commitSeq?: unknown;
   readonly epochOf?: unknown;
+  /** Who the quorum logic says leads the current epoch. */
+  readonly quorum?: { readonly leader?: unknown };
 }
 
 const ROLES: Record<Role, NodeRole> = {
@@ -38,10 +40,15 @@ export function viewOf(node: SimNode): NodeView {
     typeof state.epochOf === 'function'
       ? (seq: number) => asNumber((state.epochOf as (seq: number) => unknown).call(state, seq))
       : undefined;
+  // A leader that admitted a newer epoch (a vote it granted, being made durable) keeps the
+  // Leader role until the step ends, but leads no epoch any more: it refuses appends meanwhile.
+  let role = ROLES[node.role] ?? 'idle';
+  const quorumLeader = state.quorum?.leader;
+  if (role === 'leader' && quorumLeader !== undefined && quorumLeader !== node.id) role = 'replica';
   return {
     name: node.name,
     life: node.starts,
-    role: ROLES[node.role] ?? 'idle',
+    role,
     nextSeq: file.nextSeq,
     ...(epoch === undefined ? {} : { epoch }),
     ...(commitSeq === undefined ? {} : { commitSeq }),

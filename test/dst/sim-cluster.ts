@@ -52,6 +52,11 @@ export interface SimClusterOptions {
    * (docs/DESIGN.md#coalesced-heartbeats); default false: a frame per heartbeat, a timer per channel.
    */
   readonly coalesceHeartbeats?: boolean;
+  /**
+   * Each file fsync takes 0…this many virtual ms (seeded), default 0: a leader's appends are then
+   * shipped to replicas while its own fsync runs, and crashes land inside that window.
+   */
+  readonly fsyncLatencyMs?: number;
 }
 
 /** What the inbound hook decides for one frame: route it, or lose it as if never received. */
@@ -64,10 +69,53 @@ export type InboundVerdict = 'deliver' | 'drop';
 export interface FsCrashPoints {
   beforeTruncate?: (path: string, size: number) => void;
   afterTruncate?: (path: string, size: number) => void;
+  /** Called before every file fsync; the fsync waits for what it returns (a scenario holds it). */
+  beforeSync?: (path: string) => Promise<void> | undefined;
+}
+
+/**
+ * A file fsync's virtual latency. It applies only while the cluster advances the clock (opens,
+ * crashes and stops between two advances would otherwise wait for a clock nobody moves); a
+ * crash fails the fsyncs still waiting, as the process is gone.
+ */
+interface SyncLatency {
+  readonly clock: VirtualClock;
+  readonly random: SeededRandom;
+  readonly maxMs: number;
+  /** True while the cluster advances the clock. */
+  active: boolean;
+  /** The fsyncs waiting now: each is ended by its timer, a crash (fail) or a stop (release). */
+  readonly waiting: Set<{ release(): void; fail(): void }>;
+}
+
+function delayedSync(latency: SyncLatency, sync: () => Promise<void>): Promise<void> {
+  if (!latency.active) return sync();
+  const delayMs = latency.random.nextInt(latency.maxMs + 1);
+  if (delayMs === 0) return sync();
+  return new Promise<void>((resolve, reject) => {
+    const waiter = {
+      release: (): void => {
+        timer.cancel();
+        latency.waiting.delete(waiter);
+        resolve();
+      },
+      fail: (): void => {
+        timer.cancel();
+        latency.waiting.delete(waiter);
+        reject(new Error('EBADF: the process crashed during the fsync'));
+      },
+    };
+    const timer = latency.clock.setTimer(delayMs, waiter.release);
+    latency.waiting.add(waiter);
+  }).then(sync);
 }
 
 /** `fs` with the crash points of `points` around truncations; everything else passes through. */
-function withCrashPoints(fs: FileSystem, points: FsCrashPoints): FileSystem {
+function withCrashPoints(
+  fs: FileSystem,
+  points: FsCrashPoints,
+  latency: SyncLatency | null = null,
+): FileSystem {
   const wrapFile = (path: string, file: FsFile): FsFile => ({
     write: (data, position) => file.write(data, position),
     writev: (buffers, position) => file.writev(buffers, position),
@@ -78,7 +126,10 @@ function withCrashPoints(fs: FileSystem, points: FsCrashPoints): FileSystem {
       await file.truncate(size);
       points.afterTruncate?.(path, size);
     },
-    sync: () => file.sync(),
+    sync: async () => {
+      await points.beforeSync?.(path);
+      await (latency === null ? file.sync() : delayedSync(latency, () => file.sync()));
+    },
     close: () => file.close(),
   });
   return {
@@ -99,6 +150,8 @@ export class SimNode {
   readonly fs = new MemoryFileSystem();
   /** Hooks the node's Redex meets on its file system (see FsCrashPoints). */
   readonly crashPoints: FsCrashPoints = {};
+  /** The virtual fsync latency of its files, when the cluster has one. */
+  syncLatency: SyncLatency | null = null;
   redex: Redex | null = null;
   transport: SimTransport | null = null;
   /** Its heartbeat batcher while up, when the cluster coalesces heartbeats. */
@@ -143,6 +196,7 @@ export class SimCluster {
   readonly #replication: Record<string, unknown>;
   readonly #fsync: 'always' | 'never';
   readonly #coalesce: boolean;
+  readonly #fsyncLatencyMs: number;
   /** Directed cuts "from>to" (one-way partitions). */
   readonly #oneWay = new Set<string>();
   /** Frames eaten by one-way cuts. */
@@ -165,6 +219,7 @@ export class SimCluster {
     this.heartbeatMs = options.heartbeatMs ?? 100;
     this.#fsync = options.fsync ?? 'always';
     this.#coalesce = options.coalesceHeartbeats ?? false;
+    this.#fsyncLatencyMs = options.fsyncLatencyMs ?? 0;
     this.#fileOptions = options.file ?? {};
     this.network = new SimNetwork({
       clock: this.clock,
@@ -173,6 +228,18 @@ export class SimCluster {
     });
     const ids = options.nodeIds ?? this.#randomIds(options.nodes);
     for (const [index, id] of ids.entries()) this.nodes.push(new SimNode(index, id));
+    // Forked only when used, so runs without it keep the random streams they always had.
+    if (this.#fsyncLatencyMs > 0) {
+      for (const node of this.nodes) {
+        node.syncLatency = {
+          clock: this.clock,
+          random: this.random.fork(),
+          maxMs: this.#fsyncLatencyMs,
+          active: false,
+          waiting: new Set(),
+        };
+      }
+    }
     this.#replication = {
       factor: options.nodes,
       heartbeatMs: this.heartbeatMs,
@@ -226,7 +293,7 @@ export class SimCluster {
     };
     const redex = new Redex({
       dir: '/data',
-      fs: withCrashPoints(node.fs, node.crashPoints),
+      fs: withCrashPoints(node.fs, node.crashPoints, node.syncLatency),
       clock: this.clock,
       random: this.random.fork(),
     });
@@ -252,6 +319,7 @@ export class SimCluster {
     node.crashes++;
     this.network.crash(node.id);
     node.fs.crash((_path, unsynced) => this.random.nextInt(unsynced + 1));
+    for (const waiter of [...(node.syncLatency?.waiting ?? [])]) waiter.fail();
     const redex = node.redex;
     node.redex = null;
     node.file = null;
@@ -306,7 +374,7 @@ export class SimCluster {
   }
 
   async advance(ms: number): Promise<void> {
-    await this.clock.advance(ms);
+    await this.#advanceClock(ms);
   }
 
   /** Advances in steps until `done()` holds; false if `maxMs` passed first. */
@@ -314,12 +382,25 @@ export class SimCluster {
     const deadline = this.clock.nowMs() + maxMs;
     while (!done()) {
       if (this.clock.nowMs() >= deadline) return false;
-      await this.clock.advance(stepMs);
+      await this.#advanceClock(stepMs);
     }
     return true;
   }
 
+  /** The clock moves: fsyncs take their virtual time meanwhile (SyncLatency). */
+  async #advanceClock(ms: number): Promise<void> {
+    for (const node of this.nodes) if (node.syncLatency !== null) node.syncLatency.active = true;
+    try {
+      await this.clock.advance(ms);
+    } finally {
+      for (const node of this.nodes) if (node.syncLatency !== null) node.syncLatency.active = false;
+    }
+  }
+
   async stop(): Promise<void> {
+    // Closing waits for the fsyncs in flight; the clock no longer moves for them.
+    for (const node of this.nodes)
+      for (const waiter of [...(node.syncLatency?.waiting ?? [])]) waiter.release();
     for (const node of this.upNodes()) {
       await node.redex?.close().catch(() => {});
       node.coalescer?.close();

@@ -37,7 +37,15 @@ export interface SimulateOptions {
   readonly checker?: CheckerMode;
   /** Coalesced heartbeats (the MeshNode default); default: on for seeds 2–3, 6–7, 10–11, … */
   readonly coalesceHeartbeats?: boolean;
+  /**
+   * Max virtual ms per file fsync (SimClusterOptions.fsyncLatencyMs); default: FSYNC_LATENCY_MS on
+   * seeds 4–7, 12–15, 20–23, … (a leader ships while it fsyncs), 0 on the others.
+   */
+  readonly fsyncLatencyMs?: number;
 }
+
+/** The fsync latency of the seeds that have one: about a network hop, so the two overlap. */
+export const FSYNC_LATENCY_MS = 4;
 
 export interface SimulateResult {
   readonly seed: number;
@@ -91,6 +99,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     faults: { minDelayMs: 1, maxDelayMs: 5 },
     // Half the seeds of each fault mode (churn on even seeds) run as a MeshNode does by default.
     coalesceHeartbeats: options.coalesceHeartbeats ?? Math.floor(Math.abs(seed) / 2) % 2 === 1,
+    fsyncLatencyMs:
+      options.fsyncLatencyMs ?? (Math.floor(Math.abs(seed) / 4) % 2 === 1 ? FSYNC_LATENCY_MS : 0),
   };
   const cluster = await SimCluster.start(clusterOptions);
   const random = cluster.random.fork();

@@ -13,6 +13,13 @@
 // (nextSeq, reads, tails) only once their group is written, so a failed write can be rolled back
 // with no seq consumed and nothing seen.
 //
+// Ship before fsync: under `fsync: always`, a group holding a replicated leader's appends is
+// published to the replication layer (`writtenNextSeq`, `written`, the written listener) as soon
+// as its bytes are written, and its fsync runs while replicas fetch it; it becomes visible here
+// (nextSeq, reads, tails) and its appends resolve only once fsynced. If that fsync fails the
+// group stays published (a replica may hold it, and commit may count it without this node), the
+// file turns read-only and the appends fail with an outcome that is unknown, not rolled back.
+//
 // Called by `RedexFile` (src/log/redex-file.ts). Its helpers, which hold no state of their own:
 // recovery at open (recovery.ts), the in-memory row index (rows.ts), admitting and sealing a group
 // (group-commit.ts), reads past the cache (disk-read.ts), the compaction copy (compaction.ts), and
@@ -23,6 +30,7 @@ import type { FsyncPolicy } from '../config.js';
 import { ClosedError, IoError, RedexError, RedexErrorCode } from '../errors.js';
 import type { RedexEvent } from '../event.js';
 import { MemoryStore } from '../memory-store.js';
+import type { PageSource } from '../read-page.js';
 import { buildCompactedIndex, COMPACT_DEAD_BYTES_MIN, copyLiveRecords } from './compaction.js';
 import { planDiskRead, readDisk } from './disk-read.js';
 import {
@@ -115,6 +123,13 @@ export class DiskLog {
   #syncTimer: TimerHandle | null = null;
   #closing: Promise<void> | null = null;
   #quorumState: DiskQuorumState | null = null;
+  /** Told when a group with `shipEarly` appends is written, before its fsync. */
+  #onWritten: (() => void) | null = null;
+  /**
+   * While a published group waits for its fsync (and for good after that fsync failed): where the
+   * durable, visible events end; the rows hold the group already. Null otherwise.
+   */
+  #durableEnd: number | null = null;
   /**
    * True while the store may still be as its creation left it, not fsynced (the creation manifest
    * is in force): the first fsync of anything in it makes the whole store durable first.
@@ -216,7 +231,35 @@ export class DiskLog {
   }
 
   get nextSeq(): number {
+    return this.#durableEnd ?? this.#rows.nextSeq;
+  }
+
+  /**
+   * INTERNAL (replication): the end of what is written, fsynced or not: `nextSeq` plus a group
+   * published before its fsync (see the file's header).
+   */
+  get writtenNextSeq(): number {
     return this.#rows.nextSeq;
+  }
+
+  /** INTERNAL (replication): this log as the leader ships it, written events included. */
+  readonly written: PageSource = ((log: DiskLog): PageSource => ({
+    get firstSeq(): number {
+      return log.#rows.firstSeq;
+    },
+    get nextSeq(): number {
+      return log.#rows.nextSeq;
+    },
+    lengthAt: (seq) => log.#rows.lengthAt(seq),
+    readEvents: (from, to) => log.#readEvents(from, to, log.#rows.nextSeq),
+  }))(this);
+
+  /**
+   * INTERNAL (replication): `listener` is told each time a group holding `shipEarly` appends is
+   * written under `fsync: always`, before its fsync; such groups are published at once.
+   */
+  setWrittenListener(listener: (() => void) | null): void {
+    this.#onWritten = listener;
   }
 
   /** The next seq once the group being written lands (its seqs are taken already). */
@@ -224,8 +267,9 @@ export class DiskLog {
     return this.#writingEnd ?? this.#rows.nextSeq;
   }
 
+  /** Visible events (a group published before its fsync is not counted yet). */
   get count(): number {
-    return this.#rows.count;
+    return this.#rows.count - (this.#rows.nextSeq - this.nextSeq);
   }
 
   get payloadBytes(): number {
@@ -259,6 +303,7 @@ export class DiskLog {
     timestampNs: bigint,
     expected: number | null,
     precondition: (() => boolean) | null = null,
+    shipEarly = false,
   ): Promise<number | null> {
     if (this.#closing !== null)
       return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
@@ -278,6 +323,7 @@ export class DiskLog {
         timestampNs,
         expected,
         precondition,
+        shipEarly,
         firstSeq: -1,
         resolve,
         reject,
@@ -287,8 +333,12 @@ export class DiskLog {
 
   /** Events in [from, to) (clamped to what is retained); from the cache when possible, else from disk. */
   readEvents(from: number, to: number): RedexEvent[] | Promise<RedexEvent[]> {
+    return this.#readEvents(from, to, this.nextSeq);
+  }
+
+  #readEvents(from: number, to: number, limit: number): RedexEvent[] | Promise<RedexEvent[]> {
     const start = Math.max(from, this.#rows.firstSeq);
-    const end = Math.min(to, this.nextSeq);
+    const end = Math.min(to, limit);
     if (start >= end) return [];
     const cache = this.#cache;
     if (start >= cache.firstSeq) return cache.readEvents(start, end);
@@ -301,12 +351,14 @@ export class DiskLog {
       .then(
         (events) => {
           // A truncation while the read ran may have cut what it read: read again, within the new end.
-          if (truncations !== this.#truncations) return this.readEvents(from, to);
+          if (truncations !== this.#truncations)
+            return this.#readEvents(from, to, Math.min(limit, this.#rows.nextSeq));
           for (const event of fromCache) events.push(event);
           return events;
         },
         (error: unknown) => {
-          if (truncations !== this.#truncations) return this.readEvents(from, to);
+          if (truncations !== this.#truncations)
+            return this.#readEvents(from, to, Math.min(limit, this.#rows.nextSeq));
           throw error;
         },
       );
@@ -379,11 +431,13 @@ export class DiskLog {
       throw new Error('DiskLog invariant broken: data size');
     if (
       this.#indexSize !==
-      FILE_HEADER_BYTES + (this.nextSeq - this.#generation.baseSeq) * INDEX_ENTRY_BYTES
+      FILE_HEADER_BYTES + (this.#rows.nextSeq - this.#generation.baseSeq) * INDEX_ENTRY_BYTES
     ) {
       throw new Error('DiskLog invariant broken: index size');
     }
-    if (this.#cache.nextSeq !== this.nextSeq || this.#cache.firstSeq < this.#rows.firstSeq)
+    if (this.#durableEnd !== null && this.#durableEnd > this.#rows.nextSeq)
+      throw new Error('DiskLog invariant broken: durable end past the written end');
+    if (this.#cache.nextSeq !== this.#rows.nextSeq || this.#cache.firstSeq < this.#rows.firstSeq)
       throw new Error('DiskLog invariant broken: cache');
     this.#cache.assertInvariants();
   }
@@ -415,6 +469,8 @@ export class DiskLog {
 
     const generation = this.#generation;
     const always = this.#options.fsync === 'always';
+    const shipEarly =
+      always && this.#onWritten !== null && accepted.some((item) => item.shipEarly === true);
     let stage = 'write';
     try {
       // Both writes at once (recovery drops index entries whose data never arrived), and both
@@ -425,6 +481,12 @@ export class DiskLog {
       ]);
       this.#indexLagBytes += dataBytes;
       if (always) {
+        if (shipEarly) {
+          // Replicas may fetch the group while it is fsynced; here it stays invisible until then.
+          this.#durableEnd = this.#rows.nextSeq;
+          this.#publish(accepted, dataBytes, events);
+          this.#onWritten?.();
+        }
         stage = 'fsync';
         // Only the data must be durable before the ack: recovery rebuilds index entries from it.
         await settleAll(
@@ -438,12 +500,25 @@ export class DiskLog {
         );
       }
     } catch (error) {
+      if (shipEarly && stage === 'fsync') {
+        for (const item of accepted) item.reject(this.#shippedSyncFailed(error));
+        return;
+      }
       // After a failed fsync the kernel may have dropped dirty pages: never trust the file again.
       const failure = await this.#rollback(error, stage, stage === 'fsync');
       for (const item of accepted) item.reject(failure);
       return;
     }
 
+    if (shipEarly) this.#durableEnd = null;
+    else this.#publish(accepted, dataBytes, events);
+    this.#options.onChange();
+    for (const item of accepted) item.resolve(item.firstSeq);
+    if (!always) await this.#afterUnsyncedWrite(events, dataBytes);
+  }
+
+  /** A written group joins the rows and the cache (visible, unless `#durableEnd` holds it back). */
+  #publish(accepted: PendingAppend[], dataBytes: number, events: number): void {
     let offset = this.#dataSize;
     for (const item of accepted) {
       const records = item.records;
@@ -463,9 +538,25 @@ export class DiskLog {
     this.#dataSize += dataBytes;
     this.#indexSize += events * INDEX_ENTRY_BYTES;
     this.#trimCache();
-    this.#options.onChange();
-    for (const item of accepted) item.resolve(item.firstSeq);
-    if (!always) await this.#afterUnsyncedWrite(events, dataBytes);
+  }
+
+  /**
+   * The fsync of a group published before it failed. Replicas may hold the group and commit may
+   * count it without this node, so it is neither cut from the files nor withdrawn from shipping:
+   * it stays invisible here, the file refuses every later write, and the appends' outcome is unknown.
+   */
+  #shippedSyncFailed(cause: unknown): IoError {
+    const channel = JSON.stringify(this.#options.channel);
+    this.#readOnly ??= new IoError(
+      `channel ${channel} refuses writes after a failed fsync`,
+      cause,
+      true,
+    );
+    return new IoError(
+      `append to channel ${channel} failed at the fsync after the events were offered to its replicas; they may still be committed by them (outcome unknown)`,
+      cause,
+      true,
+    );
   }
 
   /** Cuts both files back to their last committed size; if that fails, the file turns read-only. */

@@ -14,6 +14,11 @@ export interface PendingAppend {
   readonly expected: number | null;
   /** Checked when the group is written, just before the append takes its seqs. */
   readonly precondition: (() => boolean) | null;
+  /**
+   * A leader's append: its group may be shipped to replicas once written, while it is fsynced
+   * (see `DiskLog.setWrittenListener`).
+   */
+  readonly shipEarly?: boolean;
   firstSeq: number;
   resolve(firstSeq: number | null): void;
   reject(error: unknown): void;

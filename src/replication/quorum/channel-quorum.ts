@@ -162,7 +162,10 @@ export class ChannelQuorum {
     readonly tailSeq: number;
     readonly epochs: HeartbeatEpochs | undefined;
     readonly role: QuorumRole;
+    /** This node's log end as positions are matched against (a leader's shippable end). */
     readonly nextSeq: number;
+    /** A leader's durable end, its own share of the commit; `nextSeq` when absent. */
+    readonly durableNextSeq?: number;
     readonly nowMs: number;
   }): { readonly effects: QuorumEffect[]; readonly fromLiveLeader: boolean } {
     const effects: QuorumEffect[] = [];
@@ -196,7 +199,7 @@ export class ChannelQuorum {
       this.#s.contactMs.set(from, nowMs);
       if (positionMatches(this.history, input.nextSeq, input.tailSeq, epochs.lastEpoch)) {
         this.#s.matched.set(from, input.tailSeq);
-        advanceLeaderCommit(this.#s, input.nextSeq, effects);
+        advanceLeaderCommit(this.#s, input.durableNextSeq ?? input.nextSeq, effects);
         maybeSendStandNow(this.#s, input.nextSeq, nowMs, effects);
       }
     }
@@ -214,7 +217,10 @@ export class ChannelQuorum {
     readonly sinceSeq: number;
     readonly epochs: { readonly epoch: number; readonly lastFetchedEpoch: number } | undefined;
     readonly role: QuorumRole;
+    /** This node's log end as positions are matched against (a leader's shippable end). */
     readonly nextSeq: number;
+    /** A leader's durable end, its own share of the commit; `nextSeq` when absent. */
+    readonly durableNextSeq?: number;
     readonly nowMs: number;
   }): {
     readonly effects: QuorumEffect[];
@@ -247,6 +253,7 @@ export class ChannelQuorum {
       readonly sinceSeq: number;
       readonly role: QuorumRole;
       readonly nextSeq: number;
+      readonly durableNextSeq?: number;
       readonly nowMs: number;
     },
     lastFetchedEpoch: number,
@@ -265,7 +272,7 @@ export class ChannelQuorum {
     }
     if (currentEpoch && lastFetchedEpoch !== UNKNOWN_EPOCH) {
       this.#s.matched.set(input.from, input.sinceSeq);
-      advanceLeaderCommit(this.#s, input.nextSeq, effects);
+      advanceLeaderCommit(this.#s, input.durableNextSeq ?? input.nextSeq, effects);
       maybeSendStandNow(this.#s, input.nextSeq, input.nowMs, effects);
     }
     return { effects, serve: true, diverged: null };
