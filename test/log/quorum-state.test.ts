@@ -125,3 +125,32 @@ for (const [name, open] of STORES) {
     });
   });
 }
+
+describe('opening the quorum state of a persistent file', () => {
+  /** A file closed cleanly once (its marker says clean), reopened with `fsync`. */
+  async function reopened(fsync: 'always' | 'never') {
+    const fs = new MemoryFileSystem();
+    const redex = () => new Redex({ dir: '/data', fs, clock: new VirtualClock() });
+    const first = await redex().openFile('quorum/log', { persistent: true, fsync });
+    await first.quorumState.load(first.nextSeq);
+    await first.openQuorumState();
+    await first.quorumState.saveVote(1, null);
+    // What a replicated file's clean close does last (this one has no replication attached).
+    await first.quorumState.markCleanShutdown();
+    await first.close();
+    const file = await redex().openFile('quorum/log', { persistent: true, fsync });
+    assert.equal((await file.quorumState.load(file.nextSeq)).cleanShutdown, true);
+    await file.openQuorumState();
+    return file;
+  }
+
+  test("under fsync 'never' it is marked open at once (a crash may lose acknowledged events)", async () => {
+    const file = await reopened('never');
+    assert.equal((await file.quorumState.load(file.nextSeq)).cleanShutdown, false);
+  });
+
+  test("under fsync 'always' nothing is written at open (no acknowledged event can be lost)", async () => {
+    const file = await reopened('always');
+    assert.equal((await file.quorumState.load(file.nextSeq)).cleanShutdown, true);
+  });
+});
