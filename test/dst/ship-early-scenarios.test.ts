@@ -49,9 +49,19 @@ describe('ship before fsync', () => {
     assert.equal(leader.file!.nextSeq, 3, 'not visible on the leader before its fsync');
     assert.equal(s.runtime(leader).commitSeq, 4, 'two replicas of three commit it');
     assert.equal(write.outcome, null, 'the append waits for the leader fsync');
+    // The next append is written and shipped while the first fsync still runs.
+    const next: Write = s.write(leader, 'quorum', 'during');
+    await s.until(
+      () => replicas.every((node) => node.file!.nextSeq === 5),
+      20 * 100,
+      'both replicas hold the append written during the fsync',
+    );
+    assert.equal(s.runtime(leader).commitSeq, 5);
+    assert.equal(next.outcome, null);
     gate.release();
-    await s.settled([write]);
+    await s.settled([write, next]);
     assert.deepEqual(write.outcome, { kind: 'ok', seq: 3 });
+    assert.deepEqual(next.outcome, { kind: 'ok', seq: 4 });
     await s.finish();
   });
 

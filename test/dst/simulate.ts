@@ -44,8 +44,11 @@ export interface SimulateOptions {
   readonly fsyncLatencyMs?: number;
 }
 
-/** The fsync latency of the seeds that have one: about a network hop, so the two overlap. */
-export const FSYNC_LATENCY_MS = 4;
+/**
+ * The fsync latency of the seeds that have one: a network hop or two, so replicas fetch inside
+ * a leader's fsync and the next group is often written before it ends.
+ */
+export const FSYNC_LATENCY_MS = 8;
 
 export interface SimulateResult {
   readonly seed: number;

@@ -15,10 +15,12 @@
 //
 // Ship before fsync: under `fsync: always`, a group holding a replicated leader's appends is
 // published to the replication layer (`writtenNextSeq`, `written`, the written listener) as soon
-// as its bytes are written, and its fsync runs while replicas fetch it; it becomes visible here
-// (nextSeq, reads, tails) and its appends resolve only once fsynced. If that fsync fails the
-// group stays published (a replica may hold it, and commit may count it without this node), the
-// file turns read-only and the appends fail with an outcome that is unknown, not rolled back.
+// as its bytes are written, and its fsync runs while replicas fetch it and while the next group
+// is written (one fsync at a time, each covering every group written before it started); a group
+// becomes visible here (nextSeq, reads, tails) and its appends resolve only once fsynced. If
+// that fsync fails the groups stay published (a replica may hold them, and commit may count them
+// without this node), the file turns read-only and the appends fail with an outcome that is
+// unknown, not rolled back. Every other operation waits for the fsyncs in flight first.
 //
 // Called by `RedexFile` (src/log/redex-file.ts). Its helpers, which hold no state of their own:
 // recovery at open (recovery.ts), the in-memory row index (rows.ts), admitting and sealing a group
@@ -126,10 +128,14 @@ export class DiskLog {
   /** Told when a group with `shipEarly` appends is written, before its fsync. */
   #onWritten: (() => void) | null = null;
   /**
-   * While a published group waits for its fsync (and for good after that fsync failed): where the
-   * durable, visible events end; the rows hold the group already. Null otherwise.
+   * While published groups wait for their fsync (and for good after such an fsync failed): where
+   * the durable, visible events end; the rows hold the groups already. Null otherwise.
    */
   #durableEnd: number | null = null;
+  /** Appends of published groups that no running fsync covers yet (the next one will). */
+  #unsynced: PendingAppend[] = [];
+  /** The fsync of published groups in flight, if any; the next group is written meanwhile. */
+  #syncRunning: Promise<void> | null = null;
   /**
    * True while the store may still be as its creation left it, not fsynced (the creation manifest
    * is in force): the first fsync of anything in it makes the whole store durable first.
@@ -370,12 +376,12 @@ export class DiskLog {
     this.#rows.dropFront(count);
     if (this.#cache.firstSeq < this.#rows.firstSeq)
       this.#cache.evictPrefix(this.#rows.firstSeq - this.#cache.firstSeq);
-    return this.#enqueue(() => this.#persistFloor());
+    return this.#enqueueAfterSyncs(() => this.#persistFloor());
   }
 
   /** After every write queued before it: continue at `seq` in a fresh empty generation (no-op if seq ≤ nextSeq). */
   skipTo(seq: number): Promise<void> {
-    return this.#enqueue(() => this.#skipNow(seq));
+    return this.#enqueueAfterSyncs(() => this.#skipNow(seq));
   }
 
   /**
@@ -391,7 +397,7 @@ export class DiskLog {
     // Appends already queued belong before the cut; later ones open a group written after it.
     this.#openGroup = null;
     let removed = 0;
-    return this.#enqueue(async () => {
+    return this.#enqueueAfterSyncs(async () => {
       removed = await this.#truncateNow(seq, onCut);
     }).then(() => removed);
   }
@@ -408,14 +414,14 @@ export class DiskLog {
 
   /** Flushes queued appends and fsyncs both files (and, on a new store, its manifest and directory). */
   sync(): Promise<void> {
-    return this.#enqueue(() => this.#syncNow('all', true));
+    return this.#enqueueAfterSyncs(() => this.#syncNow('all', true));
   }
 
   /** Writes what is queued, fsyncs and closes; idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
-        await this.#enqueue(() => this.#syncNow('all'));
+        await this.#enqueueAfterSyncs(() => this.#syncNow('all'));
       } finally {
         this.#syncTimer?.cancel();
         this.#syncTimer = null;
@@ -437,9 +443,24 @@ export class DiskLog {
     }
     if (this.#durableEnd !== null && this.#durableEnd > this.#rows.nextSeq)
       throw new Error('DiskLog invariant broken: durable end past the written end');
+    const waiting = this.#syncRunning !== null || this.#unsynced.length > 0;
+    if (this.#durableEnd === null ? waiting : !waiting && this.#readOnly === null)
+      throw new Error('DiskLog invariant broken: durable end without fsyncs in flight');
     if (this.#cache.nextSeq !== this.#rows.nextSeq || this.#cache.firstSeq < this.#rows.firstSeq)
       throw new Error('DiskLog invariant broken: cache');
     this.#cache.assertInvariants();
+  }
+
+  /** `#enqueue`, once the fsyncs of published groups in flight have ended. */
+  #enqueueAfterSyncs(operation: () => Promise<void>): Promise<void> {
+    return this.#enqueue(async () => {
+      await this.#drainSyncs();
+      await operation();
+    });
+  }
+
+  async #drainSyncs(): Promise<void> {
+    while (this.#syncRunning !== null) await this.#syncRunning;
   }
 
   #enqueue(operation: () => Promise<void>): Promise<void> {
@@ -454,9 +475,13 @@ export class DiskLog {
       for (const item of group) item.reject(this.#readOnly);
       return;
     }
-    const { accepted, events, dataBytes } = admitGroup(group, this.nextSeq, this.#options.channel);
+    const { accepted, events, dataBytes } = admitGroup(
+      group,
+      this.#rows.nextSeq,
+      this.#options.channel,
+    );
     if (accepted.length === 0) return;
-    this.#writingEnd = this.nextSeq + events;
+    this.#writingEnd = this.#rows.nextSeq + events;
     try {
       await this.#writeGroup(accepted, events, dataBytes);
     } finally {
@@ -465,12 +490,14 @@ export class DiskLog {
   }
 
   async #writeGroup(accepted: PendingAppend[], events: number, dataBytes: number): Promise<void> {
-    const { index, buffers } = sealGroup(accepted, events, this.#dataSize);
-
-    const generation = this.#generation;
     const always = this.#options.fsync === 'always';
     const shipEarly =
       always && this.#onWritten !== null && accepted.some((item) => item.shipEarly === true);
+    // A group fsynced in line resolves after the published groups before it are durable.
+    if (!shipEarly) await this.#drainSyncs();
+    const { index, buffers } = sealGroup(accepted, events, this.#dataSize);
+
+    const generation = this.#generation;
     let stage = 'write';
     try {
       // Both writes at once (recovery drops index entries whose data never arrived), and both
@@ -480,41 +507,76 @@ export class DiskLog {
         generation.index.write(index, this.#indexSize),
       ]);
       this.#indexLagBytes += dataBytes;
-      if (always) {
-        if (shipEarly) {
-          // Replicas may fetch the group while it is fsynced; here it stays invisible until then.
-          this.#durableEnd = this.#rows.nextSeq;
-          this.#publish(accepted, dataBytes, events);
-          this.#onWritten?.();
-        }
+      if (always && !shipEarly) {
         stage = 'fsync';
         // Only the data must be durable before the ack: recovery rebuilds index entries from it.
-        await settleAll(
-          this.#indexLagBytes >= INDEX_SYNC_LAG_BYTES
-            ? [
-                generation.data.sync(),
-                this.#syncIndex(generation),
-                this.#ensureStoreDurable({ data: true, index: true }),
-              ]
-            : [generation.data.sync(), this.#ensureStoreDurable({ data: true, index: false })],
-        );
+        await this.#syncData(generation);
       }
     } catch (error) {
-      if (shipEarly && stage === 'fsync') {
-        for (const item of accepted) item.reject(this.#shippedSyncFailed(error));
-        return;
-      }
       // After a failed fsync the kernel may have dropped dirty pages: never trust the file again.
       const failure = await this.#rollback(error, stage, stage === 'fsync');
       for (const item of accepted) item.reject(failure);
       return;
     }
 
-    if (shipEarly) this.#durableEnd = null;
-    else this.#publish(accepted, dataBytes, events);
+    if (shipEarly) {
+      // Replicas may fetch the group now; here it stays invisible until an fsync covers it.
+      this.#durableEnd ??= this.#rows.nextSeq;
+      this.#publish(accepted, dataBytes, events);
+      for (const item of accepted) this.#unsynced.push(item);
+      if (this.#syncRunning === null) this.#syncPublished();
+      this.#onWritten?.();
+      return;
+    }
+    this.#publish(accepted, dataBytes, events);
     this.#options.onChange();
     for (const item of accepted) item.resolve(item.firstSeq);
     if (!always) await this.#afterUnsyncedWrite(events, dataBytes);
+  }
+
+  /** The data fsync of a group (and the index's, when it lags far enough). */
+  async #syncData(generation: Generation): Promise<void> {
+    if (this.#indexLagBytes < INDEX_SYNC_LAG_BYTES) {
+      await settleAll([
+        generation.data.sync(),
+        this.#ensureStoreDurable({ data: true, index: false }),
+      ]);
+      return;
+    }
+    // Groups written while the index is fsynced keep their share of the lag.
+    const lag = this.#indexLagBytes;
+    await settleAll([
+      generation.data.sync(),
+      generation.index.sync(),
+      this.#ensureStoreDurable({ data: true, index: true }),
+    ]);
+    this.#indexLagBytes -= lag;
+  }
+
+  /**
+   * One fsync covering every published group written so far; when it lands they become visible
+   * and their appends resolve, and the groups written meanwhile get the next fsync.
+   */
+  #syncPublished(): void {
+    const covered = this.#unsynced;
+    this.#unsynced = [];
+    const end = this.#rows.nextSeq;
+    const run = this.#syncData(this.#generation).then(
+      () => {
+        this.#syncRunning = null;
+        this.#durableEnd = this.#unsynced.length > 0 ? end : null;
+        this.#options.onChange();
+        for (const item of covered) item.resolve(item.firstSeq);
+        if (this.#unsynced.length > 0) this.#syncPublished();
+      },
+      (error: unknown) => {
+        this.#syncRunning = null;
+        const failure = this.#shippedSyncFailed(error);
+        for (const item of covered) item.reject(failure);
+        for (const item of this.#unsynced.splice(0)) item.reject(failure);
+      },
+    );
+    this.#syncRunning = run;
   }
 
   /** A written group joins the rows and the cache (visible, unless `#durableEnd` holds it back). */
@@ -729,7 +791,7 @@ export class DiskLog {
   }
 
   async #truncateNow(seq: number, onCut: (nextSeq: number) => void): Promise<number> {
-    if (seq >= this.nextSeq) return 0;
+    if (seq >= this.#rows.nextSeq) return 0;
     if (this.#readOnly !== null) throw this.#readOnly;
     const channel = JSON.stringify(this.#options.channel);
     if (seq < this.#rows.firstSeq) {
@@ -786,7 +848,7 @@ export class DiskLog {
   }
 
   async #skipNow(seq: number): Promise<void> {
-    if (seq <= this.nextSeq) return;
+    if (seq <= this.#rows.nextSeq) return;
     if (this.#readOnly !== null) throw this.#readOnly;
     await this.#switchGeneration(
       seq,

@@ -100,7 +100,7 @@ describe('ship before fsync (DiskLog)', () => {
     }
   });
 
-  test('a failed fsync of a shipped group: outcome unknown, still shipped, read-only, never visible', async () => {
+  test('a failed fsync of shipped groups: outcome unknown, still shipped, read-only, never visible', async () => {
     const fs = new GatedFs();
     const log = await openLog(fs);
     log.setWrittenListener(() => {});
@@ -109,28 +109,32 @@ describe('ship before fsync (DiskLog)', () => {
     fs.hold('sync');
     const failed = log.append([bytes('b')], 2n, null, null, true);
     await settle();
-    const queued = log.append([bytes('c')], 3n, null, null, true);
+    // Written and shipped while the first fsync runs; the next fsync would cover it.
+    const next = log.append([bytes('c')], 3n, null, null, true);
+    await settle();
+    assert.equal(log.writtenNextSeq, 3);
     fs.failHeld(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
-    await assert.rejects(failed, (error: unknown) => {
-      assert.ok(error instanceof IoError);
-      assert.match(error.message, /outcome unknown/);
-      assert.equal(error.readOnly, true);
-      return true;
-    });
-    await assert.rejects(queued, IoError);
+    for (const append of [failed, next]) {
+      await assert.rejects(append, (error: unknown) => {
+        assert.ok(error instanceof IoError);
+        assert.match(error.message, /outcome unknown/);
+        assert.equal(error.readOnly, true);
+        return true;
+      });
+    }
     assert.ok(log.readOnly !== null);
-    assert.equal(log.nextSeq, 1, 'the group never becomes visible here');
-    assert.equal(log.writtenNextSeq, 2, 'it stays what the leader offered its replicas');
+    assert.equal(log.nextSeq, 1, 'the groups never become visible here');
+    assert.equal(log.writtenNextSeq, 3, 'they stay what the leader offered its replicas');
     assert.deepEqual(
-      (await log.written.readEvents(1, 2)).map((e) => text(e.payload)),
-      ['b'],
-      'a replica may still fetch it',
+      (await log.written.readEvents(1, 3)).map((e) => text(e.payload)),
+      ['b', 'c'],
+      'a replica may still fetch them',
     );
     log.assertInvariants();
     await assert.rejects(log.append([bytes('d')], 4n, null, null, true), IoError);
   });
 
-  test('appends queued while a shipped group is fsynced form the next group, in order', async () => {
+  test('groups are written and shipped while an fsync runs; one later fsync covers them, in order', async () => {
     const fs = new GatedFs();
     const log = await openLog(fs);
     let written = 0;
@@ -139,13 +143,25 @@ describe('ship before fsync (DiskLog)', () => {
     const first = log.append([bytes('a')], 1n, null, null, true);
     await settle();
     const second = log.append([bytes('b')], 2n, null, null, true);
+    await settle();
     const third = log.append([bytes('c')], 3n, null, null, true);
     await settle();
-    assert.equal(log.writtenNextSeq, 1, 'the next group waits for the fsync of the one before');
+    assert.equal(log.writtenNextSeq, 3, 'each group is written without waiting for the fsync');
+    assert.equal(written, 3);
+    assert.equal(log.nextSeq, 0);
+    log.assertInvariants();
+    // Anything else waits for the fsyncs in flight: a truncation must not cut under them.
+    let truncated = false;
+    const truncation = log.truncateFrom(2, () => {}).then((removed) => {
+      truncated = true;
+      return removed;
+    });
+    await settle();
+    assert.equal(truncated, false);
     fs.release();
     assert.deepEqual(await Promise.all([first, second, third]), [0, 1, 2]);
-    assert.equal(written, 2);
-    assert.equal(log.nextSeq, 3);
+    assert.equal(await truncation, 1);
+    assert.equal(log.nextSeq, 2);
     log.assertInvariants();
     await log.close();
   });
