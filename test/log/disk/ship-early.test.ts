@@ -152,10 +152,12 @@ describe('ship before fsync (DiskLog)', () => {
     log.assertInvariants();
     // Anything else waits for the fsyncs in flight: a truncation must not cut under them.
     let truncated = false;
-    const truncation = log.truncateFrom(2, () => {}).then((removed) => {
-      truncated = true;
-      return removed;
-    });
+    const truncation = log
+      .truncateFrom(2, () => {})
+      .then((removed) => {
+        truncated = true;
+        return removed;
+      });
     await settle();
     assert.equal(truncated, false);
     fs.release();
