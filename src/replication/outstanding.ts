@@ -84,6 +84,19 @@ export class OutstandingRequests {
   }
 
   /** When the newest live token to `leader` was sent, or null: "is a request still in flight?". */
+  /** True when a request to `leader` from `sinceSeq` is in flight (unanswered, not expired). */
+  hasRequestFrom(leader: NodeId, sinceSeq: number, nowMs: number): boolean {
+    for (const entry of this.#entries.values()) {
+      if (
+        entry.leader === leader &&
+        entry.sinceSeq === sinceSeq &&
+        nowMs - entry.sentMs < REQUEST_TTL_MS
+      )
+        return true;
+    }
+    return false;
+  }
+
   newestSentMs(leader: NodeId, nowMs: number): number | null {
     let newest: number | null = null;
     for (const entry of this.#entries.values()) {

@@ -1,7 +1,10 @@
 // The replica's side of the pure step: a SyncResponse from the believed leader (token and role
 // gates, then apply with skip-ahead), and what follows progress — the next request at once while
-// still behind, or, once caught up, a heartbeat with the new tail plus a long-poll request. See
-// step-state.ts for the state and the effects.
+// still behind, or, once caught up, a heartbeat with the new tail plus a long-poll request. A
+// response that catches the replica up sends that long poll ahead, before the chunk is written,
+// so the leader's next append travels while the replica writes and fsyncs this one; the
+// heartbeat after the write then reports the tail alone. See step-state.ts for the state and the
+// effects.
 
 import { type NodeId, Role, type SyncResponse } from '../wire/types.js';
 import { isEmptyStrike } from './backoff.js';
@@ -19,6 +22,7 @@ import {
   type StepView,
   send,
 } from './step-state.js';
+import { SYNC_REQUEST_CHUNK_BYTES } from './tick.js';
 
 /**
  * A SyncResponse: drop it (unknown token, not our leader, not a Replica), or place it against
@@ -71,9 +75,35 @@ export function onResponse(
     for (const event of placed.events) payloadBytes += event.payload.byteLength;
     state.pipeline.learn(placed.firstSeq, placed.firstSeq + count, payloadBytes);
     effects.push(...fillPipeline(state, from, claimedTail(state, from)));
+    effects.push(...longPollAhead(state, from, placed.firstSeq + count, view));
   }
   effects.push({ kind: 'apply', from, response: placed, tailBefore: view.tailSeq, retry: false });
   return effects;
+}
+
+/**
+ * A chunk ending at `end` catches us up with what the leader claims: the long poll from `end`
+ * goes now, ahead of the write (it names no epoch, being past our tail, so it claims nothing),
+ * unless a request from there is in flight already (a pipelined one, or an earlier ahead poll).
+ */
+function longPollAhead(
+  state: ChannelState,
+  leader: NodeId,
+  end: number,
+  view: StepView,
+): readonly StepEffect[] {
+  if (end < claimedTail(state, leader)) return NO_EFFECTS;
+  if (state.backoff.isInBackoff(leader, view.nowMs)) return NO_EFFECTS;
+  if (state.outstanding.hasRequestFrom(leader, end, view.nowMs)) return NO_EFFECTS;
+  return [
+    {
+      kind: 'request',
+      to: leader,
+      sinceSeq: end,
+      chunkMax: SYNC_REQUEST_CHUNK_BYTES,
+      syncClass: state.defaultClass,
+    },
+  ];
 }
 
 function claimedTail(state: ChannelState, leader: NodeId): number {
@@ -201,10 +231,10 @@ export function afterProgress(
     // A new run; its first request's since_seq tells the leader our tail as well.
     return requestChunk(state, leader, view, false);
   }
-  // Caught up: report the tail, and long-poll (the leader holds this request until its next append).
+  // Caught up: report the tail, and long-poll (the leader holds this request until its next
+  // append) unless that request went ahead of the write.
   state.pipeline.clear();
-  return [
-    send(leader, heartbeatOf(state, Role.Replica, view.tailSeq, view.nowMs)),
-    ...requestChunk(state, leader, view, false),
-  ];
+  const report = send(leader, heartbeatOf(state, Role.Replica, view.tailSeq, view.nowMs));
+  if (state.outstanding.hasRequestFrom(leader, view.tailSeq, view.nowMs)) return [report];
+  return [report, ...requestChunk(state, leader, view, false)];
 }

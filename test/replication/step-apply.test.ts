@@ -59,6 +59,30 @@ describe('step: responses', () => {
     assert.equal(s.outstanding.size, 0, 'the token is consumed');
   });
 
+  it('a response that catches up sends the long poll from its end ahead of the write', () => {
+    const s = following(7);
+    const effects = onInbound(s, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'request' || e.kind === 'apply').map((e) => e.kind),
+      ['request', 'apply'],
+      'the request travels while the chunk is written',
+    );
+    assert.equal(ofKind(effects, 'request')[0]?.sinceSeq, 7);
+  });
+
+  it('no long poll ahead while still behind, or when a request from the end is in flight', () => {
+    const behind = following(100);
+    const effects = onInbound(behind, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
+    assert.equal(
+      ofKind(effects, 'request').filter((r) => r.sinceSeq === 7 && r.chunkMax < 1 << 20).length,
+      0,
+    );
+    const asked = following(7);
+    asked.outstanding.record(PEER, 8n, 1_000, 7);
+    const again = onInbound(asked, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
+    assert.equal(ofKind(again, 'request').length, 0);
+  });
+
   it('unknown token, another sender, or the wrong role: dropped, the token consumed anyway', () => {
     const s = following();
     assert.deepEqual(
@@ -98,6 +122,14 @@ describe('step: after the apply', () => {
     const [report] = ofKind(effects, 'send');
     assert.equal(report?.message.kind === 'heartbeat' && report.message.tailSeq, 7);
     assert.equal(ofKind(effects, 'request')[0]?.sinceSeq, 7);
+  });
+
+  it('caught up with the long poll already on its way: the tail report alone', () => {
+    const s = following(7);
+    s.outstanding.record(PEER, 8n, 1_000, 7);
+    const effects = afterApply(s, applyOf(5), ok(7, 2), view(Role.Replica, 7));
+    assert.deepEqual(sends(effects), [[PEER, 'heartbeat', Role.Replica]]);
+    assert.equal(ofKind(effects, 'request').length, 0, 'no second request from the same seq');
   });
 
   it('no follow-up once the role moved on during the apply', () => {
