@@ -74,7 +74,26 @@ describe('StepChecker', () => {
     const steps = new StepChecker();
     steps.observe([view('n1', 'replica', 4, 0, [], 1)], 0);
     steps.observe([view('n1', 'replica', 2, 0, [], 2)], 10);
-    assert.deepEqual(steps.violations, ["[5-epoch] at 10 ms n1's epoch went back from 4 to 2"]);
+    assert.deepEqual(steps.violations, [
+      "[5-epoch] at 10 ms n1's epoch went back from 4 to 2 across its restart",
+    ]);
+  });
+
+  test('across a restart only the durable epoch may not go back (one adopted in memory may)', () => {
+    const steps = new StepChecker();
+    // Epoch 4 adopted in memory, 3 durable: a crash in between restarts at 3.
+    steps.observe([{ ...view('n1', 'replica', 4, 0, [], 1), durableEpoch: 3 }], 0);
+    steps.observe([{ ...view('n1', 'replica', 3, 0, [], 2), durableEpoch: 3 }], 10);
+    assert.deepEqual(steps.violations, []);
+    steps.observe([{ ...view('n1', 'replica', 2, 0, [], 3), durableEpoch: 2 }], 20);
+    assert.deepEqual(steps.violations, [
+      "[5-epoch] at 20 ms n1's epoch went back from 3 to 2 across its restart",
+    ]);
+    // Within one life the epoch in memory never goes back either.
+    const same = new StepChecker();
+    same.observe([{ ...view('n1', 'replica', 4, 0, [], 1), durableEpoch: 3 }], 0);
+    same.observe([{ ...view('n1', 'replica', 3, 0, [], 1), durableEpoch: 3 }], 10);
+    assert.deepEqual(same.violations, ["[5-epoch] at 10 ms n1's epoch went back from 4 to 3"]);
   });
 
   test('a commitSeq that goes back within one life; a restart may start it lower', () => {

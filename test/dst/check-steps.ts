@@ -22,6 +22,12 @@ export interface NodeView {
   readonly role: NodeRole;
   readonly nextSeq: number;
   readonly epoch?: number;
+  /**
+   * The epoch its persisted state holds (never ahead of what is durable). A node adopts a higher
+   * epoch in memory a moment before it is durable, and a crash in that moment takes it back to
+   * this one: only this one may never go back across a restart.
+   */
+  readonly durableEpoch?: number;
   /** Every seq below it is committed. */
   readonly commitSeq?: number;
   /** Epoch of the event at `seq`, undefined when the node holds none there. */
@@ -36,6 +42,7 @@ export interface StepEvent {
 interface Memory {
   life: number;
   epoch: number | undefined;
+  durableEpoch: number | undefined;
   commitSeq: number | undefined;
   /**
    * The committed prefix the node's own log held: min(commitSeq, nextSeq). A leader ships while
@@ -107,6 +114,7 @@ export class StepChecker {
       this.#memory.set(view.name, {
         life: view.life,
         epoch: view.epoch ?? before?.epoch,
+        durableEpoch: view.durableEpoch ?? before?.durableEpoch,
         commitSeq: view.commitSeq,
         heldCommitSeq,
         lastCommittedEpoch: committedEpoch,
@@ -149,10 +157,16 @@ export class StepChecker {
 
   #checkEpoch(view: NodeView, before: Memory | undefined, atMs: number): void {
     if (view.epoch === undefined) return;
-    if (before?.epoch !== undefined && view.epoch < before.epoch)
+    const floor =
+      before === undefined
+        ? undefined
+        : before.life === view.life
+          ? before.epoch
+          : (before.durableEpoch ?? before.epoch);
+    if (floor !== undefined && view.epoch < floor)
       this.#add(
         '5-epoch',
-        `at ${atMs} ms ${view.name}'s epoch went back from ${before.epoch} to ${view.epoch}`,
+        `at ${atMs} ms ${view.name}'s epoch went back from ${floor} to ${view.epoch}${before?.life === view.life ? '' : ' across its restart'}`,
       );
     if (view.role !== 'leader') return;
     const leader = this.#leaderOfEpoch.get(view.epoch);

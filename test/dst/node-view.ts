@@ -35,6 +35,8 @@ export function viewOf(node: SimNode): NodeView {
     return { name: node.name, life: node.starts, role: 'down', nextSeq: 0 };
   const state = (node.channel?.handle?.runtime ?? {}) as EpochState;
   const epoch = asNumber(state.epoch);
+  // What the persisted state holds (a disk store says; the simulation's files are all on disk).
+  const durableEpoch = asNumber((file.quorumState as { durableEpoch?: unknown }).durableEpoch);
   const commitSeq = asNumber(state.commitSeq);
   const epochOf =
     typeof state.epochOf === 'function'
@@ -51,6 +53,7 @@ export function viewOf(node: SimNode): NodeView {
     role,
     nextSeq: file.nextSeq,
     ...(epoch === undefined ? {} : { epoch }),
+    ...(durableEpoch === undefined ? {} : { durableEpoch }),
     ...(commitSeq === undefined ? {} : { commitSeq }),
     ...(epochOf === undefined ? {} : { epochOf }),
   };

@@ -70,6 +70,16 @@ export class DiskQuorumState implements QuorumStateStore {
   /** True until the first load of a store known to hold no quorum-state file (created just now). */
   #knownAbsent: boolean;
 
+  /**
+   * The epoch the `EPOCH` file holds as far as this store knows: updated once a write of it
+   * resolved, so never ahead of what is durable (null before the first load). The replication
+   * layer may adopt a higher epoch in memory a moment before it is durable; a crash in between
+   * loses only that moment. For status and the simulation's checks.
+   */
+  get durableEpoch(): number | null {
+    return this.#loaded?.vote.epoch ?? null;
+  }
+
   /** `knownAbsent`: the caller just created the directory's contents, with no file of ours. */
   constructor(fs: FileSystem, dir: string, knownAbsent = false) {
     this.#fs = fs;
