@@ -154,6 +154,7 @@ export class Replicator implements ReplicationAttachment {
         readRangeLimited: (start, end, maxBytes, overhead) =>
           file.readRangeLimited(start, end, maxBytes, overhead, { isolation: 'uncommitted' }),
         appendBatchIfNextSeq: (expected, payloads) => file.applyReplicated(expected, payloads),
+        appendRunIfNextSeq: (expected, run) => file.applyReplicatedRun(expected, run),
         skipTo: (seq) => file.skipTo(seq),
         truncateFrom: (seq) => file.truncateFrom(seq),
         sweepRetention: () => file.sweepRetention(),

@@ -23,9 +23,11 @@ import type { FsyncPolicy } from '../config.js';
 import { ClosedError, IoError, RedexError, RedexErrorCode } from '../errors.js';
 import type { RedexEvent } from '../event.js';
 import { MemoryStore } from '../memory-store.js';
+import type { CheckedRun } from '../payload-run.js';
 import { buildCompactedIndex, COMPACT_DEAD_BYTES_MIN, copyLiveRecords } from './compaction.js';
 import { planDiskRead, readDisk } from './disk-read.js';
 import {
+  encodeRunRecords,
   encodeUnsealedRecords,
   FILE_HEADER_BYTES,
   INDEX_ENTRY_BYTES,
@@ -260,12 +262,44 @@ export class DiskLog {
     expected: number | null,
     precondition: (() => boolean) | null = null,
   ): Promise<number | null> {
+    return this.#join(
+      () => encodeUnsealedRecords(payloads, timestampNs),
+      payloads.length,
+      timestampNs,
+      expected,
+      precondition,
+    );
+  }
+
+  /** `append` for a run checked by `checkPayloadRun`: its records are encoded straight from its buffer. */
+  appendRun(
+    { run, payloadBytes }: CheckedRun,
+    timestampNs: bigint,
+    expected: number | null,
+    precondition: (() => boolean) | null = null,
+  ): Promise<number | null> {
+    return this.#join(
+      () => encodeRunRecords(run, payloadBytes, timestampNs),
+      run.count,
+      timestampNs,
+      expected,
+      precondition,
+    );
+  }
+
+  /** Adds `count` records (encoded once the append is accepted) to the open group. */
+  #join(
+    encode: () => Buffer,
+    count: number,
+    timestampNs: bigint,
+    expected: number | null,
+    precondition: (() => boolean) | null,
+  ): Promise<number | null> {
     if (this.#closing !== null)
       return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
     if (this.#readOnly !== null) return Promise.reject(this.#readOnly);
     return new Promise((resolve, reject) => {
-      const records = encodeUnsealedRecords(payloads, timestampNs);
-      const count = payloads.length;
+      const records = encode();
       let group = this.#openGroup;
       if (group === null) {
         const opened: PendingAppend[] = [];
