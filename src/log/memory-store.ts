@@ -109,8 +109,9 @@ export class MemoryStore {
   }
 
   /**
-   * Appends the payloads of a run checked by `checkPayloadRun`. A large, dense run keeps `run.bytes` as an arena of its own, so the caller
-   * must never write to those bytes again; any other run is copied payload by payload.
+   * Appends the payloads of a run checked by `checkPayloadRun`. A large, dense run keeps
+   * `run.bytes` as an arena of its own, so the caller must never write to those bytes again; any
+   * other run is copied payload by payload.
    */
   pushRun({ run, payloadBytes }: CheckedRun, timestampNs: bigint): void {
     const { bytes, offsets, lengths, count } = run;
