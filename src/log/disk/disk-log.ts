@@ -44,6 +44,7 @@ import {
 } from './generation.js';
 import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
 import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
+import { giveRecordBuffer, takeRecordBuffer } from './record-pool.js';
 import { recoverGeneration } from './recovery.js';
 import { RowIndex } from './rows.js';
 import { settleAll } from './settle.js';
@@ -271,19 +272,25 @@ export class DiskLog {
     );
   }
 
-  /** `append` for a run checked by `checkPayloadRun`: its records are encoded straight from its buffer. */
+  /**
+   * `append` for a run checked by `checkPayloadRun`: its records are encoded straight from its
+   * buffer into a pooled one (record-pool.ts), and the cache keeps the run's payloads, so the
+   * caller must never write to `run.bytes` again.
+   */
   appendRun(
-    { run, payloadBytes }: CheckedRun,
+    checked: CheckedRun,
     timestampNs: bigint,
     expected: number | null,
     precondition: (() => boolean) | null = null,
   ): Promise<number | null> {
+    const { run, payloadBytes } = checked;
     return this.#join(
-      () => encodeRunRecords(run, payloadBytes, timestampNs),
+      () => encodeRunRecords(run, payloadBytes, timestampNs, takeRecordBuffer),
       run.count,
       timestampNs,
       expected,
       precondition,
+      checked,
     );
   }
 
@@ -294,6 +301,7 @@ export class DiskLog {
     timestampNs: bigint,
     expected: number | null,
     precondition: (() => boolean) | null,
+    run?: CheckedRun,
   ): Promise<number | null> {
     if (this.#closing !== null)
       return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
@@ -308,6 +316,7 @@ export class DiskLog {
       }
       group.push({
         records,
+        ...(run === undefined ? {} : { run }),
         count,
         timestampNs,
         expected,
@@ -481,6 +490,11 @@ export class DiskLog {
     let offset = this.#dataSize;
     for (const item of accepted) {
       const records = item.records;
+      if (item.run !== undefined) {
+        this.#storeRun(item, item.run, offset);
+        offset += records.byteLength;
+        continue;
+      }
       // The sealed records are never written to again: the cache keeps them as they are (a large
       // batch) or copies the payloads into its arenas (small ones), with no view per record.
       const adopt = records.byteLength >= ADOPT_RECORDS_BYTES_MIN;
@@ -500,6 +514,21 @@ export class DiskLog {
     this.#options.onChange();
     for (const item of accepted) item.resolve(item.firstSeq);
     if (!always) await this.#afterUnsyncedWrite(events, dataBytes);
+  }
+
+  /**
+   * Rows and cache entries of a written replicated chunk: the cache keeps the chunk's own
+   * payloads (adopting its buffer when large), so the records' pooled buffer is free again.
+   */
+  #storeRun(item: PendingAppend, checked: CheckedRun, offset: number): void {
+    const lengths = checked.run.lengths;
+    let at = offset;
+    for (let i = 0; i < item.count; i++) {
+      this.#rows.push(at, lengths[i]!, item.timestampNs);
+      at += RECORD_HEADER_BYTES + lengths[i]!;
+    }
+    this.#cache.pushRun(checked, item.timestampNs);
+    giveRecordBuffer(item.records);
   }
 
   /** Cuts both files back to their last committed size; if that fails, the file turns read-only. */

@@ -178,14 +178,15 @@ export function encodeUnsealedRecords(
 
 /**
  * `encodeUnsealedRecords` for a run checked by `checkPayloadRun` (`payloadBytes` is the sum it
- * returned): the same bytes, built straight from the run's buffer with one allocation.
+ * returned): the same bytes, built straight from the run's buffer into one buffer of `allocate`.
  */
 export function encodeRunRecords(
   run: PayloadRun,
   payloadBytes: number,
   timestampNs: bigint,
+  allocate: (bytes: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
-  const records = Buffer.allocUnsafe(run.count * RECORD_HEADER_BYTES + payloadBytes);
+  const records = allocate(run.count * RECORD_HEADER_BYTES + payloadBytes);
   if (run.count === 0) return records;
   if (!shiftsInPlace(run)) copyPayloads(run, records);
   else {
