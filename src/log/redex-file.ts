@@ -595,10 +595,7 @@ export class RedexFile {
       const precondition = options.precondition ?? write?.precondition ?? null;
       const count = run === null ? payloads.length : run.run.count;
       if (this.#disk !== null) {
-        const stored =
-          run === null
-            ? this.#disk.append(payloads, timestampNs, expected, precondition)
-            : this.#disk.appendRun(run, timestampNs, expected, precondition);
+        const stored = this.#disk.append(run ?? payloads, timestampNs, expected, precondition);
         return abortable(
           write === null
             ? stored

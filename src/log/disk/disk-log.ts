@@ -256,58 +256,26 @@ export class DiskLog {
    * Appends a batch once every write queued before it is done; resolves to its first seq after
    * the bytes are written (and fsynced under `always`). `expected` guards the first seq;
    * `precondition`, when given, must still hold as the group is written (else LEADERSHIP_LOST).
+   * A run checked by `checkPayloadRun` (a replicated chunk) is encoded straight from its buffer
+   * into a pooled one (record-pool.ts) and the cache keeps its payloads, so the caller must never
+   * write to `run.bytes` again.
    */
   append(
-    payloads: readonly Uint8Array[],
+    batch: readonly Uint8Array[] | CheckedRun,
     timestampNs: bigint,
     expected: number | null,
     precondition: (() => boolean) | null = null,
-  ): Promise<number | null> {
-    return this.#join(
-      () => encodeUnsealedRecords(payloads, timestampNs),
-      payloads.length,
-      timestampNs,
-      expected,
-      precondition,
-    );
-  }
-
-  /**
-   * `append` for a run checked by `checkPayloadRun`: its records are encoded straight from its
-   * buffer into a pooled one (record-pool.ts), and the cache keeps the run's payloads, so the
-   * caller must never write to `run.bytes` again.
-   */
-  appendRun(
-    checked: CheckedRun,
-    timestampNs: bigint,
-    expected: number | null,
-    precondition: (() => boolean) | null = null,
-  ): Promise<number | null> {
-    const { run, payloadBytes } = checked;
-    return this.#join(
-      () => encodeRunRecords(run, payloadBytes, timestampNs, takeRecordBuffer),
-      run.count,
-      timestampNs,
-      expected,
-      precondition,
-      checked,
-    );
-  }
-
-  /** Adds `count` records (encoded once the append is accepted) to the open group. */
-  #join(
-    encode: () => Buffer,
-    count: number,
-    timestampNs: bigint,
-    expected: number | null,
-    precondition: (() => boolean) | null,
-    run?: CheckedRun,
   ): Promise<number | null> {
     if (this.#closing !== null)
       return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
     if (this.#readOnly !== null) return Promise.reject(this.#readOnly);
     return new Promise((resolve, reject) => {
-      const records = encode();
+      const run = 'run' in batch ? batch : undefined;
+      const records =
+        run === undefined
+          ? encodeUnsealedRecords(batch as readonly Uint8Array[], timestampNs)
+          : encodeRunRecords(run.run, run.payloadBytes, timestampNs, takeRecordBuffer);
+      const count = run === undefined ? (batch as readonly Uint8Array[]).length : run.run.count;
       let group = this.#openGroup;
       if (group === null) {
         const opened: PendingAppend[] = [];
