@@ -62,12 +62,15 @@ describe('record pool', () => {
     assert.equal(await file.applyReplicatedRun(100, chunk(100)), 100);
     assert.equal(pooledRecordBuffers(), 1);
     const cached = await file.readRange(0, 200);
-    cached.forEach((event, seq) => assert.deepEqual(event.payload, new Uint8Array(300).fill(seq)));
+    assert.equal(cached.length, 200);
+    for (const event of cached)
+      assert.deepEqual(event.payload, new Uint8Array(300).fill(event.seq));
     await file.close();
     const { file: reopened } = await openPersistent(dir, { fsync: 'never' });
     const events = await reopened.readRange(0, 200);
     assert.equal(events.length, 200);
-    events.forEach((event, seq) => assert.deepEqual(event.payload, new Uint8Array(300).fill(seq)));
+    for (const event of events)
+      assert.deepEqual(event.payload, new Uint8Array(300).fill(event.seq));
     await reopened.close();
   });
 });
