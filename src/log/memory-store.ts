@@ -12,11 +12,19 @@
 
 import { ColumnDeque } from './column-deque.js';
 import type { RedexEvent } from './event.js';
+import type { CheckedRun } from './payload-run.js';
 
 /** Payloads are packed into arenas of this size; a larger payload gets an arena of its own. */
 export const ARENA_BYTES = 1 << 20;
 /** Shorter payloads are copied byte by byte: cheaper than making a view to `set` from. */
 const COPY_LOOP_BYTES_MAX = 64;
+/**
+ * A run's buffer is kept as an arena (not copied) only from this many payload bytes, and only
+ * when its payloads fill at least ADOPT_DENSITY of the memory it pins: a small payload must not
+ * keep a large buffer alive.
+ */
+export const ADOPT_RUN_BYTES_MIN = 64 << 10;
+const ADOPT_DENSITY = 0.75;
 
 const makeColumns = (capacity: number) => ({
   arena: new Uint32Array(capacity),
@@ -98,6 +106,24 @@ export class MemoryStore {
     // A plain Uint8Array (not a Buffer), so payload views are of one type whatever the arena.
     this.#arenas.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     this.#arenaUsed = bytes.byteLength;
+  }
+
+  /**
+   * Appends the payloads of a run checked by `checkPayloadRun`. A large, dense run keeps
+   * `run.bytes` as an arena of its own, so the caller must never write to those bytes again; any
+   * other run is copied payload by payload.
+   */
+  pushRun({ run, payloadBytes }: CheckedRun, timestampNs: bigint): void {
+    const { bytes, offsets, lengths, count } = run;
+    if (
+      payloadBytes >= ADOPT_RUN_BYTES_MIN &&
+      payloadBytes >= bytes.buffer.byteLength * ADOPT_DENSITY
+    ) {
+      this.adoptArena(bytes);
+      for (let i = 0; i < count; i++) this.pushAdopted(offsets[i]!, lengths[i]!, timestampNs);
+    } else {
+      for (let i = 0; i < count; i++) this.pushFrom(bytes, offsets[i]!, lengths[i]!, timestampNs);
+    }
   }
 
   /** Stores an event whose payload is `[offset, offset + length)` of the last adopted arena. */

@@ -31,6 +31,7 @@ import {
 } from './file-options.js';
 import type { FileReplication, ReplicatedWrite } from './file-replication.js';
 import type { MemoryStore } from './memory-store.js';
+import { type CheckedRun, checkPayloadRun, type PayloadRun } from './payload-run.js';
 import { MemoryQuorumState, type QuorumStateStore } from './quorum-state.js';
 import { readPage } from './read-page.js';
 import { retentionDropCount } from './retention.js';
@@ -289,6 +290,26 @@ export class RedexFile {
       return Promise.reject(error);
     }
     return this.#appendBatch(expected, payloads, false, options);
+  }
+
+  /**
+   * INTERNAL (the replication runtime's apply path): `applyReplicated` for payloads that lie in
+   * one buffer, appended without a view or a copy per payload where the storage allows it. An
+   * in-memory file may keep `run.bytes` as it is, so the caller must never write to it again. A
+   * malformed run (payloads past the end of its buffer) is INVALID_ARGUMENT and writes nothing.
+   */
+  applyReplicatedRun(
+    expected: number,
+    run: PayloadRun,
+    options: AppendOptions = {},
+  ): Promise<number | null> {
+    try {
+      checkSeq('expected', expected);
+      const payloadBytes = checkPayloadRun(run);
+      return this.#appendBatch(expected, { run, payloadBytes }, false, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -597,7 +618,7 @@ export class RedexFile {
 
   #appendBatch(
     expected: number | null,
-    payloads: readonly Uint8Array[],
+    batch: readonly Uint8Array[] | CheckedRun,
     guarded: boolean,
     options: AppendOptions,
   ): Promise<number | null> {
@@ -608,14 +629,15 @@ export class RedexFile {
       const write = guarded
         ? (this.#replication?.beginWrite(options.acks, options.ackTimeoutMs) ?? null)
         : null;
-      checkPayloads(payloads);
+      const run = 'run' in batch ? batch : null;
+      const payloads = run === null ? checkPayloads(batch) : [];
       const timestampNs = this.#clock.nowNs();
       const precondition = options.precondition ?? write?.precondition ?? null;
-      const count = payloads.length;
+      const count = run === null ? payloads.length : run.run.count;
       if (this.#disk !== null) {
         // A replicated leader's appends are shipped while they are fsynced (DiskLog's header).
         const stored = this.#disk.append(
-          payloads,
+          run ?? payloads,
           timestampNs,
           expected,
           precondition,
@@ -634,11 +656,12 @@ export class RedexFile {
       this.#checkPrecondition(precondition);
       if (expected !== null && expected !== memory.nextSeq)
         throw new SeqMismatchError(this.name, expected, memory.nextSeq);
-      if (payloads.length === 0) return Promise.resolve(null);
-      let bytes = 0;
+      if (count === 0) return Promise.resolve(null);
+      let bytes = run?.payloadBytes ?? 0;
       for (const payload of payloads) bytes += payload.byteLength;
-      this.#checkRoom(payloads.length, bytes);
+      this.#checkRoom(count, bytes);
       const first = memory.nextSeq;
+      if (run !== null) memory.pushRun(run, timestampNs);
       for (const payload of payloads) memory.push(payload, timestampNs);
       this.#pokeTails();
       if (write === null) return Promise.resolve(first);

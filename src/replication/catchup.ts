@@ -15,6 +15,7 @@ import {
   type SyncRequest,
   type SyncResponse,
   type WireEvent,
+  type WireEventRun,
 } from '../wire/types.js';
 
 /** Hard cap on a response's event bytes, whatever `chunk_max` says; 0 also means this. */
@@ -59,6 +60,11 @@ export interface CatchupSink {
     expected: number,
     payloads: readonly Uint8Array[],
   ): MaybePromise<number | null>;
+  /**
+   * Optional: `appendBatchIfNextSeq` for the payloads of a decoded chunk as they lie in its frame
+   * (`RedexFile.applyReplicatedRun`), used instead of it when the response carries its run.
+   */
+  appendRunIfNextSeq?(expected: number, run: WireEventRun): MaybePromise<number | null>;
 }
 
 export type SyncRequestOutcome =
@@ -229,18 +235,21 @@ export async function applySyncResponse(
   if (!sameChannel(message.channelId, channelId)) return fail({ kind: 'ChannelMismatch' });
   const firstSeq = message.firstSeq;
   const localNext = sink.nextSeq;
-  const events = message.events;
-  const first = events[0];
-  if (first === undefined) {
+  // A decoded chunk is read from its columns (no object per event); any other from `events`.
+  const run = sink.appendRunIfNextSeq === undefined ? undefined : message.run;
+  const events = run === undefined ? message.events : null;
+  const count = run?.count ?? events!.length;
+  const seqAt = run === undefined ? (i: number) => events![i]!.seq : (i: number) => run.seqs[i]!;
+  if (count === 0) {
     // An empty chunk must not claim a start behind us either (docs/DESIGN.md#empty-chunk-checked).
     if (firstSeq < localNext) return fail({ kind: 'StaleChunk', firstSeq, localNext });
     return { ok: true, newTail: localNext, applied: 0 };
   }
-  if (first.seq !== firstSeq) {
-    return fail({ kind: 'FirstSeqMismatch', declared: firstSeq, observed: first.seq });
-  }
-  for (let i = 0; i < events.length; i++) {
-    const seq = events[i]!.seq;
+  const observed = seqAt(0);
+  if (observed !== firstSeq)
+    return fail({ kind: 'FirstSeqMismatch', declared: firstSeq, observed });
+  for (let i = 0; i < count; i++) {
+    const seq = seqAt(i);
     // Overflow-checked: past 2^53 "prev + 1" is no longer exact, so such a chunk is refused.
     if (!Number.isSafeInteger(seq) || seq < 0 || seq !== firstSeq + i) {
       return fail({ kind: 'NonMonotonic', index: i });
@@ -256,10 +265,12 @@ export async function applySyncResponse(
     });
   }
   try {
-    await sink.appendBatchIfNextSeq(
-      localNext,
-      events.map((event) => event.payload),
-    );
+    if (run === undefined) {
+      await sink.appendBatchIfNextSeq(
+        localNext,
+        events!.map((event) => event.payload),
+      );
+    } else await sink.appendRunIfNextSeq!(localNext, run);
   } catch (error) {
     if (isSeqMismatch(error)) {
       return fail({
@@ -271,7 +282,7 @@ export async function applySyncResponse(
     }
     return fail({ kind: 'AppendFailed', error });
   }
-  return { ok: true, newTail: sink.nextSeq, applied: events.length };
+  return { ok: true, newTail: sink.nextSeq, applied: count };
 }
 
 function fail(error: ApplyError): ApplyResult {

@@ -161,6 +161,7 @@ export class Replicator implements ReplicationAttachment {
         readRangeLimited: (start, end, maxBytes, overhead) =>
           file.readShippable(start, end, maxBytes, overhead),
         appendBatchIfNextSeq: (expected, payloads) => file.applyReplicated(expected, payloads),
+        appendRunIfNextSeq: (expected, run) => file.applyReplicatedRun(expected, run),
         skipTo: (seq) => file.skipTo(seq),
         truncateFrom: (seq) => file.truncateFrom(seq),
         sweepRetention: () => file.sweepRetention(),

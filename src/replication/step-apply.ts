@@ -6,6 +6,7 @@
 // heartbeat after the write then reports the tail alone. See step-state.ts for the state and the
 // effects.
 
+import { responseEventCount, responsePayloadBytes, skipResponseEvents } from '../wire/event-run.js';
 import { type NodeId, Role, type SyncResponse } from '../wire/types.js';
 import { isEmptyStrike } from './backoff.js';
 import type { ApplyResult } from './catchup.js';
@@ -69,11 +70,9 @@ export function onResponse(
     state.stats.drops[InboundDrop.StaleEpoch]++;
     return effects;
   }
-  const count = placed.events.length;
+  const count = responseEventCount(placed);
   if (count > 0 && placed.firstSeq === view.tailSeq) {
-    let payloadBytes = 0;
-    for (const event of placed.events) payloadBytes += event.payload.byteLength;
-    state.pipeline.learn(placed.firstSeq, placed.firstSeq + count, payloadBytes);
+    state.pipeline.learn(placed.firstSeq, placed.firstSeq + count, responsePayloadBytes(placed));
     effects.push(...fillPipeline(state, from, claimedTail(state, from)));
     effects.push(...longPollAhead(state, from, placed.firstSeq + count, view));
   }
@@ -126,17 +125,16 @@ function placeResponse(
 ): SyncResponse | null {
   const firstSeq = response.firstSeq;
   if (sinceSeq !== null && sinceSeq > tailSeq && firstSeq > tailSeq) return null;
-  const events = response.events;
   const overlap = tailSeq - firstSeq;
   const pipeline = state.pipeline;
   if (
     overlap > 0 &&
-    overlap < events.length &&
+    overlap < responseEventCount(response) &&
     firstSeq >= pipeline.base &&
     pipeline.isFor(from, state.quorum.epoch)
   ) {
     state.stats.trimmedChunks++;
-    return { ...response, firstSeq: tailSeq, events: events.slice(overlap) };
+    return skipResponseEvents(response, overlap, tailSeq);
   }
   return response;
 }

@@ -34,6 +34,7 @@ export {
   type WireErrorDetail,
   WireErrorKind,
 } from './errors.js';
+export { responseEventCount, responsePayloadBytes, skipResponseEvents } from './event-run.js';
 export { bytesToHex, hexToBytes } from './hex.js';
 export {
   channelIdEquals,

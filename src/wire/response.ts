@@ -2,11 +2,13 @@
 // request_id u64 · event_count u32 · events, each `event_seq u64 · payload_len u32 · payload`.
 // The bulk carrier of replication, so both directions are written for speed: the encoder sizes
 // the frame once and writes into a single buffer; the decoder returns payloads as views into the
-// frame (no copy) and never trusts event_count or payload_len before the bytes are there.
+// frame (no copy, and no object per event until `events` is read: event-run.ts) and never
+// trusts event_count or payload_len before the bytes are there.
 // After the events comes, optionally, the epoch group: epoch u64 · commit_seq u64 ·
 // run_count u16 · run_count × (run_start_seq u64 · run_epoch u64): the epochs of its events.
 
 import { WireEncodeError, WireError } from './errors.js';
+import { responseFromRun } from './event-run.js';
 import {
   EPOCH_RUN_BYTES,
   EPOCH_RUNS_MAX,
@@ -188,33 +190,31 @@ export function readResponse(bytes: Uint8Array, view: DataView): SyncResponse {
   // before the array is sized from it: pre-allocation stays bounded by the bytes received.
   const minEnd = Response.events + count * EVENT_HEADER_BYTES;
   if (minEnd > end) throw truncated(minEnd, end);
-  const events: WireEvent[] = new Array(count);
-  const buffer = bytes.buffer;
-  const base = bytes.byteOffset;
+  // Columns, not an object and a view per event (see event-run.ts).
+  const seqs = new Float64Array(count);
+  const offsets = new Uint32Array(count);
+  const lengths = new Uint32Array(count);
+  let payloadBytes = 0;
   let offset = Response.events;
   for (let i = 0; i < count; i++) {
     if (end - offset < EVENT_HEADER_BYTES) throw truncated(offset + EVENT_HEADER_BYTES, end);
-    const seq = readSafeU64(view, offset, 'event_seq');
+    seqs[i] = readSafeU64(view, offset, 'event_seq');
     const length = view.getUint32(offset + 8, true);
     offset += EVENT_HEADER_BYTES;
     if (end - offset < length) throw truncated(offset + length, end);
-    // A view, not a copy: same ArrayBuffer as the frame (the constructor is cheaper than
-    // subarray on a Buffer input, which would go through Symbol.species).
-    events[i] = { seq, payload: new Uint8Array(buffer, base + offset, length) };
+    offsets[i] = offset;
+    lengths[i] = length;
+    payloadBytes += length;
     offset += length;
   }
-  const channelId = readChannelId(bytes);
-  if (!hasGroup(view, offset, ResponseQuorum.runs)) {
-    return { kind: 'response', channelId, firstSeq, leaderFirstRetainedSeq, requestId, events };
-  }
-  const quorum = readQuorum(view, offset);
-  return {
+  const run = { bytes, seqs, offsets, lengths, count, payloadBytes };
+  const fields = {
     kind: 'response',
-    channelId,
+    channelId: readChannelId(bytes),
     firstSeq,
     leaderFirstRetainedSeq,
     requestId,
-    events,
-    quorum,
-  };
+  } as const;
+  if (!hasGroup(view, offset, ResponseQuorum.runs)) return responseFromRun(fields, run);
+  return responseFromRun({ ...fields, quorum: readQuorum(view, offset) }, run);
 }

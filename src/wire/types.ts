@@ -96,13 +96,33 @@ export interface WireEvent {
   readonly payload: Uint8Array;
 }
 
+/**
+ * The events of a decoded SyncResponse as columns over its frame: event i has seq `seqs[i]` and
+ * payload `bytes[offsets[i], offsets[i] + lengths[i])`. No object per event.
+ */
+export interface WireEventRun {
+  readonly bytes: Uint8Array;
+  readonly seqs: Float64Array;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly count: number;
+  /** Σ lengths. */
+  readonly payloadBytes: number;
+}
+
 export interface SyncResponse {
   readonly kind: 'response';
   readonly channelId: ChannelId;
   readonly firstSeq: number;
   readonly leaderFirstRetainedSeq: number;
   readonly requestId: bigint;
+  /** On a decoded response, built from `run` on first use. */
   readonly events: readonly WireEvent[];
+  /**
+   * Set by the decoder: the same events as `run` columns, so the apply path needs no object per
+   * event. Not enumerable, so a copy made by spreading (which may change `events`) drops it.
+   */
+  readonly run?: WireEventRun;
   /** Epoch fields; absent when the sender speaks the original protocol. */
   readonly quorum?: ResponseQuorum;
 }

@@ -32,10 +32,12 @@ import type { FsyncPolicy } from '../config.js';
 import { ClosedError, IoError, RedexError, RedexErrorCode } from '../errors.js';
 import type { RedexEvent } from '../event.js';
 import { MemoryStore } from '../memory-store.js';
+import type { CheckedRun } from '../payload-run.js';
 import type { PageSource } from '../read-page.js';
 import { buildCompactedIndex, COMPACT_DEAD_BYTES_MIN, copyLiveRecords } from './compaction.js';
 import { planDiskRead, readDisk } from './disk-read.js';
 import {
+  encodeRunRecords,
   encodeUnsealedRecords,
   FILE_HEADER_BYTES,
   INDEX_ENTRY_BYTES,
@@ -52,6 +54,7 @@ import {
 } from './generation.js';
 import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
 import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
+import { giveRecordBuffer, takeRecordBuffer } from './record-pool.js';
 import { recoverGeneration } from './recovery.js';
 import { RowIndex } from './rows.js';
 import { settleAll } from './settle.js';
@@ -303,9 +306,12 @@ export class DiskLog {
    * Appends a batch once every write queued before it is done; resolves to its first seq after
    * the bytes are written (and fsynced under `always`). `expected` guards the first seq;
    * `precondition`, when given, must still hold as the group is written (else LEADERSHIP_LOST).
+   * A run checked by `checkPayloadRun` (a replicated chunk) is encoded straight from its buffer
+   * into a pooled one (record-pool.ts) and the cache keeps its payloads, so the caller must never
+   * write to `run.bytes` again.
    */
   append(
-    payloads: readonly Uint8Array[],
+    batch: readonly Uint8Array[] | CheckedRun,
     timestampNs: bigint,
     expected: number | null,
     precondition: (() => boolean) | null = null,
@@ -315,8 +321,12 @@ export class DiskLog {
       return Promise.reject(new ClosedError(`file ${JSON.stringify(this.#options.channel)}`));
     if (this.#readOnly !== null) return Promise.reject(this.#readOnly);
     return new Promise((resolve, reject) => {
-      const records = encodeUnsealedRecords(payloads, timestampNs);
-      const count = payloads.length;
+      const run = 'run' in batch ? batch : undefined;
+      const records =
+        run === undefined
+          ? encodeUnsealedRecords(batch as readonly Uint8Array[], timestampNs)
+          : encodeRunRecords(run.run, run.payloadBytes, timestampNs, takeRecordBuffer);
+      const count = run === undefined ? (batch as readonly Uint8Array[]).length : run.run.count;
       let group = this.#openGroup;
       if (group === null) {
         const opened: PendingAppend[] = [];
@@ -325,6 +335,7 @@ export class DiskLog {
       }
       group.push({
         records,
+        ...(run === undefined ? {} : { run }),
         count,
         timestampNs,
         expected,
@@ -584,6 +595,11 @@ export class DiskLog {
     let offset = this.#dataSize;
     for (const item of accepted) {
       const records = item.records;
+      if (item.run !== undefined) {
+        this.#storeRun(item, item.run, offset);
+        offset += records.byteLength;
+        continue;
+      }
       // The sealed records are never written to again: the cache keeps them as they are (a large
       // batch) or copies the payloads into its arenas (small ones), with no view per record.
       const adopt = records.byteLength >= ADOPT_RECORDS_BYTES_MIN;
@@ -619,6 +635,21 @@ export class DiskLog {
       cause,
       true,
     );
+  }
+
+  /**
+   * Rows and cache entries of a written replicated chunk: the cache keeps the chunk's own
+   * payloads (adopting its buffer when large), so the records' pooled buffer is free again.
+   */
+  #storeRun(item: PendingAppend, checked: CheckedRun, offset: number): void {
+    const lengths = checked.run.lengths;
+    let at = offset;
+    for (let i = 0; i < item.count; i++) {
+      this.#rows.push(at, lengths[i]!, item.timestampNs);
+      at += RECORD_HEADER_BYTES + lengths[i]!;
+    }
+    this.#cache.pushRun(checked, item.timestampNs);
+    giveRecordBuffer(item.records);
   }
 
   /** Cuts both files back to their last committed size; if that fails, the file turns read-only. */

@@ -3,6 +3,7 @@
 // a CRC-32C so a torn or foreign byte is always detected, never returned.
 
 import { crc32c } from '@node-rs/crc32';
+import type { PayloadRun } from '../payload-run.js';
 import { crc32cRange } from './crc.js';
 
 /** Folder inside a channel's directory that holds its files. `@` is not allowed in channel names,
@@ -173,6 +174,89 @@ export function encodeUnsealedRecords(
     at += RECORD_HEADER_BYTES + payload.byteLength;
   }
   return records;
+}
+
+/**
+ * `encodeUnsealedRecords` for a run checked by `checkPayloadRun` (`payloadBytes` is the sum it
+ * returned): the same bytes, built straight from the run's buffer into one buffer of `allocate`.
+ */
+export function encodeRunRecords(
+  run: PayloadRun,
+  payloadBytes: number,
+  timestampNs: bigint,
+  allocate: (bytes: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
+  const records = allocate(run.count * RECORD_HEADER_BYTES + payloadBytes);
+  if (run.count === 0) return records;
+  if (!shiftsInPlace(run)) copyPayloads(run, records);
+  else {
+    // One copy of the whole span, then each payload moved up to its place, last first: no
+    // view per payload (wire chunks always qualify: their payloads are 12 bytes apart).
+    const { bytes, offsets, lengths, count } = run;
+    const start = offsets[0]!;
+    const end = offsets[count - 1]! + lengths[count - 1]!;
+    records.set(
+      new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start),
+      RECORD_HEADER_BYTES,
+    );
+    let to = records.byteLength;
+    for (let i = count - 1; i > 0; i--) {
+      to -= lengths[i]!;
+      const from = RECORD_HEADER_BYTES + offsets[i]! - start;
+      if (to !== from) records.copyWithin(to, from, from + lengths[i]!);
+      to -= RECORD_HEADER_BYTES;
+    }
+  }
+  writeRecordHeaders(run, records, timestampNs);
+  return records;
+}
+
+/**
+ * Whether the span from the first payload to the end of the last, copied right after the first
+ * record header, leaves every payload at or before its place in the records (so moving them up,
+ * last first, never overwrites one not yet moved): payloads in order, at most a record header
+ * apart.
+ */
+function shiftsInPlace({ offsets, lengths, count }: PayloadRun): boolean {
+  for (let i = 1; i < count; i++) {
+    const gap = offsets[i]! - offsets[i - 1]! - lengths[i - 1]!;
+    if (gap < 0 || gap > RECORD_HEADER_BYTES) return false;
+  }
+  return true;
+}
+
+/** Shorter payloads are copied byte by byte: cheaper than making a view to `set` from. */
+const COPY_LOOP_BYTES_MAX = 64;
+
+function copyPayloads({ bytes, offsets, lengths, count }: PayloadRun, records: Buffer): void {
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const length = lengths[i]!;
+    const from = offsets[i]!;
+    at += RECORD_HEADER_BYTES;
+    if (length >= COPY_LOOP_BYTES_MAX)
+      records.set(new Uint8Array(bytes.buffer, bytes.byteOffset + from, length), at);
+    else for (let k = 0; k < length; k++) records[at + k] = bytes[from + k]!;
+    at += length;
+  }
+}
+
+/** Length and timestamp of each record (seq and checksum are set when sealed). */
+function writeRecordHeaders(
+  { lengths, count }: PayloadRun,
+  records: Buffer,
+  timestampNs: bigint,
+): void {
+  const data = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const timestampLow = Number(BigInt.asUintN(32, timestampNs));
+  const timestampHigh = Number(BigInt.asUintN(32, timestampNs >> 32n));
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    data.setUint32(at + 4, lengths[i]!, true);
+    data.setUint32(at + 16, timestampLow, true);
+    data.setUint32(at + 20, timestampHigh, true);
+    at += RECORD_HEADER_BYTES + lengths[i]!;
+  }
 }
 
 /**

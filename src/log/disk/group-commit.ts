@@ -4,11 +4,17 @@
 // rollback when that fails, stay in `DiskLog` (src/log/disk/disk-log.ts).
 
 import { LeadershipLostError, RedexError, RedexErrorCode, SeqMismatchError } from '../errors.js';
+import type { CheckedRun } from '../payload-run.js';
 import { INDEX_ENTRY_BYTES, sealRecords } from './format.js';
 
 export interface PendingAppend {
   /** Encoded by `encodeUnsealedRecords`; sealed when the group is written. */
   readonly records: Buffer;
+  /**
+   * Set for a replicated chunk (`DiskLog.appendRun`): the records were encoded from it into a
+   * pooled buffer, and the cache keeps the chunk's payloads from here instead.
+   */
+  readonly run?: CheckedRun;
   readonly count: number;
   readonly timestampNs: bigint;
   readonly expected: number | null;

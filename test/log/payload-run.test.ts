@@ -1,0 +1,187 @@
+// `RedexFile.applyReplicatedRun`: appending payloads that lie in one buffer must give exactly the
+// log `applyReplicated` gives for the same payloads (seqs, payloads, timestamps, and on disk the
+// very same file bytes), and a malformed run is refused before anything is written.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { MemoryFileSystem } from '../../src/log/disk/memory-fs.js';
+import { RedexErrorCode } from '../../src/log/errors.js';
+import { ADOPT_RUN_BYTES_MIN, MemoryStore } from '../../src/log/memory-store.js';
+import { checkPayloadRun, type PayloadRun, payloadRunOf } from '../../src/log/payload-run.js';
+import { Redex } from '../../src/log/redex.js';
+import type { RedexFile } from '../../src/log/redex-file.js';
+import { VirtualClock } from '../../src/time/virtual-clock.js';
+
+const CHANNEL = 'runs/x';
+
+/** A run whose payloads sit in a larger buffer with `gap` bytes of other data between them. */
+function spacedRun(payloads: readonly Uint8Array[], gap: number): PayloadRun {
+  const count = payloads.length;
+  let total = gap;
+  for (const payload of payloads) total += payload.byteLength + gap;
+  const bytes = new Uint8Array(total).fill(0xee);
+  const offsets = new Uint32Array(count);
+  const lengths = new Uint32Array(count);
+  let at = gap;
+  payloads.forEach((payload, i) => {
+    bytes.set(payload, at);
+    offsets[i] = at;
+    lengths[i] = payload.byteLength;
+    at += payload.byteLength + gap;
+  });
+  return { bytes, offsets, lengths, count };
+}
+
+async function open(persistent: boolean, fs: MemoryFileSystem, clock: VirtualClock) {
+  const redex = new Redex({ dir: '/data', fs, clock });
+  const file = await redex.openFile(CHANNEL, {
+    persistent,
+    fsync: 'never',
+    cacheBytes: 50_000,
+  } as never);
+  return file;
+}
+
+async function fileBytes(fs: MemoryFileSystem): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for (const path of fs.paths) {
+    const handle = await fs.open(path, 'read');
+    const into = new Uint8Array(await handle.size());
+    await handle.read(into, 0);
+    await handle.close();
+    out.set(path, into);
+  }
+  return out;
+}
+
+async function contents(file: RedexFile) {
+  return (await file.readRange(0, file.nextSeq)).map((event) => ({
+    seq: event.seq,
+    payload: Buffer.from(event.payload).toString('hex'),
+    timestampNs: event.timestampNs,
+  }));
+}
+
+const payload = fc.oneof(
+  fc.uint8Array({ maxLength: 80 }),
+  fc.uint8Array({ minLength: 100, maxLength: 3000 }),
+);
+const chunks = fc.array(
+  fc.record({
+    payloads: fc.array(payload, { maxLength: 30 }),
+    gap: fc.integer({ min: 0, max: 40 }),
+  }),
+  { minLength: 1, maxLength: 8 },
+);
+
+describe('applyReplicatedRun', () => {
+  for (const persistent of [true, false]) {
+    it(`gives the same log as applyReplicated (${persistent ? 'on disk' : 'in memory'})`, async () => {
+      await fc.assert(
+        fc.asyncProperty(chunks, async (batches) => {
+          const viaArray = { fs: new MemoryFileSystem(), clock: new VirtualClock() };
+          const viaRun = { fs: new MemoryFileSystem(), clock: new VirtualClock() };
+          const a = await open(persistent, viaArray.fs, viaArray.clock);
+          const b = await open(persistent, viaRun.fs, viaRun.clock);
+          for (const [index, batch] of batches.entries()) {
+            await viaArray.clock.advance(index + 1);
+            await viaRun.clock.advance(index + 1);
+            const expected = a.nextSeq;
+            const first = await a.applyReplicated(expected, batch.payloads);
+            const got = await b.applyReplicatedRun(expected, spacedRun(batch.payloads, batch.gap));
+            assert.equal(got, first);
+            assert.equal(b.nextSeq, a.nextSeq);
+          }
+          assert.deepEqual(await contents(b), await contents(a));
+          b.assertInvariants();
+          await a.close();
+          await b.close();
+          if (persistent)
+            assert.deepEqual(await fileBytes(viaRun.fs), await fileBytes(viaArray.fs));
+        }),
+        { numRuns: 60 },
+      );
+    });
+  }
+
+  it('a large in-memory chunk is kept as it is, and survives eviction and truncation', async () => {
+    const store = new MemoryStore(10);
+    const payloads = Array.from({ length: 300 }, (_, i) => new Uint8Array(256).fill(i & 0xff));
+    const run = payloadRunOf(payloads);
+    assert.ok(run.bytes.byteLength >= ADOPT_RUN_BYTES_MIN);
+    store.pushRun({ run, payloadBytes: checkPayloadRun(run) }, 5n);
+    assert.equal(store.nextSeq, 310);
+    // Adopted, not copied: the stored payload is a view of the run's own memory.
+    assert.equal(store.payloadAt(11).buffer, run.bytes.buffer);
+    assert.deepEqual(store.payloadAt(309), payloads[299]);
+    store.push(new Uint8Array([1, 2, 3]), 6n);
+    assert.notEqual(store.payloadAt(310).buffer, run.bytes.buffer);
+    store.evictPrefix(100);
+    store.truncateFrom(305);
+    store.assertInvariants();
+    assert.deepEqual(store.payloadAt(304), payloads[294]);
+  });
+
+  it('a small or sparse chunk is copied, so it pins no larger buffer', async () => {
+    const store = new MemoryStore();
+    const small = payloadRunOf([new Uint8Array([1, 2]), new Uint8Array([3])]);
+    store.pushRun({ run: small, payloadBytes: 3 }, 1n);
+    assert.notEqual(store.payloadAt(0).buffer, small.bytes.buffer);
+    const big = new Uint8Array(4 * ADOPT_RUN_BYTES_MIN);
+    const sparse: PayloadRun = {
+      bytes: big,
+      offsets: Uint32Array.of(0),
+      lengths: Uint32Array.of(ADOPT_RUN_BYTES_MIN),
+      count: 1,
+    };
+    store.pushRun({ run: sparse, payloadBytes: ADOPT_RUN_BYTES_MIN }, 1n);
+    assert.notEqual(store.payloadAt(2).buffer, big.buffer);
+    store.assertInvariants();
+  });
+
+  for (const persistent of [true, false]) {
+    it(`a malformed run is INVALID_ARGUMENT and writes nothing (${persistent ? 'on disk' : 'in memory'})`, async () => {
+      const fs = new MemoryFileSystem();
+      const file = await open(persistent, fs, new VirtualClock());
+      await file.applyReplicated(0, [new Uint8Array([9])]);
+      const before = persistent ? await fileBytes(fs) : null;
+      const good = payloadRunOf([new Uint8Array(10), new Uint8Array(20)]);
+      const bad: PayloadRun[] = [
+        // Truncated: the last payload reaches past the buffer.
+        { ...good, bytes: good.bytes.subarray(0, 29) },
+        // A length past the end.
+        { ...good, lengths: Uint32Array.of(10, 0xffff_ffff) },
+        // An offset past the end.
+        { ...good, offsets: Uint32Array.of(0, 31) },
+        // More payloads claimed than described.
+        { ...good, count: 3 },
+        { ...good, count: -1 },
+        { ...good, offsets: [0, 10] as unknown as Uint32Array },
+        null as unknown as PayloadRun,
+      ];
+      for (const run of bad) {
+        await assert.rejects(file.applyReplicatedRun(1, run), (error: { code?: string }) => {
+          assert.equal(error.code, RedexErrorCode.InvalidArgument);
+          return true;
+        });
+      }
+      assert.equal(file.nextSeq, 1);
+      await file.sync();
+      if (persistent) assert.deepEqual(await fileBytes(fs), before);
+      assert.deepEqual(
+        (await file.readRange(0, 5)).map((event) => [...event.payload]),
+        [[9]],
+      );
+      // The guard still applies to runs: a wrong expected seq is SEQ_MISMATCH.
+      await assert.rejects(file.applyReplicatedRun(0, good), (error: { code?: string }) => {
+        assert.equal(error.code, RedexErrorCode.SeqMismatch);
+        return true;
+      });
+      assert.equal(await file.applyReplicatedRun(1, good), 1);
+      assert.equal(await file.applyReplicatedRun(3, payloadRunOf([])), null);
+      assert.equal(file.nextSeq, 3);
+      await file.close();
+    });
+  }
+});
