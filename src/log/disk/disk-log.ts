@@ -15,12 +15,12 @@
 //
 // Ship before fsync: under `fsync: always`, a group holding a replicated leader's appends is
 // published to the replication layer (`writtenNextSeq`, `written`, the written listener) as soon
-// as its bytes are written, and its fsync runs while replicas fetch it and while the next group
-// is written (one fsync at a time, each covering every group written before it started); a group
-// becomes visible here (nextSeq, reads, tails) and its appends resolve only once fsynced. If
-// that fsync fails the groups stay published (a replica may hold them, and commit may count them
-// without this node), the file turns read-only and the appends fail with an outcome that is
-// unknown, not rolled back. Every other operation waits for the fsyncs in flight first.
+// as its bytes are written; its fsync runs while replicas fetch it and the next group is written
+// (published-syncs.ts), and it becomes visible here (nextSeq, reads, tails) and its appends
+// resolve only once fsynced. If that fsync fails the groups stay published (a replica may hold
+// them, and commit may count them without this node), the file turns read-only and the appends
+// fail with an outcome that is unknown, not rolled back. Every other operation waits for the
+// fsyncs in flight first.
 //
 // Called by `RedexFile` (src/log/redex-file.ts). Its helpers, which hold no state of their own:
 // recovery at open (recovery.ts), the in-memory row index (rows.ts), admitting and sealing a group
@@ -53,6 +53,7 @@ import {
   writeManifest,
 } from './generation.js';
 import { admitGroup, type PendingAppend, sealGroup } from './group-commit.js';
+import { PublishedSyncs } from './published-syncs.js';
 import { DiskQuorumState, isQuorumStateFileName } from './quorum-state.js';
 import { giveRecordBuffer, takeRecordBuffer } from './record-pool.js';
 import { recoverGeneration } from './recovery.js';
@@ -130,15 +131,13 @@ export class DiskLog {
   #quorumState: DiskQuorumState | null = null;
   /** Told when a group with `shipEarly` appends is written, before its fsync. */
   #onWritten: (() => void) | null = null;
-  /**
-   * While published groups wait for their fsync (and for good after such an fsync failed): where
-   * the durable, visible events end; the rows hold the groups already. Null otherwise.
-   */
-  #durableEnd: number | null = null;
-  /** Appends of published groups that no running fsync covers yet (the next one will). */
-  #unsynced: PendingAppend[] = [];
-  /** The fsync of published groups in flight, if any; the next group is written meanwhile. */
-  #syncRunning: Promise<void> | null = null;
+  /** Groups published before their fsync: the rows hold them, `nextSeq` stops before them. */
+  readonly #published = new PublishedSyncs({
+    writtenEnd: () => this.#rows.nextSeq,
+    fsync: () => this.#syncData(this.#generation),
+    onDurable: () => this.#options.onChange(),
+    onFailed: (cause) => this.#shippedSyncFailed(cause),
+  });
   /**
    * True while the store may still be as its creation left it, not fsynced (the creation manifest
    * is in force): the first fsync of anything in it makes the whole store durable first.
@@ -240,7 +239,7 @@ export class DiskLog {
   }
 
   get nextSeq(): number {
-    return this.#durableEnd ?? this.#rows.nextSeq;
+    return this.#published.durableEnd ?? this.#rows.nextSeq;
   }
 
   /**
@@ -452,11 +451,7 @@ export class DiskLog {
     ) {
       throw new Error('DiskLog invariant broken: index size');
     }
-    if (this.#durableEnd !== null && this.#durableEnd > this.#rows.nextSeq)
-      throw new Error('DiskLog invariant broken: durable end past the written end');
-    const waiting = this.#syncRunning !== null || this.#unsynced.length > 0;
-    if (this.#durableEnd === null ? waiting : !waiting && this.#readOnly === null)
-      throw new Error('DiskLog invariant broken: durable end without fsyncs in flight');
+    this.#published.assertInvariants(this.#rows.nextSeq, this.#readOnly !== null);
     if (this.#cache.nextSeq !== this.#rows.nextSeq || this.#cache.firstSeq < this.#rows.firstSeq)
       throw new Error('DiskLog invariant broken: cache');
     this.#cache.assertInvariants();
@@ -465,13 +460,9 @@ export class DiskLog {
   /** `#enqueue`, once the fsyncs of published groups in flight have ended. */
   #enqueueAfterSyncs(operation: () => Promise<void>): Promise<void> {
     return this.#enqueue(async () => {
-      await this.#drainSyncs();
+      await this.#published.drain();
       await operation();
     });
-  }
-
-  async #drainSyncs(): Promise<void> {
-    while (this.#syncRunning !== null) await this.#syncRunning;
   }
 
   #enqueue(operation: () => Promise<void>): Promise<void> {
@@ -505,7 +496,7 @@ export class DiskLog {
     const shipEarly =
       always && this.#onWritten !== null && accepted.some((item) => item.shipEarly === true);
     // A group fsynced in line resolves after the published groups before it are durable.
-    if (!shipEarly) await this.#drainSyncs();
+    if (!shipEarly) await this.#published.drain();
     const { index, buffers } = sealGroup(accepted, events, this.#dataSize);
 
     const generation = this.#generation;
@@ -532,10 +523,9 @@ export class DiskLog {
 
     if (shipEarly) {
       // Replicas may fetch the group now; here it stays invisible until an fsync covers it.
-      this.#durableEnd ??= this.#rows.nextSeq;
+      const visibleEnd = this.nextSeq;
       this.#publish(accepted, dataBytes, events);
-      for (const item of accepted) this.#unsynced.push(item);
-      if (this.#syncRunning === null) this.#syncPublished();
+      this.#published.add(accepted, visibleEnd);
       this.#onWritten?.();
       return;
     }
@@ -564,33 +554,7 @@ export class DiskLog {
     this.#indexLagBytes -= lag;
   }
 
-  /**
-   * One fsync covering every published group written so far; when it lands they become visible
-   * and their appends resolve, and the groups written meanwhile get the next fsync.
-   */
-  #syncPublished(): void {
-    const covered = this.#unsynced;
-    this.#unsynced = [];
-    const end = this.#rows.nextSeq;
-    const run = this.#syncData(this.#generation).then(
-      () => {
-        this.#syncRunning = null;
-        this.#durableEnd = this.#unsynced.length > 0 ? end : null;
-        this.#options.onChange();
-        for (const item of covered) item.resolve(item.firstSeq);
-        if (this.#unsynced.length > 0) this.#syncPublished();
-      },
-      (error: unknown) => {
-        this.#syncRunning = null;
-        const failure = this.#shippedSyncFailed(error);
-        for (const item of covered) item.reject(failure);
-        for (const item of this.#unsynced.splice(0)) item.reject(failure);
-      },
-    );
-    this.#syncRunning = run;
-  }
-
-  /** A written group joins the rows and the cache (visible, unless `#durableEnd` holds it back). */
+  /** A written group joins the rows and the cache (visible once no published fsync holds it back). */
   #publish(accepted: PendingAppend[], dataBytes: number, events: number): void {
     let offset = this.#dataSize;
     for (const item of accepted) {
