@@ -67,6 +67,13 @@ export abstract class RuntimeLoop {
 
   /** One heartbeat period. */
   abstract onTick(): Promise<void>;
+  /**
+   * A tick that comes while the loop waits with nothing to do may be handled here, at once and
+   * synchronously, when nothing is due (true); false runs `onTick` as a step.
+   */
+  protected quietTick(): boolean {
+    return false;
+  }
   /** One message from a peer. */
   abstract onInbound(event: InboundMessage): Promise<void>;
   /** Leader: the coalesced append announcement. */
@@ -298,19 +305,23 @@ export abstract class RuntimeLoop {
 
   #scheduleTick(): void {
     if (this.#ticks !== undefined) {
-      this.#tickTimer = this.#ticks.every(this.heartbeatMs, () => {
-        this.#tickDue = true;
-        this.#wakeUp();
-      });
+      this.#tickTimer = this.#ticks.every(this.heartbeatMs, () => this.#tickFired());
       return;
     }
     this.#tickTimer = this.#clock.setTimer(this.heartbeatMs, () => {
       // Rescheduled from the timer, not from the step, so the period does not drift; a tick
       // that falls due while one is pending is merged into it.
       this.#scheduleTick();
-      this.#tickDue = true;
-      this.#wakeUp();
+      this.#tickFired();
     });
+  }
+
+  #tickFired(): void {
+    // Only while the loop is parked (no step running, nothing queued) may a quiet tick run
+    // outside it: steps never overlap.
+    if (this.#wake !== null && !this.#shutdownRequested && this.quietTick()) return;
+    this.#tickDue = true;
+    this.#wakeUp();
   }
 
   #finish(): void {

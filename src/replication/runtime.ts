@@ -14,6 +14,13 @@ import type { Random } from '../time/random.js';
 import { channelIdToHex } from '../wire/ids.js';
 import { type ChannelId, type NodeId, Role } from '../wire/types.js';
 import { CatchupBackoff } from './backoff.js';
+import {
+  createBeatState,
+  heartbeatSent,
+  markBusy,
+  quietTick,
+  settleTick,
+} from './beat-liveness.js';
 import type { BandwidthBudget } from './budget.js';
 import { type ApplyResult, applySyncResponse, handleSyncRequest } from './catchup.js';
 import { buildSnapshot, type ChangeListener, type ChannelSnapshot } from './channel-snapshot.js';
@@ -145,6 +152,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       quorum: this.quorum,
       parked: new Map(),
       awaitingRequest: new Set(),
+      beats: options.beats === undefined ? null : createBeatState(options.beats),
     };
     this.#unsubscribeRole = this.coordinator.onRoleChange((event) => {
       // Positions confirmed to an earlier leadership do not count for this one.
@@ -263,6 +271,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     if (this.#transfers.pending) return this.#transfers.request(target);
     const result = this.#transfers.request(target);
     const queued = this.runLocalStep(async () => {
+      markBusy(this.#state);
       const view = this.#view();
       const { effects, refusal } = startTransfer(this.#state, target, view);
       this.#transfers.began(this.quorum.epoch, view.nowMs, refusal);
@@ -322,6 +331,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   }
 
   protected override async onAnnounce(): Promise<void> {
+    markBusy(this.#state);
     await this.#perform(announceAppends(this.#state, this.#view()));
   }
 
@@ -378,7 +388,22 @@ export class ReplicationRuntime extends RuntimeLoop {
     // Role, tracker and tail are read in one synchronous stretch; the tick's time is its start.
     const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
     await this.#perform(finishTick(this.#state, { ...this.#view(), nowMs: now, jitterMs }));
+    settleTick(this.#state, this.#view());
     this.#armStandCheck();
+  }
+
+  /** A tick with nothing due: liveness and the lag gauge only (beat-liveness.ts). */
+  protected override quietTick(): boolean {
+    if (this.ended) return false;
+    const effects = quietTick(this.#state, this.#view());
+    if (effects === null) return false;
+    this.#state.stats.ticks++;
+    for (const effect of effects) {
+      if (effect.kind === 'metric' && this.#metrics !== undefined) {
+        recordMetric(this.#metrics, effect.metric);
+      }
+    }
+    return true;
   }
 
   /**
@@ -393,6 +418,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   /** A replica whose turn to stand comes before the next tick: stand then, not at the tick. */
   protected override async onStandCheck(): Promise<void> {
     if (this.ended) return;
+    markBusy(this.#state);
     const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
     await this.#perform(standCheck(this.#state, { ...this.#view(), jitterMs }));
     this.#armStandCheck();
@@ -408,6 +434,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   /** One message from a peer. Public so tests can drive it directly. */
   override async onInbound(event: InboundMessage): Promise<void> {
     if (this.ended) return;
+    markBusy(this.#state);
     await this.#perform(onInbound(this.#state, event, this.#view()));
   }
 
@@ -423,6 +450,9 @@ export class ReplicationRuntime extends RuntimeLoop {
     const state = this.#state;
     switch (effect.kind) {
       case 'send':
+        if (effect.message.kind === 'heartbeat') {
+          heartbeatSent(state, effect.to, effect.message, this.#clock.nowMs());
+        }
         await this.#sender.send(effect.to, effect.message);
         return NO_EFFECTS;
       case 'request':

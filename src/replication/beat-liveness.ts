@@ -1,0 +1,188 @@
+// A channel's side of node beats (docs/DESIGN.md#node-beats). Pure decisions over the channel's
+// state and its node's beat table (node-beats.ts), given the time:
+// - sending: a heartbeat identical to the last one sent to that peer on its current connection
+//   is left out while the peer beats (so it understands node beats), unless the last one sent
+//   is BEAT_REFRESH_PERIODS − 1 periods old;
+// - hearing: the peer's latest heartbeat counts as heard at the peer's latest node beat while
+//   it arrived on the peer's current connection and is at most BEAT_COVER_PERIODS old;
+// - the quiet tick: a tick with nothing due (nothing changed since the last full tick, no
+//   request, election or transfer pending, the leader live or a majority in touch) only
+//   refreshes liveness and the lag gauge instead of running the full step.
+// Heartbeats still decide nothing about who leads: only what a heartbeat already proved is
+// extended in time.
+
+import { type NodeId, Role, type SyncHeartbeat } from '../wire/types.js';
+import { BEAT_COVER_PERIODS, BEAT_REFRESH_PERIODS, type NodeBeatsView } from './node-beats.js';
+import { needsFetch, quorumRoleOf } from './step-quorum.js';
+import type { ChannelState, StepEffect, StepView } from './step-state.js';
+import { observeLag } from './tick.js';
+
+/** What a heartbeat to a peer said (the wall clock aside: it is not compared). */
+interface SentBeat {
+  readonly role: number;
+  readonly tailSeq: number;
+  readonly epoch: number;
+  readonly lastEpoch: number;
+  readonly commitSeq: number;
+  readonly generation: number;
+  readonly atMs: number;
+}
+
+/** The facts a full tick left behind; a later tick is quiet only while they still hold. */
+interface Settled {
+  readonly role: Role;
+  readonly tailSeq: number;
+  readonly epoch: number;
+  readonly commitSeq: number;
+}
+
+/** Per channel; present only when its node sends and reads node beats. */
+export interface BeatState {
+  readonly view: NodeBeatsView;
+  /** Per peer (keys ⊆ the channel's peers), the last heartbeat sent to it. */
+  readonly sent: Map<NodeId, SentBeat>;
+  /** A step other than a quiet tick ran since the last full tick. */
+  busy: boolean;
+  settled: Settled | null;
+}
+
+export function createBeatState(view: NodeBeatsView): BeatState {
+  return { view, sent: new Map(), busy: true, settled: null };
+}
+
+function sameBeat(sent: SentBeat, message: SyncHeartbeat, generation: number): boolean {
+  const q = message.quorum;
+  return (
+    sent.generation === generation &&
+    sent.role === message.role &&
+    sent.tailSeq === message.tailSeq &&
+    sent.epoch === (q?.epoch ?? 0) &&
+    sent.lastEpoch === (q?.lastEpoch ?? 0) &&
+    sent.commitSeq === (q?.commitSeq ?? 0)
+  );
+}
+
+function refreshDue(state: ChannelState, sent: SentBeat, nowMs: number): boolean {
+  return nowMs - sent.atMs >= (BEAT_REFRESH_PERIODS - 1) * state.heartbeatMs;
+}
+
+/** Whether the tick's heartbeat to `target` must go (else a node beat stands for it). */
+export function mustSendHeartbeat(
+  state: ChannelState,
+  target: NodeId,
+  message: SyncHeartbeat,
+  nowMs: number,
+): boolean {
+  const beats = state.beats;
+  if (beats === null || beats.view.beatAtMs(target) === null) return true;
+  const sent = beats.sent.get(target);
+  if (sent === undefined || refreshDue(state, sent, nowMs)) return true;
+  if (sameBeat(sent, message, beats.view.generation(target))) {
+    state.stats.heartbeatsSuppressed++;
+    return false;
+  }
+  return true;
+}
+
+/** Records a heartbeat handed to the dispatcher (by the tick or an append announcement). */
+export function heartbeatSent(
+  state: ChannelState,
+  target: NodeId,
+  message: SyncHeartbeat,
+  nowMs: number,
+): void {
+  const beats = state.beats;
+  if (beats === null || !state.members.has(target)) return;
+  const q = message.quorum;
+  beats.sent.set(target, {
+    role: message.role,
+    tailSeq: message.tailSeq,
+    epoch: q?.epoch ?? 0,
+    lastEpoch: q?.lastEpoch ?? 0,
+    commitSeq: q?.commitSeq ?? 0,
+    generation: beats.view.generation(target),
+    atMs: nowMs,
+  });
+}
+
+/**
+ * Brings each peer's liveness up to its latest node beat, where that beat stands for the peer's
+ * latest heartbeat: the tracker's last-seen time, and what the quorum logic keeps of it.
+ */
+export function refreshLiveness(state: ChannelState, view: StepView): void {
+  const beats = state.beats;
+  if (beats === null) return;
+  const coverMs = BEAT_COVER_PERIODS * state.heartbeatMs;
+  const role = quorumRoleOf(view.role);
+  for (const peer of state.peers) {
+    const heard = state.tracker.peer(peer);
+    if (heard === undefined) continue;
+    const beatAtMs = beats.view.beatAtMs(peer);
+    if (beatAtMs === null || beatAtMs <= heard.lastSeenMs) continue;
+    if (heard.generation !== beats.view.generation(peer)) continue;
+    if (beatAtMs - heard.heardAtMs > coverMs) continue;
+    state.tracker.heardAgain(peer, beatAtMs);
+    state.quorum.heardAgain(peer, beatAtMs, heard.role === Role.Leader, heard.epoch, role);
+  }
+}
+
+/** A step other than a quiet tick ran: the next tick runs in full. */
+export function markBusy(state: ChannelState): void {
+  if (state.beats !== null) state.beats.busy = true;
+}
+
+/** After a full tick: what it saw, so the next ticks can tell whether anything changed. */
+export function settleTick(state: ChannelState, view: StepView): void {
+  const beats = state.beats;
+  if (beats === null) return;
+  beats.busy = false;
+  beats.settled = {
+    role: view.role,
+    tailSeq: view.tailSeq,
+    epoch: state.quorum.epoch,
+    commitSeq: state.quorum.commitSeq,
+  };
+}
+
+/**
+ * The quiet tick: null when the full tick must run; else liveness was refreshed and the effects
+ * (the lag gauge only) are all there is to do this period.
+ */
+export function quietTick(state: ChannelState, view: StepView): readonly StepEffect[] | null {
+  const beats = state.beats;
+  const settled = beats?.settled;
+  if (beats === null || beats.busy || settled === null || settled === undefined) return null;
+  const { role, tailSeq, nowMs } = view;
+  if (role !== Role.Leader && role !== Role.Replica) return null;
+  const quorum = state.quorum;
+  if (
+    role !== settled.role ||
+    tailSeq !== settled.tailSeq ||
+    quorum.epoch !== settled.epoch ||
+    quorum.commitSeq !== settled.commitSeq
+  ) {
+    return null;
+  }
+  if (state.parked.size > 0 || state.awaitingRequest.size > 0 || state.outstanding.size > 0) {
+    return null;
+  }
+  // Every peer must be one whose heartbeat this tick would leave out.
+  for (const peer of state.peers) {
+    const sent = beats.sent.get(peer);
+    if (beats.view.beatAtMs(peer) === null || sent === undefined) return null;
+    if (sent.generation !== beats.view.generation(peer) || refreshDue(state, sent, nowMs)) {
+      return null;
+    }
+  }
+  refreshLiveness(state, view);
+  if (!quorum.settled(quorumRoleOf(role), nowMs)) return null;
+  if (role === Role.Replica) {
+    const leader = state.tracker.believedLeader;
+    const leaderTail = leader === null ? undefined : state.tracker.peer(leader)?.tailSeq;
+    if (leader === null || leader !== quorum.leader || leaderTail === undefined) return null;
+    if (needsFetch(state, leaderTail, tailSeq)) return null;
+  }
+  state.stats.quietTicks++;
+  const lag = observeLag(role, state.replicaSet, state.selfId, state.tracker, nowMs);
+  return lag === null ? [] : [{ kind: 'metric', metric: { name: 'lag', ...lag } }];
+}
