@@ -319,7 +319,14 @@ export abstract class RuntimeLoop {
   #tickFired(): void {
     // Only while the loop is parked (no step running, nothing queued) may a quiet tick run
     // outside it: steps never overlap.
-    if (this.#wake !== null && !this.#shutdownRequested && this.quietTick()) return;
+    if (this.#wake !== null && !this.#shutdownRequested) {
+      try {
+        if (this.quietTick()) return;
+      } catch {
+        // Runs in a timer callback: whatever threw runs again in the full tick, where a step's
+        // failure is counted.
+      }
+    }
     this.#tickDue = true;
     this.#wakeUp();
   }

@@ -394,7 +394,7 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   /** A tick with nothing due: liveness and the lag gauge only (beat-liveness.ts). */
   protected override quietTick(): boolean {
-    if (this.ended) return false;
+    if (this.ended || this.#state.beats === null) return false;
     const effects = quietTick(this.#state, this.#view());
     if (effects === null) return false;
     this.#state.stats.ticks++;

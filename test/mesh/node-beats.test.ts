@@ -23,7 +23,7 @@ const NAMES = Array.from({ length: CHANNELS }, (_, i) => `beats/c${i}`);
 const REPLICATION = { factor: 3, heartbeatMs: HEARTBEAT_MS };
 
 type Cluster = Awaited<ReturnType<typeof start>>;
-const open: Cluster[] = [];
+const open: Array<{ close(): Promise<void> }> = [];
 
 /** Three nodes; `beats[i]` says whether node i sends node beats. Every channel settled. */
 async function start(beats: readonly boolean[], seed = 7) {
