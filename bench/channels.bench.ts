@@ -11,7 +11,8 @@
 // Environment: BENCH_CHANNELS (comma list, default "100,1000,10000"), BENCH_IDLE_S (idle window,
 // default 20), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
 // for in-memory channels; default persistent, fsync never), BENCH_COALESCE ("0": one frame per heartbeat,
-// one timer per channel, the behaviour before), BENCH_OPEN_CONCURRENCY (default 64;
+// one timer per channel, the behaviour before), BENCH_NODE_BEATS ("0": every heartbeat every period,
+// every channel's full tick, the behaviour before node beats), BENCH_OPEN_CONCURRENCY (default 64;
 // the children run with UV_THREADPOOL_SIZE=64 unless set), BENCH_CPU_PROF (a directory: the
 // surviving children write V8 CPU profiles there when they stop).
 
@@ -30,6 +31,7 @@ const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20);
 const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 500);
 const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
 const COALESCE = process.env.BENCH_COALESCE !== '0';
+const NODE_BEATS = process.env.BENCH_NODE_BEATS !== '0';
 const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
@@ -126,6 +128,7 @@ async function run(count: number): Promise<Row> {
         certsDir: join(dir, 'certs'),
         members: names,
         coalesce: COALESCE,
+        nodeBeats: NODE_BEATS,
         ...(PERSISTENT ? { dataDir: join(dir, `data-${name}`) } : {}),
       });
       child.port = Number(started.port);
@@ -234,7 +237,7 @@ async function run(count: number): Promise<Row> {
 const fmt = (values: number[], digits = 1) => values.map((v) => v.toFixed(digits)).join(' / ');
 
 console.log(
-  `# many channels: heartbeat ${HEARTBEAT_MS} ms, idle window ${IDLE_S} s, ${PERSISTENT ? 'persistent (fsync never)' : 'in memory'}, open concurrency ${CONCURRENCY}, coalesced heartbeats ${COALESCE ? 'on' : 'off'}`,
+  `# many channels: heartbeat ${HEARTBEAT_MS} ms, idle window ${IDLE_S} s, ${PERSISTENT ? 'persistent (fsync never)' : 'in memory'}, open concurrency ${CONCURRENCY}, coalesced heartbeats ${COALESCE ? 'on' : 'off'}, node beats ${COALESCE && NODE_BEATS ? 'on' : 'off'}`,
 );
 const rows: Row[] = [];
 for (const count of COUNTS) {

@@ -17,6 +17,7 @@ export type ChannelsCommand =
       readonly members: readonly string[];
       readonly dataDir?: string;
       readonly coalesce: boolean;
+      readonly nodeBeats: boolean;
     }
   | { readonly op: 'dial'; readonly peers: readonly { host: string; port: number }[] }
   | {
@@ -102,6 +103,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         certsDir: request.certsDir,
         members: request.members.map((name) => ({ name })),
         coalesceHeartbeats: request.coalesce,
+        nodeBeats: request.nodeBeats,
         ...(request.dataDir === undefined ? {} : { dataDir: request.dataDir }),
       });
       return { port: node.address.port, nodeId: node.nodeId.toString(16) };
