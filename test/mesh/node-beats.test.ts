@@ -31,15 +31,16 @@ async function start(beats: readonly boolean[], seed = 7) {
   const network = new SimNetwork({ clock, seed, faults: { minDelayMs: 1, maxDelayMs: 2 } });
   const random = new SeededRandom(seed);
   const nodes = IDS.map((id, index) => {
+    const transport = network.addNode(id);
     const mesh = new MeshNode({
-      transport: network.addNode(id),
+      transport,
       members: IDS,
       clock,
       nodeBeats: beats[index] ?? true,
     });
     const redex = new Redex({ clock, random: random.fork() });
     enableReplication(redex, mesh, { testOnlyHeartbeatMsMin: 1 });
-    return { id, mesh, redex, up: true };
+    return { id, mesh, redex, transport, up: true };
   });
   const channel = (node: number, name: string) => {
     const found = replicatorOf(nodes[node]!.redex)?.channel(name);
@@ -212,6 +213,19 @@ describe('node beats', { timeout: 120_000 }, () => {
       0,
     );
     assert.ok(quiet > 0, 'node 0 suppressed nothing toward node 1');
+  });
+
+  it('a malformed node beat is counted and changes nothing', async () => {
+    const cluster = await start([true, true, true], 23);
+    const before = cluster.nodes[0]!.mesh.nodeBeatStats();
+    assert.ok(before.beatsIn > 0);
+    cluster.nodes[1]!.transport.send(IDS[0]!, new Uint8Array([0x00, 0x0e, 0x29, 0x07]));
+    await cluster.clock.advance(10);
+    const after = cluster.nodes[0]!.mesh.nodeBeatStats();
+    assert.equal(after.malformed, 1);
+    assert.equal(cluster.nodes[0]!.mesh.stats().drops.malformed, 0);
+    await cluster.clock.advance(20 * HEARTBEAT_MS);
+    for (const name of NAMES) assert.ok(cluster.agreedLeader(name, [0, 1, 2]) >= 0, name);
   });
 
   it('a channel closed on its leader node is noticed within the refresh bound and the silence window', async () => {
