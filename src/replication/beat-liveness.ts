@@ -14,8 +14,7 @@
 import { type NodeId, Role, type SyncHeartbeat } from '../wire/types.js';
 import { BEAT_COVER_PERIODS, BEAT_REFRESH_PERIODS, type NodeBeatsView } from './node-beats.js';
 import { needsFetch, quorumRoleOf } from './step-quorum.js';
-import type { ChannelState, StepEffect, StepView } from './step-state.js';
-import { observeLag } from './tick.js';
+import { type ChannelState, NO_EFFECTS, type StepEffect, type StepView } from './step-state.js';
 
 /** What a heartbeat to a peer said (the wall clock aside: it is not compared). */
 interface SentBeat {
@@ -183,6 +182,27 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
     if (needsFetch(state, leaderTail, tailSeq)) return null;
   }
   state.stats.quietTicks++;
-  const lag = observeLag(role, state.replicaSet, state.selfId, state.tracker, nowMs);
-  return lag === null ? [] : [{ kind: 'metric', metric: { name: 'lag', ...lag } }];
+  const lagMs = quietLag(state, role, nowMs);
+  return lagMs === null
+    ? NO_EFFECTS
+    : [
+        {
+          kind: 'metric',
+          metric: { name: 'lag', role: role === Role.Leader ? 'leader' : 'replica', lagMs },
+        },
+      ];
+}
+
+/** What `observeLag` reads, over the channel's peers as they are (no copy). */
+function quietLag(state: ChannelState, role: Role, nowMs: number): number | null {
+  if (role === Role.Replica) {
+    const leader = state.tracker.believedLeader;
+    return leader === null ? null : state.tracker.peerLag(leader, nowMs);
+  }
+  let worst: number | null = null;
+  for (const peer of state.peers) {
+    const lag = state.tracker.peerLag(peer, nowMs);
+    if (lag !== null && (worst === null || lag > worst)) worst = lag;
+  }
+  return worst;
 }

@@ -47,6 +47,7 @@ export interface HeartbeatView {
 }
 
 const NO_CONNECTION = { generation: 0, epoch: 0 } as const;
+type Mutable = { -readonly [K in keyof PeerState]: PeerState[K] };
 
 function compareNodeIds(a: NodeId, b: NodeId): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -109,9 +110,8 @@ export class HeartbeatTracker implements HeartbeatView {
    */
   heardAgain(from: NodeId, atMs: number): void {
     const state = this.#peers.get(from);
-    if (state !== undefined && atMs > state.lastSeenMs) {
-      this.#peers.set(from, { ...state, lastSeenMs: atMs });
-    }
+    // In place: it runs for every peer of every channel each period, and entries are private.
+    if (state !== undefined && atMs > state.lastSeenMs) (state as Mutable).lastSeenMs = atMs;
   }
 
   /**
