@@ -7,7 +7,8 @@
 //   it arrived on the peer's current connection and is at most BEAT_COVER_PERIODS old;
 // - the quiet tick: a tick with nothing due (nothing changed since the last full tick, no
 //   request, election or transfer pending, the leader live or a majority in touch) only
-//   refreshes liveness and the lag gauge instead of running the full step.
+//   refreshes liveness (and the lag gauge, when it is above a period or not yet shown since the
+//   last full tick) instead of running the full step.
 // Heartbeats still decide nothing about who leads: only what a heartbeat already proved is
 // extended in time.
 
@@ -43,10 +44,12 @@ export interface BeatState {
   /** A step other than a quiet tick ran since the last full tick. */
   busy: boolean;
   settled: Settled | null;
+  /** The lag a quiet tick last put on the gauge since the last full tick, or null. */
+  lagShownMs: number | null;
 }
 
 export function createBeatState(view: NodeBeatsView): BeatState {
-  return { view, sent: new Map(), busy: true, settled: null };
+  return { view, sent: new Map(), busy: true, settled: null, lagShownMs: null };
 }
 
 function sameBeat(sent: SentBeat, message: SyncHeartbeat, generation: number): boolean {
@@ -135,6 +138,7 @@ export function settleTick(state: ChannelState, view: StepView): void {
   const beats = state.beats;
   if (beats === null) return;
   beats.busy = false;
+  beats.lagShownMs = null;
   beats.settled = {
     role: view.role,
     tailSeq: view.tailSeq,
@@ -183,6 +187,13 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
   }
   state.stats.quietTicks++;
   const lagMs = quietLag(state, role, nowMs);
+  // Under a period the gauge keeps the healthy value it shows: setting a labelled gauge for
+  // every channel every period would cost more than the rest of the quiet tick.
+  const shown = beats.lagShownMs;
+  if (lagMs !== null && lagMs < state.heartbeatMs && shown !== null && shown < state.heartbeatMs) {
+    return NO_EFFECTS;
+  }
+  beats.lagShownMs = lagMs;
   return lagMs === null
     ? NO_EFFECTS
     : [
