@@ -12,7 +12,9 @@
 // Heartbeats still decide nothing about who leads: only what a heartbeat already proved is
 // extended in time.
 
+import { channelIdEquals } from '../wire/ids.js';
 import { type NodeId, Role, type SyncHeartbeat } from '../wire/types.js';
+import type { InboundMessage } from './inbox.js';
 import { BEAT_COVER_PERIODS, BEAT_REFRESH_PERIODS, type NodeBeatsView } from './node-beats.js';
 import { needsFetch, quorumRoleOf } from './step-quorum.js';
 import { type ChannelState, NO_EFFECTS, type StepEffect, type StepView } from './step-state.js';
@@ -41,6 +43,8 @@ export interface BeatState {
   readonly view: NodeBeatsView;
   /** Per peer (keys ⊆ the channel's peers), the last heartbeat sent to it. */
   readonly sent: Map<NodeId, SentBeat>;
+  /** Per peer (keys ⊆ the channel's peers), the last heartbeat heard from it. */
+  readonly heard: Map<NodeId, SentBeat>;
   /** A step other than a quiet tick ran since the last full tick. */
   busy: boolean;
   settled: Settled | null;
@@ -49,7 +53,14 @@ export interface BeatState {
 }
 
 export function createBeatState(view: NodeBeatsView): BeatState {
-  return { view, sent: new Map(), busy: true, settled: null, lagShownMs: null };
+  return {
+    view,
+    sent: new Map(),
+    heard: new Map(),
+    busy: true,
+    settled: null,
+    lagShownMs: null,
+  };
 }
 
 function sameBeat(sent: SentBeat, message: SyncHeartbeat, generation: number): boolean {
@@ -86,6 +97,19 @@ export function mustSendHeartbeat(
   return true;
 }
 
+function beatOf(message: SyncHeartbeat, generation: number, atMs: number): SentBeat {
+  const q = message.quorum;
+  return {
+    role: message.role,
+    tailSeq: message.tailSeq,
+    epoch: q?.epoch ?? 0,
+    lastEpoch: q?.lastEpoch ?? 0,
+    commitSeq: q?.commitSeq ?? 0,
+    generation,
+    atMs,
+  };
+}
+
 /** Records a heartbeat handed to the dispatcher (by the tick or an append announcement). */
 export function heartbeatSent(
   state: ChannelState,
@@ -95,16 +119,26 @@ export function heartbeatSent(
 ): void {
   const beats = state.beats;
   if (beats === null || !state.members.has(target)) return;
-  const q = message.quorum;
-  beats.sent.set(target, {
-    role: message.role,
-    tailSeq: message.tailSeq,
-    epoch: q?.epoch ?? 0,
-    lastEpoch: q?.lastEpoch ?? 0,
-    commitSeq: q?.commitSeq ?? 0,
-    generation: beats.view.generation(target),
-    atMs: nowMs,
-  });
+  beats.sent.set(target, beatOf(message, beats.view.generation(target), nowMs));
+}
+
+/**
+ * Records a heartbeat from a member, before the step handles it; true when it says what the
+ * last one from that peer said, on the same connection (it changes nothing but liveness).
+ */
+export function heartbeatHeard(
+  state: ChannelState,
+  from: NodeId,
+  message: SyncHeartbeat,
+  nowMs: number,
+): boolean {
+  const beats = state.beats;
+  if (beats === null) return false;
+  const generation = beats.view.generation(from);
+  const last = beats.heard.get(from);
+  const same = last !== undefined && sameBeat(last, message, generation);
+  if (!same) beats.heard.set(from, beatOf(message, generation, nowMs));
+  return same;
 }
 
 /**
@@ -148,15 +182,15 @@ export function settleTick(state: ChannelState, view: StepView): void {
 }
 
 /**
- * The quiet tick: null when the full tick must run; else liveness was refreshed and the effects
- * (the lag gauge only) are all there is to do this period.
+ * Nothing is due for the channel now: nothing changed since its last full tick, no request is
+ * in flight, held or awaited, and the quorum check would decide nothing (liveness refreshed
+ * first). A replica also follows the leader its quorum knows and holds what it announced.
  */
-export function quietTick(state: ChannelState, view: StepView): readonly StepEffect[] | null {
-  const beats = state.beats;
-  const settled = beats?.settled;
-  if (beats === null || beats.busy || settled === null || settled === undefined) return null;
+function stable(state: ChannelState, beats: BeatState, view: StepView): boolean {
+  const settled = beats.settled;
+  if (beats.busy || settled === null) return false;
   const { role, tailSeq, nowMs } = view;
-  if (role !== Role.Leader && role !== Role.Replica) return null;
+  if (role !== Role.Leader && role !== Role.Replica) return false;
   const quorum = state.quorum;
   if (
     role !== settled.role ||
@@ -164,11 +198,30 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
     quorum.epoch !== settled.epoch ||
     quorum.commitSeq !== settled.commitSeq
   ) {
-    return null;
+    return false;
   }
   if (state.parked.size > 0 || state.awaitingRequest.size > 0 || state.outstanding.size > 0) {
-    return null;
+    return false;
   }
+  refreshLiveness(state, view);
+  if (!quorum.settled(quorumRoleOf(role), nowMs)) return false;
+  if (role === Role.Replica) {
+    const leader = state.tracker.believedLeader;
+    const leaderTail = leader === null ? undefined : state.tracker.peer(leader)?.tailSeq;
+    if (leader === null || leader !== quorum.leader || leaderTail === undefined) return false;
+    if (needsFetch(state, leaderTail, tailSeq)) return false;
+  }
+  return true;
+}
+
+/**
+ * The quiet tick: null when the full tick must run; else liveness was refreshed and the effects
+ * (the lag gauge only) are all there is to do this period.
+ */
+export function quietTick(state: ChannelState, view: StepView): readonly StepEffect[] | null {
+  const beats = state.beats;
+  if (beats === null) return null;
+  const { role, nowMs } = view;
   // Every peer must be one whose heartbeat this tick would leave out.
   for (const peer of state.peers) {
     const sent = beats.sent.get(peer);
@@ -177,14 +230,7 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
       return null;
     }
   }
-  refreshLiveness(state, view);
-  if (!quorum.settled(quorumRoleOf(role), nowMs)) return null;
-  if (role === Role.Replica) {
-    const leader = state.tracker.believedLeader;
-    const leaderTail = leader === null ? undefined : state.tracker.peer(leader)?.tailSeq;
-    if (leader === null || leader !== quorum.leader || leaderTail === undefined) return null;
-    if (needsFetch(state, leaderTail, tailSeq)) return null;
-  }
+  if (!stable(state, beats, view)) return null;
   state.stats.quietTicks++;
   const lagMs = quietLag(state, role, nowMs);
   // Under a period the gauge keeps the healthy value it shows: setting a labelled gauge for
@@ -202,6 +248,39 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
           metric: { name: 'lag', role: role === Role.Leader ? 'leader' : 'replica', lagMs },
         },
       ];
+}
+
+/**
+ * A heartbeat that repeats the last one from its sender (a refresh), while nothing is due: it
+ * proves only that the sender is alive, so it is taken as liveness without a step (true). False:
+ * it goes through the inbox and the full handling, as any other message.
+ */
+export function quietHeartbeat(
+  state: ChannelState,
+  event: InboundMessage,
+  view: StepView,
+): boolean {
+  const beats = state.beats;
+  const { from, message } = event;
+  if (beats === null || message.kind !== 'heartbeat' || from === state.selfId) return false;
+  if (!state.members.has(from) || !channelIdEquals(message.channelId, state.channelId))
+    return false;
+  const epochs = message.quorum;
+  const heard = state.tracker.peer(from);
+  const last = beats.heard.get(from);
+  const generation = beats.view.generation(from);
+  if (epochs === undefined || heard === undefined || last === undefined) return false;
+  if (!sameBeat(last, message, generation) || !stable(state, beats, view)) return false;
+  const claimsLeader = message.role === Role.Leader;
+  const role = quorumRoleOf(view.role);
+  if (!state.quorum.heardAgain(from, view.nowMs, claimsLeader, epochs.epoch, role)) return false;
+  state.stats.heartbeatsIn++;
+  state.stats.quietHeartbeats++;
+  state.tracker.recordHeartbeat(from, message.role, message.tailSeq, view.nowMs, epochs.lastEpoch, {
+    generation,
+    epoch: epochs.epoch,
+  });
+  return true;
 }
 
 /** What `observeLag` reads, over the channel's peers as they are (no copy). */

@@ -78,6 +78,11 @@ export abstract class RuntimeLoop {
   abstract onInbound(event: InboundMessage): Promise<void>;
   /** Leader: the coalesced append announcement. */
   protected abstract onAnnounce(): Promise<void>;
+  /** True while the loop waits with nothing to do: no step runs or is queued. */
+  protected get parked(): boolean {
+    return this.#wake !== null && !this.#shutdownRequested;
+  }
+
   /** Replica: the moment `scheduleStandCheck` asked for came. */
   protected abstract onStandCheck(): Promise<void>;
   /** After each step, whether it threw or not. */
@@ -319,7 +324,7 @@ export abstract class RuntimeLoop {
   #tickFired(): void {
     // Only while the loop is parked (no step running, nothing queued) may a quiet tick run
     // outside it: steps never overlap.
-    if (this.#wake !== null && !this.#shutdownRequested) {
+    if (this.parked) {
       try {
         if (this.quietTick()) return;
       } catch {

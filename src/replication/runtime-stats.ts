@@ -22,6 +22,8 @@ export interface RuntimeStats {
   quietTicks: number;
   /** Tick heartbeats left out because a node beat stood for them. */
   heartbeatsSuppressed: number;
+  /** Inbound heartbeats that repeated the last one and were taken without a step. */
+  quietHeartbeats: number;
   heartbeatsIn: number;
   requestsIn: number;
   responsesIn: number;
@@ -70,6 +72,7 @@ export function emptyStats(): RuntimeStats {
     ticks: 0,
     quietTicks: 0,
     heartbeatsSuppressed: 0,
+    quietHeartbeats: 0,
     heartbeatsIn: 0,
     requestsIn: 0,
     responsesIn: 0,

@@ -18,6 +18,7 @@ import {
   createBeatState,
   heartbeatSent,
   markBusy,
+  quietHeartbeat,
   quietTick,
   settleTick,
 } from './beat-liveness.js';
@@ -392,6 +393,19 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.#armStandCheck();
   }
 
+  /**
+   * A heartbeat identical to the last one from its sender, while nothing is due: taken at once as
+   * liveness (beat-liveness.ts), without a step. False: queue it as usual.
+   */
+  quietInbound(event: InboundMessage): boolean {
+    if (!this.parked || this.ended || this.#state.beats === null) return false;
+    try {
+      return quietHeartbeat(this.#state, event, this.#view());
+    } catch {
+      return false; // the full step will meet (and count) whatever threw
+    }
+  }
+
   /** A tick with nothing due: liveness and the lag gauge only (beat-liveness.ts). */
   protected override quietTick(): boolean {
     if (this.ended || this.#state.beats === null) return false;
@@ -434,7 +448,6 @@ export class ReplicationRuntime extends RuntimeLoop {
   /** One message from a peer. Public so tests can drive it directly. */
   override async onInbound(event: InboundMessage): Promise<void> {
     if (this.ended) return;
-    markBusy(this.#state);
     await this.#perform(onInbound(this.#state, event, this.#view()));
   }
 

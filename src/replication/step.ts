@@ -7,7 +7,7 @@
 
 import { channelIdEquals } from '../wire/ids.js';
 import { NackCode, type NodeId, Role, type SyncHeartbeat, type SyncNack } from '../wire/types.js';
-import { refreshLiveness } from './beat-liveness.js';
+import { heartbeatHeard, markBusy, refreshLiveness } from './beat-liveness.js';
 import type { InboundMessage } from './inbox.js';
 import { TransitionSignal } from './roles.js';
 import { InboundDrop } from './runtime-stats.js';
@@ -50,6 +50,10 @@ export function onInbound(
   }
   // Votes and the leader's checks read liveness: bring it up to the peers' node beats first.
   refreshLiveness(state, view);
+  // Anything but a heartbeat that repeats the last one may change what the next tick decides.
+  if (message.kind !== 'heartbeat' || !heartbeatHeard(state, from, message, view.nowMs)) {
+    markBusy(state);
+  }
   switch (message.kind) {
     case 'heartbeat':
       return onHeartbeat(state, from, message, view);

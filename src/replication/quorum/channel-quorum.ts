@@ -208,7 +208,8 @@ export class ChannelQuorum {
    * A node beat stood for `from`'s latest heartbeat, which carried `epoch` and claimed to lead
    * or not: it counts as heard again at `atMs`. Only what that heartbeat proved is extended: a
    * current-epoch Leader heartbeat keeps the leader live for a replica, a current-epoch one
-   * from a peer keeps a leader in touch with it. Decides nothing else.
+   * from a peer keeps a leader in touch with it. Decides nothing else. False (and nothing
+   * changed) when the heartbeat had proved something else: the full handling must judge it.
    */
   heardAgain(
     from: NodeId,
@@ -216,19 +217,19 @@ export class ChannelQuorum {
     claimsLeader: boolean,
     epoch: number,
     role: QuorumRole,
-  ): void {
+  ): boolean {
     const s = this.#s;
-    if (epoch !== s.epoch) return;
+    if (epoch !== s.epoch) return false;
     if (claimsLeader) {
-      if (role !== 'leader' && s.leader === from && s.leaderHeardMs !== null) {
-        s.leaderHeardMs = Math.max(s.leaderHeardMs, atMs);
-      }
-      return;
+      if (role === 'leader' || s.leader !== from || s.leaderHeardMs === null) return false;
+      s.leaderHeardMs = Math.max(s.leaderHeardMs, atMs);
+      return true;
     }
+    if (role !== 'leader') return true; // a replica keeps nothing of another replica's heartbeat
     const contact = s.contactMs.get(from);
-    if (role === 'leader' && s.leader === s.selfId && contact !== undefined && atMs > contact) {
-      s.contactMs.set(from, atMs);
-    }
+    if (s.leader !== s.selfId || contact === undefined) return false;
+    if (atMs > contact) s.contactMs.set(from, atMs);
+    return true;
   }
 
   /**
