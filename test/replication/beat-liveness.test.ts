@@ -9,6 +9,7 @@ import {
   heartbeatSent,
   markBusy,
   mustSendHeartbeat,
+  quietHeartbeat,
   quietTick,
   refreshLiveness,
   settleTick,
@@ -20,7 +21,18 @@ import {
 } from '../../src/replication/node-beats.js';
 import type { ChannelState } from '../../src/replication/step-state.js';
 import type { NodeId, SyncHeartbeat } from '../../src/wire/types.js';
-import { CID, follow, HB, OTHER, PEER, Role, state, view } from './step-fixtures.js';
+import { inbound } from './imports.js';
+import {
+  CID,
+  follow,
+  HB,
+  leaderHeartbeat,
+  OTHER,
+  PEER,
+  Role,
+  state,
+  view,
+} from './step-fixtures.js';
 
 class FakeBeats implements NodeBeatsView {
   readonly generations = new Map<NodeId, number>();
@@ -161,5 +173,28 @@ describe('beat liveness: the quiet tick', () => {
     // No beat from the leader since 1 000: silent at 1 300.
     assert.ok(quietTick(s, view(Role.Replica, 0, 1_200)) !== null);
     assert.equal(quietTick(s, view(Role.Replica, 0, 1_000 + SILENCE)), null);
+  });
+});
+
+describe('beat liveness: a repeated heartbeat', () => {
+  it('is taken as liveness without a step while nothing is due; a changed one is not', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+    table.beats.set(PEER, 1_000);
+    table.beats.set(OTHER, 1_000);
+    const again = inbound(PEER, leaderHeartbeat(0));
+    assert.equal(quietHeartbeat(s, again, view(Role.Replica, 0, 1_100)), false, 'no full tick yet');
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    assert.equal(quietHeartbeat(s, again, view(Role.Replica, 0, 1_200)), true);
+    assert.equal(s.stats.quietHeartbeats, 1);
+    assert.equal(s.tracker.peer(PEER)?.heardAtMs, 1_200);
+    assert.equal(s.quorum.leaderIsLive('replica', 1_200 + SILENCE - 1), true);
+    // More to fetch: the full handling must ask for it.
+    const more = inbound(PEER, leaderHeartbeat(5));
+    assert.equal(quietHeartbeat(s, more, view(Role.Replica, 0, 1_250)), false);
+    // Heard on an earlier connection: not quiet either.
+    table.generations.set(PEER, 7);
+    assert.equal(quietHeartbeat(s, again, view(Role.Replica, 0, 1_300)), false);
   });
 });
