@@ -8,7 +8,9 @@
 // - the quiet tick: a tick with nothing due (nothing changed since the last full tick, no
 //   request, election or transfer pending, the leader live or a majority in touch) only
 //   refreshes liveness (and the lag gauge, when it is above a period or not yet shown since the
-//   last full tick) instead of running the full step.
+//   last full tick) instead of running the full step;
+// - the quiet heartbeat: under the same conditions, a heartbeat that repeats the last one from
+//   its sender is taken as liveness at once, without a step.
 // Heartbeats still decide nothing about who leads: only what a heartbeat already proved is
 // extended in time.
 
@@ -19,8 +21,8 @@ import { BEAT_COVER_PERIODS, BEAT_REFRESH_PERIODS, type NodeBeatsView } from './
 import { needsFetch, quorumRoleOf } from './step-quorum.js';
 import { type ChannelState, NO_EFFECTS, type StepEffect, type StepView } from './step-state.js';
 
-/** What a heartbeat to a peer said (the wall clock aside: it is not compared). */
-interface SentBeat {
+/** What a heartbeat to or from a peer said (the wall clock aside: it is not compared). */
+interface BeatFacts {
   readonly role: number;
   readonly tailSeq: number;
   readonly epoch: number;
@@ -42,9 +44,9 @@ interface Settled {
 export interface BeatState {
   readonly view: NodeBeatsView;
   /** Per peer (keys ⊆ the channel's peers), the last heartbeat sent to it. */
-  readonly sent: Map<NodeId, SentBeat>;
+  readonly sent: Map<NodeId, BeatFacts>;
   /** Per peer (keys ⊆ the channel's peers), the last heartbeat heard from it. */
-  readonly heard: Map<NodeId, SentBeat>;
+  readonly heard: Map<NodeId, BeatFacts>;
   /** A step other than a quiet tick ran since the last full tick. */
   busy: boolean;
   settled: Settled | null;
@@ -63,7 +65,7 @@ export function createBeatState(view: NodeBeatsView): BeatState {
   };
 }
 
-function sameBeat(sent: SentBeat, message: SyncHeartbeat, generation: number): boolean {
+function sameBeat(sent: BeatFacts, message: SyncHeartbeat, generation: number): boolean {
   const q = message.quorum;
   return (
     sent.generation === generation &&
@@ -75,7 +77,7 @@ function sameBeat(sent: SentBeat, message: SyncHeartbeat, generation: number): b
   );
 }
 
-function refreshDue(state: ChannelState, sent: SentBeat, nowMs: number): boolean {
+function refreshDue(state: ChannelState, sent: BeatFacts, nowMs: number): boolean {
   return nowMs - sent.atMs >= (BEAT_REFRESH_PERIODS - 1) * state.heartbeatMs;
 }
 
@@ -97,7 +99,7 @@ export function mustSendHeartbeat(
   return true;
 }
 
-function beatOf(message: SyncHeartbeat, generation: number, atMs: number): SentBeat {
+function beatOf(message: SyncHeartbeat, generation: number, atMs: number): BeatFacts {
   const q = message.quorum;
   return {
     role: message.role,
