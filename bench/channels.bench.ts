@@ -9,9 +9,11 @@
 // failover time (SIGKILL → every channel the dead node led has a new leader on a survivor).
 //
 // Environment: BENCH_CHANNELS (comma list, default "100,1000,10000"), BENCH_IDLE_S (idle window,
-// default 20), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
+// default 20), BENCH_IDLE_WAIT_S (wait between settling and the window, default 2; the preferred
+// members take their channels back meanwhile), BENCH_HEARTBEAT_MS (default 500, the production default), BENCH_PERSISTENT ("0"
 // for in-memory channels; default persistent, fsync never), BENCH_COALESCE ("0": one frame per heartbeat,
-// one timer per channel, the behaviour before), BENCH_OPEN_CONCURRENCY (default 64;
+// one timer per channel, the behaviour before), BENCH_NODE_BEATS ("0": every heartbeat every period,
+// every channel's full tick, the behaviour before node beats), BENCH_OPEN_CONCURRENCY (default 64;
 // the children run with UV_THREADPOOL_SIZE=64 unless set), BENCH_CPU_PROF (a directory: the
 // surviving children write V8 CPU profiles there when they stop).
 
@@ -27,9 +29,11 @@ const COUNTS = (process.env.BENCH_CHANNELS ?? '100,1000,10000')
   .map((s) => Number(s.trim()))
   .filter((n) => Number.isSafeInteger(n) && n > 0);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20);
+const IDLE_WAIT_S = Number(process.env.BENCH_IDLE_WAIT_S ?? 2);
 const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 500);
 const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
 const COALESCE = process.env.BENCH_COALESCE !== '0';
+const NODE_BEATS = process.env.BENCH_NODE_BEATS !== '0';
 const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
@@ -90,7 +94,14 @@ interface Sample {
   rss: number;
   framesOut: number;
   heartbeats: { heartbeatsQueued: number; heartbeatFrames: number };
-  counters: { candidate: number; leader: number; lost: number; preVotes: number };
+  counters: {
+    candidate: number;
+    leader: number;
+    lost: number;
+    preVotes: number;
+    transfers: number;
+  };
+  steps: { fullTicks: number; heartbeatsIn: number };
   atMs: number;
 }
 
@@ -102,6 +113,12 @@ interface Row {
   leadersPerNode: number[];
   leadersAfterIdle: number[];
   idleCpuPct: number[];
+  /** Idle CPU per channel per heartbeat period, µs, per node. */
+  cpuUsPerChannelPeriod: number[];
+  /** Channel steps (full ticks and inbound heartbeats) per channel per period, per node. */
+  stepsPerChannelPeriod: number[];
+  /** Leadership transfers started during the idle window (the preferred member taking back). */
+  idleTransfers: number;
   rssMb: number[];
   framesPerS: number[];
   heartbeatsPerFrame: number;
@@ -126,6 +143,7 @@ async function run(count: number): Promise<Row> {
         certsDir: join(dir, 'certs'),
         members: names,
         coalesce: COALESCE,
+        nodeBeats: NODE_BEATS,
         ...(PERSISTENT ? { dataDir: join(dir, `data-${name}`) } : {}),
       });
       child.port = Number(started.port);
@@ -164,7 +182,7 @@ async function run(count: number): Promise<Row> {
     const settleMs = performance.now() - settleStart;
 
     // Idle: a few periods for the last announcements to drain, then the measured window.
-    await sleep(Math.max(2_000, 4 * HEARTBEAT_MS));
+    await sleep(Math.max(IDLE_WAIT_S * 1000, 4 * HEARTBEAT_MS));
     const before = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
@@ -173,6 +191,9 @@ async function run(count: number): Promise<Row> {
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
     const idleCpuPct: number[] = [];
+    const cpuUsPerChannelPeriod: number[] = [];
+    const stepsPerChannelPeriod: number[] = [];
+    let idleTransfers = 0;
     const framesPerS: number[] = [];
     let spuriousElections = 0;
     let heartbeats = 0;
@@ -183,6 +204,12 @@ async function run(count: number): Promise<Row> {
       const windowMs = b.atMs - a.atMs;
       const cpuUs = b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system;
       idleCpuPct.push((cpuUs / 1000 / windowMs) * 100);
+      const periods = windowMs / HEARTBEAT_MS;
+      cpuUsPerChannelPeriod.push(cpuUs / count / periods);
+      const steps =
+        b.steps.fullTicks - a.steps.fullTicks + b.steps.heartbeatsIn - a.steps.heartbeatsIn;
+      stepsPerChannelPeriod.push(steps / count / periods);
+      idleTransfers += b.counters.transfers - a.counters.transfers;
       framesPerS.push(((b.framesOut - a.framesOut) / windowMs) * 1000);
       spuriousElections += b.counters.preVotes - a.counters.preVotes;
       heartbeats += b.heartbeats.heartbeatsQueued - a.heartbeats.heartbeatsQueued;
@@ -215,6 +242,9 @@ async function run(count: number): Promise<Row> {
       leadersPerNode,
       leadersAfterIdle,
       idleCpuPct,
+      cpuUsPerChannelPeriod,
+      stepsPerChannelPeriod,
+      idleTransfers,
       rssMb,
       framesPerS,
       heartbeatsPerFrame: frames === 0 ? 0 : heartbeats / frames,
@@ -234,7 +264,7 @@ async function run(count: number): Promise<Row> {
 const fmt = (values: number[], digits = 1) => values.map((v) => v.toFixed(digits)).join(' / ');
 
 console.log(
-  `# many channels: heartbeat ${HEARTBEAT_MS} ms, idle window ${IDLE_S} s, ${PERSISTENT ? 'persistent (fsync never)' : 'in memory'}, open concurrency ${CONCURRENCY}, coalesced heartbeats ${COALESCE ? 'on' : 'off'}`,
+  `# many channels: heartbeat ${HEARTBEAT_MS} ms, idle window ${IDLE_S} s, ${PERSISTENT ? 'persistent (fsync never)' : 'in memory'}, open concurrency ${CONCURRENCY}, coalesced heartbeats ${COALESCE ? 'on' : 'off'}, node beats ${COALESCE && NODE_BEATS ? 'on' : 'off'}`,
 );
 const rows: Row[] = [];
 for (const count of COUNTS) {
@@ -247,6 +277,9 @@ for (const count of COUNTS) {
       `settle ${(row.settleMs / 1000).toFixed(2)} s`,
       `leaders ${row.leadersPerNode.join(' / ')} (after idle ${row.leadersAfterIdle.join(' / ')})`,
       `idle CPU % ${fmt(row.idleCpuPct)}`,
+      `CPU µs/channel/period ${fmt(row.cpuUsPerChannelPeriod)}`,
+      `steps/channel/period ${fmt(row.stepsPerChannelPeriod, 2)}`,
+      `idle transfers ${row.idleTransfers}`,
       `RSS MB ${fmt(row.rssMb, 0)}`,
       `frames/s ${fmt(row.framesPerS)}`,
       `heartbeats/frame ${row.heartbeatsPerFrame.toFixed(0)}`,

@@ -17,6 +17,7 @@ export type ChannelsCommand =
       readonly members: readonly string[];
       readonly dataDir?: string;
       readonly coalesce: boolean;
+      readonly nodeBeats: boolean;
     }
   | { readonly op: 'dial'; readonly peers: readonly { host: string; port: number }[] }
   | {
@@ -102,6 +103,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         certsDir: request.certsDir,
         members: request.members.map((name) => ({ name })),
         coalesceHeartbeats: request.coalesce,
+        nodeBeats: request.nodeBeats,
         ...(request.dataDir === undefined ? {} : { dataDir: request.dataDir }),
       });
       return { port: node.address.port, nodeId: node.nodeId.toString(16) };
@@ -129,9 +131,17 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       const transport = started().transport.stats();
       // Stands after a silent leader always begin with a pre-vote; a planned transfer never does.
       let preVotes = 0;
+      let transfers = 0;
+      // Channel steps: full ticks (a quiet tick is no step) and inbound heartbeats.
+      let fullTicks = 0;
+      let heartbeatsIn = 0;
       for (const name of names) {
-        preVotes +=
-          started().replicator.channel(name)?.handle?.runtime.quorum.counters.preVotesStarted ?? 0;
+        const runtime = started().replicator.channel(name)?.handle?.runtime;
+        if (runtime === undefined) continue;
+        preVotes += runtime.quorum.counters.preVotesStarted;
+        transfers += runtime.quorum.counters.transfersStarted;
+        fullTicks += runtime.stats.ticks - runtime.stats.quietTicks;
+        heartbeatsIn += runtime.stats.heartbeatsIn;
       }
       return {
         cpu: process.cpuUsage(),
@@ -139,7 +149,8 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         framesOut: transport.framesOut,
         framesIn: transport.framesIn,
         heartbeats: started().mesh.heartbeatStats(),
-        counters: { ...counters, preVotes },
+        counters: { ...counters, preVotes, transfers },
+        steps: { fullTicks, heartbeatsIn },
         atMs: performance.now(),
       };
     }

@@ -62,6 +62,8 @@ export interface MeshNodeSpec {
    * true, false for one frame per heartbeat and one timer per channel.
    */
   readonly coalesceHeartbeats?: boolean;
+  /** Node beats (MeshNodeOptions.nodeBeats); default true, with `coalesceHeartbeats`. */
+  readonly nodeBeats?: boolean;
   /** TEST ONLY: lowers the heartbeat floor of replication configs (see `enableReplication`). */
   readonly testOnlyHeartbeatMsMin?: number;
 }
@@ -192,6 +194,7 @@ export async function startMeshNode(spec: MeshNodeSpec): Promise<StartedMeshNode
       ...(spec.coalesceHeartbeats === undefined
         ? {}
         : { coalesceHeartbeats: spec.coalesceHeartbeats }),
+      ...(spec.nodeBeats === undefined ? {} : { nodeBeats: spec.nodeBeats }),
     });
     const redex = new Redex({
       ...(spec.dataDir === undefined ? {} : { dir: spec.dataDir }),

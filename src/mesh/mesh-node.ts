@@ -30,6 +30,7 @@ import {
 } from '../replication/heartbeat-coalescer.js';
 import type { ReplicationHost } from '../replication/host.js';
 import { ReplicationMetrics } from '../replication/metrics.js';
+import { type NodeBeatStats, NodeBeats } from '../replication/node-beats.js';
 import { originHashOf } from '../replication/replicator.js';
 import { ReplicationRouter, ROUTER_CHANNELS_MAX, type RouteDrop } from '../replication/router.js';
 import { TickScheduler } from '../replication/tick-scheduler.js';
@@ -37,6 +38,7 @@ import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import { decodeAnyMessage, decodeHeartbeatBatch, isHeartbeatBatch } from '../wire/codec.js';
 import { channelIdFromName, isNodeId } from '../wire/ids.js';
+import { isNodeBeat } from '../wire/node-beat.js';
 import {
   type AnyReplicationMessage,
   type ChannelId,
@@ -123,6 +125,12 @@ export interface MeshNodeOptions {
    * timer per channel. Batches from peers are accepted either way.
    */
   readonly coalesceHeartbeats?: boolean;
+  /**
+   * Node beats (docs/DESIGN.md#node-beats): one NodeBeat frame per peer per period stands for
+   * every heartbeat that did not change, and a channel with nothing due skips its tick. Default
+   * true; needs `coalesceHeartbeats`. Node beats from peers are read either way.
+   */
+  readonly nodeBeats?: boolean;
 }
 
 function configError(message: string): MeshError {
@@ -207,6 +215,10 @@ export class MeshNode implements ReplicationHost {
   readonly #coalescer: CoalescingDispatcher | null;
   /** The shared tick grid the Replicator uses, when heartbeats are coalesced. */
   readonly ticks: TickScheduler | undefined;
+  /** The peers' node beats, when this node sends them (and its channels use them). */
+  readonly beats: NodeBeats | undefined;
+  // Read whether or not this node sends them, so a beat from a peer is never a malformed drop.
+  readonly #beatTable: NodeBeats;
   readonly #clock: Clock;
   readonly #members: MeshMembers;
   readonly #isMember: (node: NodeId) => boolean;
@@ -257,6 +269,10 @@ export class MeshNode implements ReplicationHost {
     if (coalesce !== undefined && typeof coalesce !== 'boolean') {
       throw configError('coalesceHeartbeats must be a boolean');
     }
+    const nodeBeats = options.nodeBeats;
+    if (nodeBeats !== undefined && typeof nodeBeats !== 'boolean') {
+      throw configError('nodeBeats must be a boolean');
+    }
     this.selfId = transport.localId;
     this.transport = transport;
     this.#members = options.members;
@@ -271,10 +287,20 @@ export class MeshNode implements ReplicationHost {
     // Coalesced: heartbeats leave batched per peer (one frame per peer per tick burst), the rest
     // in order, and every channel ticks on one grid so their heartbeats share the burst.
     const sendFrame = (target: NodeId, frame: Uint8Array) => this.#send(target, frame);
+    const beating = coalesce !== false && nodeBeats !== false;
     const coalescer =
-      coalesce !== false ? coalescingDispatcher(sendFrame, { clock: this.#clock }) : null;
+      coalesce !== false
+        ? coalescingDispatcher(sendFrame, {
+            clock: this.#clock,
+            ...(beating ? { nodeBeatPeers: () => transport.connectedPeers() } : {}),
+          })
+        : null;
     this.#coalescer = coalescer;
     this.ticks = coalescer === null ? undefined : new TickScheduler(this.#clock);
+    // Each beat of the grid sends every connected peer a NodeBeat after the beat's heartbeats.
+    if (beating) this.ticks?.onBeat(() => coalescer?.beat());
+    this.#beatTable = new NodeBeats(this.#clock);
+    this.beats = beating ? this.#beatTable : undefined;
     const base: ReplicationDispatcher = coalescer ?? frameDispatcher(sendFrame);
     this.dispatcher = {
       sendHeartbeat: (target, message) => {
@@ -303,6 +329,7 @@ export class MeshNode implements ReplicationHost {
     this.metrics.setPeerSource(() => this.#refreshPeerMetrics());
     this.#unsubscribe.push(transport.onFrame((from, frame) => this.#onFrame(from, frame)));
     this.#unsubscribe.push(transport.onPeer((event) => this.#onPeer(event)));
+    this.#unsubscribe.push(() => this.ticks?.onBeat(null));
   }
 
   get closed(): boolean {
@@ -472,6 +499,12 @@ export class MeshNode implements ReplicationHost {
 
   #onFrame(from: NodeId, frame: Uint8Array): void {
     if (this.#closing !== null) return;
+    // The node's own message too: liveness of the peer, for every channel at once.
+    if (isNodeBeat(frame)) {
+      if (this.#isMember(from)) this.#beatTable.onFrame(from, frame);
+      else this.#drops['non-member']++;
+      return;
+    }
     // Intercepted before decoding: the chain tag is the mesh's own message, not a channel's.
     if (frame[2] === CHAIN_TAG_DISPATCH) {
       this.#onChainTag(from, frame);
@@ -521,6 +554,8 @@ export class MeshNode implements ReplicationHost {
 
   #onPeer(event: PeerEvent): void {
     if (this.#closing !== null) return;
+    // A new connection (or none): heartbeats heard on the old one are no longer covered.
+    this.#beatTable.connectionChanged(event.nodeId);
     if (event.kind === 'up') {
       // The peer may have missed announces while it was away, or restarted with an empty table.
       for (const [origin, holding] of this.#holdings) {
@@ -548,8 +583,19 @@ export class MeshNode implements ReplicationHost {
 
   /** Heartbeats queued and batched by the dispatcher (docs/DESIGN.md#coalesced-heartbeats). */
   heartbeatStats(): Readonly<HeartbeatCoalescerStats> {
-    const none = { heartbeatsQueued: 0, heartbeatFrames: 0, batchFrames: 0, sendFailures: 0 };
+    const none = {
+      heartbeatsQueued: 0,
+      heartbeatFrames: 0,
+      batchFrames: 0,
+      sendFailures: 0,
+      nodeBeats: 0,
+    };
     return { ...(this.#coalescer?.stats ?? none) };
+  }
+
+  /** Node beats received from peers (docs/DESIGN.md#node-beats). */
+  nodeBeatStats(): Readonly<NodeBeatStats> {
+    return { ...this.#beatTable.stats };
   }
 
   stats(): MeshNodeStats {
@@ -595,6 +641,7 @@ export class MeshNode implements ReplicationHost {
   assertInvariants(): void {
     this.#holders.assertInvariants();
     this.#router.assertInvariants();
+    this.#beatTable.assertInvariants();
     if (this.#holdings.size > LOCAL_HOLDINGS_MAX) throw new Error('mesh node: too many holdings');
   }
 }

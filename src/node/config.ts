@@ -94,6 +94,8 @@ export interface MeshConfig {
    * frame per channel heartbeat and gives each channel its own timer.
    */
   readonly coalesceHeartbeats: boolean;
+  /** Node beats on top of coalescing (the default): unchanged heartbeats are left out. */
+  readonly nodeBeats: boolean;
 }
 
 export interface NodeConfig {
@@ -260,7 +262,7 @@ export function checkToken(field: string, value: unknown): string {
 
 function parseMesh(value: unknown): MeshConfig {
   const mesh = checkObject(CTX, 'mesh', value);
-  checkKeys(CTX, 'mesh', mesh, ['listen', 'coalesceHeartbeats']);
+  checkKeys(CTX, 'mesh', mesh, ['listen', 'coalesceHeartbeats', 'nodeBeats']);
   const listen =
     mesh.listen === undefined
       ? { host: '0.0.0.0', port: MESH_PORT_DEFAULT }
@@ -269,7 +271,9 @@ function parseMesh(value: unknown): MeshConfig {
     mesh.coalesceHeartbeats === undefined
       ? true
       : checkBoolean(CTX, 'mesh.coalesceHeartbeats', mesh.coalesceHeartbeats);
-  return { listen, coalesceHeartbeats };
+  const nodeBeats =
+    mesh.nodeBeats === undefined ? true : checkBoolean(CTX, 'mesh.nodeBeats', mesh.nodeBeats);
+  return { listen, coalesceHeartbeats, nodeBeats };
 }
 
 function parseMembers(

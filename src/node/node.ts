@@ -192,13 +192,14 @@ async function startMesh(
   options: StartNodeOptions,
 ): Promise<StartedMeshNode> {
   const tls = await readTls(config);
-  const { listen, coalesceHeartbeats } = config.mesh!;
+  const { listen, coalesceHeartbeats, nodeBeats } = config.mesh!;
   const logger = options.logger ?? silentLogger;
   return startMeshNode({
     credentials: { caCertPem: tls.ca, certPem: tls.cert, keyPem: tls.key },
     dataDir,
     listen: { host: listen.host, port: listen.port },
     coalesceHeartbeats,
+    nodeBeats,
     members: members.map((member) => ({
       name: member.name,
       // resolveMembers has every NodeId in a cluster (the config requires nodeId or cert).

@@ -68,6 +68,8 @@ export class ReplicationRuntimeHandle {
 
   /** Queues an event without waiting; returns it back when its lane is full or the runtime ended. */
   tryDispatch(event: Inbound): Inbound | null {
+    // A heartbeat that only says "still here" may be taken at once, without a step.
+    if (event.kind === 'message' && this.#runtime.quietInbound(event)) return null;
     return this.#runtime.inbox.tryPush(event) ? null : event;
   }
 

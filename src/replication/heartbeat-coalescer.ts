@@ -10,10 +10,15 @@
 // heartbeats. `sendHeartbeat` resolves once queued here, not once the transport took the frame;
 // a flush the transport refuses is counted (`sendFailures`), and the next period's heartbeat
 // carries the same state again. Pure of channel logic: the steps never know about batching.
+//
+// With node beats on (`nodeBeatPeers`), `beat()` (called once per beat of the node's tick grid)
+// also sends every connected peer one NodeBeat frame in that flush, after its heartbeats
+// (docs/DESIGN.md#node-beats).
 
 import type { Clock, TimerHandle } from '../time/clock.js';
 import { batchFromHeartbeatFrames, encodeHeartbeat, encodeMessage } from '../wire/codec.js';
 import { HEARTBEAT_BATCH_MAX } from '../wire/layout.js';
+import { encodeNodeBeat } from '../wire/node-beat.js';
 import type { AnyReplicationMessage, NodeId, SyncHeartbeat } from '../wire/types.js';
 import type { FrameSender, ReplicationDispatcher } from './dispatcher.js';
 
@@ -29,14 +34,18 @@ export interface HeartbeatCoalescerStats {
   batchFrames: number;
   /** Heartbeat frames the sender refused (their heartbeats are lost until the next period). */
   sendFailures: number;
+  /** NodeBeat frames handed to the sender. */
+  nodeBeats: number;
 }
 
 export interface CoalescingDispatcher extends ReplicationDispatcher {
   readonly stats: Readonly<HeartbeatCoalescerStats>;
   /** Heartbeats queued and not yet sent. */
   readonly queued: number;
-  /** Sends every queued heartbeat now. */
+  /** Sends every queued heartbeat now (and the node beats, if one is due). */
   flush(): void;
+  /** A node beat is due: each peer of `nodeBeatPeers` gets one NodeBeat in the coming flush. */
+  beat(): void;
   /** Drops the queues and the timer; later heartbeats are refused. */
   close(): void;
 }
@@ -45,6 +54,8 @@ export interface CoalescingOptions {
   readonly clock: Clock;
   /** Heartbeats per batch frame (default and maximum HEARTBEAT_BATCH_MAX); more start a new frame. */
   readonly batchMax?: number;
+  /** The peers node beats go to (the connected ones); absent: `beat()` sends nothing. */
+  readonly nodeBeatPeers?: () => Iterable<NodeId>;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -66,7 +77,10 @@ export function coalescingDispatcher(
     heartbeatFrames: 0,
     batchFrames: 0,
     sendFailures: 0,
+    nodeBeats: 0,
   };
+  const nodeBeatPeers = options.nodeBeatPeers;
+  let beatDue = false;
   let queued = 0;
   let timer: TimerHandle | null = null;
   let closed = false;
@@ -96,10 +110,25 @@ export function coalescingDispatcher(
     sendFrames(target, frames);
   };
 
+  const sendNodeBeats = (): void => {
+    beatDue = false;
+    if (nodeBeatPeers === undefined) return;
+    for (const peer of nodeBeatPeers()) {
+      stats.nodeBeats++;
+      try {
+        // A lost beat only makes the peer's view of this node one period older.
+        send(peer, encodeNodeBeat()).catch(() => {});
+      } catch {
+        // Refused synchronously: the same.
+      }
+    }
+  };
+
   const flush = (): void => {
     timer?.cancel();
     timer = null;
     for (const target of [...queues.keys()]) flushTarget(target);
+    if (beatDue) sendNodeBeats();
   };
 
   const sendHeartbeat = (target: NodeId, message: SyncHeartbeat): Promise<void> => {
@@ -143,8 +172,14 @@ export function coalescingDispatcher(
       return queued;
     },
     flush,
+    beat() {
+      if (closed || nodeBeatPeers === undefined) return;
+      beatDue = true;
+      timer ??= clock.setTimer(0, flush);
+    },
     close() {
       closed = true;
+      beatDue = false;
       timer?.cancel();
       timer = null;
       queued = 0;

@@ -18,7 +18,17 @@ import { type ReplicationConfig, silenceMsOf } from './config.js';
 export const TRACKED_PEERS_MAX = 256;
 
 export interface PeerState {
+  /**
+   * When the peer was last heard from for this channel: its latest heartbeat, or a later node
+   * beat that stands for it (beat-liveness.ts).
+   */
   readonly lastSeenMs: number;
+  /** When its latest heartbeat itself arrived. */
+  readonly heardAtMs: number;
+  /** The connection generation that heartbeat arrived on (node-beats.ts; 0 without node beats). */
+  readonly generation: number;
+  /** The epoch that heartbeat carried (0 without one). */
+  readonly epoch: number;
   readonly role: Role;
   readonly tailSeq: number;
   /** Epoch of the peer's last event, as its heartbeat claimed (0 from a peer without epochs). */
@@ -35,6 +45,9 @@ export interface HeartbeatView {
   peerLag(id: NodeId, nowMs: number): number | null;
   healthyPeers(nowMs: number): NodeId[];
 }
+
+const NO_CONNECTION = { generation: 0, epoch: 0 } as const;
+type Mutable = { -readonly [K in keyof PeerState]: PeerState[K] };
 
 function compareNodeIds(a: NodeId, b: NodeId): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -75,11 +88,30 @@ export class HeartbeatTracker implements HeartbeatView {
     tailSeq: number,
     nowMs: number,
     lastEpoch = 0,
+    heard: { readonly generation: number; readonly epoch: number } = NO_CONNECTION,
   ): boolean {
     if (from === this.selfId || from <= 0n) return false;
     if (!this.#peers.has(from) && this.#peers.size >= TRACKED_PEERS_MAX) this.#evictStalest();
-    this.#peers.set(from, { lastSeenMs: nowMs, role, tailSeq, lastEpoch });
+    this.#peers.set(from, {
+      lastSeenMs: nowMs,
+      heardAtMs: nowMs,
+      generation: heard.generation,
+      epoch: heard.epoch,
+      role,
+      tailSeq,
+      lastEpoch,
+    });
     return true;
+  }
+
+  /**
+   * The peer's latest heartbeat counts as heard again at `atMs` (a node beat stood for an
+   * identical one); never moves the time back.
+   */
+  heardAgain(from: NodeId, atMs: number): void {
+    const state = this.#peers.get(from);
+    // In place: it runs for every peer of every channel each period, and entries are private.
+    if (state !== undefined && atMs > state.lastSeenMs) (state as Mutable).lastSeenMs = atMs;
   }
 
   /**

@@ -6,6 +6,7 @@ import type { NodeId } from '../wire/types.js';
 import type { ChainTagSink } from './coordinator.js';
 import type { ReplicationDispatcher } from './dispatcher.js';
 import type { ReplicationMetrics } from './metrics.js';
+import type { NodeBeatsView } from './node-beats.js';
 import type { ReplicationRouter } from './router.js';
 import type { TickScheduler } from './tick-scheduler.js';
 
@@ -34,4 +35,9 @@ export interface ReplicationHost {
   readonly nicPeakBps?: number;
   /** One tick grid for every channel of the node; absent: each runtime keeps its own timer. */
   readonly ticks?: TickScheduler;
+  /**
+   * The node's beat table (docs/DESIGN.md#node-beats), when it sends a NodeBeat to each peer at
+   * every beat of `ticks`: its channels then leave out unchanged heartbeats. Needs `ticks`.
+   */
+  readonly beats?: NodeBeatsView;
 }

@@ -177,6 +177,10 @@ export class Replicator implements ReplicationAttachment {
         clock: this.#clock,
         // The host's tick grid, if it has one: its channels' heartbeats then leave in one burst.
         ...(this.host.ticks === undefined ? {} : { ticks: this.host.ticks }),
+        // Node beats ride on the tick grid's beat: without a grid there are none.
+        ...(this.host.beats === undefined || this.host.ticks === undefined
+          ? {}
+          : { beats: this.host.beats }),
         random: this.#random,
         budget: new BandwidthBudget({
           nicPeakBps: this.host.nicPeakBps ?? NIC_PEAK_BPS_DEFAULT,

@@ -67,10 +67,22 @@ export abstract class RuntimeLoop {
 
   /** One heartbeat period. */
   abstract onTick(): Promise<void>;
+  /**
+   * A tick that comes while the loop waits with nothing to do may be handled here, at once and
+   * synchronously, when nothing is due (true); false runs `onTick` as a step.
+   */
+  protected quietTick(): boolean {
+    return false;
+  }
   /** One message from a peer. */
   abstract onInbound(event: InboundMessage): Promise<void>;
   /** Leader: the coalesced append announcement. */
   protected abstract onAnnounce(): Promise<void>;
+  /** True while the loop waits with nothing to do: no step runs or is queued. */
+  protected get parked(): boolean {
+    return this.#wake !== null && !this.#shutdownRequested;
+  }
+
   /** Replica: the moment `scheduleStandCheck` asked for came. */
   protected abstract onStandCheck(): Promise<void>;
   /** After each step, whether it threw or not. */
@@ -298,19 +310,30 @@ export abstract class RuntimeLoop {
 
   #scheduleTick(): void {
     if (this.#ticks !== undefined) {
-      this.#tickTimer = this.#ticks.every(this.heartbeatMs, () => {
-        this.#tickDue = true;
-        this.#wakeUp();
-      });
+      this.#tickTimer = this.#ticks.every(this.heartbeatMs, () => this.#tickFired());
       return;
     }
     this.#tickTimer = this.#clock.setTimer(this.heartbeatMs, () => {
       // Rescheduled from the timer, not from the step, so the period does not drift; a tick
       // that falls due while one is pending is merged into it.
       this.#scheduleTick();
-      this.#tickDue = true;
-      this.#wakeUp();
+      this.#tickFired();
     });
+  }
+
+  #tickFired(): void {
+    // Only while the loop is parked (no step running, nothing queued) may a quiet tick run
+    // outside it: steps never overlap.
+    if (this.parked) {
+      try {
+        if (this.quietTick()) return;
+      } catch {
+        // Runs in a timer callback: whatever threw runs again in the full tick, where a step's
+        // failure is counted.
+      }
+    }
+    this.#tickDue = true;
+    this.#wakeUp();
   }
 
   #finish(): void {

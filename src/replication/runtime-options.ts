@@ -12,6 +12,7 @@ import type { CatchupSink, CatchupSource } from './catchup.js';
 import type { ReplicationCoordinator } from './coordinator.js';
 import type { ReplicationDispatcher } from './dispatcher.js';
 import type { ChannelMetrics } from './metrics.js';
+import type { NodeBeatsView } from './node-beats.js';
 import type { EpochEntry } from './quorum/epoch-history.js';
 import type { TickScheduler } from './tick-scheduler.js';
 
@@ -76,6 +77,8 @@ export interface RuntimeOptions {
   readonly clock: Clock;
   /** The node's shared tick grid (default: the runtime keeps its own tick timer on `clock`). */
   readonly ticks?: TickScheduler;
+  /** The node's beat table (node-beats.ts): with it, the channel sends and reads node beats. */
+  readonly beats?: NodeBeatsView;
   /** Mints request tokens (use a cryptographic source in production: tokens must not be guessable). */
   readonly random: Random;
   readonly budget: BandwidthBudget;

@@ -18,6 +18,12 @@ export type InboundDrop = (typeof InboundDrop)[keyof typeof InboundDrop];
 /** Per-runtime counters (frames in and out by type, drops by reason, catch-up outcomes). */
 export interface RuntimeStats {
   ticks: number;
+  /** Ticks that found nothing due and skipped the full step (node beats, beat-liveness.ts). */
+  quietTicks: number;
+  /** Tick heartbeats left out because a node beat stood for them. */
+  heartbeatsSuppressed: number;
+  /** Inbound heartbeats that repeated the last one and were taken without a step. */
+  quietHeartbeats: number;
   heartbeatsIn: number;
   requestsIn: number;
   responsesIn: number;
@@ -64,6 +70,9 @@ export function emptyStats(): RuntimeStats {
   for (const reason of Object.values(InboundDrop)) drops[reason] = 0;
   return {
     ticks: 0,
+    quietTicks: 0,
+    heartbeatsSuppressed: 0,
+    quietHeartbeats: 0,
     heartbeatsIn: 0,
     requestsIn: 0,
     responsesIn: 0,

@@ -14,6 +14,14 @@ import type { Random } from '../time/random.js';
 import { channelIdToHex } from '../wire/ids.js';
 import { type ChannelId, type NodeId, Role } from '../wire/types.js';
 import { CatchupBackoff } from './backoff.js';
+import {
+  createBeatState,
+  heartbeatSent,
+  markBusy,
+  quietHeartbeat,
+  quietTick,
+  settleTick,
+} from './beat-liveness.js';
 import type { BandwidthBudget } from './budget.js';
 import {
   type ApplyResult,
@@ -163,6 +171,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       quorum: this.quorum,
       parked: new Map(),
       awaitingRequest: new Set(),
+      beats: options.beats === undefined ? null : createBeatState(options.beats),
     };
     this.#unsubscribeRole = this.coordinator.onRoleChange((event) => {
       // Positions confirmed to an earlier leadership do not count for this one.
@@ -281,6 +290,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     if (this.#transfers.pending) return this.#transfers.request(target);
     const result = this.#transfers.request(target);
     const queued = this.runLocalStep(async () => {
+      markBusy(this.#state);
       const view = this.#view();
       const { effects, refusal } = startTransfer(this.#state, target, view);
       this.#transfers.began(this.quorum.epoch, view.nowMs, refusal);
@@ -340,6 +350,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   }
 
   protected override async onAnnounce(): Promise<void> {
+    markBusy(this.#state);
     await this.#perform(announceAppends(this.#state, this.#view()));
   }
 
@@ -399,7 +410,35 @@ export class ReplicationRuntime extends RuntimeLoop {
     // Role, tracker and tail are read in one synchronous stretch; the tick's time is its start.
     const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
     await this.#perform(finishTick(this.#state, { ...this.#view(), nowMs: now, jitterMs }));
+    settleTick(this.#state, this.#view());
     this.#armStandCheck();
+  }
+
+  /**
+   * A heartbeat identical to the last one from its sender, while nothing is due: taken at once as
+   * liveness (beat-liveness.ts), without a step. False: queue it as usual.
+   */
+  quietInbound(event: InboundMessage): boolean {
+    if (!this.parked || this.ended || this.#state.beats === null) return false;
+    try {
+      return quietHeartbeat(this.#state, event, this.#view());
+    } catch {
+      return false; // the full step will meet (and count) whatever threw
+    }
+  }
+
+  /** A tick with nothing due: liveness and the lag gauge only (beat-liveness.ts). */
+  protected override quietTick(): boolean {
+    if (this.ended || this.#state.beats === null) return false;
+    const effects = quietTick(this.#state, this.#view());
+    if (effects === null) return false;
+    this.#state.stats.ticks++;
+    for (const effect of effects) {
+      if (effect.kind === 'metric' && this.#metrics !== undefined) {
+        recordMetric(this.#metrics, effect.metric);
+      }
+    }
+    return true;
   }
 
   /**
@@ -414,6 +453,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   /** A replica whose turn to stand comes before the next tick: stand then, not at the tick. */
   protected override async onStandCheck(): Promise<void> {
     if (this.ended) return;
+    markBusy(this.#state);
     const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
     await this.#perform(standCheck(this.#state, { ...this.#view(), jitterMs }));
     this.#armStandCheck();
@@ -444,6 +484,9 @@ export class ReplicationRuntime extends RuntimeLoop {
     const state = this.#state;
     switch (effect.kind) {
       case 'send':
+        if (effect.message.kind === 'heartbeat') {
+          heartbeatSent(state, effect.to, effect.message, this.#clock.nowMs());
+        }
         await this.#sender.send(effect.to, effect.message);
         return NO_EFFECTS;
       case 'request':

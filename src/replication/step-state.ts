@@ -21,6 +21,7 @@ import {
   type SyncResponse,
 } from '../wire/types.js';
 import type { CatchupBackoff } from './backoff.js';
+import type { BeatState } from './beat-liveness.js';
 import type { BandwidthBudget } from './budget.js';
 import type { HeartbeatTracker } from './heartbeat-tracker.js';
 import type { LagRole } from './metrics.js';
@@ -76,6 +77,8 @@ export interface ChannelState {
    * replica whose request went missing hears of new appends within a heartbeat period.
    */
   readonly awaitingRequest: Set<NodeId>;
+  /** Node beats (beat-liveness.ts): null when the node neither sends nor reads them. */
+  readonly beats: BeatState | null;
 }
 
 /** The end of what the leader may ship (see `StepView.writtenTailSeq`). */

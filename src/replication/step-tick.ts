@@ -6,6 +6,7 @@
 
 import { Role } from '../wire/types.js';
 import { CATCHUP_BACKOFF_CAP_MS } from './backoff.js';
+import { mustSendHeartbeat, refreshLiveness } from './beat-liveness.js';
 import type { QuorumEffect } from './quorum/channel-quorum.js';
 import { fromQuorum, needsFetch, quorumRoleOf, withEpochs } from './step-quorum.js';
 import { releaseParked } from './step-serve.js';
@@ -56,6 +57,7 @@ function quorumTick(state: ChannelState, view: StepView): QuorumEffect[] {
  */
 export function standCheck(state: ChannelState, view: StepView): readonly StepEffect[] {
   if (view.role !== Role.Replica) return NO_EFFECTS;
+  refreshLiveness(state, view);
   return fromQuorum(state, quorumTick(state, view));
 }
 
@@ -63,6 +65,7 @@ export function standCheck(state: ChannelState, view: StepView): readonly StepEf
 export function finishTick(state: ChannelState, view: StepView): readonly StepEffect[] {
   state.awaitingRequest.clear();
   const { role, tailSeq, nowMs } = view;
+  refreshLiveness(state, view);
   const effects: StepEffect[] = [
     {
       kind: 'record-tail',
@@ -92,7 +95,11 @@ export function finishTick(state: ChannelState, view: StepView): readonly StepEf
   let asked = false;
   for (const message of out.messages) {
     if (message.kind === 'heartbeat') {
-      effects.push(send(message.target, withEpochs(state, message.message)));
+      const heartbeat = withEpochs(state, message.message);
+      // Left out when identical to the last one sent: the node beat stands for it.
+      if (mustSendHeartbeat(state, message.target, heartbeat, nowMs)) {
+        effects.push(send(message.target, heartbeat));
+      }
     } else {
       asked = true;
       effects.push(...requestChunk(state, message.target, view, true, message.message));

@@ -7,6 +7,7 @@
 
 import { channelIdEquals } from '../wire/ids.js';
 import { NackCode, type NodeId, Role, type SyncHeartbeat, type SyncNack } from '../wire/types.js';
+import { heartbeatHeard, markBusy, refreshLiveness } from './beat-liveness.js';
 import type { InboundMessage } from './inbox.js';
 import { TransitionSignal } from './roles.js';
 import { InboundDrop } from './runtime-stats.js';
@@ -48,6 +49,12 @@ export function onInbound(
   if (!channelIdEquals(message.channelId, state.channelId)) {
     return drop(state, InboundDrop.ChannelMismatch);
   }
+  // Votes and the leader's checks read liveness: bring it up to the peers' node beats first.
+  refreshLiveness(state, view);
+  // Anything but a heartbeat that repeats the last one may change what the next tick decides.
+  if (message.kind !== 'heartbeat' || !heartbeatHeard(state, from, message, view.nowMs)) {
+    markBusy(state);
+  }
   switch (message.kind) {
     case 'heartbeat':
       return onHeartbeat(state, from, message, view);
@@ -82,6 +89,7 @@ export function onHeartbeat(
     message.tailSeq,
     view.nowMs,
     epochs?.lastEpoch ?? 0,
+    { generation: state.beats?.view.generation(from) ?? 0, epoch: epochs?.epoch ?? 0 },
   );
   const out = state.quorum.onHeartbeat({
     from,

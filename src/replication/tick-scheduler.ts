@@ -29,9 +29,16 @@ export class TickScheduler {
   readonly #grids = new Map<number, Grid>();
   /** Beats run (one per grid per period), for tests and metrics. */
   beats = 0;
+  // Told after every beat's subscribers ran (the node beat rides on it).
+  #afterBeat: (() => void) | null = null;
 
   constructor(clock: Clock) {
     this.#clock = clock;
+  }
+
+  /** Calls `listener` after each beat of any grid, once its channels were told (one listener). */
+  onBeat(listener: (() => void) | null): void {
+    this.#afterBeat = listener;
   }
 
   /** Channels subscribed, over every period. */
@@ -108,6 +115,7 @@ export class TickScheduler {
     for (const subscriber of [...grid.subscribers]) {
       if (grid.subscribers.has(subscriber)) subscriber();
     }
+    this.#afterBeat?.();
   }
 
   assertInvariants(): void {

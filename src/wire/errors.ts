@@ -32,6 +32,8 @@ export const WireErrorKind = {
   EpochRunsOutOfOrder: 'EpochRunsOutOfOrder',
   /** A heartbeat batch's count is 0 or above HEARTBEAT_BATCH_MAX. */
   BadBatchCount: 'BadBatchCount',
+  /** A NodeBeat longer than its header (it has no body). */
+  NodeBeatBody: 'NodeBeatBody',
 } as const;
 export type WireErrorKind = (typeof WireErrorKind)[keyof typeof WireErrorKind];
 
@@ -48,7 +50,8 @@ export type WireErrorDetail =
   | { readonly kind: 'BadFlags'; readonly field: string; readonly flags: number }
   | { readonly kind: 'TooManyEpochRuns'; readonly count: number; readonly max: number }
   | { readonly kind: 'EpochRunsOutOfOrder'; readonly index: number; readonly field: string }
-  | { readonly kind: 'BadBatchCount'; readonly count: number; readonly max: number };
+  | { readonly kind: 'BadBatchCount'; readonly count: number; readonly max: number }
+  | { readonly kind: 'NodeBeatBody'; readonly length: number };
 
 function describe(detail: WireErrorDetail): string {
   switch (detail.kind) {
@@ -78,6 +81,8 @@ function describe(detail: WireErrorDetail): string {
       return `epoch run ${detail.index}: ${detail.field} does not increase`;
     case 'BadBatchCount':
       return `heartbeat batch count ${detail.count} is not 1..${detail.max}`;
+    case 'NodeBeatBody':
+      return `a NodeBeat is 3 bytes, got ${detail.length}`;
   }
 }
 

@@ -67,4 +67,5 @@ export {
   VoteResponse as VoteResponseLayout,
   VoteResponseFlag,
 } from './layout.js';
+export { decodeNodeBeat, encodeNodeBeat, isNodeBeat } from './node-beat.js';
 export * from './types.js';

@@ -21,6 +21,8 @@ export const DispatchCode = {
   StandNow: 0x27,
   /** Many channels' heartbeats to one peer in one frame (src/wire/heartbeat-batch.ts). */
   HeartbeatBatch: 0x28,
+  /** A node's liveness beat to one peer, no body (src/wire/node-beat.ts). */
+  NodeBeat: 0x29,
 } as const;
 export type DispatchCode = (typeof DispatchCode)[keyof typeof DispatchCode];
 

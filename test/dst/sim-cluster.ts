@@ -23,6 +23,7 @@ import {
   coalescingDispatcher,
 } from '../../src/replication/heartbeat-coalescer.js';
 import type { ReplicationHost } from '../../src/replication/host.js';
+import { NodeBeats } from '../../src/replication/node-beats.js';
 import type { ReplicatedChannel } from '../../src/replication/replicator.js';
 import { ReplicationRouter } from '../../src/replication/router.js';
 import { TickScheduler } from '../../src/replication/tick-scheduler.js';
@@ -52,6 +53,11 @@ export interface SimClusterOptions {
    * (docs/DESIGN.md#coalesced-heartbeats); default false: a frame per heartbeat, a timer per channel.
    */
   readonly coalesceHeartbeats?: boolean;
+  /**
+   * Node beats on top of coalescing, as a MeshNode does by default (docs/DESIGN.md#node-beats);
+   * default false. Ignored without `coalesceHeartbeats`.
+   */
+  readonly nodeBeats?: boolean;
   /**
    * Each file fsync takes 0…this many virtual ms (seeded), default 0: a leader's appends are then
    * shipped to replicas while its own fsync runs, and crashes land inside that window.
@@ -196,6 +202,7 @@ export class SimCluster {
   readonly #replication: Record<string, unknown>;
   readonly #fsync: 'always' | 'never';
   readonly #coalesce: boolean;
+  readonly #nodeBeats: boolean;
   readonly #fsyncLatencyMs: number;
   /** Directed cuts "from>to" (one-way partitions). */
   readonly #oneWay = new Set<string>();
@@ -219,6 +226,7 @@ export class SimCluster {
     this.heartbeatMs = options.heartbeatMs ?? 100;
     this.#fsync = options.fsync ?? 'always';
     this.#coalesce = options.coalesceHeartbeats ?? false;
+    this.#nodeBeats = this.#coalesce && (options.nodeBeats ?? false);
     this.#fsyncLatencyMs = options.fsyncLatencyMs ?? 0;
     this.#fileOptions = options.file ?? {};
     this.network = new SimNetwork({
@@ -276,20 +284,32 @@ export class SimCluster {
     const transport = node.transport;
     const router = new ReplicationRouter();
     node.router = router;
+    const beats = new NodeBeats(this.clock);
     transport.onFrame((from, frame) => {
       if (this.inbound !== null && this.inbound(node, from, frame) === 'drop') return;
+      if (beats.onFrame(from, frame)) return;
       // Frames are views into a buffer the network may reuse: the router copies what it keeps.
       router.tryRouteFrame(from, frame);
     });
+    transport.onPeer((event) => beats.connectionChanged(event.nodeId));
     const send = (target: NodeId, frame: Uint8Array) => this.#send(node, transport, target, frame);
-    node.coalescer = this.#coalesce ? coalescingDispatcher(send, { clock: this.clock }) : null;
+    node.coalescer = this.#coalesce
+      ? coalescingDispatcher(send, {
+          clock: this.clock,
+          ...(this.#nodeBeats ? { nodeBeatPeers: () => transport.connectedPeers() } : {}),
+        })
+      : null;
+    const ticks = this.#coalesce ? new TickScheduler(this.clock) : undefined;
+    const coalescer = node.coalescer;
+    if (this.#nodeBeats) ticks?.onBeat(() => coalescer?.beat());
     const host: ReplicationHost = {
       selfId: node.id,
       members: () => this.memberIds,
       dispatcher: node.coalescer ?? frameDispatcher(send),
       router,
       addressOf: (id) => this.nodeById(id)?.name ?? null,
-      ...(this.#coalesce ? { ticks: new TickScheduler(this.clock) } : {}),
+      ...(ticks === undefined ? {} : { ticks }),
+      ...(this.#nodeBeats ? { beats } : {}),
     };
     const redex = new Redex({
       dir: '/data',

@@ -35,13 +35,21 @@ export interface SimulateOptions {
   readonly churn?: boolean;
   /** Which checker judges the run; default DEFAULT_CHECKER. */
   readonly checker?: CheckerMode;
-  /** Coalesced heartbeats (the MeshNode default); default: on for seeds 2–3, 6–7, 10–11, … */
+  /** Coalesced heartbeats (the MeshNode default); default: off for seeds 0–1, 8–9, 16–17, … */
   readonly coalesceHeartbeats?: boolean;
+  /** Node beats (the MeshNode default, with coalescing); default: on for seeds 4–7, 12–15, … */
+  readonly nodeBeats?: boolean;
   /**
    * Max virtual ms per file fsync (SimClusterOptions.fsyncLatencyMs); default: FSYNC_LATENCY_MS on
-   * seeds 4–7, 12–15, 20–23, … (a leader ships while it fsyncs), 0 on the others.
+   * seeds 8–15, 24–31, 40–47, … (a leader ships while it fsyncs; independent of the heartbeat
+   * modes and of churn), 0 on the others.
    */
   readonly fsyncLatencyMs?: number;
+}
+
+/** 0 plain, 1 coalesced, 2 and 3 coalesced with node beats: by pairs of seeds, in turn. */
+function heartbeatMode(seed: number): number {
+  return Math.floor(Math.abs(seed) / 2) % 4;
 }
 
 /**
@@ -100,10 +108,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     nodes,
     heartbeatMs,
     faults: { minDelayMs: 1, maxDelayMs: 5 },
-    // Half the seeds of each fault mode (churn on even seeds) run as a MeshNode does by default.
-    coalesceHeartbeats: options.coalesceHeartbeats ?? Math.floor(Math.abs(seed) / 2) % 2 === 1,
+    // Of each fault mode (churn on even seeds), a quarter runs plain, a quarter coalesced, and
+    // half as a MeshNode does by default: coalesced with node beats.
+    coalesceHeartbeats: options.coalesceHeartbeats ?? heartbeatMode(seed) !== 0,
+    nodeBeats: options.nodeBeats ?? heartbeatMode(seed) >= 2,
     fsyncLatencyMs:
-      options.fsyncLatencyMs ?? (Math.floor(Math.abs(seed) / 4) % 2 === 1 ? FSYNC_LATENCY_MS : 0),
+      options.fsyncLatencyMs ?? (Math.floor(Math.abs(seed) / 8) % 2 === 1 ? FSYNC_LATENCY_MS : 0),
   };
   const cluster = await SimCluster.start(clusterOptions);
   const random = cluster.random.fork();

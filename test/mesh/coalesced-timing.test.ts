@@ -42,6 +42,8 @@ async function run(coalesceHeartbeats: boolean, seed: number): Promise<Outcome> 
       members: IDS,
       clock,
       coalesceHeartbeats,
+      // Coalescing alone (node-beats.test.ts times failover with node beats).
+      nodeBeats: false,
     });
     const redex = new Redex({ clock, random: random.fork() });
     enableReplication(redex, mesh, { testOnlyHeartbeatMsMin: 1 });

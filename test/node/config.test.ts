@@ -237,6 +237,7 @@ describe('tls and mesh', () => {
     assert.deepEqual(parse(minimal({ mesh: {} })).mesh, {
       listen: { host: '0.0.0.0', port: 7071 },
       coalesceHeartbeats: true,
+      nodeBeats: true,
     });
     rejects(minimal({ mesh: { listen: 'nope' } }), 'mesh.listen');
     rejects(minimal({ mesh: { address: 'x' } }), 'mesh.address');
@@ -246,6 +247,8 @@ describe('tls and mesh', () => {
     const off = parse(minimal({ mesh: { coalesceHeartbeats: false } })).mesh;
     assert.equal(off?.coalesceHeartbeats, false);
     rejects(minimal({ mesh: { coalesceHeartbeats: 'no' } }), 'mesh.coalesceHeartbeats');
+    assert.equal(parse(minimal({ mesh: { nodeBeats: false } })).mesh?.nodeBeats, false);
+    rejects(minimal({ mesh: { nodeBeats: 1 } }), 'mesh.nodeBeats');
   });
 });
 

@@ -63,6 +63,7 @@ describe('coalescingDispatcher', () => {
       heartbeatFrames: 2,
       batchFrames: 2,
       sendFailures: 0,
+      nodeBeats: 0,
     });
     assert.equal(dispatcher.queued, 0);
   });

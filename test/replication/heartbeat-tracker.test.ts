@@ -25,6 +25,9 @@ describe('HeartbeatTracker', () => {
     assert.equal(t.recordHeartbeat(0x42n, Role.Leader, 100, T0, 3), true);
     assert.deepEqual(t.peer(0x42n), {
       lastSeenMs: T0,
+      heardAtMs: T0,
+      generation: 0,
+      epoch: 0,
       role: Role.Leader,
       tailSeq: 100,
       lastEpoch: 3,

@@ -62,6 +62,7 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
       mayVote: true,
       nowMs: 0,
     }),
+    beats: null,
   };
 }
 

@@ -22,6 +22,7 @@
 // (tick, pre-votes and votes) in election.ts.
 
 import type { NodeId } from '../../wire/types.js';
+import { quorumSize } from './commit.js';
 import { electionTick, handleVoteRequest, handleVoteResponse } from './election.js';
 import type { EpochEntry, EpochHistory } from './epoch-history.js';
 import { checkFetch, positionMatches, truncationPoint, UNKNOWN_EPOCH } from './fetch-check.js';
@@ -204,6 +205,52 @@ export class ChannelQuorum {
       }
     }
     return { effects, fromLiveLeader: false };
+  }
+
+  /**
+   * A node beat stood for `from`'s latest heartbeat, which carried `epoch` and claimed to lead
+   * or not: it counts as heard again at `atMs`. Only what that heartbeat proved is extended: a
+   * current-epoch Leader heartbeat keeps the leader live for a replica, a current-epoch one
+   * from a peer keeps a leader in touch with it. Decides nothing else. False (and nothing
+   * changed) when the heartbeat had proved something else: the full handling must judge it.
+   */
+  heardAgain(
+    from: NodeId,
+    atMs: number,
+    claimsLeader: boolean,
+    epoch: number,
+    role: QuorumRole,
+  ): boolean {
+    const s = this.#s;
+    if (epoch !== s.epoch) return false;
+    if (claimsLeader) {
+      if (role === 'leader' || s.leader !== from || s.leaderHeardMs === null) return false;
+      s.leaderHeardMs = Math.max(s.leaderHeardMs, atMs);
+      return true;
+    }
+    if (role !== 'leader') return true; // a replica keeps nothing of another replica's heartbeat
+    const contact = s.contactMs.get(from);
+    if (s.leader !== s.selfId || contact === undefined) return false;
+    if (atMs > contact) s.contactMs.set(from, atMs);
+    return true;
+  }
+
+  /**
+   * True when the periodic check (`tick`) would decide nothing at `nowMs` and nothing waits on
+   * time: a leader in touch with a majority, not transferring and the channel's preferred
+   * member; a replica following a live leader, with no election and no turn to stand pending.
+   */
+  settled(role: QuorumRole, nowMs: number): boolean {
+    const s = this.#s;
+    if (s.election !== null || s.standAtMs !== null || s.transfer !== null) return false;
+    if (role === 'replica') return s.leader !== null && isLeaderLive(s, role, nowMs);
+    if (role !== 'leader' || s.members[0] !== s.selfId) return false;
+    let inTouch = 1;
+    for (const peer of s.peers) {
+      const contact = s.contactMs.get(peer);
+      if (contact !== undefined && nowMs - contact < s.silenceMs) inTouch++;
+    }
+    return inTouch >= quorumSize(s.members.length);
   }
 
   // ─── fetch (leader side) ─────────────────────────────────────────────────────────────────
