@@ -217,7 +217,8 @@ describe('e2e: three node processes', () => {
   }, async () => {
     const killed = [...nodes.values()].find((n) => !n.alive)!;
     const survivors = alive();
-    const leader = await agreedLeader(survivors);
+    // The survivors agree on a leader before the restart.
+    await agreedLeader(survivors);
     const restarted = await NodeProcess.start({
       ...configFor(killed.name, killed.port),
       peers: survivors.map(addressOf),
