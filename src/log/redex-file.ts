@@ -176,10 +176,9 @@ export class RedexFile {
   ): Promise<RedexEvent[]> {
     try {
       this.#checkOpen();
+      // readPage clamps to the source's own range.
       const source = this.#disk?.written ?? this.#view;
-      const stop = Math.min(end, source.nextSeq);
-      if (stop <= start) return Promise.resolve([]);
-      return Promise.resolve(readPage(source, start, stop, maxBytes, perEventOverhead));
+      return Promise.resolve(readPage(source, start, end, maxBytes, perEventOverhead));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -496,7 +496,7 @@ export class DiskLog {
     const shipEarly =
       always && this.#onWritten !== null && accepted.some((item) => item.shipEarly === true);
     // A group fsynced in line resolves after the published groups before it are durable.
-    if (!shipEarly) await this.#published.drain();
+    if (!shipEarly && this.#published.waiting) await this.#published.drain();
     const { index, buffers } = sealGroup(accepted, events, this.#dataSize);
 
     const generation = this.#generation;
