@@ -66,6 +66,7 @@ import {
   removeSwitchLeftovers,
   writeNextGeneration,
 } from './store-files.js';
+import { ZeroedTail, type ZeroFillPlan, zeroBytes } from './zero-fill.js';
 
 // Moved to their own modules; still exported here for the code and tests that import them from here.
 export { COMPACT_DEAD_BYTES_MIN } from './compaction.js';
@@ -128,6 +129,8 @@ export class DiskLog {
   #unsyncedBytes = 0;
   #syncTimer: TimerHandle | null = null;
   #closing: Promise<void> | null = null;
+  /** Zeros written past the data under `fsync: always` (zero-fill.ts). */
+  #zeroedTail = new ZeroedTail(FILE_HEADER_BYTES);
   #quorumState: DiskQuorumState | null = null;
   /** Told when a group with `shipEarly` appends is written, before its fsync. */
   #onWritten: (() => void) | null = null;
@@ -222,6 +225,7 @@ export class DiskLog {
     this.repairs.push(...result.repairs);
     this.#dataSize = result.dataSize;
     this.#indexSize = result.indexSize;
+    this.#zeroedTail = new ZeroedTail(result.dataSize);
     // Leftovers of an interrupted generation switch. Only names this code writes are touched.
     await removeSwitchLeftovers(fs, dir, names, manifest, this.repairs);
     const storedNext = this.#generation.baseSeq + this.#rows.count;
@@ -431,7 +435,10 @@ export class DiskLog {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
-        await this.#enqueueAfterSyncs(() => this.#syncNow('all'));
+        await this.#enqueueAfterSyncs(async () => {
+          await this.#cutZeros();
+          await this.#syncNow('all');
+        });
       } finally {
         this.#syncTimer?.cancel();
         this.#syncTimer = null;
@@ -452,9 +459,21 @@ export class DiskLog {
       throw new Error('DiskLog invariant broken: index size');
     }
     this.#published.assertInvariants(this.#rows.nextSeq, this.#readOnly !== null);
+    this.#zeroedTail.assertInvariants(this.#dataSize);
     if (this.#cache.nextSeq !== this.#rows.nextSeq || this.#cache.firstSeq < this.#rows.firstSeq)
       throw new Error('DiskLog invariant broken: cache');
     this.#cache.assertInvariants();
+  }
+
+  /** At close: a file at rest holds its records only (zeros a crash brings back are cut at open). */
+  async #cutZeros(): Promise<void> {
+    if (this.#zeroedTail.fileEnd === this.#dataSize || this.#readOnly !== null) return;
+    try {
+      await this.#generation.data.truncate(this.#dataSize);
+      this.#zeroedTail.cut(this.#dataSize);
+    } catch {
+      // Zeros left past the data are harmless: recovery cuts them at the next open.
+    }
   }
 
   /** `#enqueue`, once the fsyncs of published groups in flight have ended. */
@@ -500,14 +519,19 @@ export class DiskLog {
     const { index, buffers } = sealGroup(accepted, events, this.#dataSize);
 
     const generation = this.#generation;
+    const dataEnd = this.#dataSize + dataBytes;
+    const zeroFill = always ? this.#zeroedTail.plan(dataEnd) : null;
     let stage = 'write';
     try {
       // Both writes at once (recovery drops index entries whose data never arrived), and both
-      // settled before any rollback, so no write can land after the truncate.
+      // settled before any rollback, so no write can land after the truncate. Zeros ahead of the
+      // data (zero-fill.ts) go beside them; failing to write those fails no append.
       await settleAll([
         generation.data.writev(buffers, this.#dataSize),
         generation.index.write(index, this.#indexSize),
+        ...(zeroFill === null ? [] : [this.#writeZeros(generation, zeroFill, dataEnd)]),
       ]);
+      this.#zeroedTail.wrote(dataEnd, zeroFill);
       this.#indexLagBytes += dataBytes;
       if (always && !shipEarly) {
         stage = 'fsync';
@@ -533,6 +557,14 @@ export class DiskLog {
     this.#options.onChange();
     for (const item of accepted) item.resolve(item.firstSeq);
     if (!always) await this.#afterUnsyncedWrite(events, dataBytes);
+  }
+
+  async #writeZeros(generation: Generation, plan: ZeroFillPlan, dataEnd: number): Promise<void> {
+    try {
+      await generation.data.write(zeroBytes(plan.bytes), plan.from);
+    } catch {
+      this.#zeroedTail.disable(dataEnd, plan);
+    }
   }
 
   /** The data fsync of a group (and the index's, when it lags far enough). */
@@ -622,6 +654,7 @@ export class DiskLog {
     const channel = JSON.stringify(this.#options.channel);
     try {
       await generation.data.truncate(this.#dataSize);
+      this.#zeroedTail.cut(this.#dataSize);
       await generation.index.truncate(this.#indexSize);
     } catch (truncateError) {
       this.#readOnly = new IoError(
@@ -818,6 +851,7 @@ export class DiskLog {
       // Either order recovers to a prefix; data first makes an interrupted cut land on `seq`
       // more often (recovery drops index entries that point past the data).
       await generation.data.truncate(dataEnd);
+      this.#zeroedTail.cut(dataEnd);
       await generation.index.truncate(indexEnd);
       await settleAll([
         generation.data.sync(),
@@ -880,6 +914,7 @@ export class DiskLog {
     this.#indexLagBytes = 0;
     this.#storePending = false;
     apply();
+    this.#zeroedTail = new ZeroedTail(this.#dataSize);
     try {
       await fs.syncDir(dir);
     } catch (error) {

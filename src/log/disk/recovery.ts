@@ -2,7 +2,8 @@
 // index entries are accepted while their checksums pass and their offsets chain; the last indexed
 // records are re-verified against the data (a crash may have written an index entry whose data
 // never reached the disk); records in the data past the index are re-indexed; whatever follows
-// the last good record in either file is a torn tail and is cut off.
+// the last good record in either file is a torn tail and is cut off (zeros written ahead of the
+// appends, see zero-fill.ts, are cut too, without counting as a repair).
 
 import {
   FILE_HEADER_BYTES,
@@ -156,7 +157,9 @@ export async function recoverGeneration(
   // 4. Cut torn tails and bring the index in line with the rows.
   const goodIndexSize = FILE_HEADER_BYTES + rows.count * INDEX_ENTRY_BYTES;
   if (dataSize > dataEnd) {
-    repairs.push(`cut ${dataSize - dataEnd} bytes of torn tail from ${generation.dataPath}`);
+    // Zeros past the records were written ahead of appends (zero-fill.ts): cut, but not a repair.
+    if (!(await holdsZerosOnly(generation, dataEnd, dataSize)))
+      repairs.push(`cut ${dataSize - dataEnd} bytes of torn tail from ${generation.dataPath}`);
     await generation.data.truncate(dataEnd);
   }
   const keptIndexed = Math.min(indexedCount, rows.count);
@@ -175,6 +178,21 @@ export async function recoverGeneration(
     await generation.index.sync();
   }
   return { dataSize: dataEnd, indexSize: goodIndexSize, repairs };
+}
+
+/** True when the data file holds only zero bytes from `from` to `end`. */
+async function holdsZerosOnly(generation: Generation, from: number, end: number): Promise<boolean> {
+  const buffer = new Uint8Array(Math.min(SCAN_READ_BYTES, end - from));
+  for (let position = from; position < end; ) {
+    const read = await generation.data.read(
+      buffer.subarray(0, Math.min(buffer.byteLength, end - position)),
+      position,
+    );
+    if (read === 0) return false;
+    for (let i = 0; i < read; i++) if (buffer[i] !== 0) return false;
+    position += read;
+  }
+  return true;
 }
 
 async function writeRebuiltEntries(
