@@ -171,6 +171,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       quorum: this.quorum,
       parked: new Map(),
       awaitingRequest: new Set(),
+      commitTold: new Map(),
       beats: options.beats === undefined ? null : createBeatState(options.beats),
     };
     this.#unsubscribeRole = this.coordinator.onRoleChange((event) => {
@@ -381,6 +382,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.#unsubscribeRole();
     this.#state.parked.clear();
     this.#state.awaitingRequest.clear();
+    this.#state.commitTold.clear();
     const closed = new ClosedError(`the replication of ${JSON.stringify(this.channelName)}`);
     this.progress.close(closed);
     // Acknowledgements still waiting never come from this runtime: their outcome is unknown.

@@ -117,14 +117,45 @@ export function afterRespond(
   respond: RespondEffect,
   sent: boolean,
 ): readonly StepEffect[] {
-  if (!sent) state.budget.refund(respond.costBytes);
-  else if (respond.response.events.length > 0) state.awaitingRequest.add(respond.to);
+  if (!sent) {
+    state.budget.refund(respond.costBytes);
+    return NO_EFFECTS;
+  }
+  if (respond.response.events.length > 0) state.awaitingRequest.add(respond.to);
+  const quorum = respond.response.quorum;
+  if (quorum !== undefined) recordCommitTold(state, respond.to, quorum.epoch, quorum.commitSeq);
   return NO_EFFECTS;
+}
+
+function recordCommitTold(
+  state: ChannelState,
+  peer: NodeId,
+  epoch: number,
+  commitSeq: number,
+): void {
+  const told = state.commitTold.get(peer);
+  if (told === undefined) state.commitTold.set(peer, { epoch, commitSeq });
+  else {
+    told.epoch = epoch;
+    told.commitSeq = commitSeq;
+  }
+}
+
+/** Whether `peer` was last sent this node's current epoch and commit. */
+function knowsCommit(state: ChannelState, peer: NodeId): boolean {
+  const told = state.commitTold.get(peer);
+  return (
+    told !== undefined &&
+    told.epoch === state.quorum.epoch &&
+    told.commitSeq === state.quorum.commitSeq
+  );
 }
 
 /**
  * Leader: the append announcement. A replica with a held request gets the new events as its
- * answer; one whose next request is on its way gets nothing; every other peer one heartbeat.
+ * answer; one whose next request is on its way gets nothing, and so does one whose request waits
+ * at the tail and that was already sent the current commit (the announcement after the leader's
+ * own fsync, when it moved no commit); every other peer one heartbeat.
  */
 export function announceAppends(state: ChannelState, view: StepView): readonly StepEffect[] {
   if (view.role !== Role.Leader) return NO_EFFECTS;
@@ -139,10 +170,15 @@ export function announceAppends(state: ChannelState, view: StepView): readonly S
       state.parked.delete(peer);
       state.stats.parkedAnswered++;
       effects.push({ kind: 'serve', to: peer, request: parked.request });
-    } else if (state.awaitingRequest.has(peer)) {
+    } else if (
+      state.awaitingRequest.has(peer) ||
+      (parked !== undefined && knowsCommit(state, peer))
+    ) {
       state.stats.announcementsSkipped++;
     } else {
       effects.push(send(peer, heartbeat));
+      const q = heartbeat.quorum;
+      if (q !== undefined) recordCommitTold(state, peer, q.epoch, q.commitSeq);
     }
   }
   return effects;

@@ -77,8 +77,19 @@ export interface ChannelState {
    * replica whose request went missing hears of new appends within a heartbeat period.
    */
   readonly awaitingRequest: Set<NodeId>;
+  /**
+   * Leader: the epoch and commit each replica was last sent (in a response or a heartbeat), so an
+   * announcement to a replica whose request waits at the tail is left out when it would tell it
+   * nothing new. Keys ⊆ peers.
+   */
+  readonly commitTold: Map<NodeId, CommitTold>;
   /** Node beats (beat-liveness.ts): null when the node neither sends nor reads them. */
   readonly beats: BeatState | null;
+}
+
+export interface CommitTold {
+  epoch: number;
+  commitSeq: number;
 }
 
 /** The end of what the leader may ship (see `StepView.writtenTailSeq`). */

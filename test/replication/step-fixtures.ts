@@ -53,6 +53,7 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
     stats: emptyStats(),
     parked: new Map(),
     awaitingRequest: new Set(),
+    commitTold: new Map(),
     quorum: new ChannelQuorum({
       selfId: SELF,
       replicaSet,

@@ -198,6 +198,39 @@ describe('step: the append announcement', () => {
     assert.equal(first?.message.kind === 'heartbeat' && first.message.tailSeq, 12);
   });
 
+  it('a replica whose request waits at the tail and knows the commit gets no heartbeat', () => {
+    const s = state();
+    onInbound(s, inbound(PEER, syncRequest(12)), view(Role.Leader, 12));
+    assert.equal(s.parked.has(PEER), true, 'held at the tail');
+    assert.deepEqual(sends(announceAppends(s, view(Role.Leader, 12))), [
+      [PEER, 'heartbeat', Role.Leader],
+      [OTHER, 'heartbeat', Role.Leader],
+    ]);
+    // The announcement after the leader's own fsync, with no new commit: PEER heard it all.
+    const skipped = s.stats.announcementsSkipped;
+    assert.deepEqual(sends(announceAppends(s, view(Role.Leader, 12))), [
+      [OTHER, 'heartbeat', Role.Leader],
+    ]);
+    assert.equal(s.stats.announcementsSkipped, skipped + 1);
+    // A response that carried an older commit: the next announcement tells PEER again.
+    const q = s.quorum;
+    const empty = syncResponse(12, 0);
+    afterRespond(
+      s,
+      {
+        kind: 'respond',
+        to: PEER,
+        response: { ...empty, quorum: { epoch: q.epoch, commitSeq: q.commitSeq - 1, runs: [] } },
+        costBytes: 0,
+      },
+      true,
+    );
+    assert.deepEqual(sends(announceAppends(s, view(Role.Leader, 12))), [
+      [PEER, 'heartbeat', Role.Leader],
+      [OTHER, 'heartbeat', Role.Leader],
+    ]);
+  });
+
   it('nothing when this node no longer leads', () => {
     assert.deepEqual(announceAppends(state(), view(Role.Replica, 12)), []);
   });
