@@ -15,6 +15,7 @@
 
 import type { TLSSocket } from 'node:tls';
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { releaseFrameBuffer } from '../wire/headroom.js';
 import type { NodeId } from '../wire/types.js';
 import { classifyFrame, encodeControl, MeshControl } from './control.js';
 import { MeshError, MeshErrorReason } from './errors.js';
@@ -71,6 +72,8 @@ export class Connection {
   // One socket write at a time (see #flush); `retire` ends the socket once the queue is written.
   #writing = false;
   #endWhenFlushed = false;
+  // The body framed in place that the write in progress carries (released once written), or null.
+  #writingBody: Uint8Array | null = null;
   // At most one ping outstanding; a token that matches no ping is an unexpected pong.
   #pingToken: bigint | null = null;
   #pingSentNs = 0n;
@@ -263,6 +266,7 @@ export class Connection {
     const segments = packFrames(batch);
     this.#owner.stats.writeBatches++;
     this.#writing = true;
+    this.#writingBody = canFrameInPlace(batch[0]!) ? batch[0]! : null;
     const last = segments.length - 1;
     if (last > 0) this.socket.cork();
     for (let i = 0; i < last; i++) this.socket.write(segments[i]!);
@@ -272,8 +276,13 @@ export class Connection {
 
   readonly #afterWrite = (error?: Error | null): void => {
     this.#writing = false;
+    const body = this.#writingBody;
+    this.#writingBody = null;
     // A failed write destroys the socket; 'close' accounts for what is still queued.
-    if (error == null) this.#flush();
+    if (error != null) return;
+    // Written: TLS holds its own encrypted copy, so the encoder may reuse the memory.
+    if (body !== null) releaseFrameBuffer(body);
+    this.#flush();
   };
 
   #onData(chunk: Buffer): void {
