@@ -280,7 +280,7 @@ export class Connection {
     this.#writingBody = null;
     // A failed write destroys the socket; 'close' accounts for what is still queued.
     if (error != null) return;
-    // Written: TLS holds its own encrypted copy, so the encoder may reuse the memory.
+    // Written: the socket is done with the buffer, so the next response may be encoded into it.
     if (body !== null) releaseFrameBuffer(body);
     this.#flush();
   };
