@@ -50,6 +50,14 @@ export class ColumnDeque<C extends Columns> {
     return this.#tail++;
   }
 
+  /** Reserves `count` rows at the tail and returns the slot of the first (rows fill in bulk). */
+  pushSlots(count: number): number {
+    while (this.#capacity - this.#tail < count) this.#makeRoom();
+    const first = this.#tail;
+    this.#tail += count;
+    return first;
+  }
+
   /** Forgets the `count` oldest rows. */
   dropFront(count: number): void {
     this.#head = Math.min(this.#tail, this.#head + count);

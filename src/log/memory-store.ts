@@ -120,7 +120,15 @@ export class MemoryStore {
       payloadBytes >= bytes.buffer.byteLength * ADOPT_DENSITY
     ) {
       this.adoptArena(bytes);
-      for (let i = 0; i < count; i++) this.pushAdopted(offsets[i]!, lengths[i]!, timestampNs);
+      // Rows in bulk, column by column: the run's offsets and lengths are the rows' already.
+      const first = this.#rows.pushSlots(count);
+      const rows = this.#rows.columns;
+      const end = first + count;
+      rows.arena.fill(this.#arenaBase + this.#arenas.length - 1, first, end);
+      rows.offset.set(offsets.subarray(0, count), first);
+      rows.length.set(lengths.subarray(0, count), first);
+      rows.timestamp.fill(timestampNs, first, end);
+      this.#payloadBytes += payloadBytes;
     } else {
       for (let i = 0; i < count; i++) this.pushFrom(bytes, offsets[i]!, lengths[i]!, timestampNs);
     }

@@ -15,10 +15,11 @@
 
 import type { TLSSocket } from 'node:tls';
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { releaseFrameBuffer } from '../wire/headroom.js';
 import type { NodeId } from '../wire/types.js';
 import { classifyFrame, encodeControl, MeshControl } from './control.js';
 import { MeshError, MeshErrorReason } from './errors.js';
-import { FRAME_HEADER_BYTES, FrameDecoder, packFrames } from './framing.js';
+import { canFrameInPlace, FRAME_HEADER_BYTES, FrameDecoder, packFrames } from './framing.js';
 import { DropReason, type PeerStats, type TransportStats } from './types.js';
 
 export type ConnectionDirection = 'dialed' | 'accepted';
@@ -68,6 +69,11 @@ export class Connection {
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #flushScheduled = false;
+  // One socket write at a time (see #flush); `retire` ends the socket once the queue is written.
+  #writing = false;
+  #endWhenFlushed = false;
+  // The body framed in place that the write in progress carries (released once written), or null.
+  #writingBody: Uint8Array | null = null;
   // At most one ping outstanding; a token that matches no ping is an unexpected pong.
   #pingToken: bigint | null = null;
   #pingSentNs = 0n;
@@ -167,8 +173,8 @@ export class Connection {
     this.#state = 'retiring';
     this.closeReason ??= reason;
     this.#stopTicker();
+    this.#endWhenFlushed = true;
     this.#flush();
-    this.socket.end();
     this.#deadline?.cancel();
     this.#deadline = this.#owner.clock.setTimer(this.#limits.closeTimeoutMs, () =>
       this.destroy(`${reason} (close timeout)`),
@@ -232,17 +238,52 @@ export class Connection {
     this.#ticker = null;
   }
 
+  /**
+   * Hands queued frames to the socket, one write at a time: the next write waits for the
+   * previous one's callback, so the socket never holds several writes of ours, which it would
+   * pass to TLS as one vector that TLS copies into a fresh buffer. A large body with headroom
+   * for its prefix (framing.ts `canFrameInPlace`) goes alone as one buffer, encrypted in place;
+   * the frames before or after it go together in the next write.
+   */
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#queue.length === 0 || this.socket.destroyed) return;
-    const segments = packFrames(this.#queue);
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    if (this.#writing || this.socket.destroyed) return;
+    const queue = this.#queue;
+    if (queue.length === 0) {
+      if (this.#endWhenFlushed) {
+        this.#endWhenFlushed = false;
+        this.socket.end();
+      }
+      return;
+    }
+    let count = 1;
+    if (!canFrameInPlace(queue[0]!)) {
+      while (count < queue.length && !canFrameInPlace(queue[count]!)) count++;
+    }
+    const batch = count === queue.length ? queue : queue.slice(0, count);
+    this.#queue = count === queue.length ? [] : queue.slice(count);
+    for (const body of batch) this.#queuedBytes -= FRAME_HEADER_BYTES + body.length;
+    const segments = packFrames(batch);
     this.#owner.stats.writeBatches++;
-    this.socket.cork();
-    for (const segment of segments) this.socket.write(segment);
-    this.socket.uncork();
+    this.#writing = true;
+    this.#writingBody = canFrameInPlace(batch[0]!) ? batch[0]! : null;
+    const last = segments.length - 1;
+    if (last > 0) this.socket.cork();
+    for (let i = 0; i < last; i++) this.socket.write(segments[i]!);
+    this.socket.write(segments[last]!, this.#afterWrite);
+    if (last > 0) this.socket.uncork();
   }
+
+  readonly #afterWrite = (error?: Error | null): void => {
+    this.#writing = false;
+    const body = this.#writingBody;
+    this.#writingBody = null;
+    // A failed write destroys the socket; 'close' accounts for what is still queued.
+    if (error != null) return;
+    // Written: the socket is done with the buffer, so the next response may be encoded into it.
+    if (body !== null) releaseFrameBuffer(body);
+    this.#flush();
+  };
 
   #onData(chunk: Buffer): void {
     if (this.#state === 'closed') return;

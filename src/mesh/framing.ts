@@ -8,7 +8,9 @@
 // from a length prefix, so a peer announcing 64 MiB and sending 4 bytes costs 4 bytes; a prefix
 // above the limit poisons the decoder (`failure`), and the connection is destroyed.
 
-/** Length prefix: u32 little-endian, counting the body only. */
+import { hasFrameHeadroom } from '../wire/headroom.js';
+
+/** Length prefix: u32 little-endian, counting the body only (= the wire's FRAME_HEADROOM_BYTES). */
 export const FRAME_HEADER_BYTES = 4;
 /** Largest SyncResponse chunk the leader builds (docs/DESIGN.md#catch-up: 64 MiB). */
 export const SYNC_CHUNK_BYTES_MAX = 64 * 1024 * 1024;
@@ -168,31 +170,63 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
 }
 
 /**
- * Packs bodies into buffers for one corked socket write: all prefixes and small bodies are
- * copied, in order, into one allocation; bodies above `FRAME_COPY_BYTES_MAX` are passed through
- * by reference between the copied segments. Concatenating the result gives exactly the framed
- * stream of the bodies.
+ * True when `body` goes out as one buffer with its prefix (`framedInPlace`): a body above
+ * `FRAME_COPY_BYTES_MAX` encoded with room for the prefix in front (src/wire/headroom.ts).
+ */
+export function canFrameInPlace(body: Uint8Array): boolean {
+  return body.length > FRAME_COPY_BYTES_MAX && hasFrameHeadroom(body);
+}
+
+/**
+ * Prefix and body as one view of the body's buffer: the prefix is written into the headroom.
+ * Only for a body that `canFrameInPlace`.
+ */
+export function framedInPlace(body: Uint8Array): Uint8Array {
+  const framed = new Uint8Array(
+    body.buffer,
+    body.byteOffset - FRAME_HEADER_BYTES,
+    FRAME_HEADER_BYTES + body.length,
+  );
+  new DataView(framed.buffer, framed.byteOffset, FRAME_HEADER_BYTES).setUint32(
+    0,
+    body.length,
+    true,
+  );
+  return framed;
+}
+
+/**
+ * Packs bodies into buffers for one socket write: all prefixes and small bodies are copied, in
+ * order, into one allocation; bodies above `FRAME_COPY_BYTES_MAX` are passed through by
+ * reference between the copied segments (with their prefix, when they have headroom for it:
+ * `framedInPlace`). Concatenating the result gives exactly the framed stream of the bodies.
  */
 export function packFrames(bodies: readonly Uint8Array[]): Uint8Array[] {
   let copyBytes = 0;
   for (const body of bodies) {
-    copyBytes += FRAME_HEADER_BYTES + (body.length <= FRAME_COPY_BYTES_MAX ? body.length : 0);
+    if (body.length <= FRAME_COPY_BYTES_MAX) copyBytes += FRAME_HEADER_BYTES + body.length;
+    else if (!canFrameInPlace(body)) copyBytes += FRAME_HEADER_BYTES;
   }
   const buffer = Buffer.allocUnsafe(copyBytes);
   const out: Uint8Array[] = [];
   let position = 0;
   let segmentStart = 0;
   for (const body of bodies) {
-    buffer.writeUInt32LE(body.length, position);
-    position += FRAME_HEADER_BYTES;
     if (body.length <= FRAME_COPY_BYTES_MAX) {
+      buffer.writeUInt32LE(body.length, position);
+      position += FRAME_HEADER_BYTES;
       buffer.set(body, position);
       position += body.length;
-    } else {
-      out.push(buffer.subarray(segmentStart, position));
-      out.push(body);
-      segmentStart = position;
+      continue;
     }
+    const inPlace = canFrameInPlace(body);
+    if (!inPlace) {
+      buffer.writeUInt32LE(body.length, position);
+      position += FRAME_HEADER_BYTES;
+    }
+    if (position > segmentStart) out.push(buffer.subarray(segmentStart, position));
+    out.push(inPlace ? framedInPlace(body) : body);
+    segmentStart = position;
   }
   if (position > segmentStart) out.push(buffer.subarray(segmentStart, position));
   return out;

@@ -168,8 +168,9 @@ export interface Transport {
   /**
    * Queues one RedEX frame (it must start with the 0x0E00 header) for `to`. Returns false when it
    * was dropped (no connection, backpressure, closed), counted under the reason. The transport
-   * owns `frame` from here on: do not modify it afterwards. Throws `BAD_FRAME` for a frame that is
-   * not a RedEX message or is larger than the frame limit.
+   * owns a queued `frame` from here on: do not modify it afterwards, and do not keep or resend
+   * one encoded with headroom (src/wire/headroom.ts), whose memory is reused once written. Throws
+   * `BAD_FRAME` for a frame that is not a RedEX message or is larger than the frame limit.
    */
   send(to: NodeId, frame: Uint8Array): boolean;
   /** Registers a handler for inbound replication frames; returns its unsubscribe function. */

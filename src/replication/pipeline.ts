@@ -28,7 +28,7 @@ export const CATCHUP_PIPELINE_DEPTH = 4;
  * replica this far behind gains from fewer, larger frames; four in flight stay far below the
  * transport's frame limit and the priority lane's capacity.
  */
-export const CATCHUP_CHUNK_BYTES = 1024 * 1024;
+export const CATCHUP_CHUNK_BYTES = 2 * 1024 * 1024;
 /**
  * Heartbeat periods without a request sent before a run with answers due counts as stalled and
  * the tick (or a leader heartbeat) starts a new one from the tail.

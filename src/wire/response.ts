@@ -9,6 +9,7 @@
 
 import { WireEncodeError, WireError } from './errors.js';
 import { responseFromRun } from './event-run.js';
+import { allocateWithHeadroom } from './headroom.js';
 import {
   EPOCH_RUN_BYTES,
   EPOCH_RUNS_MAX,
@@ -109,10 +110,11 @@ export function encodeResponse(message: SyncResponse): Uint8Array {
     checkQuorum(quorum);
     total += quorumBytes(quorum);
   }
-  // Every byte below is written, so skip zero-filling; the buffer is not pooled (offset 0, own
-  // ArrayBuffer), so no other allocation's bytes can leak through `.buffer`.
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(total).buffer, 0, total);
-  const view = new DataView(out.buffer, 0, total);
+  // Every byte below is written, so skip zero-filling; the buffer is not pooled (its own
+  // ArrayBuffer), so no other allocation's bytes can leak through `.buffer`. The headroom in
+  // front lets the transport send the frame with its length prefix as one buffer (headroom.ts).
+  const out = allocateWithHeadroom(total);
+  const view = new DataView(out.buffer, out.byteOffset, total);
   writeHead(out, view, DispatchCode.SyncResponse, message.channelId);
   writeU64(view, Response.firstSeq, message.firstSeq);
   writeU64(view, Response.leaderFirstRetainedSeq, message.leaderFirstRetainedSeq);

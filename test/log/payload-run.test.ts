@@ -123,6 +123,54 @@ describe('applyReplicatedRun', () => {
     assert.deepEqual(store.payloadAt(304), payloads[294]);
   });
 
+  it('an adopted run stores the same rows as pushing its payloads one by one (property)', () => {
+    // Rows of an adopted run are filled column by column; mixed with single pushes and
+    // evictions (the head moves, so the columns slide or grow) they must match a plain model.
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('push' as const), size: fc.nat({ max: 40 }) }),
+      fc.record({ kind: fc.constant('run' as const), count: fc.integer({ min: 1, max: 700 }) }),
+      fc.record({ kind: fc.constant('evict' as const), count: fc.nat({ max: 400 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+        const store = new MemoryStore(3);
+        const model: Array<{ payload: Uint8Array; ts: bigint }> = [];
+        let first = 3;
+        let stamp = 0n;
+        for (const o of ops) {
+          stamp++;
+          if (o.kind === 'push') {
+            const payload = new Uint8Array(o.size).fill(Number(stamp) & 0xff);
+            store.push(payload, stamp);
+            model.push({ payload, ts: stamp });
+          } else if (o.kind === 'run') {
+            const size = Math.ceil(ADOPT_RUN_BYTES_MIN / o.count);
+            const payloads = Array.from({ length: o.count }, (_, i) =>
+              new Uint8Array(size).fill((i + Number(stamp)) & 0xff),
+            );
+            const run = payloadRunOf(payloads);
+            store.pushRun({ run, payloadBytes: checkPayloadRun(run) }, stamp);
+            assert.equal(store.payloadAt(store.nextSeq - 1).buffer, run.bytes.buffer, 'adopted');
+            for (const payload of payloads) model.push({ payload, ts: stamp });
+          } else {
+            const count = Math.min(o.count, store.count);
+            store.evictPrefix(count);
+            model.splice(0, count);
+            first += count;
+          }
+          store.assertInvariants();
+        }
+        assert.equal(store.firstSeq, first);
+        assert.equal(store.count, model.length);
+        model.forEach(({ payload, ts }, i) => {
+          assert.deepEqual(store.payloadAt(first + i), payload);
+          assert.equal(store.timestampAt(first + i), ts);
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('a small or sparse chunk is copied, so it pins no larger buffer', async () => {
     const store = new MemoryStore();
     const small = payloadRunOf([new Uint8Array([1, 2]), new Uint8Array([3])]);

@@ -17,6 +17,11 @@ import {
   packFrames,
   SYNC_CHUNK_BYTES_MAX,
 } from '../../src/mesh/index.js';
+import {
+  allocateWithHeadroom,
+  FRAME_HEADROOM_BYTES,
+  hasFrameHeadroom,
+} from '../../src/wire/headroom.js';
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -179,6 +184,37 @@ describe('FrameDecoder', () => {
     assert.deepEqual(frame, body);
   });
 
+  it('hands out frames that stay intact whatever is pushed after them (property)', () => {
+    // The consumer contract: a frame is the consumer's to keep (the catch-up apply path, the
+    // in-memory store adopting a chunk as an arena, the payload cache). Decoding later chunks
+    // must never change a frame returned earlier, and a reassembled frame owns all of its
+    // ArrayBuffer, so a store judging how much memory it pins (`.buffer.byteLength`) sees it.
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 3000 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 24 }),
+        (bodies, cuts) => {
+          const stream = concat(bodies.map(encodeFrame));
+          const decoder = new FrameDecoder();
+          const kept: Uint8Array[] = [];
+          for (const part of chunk(stream, cuts)) {
+            // Each chunk is fresh memory, as a socket's are; never written again once pushed.
+            decoder.push(part.slice());
+            kept.push(...drain(decoder));
+          }
+          assert.deepEqual(kept, bodies);
+          for (const frame of kept) {
+            const own = frame.byteOffset === 0 && frame.buffer.byteLength === frame.length;
+            const inChunk = frame.buffer.byteLength >= frame.byteOffset + frame.length;
+            assert.ok(own || inChunk);
+          }
+          assert.equal(decoder.bufferedBytes, 0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('leaves room for the largest SyncResponse chunk', () => {
     assert.ok(FRAME_BODY_BYTES_MAX > SYNC_CHUNK_BYTES_MAX + 63 + 12);
     assert.ok(FRAME_BODY_BYTES_MAX <= 0xffff_ffff);
@@ -218,6 +254,55 @@ describe('packFrames', () => {
     assert.equal(mixed.length, 3);
     assert.equal(mixed[1], big, 'the large body is not copied');
     assert.deepEqual(packFrames([]), []);
+  });
+
+  it('sends a large body with headroom as one buffer: its prefix written in front of it', () => {
+    assert.equal(FRAME_HEADROOM_BYTES, 4, 'the headroom fits the length prefix');
+    const big = allocateWithHeadroom(2 * FRAME_COPY_BYTES_MAX).fill(5);
+    assert.ok(hasFrameHeadroom(big));
+    const small = new Uint8Array([1, 2]);
+    const packed = packFrames([small, big, small]);
+    assert.equal(packed.length, 3);
+    assert.equal(packed[1]!.buffer, big.buffer, 'not copied');
+    assert.equal(packed[1]!.byteOffset, 0);
+    assert.deepEqual(packed[1], encodeFrame(big));
+    assert.deepEqual(concat(packed), concat([small, big, small].map(encodeFrame)));
+    assert.equal(packFrames([big]).length, 1, 'alone: one write, one buffer');
+    // A part of such a body has no headroom of its own: prefix copied, body by reference.
+    const part = big.subarray(0, FRAME_COPY_BYTES_MAX + 1);
+    assert.equal(hasFrameHeadroom(part), false);
+    assert.equal(packFrames([part]).length, 2);
+    assert.deepEqual(concat(packFrames([part])), encodeFrame(part));
+    assert.equal(hasFrameHeadroom(new Uint8Array(FRAME_COPY_BYTES_MAX + 1)), false);
+  });
+
+  it('frames bodies with and without headroom alike (property)', () => {
+    const body = (n: number, headroom: boolean) => {
+      const out = headroom ? allocateWithHeadroom(n) : new Uint8Array(n);
+      return out.fill(n & 0xff);
+    };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.oneof(
+              fc.nat({ max: 64 }),
+              fc.integer({ min: FRAME_COPY_BYTES_MAX - 2, max: FRAME_COPY_BYTES_MAX + 40 }),
+            ),
+            fc.boolean(),
+          ),
+          { maxLength: 10 },
+        ),
+        (specs) => {
+          const bodies = specs.map(([n, headroom]) => body(n, headroom));
+          const expected = concat(bodies.map(encodeFrame));
+          assert.deepEqual(concat(packFrames(bodies)), expected);
+          // Packing again (a body resent) writes the same prefix into the same headroom.
+          assert.deepEqual(concat(packFrames(bodies)), expected);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 

@@ -15,6 +15,11 @@ import {
   type Transport,
 } from '../../src/mesh/index.js';
 import {
+  allocateWithHeadroom,
+  hasFrameHeadroom,
+  pooledFrameBuffers,
+} from '../../src/wire/headroom.js';
+import {
   collectFrames,
   makeCluster,
   nextPeerEvent,
@@ -179,6 +184,42 @@ describe('MeshTransport: two nodes', () => {
     // Pings may add a batch of their own; 500 frames alone would be 500 writes unbatched.
     const batches = b.stats().writeBatches - before;
     assert.ok(batches >= 1 && batches <= 3, `500 frames in ${batches} writes`);
+  });
+
+  it('writes large bodies with headroom alone and in order, then releases their memory', async () => {
+    const [a, b] = [track(transportFor(nodes[0]!)), track(transportFor(nodes[1]!))];
+    const inA = collectFrames(a);
+    b.addPeer(await a.listen());
+    await waitFor(() => b.isConnected(a.localId), 'connection');
+    while (pooledFrameBuffers() > 0) allocateWithHeadroom(1);
+    // Small frames around large ones, all in one turn: the large ones go in writes of their
+    // own (one write at a time), and nothing may be reordered.
+    const large = (i: number) => {
+      const body = allocateWithHeadroom(300_000 + i);
+      body.fill(i + 1);
+      body.set(redexFrame(`big${i}`).subarray(0, 6));
+      return body;
+    };
+    const sent: Uint8Array[] = [];
+    const before = b.stats().writeBatches;
+    for (let i = 0; i < 3; i++) {
+      sent.push(redexFrame(`s${i}`), large(i), redexFrame(`t${i}`));
+    }
+    const copies = sent.map((body) => body.slice());
+    for (const body of sent) assert.ok(b.send(a.localId, body));
+    await waitFor(() => inA.length === sent.length, `${sent.length} frames`);
+    assert.deepEqual(
+      inA.map((f) => Buffer.from(f.frame)),
+      copies.map((c) => Buffer.from(c)),
+    );
+    // s0 · big0 · t0+s1 · big1 · t1+s2 · big2 · t2: seven writes (pings may add some).
+    const batches = b.stats().writeBatches - before;
+    assert.ok(batches >= 7 && batches <= 9, `${batches} writes`);
+    await waitFor(() => pooledFrameBuffers() === 3, 'the three large buffers released');
+    assert.ok(
+      sent.every((body) => !hasFrameHeadroom(body)),
+      'released bodies are not reused',
+    );
   });
 
   it('drops with backpressure past the pending write limit, counted per peer', async () => {

@@ -187,7 +187,7 @@ describe('epoch groups: sizes and round trips', () => {
     assert.equal(view.getBigUint64(RequestLayout.epoch, true), 7n);
     assert.equal(view.getBigUint64(RequestLayout.lastFetchedEpoch, true), 5n);
     const bytes = encodeMessage(response);
-    const responseView = new DataView(bytes.buffer);
+    const responseView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     assert.equal(responseView.getBigUint64(RESPONSE_GROUP_AT, true), 7n);
     assert.equal(
       responseView.getUint16(RESPONSE_GROUP_AT + ResponseQuorumLayout.runCount, true),
