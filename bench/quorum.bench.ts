@@ -117,6 +117,8 @@ async function withCluster<T>(
   }
 }
 
+/** Pause before looking the leader up again after a lost round. */
+const RETRY_PAUSE_MS = 100;
 /** Rounds that ended with a leader change (an election on a stalled machine) and were run again. */
 const MAX_LOST_ROUNDS = 10;
 
@@ -146,6 +148,10 @@ async function rounds<T>(
       } catch (error) {
         if (++lost > MAX_LOST_ROUNDS) throw error;
         console.log(`round lost (${error instanceof Error ? error.message : error}); again`);
+        // A leader that admitted a newer epoch (a transfer back to the preferred member) still
+        // reports its role until its vote is durable: give the change a moment, or every retry
+        // lands on it within milliseconds.
+        await sleep(RETRY_PAUSE_MS);
         leader = await cluster.waitForLeader();
       }
     }
