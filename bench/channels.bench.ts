@@ -169,11 +169,19 @@ async function run(count: number): Promise<Row> {
     const settleStart = performance.now();
     const settleLimitMs = 60_000 + count * 10;
     let leadersPerNode: number[] = [];
+    let lastProgress = settleStart;
     for (;;) {
       const roles = await Promise.all(children.map((c) => c.ask({ op: 'roles' })));
       leadersPerNode = roles.map((r) => Number(r.leader));
       const leaders = leadersPerNode.reduce((sum, n) => sum + n, 0);
       if (leaders === count && roles.every((r) => Number(r.agreed) === count)) break;
+      // A long election shows where it is (stderr, every 5 s).
+      if (performance.now() - lastProgress > 5_000) {
+        lastProgress = performance.now();
+        const s = ((lastProgress - settleStart) / 1000).toFixed(0);
+        const tally = roles.map((r) => `${r.leader}L/${r.replica}R/${r.candidate}C/${r.agreed}A`);
+        process.stderr.write(`settling ${s} s: ${tally.join('  ')}\n`);
+      }
       if (performance.now() - settleStart > settleLimitMs) {
         throw new Error(`not settled after ${settleLimitMs} ms: ${JSON.stringify(roles)}`);
       }

@@ -6,7 +6,7 @@
 // its preferred member, skips the pre-vote and is not one).
 
 import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-node.js';
-import { openMany } from '../../src/log/open-many.js';
+import { mapBounded } from '../../src/log/open-many.js';
 import { Role } from '../../src/wire/types.js';
 
 export type ChannelsCommand =
@@ -36,6 +36,7 @@ type Request = ChannelsCommand & { readonly id: number };
 
 let node: StartedMeshNode | null = null;
 let persistent = false;
+let nodeName = '';
 const names: string[] = [];
 const counters = { candidate: 0, leader: 0, lost: 0 };
 
@@ -56,17 +57,22 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
   const self = started();
   const wanted = Array.from({ length: count }, (_, i) => channelName(i));
   const t0 = performance.now();
-  const files = await openMany(
-    self.redex,
-    wanted.map((name) => ({
-      name,
-      config: {
-        replication: { factor: 3, heartbeatMs },
-        ...(persistent ? { persistent: true, fsync: 'never' as const } : {}),
-      },
-    })),
-    { concurrency },
-  );
+  let opened = 0;
+  // A long open shows where it is (stderr, every 2 s).
+  const progress = setInterval(() => {
+    const s = ((performance.now() - t0) / 1000).toFixed(1);
+    process.stderr.write(`[${nodeName}] open ${opened}/${count} after ${s} s\n`);
+  }, 2_000);
+  const config = {
+    replication: { factor: 3, heartbeatMs },
+    ...(persistent ? { persistent: true, fsync: 'never' as const } : {}),
+  };
+  // openMany's bounded concurrency, counting the opens for the progress line.
+  const files = await mapBounded(wanted, concurrency, async (name) => {
+    const file = await self.redex.openFile(name, config);
+    opened++;
+    return file;
+  }).finally(() => clearInterval(progress));
   const openMs = performance.now() - t0;
   for (const file of files) {
     names.push(file.name);
@@ -98,6 +104,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
   switch (request.op) {
     case 'start': {
       persistent = request.dataDir !== undefined;
+      nodeName = request.name;
       node = await startMeshNode({
         name: request.name,
         certsDir: request.certsDir,

@@ -11,7 +11,9 @@ import {
   mustSendHeartbeat,
   quietHeartbeat,
   quietTick,
+  REFRESH_INTERVAL_PERIODS,
   refreshLiveness,
+  refreshPeriods,
   settleTick,
 } from '../../src/replication/beat-liveness.js';
 import {
@@ -20,6 +22,8 @@ import {
   type NodeBeatsView,
 } from '../../src/replication/node-beats.js';
 import type { ChannelState } from '../../src/replication/step-state.js';
+import { heartbeatOf } from '../../src/replication/step-state.js';
+import { channelIdFromName } from '../../src/wire/ids.js';
 import type { NodeId, SyncHeartbeat } from '../../src/wire/types.js';
 import { inbound } from './imports.js';
 import {
@@ -123,7 +127,10 @@ describe('beat liveness: sending', () => {
     assert.equal(mustSendHeartbeat(s, PEER, replicaHeartbeat(5), 1_100), true, 'tail changed');
     const commit = { ...message, quorum: { epoch: 1, lastEpoch: 1, commitSeq: 3 } };
     assert.equal(mustSendHeartbeat(s, PEER, commit, 1_100), true, 'commit changed');
-    const refreshAt = 1_000 + (BEAT_REFRESH_PERIODS - 1) * HB;
+    // The first heartbeat of a channel refreshes early by a channel-dependent number of periods.
+    const refreshAt = 1_000 + refreshPeriods(CID, false) * HB;
+    assert.ok(refreshPeriods(CID, false) >= 2);
+    assert.ok(refreshPeriods(CID, false) <= BEAT_REFRESH_PERIODS - 1);
     assert.equal(mustSendHeartbeat(s, PEER, message, refreshAt - 1), false);
     assert.equal(mustSendHeartbeat(s, PEER, message, refreshAt), true, 'refresh due');
     table.generations.set(PEER, 9);
@@ -196,5 +203,70 @@ describe('beat liveness: a repeated heartbeat', () => {
     // Heard on an earlier connection: not quiet either.
     table.generations.set(PEER, 7);
     assert.equal(quietHeartbeat(s, again, view(Role.Replica, 0, 1_300)), false);
+  });
+});
+
+describe('beat liveness: refreshes', () => {
+  it('a repeat refreshes after the full interval; a change after 2..interval periods, spread by channel', () => {
+    const cid = channelIdFromName('spread/0');
+    assert.equal(refreshPeriods(cid, true), REFRESH_INTERVAL_PERIODS);
+    const counts = new Map<number, number>();
+    const channels = 1_900;
+    for (let i = 0; i < channels; i++) {
+      const periods = refreshPeriods(channelIdFromName(`spread/${i}`), false);
+      assert.ok(periods >= 2 && periods <= REFRESH_INTERVAL_PERIODS, `${periods}`);
+      counts.set(periods, (counts.get(periods) ?? 0) + 1);
+    }
+    // Every phase is used, and none by more than twice its share.
+    assert.equal(counts.size, REFRESH_INTERVAL_PERIODS - 1);
+    const share = channels / (REFRESH_INTERVAL_PERIODS - 1);
+    for (const [periods, count] of counts) assert.ok(count <= 2 * share, `${periods}: ${count}`);
+  });
+
+  it('a refresh that falls due goes from the quiet tick, the heartbeat the full tick would send', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    const first = heartbeatOf(s, Role.Replica, 0, 1_000);
+    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, first, 1_000);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    const at = (nowMs: number) => {
+      // Both peers beat just before each tick, and the leader's own refresh came: it stays live.
+      table.beats.set(PEER, nowMs - 10);
+      table.beats.set(OTHER, nowMs - 10);
+      const again = inbound(PEER, leaderHeartbeat(0));
+      assert.ok(quietHeartbeat(s, again, view(Role.Replica, 0, nowMs - 5)));
+      const effects = quietTick(s, view(Role.Replica, 0, nowMs));
+      assert.ok(effects !== null, `a full tick at ${nowMs}`);
+      return effects.flatMap((e) => (e.kind === 'send' ? [e] : []));
+    };
+    const dueAt = 1_000 + refreshPeriods(CID, false) * HB;
+    assert.deepEqual(at(dueAt - HB), []);
+    const sends = at(dueAt);
+    assert.deepEqual(
+      sends.map((e) => e.to),
+      [PEER, OTHER],
+    );
+    for (const e of sends)
+      assert.deepEqual({ ...e.message, wallClockMs: 0 }, { ...first, wallClockMs: 0 });
+    assert.equal(s.stats.quietRefreshes, 1);
+    assert.equal(s.stats.quietTicks, 2);
+    // Recorded as a repeat: the next one comes a full interval later.
+    for (const e of sends) heartbeatSent(s, e.to, e.message as SyncHeartbeat, dueAt);
+    assert.deepEqual(at(dueAt + (REFRESH_INTERVAL_PERIODS - 1) * HB), []);
+    assert.equal(at(dueAt + REFRESH_INTERVAL_PERIODS * HB).length, 2);
+  });
+
+  it('not when what would be sent differs from the last one: the full tick runs', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    heartbeatSent(s, PEER, heartbeatOf(s, Role.Replica, 0, 1_000), 1_000);
+    // What OTHER last got is not what this channel would say now.
+    heartbeatSent(s, OTHER, replicaHeartbeat(3), 1_000);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    const dueAt = 1_000 + refreshPeriods(CID, false) * HB;
+    table.beats.set(PEER, dueAt - 10);
+    table.beats.set(OTHER, dueAt - 10);
+    assert.equal(quietTick(s, view(Role.Replica, 0, dueAt)), null);
+    assert.equal(s.stats.quietRefreshes, 0);
   });
 });
