@@ -117,6 +117,10 @@ interface Row {
   cpuUsPerChannelPeriod: number[];
   /** Channel steps (full ticks and inbound heartbeats) per channel per period, per node. */
   stepsPerChannelPeriod: number[];
+  /** Of those, full ticks per channel per period, per node. */
+  fullTicksPerChannelPeriod: number[];
+  /** Heartbeats sent per channel per period, per node (node beats stand for the rest). */
+  heartbeatsOutPerChannelPeriod: number[];
   /** Leadership transfers started during the idle window (the preferred member taking back). */
   idleTransfers: number;
   rssMb: number[];
@@ -201,6 +205,8 @@ async function run(count: number): Promise<Row> {
     const idleCpuPct: number[] = [];
     const cpuUsPerChannelPeriod: number[] = [];
     const stepsPerChannelPeriod: number[] = [];
+    const fullTicksPerChannelPeriod: number[] = [];
+    const heartbeatsOutPerChannelPeriod: number[] = [];
     let idleTransfers = 0;
     const framesPerS: number[] = [];
     let spuriousElections = 0;
@@ -217,6 +223,9 @@ async function run(count: number): Promise<Row> {
       const steps =
         b.steps.fullTicks - a.steps.fullTicks + b.steps.heartbeatsIn - a.steps.heartbeatsIn;
       stepsPerChannelPeriod.push(steps / count / periods);
+      fullTicksPerChannelPeriod.push((b.steps.fullTicks - a.steps.fullTicks) / count / periods);
+      const sent = b.heartbeats.heartbeatsQueued - a.heartbeats.heartbeatsQueued;
+      heartbeatsOutPerChannelPeriod.push(sent / count / periods);
       idleTransfers += b.counters.transfers - a.counters.transfers;
       framesPerS.push(((b.framesOut - a.framesOut) / windowMs) * 1000);
       spuriousElections += b.counters.preVotes - a.counters.preVotes;
@@ -252,6 +261,8 @@ async function run(count: number): Promise<Row> {
       idleCpuPct,
       cpuUsPerChannelPeriod,
       stepsPerChannelPeriod,
+      fullTicksPerChannelPeriod,
+      heartbeatsOutPerChannelPeriod,
       idleTransfers,
       rssMb,
       framesPerS,
@@ -287,6 +298,8 @@ for (const count of COUNTS) {
       `idle CPU % ${fmt(row.idleCpuPct)}`,
       `CPU µs/channel/period ${fmt(row.cpuUsPerChannelPeriod)}`,
       `steps/channel/period ${fmt(row.stepsPerChannelPeriod, 2)}`,
+      `full ticks/channel/period ${fmt(row.fullTicksPerChannelPeriod, 3)}`,
+      `heartbeats out/channel/period ${fmt(row.heartbeatsOutPerChannelPeriod, 3)}`,
       `idle transfers ${row.idleTransfers}`,
       `RSS MB ${fmt(row.rssMb, 0)}`,
       `frames/s ${fmt(row.framesPerS)}`,

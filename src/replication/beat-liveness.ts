@@ -1,7 +1,8 @@
 // A channel's side of node beats (docs/DESIGN.md#node-beats). Pure decisions over the channel's
 // state and its node's beat table (node-beats.ts), given the time:
 // - sending: a heartbeat identical to the last one sent to that peer on its current connection
-//   is left out while the peer beats (so it understands node beats), unless its refresh is due:
+//   is left out while the peer beats (so it understands node beats) and is known to run the
+//   channel (a heartbeat of it arrived on that connection), unless its refresh is due:
 //   BEAT_REFRESH_PERIODS − 1 periods after a repeat, and after a changed heartbeat a number of
 //   periods up to that which depends on the channel, so that channels that changed together
 //   (opened, elected, reconnected at once) do not all refresh in the same period;
@@ -109,6 +110,17 @@ export function refreshPeriods(channelId: Uint8Array, repeat: boolean): number {
   return REFRESH_INTERVAL_PERIODS - (spread % (REFRESH_INTERVAL_PERIODS - 1));
 }
 
+/**
+ * Whether `peer` is known to run this channel: a heartbeat of it arrived on the current
+ * connection. Until then a heartbeat sent to it may have been dropped (a peer still opening its
+ * channels drops what comes for one it has not opened), so each one goes: leaving it out as a
+ * repeat would keep the peer from hearing of this channel until the refresh.
+ */
+function runsChannel(beats: BeatState, peer: NodeId): boolean {
+  const heard = beats.heard.get(peer);
+  return heard !== undefined && heard.generation === beats.view.generation(peer);
+}
+
 /** Whether the tick's heartbeat to `target` must go (else a node beat stands for it). */
 export function mustSendHeartbeat(
   state: ChannelState,
@@ -118,6 +130,7 @@ export function mustSendHeartbeat(
 ): boolean {
   const beats = state.beats;
   if (beats === null || beats.view.beatAtMs(target) === null) return true;
+  if (!runsChannel(beats, target)) return true;
   const sent = beats.sent.get(target);
   if (sent === undefined || refreshDue(sent, nowMs)) return true;
   if (sameBeat(sent, message, beats.view.generation(target))) {
@@ -268,7 +281,7 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
   for (const peer of state.peers) {
     const sent = beats.sent.get(peer);
     if (beats.view.beatAtMs(peer) === null || sent === undefined) return null;
-    if (sent.generation !== beats.view.generation(peer)) return null;
+    if (sent.generation !== beats.view.generation(peer) || !runsChannel(beats, peer)) return null;
     if (refreshDue(sent, nowMs)) {
       due ??= [];
       due.push(peer);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   createBeatState,
+  heartbeatHeard,
   heartbeatSent,
   markBusy,
   mustSendHeartbeat,
@@ -73,6 +74,7 @@ describe('beat liveness: hearing', () => {
   it("a node beat on the heartbeat's connection keeps the leader live", () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     table.beats.set(PEER, 1_250);
     refreshLiveness(s, view(Role.Replica, 0, 1_260));
     assert.equal(s.tracker.peer(PEER)?.lastSeenMs, 1_250);
@@ -85,6 +87,7 @@ describe('beat liveness: hearing', () => {
   it('not across a connection change, and not past the cover bound', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     table.generations.set(PEER, 5);
     table.beats.set(PEER, 1_250);
     refreshLiveness(s, view(Role.Replica, 0, 1_260));
@@ -105,6 +108,7 @@ describe('beat liveness: hearing', () => {
   it('a Replica heartbeat from the followed leader does not keep it live', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     // The old leader now says it is a Replica (same epoch): its beats prove no leadership.
     s.tracker.recordHeartbeat(PEER, Role.Replica, 0, 1_100, 1, { generation: 1, epoch: 1 });
     table.beats.set(PEER, 1_350);
@@ -122,6 +126,8 @@ describe('beat liveness: sending', () => {
     heartbeatSent(s, PEER, message, 1_000);
     assert.equal(mustSendHeartbeat(s, PEER, message, 1_100), true, 'peer does not beat');
     table.beats.set(PEER, 1_050);
+    assert.equal(mustSendHeartbeat(s, PEER, message, 1_100), true, 'not known to run the channel');
+    heartbeatHeard(s, PEER, replicaHeartbeat(0), 1_050);
     assert.equal(mustSendHeartbeat(s, PEER, { ...message, wallClockMs: 9 }, 1_100), false);
     assert.equal(s.stats.heartbeatsSuppressed, 1);
     assert.equal(mustSendHeartbeat(s, PEER, replicaHeartbeat(5), 1_100), true, 'tail changed');
@@ -148,6 +154,7 @@ describe('beat liveness: the quiet tick', () => {
   it('a replica following a live leader with nothing changed skips its tick', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     // What the last full tick sent both peers.
     for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
     table.beats.set(PEER, 1_090);
@@ -173,6 +180,7 @@ describe('beat liveness: the quiet tick', () => {
   it('not once the leader is silent: the full tick must decide', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
     table.beats.set(OTHER, 1_000);
     table.beats.set(PEER, 1_000);
@@ -187,6 +195,7 @@ describe('beat liveness: a repeated heartbeat', () => {
   it('is taken as liveness without a step while nothing is due; a changed one is not', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
     table.beats.set(PEER, 1_000);
     table.beats.set(OTHER, 1_000);
@@ -226,6 +235,7 @@ describe('beat liveness: refreshes', () => {
   it('a refresh that falls due goes from the quiet tick, the heartbeat the full tick would send', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     const first = heartbeatOf(s, Role.Replica, 0, 1_000);
     for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, first, 1_000);
     settleTick(s, view(Role.Replica, 0, 1_000));
@@ -259,6 +269,7 @@ describe('beat liveness: refreshes', () => {
   it('not when what would be sent differs from the last one: the full tick runs', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     heartbeatSent(s, PEER, heartbeatOf(s, Role.Replica, 0, 1_000), 1_000);
     // What OTHER last got is not what this channel would say now.
     heartbeatSent(s, OTHER, replicaHeartbeat(3), 1_000);
@@ -268,5 +279,27 @@ describe('beat liveness: refreshes', () => {
     table.beats.set(OTHER, dueAt - 10);
     assert.equal(quietTick(s, view(Role.Replica, 0, dueAt)), null);
     assert.equal(s.stats.quietRefreshes, 0);
+  });
+});
+
+describe('beat liveness: a peer not known to run the channel', () => {
+  it('gets every heartbeat, and no tick is quiet, until one of its heartbeats arrived', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    const message = heartbeatOf(s, Role.Replica, 0, 1_000);
+    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, message, 1_000);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    table.beats.set(PEER, 1_090);
+    table.beats.set(OTHER, 1_090);
+    // OTHER beats, but nothing of this channel came from it: it may have dropped what we sent.
+    assert.equal(mustSendHeartbeat(s, OTHER, message, 1_100), true);
+    assert.equal(mustSendHeartbeat(s, PEER, message, 1_100), false);
+    assert.equal(quietTick(s, view(Role.Replica, 0, 1_100)), null);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_095);
+    assert.equal(mustSendHeartbeat(s, OTHER, message, 1_100), false);
+    assert.ok(quietTick(s, view(Role.Replica, 0, 1_100)) !== null);
+    // A new connection to OTHER: not known again until it is heard on it.
+    table.generations.set(OTHER, 8);
+    assert.equal(mustSendHeartbeat(s, OTHER, message, 1_200), true);
   });
 });
