@@ -90,7 +90,12 @@ async function start(beats: readonly boolean[], seed = 7, lateMs = 0) {
       };
     });
   for (const [index, node] of nodes.entries()) {
-    if (index === nodes.length - 1 && lateMs > 0) await clock.advance(lateMs);
+    if (index === nodes.length - 1 && lateMs > 0) {
+      // One channel open from the start, so the late node beats (its tick grid runs) meanwhile.
+      for (const other of nodes)
+        await other.redex.openFile('beats/early', { replication: REPLICATION });
+      await clock.advance(lateMs);
+    }
     for (const name of NAMES) await node.redex.openFile(name, { replication: REPLICATION });
   }
   await until(
@@ -222,7 +227,7 @@ describe('node beats', { timeout: 120_000 }, () => {
   it('channels a peer opens late settle within a few periods of its open, not at the refresh', async () => {
     // The first two nodes' heartbeats for these channels reach the third before it opens them
     // (dropped there); identical ones must not be left out until it was heard from.
-    const lateMs = 12 * HEARTBEAT_MS;
+    const lateMs = 12 * HEARTBEAT_MS + 37;
     const cluster = await start([true, true, true], 29, lateMs);
     const settledAfterOpen = cluster.clock.nowMs() - (1_764_115_200_000 + lateMs);
     console.log(JSON.stringify({ settledAfterOpen }));
