@@ -193,8 +193,24 @@ async function run(count: number): Promise<Row> {
     }
     const settleMs = performance.now() - settleStart;
 
-    // Idle: a few periods for the last announcements to drain, then the measured window.
+    // Idle: a few periods for the last announcements to drain, and until the preferred members
+    // took their channels back (no transfer started for 4 periods; at most 2 minutes), then the
+    // measured window.
     await sleep(Math.max(IDLE_WAIT_S * 1000, 4 * HEARTBEAT_MS));
+    const quietStart = performance.now();
+    let transfersSeen = -1;
+    for (;;) {
+      const samples = (await Promise.all(
+        children.map((c) => c.ask({ op: 'sample' })),
+      )) as unknown as Sample[];
+      const transfers = samples.reduce((sum, s) => sum + s.counters.transfers, 0);
+      if (transfers === transfersSeen || performance.now() - quietStart > 120_000) break;
+      if (transfersSeen >= 0) {
+        process.stderr.write(`transfers back to preferred members: ${transfers}\n`);
+      }
+      transfersSeen = transfers;
+      await sleep(4 * HEARTBEAT_MS);
+    }
     const before = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
