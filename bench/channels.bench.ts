@@ -192,6 +192,10 @@ async function run(count: number): Promise<Row> {
       await sleep(100);
     }
     const settleMs = performance.now() - settleStart;
+    const tallies = await Promise.all(children.map((c) => c.ask({ op: 'sample' })));
+    process.stderr.write(
+      `settled in ${(settleMs / 1000).toFixed(1)} s; elections per node since the start: ${tallies.map((t) => JSON.stringify(t.elections)).join(' ')}\n`,
+    );
 
     // Idle: a few periods for the last announcements to drain, and until the preferred members
     // took their channels back (no transfer started for 4 periods; at most 2 minutes), then the

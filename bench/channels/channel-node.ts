@@ -142,9 +142,18 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       // Channel steps: full ticks (a quiet tick is no step) and inbound heartbeats.
       let fullTicks = 0;
       let heartbeatsIn = 0;
+      // Every election since the start (the open and its elections included).
+      const elections = { preVotes: 0, started: 0, won: 0, lost: 0, granted: 0, refused: 0 };
       for (const name of names) {
         const runtime = started().replicator.channel(name)?.handle?.runtime;
         if (runtime === undefined) continue;
+        const c = runtime.quorum.counters;
+        elections.preVotes += c.preVotesStarted;
+        elections.started += c.electionsStarted;
+        elections.won += c.electionsWon;
+        elections.lost += c.electionsLost;
+        elections.granted += c.votesGranted;
+        elections.refused += c.votesRefused;
         preVotes += runtime.quorum.counters.preVotesStarted;
         transfers += runtime.quorum.counters.transfersStarted;
         fullTicks += runtime.stats.ticks - runtime.stats.quietTicks;
@@ -158,6 +167,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         heartbeats: started().mesh.heartbeatStats(),
         counters: { ...counters, preVotes, transfers },
         steps: { fullTicks, heartbeatsIn },
+        elections,
         atMs: performance.now(),
       };
     }

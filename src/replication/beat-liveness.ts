@@ -260,6 +260,8 @@ function stable(state: ChannelState, beats: BeatState, view: StepView): boolean 
   if (!quorum.settled(quorumRoleOf(role), nowMs)) return false;
   if (role === Role.Replica) {
     const leader = state.tracker.believedLeader;
+    // Waiting for a leader (quorum.settled said none may be elected yet): nothing to fetch.
+    if (leader === null && quorum.leader === null) return true;
     const leaderTail = leader === null ? undefined : state.tracker.peer(leader)?.tailSeq;
     if (leader === null || leader !== quorum.leader || leaderTail === undefined) return false;
     if (needsFetch(state, leaderTail, tailSeq)) return false;
@@ -269,20 +271,21 @@ function stable(state: ChannelState, beats: BeatState, view: StepView): boolean 
 
 /**
  * The quiet tick: null when the full tick must run; else liveness was refreshed and the effects
- * are all there is to do this period: the heartbeats whose refresh is due (each the one the full
- * tick would send, identical to the last one sent) and the lag gauge.
+ * are all there is to do this period: the heartbeats due (a refresh, or to a peer not yet heard
+ * from; each the one the full tick would send, identical to the last one sent) and the lag gauge.
  */
 export function quietTick(state: ChannelState, view: StepView): readonly StepEffect[] | null {
   const beats = state.beats;
   if (beats === null) return null;
   const { role, nowMs } = view;
-  // Every peer must be one whose heartbeat this tick would leave out, or refresh unchanged.
+  // Every peer must be one whose heartbeat this tick would leave out, or send unchanged: a
+  // refresh, or to a peer not yet heard from (a waiting channel's peer still opening it).
   let due: NodeId[] | null = null;
   for (const peer of state.peers) {
     const sent = beats.sent.get(peer);
     if (beats.view.beatAtMs(peer) === null || sent === undefined) return null;
-    if (sent.generation !== beats.view.generation(peer) || !runsChannel(beats, peer)) return null;
-    if (refreshDue(sent, nowMs)) {
+    if (sent.generation !== beats.view.generation(peer)) return null;
+    if (refreshDue(sent, nowMs) || !runsChannel(beats, peer)) {
       due ??= [];
       due.push(peer);
     }

@@ -20,7 +20,7 @@ export interface RuntimeStats {
   ticks: number;
   /** Ticks that found nothing due and skipped the full step (node beats, beat-liveness.ts). */
   quietTicks: number;
-  /** Of those, the ones that sent a refresh (an unchanged heartbeat) without the full step. */
+  /** Of those, the ones that sent an unchanged heartbeat (a refresh, or to a peer not heard yet). */
   quietRefreshes: number;
   /** Tick heartbeats left out because a node beat stood for them. */
   heartbeatsSuppressed: number;

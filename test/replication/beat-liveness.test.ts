@@ -22,7 +22,7 @@ import {
   BEAT_REFRESH_PERIODS,
   type NodeBeatsView,
 } from '../../src/replication/node-beats.js';
-import type { ChannelState } from '../../src/replication/step-state.js';
+import type { ChannelState, StepEffect } from '../../src/replication/step-state.js';
 import { heartbeatOf } from '../../src/replication/step-state.js';
 import { channelIdFromName } from '../../src/wire/ids.js';
 import type { NodeId, SyncHeartbeat } from '../../src/wire/types.js';
@@ -283,7 +283,7 @@ describe('beat liveness: refreshes', () => {
 });
 
 describe('beat liveness: a peer not known to run the channel', () => {
-  it('gets every heartbeat, and no tick is quiet, until one of its heartbeats arrived', () => {
+  it('gets every heartbeat, from the quiet tick when nothing else is due, until one of its heartbeats arrived', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
     const message = heartbeatOf(s, Role.Replica, 0, 1_000);
@@ -294,12 +294,34 @@ describe('beat liveness: a peer not known to run the channel', () => {
     // OTHER beats, but nothing of this channel came from it: it may have dropped what we sent.
     assert.equal(mustSendHeartbeat(s, OTHER, message, 1_100), true);
     assert.equal(mustSendHeartbeat(s, PEER, message, 1_100), false);
-    assert.equal(quietTick(s, view(Role.Replica, 0, 1_100)), null);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_095);
-    assert.equal(mustSendHeartbeat(s, OTHER, message, 1_100), false);
-    assert.ok(quietTick(s, view(Role.Replica, 0, 1_100)) !== null);
+    const sends = (effects: readonly StepEffect[] | null) => {
+      assert.ok(effects !== null, 'a full tick');
+      return effects.flatMap((e) => (e.kind === 'send' ? [e.to] : []));
+    };
+    assert.deepEqual(sends(quietTick(s, view(Role.Replica, 0, 1_100))), [OTHER]);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_150);
+    assert.equal(mustSendHeartbeat(s, OTHER, message, 1_200), false);
+    assert.deepEqual(sends(quietTick(s, view(Role.Replica, 0, 1_200))), []);
     // A new connection to OTHER: not known again until it is heard on it.
     table.generations.set(OTHER, 8);
     assert.equal(mustSendHeartbeat(s, OTHER, message, 1_200), true);
+  });
+});
+
+describe('beat liveness: a replica waiting for a leader', () => {
+  it('is quiet until the silence window since it began waiting has passed, then the full tick decides', () => {
+    const { s, table } = withBeats();
+    // Both peers run the channel and no one leads yet (the quorum began waiting at 0).
+    for (const peer of [PEER, OTHER]) {
+      heartbeatHeard(s, peer, replicaHeartbeat(0), 50);
+      heartbeatSent(s, peer, heartbeatOf(s, Role.Replica, 0, 50), 50);
+      table.beats.set(peer, 90);
+    }
+    settleTick(s, view(Role.Replica, 0, 50));
+    assert.equal(s.quorum.leader, null);
+    assert.deepEqual(quietTick(s, view(Role.Replica, 0, 100)), []);
+    assert.deepEqual(quietTick(s, view(Role.Replica, 0, 200)), []);
+    assert.equal(quietTick(s, view(Role.Replica, 0, SILENCE)), null, 'it may stand now');
+    assert.equal(s.stats.quietTicks, 2);
   });
 });
