@@ -185,6 +185,11 @@ async function run(count: number): Promise<Row> {
         const s = ((lastProgress - settleStart) / 1000).toFixed(0);
         const tally = roles.map((r) => `${r.leader}L/${r.replica}R/${r.candidate}C/${r.agreed}A`);
         process.stderr.write(`settling ${s} s: ${tally.join('  ')}\n`);
+        if (process.env.BENCH_PROBE !== undefined) {
+          const index = Number(process.env.BENCH_PROBE);
+          const probes = await Promise.all(children.map((c) => c.ask({ op: 'probe', index })));
+          for (const probe of probes) process.stderr.write(`probe ${JSON.stringify(probe)}\n`);
+        }
       }
       if (performance.now() - settleStart > settleLimitMs) {
         throw new Error(`not settled after ${settleLimitMs} ms: ${JSON.stringify(roles)}`);

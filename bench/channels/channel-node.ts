@@ -27,6 +27,7 @@ export type ChannelsCommand =
       readonly concurrency: number;
     }
   | { readonly op: 'roles' }
+  | { readonly op: 'probe'; readonly index: number }
   | { readonly op: 'led' }
   | { readonly op: 'leaders'; readonly names: readonly string[] }
   | { readonly op: 'sample' }
@@ -126,6 +127,27 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       return open(request.count, request.heartbeatMs, request.concurrency);
     case 'roles':
       return { ...roles(), connected: started().transport.connectedPeers().length };
+    case 'probe': {
+      const runtime = started().replicator.channel(channelName(request.index))?.handle?.runtime;
+      if (runtime === undefined) return { missing: true };
+      const q = runtime.quorum;
+      return {
+        role: runtime.coordinator.role,
+        mayVote: q.mayVote,
+        epoch: q.epoch,
+        leader: q.leader?.toString(16) ?? null,
+        standAtMs: q.standAtMs,
+        nowMs: performance.now(),
+        stats: { ...runtime.stats, drops: undefined },
+        counters: q.counters,
+        peers: runtime.replicaSet.map((id) => {
+          const p = runtime.tracker.peer(id);
+          return p === undefined
+            ? null
+            : { lastSeenMs: p.lastSeenMs, epoch: p.epoch, role: p.role };
+        }),
+      };
+    }
     case 'led':
       return { names: names.filter((name) => roleOf(name) === Role.Leader) };
     case 'leaders': {

@@ -260,8 +260,6 @@ function stable(state: ChannelState, beats: BeatState, view: StepView): boolean 
   if (!quorum.settled(quorumRoleOf(role), nowMs)) return false;
   if (role === Role.Replica) {
     const leader = state.tracker.believedLeader;
-    // Waiting for a leader (quorum.settled said none may be elected yet): nothing to fetch.
-    if (leader === null && quorum.leader === null) return true;
     const leaderTail = leader === null ? undefined : state.tracker.peer(leader)?.tailSeq;
     if (leader === null || leader !== quorum.leader || leaderTail === undefined) return false;
     if (needsFetch(state, leaderTail, tailSeq)) return false;

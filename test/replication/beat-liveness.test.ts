@@ -307,21 +307,3 @@ describe('beat liveness: a peer not known to run the channel', () => {
     assert.equal(mustSendHeartbeat(s, OTHER, message, 1_200), true);
   });
 });
-
-describe('beat liveness: a replica waiting for a leader', () => {
-  it('is quiet until the silence window since it began waiting has passed, then the full tick decides', () => {
-    const { s, table } = withBeats();
-    // Both peers run the channel and no one leads yet (the quorum began waiting at 0).
-    for (const peer of [PEER, OTHER]) {
-      heartbeatHeard(s, peer, replicaHeartbeat(0), 50);
-      heartbeatSent(s, peer, heartbeatOf(s, Role.Replica, 0, 50), 50);
-      table.beats.set(peer, 90);
-    }
-    settleTick(s, view(Role.Replica, 0, 50));
-    assert.equal(s.quorum.leader, null);
-    assert.deepEqual(quietTick(s, view(Role.Replica, 0, 100)), []);
-    assert.deepEqual(quietTick(s, view(Role.Replica, 0, 200)), []);
-    assert.equal(quietTick(s, view(Role.Replica, 0, SILENCE)), null, 'it may stand now');
-    assert.equal(s.stats.quietTicks, 2);
-  });
-});

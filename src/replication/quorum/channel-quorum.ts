@@ -238,17 +238,12 @@ export class ChannelQuorum {
   /**
    * True when the periodic check (`tick`) would decide nothing at `nowMs` and nothing waits on
    * time: a leader in touch with a majority, not transferring and the channel's preferred
-   * member; a replica following a live leader, with no election and no turn to stand pending;
-   * a replica that knows no leader and may not stand yet (the silence window since it began
-   * waiting has not passed, or it may not vote: only a heartbeat, a step, can change that).
+   * member; a replica following a live leader, with no election and no turn to stand pending.
    */
   settled(role: QuorumRole, nowMs: number): boolean {
     const s = this.#s;
     if (s.election !== null || s.standAtMs !== null || s.transfer !== null) return false;
-    if (role === 'replica') {
-      if (s.leader !== null) return isLeaderLive(s, role, nowMs);
-      return !s.mayVote || nowMs - (s.leaderHeardMs ?? s.waitingSinceMs) < s.silenceMs;
-    }
+    if (role === 'replica') return s.leader !== null && isLeaderLive(s, role, nowMs);
     if (role !== 'leader' || s.members[0] !== s.selfId) return false;
     let inTouch = 1;
     for (const peer of s.peers) {
