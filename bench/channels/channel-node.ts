@@ -219,5 +219,8 @@ process.on('message', (message: Request) => {
 process.on('disconnect', () => {
   const self = node;
   node = null;
+  // The parent is gone (stopped or killed): never outlive it, even if closing thousands of
+  // channels hangs (an orphan once burned a core for 20 minutes).
+  setTimeout(() => process.exit(1), 10_000).unref();
   void (self?.close() ?? Promise.resolve()).finally(() => process.exit(0));
 });

@@ -64,6 +64,17 @@ while (leaders() < N && waited < 200) {
   waited++;
 }
 if (leaders() < N) throw new Error(`${leaders()} of ${N} channels have a leader`);
+{
+  const e = { preVotes: 0, started: 0, won: 0, lost: 0 };
+  for (const r of runtimes) {
+    const c = r.quorum.counters;
+    e.preVotes += c.preVotesStarted;
+    e.started += c.electionsStarted;
+    e.won += c.electionsWon;
+    e.lost += c.electionsLost;
+  }
+  console.log(`settled after ${waited} periods; elections: ${JSON.stringify(e)}`);
+}
 // Past the transfers back to preferred members and every channel's first refresh.
 await clock.advance(40 * HB);
 
