@@ -117,6 +117,10 @@ interface Row {
   cpuUsPerChannelPeriod: number[];
   /** Channel steps (full ticks and inbound heartbeats) per channel per period, per node. */
   stepsPerChannelPeriod: number[];
+  /** Of those, full ticks per channel per period, per node. */
+  fullTicksPerChannelPeriod: number[];
+  /** Heartbeats sent per channel per period, per node (node beats stand for the rest). */
+  heartbeatsOutPerChannelPeriod: number[];
   /** Leadership transfers started during the idle window (the preferred member taking back). */
   idleTransfers: number;
   rssMb: number[];
@@ -169,20 +173,53 @@ async function run(count: number): Promise<Row> {
     const settleStart = performance.now();
     const settleLimitMs = 60_000 + count * 10;
     let leadersPerNode: number[] = [];
+    let lastProgress = settleStart;
     for (;;) {
       const roles = await Promise.all(children.map((c) => c.ask({ op: 'roles' })));
       leadersPerNode = roles.map((r) => Number(r.leader));
       const leaders = leadersPerNode.reduce((sum, n) => sum + n, 0);
       if (leaders === count && roles.every((r) => Number(r.agreed) === count)) break;
+      // A long election shows where it is (stderr, every 5 s).
+      if (performance.now() - lastProgress > 5_000) {
+        lastProgress = performance.now();
+        const s = ((lastProgress - settleStart) / 1000).toFixed(0);
+        const tally = roles.map((r) => `${r.leader}L/${r.replica}R/${r.candidate}C/${r.agreed}A`);
+        process.stderr.write(`settling ${s} s: ${tally.join('  ')}\n`);
+        if (process.env.BENCH_PROBE !== undefined) {
+          const index = Number(process.env.BENCH_PROBE);
+          const probes = await Promise.all(children.map((c) => c.ask({ op: 'probe', index })));
+          for (const probe of probes) process.stderr.write(`probe ${JSON.stringify(probe)}\n`);
+        }
+      }
       if (performance.now() - settleStart > settleLimitMs) {
         throw new Error(`not settled after ${settleLimitMs} ms: ${JSON.stringify(roles)}`);
       }
       await sleep(100);
     }
     const settleMs = performance.now() - settleStart;
+    const tallies = await Promise.all(children.map((c) => c.ask({ op: 'sample' })));
+    process.stderr.write(
+      `settled in ${(settleMs / 1000).toFixed(1)} s; elections per node since the start: ${tallies.map((t) => JSON.stringify(t.elections)).join(' ')}\n`,
+    );
 
-    // Idle: a few periods for the last announcements to drain, then the measured window.
+    // Idle: a few periods for the last announcements to drain, and until the preferred members
+    // took their channels back (no transfer started for 4 periods; at most 2 minutes), then the
+    // measured window.
     await sleep(Math.max(IDLE_WAIT_S * 1000, 4 * HEARTBEAT_MS));
+    const quietStart = performance.now();
+    let transfersSeen = -1;
+    for (;;) {
+      const samples = (await Promise.all(
+        children.map((c) => c.ask({ op: 'sample' })),
+      )) as unknown as Sample[];
+      const transfers = samples.reduce((sum, s) => sum + s.counters.transfers, 0);
+      if (transfers === transfersSeen || performance.now() - quietStart > 120_000) break;
+      if (transfersSeen >= 0) {
+        process.stderr.write(`transfers back to preferred members: ${transfers}\n`);
+      }
+      transfersSeen = transfers;
+      await sleep(4 * HEARTBEAT_MS);
+    }
     const before = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
@@ -193,6 +230,8 @@ async function run(count: number): Promise<Row> {
     const idleCpuPct: number[] = [];
     const cpuUsPerChannelPeriod: number[] = [];
     const stepsPerChannelPeriod: number[] = [];
+    const fullTicksPerChannelPeriod: number[] = [];
+    const heartbeatsOutPerChannelPeriod: number[] = [];
     let idleTransfers = 0;
     const framesPerS: number[] = [];
     let spuriousElections = 0;
@@ -209,6 +248,9 @@ async function run(count: number): Promise<Row> {
       const steps =
         b.steps.fullTicks - a.steps.fullTicks + b.steps.heartbeatsIn - a.steps.heartbeatsIn;
       stepsPerChannelPeriod.push(steps / count / periods);
+      fullTicksPerChannelPeriod.push((b.steps.fullTicks - a.steps.fullTicks) / count / periods);
+      const sent = b.heartbeats.heartbeatsQueued - a.heartbeats.heartbeatsQueued;
+      heartbeatsOutPerChannelPeriod.push(sent / count / periods);
       idleTransfers += b.counters.transfers - a.counters.transfers;
       framesPerS.push(((b.framesOut - a.framesOut) / windowMs) * 1000);
       spuriousElections += b.counters.preVotes - a.counters.preVotes;
@@ -244,6 +286,8 @@ async function run(count: number): Promise<Row> {
       idleCpuPct,
       cpuUsPerChannelPeriod,
       stepsPerChannelPeriod,
+      fullTicksPerChannelPeriod,
+      heartbeatsOutPerChannelPeriod,
       idleTransfers,
       rssMb,
       framesPerS,
@@ -279,6 +323,8 @@ for (const count of COUNTS) {
       `idle CPU % ${fmt(row.idleCpuPct)}`,
       `CPU µs/channel/period ${fmt(row.cpuUsPerChannelPeriod)}`,
       `steps/channel/period ${fmt(row.stepsPerChannelPeriod, 2)}`,
+      `full ticks/channel/period ${fmt(row.fullTicksPerChannelPeriod, 3)}`,
+      `heartbeats out/channel/period ${fmt(row.heartbeatsOutPerChannelPeriod, 3)}`,
       `idle transfers ${row.idleTransfers}`,
       `RSS MB ${fmt(row.rssMb, 0)}`,
       `frames/s ${fmt(row.framesPerS)}`,

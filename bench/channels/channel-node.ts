@@ -6,7 +6,7 @@
 // its preferred member, skips the pre-vote and is not one).
 
 import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-node.js';
-import { openMany } from '../../src/log/open-many.js';
+import { mapBounded } from '../../src/log/open-many.js';
 import { Role } from '../../src/wire/types.js';
 
 export type ChannelsCommand =
@@ -27,6 +27,7 @@ export type ChannelsCommand =
       readonly concurrency: number;
     }
   | { readonly op: 'roles' }
+  | { readonly op: 'probe'; readonly index: number }
   | { readonly op: 'led' }
   | { readonly op: 'leaders'; readonly names: readonly string[] }
   | { readonly op: 'sample' }
@@ -36,6 +37,7 @@ type Request = ChannelsCommand & { readonly id: number };
 
 let node: StartedMeshNode | null = null;
 let persistent = false;
+let nodeName = '';
 const names: string[] = [];
 const counters = { candidate: 0, leader: 0, lost: 0 };
 
@@ -56,17 +58,22 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
   const self = started();
   const wanted = Array.from({ length: count }, (_, i) => channelName(i));
   const t0 = performance.now();
-  const files = await openMany(
-    self.redex,
-    wanted.map((name) => ({
-      name,
-      config: {
-        replication: { factor: 3, heartbeatMs },
-        ...(persistent ? { persistent: true, fsync: 'never' as const } : {}),
-      },
-    })),
-    { concurrency },
-  );
+  let opened = 0;
+  // A long open shows where it is (stderr, every 2 s).
+  const progress = setInterval(() => {
+    const s = ((performance.now() - t0) / 1000).toFixed(1);
+    process.stderr.write(`[${nodeName}] open ${opened}/${count} after ${s} s\n`);
+  }, 2_000);
+  const config = {
+    replication: { factor: 3, heartbeatMs },
+    ...(persistent ? { persistent: true, fsync: 'never' as const } : {}),
+  };
+  // openMany's bounded concurrency, counting the opens for the progress line.
+  const files = await mapBounded(wanted, concurrency, async (name) => {
+    const file = await self.redex.openFile(name, config);
+    opened++;
+    return file;
+  }).finally(() => clearInterval(progress));
   const openMs = performance.now() - t0;
   for (const file of files) {
     names.push(file.name);
@@ -98,6 +105,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
   switch (request.op) {
     case 'start': {
       persistent = request.dataDir !== undefined;
+      nodeName = request.name;
       node = await startMeshNode({
         name: request.name,
         certsDir: request.certsDir,
@@ -119,6 +127,27 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       return open(request.count, request.heartbeatMs, request.concurrency);
     case 'roles':
       return { ...roles(), connected: started().transport.connectedPeers().length };
+    case 'probe': {
+      const runtime = started().replicator.channel(channelName(request.index))?.handle?.runtime;
+      if (runtime === undefined) return { missing: true };
+      const q = runtime.quorum;
+      return {
+        role: runtime.coordinator.role,
+        mayVote: q.mayVote,
+        epoch: q.epoch,
+        leader: q.leader?.toString(16) ?? null,
+        standAtMs: q.standAtMs,
+        nowMs: performance.now(),
+        stats: { ...runtime.stats, drops: undefined },
+        counters: q.counters,
+        peers: runtime.replicaSet.map((id) => {
+          const p = runtime.tracker.peer(id);
+          return p === undefined
+            ? null
+            : { lastSeenMs: p.lastSeenMs, epoch: p.epoch, role: p.role };
+        }),
+      };
+    }
     case 'led':
       return { names: names.filter((name) => roleOf(name) === Role.Leader) };
     case 'leaders': {
@@ -135,9 +164,18 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       // Channel steps: full ticks (a quiet tick is no step) and inbound heartbeats.
       let fullTicks = 0;
       let heartbeatsIn = 0;
+      // Every election since the start (the open and its elections included).
+      const elections = { preVotes: 0, started: 0, won: 0, lost: 0, granted: 0, refused: 0 };
       for (const name of names) {
         const runtime = started().replicator.channel(name)?.handle?.runtime;
         if (runtime === undefined) continue;
+        const c = runtime.quorum.counters;
+        elections.preVotes += c.preVotesStarted;
+        elections.started += c.electionsStarted;
+        elections.won += c.electionsWon;
+        elections.lost += c.electionsLost;
+        elections.granted += c.votesGranted;
+        elections.refused += c.votesRefused;
         preVotes += runtime.quorum.counters.preVotesStarted;
         transfers += runtime.quorum.counters.transfersStarted;
         fullTicks += runtime.stats.ticks - runtime.stats.quietTicks;
@@ -151,6 +189,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         heartbeats: started().mesh.heartbeatStats(),
         counters: { ...counters, preVotes, transfers },
         steps: { fullTicks, heartbeatsIn },
+        elections,
         atMs: performance.now(),
       };
     }
@@ -180,5 +219,8 @@ process.on('message', (message: Request) => {
 process.on('disconnect', () => {
   const self = node;
   node = null;
+  // The parent is gone (stopped or killed): never outlive it, even if closing thousands of
+  // channels hangs (an orphan once burned a core for 20 minutes).
+  setTimeout(() => process.exit(1), 10_000).unref();
   void (self?.close() ?? Promise.resolve()).finally(() => process.exit(0));
 });

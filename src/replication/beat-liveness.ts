@@ -1,14 +1,18 @@
 // A channel's side of node beats (docs/DESIGN.md#node-beats). Pure decisions over the channel's
 // state and its node's beat table (node-beats.ts), given the time:
 // - sending: a heartbeat identical to the last one sent to that peer on its current connection
-//   is left out while the peer beats (so it understands node beats), unless the last one sent
-//   is BEAT_REFRESH_PERIODS − 1 periods old;
+//   is left out while the peer beats (so it understands node beats) and is known to run the
+//   channel (a heartbeat of it arrived on that connection), unless its refresh is due:
+//   BEAT_REFRESH_PERIODS − 1 periods after a repeat, and after a changed heartbeat a number of
+//   periods up to that which depends on the channel, so that channels that changed together
+//   (opened, elected, reconnected at once) do not all refresh in the same period;
 // - hearing: the peer's latest heartbeat counts as heard at the peer's latest node beat while
 //   it arrived on the peer's current connection and is at most BEAT_COVER_PERIODS old;
 // - the quiet tick: a tick with nothing due (nothing changed since the last full tick, no
 //   request, election or transfer pending, the leader live or a majority in touch) only
 //   refreshes liveness (and the lag gauge, when it is above a period or not yet shown since the
-//   last full tick) instead of running the full step;
+//   last full tick) instead of running the full step; a refresh that falls due then is sent
+//   from the quiet tick too, as the same heartbeat the full tick would have sent;
 // - the quiet heartbeat: under the same conditions, a heartbeat that repeats the last one from
 //   its sender is taken as liveness at once, without a step.
 // Heartbeats still decide nothing about who leads: only what a heartbeat already proved is
@@ -19,7 +23,18 @@ import { type NodeId, Role, type SyncHeartbeat } from '../wire/types.js';
 import type { InboundMessage } from './inbox.js';
 import { BEAT_COVER_PERIODS, BEAT_REFRESH_PERIODS, type NodeBeatsView } from './node-beats.js';
 import { needsFetch, quorumRoleOf } from './step-quorum.js';
-import { type ChannelState, NO_EFFECTS, type StepEffect, type StepView } from './step-state.js';
+import {
+  type ChannelState,
+  heartbeatOf,
+  NO_EFFECTS,
+  type StepEffect,
+  type StepView,
+  send,
+  shippableTail,
+} from './step-state.js';
+
+/** Periods from a repeated heartbeat to its refresh (the longest a refresh waits). */
+export const REFRESH_INTERVAL_PERIODS = BEAT_REFRESH_PERIODS - 1;
 
 /** What a heartbeat to or from a peer said (the wall clock aside: it is not compared). */
 interface BeatFacts {
@@ -30,6 +45,8 @@ interface BeatFacts {
   readonly commitSeq: number;
   readonly generation: number;
   readonly atMs: number;
+  /** Sent only: when the refresh of this heartbeat is due. */
+  readonly refreshAtMs: number;
 }
 
 /** The facts a full tick left behind; a later tick is quiet only while they still hold. */
@@ -77,8 +94,31 @@ function sameBeat(sent: BeatFacts, message: SyncHeartbeat, generation: number): 
   );
 }
 
-function refreshDue(state: ChannelState, sent: BeatFacts, nowMs: number): boolean {
-  return nowMs - sent.atMs >= (BEAT_REFRESH_PERIODS - 1) * state.heartbeatMs;
+function refreshDue(sent: BeatFacts, nowMs: number): boolean {
+  return nowMs >= sent.refreshAtMs;
+}
+
+/**
+ * Periods until the refresh of a heartbeat just sent: REFRESH_INTERVAL_PERIODS after a repeat;
+ * after a changed one (or the first) 2..REFRESH_INTERVAL_PERIODS, by the channel's id, so that
+ * channels whose heartbeats changed in the same period refresh in different ones from then on.
+ */
+export function refreshPeriods(channelId: Uint8Array, repeat: boolean): number {
+  if (repeat) return REFRESH_INTERVAL_PERIODS;
+  // A channel id is a hash of the name: its first bytes are spread evenly.
+  const spread = ((channelId[0] ?? 0) << 8) | (channelId[1] ?? 0);
+  return REFRESH_INTERVAL_PERIODS - (spread % (REFRESH_INTERVAL_PERIODS - 1));
+}
+
+/**
+ * Whether `peer` is known to run this channel: a heartbeat of it arrived on the current
+ * connection. Until then a heartbeat sent to it may have been dropped (a peer still opening its
+ * channels drops what comes for one it has not opened), so each one goes: leaving it out as a
+ * repeat would keep the peer from hearing of this channel until the refresh.
+ */
+function runsChannel(beats: BeatState, peer: NodeId): boolean {
+  const heard = beats.heard.get(peer);
+  return heard !== undefined && heard.generation === beats.view.generation(peer);
 }
 
 /** Whether the tick's heartbeat to `target` must go (else a node beat stands for it). */
@@ -90,8 +130,9 @@ export function mustSendHeartbeat(
 ): boolean {
   const beats = state.beats;
   if (beats === null || beats.view.beatAtMs(target) === null) return true;
+  if (!runsChannel(beats, target)) return true;
   const sent = beats.sent.get(target);
-  if (sent === undefined || refreshDue(state, sent, nowMs)) return true;
+  if (sent === undefined || refreshDue(sent, nowMs)) return true;
   if (sameBeat(sent, message, beats.view.generation(target))) {
     state.stats.heartbeatsSuppressed++;
     return false;
@@ -99,7 +140,12 @@ export function mustSendHeartbeat(
   return true;
 }
 
-function beatOf(message: SyncHeartbeat, generation: number, atMs: number): BeatFacts {
+function beatOf(
+  message: SyncHeartbeat,
+  generation: number,
+  atMs: number,
+  refreshAtMs = atMs,
+): BeatFacts {
   const q = message.quorum;
   return {
     role: message.role,
@@ -109,6 +155,7 @@ function beatOf(message: SyncHeartbeat, generation: number, atMs: number): BeatF
     commitSeq: q?.commitSeq ?? 0,
     generation,
     atMs,
+    refreshAtMs,
   };
 }
 
@@ -121,7 +168,11 @@ export function heartbeatSent(
 ): void {
   const beats = state.beats;
   if (beats === null || !state.members.has(target)) return;
-  beats.sent.set(target, beatOf(message, beats.view.generation(target), nowMs));
+  const generation = beats.view.generation(target);
+  const last = beats.sent.get(target);
+  const repeat = last !== undefined && sameBeat(last, message, generation);
+  const refreshAtMs = nowMs + refreshPeriods(state.channelId, repeat) * state.heartbeatMs;
+  beats.sent.set(target, beatOf(message, generation, nowMs, refreshAtMs));
 }
 
 /**
@@ -218,38 +269,54 @@ function stable(state: ChannelState, beats: BeatState, view: StepView): boolean 
 
 /**
  * The quiet tick: null when the full tick must run; else liveness was refreshed and the effects
- * (the lag gauge only) are all there is to do this period.
+ * are all there is to do this period: the heartbeats due (a refresh, or to a peer not yet heard
+ * from; each the one the full tick would send, identical to the last one sent) and the lag gauge.
  */
 export function quietTick(state: ChannelState, view: StepView): readonly StepEffect[] | null {
   const beats = state.beats;
   if (beats === null) return null;
   const { role, nowMs } = view;
-  // Every peer must be one whose heartbeat this tick would leave out.
+  // Every peer must be one whose heartbeat this tick would leave out, or send unchanged: a
+  // refresh, or to a peer not yet heard from (a waiting channel's peer still opening it).
+  let due: NodeId[] | null = null;
   for (const peer of state.peers) {
     const sent = beats.sent.get(peer);
     if (beats.view.beatAtMs(peer) === null || sent === undefined) return null;
-    if (sent.generation !== beats.view.generation(peer) || refreshDue(state, sent, nowMs)) {
-      return null;
+    if (sent.generation !== beats.view.generation(peer)) return null;
+    if (refreshDue(sent, nowMs) || !runsChannel(beats, peer)) {
+      due ??= [];
+      due.push(peer);
     }
   }
   if (!stable(state, beats, view)) return null;
+  let effects: StepEffect[] | null = null;
+  if (due !== null) {
+    const heartbeat = heartbeatOf(state, role, shippableTail(view), nowMs);
+    effects = [];
+    for (const peer of due) {
+      const sent = beats.sent.get(peer) as BeatFacts;
+      if (!sameBeat(sent, heartbeat, sent.generation)) return null;
+      effects.push(send(peer, heartbeat));
+    }
+    state.stats.quietRefreshes++;
+  }
   state.stats.quietTicks++;
   const lagMs = quietLag(state, role, nowMs);
   // Under a period the gauge keeps the healthy value it shows: setting a labelled gauge for
   // every channel every period would cost more than the rest of the quiet tick.
   const shown = beats.lagShownMs;
   if (lagMs !== null && lagMs < state.heartbeatMs && shown !== null && shown < state.heartbeatMs) {
-    return NO_EFFECTS;
+    return effects ?? NO_EFFECTS;
   }
   beats.lagShownMs = lagMs;
-  return lagMs === null
-    ? NO_EFFECTS
-    : [
-        {
-          kind: 'metric',
-          metric: { name: 'lag', role: role === Role.Leader ? 'leader' : 'replica', lagMs },
-        },
-      ];
+  if (lagMs === null) return effects ?? NO_EFFECTS;
+  const gauge: StepEffect = {
+    kind: 'metric',
+    metric: { name: 'lag', role: role === Role.Leader ? 'leader' : 'replica', lagMs },
+  };
+  if (effects === null) return [gauge];
+  effects.push(gauge);
+  return effects;
 }
 
 /**

@@ -26,6 +26,7 @@ import type { Clock } from '../time/clock.js';
 import type { Random } from '../time/random.js';
 import { channelIdFromName, isNodeId } from '../wire/ids.js';
 import { type ChannelId, type NodeId, Role } from '../wire/types.js';
+import { AttachedFile } from './attached-file.js';
 import { BandwidthBudget } from './budget.js';
 import {
   type ReplicationConfig,
@@ -40,7 +41,6 @@ import { NIC_PEAK_BPS_DEFAULT, type ReplicationHost } from './host.js';
 import { ReplicationMetrics } from './metrics.js';
 import { placeReplicas } from './placement.js';
 import { TransitionSignal } from './roles.js';
-import type { RuntimeFile } from './runtime.js';
 import { TransferFailedError, type TransferResult } from './runtime-transfer.js';
 
 const NO_CHAIN_TAGS: ChainTagSink = { announce() {}, withdraw() {} };
@@ -140,32 +140,7 @@ export class Replicator implements ReplicationAttachment {
       const loaded = await store.load(file.nextSeq);
       const trusted = file.persistent && (loaded.cleanShutdown || file.config.fsync === 'always');
       await file.openQuorumState();
-      const runtimeFile: RuntimeFile = {
-        get nextSeq() {
-          return file.nextSeq;
-        },
-        get firstSeq() {
-          return file.firstSeq;
-        },
-        get writingNextSeq() {
-          return file.writingNextSeq;
-        },
-        get shipNextSeq() {
-          return file.shipNextSeq;
-        },
-        get shipFirstSeq() {
-          return file.shipFirstSeq;
-        },
-        // The leader ships what it has, committed or not (and written, fsynced or not): commit
-        // follows the durable copies.
-        readRangeLimited: (start, end, maxBytes, overhead) =>
-          file.readShippable(start, end, maxBytes, overhead),
-        appendBatchIfNextSeq: (expected, payloads) => file.applyReplicated(expected, payloads),
-        appendRunIfNextSeq: (expected, run) => file.applyReplicatedRun(expected, run),
-        skipTo: (seq) => file.skipTo(seq),
-        truncateFrom: (seq) => file.truncateFrom(seq),
-        sweepRetention: () => file.sweepRetention(),
-      };
+      const runtimeFile = new AttachedFile(file);
       const handle = spawnReplicationRuntime({
         channelId,
         channelName: file.name,

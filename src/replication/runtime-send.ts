@@ -97,6 +97,31 @@ export class RuntimeSender {
     if (!(await this.send(leader, request))) outstanding.take(leader, token, now);
   }
 
+  /**
+   * A heartbeat sent outside the loop's steps (a quiet tick's refresh): handed to the dispatcher
+   * now and not awaited; a failure is counted. Nothing is sent once released.
+   */
+  sendHeartbeatNow(target: NodeId, message: SyncHeartbeat): void {
+    const dispatcher = this.#dispatcher;
+    if (dispatcher === null) return;
+    const stats = this.#options.stats;
+    let sent: Promise<void>;
+    try {
+      sent = dispatcher.sendHeartbeat(target, message);
+    } catch {
+      stats.sendFailures++;
+      return;
+    }
+    sent.then(
+      () => {
+        stats.heartbeatsOut++;
+      },
+      () => {
+        stats.sendFailures++;
+      },
+    );
+  }
+
   /** True when the dispatcher accepted the message; a failure is counted, never thrown. */
   async send(
     target: NodeId,

@@ -20,6 +20,8 @@ export interface RuntimeStats {
   ticks: number;
   /** Ticks that found nothing due and skipped the full step (node beats, beat-liveness.ts). */
   quietTicks: number;
+  /** Of those, the ones that sent an unchanged heartbeat (a refresh, or to a peer not heard yet). */
+  quietRefreshes: number;
   /** Tick heartbeats left out because a node beat stood for them. */
   heartbeatsSuppressed: number;
   /** Inbound heartbeats that repeated the last one and were taken without a step. */
@@ -71,6 +73,7 @@ export function emptyStats(): RuntimeStats {
   return {
     ticks: 0,
     quietTicks: 0,
+    quietRefreshes: 0,
     heartbeatsSuppressed: 0,
     quietHeartbeats: 0,
     heartbeatsIn: 0,

@@ -72,6 +72,31 @@ export {
   volatileQuorumStart,
 } from './runtime-options.js';
 
+/**
+ * What the leader serves from: the file, ending where its shippable events end. A class, so that
+ * every channel's source shares one hidden class (an object literal with getters gets its own).
+ */
+class ShipSource implements CatchupSource {
+  readonly #file: RuntimeFile;
+
+  constructor(file: RuntimeFile) {
+    this.#file = file;
+  }
+
+  get nextSeq(): number {
+    return this.#file.shipNextSeq ?? this.#file.nextSeq;
+  }
+
+  get firstSeq(): number | null {
+    const file = this.#file;
+    return file.shipFirstSeq === undefined ? file.firstSeq : file.shipFirstSeq;
+  }
+
+  readRangeLimited(start: number, end: number, maxBytes: number, overhead: number) {
+    return this.#file.readRangeLimited(start, end, maxBytes, overhead);
+  }
+}
+
 export class ReplicationRuntime extends RuntimeLoop {
   readonly channelId: ChannelId;
   readonly channelName: string;
@@ -125,17 +150,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     this.budget = options.budget;
     const peers = peersOf(options.replicaSet, options.selfId);
     this.#file = options.file;
-    const file = options.file;
-    this.#shipSource = {
-      get nextSeq() {
-        return file.shipNextSeq ?? file.nextSeq;
-      },
-      get firstSeq() {
-        return file.shipFirstSeq === undefined ? file.firstSeq : file.shipFirstSeq;
-      },
-      readRangeLimited: (start, end, maxBytes, overhead) =>
-        file.readRangeLimited(start, end, maxBytes, overhead),
-    };
+    this.#shipSource = new ShipSource(options.file);
     this.#clock = options.clock;
     this.#random = options.random;
     this.#metrics = options.metrics;
@@ -429,7 +444,7 @@ export class ReplicationRuntime extends RuntimeLoop {
     }
   }
 
-  /** A tick with nothing due: liveness and the lag gauge only (beat-liveness.ts). */
+  /** A tick with nothing due: liveness, due refreshes and the lag gauge only (beat-liveness.ts). */
   protected override quietTick(): boolean {
     if (this.ended || this.#state.beats === null) return false;
     const effects = quietTick(this.#state, this.#view());
@@ -438,6 +453,10 @@ export class ReplicationRuntime extends RuntimeLoop {
     for (const effect of effects) {
       if (effect.kind === 'metric' && this.#metrics !== undefined) {
         recordMetric(this.#metrics, effect.metric);
+      } else if (effect.kind === 'send' && effect.message.kind === 'heartbeat') {
+        // A refresh: recorded as sent, then queued in the dispatcher (never awaited here).
+        heartbeatSent(this.#state, effect.to, effect.message, this.#clock.nowMs());
+        this.#sender.sendHeartbeatNow(effect.to, effect.message);
       }
     }
     return true;

@@ -25,8 +25,11 @@ const REPLICATION = { factor: 3, heartbeatMs: HEARTBEAT_MS };
 type Cluster = Awaited<ReturnType<typeof start>>;
 const open: Array<{ close(): Promise<void> }> = [];
 
-/** Three nodes; `beats[i]` says whether node i sends node beats. Every channel settled. */
-async function start(beats: readonly boolean[], seed = 7) {
+/**
+ * Three nodes; `beats[i]` says whether node i sends node beats. Every channel settled. The last
+ * node opens its channels `lateMs` after the others (a node slow to open thousands).
+ */
+async function start(beats: readonly boolean[], seed = 7, lateMs = 0) {
   const clock = new VirtualClock(1_764_115_200_000);
   const network = new SimNetwork({ clock, seed, faults: { minDelayMs: 1, maxDelayMs: 2 } });
   const random = new SeededRandom(seed);
@@ -86,7 +89,13 @@ async function start(beats: readonly boolean[], seed = 7) {
         frames: sent.heartbeatFrames + sent.nodeBeats,
       };
     });
-  for (const node of nodes) {
+  for (const [index, node] of nodes.entries()) {
+    if (index === nodes.length - 1 && lateMs > 0) {
+      // One channel open from the start, so the late node beats (its tick grid runs) meanwhile.
+      for (const other of nodes)
+        await other.redex.openFile('beats/early', { replication: REPLICATION });
+      await clock.advance(lateMs);
+    }
     for (const name of NAMES) await node.redex.openFile(name, { replication: REPLICATION });
   }
   await until(
@@ -213,6 +222,24 @@ describe('node beats', { timeout: 120_000 }, () => {
       0,
     );
     assert.ok(quiet > 0, 'node 0 suppressed nothing toward node 1');
+  });
+
+  it('channels a peer opens late settle within a few periods of its open, not at the refresh', async () => {
+    // The first two nodes' heartbeats for these channels reach the third before it opens them
+    // (dropped there); identical ones must not be left out until it was heard from.
+    const lateMs = 12 * HEARTBEAT_MS + 37;
+    const cluster = await start([true, true, true], 29, lateMs);
+    const settledAfterOpen = cluster.clock.nowMs() - (1_764_115_200_000 + lateMs);
+    console.log(JSON.stringify({ settledAfterOpen }));
+    assert.ok(
+      settledAfterOpen <= 6 * HEARTBEAT_MS,
+      `settled ${settledAfterOpen} ms after the open`,
+    );
+    // Every channel's runtime on the late node heard both peers.
+    for (const name of NAMES) {
+      const tracker = cluster.runtime(2, name).tracker;
+      assert.ok(tracker.peer(IDS[0]!) !== undefined && tracker.peer(IDS[1]!) !== undefined, name);
+    }
   });
 
   it('a malformed node beat is counted and changes nothing', async () => {

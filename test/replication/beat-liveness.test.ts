@@ -6,12 +6,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   createBeatState,
+  heartbeatHeard,
   heartbeatSent,
   markBusy,
   mustSendHeartbeat,
   quietHeartbeat,
   quietTick,
+  REFRESH_INTERVAL_PERIODS,
   refreshLiveness,
+  refreshPeriods,
   settleTick,
 } from '../../src/replication/beat-liveness.js';
 import {
@@ -19,7 +22,9 @@ import {
   BEAT_REFRESH_PERIODS,
   type NodeBeatsView,
 } from '../../src/replication/node-beats.js';
-import type { ChannelState } from '../../src/replication/step-state.js';
+import type { ChannelState, StepEffect } from '../../src/replication/step-state.js';
+import { heartbeatOf } from '../../src/replication/step-state.js';
+import { channelIdFromName } from '../../src/wire/ids.js';
 import type { NodeId, SyncHeartbeat } from '../../src/wire/types.js';
 import { inbound } from './imports.js';
 import {
@@ -69,6 +74,7 @@ describe('beat liveness: hearing', () => {
   it("a node beat on the heartbeat's connection keeps the leader live", () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     table.beats.set(PEER, 1_250);
     refreshLiveness(s, view(Role.Replica, 0, 1_260));
     assert.equal(s.tracker.peer(PEER)?.lastSeenMs, 1_250);
@@ -81,6 +87,7 @@ describe('beat liveness: hearing', () => {
   it('not across a connection change, and not past the cover bound', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     table.generations.set(PEER, 5);
     table.beats.set(PEER, 1_250);
     refreshLiveness(s, view(Role.Replica, 0, 1_260));
@@ -101,6 +108,7 @@ describe('beat liveness: hearing', () => {
   it('a Replica heartbeat from the followed leader does not keep it live', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     // The old leader now says it is a Replica (same epoch): its beats prove no leadership.
     s.tracker.recordHeartbeat(PEER, Role.Replica, 0, 1_100, 1, { generation: 1, epoch: 1 });
     table.beats.set(PEER, 1_350);
@@ -118,12 +126,17 @@ describe('beat liveness: sending', () => {
     heartbeatSent(s, PEER, message, 1_000);
     assert.equal(mustSendHeartbeat(s, PEER, message, 1_100), true, 'peer does not beat');
     table.beats.set(PEER, 1_050);
+    assert.equal(mustSendHeartbeat(s, PEER, message, 1_100), true, 'not known to run the channel');
+    heartbeatHeard(s, PEER, replicaHeartbeat(0), 1_050);
     assert.equal(mustSendHeartbeat(s, PEER, { ...message, wallClockMs: 9 }, 1_100), false);
     assert.equal(s.stats.heartbeatsSuppressed, 1);
     assert.equal(mustSendHeartbeat(s, PEER, replicaHeartbeat(5), 1_100), true, 'tail changed');
     const commit = { ...message, quorum: { epoch: 1, lastEpoch: 1, commitSeq: 3 } };
     assert.equal(mustSendHeartbeat(s, PEER, commit, 1_100), true, 'commit changed');
-    const refreshAt = 1_000 + (BEAT_REFRESH_PERIODS - 1) * HB;
+    // The first heartbeat of a channel refreshes early by a channel-dependent number of periods.
+    const refreshAt = 1_000 + refreshPeriods(CID, false) * HB;
+    assert.ok(refreshPeriods(CID, false) >= 2);
+    assert.ok(refreshPeriods(CID, false) <= BEAT_REFRESH_PERIODS - 1);
     assert.equal(mustSendHeartbeat(s, PEER, message, refreshAt - 1), false);
     assert.equal(mustSendHeartbeat(s, PEER, message, refreshAt), true, 'refresh due');
     table.generations.set(PEER, 9);
@@ -141,6 +154,7 @@ describe('beat liveness: the quiet tick', () => {
   it('a replica following a live leader with nothing changed skips its tick', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     // What the last full tick sent both peers.
     for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
     table.beats.set(PEER, 1_090);
@@ -166,6 +180,7 @@ describe('beat liveness: the quiet tick', () => {
   it('not once the leader is silent: the full tick must decide', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
     table.beats.set(OTHER, 1_000);
     table.beats.set(PEER, 1_000);
@@ -180,6 +195,7 @@ describe('beat liveness: a repeated heartbeat', () => {
   it('is taken as liveness without a step while nothing is due; a changed one is not', () => {
     const { s, table } = withBeats();
     follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
     for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
     table.beats.set(PEER, 1_000);
     table.beats.set(OTHER, 1_000);
@@ -196,5 +212,98 @@ describe('beat liveness: a repeated heartbeat', () => {
     // Heard on an earlier connection: not quiet either.
     table.generations.set(PEER, 7);
     assert.equal(quietHeartbeat(s, again, view(Role.Replica, 0, 1_300)), false);
+  });
+});
+
+describe('beat liveness: refreshes', () => {
+  it('a repeat refreshes after the full interval; a change after 2..interval periods, spread by channel', () => {
+    const cid = channelIdFromName('spread/0');
+    assert.equal(refreshPeriods(cid, true), REFRESH_INTERVAL_PERIODS);
+    const counts = new Map<number, number>();
+    const channels = 1_900;
+    for (let i = 0; i < channels; i++) {
+      const periods = refreshPeriods(channelIdFromName(`spread/${i}`), false);
+      assert.ok(periods >= 2 && periods <= REFRESH_INTERVAL_PERIODS, `${periods}`);
+      counts.set(periods, (counts.get(periods) ?? 0) + 1);
+    }
+    // Every phase is used, and none by more than twice its share.
+    assert.equal(counts.size, REFRESH_INTERVAL_PERIODS - 1);
+    const share = channels / (REFRESH_INTERVAL_PERIODS - 1);
+    for (const [periods, count] of counts) assert.ok(count <= 2 * share, `${periods}: ${count}`);
+  });
+
+  it('a refresh that falls due goes from the quiet tick, the heartbeat the full tick would send', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    const first = heartbeatOf(s, Role.Replica, 0, 1_000);
+    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, first, 1_000);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    const at = (nowMs: number) => {
+      // Both peers beat just before each tick, and the leader's own refresh came: it stays live.
+      table.beats.set(PEER, nowMs - 10);
+      table.beats.set(OTHER, nowMs - 10);
+      const again = inbound(PEER, leaderHeartbeat(0));
+      assert.ok(quietHeartbeat(s, again, view(Role.Replica, 0, nowMs - 5)));
+      const effects = quietTick(s, view(Role.Replica, 0, nowMs));
+      assert.ok(effects !== null, `a full tick at ${nowMs}`);
+      return effects.flatMap((e) => (e.kind === 'send' ? [e] : []));
+    };
+    const dueAt = 1_000 + refreshPeriods(CID, false) * HB;
+    assert.deepEqual(at(dueAt - HB), []);
+    const sends = at(dueAt);
+    assert.deepEqual(
+      sends.map((e) => e.to),
+      [PEER, OTHER],
+    );
+    for (const e of sends)
+      assert.deepEqual({ ...e.message, wallClockMs: 0 }, { ...first, wallClockMs: 0 });
+    assert.equal(s.stats.quietRefreshes, 1);
+    assert.equal(s.stats.quietTicks, 2);
+    // Recorded as a repeat: the next one comes a full interval later.
+    for (const e of sends) heartbeatSent(s, e.to, e.message as SyncHeartbeat, dueAt);
+    assert.deepEqual(at(dueAt + (REFRESH_INTERVAL_PERIODS - 1) * HB), []);
+    assert.equal(at(dueAt + REFRESH_INTERVAL_PERIODS * HB).length, 2);
+  });
+
+  it('not when what would be sent differs from the last one: the full tick runs', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    heartbeatSent(s, PEER, heartbeatOf(s, Role.Replica, 0, 1_000), 1_000);
+    // What OTHER last got is not what this channel would say now.
+    heartbeatSent(s, OTHER, replicaHeartbeat(3), 1_000);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    const dueAt = 1_000 + refreshPeriods(CID, false) * HB;
+    table.beats.set(PEER, dueAt - 10);
+    table.beats.set(OTHER, dueAt - 10);
+    assert.equal(quietTick(s, view(Role.Replica, 0, dueAt)), null);
+    assert.equal(s.stats.quietRefreshes, 0);
+  });
+});
+
+describe('beat liveness: a peer not known to run the channel', () => {
+  it('gets every heartbeat, from the quiet tick when nothing else is due, until one of its heartbeats arrived', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    const message = heartbeatOf(s, Role.Replica, 0, 1_000);
+    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, message, 1_000);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    table.beats.set(PEER, 1_090);
+    table.beats.set(OTHER, 1_090);
+    // OTHER beats, but nothing of this channel came from it: it may have dropped what we sent.
+    assert.equal(mustSendHeartbeat(s, OTHER, message, 1_100), true);
+    assert.equal(mustSendHeartbeat(s, PEER, message, 1_100), false);
+    const sends = (effects: readonly StepEffect[] | null) => {
+      assert.ok(effects !== null, 'a full tick');
+      return effects.flatMap((e) => (e.kind === 'send' ? [e.to] : []));
+    };
+    assert.deepEqual(sends(quietTick(s, view(Role.Replica, 0, 1_100))), [OTHER]);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_150);
+    assert.equal(mustSendHeartbeat(s, OTHER, message, 1_200), false);
+    assert.deepEqual(sends(quietTick(s, view(Role.Replica, 0, 1_200))), []);
+    // A new connection to OTHER: not known again until it is heard on it.
+    table.generations.set(OTHER, 8);
+    assert.equal(mustSendHeartbeat(s, OTHER, message, 1_200), true);
   });
 });

@@ -1,0 +1,105 @@
+// Many idle channels over the simulated mesh in virtual time (docs/DESIGN.md#node-beats): once
+// settled, no channel runs a full tick; the refreshes of channels opened together are spread
+// over the refresh interval instead of landing in one period; and every channel a killed node
+// led has a new leader within the silence window and a period (the target allows 3 periods + 1 s).
+
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Redex } from '../../src/log/index.js';
+import { MeshNode, SimNetwork } from '../../src/mesh/index.js';
+import { REFRESH_INTERVAL_PERIODS } from '../../src/replication/beat-liveness.js';
+import { enableReplication, replicatorOf } from '../../src/replication/index.js';
+import type { ReplicationRuntime } from '../../src/replication/runtime.js';
+import { SeededRandom } from '../../src/time/random.js';
+import { VirtualClock } from '../../src/time/virtual-clock.js';
+import { type NodeId, Role } from '../../src/wire/types.js';
+
+const IDS: readonly NodeId[] = [0x0a0an, 0x0b0bn, 0x0c0cn];
+const HEARTBEAT_MS = 100;
+const SILENCE_MS = 3 * HEARTBEAT_MS;
+const CHANNELS = 200;
+const NAMES = Array.from({ length: CHANNELS }, (_, i) => `many/c${i}`);
+const REPLICATION = { replication: { factor: 3, heartbeatMs: HEARTBEAT_MS } };
+
+const clusters: Array<{ close(): Promise<void> }> = [];
+after(async () => {
+  for (const cluster of clusters.splice(0)) await cluster.close();
+});
+
+async function settledCluster(seed: number) {
+  const clock = new VirtualClock(1_764_115_200_000);
+  const network = new SimNetwork({ clock, seed, faults: { minDelayMs: 1, maxDelayMs: 2 } });
+  const random = new SeededRandom(seed);
+  const nodes = IDS.map((id) => {
+    const mesh = new MeshNode({ transport: network.addNode(id), members: IDS, clock });
+    const redex = new Redex({ clock, random: random.fork() });
+    enableReplication(redex, mesh, { testOnlyHeartbeatMsMin: 1 });
+    return { mesh, redex };
+  });
+  const cluster = {
+    close: async () => {
+      for (const node of nodes) {
+        await node.redex.close().catch(() => {});
+        await node.mesh.close();
+      }
+    },
+  };
+  clusters.push(cluster);
+  for (const node of nodes) for (const name of NAMES) await node.redex.openFile(name, REPLICATION);
+  const runtime = (node: number, name: string): ReplicationRuntime => {
+    const found = replicatorOf(nodes[node]!.redex)?.channel(name)?.handle?.runtime;
+    assert.ok(found !== undefined, name);
+    return found;
+  };
+  const leaderOf = (name: string, among: readonly number[]) => {
+    const leaders = among.filter((i) => runtime(i, name).coordinator.role === Role.Leader);
+    return leaders.length === 1 ? leaders[0]! : -1;
+  };
+  for (let waited = 0; !NAMES.every((n) => leaderOf(n, [0, 1, 2]) >= 0); waited++) {
+    assert.ok(waited < 100, 'settle');
+    await clock.advance(HEARTBEAT_MS);
+  }
+  // Past the transfers back to the preferred members and every channel's first refresh.
+  await clock.advance(2 * REFRESH_INTERVAL_PERIODS * HEARTBEAT_MS);
+  return { clock, network, nodes, runtime, leaderOf };
+}
+
+describe('many channels', { timeout: 120_000 }, () => {
+  it('idle: no full tick, and the refreshes spread over the interval', async () => {
+    const { clock, nodes, runtime } = await settledCluster(31);
+    const fullTicks = () =>
+      NAMES.reduce((sum, n) => {
+        const stats = runtime(0, n).stats;
+        return sum + stats.ticks - stats.quietTicks;
+      }, 0);
+    const ticksBefore = fullTicks();
+    // Heartbeats node 0 sent in each period of one refresh interval.
+    const perPeriod: number[] = [];
+    for (let period = 0; period < REFRESH_INTERVAL_PERIODS; period++) {
+      const before = nodes[0]!.mesh.heartbeatStats().heartbeatsQueued;
+      await clock.advance(HEARTBEAT_MS);
+      perPeriod.push(nodes[0]!.mesh.heartbeatStats().heartbeatsQueued - before);
+    }
+    assert.equal(fullTicks(), ticksBefore, 'a full tick ran on an idle channel');
+    const total = perPeriod.reduce((sum, n) => sum + n, 0);
+    // Every channel refreshed both peers once in the interval...
+    assert.ok(total >= 2 * CHANNELS * 0.9 && total <= 2 * CHANNELS * 1.1, `${total} heartbeats`);
+    // ...spread: no period carries more than three times its share (all at once would be 19×).
+    const share = total / REFRESH_INTERVAL_PERIODS;
+    assert.ok(Math.max(...perPeriod) <= 3 * share, `per period: ${perPeriod.join(' ')}`);
+  });
+
+  it('a killed node: every channel it led has a new leader within the silence window and a period', async () => {
+    const { clock, network, runtime, leaderOf } = await settledCluster(37);
+    const led = NAMES.filter((n) => runtime(0, n).coordinator.role === Role.Leader);
+    assert.ok(led.length > CHANNELS / 10, `node 0 leads ${led.length}`);
+    network.crash(IDS[0]!);
+    const killedAt = clock.nowMs();
+    while (!led.every((n) => leaderOf(n, [1, 2]) >= 0)) {
+      assert.ok(clock.nowMs() - killedAt <= 3 * HEARTBEAT_MS + 1_000, 'no failover in time');
+      await clock.advance(1);
+    }
+    const failoverMs = clock.nowMs() - killedAt;
+    assert.ok(failoverMs <= SILENCE_MS + HEARTBEAT_MS + 20, `failover took ${failoverMs} ms`);
+  });
+});
