@@ -19,7 +19,13 @@ import { releaseFrameBuffer } from '../wire/headroom.js';
 import type { NodeId } from '../wire/types.js';
 import { classifyFrame, encodeControl, MeshControl } from './control.js';
 import { MeshError, MeshErrorReason } from './errors.js';
-import { canFrameInPlace, FRAME_HEADER_BYTES, FrameDecoder, packFrames } from './framing.js';
+import {
+  canFrameInPlace,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  framedInPlace,
+  packFrames,
+} from './framing.js';
 import { DropReason, type PeerStats, type TransportStats } from './types.js';
 
 export type ConnectionDirection = 'dialed' | 'accepted';
@@ -69,11 +75,10 @@ export class Connection {
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #flushScheduled = false;
-  // One socket write at a time (see #flush); `retire` ends the socket once the queue is written.
-  #writing = false;
+  // Socket writes whose callback has not come yet; a large body framed in place waits for 0 (see
+  // #flush). `retire` ends the socket once the queue is handed over.
+  #writesInFlight = 0;
   #endWhenFlushed = false;
-  // The body framed in place that the write in progress carries (released once written), or null.
-  #writingBody: Uint8Array | null = null;
   // At most one ping outstanding; a token that matches no ping is an unexpected pong.
   #pingToken: bigint | null = null;
   #pingSentNs = 0n;
@@ -239,51 +244,65 @@ export class Connection {
   }
 
   /**
-   * Hands queued frames to the socket, one write at a time: the next write waits for the
-   * previous one's callback, so the socket never holds several writes of ours, which it would
-   * pass to TLS as one vector that TLS copies into a fresh buffer. A large body with headroom
-   * for its prefix (framing.ts `canFrameInPlace`) goes alone as one buffer, encrypted in place;
-   * the frames before or after it go together in the next write.
+   * Hands queued frames to the socket. Small frames go at once, corked into one write (a
+   * heartbeat or a response must not wait a turn). A large body with headroom for its prefix
+   * (framing.ts `canFrameInPlace`) goes alone, as one buffer, and only when no write of ours is
+   * pending: a socket with writes pending passes the next ones to TLS as one vector, which TLS
+   * copies into a fresh buffer — megabytes for a catch-up chunk — instead of encrypting in place.
+   * Its buffer is released for reuse once its write's callback came.
    */
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#writing || this.socket.destroyed) return;
+    if (this.socket.destroyed) return;
     const queue = this.#queue;
-    if (queue.length === 0) {
-      if (this.#endWhenFlushed) {
-        this.#endWhenFlushed = false;
-        this.socket.end();
+    let taken = 0;
+    while (taken < queue.length) {
+      const head = queue[taken]!;
+      if (canFrameInPlace(head)) {
+        if (this.#writesInFlight > 0) break; // #afterLargeWrite flushes again
+        taken++;
+        this.#queuedBytes -= FRAME_HEADER_BYTES + head.length;
+        this.#owner.stats.writeBatches++;
+        this.#writesInFlight++;
+        this.socket.write(framedInPlace(head), (error?: Error | null) =>
+          this.#afterLargeWrite(head, error),
+        );
+        continue;
       }
-      return;
+      let end = taken + 1;
+      while (end < queue.length && !canFrameInPlace(queue[end]!)) end++;
+      const batch = queue.slice(taken, end);
+      taken = end;
+      for (const body of batch) this.#queuedBytes -= FRAME_HEADER_BYTES + body.length;
+      const segments = packFrames(batch);
+      this.#owner.stats.writeBatches++;
+      this.#writesInFlight++;
+      const last = segments.length - 1;
+      if (last > 0) this.socket.cork();
+      for (let i = 0; i < last; i++) this.socket.write(segments[i]!);
+      this.socket.write(segments[last]!, this.#afterSmallWrite);
+      if (last > 0) this.socket.uncork();
     }
-    let count = 1;
-    if (!canFrameInPlace(queue[0]!)) {
-      while (count < queue.length && !canFrameInPlace(queue[count]!)) count++;
+    this.#queue = taken === queue.length ? [] : queue.slice(taken);
+    if (this.#queue.length === 0 && this.#endWhenFlushed) {
+      this.#endWhenFlushed = false;
+      this.socket.end();
     }
-    const batch = count === queue.length ? queue : queue.slice(0, count);
-    this.#queue = count === queue.length ? [] : queue.slice(count);
-    for (const body of batch) this.#queuedBytes -= FRAME_HEADER_BYTES + body.length;
-    const segments = packFrames(batch);
-    this.#owner.stats.writeBatches++;
-    this.#writing = true;
-    this.#writingBody = canFrameInPlace(batch[0]!) ? batch[0]! : null;
-    const last = segments.length - 1;
-    if (last > 0) this.socket.cork();
-    for (let i = 0; i < last; i++) this.socket.write(segments[i]!);
-    this.socket.write(segments[last]!, this.#afterWrite);
-    if (last > 0) this.socket.uncork();
   }
 
-  readonly #afterWrite = (error?: Error | null): void => {
-    this.#writing = false;
-    const body = this.#writingBody;
-    this.#writingBody = null;
+  readonly #afterSmallWrite = (error?: Error | null): void => {
+    this.#writesInFlight--;
     // A failed write destroys the socket; 'close' accounts for what is still queued.
+    if (error == null && this.#writesInFlight === 0 && this.#queue.length > 0) this.#flush();
+  };
+
+  #afterLargeWrite(body: Uint8Array, error?: Error | null): void {
+    this.#writesInFlight--;
     if (error != null) return;
     // Written: the socket is done with the buffer, so the next response may be encoded into it.
-    if (body !== null) releaseFrameBuffer(body);
-    this.#flush();
-  };
+    releaseFrameBuffer(body);
+    if (this.#writesInFlight === 0 && this.#queue.length > 0) this.#flush();
+  }
 
   #onData(chunk: Buffer): void {
     if (this.#state === 'closed') return;

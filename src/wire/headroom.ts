@@ -18,6 +18,13 @@ export const FRAME_HEADROOM_BYTES = 4;
 export const FRAME_POOL_BUFFERS_MAX = 8;
 /** Larger buffers are not kept: the pool pins at most 8 × 4 MiB. */
 export const FRAME_POOL_BUFFER_BYTES_MAX = 4 << 20;
+/**
+ * Bodies up to this size get a buffer of their own with no headroom, as any encoder's: the
+ * transport copies them into its batch anyway (the mesh's `FRAME_COPY_BYTES_MAX`), so they are
+ * never released, and a pooled, rounded-up buffer per heartbeat-sized response would only feed
+ * the garbage collector.
+ */
+export const HEADROOM_FROM_BYTES = 16 * 1024;
 /** Pooled buffers are rounded up to this, so frames of slightly different sizes share them. */
 const ROUND_BYTES = 64 << 10;
 
@@ -26,11 +33,13 @@ const lent = new WeakMap<ArrayBuffer, number>();
 const free: ArrayBuffer[] = [];
 
 /**
- * `length` bytes for an encoder to fill (not zeroed), placed after `FRAME_HEADROOM_BYTES`
- * reserved ones in a buffer of their own (never one of Node's shared pool slabs): a released
- * buffer when one is large enough.
+ * `length` bytes for an encoder to fill (not zeroed), in a buffer of their own (never one of
+ * Node's shared pool slabs); above `HEADROOM_FROM_BYTES`, placed after `FRAME_HEADROOM_BYTES`
+ * reserved ones, in a released buffer when one is large enough.
  */
 export function allocateWithHeadroom(length: number): Uint8Array {
+  if (length <= HEADROOM_FROM_BYTES)
+    return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
   const bytes = FRAME_HEADROOM_BYTES + length;
   let buffer: ArrayBuffer | undefined;
   for (let i = free.length - 1; i >= 0; i--) {

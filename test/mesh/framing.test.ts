@@ -20,6 +20,7 @@ import {
 import {
   allocateWithHeadroom,
   FRAME_HEADROOM_BYTES,
+  HEADROOM_FROM_BYTES,
   hasFrameHeadroom,
 } from '../../src/wire/headroom.js';
 
@@ -274,6 +275,10 @@ describe('packFrames', () => {
     assert.equal(packFrames([part]).length, 2);
     assert.deepEqual(concat(packFrames([part])), encodeFrame(part));
     assert.equal(hasFrameHeadroom(new Uint8Array(FRAME_COPY_BYTES_MAX + 1)), false);
+  });
+
+  it('the wire gives headroom exactly to the bodies the mesh frames in place', () => {
+    assert.equal(HEADROOM_FROM_BYTES, FRAME_COPY_BYTES_MAX);
   });
 
   it('frames bodies with and without headroom alike (property)', () => {

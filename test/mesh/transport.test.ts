@@ -16,6 +16,7 @@ import {
 } from '../../src/mesh/index.js';
 import {
   allocateWithHeadroom,
+  HEADROOM_FROM_BYTES,
   hasFrameHeadroom,
   pooledFrameBuffers,
 } from '../../src/wire/headroom.js';
@@ -191,7 +192,7 @@ describe('MeshTransport: two nodes', () => {
     const inA = collectFrames(a);
     b.addPeer(await a.listen());
     await waitFor(() => b.isConnected(a.localId), 'connection');
-    while (pooledFrameBuffers() > 0) allocateWithHeadroom(1);
+    while (pooledFrameBuffers() > 0) allocateWithHeadroom(HEADROOM_FROM_BYTES + 1);
     // Small frames around large ones, all in one turn: the large ones go in writes of their
     // own (one write at a time), and nothing may be reordered.
     const large = (i: number) => {

@@ -8,6 +8,7 @@ import {
   FRAME_HEADROOM_BYTES,
   FRAME_POOL_BUFFER_BYTES_MAX,
   FRAME_POOL_BUFFERS_MAX,
+  HEADROOM_FROM_BYTES,
   hasFrameHeadroom,
   pooledFrameBuffers,
   releaseFrameBuffer,
@@ -17,14 +18,14 @@ import type { SyncResponse } from '../../src/wire/types.js';
 
 /** Empties the pool (it is shared by the whole process) so counts start from 0. */
 function drainPool(): void {
-  while (pooledFrameBuffers() > 0) allocateWithHeadroom(1);
+  while (pooledFrameBuffers() > 0) allocateWithHeadroom(HEADROOM_FROM_BYTES + 1);
 }
 
 describe('frame headroom', () => {
   it('places the body after reserved bytes, and only the whole body has headroom', () => {
-    const body = allocateWithHeadroom(100);
+    const body = allocateWithHeadroom(HEADROOM_FROM_BYTES + 100);
     assert.equal(body.byteOffset, FRAME_HEADROOM_BYTES);
-    assert.equal(body.length, 100);
+    assert.equal(body.length, HEADROOM_FROM_BYTES + 100);
     assert.ok(hasFrameHeadroom(body));
     assert.equal(hasFrameHeadroom(body.subarray(0, 50)), false);
     assert.equal(hasFrameHeadroom(body.subarray(1)), false);
@@ -51,13 +52,23 @@ describe('frame headroom', () => {
     drainPool();
   });
 
+  it('a body up to HEADROOM_FROM_BYTES gets a buffer of its own, no headroom, never pooled', () => {
+    drainPool();
+    const small = allocateWithHeadroom(HEADROOM_FROM_BYTES);
+    assert.equal(small.byteOffset, 0);
+    assert.equal(small.buffer.byteLength, HEADROOM_FROM_BYTES, 'not rounded up');
+    assert.equal(hasFrameHeadroom(small), false);
+    releaseFrameBuffer(small);
+    assert.equal(pooledFrameBuffers(), 0);
+  });
+
   it('keeps at most FRAME_POOL_BUFFERS_MAX buffers, none above FRAME_POOL_BUFFER_BYTES_MAX', () => {
     drainPool();
     const huge = allocateWithHeadroom(FRAME_POOL_BUFFER_BYTES_MAX);
     releaseFrameBuffer(huge);
     assert.equal(pooledFrameBuffers(), 0);
     const bodies = Array.from({ length: FRAME_POOL_BUFFERS_MAX + 3 }, () =>
-      allocateWithHeadroom(1000),
+      allocateWithHeadroom(HEADROOM_FROM_BYTES + 1000),
     );
     for (const body of bodies) releaseFrameBuffer(body);
     assert.equal(pooledFrameBuffers(), FRAME_POOL_BUFFERS_MAX);
@@ -76,6 +87,7 @@ describe('frame headroom', () => {
       events: [
         { seq: 10, payload: new Uint8Array([1, 2, 3]) },
         { seq: 11, payload: new Uint8Array(0) },
+        { seq: 12, payload: new Uint8Array(HEADROOM_FROM_BYTES).fill(9) },
       ],
     };
     const frame = encodeResponse(response);
@@ -84,11 +96,16 @@ describe('frame headroom', () => {
     assert.equal(decoded.firstSeq, 10);
     assert.equal(decoded.requestId, 77n);
     assert.deepEqual(
-      decoded.events.map((e) => [e.seq, [...e.payload]]),
+      decoded.events.map((e) => [e.seq, e.payload.length, e.payload[0]]),
       [
-        [10, [1, 2, 3]],
-        [11, []],
+        [10, 3, 1],
+        [11, 0, undefined],
+        [12, HEADROOM_FROM_BYTES, 9],
       ],
     );
+    // A heartbeat-sized response: its own buffer, no headroom, decoded all the same.
+    const small = encodeResponse({ ...response, events: response.events.slice(0, 2) });
+    assert.equal(hasFrameHeadroom(small), false);
+    assert.equal(decodeResponse(small).events.length, 2);
   });
 });
