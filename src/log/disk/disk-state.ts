@@ -111,6 +111,11 @@ export class DiskState {
       );
       throw this.readOnly;
     }
+    this.clearUnsynced();
+  }
+
+  /** An fsync covered everything written: nothing is dirty and no policy sync is due. */
+  clearUnsynced(): void {
     this.dirty = false;
     this.unsyncedEvents = 0;
     this.unsyncedBytes = 0;

@@ -118,12 +118,8 @@ export async function truncateNow(
     throw s.readOnly;
   }
   // Everything kept was fsynced with the cut.
-  s.dirty = false;
+  s.clearUnsynced();
   s.indexLagBytes = 0;
-  s.unsyncedEvents = 0;
-  s.unsyncedBytes = 0;
-  s.syncTimer?.cancel();
-  s.syncTimer = null;
   return removed;
 }
 
