@@ -8,10 +8,13 @@
 // from a length prefix, so a peer announcing 64 MiB and sending 4 bytes costs 4 bytes; a prefix
 // above the limit poisons the decoder (`failure`), and the connection is destroyed.
 
-import { hasFrameHeadroom } from '../wire/headroom.js';
+import { FRAME_HEADROOM_BYTES, hasFrameHeadroom } from '../wire/headroom.js';
 
-/** Length prefix: u32 little-endian, counting the body only (= the wire's FRAME_HEADROOM_BYTES). */
-export const FRAME_HEADER_BYTES = 4;
+/**
+ * Length prefix: u32 little-endian, counting the body only. Its size is the room the wire leaves
+ * in front of large encoded bodies, so the prefix can be written there.
+ */
+export const FRAME_HEADER_BYTES = FRAME_HEADROOM_BYTES;
 /** Largest SyncResponse chunk the leader builds (docs/DESIGN.md#catch-up: 64 MiB). */
 export const SYNC_CHUNK_BYTES_MAX = 64 * 1024 * 1024;
 /**

@@ -110,9 +110,9 @@ export function encodeResponse(message: SyncResponse): Uint8Array {
     checkQuorum(quorum);
     total += quorumBytes(quorum);
   }
-  // Every byte below is written, so skip zero-filling; the buffer is not pooled (its own
-  // ArrayBuffer), so no other allocation's bytes can leak through `.buffer`. The headroom in
-  // front lets the transport send the frame with its length prefix as one buffer (headroom.ts).
+  // Every byte below is written, so skip zero-filling. The buffer is never one of Node's shared
+  // slabs, so no other allocation's bytes can leak through `.buffer`; a large one has headroom in
+  // front for the length prefix and may be a released frame of ours, reused (headroom.ts).
   const out = allocateWithHeadroom(total);
   const view = new DataView(out.buffer, out.byteOffset, total);
   writeHead(out, view, DispatchCode.SyncResponse, message.channelId);
