@@ -149,6 +149,12 @@ describe('random requests', () => {
             answer.status >= 200 && answer.status < 500,
             `${method} ${path} → ${answer.status} ${answer.text}`,
           );
+          // 204: a DELETE of a channel that exists (`/channels/orders`, or `/channels/./orders`,
+          // which URL parsing resolves to it) answers with no body at all.
+          if (answer.status === 204) {
+            assert.equal(answer.text, '');
+            return;
+          }
           if (method === 'HEAD' || answer.contentType.startsWith('text/')) return;
           const json = JSON.parse(answer.text);
           if (answer.status >= 400) {
