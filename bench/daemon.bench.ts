@@ -19,8 +19,9 @@
 // Env: BENCH_DAEMON_SEQ (sequential samples per round, 1,000), BENCH_DAEMON_MS (measured ms per
 // closed-loop round, 3,000), BENCH_DAEMON_ROUNDS (3), BENCH_DAEMON_BATCH_WRITERS (8),
 // BENCH_FAILOVER_ROUNDS (3), BENCH_ONLY (systems redex, etcd, jetstream and/or parts load,
-// failover), BENCH_DAEMON_PROFILE=<dir> (every serve process of the load cluster runs with
-// --cpu-prof, one directory per member).
+// failover, or single rows of the load part: sequential, writers, batch),
+// BENCH_DAEMON_PROFILE=<dir> (every serve process of the load cluster runs with --cpu-prof, one
+// directory per member).
 
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
@@ -54,7 +55,9 @@ const SIZE = 256;
 const CHANNEL = 'bench';
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const SYSTEMS = ['redex', 'etcd', 'jetstream'];
-const PARTS = ['load', 'failover'];
+/** Rows of the load part, each also a part of its own (`load` names all three). */
+const LOAD_ROWS = ['sequential', 'writers', 'batch'];
+const PARTS = ['load', ...LOAD_ROWS, 'failover'];
 /** BENCH_ONLY names systems, parts or both; an axis it does not name is not filtered. */
 const choose = (axis: readonly string[], name: string): boolean => {
   const named = ONLY.filter((o) => axis.includes(o));
@@ -62,6 +65,8 @@ const choose = (axis: readonly string[], name: string): boolean => {
 };
 const wanted = (system: string): boolean => choose(SYSTEMS, system);
 const wantedPart = (part: string): boolean => choose(PARTS, part);
+const wantedRow = (row: string): boolean => wantedPart('load') || wantedPart(row);
+const anyLoadRow = LOAD_ROWS.some(wantedRow);
 
 const GROUP = 'through the daemon: 3 nodes on loopback, 256 B';
 /** Entry points and guarantees; equal strings are what makes two figures comparable. */
@@ -297,7 +302,7 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
       sides.map((s) => [s, { seq: [], many: [], batch: [] }]),
     );
     for (let round = 0; round < ROUNDS; round++) {
-      for (const side of sides) {
+      for (const side of wantedRow('sequential') ? sides : []) {
         const r = results.get(side)!;
         r.seq.push(
           await measure(side, (c) =>
@@ -306,7 +311,7 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
         );
         console.log(`round ${round + 1} ${side.kind} sequential`, r.seq.at(-1));
       }
-      for (const side of sides) {
+      for (const side of wantedRow('writers') ? sides : []) {
         const r = results.get(side)!;
         r.many.push(
           await measure(side, (c) =>
@@ -316,7 +321,7 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
         console.log(`round ${round + 1} ${side.kind} ${WRITERS} writers`, r.many.at(-1));
       }
       const redexSide = sides.find((s) => s.kind === 'redex');
-      if (redexSide !== undefined) {
+      if (redexSide !== undefined && wantedRow('batch')) {
         const r = results.get(redexSide)!;
         r.batch.push(
           await measure(redexSide, (c) =>
@@ -331,34 +336,37 @@ async function throughputRows(etcdBinary: string | null): Promise<void> {
       const writes = side.kind === 'redex' ? 'appends' : 'puts';
       const again =
         side.retried === 0 ? '' : `; ${side.retried} round(s) run again after a failed request`;
-      addLatencyRows(
-        side,
-        'daemon.sequential',
-        'sequential writes, 1 connection',
-        r.seq,
-        `${SEQ_SAMPLES.toLocaleString('en')} sequential ${writes} per round after ${SEQ_WARMUP} discarded${again}`,
-      );
+      if (r.seq.length > 0)
+        addLatencyRows(
+          side,
+          'daemon.sequential',
+          'sequential writes, 1 connection',
+          r.seq,
+          `${SEQ_SAMPLES.toLocaleString('en')} sequential ${writes} per round after ${SEQ_WARMUP} discarded${again}`,
+        );
       const rates = r.many.map((x) => x.requestsPerSecond);
-      add({
-        id: 'daemon.writers64',
-        group: GROUP,
-        label: `${WRITERS} concurrent writers, writes/s`,
-        kind: side.kind,
-        system: side.system,
-        value: median(rates),
-        unit: 'events/s',
-        better: 'higher',
-        note: `${WRITERS} closed-loop writers on ${WRITERS} connections, ${DURATION_MS} ms per round; median of ${r.many.length} rounds, ${spread(rates)}${again}`,
-        entry: HTTP_ENTRY,
-        guarantee: QUORUM_FSYNCED,
-      });
-      addLatencyRows(
-        side,
-        'daemon.writers64',
-        `${WRITERS} concurrent writers, latency`,
-        r.many,
-        `${WRITERS} closed-loop writers`,
-      );
+      if (rates.length > 0)
+        add({
+          id: 'daemon.writers64',
+          group: GROUP,
+          label: `${WRITERS} concurrent writers, writes/s`,
+          kind: side.kind,
+          system: side.system,
+          value: median(rates),
+          unit: 'events/s',
+          better: 'higher',
+          note: `${WRITERS} closed-loop writers on ${WRITERS} connections, ${DURATION_MS} ms per round; median of ${r.many.length} rounds, ${spread(rates)}${again}`,
+          entry: HTTP_ENTRY,
+          guarantee: QUORUM_FSYNCED,
+        });
+      if (rates.length > 0)
+        addLatencyRows(
+          side,
+          'daemon.writers64',
+          `${WRITERS} concurrent writers, latency`,
+          r.many,
+          `${WRITERS} closed-loop writers`,
+        );
       if (r.batch.length > 0) {
         const events = r.batch.map((x) => x.requestsPerSecond * BATCH);
         add({
@@ -615,8 +623,8 @@ if (nats === null) {
   );
 }
 for (const line of skipped) console.log(line);
-if (wantedPart('load') && (wanted('redex') || wanted('etcd'))) await throughputRows(etcdBinary);
-if (wantedPart('load') && nats !== null && wanted('jetstream')) await jetstreamRows(nats);
+if (anyLoadRow && (wanted('redex') || wanted('etcd'))) await throughputRows(etcdBinary);
+if (anyLoadRow && nats !== null && wanted('jetstream')) await jetstreamRows(nats);
 if (wantedPart('failover')) await failoverRows(etcdBinary, nats);
 report('daemon', figures.map(figureRow), {
   ...(skipped.length === 0 ? {} : { skipped: skipped.join(' ') }),

@@ -1,6 +1,6 @@
 // The scheduler and lifecycle of a channel's replication runtime, apart from what its steps do:
-// one loop driven by the injected Clock (tick timer, append-announcement timer, a replica's
-// stand-for-election timer) and the inbox, start / graceful shutdown / abort, and the abort race
+// one loop driven by the injected Clock (tick timer, a replica's stand-for-election timer), the
+// append announcements and the inbox, start / graceful shutdown / abort, and the abort race
 // every outside await goes through.
 //
 // Each turn of the loop takes, in this order: a priority event (Shutdown, SyncResponse, SyncNack),
@@ -16,9 +16,6 @@ import type { TickScheduler } from './tick-scheduler.js';
 
 /** A shutdown still running after this long (on the runtime's clock) is aborted. */
 export const CANCEL_GRACE_MS = 5_000;
-/** Delay of the leader's append announcement: 0 coalesces every append of one event-loop turn. */
-export const APPEND_NOTIFY_DELAY_MS = 0;
-
 /** Thrown through every outside await once the runtime is aborted; never escapes the loop. */
 export const ABORTED: unique symbol = Symbol('replication runtime aborted');
 
@@ -39,7 +36,6 @@ export abstract class RuntimeLoop {
   // A step asked for by the channel's owner (a leadership transfer); at most one waits.
   #localStep: (() => Promise<void>) | null = null;
   #tickTimer: TimerHandle | null = null;
-  #notifyTimer: TimerHandle | null = null;
   // At most one; armed only while a replica waits for its turn to stand (rare when idle).
   #standTimer: TimerHandle | null = null;
   #standAtMs: number | null = null;
@@ -172,14 +168,17 @@ export abstract class RuntimeLoop {
     return true;
   }
 
-  /** Runs the append announcement soon (coalesced: at most one pending). */
+  /**
+   * Runs the append announcement as the loop's next step (coalesced: at most one pending). No
+   * timer: a zero-delay timer runs in the event loop's check phase, after every socket that is
+   * readable in this turn was served, so a leader taking a burst of HTTP appends held its replicas'
+   * parked requests until the whole burst was parsed; now the replicas fetch the first group while
+   * the leader parses the rest. Appends of one synchronous run still share one announcement.
+   */
   protected scheduleNotify(): void {
-    if (!this.#started || this.#ended || this.#notifyTimer !== null) return;
-    this.#notifyTimer = this.#clock.setTimer(APPEND_NOTIFY_DELAY_MS, () => {
-      this.#notifyTimer = null;
-      this.#notifyDue = true;
-      this.#wakeUp();
-    });
+    if (!this.#started || this.#ended) return;
+    this.#notifyDue = true;
+    this.#wakeUp();
   }
 
   /**
@@ -226,12 +225,7 @@ export abstract class RuntimeLoop {
   protected assertLoopInvariants(): void {
     this.#inbox.assertInvariants();
     if (!this.#ended) return;
-    if (
-      this.#tickTimer !== null ||
-      this.#notifyTimer !== null ||
-      this.#standTimer !== null ||
-      this.#graceTimer !== null
-    ) {
+    if (this.#tickTimer !== null || this.#standTimer !== null || this.#graceTimer !== null) {
       throw new Error('runtime: ended with a live timer');
     }
     if (!this.#inbox.closed) throw new Error('runtime: ended with an open inbox');
@@ -340,11 +334,9 @@ export abstract class RuntimeLoop {
     if (this.#ended) return;
     this.#ended = true;
     this.#tickTimer?.cancel();
-    this.#notifyTimer?.cancel();
     this.#standTimer?.cancel();
     this.#graceTimer?.cancel();
     this.#tickTimer = null;
-    this.#notifyTimer = null;
     this.#standTimer = null;
     this.#standAtMs = null;
     this.#graceTimer = null;

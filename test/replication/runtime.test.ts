@@ -557,6 +557,32 @@ describe('runtime: long poll (leader)', () => {
     await handle.cancel();
   });
 
+  it('answers a held request within the turn of the append: no timer, no wait for the check phase', async () => {
+    const { fx, options, file } = await leaderWith(2);
+    const handle = spawn(options);
+    await elected(handle.runtime, fx, options.dispatcher);
+    await handle.dispatch(request(0x20, { sinceSeq: 2, requestId: 5n }));
+    await fx.clock.advance(0);
+    assert.equal(options.dispatcher.syncResponses.length, 0, 'held');
+
+    await file.append(enc.encode('e2'));
+    handle.runtime.notifyAppended();
+    // Only promise jobs run here: the clock does not move and no timer or immediate fires, as
+    // when a leader parses a burst of HTTP appends in one turn of the event loop.
+    for (let i = 0; i < 100 && options.dispatcher.syncResponses.length === 0; i++) {
+      await Promise.resolve();
+    }
+    assert.deepEqual(
+      options.dispatcher.syncResponses.map(([t, m]) => [
+        t,
+        m.requestId,
+        m.events.map((e) => e.seq),
+      ]),
+      [[0x20n, 5n, [2]]],
+    );
+    await handle.cancel();
+  });
+
   it('a request from behind the tail is answered at once and replaces a held one', async () => {
     const { fx, options } = await leaderWith(3);
     const runtime = buildRuntime(options);
