@@ -54,3 +54,79 @@ export function crc32cRange(bytes: Uint8Array, start: number, end: number): numb
 function bytesAsBuffer(bytes: Uint8Array, start: number, end: number): Buffer {
   return new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start) as Buffer;
 }
+
+// Combining checksums (the method of zlib's crc32_combine). CRC-32C is linear over GF(2): for
+// byte strings A and B, crc(A‖B) = crc(A)·x^(8·|B|) mod P  ⊕  crc(B), in the reflected bit order
+// these checksums use. So the checksum of a span of records follows from the checksums stored in
+// them, and one native call over the span can stand for one call per record (format.ts).
+
+/** a·b modulo the polynomial, both reflected (bit 31 is x^0). */
+function multiplyModP(a: number, b: number): number {
+  let product = 0;
+  for (let bit = 0x8000_0000; bit !== 0; bit >>>= 1) {
+    if ((a & bit) !== 0) product ^= b;
+    b = b & 1 ? (b >>> 1) ^ POLYNOMIAL : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** x^(2^k) mod P for k = 0..31 (x^1 is bit 30 when reflected). */
+const X_POW_2K = (() => {
+  const powers = new Uint32Array(32);
+  let p = 0x4000_0000;
+  for (let k = 0; k < 32; k++) {
+    powers[k] = p;
+    p = multiplyModP(p, p);
+  }
+  return powers;
+})();
+
+/** x^(8·bytes) mod P: what a checksum is multiplied by to move it `bytes` further. */
+function shiftFactor(bytes: number): number {
+  let factor = 0x8000_0000; // x^0
+  let k = 3; // 8 = 2^3
+  for (let n = bytes; n > 0; n = Math.floor(n / 2), k++)
+    if (n % 2 === 1) factor = multiplyModP(X_POW_2K[k & 31]!, factor);
+  return factor;
+}
+
+/**
+ * Multiplication by one shift factor as four byte tables (linear, so a checksum's four bytes
+ * are multiplied separately and xored): four lookups instead of a 32-step loop per record.
+ */
+function shiftTables(bytes: number): Int32Array {
+  const factor = shiftFactor(bytes);
+  const tables = new Int32Array(4 * 256);
+  for (let position = 0; position < 4; position++) {
+    const base = position * 256;
+    for (let value = 1; value < 256; value++) {
+      const low = value & -value;
+      tables[base + value] =
+        value === low
+          ? multiplyModP(factor, (value << (8 * position)) >>> 0)
+          : tables[base + low]! ^ tables[base + (value ^ low)]!;
+    }
+  }
+  return tables;
+}
+
+/** Tables kept for this many distinct span lengths at most (records of a log repeat lengths). */
+const SHIFT_TABLES_MAX = 64;
+const shiftTableCache = new Map<number, Int32Array>();
+
+/** `crc`, moved `bytes` further: crc(A‖B) = crc32cShift(crc(A), |B|) ⊕ crc(B). */
+export function crc32cShift(crc: number, bytes: number): number {
+  let tables = shiftTableCache.get(bytes);
+  if (tables === undefined) {
+    if (shiftTableCache.size >= SHIFT_TABLES_MAX) shiftTableCache.clear();
+    tables = shiftTables(bytes);
+    shiftTableCache.set(bytes, tables);
+  }
+  return (
+    (tables[crc & 0xff]! ^
+      tables[256 + ((crc >>> 8) & 0xff)]! ^
+      tables[512 + ((crc >>> 16) & 0xff)]! ^
+      tables[768 + (crc >>> 24)]!) >>>
+    0
+  );
+}
