@@ -66,6 +66,17 @@ const ADOPT_RECORDS_BYTES_MIN = 64 << 10;
 
 export { type DiskLogOptions, INDEX_SYNC_LAG_BYTES } from './disk-state.js';
 
+/**
+ * Index entries of a group at least this large are built in a pooled record buffer (warm memory:
+ * a catch-up chunk's are about 200 KiB); a small group's come from Node's shared slab, so the many
+ * small groups of many channels do not each hold a pooled buffer while written.
+ */
+const POOLED_INDEX_BYTES_MIN = 16 << 10;
+
+function indexBuffer(bytes: number): Buffer {
+  return bytes >= POOLED_INDEX_BYTES_MIN ? takeRecordBuffer(bytes) : Buffer.allocUnsafe(bytes);
+}
+
 export class DiskLog {
   /** What the write path, the syncs and the cuts share (disk-state.ts). */
   readonly #s: DiskState;
@@ -453,7 +464,7 @@ export class DiskLog {
       always && this.#onWritten !== null && accepted.some((item) => item.shipEarly === true);
     // A group fsynced in line resolves after the published groups before it are durable.
     if (!shipEarly && this.#published.waiting) await this.#published.drain();
-    const { index, buffers } = sealGroup(accepted, events, this.#s.dataSize, takeRecordBuffer);
+    const { index, buffers } = sealGroup(accepted, events, this.#s.dataSize, indexBuffer);
 
     const generation = this.#s.generation;
     const dataEnd = this.#s.dataSize + dataBytes;
@@ -470,7 +481,8 @@ export class DiskLog {
           ...(zeroFill === null ? [] : [this.#writeZeros(generation, zeroFill, dataEnd)]),
         ]);
       } finally {
-        // Both writes are settled: nothing reads the index entries' buffer any more.
+        // Both writes are settled: nothing reads the index entries' buffer any more (one of
+        // Node's slab is not the pool's, and is left alone).
         giveRecordBuffer(index);
       }
       this.#s.zeroedTail.wrote(dataEnd, zeroFill);
