@@ -69,14 +69,25 @@ export async function readDisk(generation: Generation, plan: DiskReadPlan): Prom
       for (let row = first; row < last; row++)
         checkRecord(generation, plan, bytes, data, row, chunkStart, read);
     }
+    // The records of one batch share a timestamp: one bigint for a run of equal ones.
+    let timestampLow = -1;
+    let timestampHigh = -1;
+    let timestampNs = 0n;
     for (let row = first; row < last; row++) {
       const seq = plan.start + row;
       const at = offsets[row]! - chunkStart;
       const length = data.getUint32(at + 4, true);
+      const low = data.getUint32(at + 16, true);
+      const high = data.getUint32(at + 20, true);
+      if (low !== timestampLow || high !== timestampHigh) {
+        timestampLow = low;
+        timestampHigh = high;
+        timestampNs = data.getBigInt64(at + 16, true);
+      }
       events.push({
         seq,
         payload: new Uint8Array(bytes.buffer, bytes.byteOffset + at + RECORD_HEADER_BYTES, length),
-        timestampNs: data.getBigInt64(at + 16, true),
+        timestampNs,
       });
     }
     first = last;

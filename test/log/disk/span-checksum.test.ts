@@ -101,6 +101,23 @@ describe('span checksum', () => {
     );
   });
 
+  it('records of batches with different timestamps keep their own', async () => {
+    const stamps = [1n, 1n + (1n << 32n), -5n, 1n];
+    const list = Array.from({ length: 4 }, (_, i) => new Uint8Array(40).fill(i));
+    const file = Buffer.concat(
+      stamps.map((stamp, i) => {
+        const bytes = encodeUnsealedRecords([list[i]!], stamp);
+        sealRecords(bytes, i, 0, new Uint8Array(INDEX_ENTRY_BYTES), 0);
+        return bytes;
+      }),
+    );
+    const events = await readDisk(generationOf(file), planOf(list, 0));
+    assert.deepEqual(
+      events.map((event) => event.timestampNs),
+      stamps,
+    );
+  });
+
   it('two damaged records: the first is named', async () => {
     const list = Array.from({ length: 10 }, (_, i) => new Uint8Array(50).fill(i));
     const file = records(list, 0);
