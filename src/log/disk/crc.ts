@@ -113,20 +113,38 @@ function shiftTables(bytes: number): Int32Array {
 /** Tables kept for this many distinct span lengths at most (records of a log repeat lengths). */
 const SHIFT_TABLES_MAX = 64;
 const shiftTableCache = new Map<number, Int32Array>();
+// The last length asked for: consecutive records mostly have the same length.
+let lastShiftBytes = -1;
+let lastShiftTables: Int32Array = new Int32Array(4 * 256);
 
-/** `crc`, moved `bytes` further: crc(A‖B) = crc32cShift(crc(A), |B|) ⊕ crc(B). */
+/**
+ * `crc` moved `bytes` further: crc(A‖B) = crc32cShift(crc(A), |B|) ⊕ crc(B). Int32 in and out
+ * (compare with `| 0`): a uint32 above 2³¹ would be boxed on every call.
+ */
 export function crc32cShift(crc: number, bytes: number): number {
-  let tables = shiftTableCache.get(bytes);
-  if (tables === undefined) {
-    if (shiftTableCache.size >= SHIFT_TABLES_MAX) shiftTableCache.clear();
-    tables = shiftTables(bytes);
-    shiftTableCache.set(bytes, tables);
+  if (bytes !== lastShiftBytes) {
+    let tables = shiftTableCache.get(bytes);
+    if (tables === undefined) {
+      if (shiftTableCache.size >= SHIFT_TABLES_MAX) shiftTableCache.clear();
+      tables = shiftTables(bytes);
+      shiftTableCache.set(bytes, tables);
+    }
+    lastShiftBytes = bytes;
+    lastShiftTables = tables;
   }
+  const t = lastShiftTables;
   return (
-    (tables[crc & 0xff]! ^
-      tables[256 + ((crc >>> 8) & 0xff)]! ^
-      tables[512 + ((crc >>> 16) & 0xff)]! ^
-      tables[768 + (crc >>> 24)]!) >>>
-    0
+    t[crc & 0xff]! ^
+    t[256 + ((crc >>> 8) & 0xff)]! ^
+    t[512 + ((crc >>> 16) & 0xff)]! ^
+    t[768 + (crc >>> 24)]!
   );
+}
+
+/** crc(A‖bytes[start, end)) from crc(A) (a short range: byte by byte). Int32 in and out. */
+export function crc32cContinue(crc: number, bytes: Uint8Array, start: number, end: number): number {
+  const t = TABLE;
+  let c = ~crc;
+  for (let at = start; at < end; at++) c = t[(c ^ bytes[at]!) & 0xff]! ^ (c >>> 8);
+  return ~c;
 }

@@ -122,7 +122,7 @@ function chunkChecksOut(
     if (recordSeqAt(data, at) !== plan.start + row || end > read) return false;
     if (row > first) span = spanChecksumAdd(span, bytes, data, at, length);
   }
-  return crc32cRange(bytes, start + 4, end) === span;
+  return (crc32cRange(bytes, start + 4, end) | 0) === span;
 }
 
 /** The checks of one record, on their own: CORRUPT when it fails any. */

@@ -4,7 +4,7 @@
 
 import { crc32c } from '@node-rs/crc32';
 import type { PayloadRun } from '../payload-run.js';
-import { crc32cRange, crc32cShift } from './crc.js';
+import { crc32cContinue, crc32cRange, crc32cShift } from './crc.js';
 
 /** Folder inside a channel's directory that holds its files. `@` is not allowed in channel names,
  *  so no channel (such as `orders/gen-1` next to `orders`) can ever collide with it. */
@@ -337,10 +337,13 @@ export function recordChecksumOk(
  * passes its own check. A span that fails is checked record by record to name the bad one.
  */
 export function spanChecksumStart(data: DataView, first: number): number {
-  return data.getUint32(first, true);
+  return data.getInt32(first, true);
 }
 
-/** Folds in the record at `at` (payload `length`), which must start where the previous one ended. */
+/**
+ * Folds in the record at `at` (payload `length`), which must start where the previous one ended.
+ * Int32 in and out: compare with `crc32cRange(…) | 0`.
+ */
 export function spanChecksumAdd(
   span: number,
   bytes: Uint8Array,
@@ -348,10 +351,10 @@ export function spanChecksumAdd(
   at: number,
   length: number,
 ): number {
-  const covered = RECORD_HEADER_BYTES - 4 + length;
-  // crc(span ‖ field) = shift(span, 4) ⊕ crc(field); then the same with the record's own bytes.
-  const withField = (crc32cShift(span, 4) ^ crc32cRange(bytes, at, at + 4)) >>> 0;
-  return (crc32cShift(withField, covered) ^ data.getUint32(at, true)) >>> 0;
+  // crc(span ‖ field) continues the span's checksum over the four field bytes; then the
+  // record's own bytes: shift by their length and xor their stored checksum.
+  const withField = crc32cContinue(span, bytes, at, at + 4);
+  return crc32cShift(withField, RECORD_HEADER_BYTES - 4 + length) ^ data.getInt32(at, true);
 }
 
 /** Writes an index entry; `data` may be a DataView over `into` shared by a group of entries. */
