@@ -4,7 +4,7 @@
 
 import { crc32c } from '@node-rs/crc32';
 import type { PayloadRun } from '../payload-run.js';
-import { crc32cContinue, crc32cRange, crc32cShift } from './crc.js';
+import { crc32cContinue, crc32cRange, crc32cRangeOf, crc32cShift } from './crc.js';
 
 /** Folder inside a channel's directory that holds its files. `@` is not allowed in channel names,
  *  so no channel (such as `orders/gen-1` next to `orders`) can ever collide with it. */
@@ -279,13 +279,13 @@ export function sealRecords(
     const length = data.getUint32(at + 4, true);
     const end = at + RECORD_HEADER_BYTES + length;
     setSafeU64(data, at + 8, seq++);
-    data.setUint32(at, crc32cRange(records, at + 4, end), true);
+    data.setUint32(at, crc32cRangeOf(records, data, at + 4, end), true);
     setSafeU64(indexView, entry, dataOffset + at);
     // The timestamp bytes are the record's own (bytes 16..24 of its header).
     indexView.setUint32(entry + 8, data.getUint32(at + 16, true), true);
     indexView.setUint32(entry + 12, data.getUint32(at + 20, true), true);
     indexView.setUint32(entry + 16, length, true);
-    indexView.setUint32(entry + 20, crc32cRange(index, entry, entry + 20), true);
+    indexView.setUint32(entry + 20, crc32cRangeOf(index, indexView, entry, entry + 20), true);
     entry += INDEX_ENTRY_BYTES;
     at = end;
   }
