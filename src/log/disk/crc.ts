@@ -3,7 +3,9 @@
 // one checksum per record: through `@node-rs/crc32` each costs a `subarray` (garbage) and a native
 // call (~200–300 ns whatever the size). Short ranges (index entries, headers) are cheaper in
 // JavaScript (slicing-by-8); longer ones go native through a plain view, where the call is
-// amortized (at ~280 bytes the two cost about the same).
+// amortized (at ~280 bytes the two cost about the same). A caller holding a DataView over the
+// bytes (sealing a batch) uses `crc32cRangeOf`, which reads words and stays in JavaScript up to
+// 512 bytes.
 
 import { crc32c } from '@node-rs/crc32';
 
