@@ -188,7 +188,23 @@ export class MemoryStore {
     const start = Math.max(from, this.#firstSeq);
     const end = Math.min(to, this.nextSeq);
     const events: RedexEvent[] = new Array(Math.max(0, end - start));
-    for (let seq = start; seq < end; seq++) events[seq - start] = this.eventAt(seq);
+    if (end <= start) return events;
+    // The events of one batch share a timestamp: one bigint for a run of equal ones (a bigint
+    // read from the column is a new object each time), compared through a u32 view of the column.
+    const timestamps = this.#rows.columns.timestamp;
+    const words = new Uint32Array(timestamps.buffer, timestamps.byteOffset, timestamps.length * 2);
+    let low = -1;
+    let high = -1;
+    let timestampNs = 0n;
+    for (let seq = start; seq < end; seq++) {
+      const slot = this.#rows.slot(seq - this.#firstSeq);
+      if (words[2 * slot] !== low || words[2 * slot + 1] !== high) {
+        low = words[2 * slot]!;
+        high = words[2 * slot + 1]!;
+        timestampNs = timestamps[slot]!;
+      }
+      events[seq - start] = { seq, payload: this.payloadAt(seq), timestampNs };
+    }
     return events;
   }
 

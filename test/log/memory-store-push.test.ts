@@ -64,3 +64,14 @@ test('adopted arenas hold payloads in place, mixed with copies, through eviction
   store.assertInvariants();
   assert.deepEqual(store.payloadAt(2), bytesOf(7, 16));
 });
+
+test('readEvents gives each event its own timestamp across runs of equal ones, after eviction too', () => {
+  const store = new MemoryStore(0);
+  // Equal low words, different high words, and a negative one: none may be taken for another.
+  const stamps = [5n, 5n, 5n, 5n + (1n << 32n), 5n + (1n << 32n), -1n, -1n, 7n, 5n, 0n];
+  for (let i = 0; i < 200; i++) store.push(bytesOf(i, 3), stamps[Math.floor(i / 20)]!);
+  store.evictPrefix(13);
+  const events = store.readEvents(0, 200);
+  assert.equal(events.length, 187);
+  for (const event of events) assert.equal(event.timestampNs, stamps[Math.floor(event.seq / 20)]);
+});

@@ -66,6 +66,17 @@ const ADOPT_RECORDS_BYTES_MIN = 64 << 10;
 
 export { type DiskLogOptions, INDEX_SYNC_LAG_BYTES } from './disk-state.js';
 
+/**
+ * Index entries of a group at least this large are built in a pooled record buffer (warm memory:
+ * a catch-up chunk's are about 200 KiB); a small group's come from Node's shared slab, so the many
+ * small groups of many channels do not each hold a pooled buffer while written.
+ */
+const POOLED_INDEX_BYTES_MIN = 16 << 10;
+
+function indexBuffer(bytes: number): Buffer {
+  return bytes >= POOLED_INDEX_BYTES_MIN ? takeRecordBuffer(bytes) : Buffer.allocUnsafe(bytes);
+}
+
 export class DiskLog {
   /** What the write path, the syncs and the cuts share (disk-state.ts). */
   readonly #s: DiskState;
@@ -453,7 +464,7 @@ export class DiskLog {
       always && this.#onWritten !== null && accepted.some((item) => item.shipEarly === true);
     // A group fsynced in line resolves after the published groups before it are durable.
     if (!shipEarly && this.#published.waiting) await this.#published.drain();
-    const { index, buffers } = sealGroup(accepted, events, this.#s.dataSize);
+    const { index, buffers } = sealGroup(accepted, events, this.#s.dataSize, indexBuffer);
 
     const generation = this.#s.generation;
     const dataEnd = this.#s.dataSize + dataBytes;
@@ -463,11 +474,17 @@ export class DiskLog {
       // Both writes at once (recovery drops index entries whose data never arrived), and both
       // settled before any rollback, so no write can land after the truncate. Zeros ahead of the
       // data (zero-fill.ts) go beside them; failing to write those fails no append.
-      await settleAll([
-        generation.data.writev(buffers, this.#s.dataSize),
-        generation.index.write(index, this.#s.indexSize),
-        ...(zeroFill === null ? [] : [this.#writeZeros(generation, zeroFill, dataEnd)]),
-      ]);
+      try {
+        await settleAll([
+          generation.data.writev(buffers, this.#s.dataSize),
+          generation.index.write(index, this.#s.indexSize),
+          ...(zeroFill === null ? [] : [this.#writeZeros(generation, zeroFill, dataEnd)]),
+        ]);
+      } finally {
+        // Both writes are settled: nothing reads the index entries' buffer any more (one of
+        // Node's slab is not the pool's, and is left alone).
+        giveRecordBuffer(index);
+      }
       this.#s.zeroedTail.wrote(dataEnd, zeroFill);
       this.#s.indexLagBytes += dataBytes;
       if (always && !shipEarly) {
@@ -556,12 +573,7 @@ export class DiskLog {
    * payloads (adopting its buffer when large), so the records' pooled buffer is free again.
    */
   #storeRun(item: PendingAppend, checked: CheckedRun, offset: number): void {
-    const lengths = checked.run.lengths;
-    let at = offset;
-    for (let i = 0; i < item.count; i++) {
-      this.#s.rows.push(at, lengths[i]!, item.timestampNs);
-      at += RECORD_HEADER_BYTES + lengths[i]!;
-    }
+    this.#s.rows.pushRecords(offset, checked.run.lengths, item.count, item.timestampNs);
     this.#s.cache.pushRun(checked, item.timestampNs);
     giveRecordBuffer(item.records);
   }

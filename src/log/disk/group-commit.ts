@@ -76,13 +76,17 @@ export function admitGroup(group: PendingAppend[], next: number, channel: string
   return { accepted, events, dataBytes };
 }
 
-/** Seals the accepted records in place (the data starts at `dataOffset`) and builds their index entries. */
+/**
+ * Seals the accepted records in place (the data starts at `dataOffset`) and builds their index
+ * entries, in a buffer of `allocate` (every byte of it is written).
+ */
 export function sealGroup(
   accepted: readonly PendingAppend[],
   events: number,
   dataOffset: number,
+  allocate: (bytes: number) => Buffer = Buffer.allocUnsafe,
 ): { index: Buffer; buffers: Buffer[] } {
-  const index = Buffer.allocUnsafe(events * INDEX_ENTRY_BYTES);
+  const index = allocate(events * INDEX_ENTRY_BYTES);
   const indexView = new DataView(index.buffer, index.byteOffset, index.byteLength);
   const buffers: Buffer[] = [];
   let itemOffset = dataOffset;

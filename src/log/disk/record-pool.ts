@@ -2,6 +2,7 @@
 // memory costs a page fault per 4 KiB touched, which dominated the replica's apply path; a chunk's
 // records are only needed until their group is written (the payload cache keeps the received
 // frame instead), so their buffer goes back here and the next chunk is encoded into warm memory.
+// A group's index entries are built in one of these too, for the same reason.
 // Shared by every channel of the process, and bounded.
 
 /** Buffers kept for reuse, at most. */
@@ -15,12 +16,19 @@ const free: ArrayBuffer[] = [];
 /** The buffers this pool made: only those may come back (never one of Node's shared slabs). */
 const ours = new WeakSet<ArrayBuffer>();
 
-/** A buffer of exactly `bytes` bytes, from the pool when one is large enough. */
+/**
+ * A buffer of exactly `bytes` bytes, from the pool when one is large enough: the smallest such,
+ * so a group's index entries do not take the buffer the next chunk's records need.
+ */
 export function takeRecordBuffer(bytes: number): Buffer {
+  let best = -1;
   for (let i = free.length - 1; i >= 0; i--) {
-    const buffer = free[i]!;
-    if (buffer.byteLength < bytes) continue;
-    free.splice(i, 1);
+    const length = free[i]!.byteLength;
+    if (length >= bytes && (best < 0 || length < free[best]!.byteLength)) best = i;
+  }
+  if (best >= 0) {
+    const buffer = free[best]!;
+    free.splice(best, 1);
     return Buffer.from(buffer, 0, bytes);
   }
   if (bytes > RECORD_POOL_BUFFER_BYTES_MAX) return Buffer.allocUnsafe(bytes);

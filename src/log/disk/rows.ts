@@ -56,6 +56,26 @@ export class RowIndex {
     this.payloadBytes += length;
   }
 
+  /**
+   * Rows of `count` records written back to back from data offset `offset`, payload lengths
+   * `lengths[0, count)`, one timestamp: in bulk, column by column (a replicated chunk).
+   */
+  pushRecords(offset: number, lengths: Uint32Array, count: number, timestampNs: bigint): void {
+    const first = this.deque.pushSlots(count);
+    const columns = this.deque.columns;
+    let at = offset;
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      const length = lengths[i]!;
+      columns.offset[first + i] = at;
+      at += RECORD_HEADER_BYTES + length;
+      bytes += length;
+    }
+    columns.length.set(lengths.subarray(0, count), first);
+    columns.timestamp.fill(timestampNs, first, first + count);
+    this.payloadBytes += bytes;
+  }
+
   /** Drops the `count` first rows (all when there are fewer) and moves `firstSeq` by `count`. */
   dropFront(count: number): void {
     const rows = this.deque;
