@@ -61,6 +61,8 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
     leaderHeardMs: null,
     waitingSinceMs: options.nowMs,
     standAtMs: null,
+    preferredWaitSinceMs: null,
+    preferredHeardSinceMs: null,
     election: null,
     matchingTail: 0,
     matched: new Map(),
