@@ -47,6 +47,7 @@ export function electionTick(
 ): QuorumEffect[] {
   const effects: QuorumEffect[] = [];
   const { role, nowMs } = input;
+  if (s.leader !== null || s.leaderHeardMs !== null) s.leaderSeen = true;
   maybeBootstrap(s);
   if (role === 'leader') {
     let inTouch = 1;
@@ -97,7 +98,7 @@ export function electionTick(
     // which separates two nodes whose views of the others differ.
     let delayMs = standDelayMs(self, livePeers, s.heartbeatMs, s.members);
     const preferredSince = s.preferredHeardSinceMs;
-    if (preferred !== s.selfId && preferredSince !== null) {
+    if (preferred !== s.selfId && preferredSince !== null && !s.leaderSeen) {
       // The preferred member was heard only just (it opened the channel) and stands a silence
       // window after its open: leave it that window, then stand in turn behind it.
       delayMs += Math.max(0, preferredSince + s.silenceMs - nowMs);
@@ -123,11 +124,12 @@ export function electionTick(
  * and later hand the leadership back to the preferred member: two elections where one does. So
  * a member that is not the preferred one holds its candidacy while the preferred member was
  * never heard on this channel but its node is live (it is most likely still opening it), for at
- * most PREFERRED_WAIT_WINDOWS silence windows. A dead node beats no more, so a failover never
- * waits for it. Liveness only: leadership is still decided by votes and epochs.
+ * most PREFERRED_WAIT_WINDOWS silence windows, and only until the channel first had a leader
+ * here: a dead node beats no more, and a failover never waits at all. Liveness only: leadership is still decided by votes and epochs.
  */
 function awaitsPreferred(s: QuorumState, preferredOpening: boolean, nowMs: number): boolean {
-  if (!preferredOpening || s.members[0] === s.selfId) return false;
+  // Only while the channel opens: once it had a leader, a failover never waits.
+  if (!preferredOpening || s.leaderSeen || s.members[0] === s.selfId) return false;
   s.preferredWaitSinceMs ??= nowMs;
   if (nowMs - s.preferredWaitSinceMs >= PREFERRED_WAIT_WINDOWS * s.silenceMs) return false;
   s.standAtMs = null;

@@ -62,6 +62,7 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
     waitingSinceMs: options.nowMs,
     standAtMs: null,
     preferredWaitSinceMs: null,
+    leaderSeen: false,
     preferredHeardSinceMs: null,
     election: null,
     matchingTail: 0,

@@ -163,6 +163,8 @@ export interface QuorumState {
    * leader is heard.
    */
   preferredWaitSinceMs: number | null;
+  /** A leader of this channel was known here since the open: no more holding for the preferred. */
+  leaderSeen: boolean;
   /**
    * Since when the preferred member is heard on this channel without a gap, as the periodic
    * checks saw it (so at most a period late, or later than it was if it was heard at the open).

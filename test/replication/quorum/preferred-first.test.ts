@@ -87,6 +87,22 @@ describe('the preferred member stands first while the channel opens', () => {
     assert.equal(stands(tick(b, 800, [A, C])), false);
   });
 
+  it('once the channel had a leader, a failover never holds for the preferred member', () => {
+    const b = quorum(B);
+    // C leads epoch 1; B hears it, then C dies while A's node beats but A never opened it.
+    b.onHeartbeat({
+      from: C,
+      claimsLeader: true,
+      tailSeq: 0,
+      epochs: { epoch: 1, lastEpoch: 0, commitSeq: 0 },
+      role: 'replica',
+      nextSeq: 0,
+      nowMs: 100,
+    });
+    assert.equal(b.leader, C);
+    assert.equal(stands(tick(b, 100 + SILENCE_MS, [], true)), true);
+  });
+
   it('a preferred member heard since long ago gets no extra window (failover stays one turn)', () => {
     const b = quorum(B);
     tick(b, 0, [A, C]);
