@@ -47,7 +47,6 @@ export function electionTick(
 ): QuorumEffect[] {
   const effects: QuorumEffect[] = [];
   const { role, nowMs } = input;
-  if (s.leader !== null || s.leaderHeardMs !== null) s.leaderSeen = true;
   maybeBootstrap(s);
   if (role === 'leader') {
     let inTouch = 1;
@@ -88,6 +87,19 @@ export function electionTick(
   }
   const preferredOpening = input.preferredOpening === true;
   if (awaitsPreferred(s, preferredOpening, nowMs)) return effects;
+  const preferredSince = s.preferredHeardSinceMs;
+  if (
+    !s.leaderSeen &&
+    preferred !== s.selfId &&
+    preferredSince !== null &&
+    nowMs < preferredSince + s.silenceMs
+  ) {
+    // The preferred member was heard only just (it opened the channel) and stands a silence
+    // window after its open: leave it that window (held at the ticks, with no stand timer that
+    // could fire after a leader came and went), then stand in turn behind it.
+    s.standAtMs = null;
+    return effects;
+  }
   if (s.standAtMs === null) {
     const self = {
       nodeId: s.selfId,
@@ -96,13 +108,7 @@ export function electionTick(
     };
     // The best-placed member stands at once; the others wait their turn plus a random part,
     // which separates two nodes whose views of the others differ.
-    let delayMs = standDelayMs(self, livePeers, s.heartbeatMs, s.members);
-    const preferredSince = s.preferredHeardSinceMs;
-    if (preferred !== s.selfId && preferredSince !== null && !s.leaderSeen) {
-      // The preferred member was heard only just (it opened the channel) and stands a silence
-      // window after its open: leave it that window, then stand in turn behind it.
-      delayMs += Math.max(0, preferredSince + s.silenceMs - nowMs);
-    }
+    const delayMs = standDelayMs(self, livePeers, s.heartbeatMs, s.members);
     s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
   }
   if (nowMs < s.standAtMs) return effects;
@@ -170,6 +176,7 @@ function tally(s: QuorumState, nextSeq: number, nowMs: number, effects: QuorumEf
   s.counters.electionsWon++;
   s.election = null;
   s.leader = s.selfId;
+  s.leaderSeen = true;
   s.leaderHeardMs = null;
   s.epochStartSeq = nextSeq;
   s.matched.clear();

@@ -136,6 +136,7 @@ export function followLeader(
   if (s.leader !== from) s.matchingTail = 0;
   s.leader = from;
   s.leaderHeardMs = nowMs;
+  s.leaderSeen = true;
   s.standAtMs = null;
   if (s.election !== null) {
     s.election = null;

@@ -72,8 +72,13 @@ describe('the preferred member stands first while the channel opens', () => {
   it('once the preferred member is heard, the others leave it a silence window', () => {
     const b = quorum(B);
     assert.equal(stands(tick(b, 400, [C], true)), false);
-    // A opened the channel and is heard: B's turn comes a silence window plus half a period on.
+    // A opened the channel and is heard: B holds for a silence window, then takes its turn
+    // (half a period behind A).
     assert.equal(stands(tick(b, 500, [A, C])), false);
+    assert.equal(b.standAtMs, null);
+    assert.equal(stands(tick(b, 500 + SILENCE_MS - 1, [A, C])), false);
+    assert.equal(b.standAtMs, null);
+    assert.equal(stands(tick(b, 500 + SILENCE_MS, [A, C])), false);
     assert.equal(b.standAtMs, 500 + SILENCE_MS + HEARTBEAT_MS / 2);
     // A stands at the end of its own window and asks B: B grants, and does not stand.
     const granted = b.onVoteRequest({
@@ -81,10 +86,10 @@ describe('the preferred member stands first while the channel opens', () => {
       ask: { epoch: 1, lastEpoch: 0, nextSeq: 0, preVote: true, transfer: false },
       role: 'replica',
       nextSeq: 0,
-      nowMs: 780,
+      nowMs: 810,
     });
     assert.equal(granted.at(-1)?.kind === 'send-vote-response', true);
-    assert.equal(stands(tick(b, 800, [A, C])), false);
+    assert.equal(stands(tick(b, 850, [A, C])), false);
   });
 
   it('once the channel had a leader, a failover never holds for the preferred member', () => {
