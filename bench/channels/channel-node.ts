@@ -59,10 +59,33 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
   const wanted = Array.from({ length: count }, (_, i) => channelName(i));
   const t0 = performance.now();
   let opened = 0;
-  // A long open shows where it is (stderr, every 2 s).
+  let lastOpened = 0;
+  let stalledSinceMs: number | null = null;
+  let reports = 0;
+  // A long open shows where it is (stderr, every 2 s); a stalled one, what the process waits on.
   const progress = setInterval(() => {
-    const s = ((performance.now() - t0) / 1000).toFixed(1);
-    process.stderr.write(`[${nodeName}] open ${opened}/${count} after ${s} s\n`);
+    const now = performance.now();
+    const s = ((now - t0) / 1000).toFixed(1);
+    let stalled = '';
+    if (opened === lastOpened) {
+      stalledSinceMs ??= now;
+      if (now - stalledSinceMs >= 6_000) {
+        const resources = new Map<string, number>();
+        for (const kind of process.getActiveResourcesInfo())
+          resources.set(kind, (resources.get(kind) ?? 0) + 1);
+        const waits = [...resources].map(([kind, n]) => `${kind} ${n}`).join(', ');
+        stalled = ` — no open finished for ${((now - stalledSinceMs) / 1000).toFixed(0)} s; active: ${waits}; roles ${JSON.stringify(roles())}`;
+      }
+    } else {
+      stalledSinceMs = null;
+    }
+    lastOpened = opened;
+    // Every 10 s, the roles of the channels open so far (unsettled ones run full ticks).
+    const rolesNow =
+      ++reports % 5 === 0 && stalled === '' ? ` roles ${JSON.stringify(roles())}` : '';
+    process.stderr.write(
+      `[${nodeName}] open ${opened}/${count} after ${s} s${stalled}${rolesNow}\n`,
+    );
   }, 2_000);
   const config = {
     replication: { factor: 3, heartbeatMs },
@@ -72,11 +95,12 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
   const files = await mapBounded(wanted, concurrency, async (name) => {
     const file = await self.redex.openFile(name, config);
     opened++;
+    // Counted by `roles` at once: a stalled open shows the roles of the channels already open.
+    names.push(file.name);
     return file;
   }).finally(() => clearInterval(progress));
   const openMs = performance.now() - t0;
   for (const file of files) {
-    names.push(file.name);
     const coordinator = self.replicator.channel(file.name)?.handle?.runtime.coordinator;
     coordinator?.onRoleChange((event) => {
       if (event.to === Role.Candidate) counters.candidate++;

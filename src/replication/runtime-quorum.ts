@@ -47,6 +47,9 @@ export async function performQuorumEffect(
   switch (effect.kind) {
     case 'persist-vote':
       await host.io(host.persistence.saveVote(effect.epoch, effect.votedFor));
+      // A candidate's requests leave after this write: its election window starts now.
+      if (effect.votedFor === host.state.quorum.selfId)
+        host.state.quorum.ownVoteDurable(effect.epoch, host.view().nowMs);
       return NO_EFFECTS;
     case 'persist-epoch-start':
       await host.io(host.persistence.appendEpoch(effect.epoch, effect.startSeq));

@@ -43,9 +43,22 @@ function quorumTick(state: ChannelState, view: StepView): QuorumEffect[] {
     nowMs,
     livePeers,
     jitterMs: view.jitterMs ?? 0,
+    preferredOpening: preferredOpening(state, nowMs),
   });
   if (decided.length > 0) state.stats.elections++;
   return decided;
+}
+
+/**
+ * The preferred member was never heard on this channel while its node beats: it is most likely
+ * still opening the channel (see the grace in election.ts). False without node beats.
+ */
+function preferredOpening(state: ChannelState, nowMs: number): boolean {
+  const preferred = state.quorum.preferredLeader;
+  if (preferred === null || preferred === state.selfId || state.beats === null) return false;
+  if (state.tracker.peer(preferred) !== undefined) return false;
+  const beatAtMs = state.beats.view.beatAtMs(preferred);
+  return beatAtMs !== null && nowMs - beatAtMs < state.quorum.silenceMs;
 }
 
 /**

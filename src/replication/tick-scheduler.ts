@@ -20,6 +20,8 @@ interface Grid {
   readonly periodMs: number;
   nextAtMs: number;
   timer: TimerHandle | null;
+  /** A late beat's run, put off until the frames that arrived meanwhile were read (or null). */
+  deferred: TimerHandle | null;
   // Insertion-ordered; a callback removed during a beat is skipped from then on.
   readonly subscribers: Set<() => void>;
 }
@@ -29,6 +31,8 @@ export class TickScheduler {
   readonly #grids = new Map<number, Grid>();
   /** Beats run (one per grid per period), for tests and metrics. */
   beats = 0;
+  /** Beats that fired more than half a period late and ran a loop turn later. */
+  lateBeats = 0;
   // Told after every beat's subscribers ran (the node beat rides on it).
   #afterBeat: (() => void) | null = null;
 
@@ -71,6 +75,7 @@ export class TickScheduler {
         periodMs,
         nextAtMs: this.#clock.nowMs() + periodMs,
         timer: null,
+        deferred: null,
         subscribers: new Set(),
       };
       this.#grids.set(periodMs, grid);
@@ -91,6 +96,8 @@ export class TickScheduler {
         if (!owner.subscribers.delete(entry) || owner.subscribers.size > 0) return;
         owner.timer?.cancel();
         owner.timer = null;
+        owner.deferred?.cancel();
+        owner.deferred = null;
         if (this.#grids.get(owner.periodMs) === owner) this.#grids.delete(owner.periodMs);
       },
     };
@@ -106,11 +113,29 @@ export class TickScheduler {
     if (this.#grids.get(grid.periodMs) !== grid) return;
     // From the deadline, not from now, so the grid does not drift; a late beat skips what it missed.
     const now = this.#clock.nowMs();
+    const lateMs = now - grid.nextAtMs;
     grid.nextAtMs += grid.periodMs;
     if (grid.nextAtMs <= now) {
       grid.nextAtMs = now + grid.periodMs - ((now - grid.nextAtMs) % grid.periodMs);
     }
     this.#arm(grid);
+    if (lateMs > grid.periodMs / 2 && grid.deferred === null) {
+      // The event loop was blocked (a busy or starved process): timers run before the loop reads
+      // its sockets, so the channels would judge their peers silent on frames that are already
+      // here, unread, and leaders would step down by the thousand. A zero-delay timer runs in the
+      // loop's next turn, after the frames that arrived meanwhile were read.
+      this.lateBeats++;
+      grid.deferred = this.#clock.setTimer(0, () => {
+        grid.deferred = null;
+        if (this.#grids.get(grid.periodMs) === grid) this.#run(grid);
+      });
+      return;
+    }
+    if (grid.deferred !== null) return;
+    this.#run(grid);
+  }
+
+  #run(grid: Grid): void {
     this.beats++;
     for (const subscriber of [...grid.subscribers]) {
       if (grid.subscribers.has(subscriber)) subscriber();

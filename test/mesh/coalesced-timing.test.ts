@@ -155,7 +155,8 @@ describe('coalesced heartbeats: timing', { timeout: 120_000 }, () => {
       }
       assert.ok(on.preVotes <= off.preVotes + 1, 'more stands with coalescing');
       assert.ok(on.settleMs <= off.settleMs + HEARTBEAT_MS / 2, 'first leaders later');
-      assert.equal(on.ackMs, off.ackMs, 'acknowledgement latency');
+      // As fast: the millisecond or so either way depends on where the leader's tick grid falls.
+      assert.ok(on.ackMs <= off.ackMs + 1, `acknowledgement latency ${on.ackMs} vs ${off.ackMs}`);
     });
   }
 });

@@ -1,6 +1,8 @@
 // INTERNAL (replication): the durable quorum state of a persistent channel, in two files of its
-// store directory (layouts in docs/STORAGE.md). `EPOCH` (epoch, vote, clean-shutdown flag) is
-// replaced whole: temp → fsync → rename → fsync dir. `EPOCHS` (leader-epoch history) grows by one
+// store directory (layouts in docs/STORAGE.md). `EPOCH` (epoch, vote, clean-shutdown flag) holds
+// two slots: a change is written in place over the older one and fdatasynced (the file keeps its
+// size, so that is one cheap flush); the first write creates the file through a temp file, rename
+// and directory fsync, so an `EPOCH` that exists always holds a valid slot. `EPOCHS` (leader-epoch history) grows by one
 // checksummed record per new epoch, fsynced before the append resolves, and is rewritten through
 // a temp file when entries are dropped. A crash at any step leaves the old state or the new one.
 //
@@ -28,14 +30,18 @@ import {
   encodeHistoryFile,
   encodeHistoryRecord,
   encodeVoteFile,
+  encodeVoteSlot,
   HISTORY_FILE_NAME,
   HISTORY_MAGIC,
   HISTORY_RECORD_BYTES,
   HISTORY_TEMP_NAME,
+  nextVoteSlot,
   VOTE_FILE_NAME,
   VOTE_MAGIC,
   VOTE_TEMP_NAME,
+  type VoteSlotPosition,
   type VoteState,
+  voteSlotOffset,
 } from './quorum-format.js';
 
 /** True for the names of the quorum-state files and their temporaries. */
@@ -50,6 +56,8 @@ export function isQuorumStateFileName(name: string): boolean {
 
 interface Loaded {
   vote: VoteState;
+  /** Where `EPOCH` holds `vote`, or null when there is no `EPOCH` yet. */
+  voteSlot: VoteSlotPosition | null;
   history: EpochEntry[];
   /** Size of the history file, or null when it does not exist yet. */
   historyBytes: number | null;
@@ -117,8 +125,7 @@ export class DiskQuorumState implements QuorumStateStore {
       const loaded = this.#writable();
       const vote = checkNewVote(this.#snapshot(loaded), epoch, votedFor);
       const next = { ...loaded.vote, ...vote };
-      await this.#write(() => this.#replaceVote(next));
-      loaded.vote = next;
+      await this.#write(() => this.#writeVote(loaded, next));
     });
   }
 
@@ -172,8 +179,7 @@ export class DiskQuorumState implements QuorumStateStore {
       // write, so opening a new channel costs no file and no fsync here.
       if (loaded.vote.cleanShutdown === cleanShutdown && !this.#everFailed) return;
       const next = { ...loaded.vote, cleanShutdown };
-      await this.#write(() => this.#replaceVote(next));
-      loaded.vote = next;
+      await this.#write(() => this.#writeVote(loaded, next));
     });
   }
 
@@ -213,6 +219,7 @@ export class DiskQuorumState implements QuorumStateStore {
     if (knownAbsent) {
       return {
         vote: { epoch: 0, votedFor: null, cleanShutdown: false },
+        voteSlot: null,
         history: [],
         historyBytes: null,
       };
@@ -223,14 +230,17 @@ export class DiskQuorumState implements QuorumStateStore {
       if (names.includes(temp)) await this.#write(() => fs.unlink(join(this.#dir, temp)));
     }
     let vote: VoteState = { epoch: 0, votedFor: null, cleanShutdown: false };
+    let voteSlot: VoteSlotPosition | null = null;
     if (names.includes(VOTE_FILE_NAME)) {
       const path = join(this.#dir, VOTE_FILE_NAME);
       const bytes = await readWholeFile(fs, path);
       const decoded = decodeVoteFile(bytes);
       if (typeof decoded === 'string') throw decodeFailure(path, bytes, VOTE_MAGIC, decoded);
-      vote = decoded;
+      vote = decoded.vote;
+      voteSlot = { slot: decoded.slot, counter: decoded.counter };
     }
-    if (!names.includes(HISTORY_FILE_NAME)) return { vote, history: [], historyBytes: null };
+    if (!names.includes(HISTORY_FILE_NAME))
+      return { vote, voteSlot, history: [], historyBytes: null };
     const path = join(this.#dir, HISTORY_FILE_NAME);
     const bytes = await readWholeFile(fs, path);
     const decoded = decodeHistoryFile(bytes);
@@ -247,15 +257,36 @@ export class DiskQuorumState implements QuorumStateStore {
         }
       });
     }
-    return { vote, history: decoded.history, historyBytes: decoded.validBytes };
+    return { vote, voteSlot, history: decoded.history, historyBytes: decoded.validBytes };
   }
 
   #snapshot(loaded: Loaded): QuorumState {
     return { ...loaded.vote, history: loaded.history.slice() };
   }
 
-  #replaceVote(vote: VoteState): Promise<void> {
-    return this.#replace(VOTE_FILE_NAME, VOTE_TEMP_NAME, encodeVoteFile(vote));
+  /**
+   * Writes `vote` over the slot that does not hold the newest state, then one fdatasync: a crash
+   * meanwhile tears at most that slot, and the other still holds the state before. A file of the
+   * previous layout (slot 0 only) thus gains its slot 1 first, and is converted with no window.
+   */
+  async #writeVote(loaded: Loaded, vote: VoteState): Promise<void> {
+    if (loaded.voteSlot === null) {
+      const first = { slot: 0, counter: 1 } as const;
+      await this.#replace(VOTE_FILE_NAME, VOTE_TEMP_NAME, encodeVoteFile(vote, first.counter));
+      loaded.voteSlot = first;
+      loaded.vote = vote;
+      return;
+    }
+    const target = nextVoteSlot(loaded.voteSlot);
+    const file = await this.#fs.open(join(this.#dir, VOTE_FILE_NAME), 'readwrite');
+    try {
+      await file.write(encodeVoteSlot(vote, target.counter), voteSlotOffset(target.slot));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    loaded.voteSlot = target;
+    loaded.vote = vote;
   }
 
   #replaceHistory(history: readonly EpochEntry[]): Promise<void> {

@@ -23,7 +23,7 @@
 
 import type { NodeId } from '../../wire/types.js';
 import { quorumSize } from './commit.js';
-import { electionTick, handleVoteRequest, handleVoteResponse } from './election.js';
+import { electionTick, handleVoteRequest, handleVoteResponse, ownVoteDurable } from './election.js';
 import type { EpochEntry, EpochHistory } from './epoch-history.js';
 import { checkFetch, positionMatches, truncationPoint, UNKNOWN_EPOCH } from './fetch-check.js';
 import {
@@ -472,6 +472,8 @@ export class ChannelQuorum {
       readonly nextSeq: number;
     }>;
     readonly jitterMs: number;
+    /** The preferred member is live but was never heard on this channel (see election.ts). */
+    readonly preferredOpening?: boolean;
   }): QuorumEffect[] {
     const effects = electionTick(this.#s, input);
     if (roleAfter(input.role, effects) === 'leader') {
@@ -479,6 +481,11 @@ export class ChannelQuorum {
       maybeReturnLeadership(this.#s, input.nextSeq, input.nowMs, effects);
     }
     return effects;
+  }
+
+  /** The candidate's vote for itself in `epoch` is durable: its election window starts now. */
+  ownVoteDurable(epoch: number, nowMs: number): void {
+    ownVoteDurable(this.#s, epoch, nowMs);
   }
 
   // ─── leadership transfer (transfer.ts) ──────────────────────────────────────────────────

@@ -17,6 +17,9 @@ import {
 import type { Election, QuorumEffect, QuorumRole, QuorumState } from './quorum-types.js';
 import { decideVote, hasQuorum, standDelayMs, type VoteAsk } from './vote.js';
 
+/** The longest a member holds its candidacy for a preferred member still opening the channel. */
+export const PREFERRED_WAIT_WINDOWS = 4;
+
 /**
  * The periodic check. Leader: check quorum. Candidate: give up an election that took a
  * silence window. Replica: stand (pre-vote) once the leader is silent and this node's turn
@@ -35,6 +38,11 @@ export function electionTick(
       readonly nextSeq: number;
     }>;
     readonly jitterMs: number;
+    /**
+     * The preferred member (the set's first) was never heard on this channel, but its node is
+     * live (node beats): it has likely not opened the channel yet. Default false.
+     */
+    readonly preferredOpening?: boolean;
   },
 ): QuorumEffect[] {
   const effects: QuorumEffect[] = [];
@@ -68,8 +76,30 @@ export function electionTick(
   if (role !== 'replica' || election !== null || !s.mayVote || !s.isMember) {
     return effects;
   }
+  const livePeers = [...input.livePeers];
+  const preferred = s.members[0];
+  if (!livePeers.some((peer) => peer.nodeId === preferred)) s.preferredHeardSinceMs = null;
+  else s.preferredHeardSinceMs ??= nowMs;
   const heard = s.leaderHeardMs ?? s.waitingSinceMs;
-  if (nowMs - heard < s.silenceMs) return effects;
+  if (nowMs - heard < s.silenceMs) {
+    s.preferredWaitSinceMs = null;
+    return effects;
+  }
+  const preferredOpening = input.preferredOpening === true;
+  if (awaitsPreferred(s, preferredOpening, nowMs)) return effects;
+  const preferredSince = s.preferredHeardSinceMs;
+  if (
+    !s.leaderSeen &&
+    preferred !== s.selfId &&
+    preferredSince !== null &&
+    nowMs < preferredSince + s.silenceMs
+  ) {
+    // The preferred member was heard only just (it opened the channel) and stands a silence
+    // window after its open: leave it that window (held at the ticks, with no stand timer that
+    // could fire after a leader came and went), then stand in turn behind it.
+    s.standAtMs = null;
+    return effects;
+  }
   if (s.standAtMs === null) {
     const self = {
       nodeId: s.selfId,
@@ -78,7 +108,7 @@ export function electionTick(
     };
     // The best-placed member stands at once; the others wait their turn plus a random part,
     // which separates two nodes whose views of the others differ.
-    const delayMs = standDelayMs(self, input.livePeers, s.heartbeatMs, s.members);
+    const delayMs = standDelayMs(self, livePeers, s.heartbeatMs, s.members);
     s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
   }
   if (nowMs < s.standAtMs) return effects;
@@ -93,6 +123,23 @@ export function electionTick(
   };
   askVotes(s, input.nextSeq, false, nowMs, effects);
   return effects;
+}
+
+/**
+ * While three nodes open the same channels at different speeds, the first to open would win
+ * and later hand the leadership back to the preferred member: two elections where one does. So
+ * a member that is not the preferred one holds its candidacy while the preferred member was
+ * never heard on this channel but its node is live (it is most likely still opening it), for at
+ * most PREFERRED_WAIT_WINDOWS silence windows, and only until the channel first had a leader
+ * here: a dead node beats no more, and a failover never waits at all. Liveness only: leadership is still decided by votes and epochs.
+ */
+function awaitsPreferred(s: QuorumState, preferredOpening: boolean, nowMs: number): boolean {
+  // Only while the channel opens: once it had a leader, a failover never waits.
+  if (!preferredOpening || s.leaderSeen || s.members[0] === s.selfId) return false;
+  s.preferredWaitSinceMs ??= nowMs;
+  if (nowMs - s.preferredWaitSinceMs >= PREFERRED_WAIT_WINDOWS * s.silenceMs) return false;
+  s.standAtMs = null;
+  return true;
 }
 
 function askVotes(
@@ -129,6 +176,7 @@ function tally(s: QuorumState, nextSeq: number, nowMs: number, effects: QuorumEf
   s.counters.electionsWon++;
   s.election = null;
   s.leader = s.selfId;
+  s.leaderSeen = true;
   s.leaderHeardMs = null;
   s.epochStartSeq = nextSeq;
   s.matched.clear();
@@ -169,6 +217,18 @@ export function startVote(
     reason: transfer ? 'stand-now' : 'pre-vote-won',
   });
   askVotes(s, nextSeq, transfer, nowMs, effects);
+}
+
+/**
+ * The candidate's own vote is durable and its vote requests leave now: the election's window
+ * counts from here, so a slow vote write (a busy disk while thousands of channels open) does not
+ * eat the time the voters have to answer. Liveness only: who wins is still decided by votes.
+ */
+export function ownVoteDurable(s: QuorumState, epoch: number, nowMs: number): void {
+  const election = s.election;
+  if (election === null || election.preVote || election.epoch !== epoch) return;
+  if (s.votedFor !== s.selfId) return;
+  election.startedMs = Math.max(election.startedMs, nowMs);
 }
 
 export function handleVoteRequest(

@@ -61,6 +61,9 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
     leaderHeardMs: null,
     waitingSinceMs: options.nowMs,
     standAtMs: null,
+    preferredWaitSinceMs: null,
+    leaderSeen: false,
+    preferredHeardSinceMs: null,
     election: null,
     matchingTail: 0,
     matched: new Map(),
@@ -133,6 +136,7 @@ export function followLeader(
   if (s.leader !== from) s.matchingTail = 0;
   s.leader = from;
   s.leaderHeardMs = nowMs;
+  s.leaderSeen = true;
   s.standAtMs = null;
   if (s.election !== null) {
     s.election = null;

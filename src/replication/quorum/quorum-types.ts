@@ -133,7 +133,8 @@ export interface Election {
   readonly preVote: boolean;
   readonly epoch: number;
   readonly grants: Set<NodeId>;
-  readonly startedMs: number;
+  /** When it began; for a vote, moved to when the candidate's own vote became durable. */
+  startedMs: number;
 }
 
 /** Everything the quorum logic of one channel holds; only the quorum modules change it. */
@@ -156,6 +157,19 @@ export interface QuorumState {
   /** When this node started waiting for a leader (start, step-down, granted vote). */
   waitingSinceMs: number;
   standAtMs: number | null;
+  /**
+   * Replica, not the preferred member: since when it holds its candidacy back for the preferred
+   * member, never heard on this channel though its node is live (see election.ts); null once a
+   * leader is heard.
+   */
+  preferredWaitSinceMs: number | null;
+  /** A leader of this channel was known here since the open: no more holding for the preferred. */
+  leaderSeen: boolean;
+  /**
+   * Since when the preferred member is heard on this channel without a gap, as the periodic
+   * checks saw it (so at most a period late, or later than it was if it was heard at the open).
+   */
+  preferredHeardSinceMs: number | null;
   election: Election | null;
   /** Replica: its log matches the current leader's below this seq. */
   matchingTail: number;

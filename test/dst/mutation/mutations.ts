@@ -33,8 +33,8 @@ export const MUTATIONS: readonly Mutation[] = [
     description:
       'a vote is kept in memory only, so a node that restarts can vote twice in an epoch',
     file: 'src/log/disk/quorum-state.ts',
-    find: String.raw`(saveVote\s*\([^]*?checkNewVote\([^]*?)await\s+this\.#write\(\s*\(\)\s*=>\s*this\.#replaceVote\(\s*next\s*\)\s*\)`,
-    replace: '$1void 0',
+    find: String.raw`(saveVote\s*\([^]*?checkNewVote\([^]*?)await\s+this\.#write\(\s*\(\)\s*=>\s*this\.#writeVote\(\s*loaded\s*,\s*next\s*\)\s*\)`,
+    replace: '$1loaded.vote = next',
   },
   {
     name: 'fetch-epoch',

@@ -195,6 +195,14 @@ const SCENARIOS: Scenario[] = [
     setup: (store) => store.saveVote(2, 5n),
     action: (store) => store.saveVote(3, null),
   },
+  {
+    name: 'a vote over slot 0 again (in place, the third write)',
+    setup: async (store) => {
+      await store.saveVote(2, 5n);
+      await store.saveVote(3, 6n);
+    },
+    action: (store) => store.saveVote(4, 7n),
+  },
   { name: 'the first epoch', setup: async () => {}, action: (store) => store.appendEpoch(1, 0) },
   {
     name: 'a later epoch',
