@@ -35,6 +35,8 @@ const PERSISTENT = process.env.BENCH_PERSISTENT !== '0';
 const COALESCE = process.env.BENCH_COALESCE !== '0';
 const NODE_BEATS = process.env.BENCH_NODE_BEATS !== '0';
 const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
+/** How long the nodes get to close their channels at the end of a row before they are killed. */
+const STOP_WAIT_MS = 30_000;
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
 
@@ -297,9 +299,16 @@ async function run(count: number): Promise<Row> {
       failedOverChannels: led.length,
     };
   } finally {
-    await Promise.all(
+    // Closing thousands of channels on a starved node can take minutes; the row is measured by
+    // then, so the nodes get a bounded time to stop and are killed after it.
+    const stopped = Promise.all(
       children.filter((c) => c.alive).map((c) => c.ask({ op: 'stop' }).catch(() => {})),
     );
+    const inTime = await Promise.race([
+      stopped.then(() => true),
+      sleep(STOP_WAIT_MS).then(() => false),
+    ]);
+    if (!inTime) process.stderr.write(`nodes not stopped after ${STOP_WAIT_MS / 1000} s: killed\n`);
     for (const child of children) if (child.alive) child.process.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
