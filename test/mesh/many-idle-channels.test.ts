@@ -5,16 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Redex } from '../../src/log/index.js';
-import { MeshNode, SimNetwork } from '../../src/mesh/index.js';
 import { REFRESH_INTERVAL_PERIODS } from '../../src/replication/beat-liveness.js';
-import { enableReplication, replicatorOf } from '../../src/replication/index.js';
-import type { ReplicationRuntime } from '../../src/replication/runtime.js';
-import { SeededRandom } from '../../src/time/random.js';
-import { VirtualClock } from '../../src/time/virtual-clock.js';
-import { type NodeId, Role } from '../../src/wire/types.js';
+import { Role } from '../../src/wire/types.js';
+import { channelsCluster, IDS } from './channels-cluster.js';
 
-const IDS: readonly NodeId[] = [0x0a0an, 0x0b0bn, 0x0c0cn];
 const HEARTBEAT_MS = 100;
 const SILENCE_MS = 3 * HEARTBEAT_MS;
 const CHANNELS = 200;
@@ -27,41 +21,14 @@ after(async () => {
 });
 
 async function settledCluster(seed: number) {
-  const clock = new VirtualClock(1_764_115_200_000);
-  const network = new SimNetwork({ clock, seed, faults: { minDelayMs: 1, maxDelayMs: 2 } });
-  const random = new SeededRandom(seed);
-  const nodes = IDS.map((id) => {
-    const mesh = new MeshNode({ transport: network.addNode(id), members: IDS, clock });
-    const redex = new Redex({ clock, random: random.fork() });
-    enableReplication(redex, mesh, { testOnlyHeartbeatMsMin: 1 });
-    return { mesh, redex };
-  });
-  const cluster = {
-    close: async () => {
-      for (const node of nodes) {
-        await node.redex.close().catch(() => {});
-        await node.mesh.close();
-      }
-    },
-  };
+  const cluster = channelsCluster(seed);
   clusters.push(cluster);
+  const { clock, nodes } = cluster;
   for (const node of nodes) for (const name of NAMES) await node.redex.openFile(name, REPLICATION);
-  const runtime = (node: number, name: string): ReplicationRuntime => {
-    const found = replicatorOf(nodes[node]!.redex)?.channel(name)?.handle?.runtime;
-    assert.ok(found !== undefined, name);
-    return found;
-  };
-  const leaderOf = (name: string, among: readonly number[]) => {
-    const leaders = among.filter((i) => runtime(i, name).coordinator.role === Role.Leader);
-    return leaders.length === 1 ? leaders[0]! : -1;
-  };
-  for (let waited = 0; !NAMES.every((n) => leaderOf(n, [0, 1, 2]) >= 0); waited++) {
-    assert.ok(waited < 100, 'settle');
-    await clock.advance(HEARTBEAT_MS);
-  }
+  await cluster.settle(NAMES, HEARTBEAT_MS, 100);
   // Past the transfers back to the preferred members and every channel's first refresh.
   await clock.advance(2 * REFRESH_INTERVAL_PERIODS * HEARTBEAT_MS);
-  return { clock, network, nodes, runtime, leaderOf };
+  return cluster;
 }
 
 describe('many channels', { timeout: 120_000 }, () => {

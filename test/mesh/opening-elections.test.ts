@@ -5,15 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Redex } from '../../src/log/index.js';
-import { MeshNode, SimNetwork } from '../../src/mesh/index.js';
-import { enableReplication, replicatorOf } from '../../src/replication/index.js';
-import type { ReplicationRuntime } from '../../src/replication/runtime.js';
-import { SeededRandom } from '../../src/time/random.js';
-import { VirtualClock } from '../../src/time/virtual-clock.js';
-import { type NodeId, Role } from '../../src/wire/types.js';
+import { Role } from '../../src/wire/types.js';
+import { channelsCluster, IDS } from './channels-cluster.js';
 
-const IDS: readonly NodeId[] = [0x0a0an, 0x0b0bn, 0x0c0cn];
 const HEARTBEAT_MS = 100;
 const CHANNELS = 120;
 const NAMES = Array.from({ length: CHANNELS }, (_, i) => `opening/c${i}`);
@@ -27,23 +21,9 @@ after(async () => {
 });
 
 async function openingCluster(seed: number) {
-  const clock = new VirtualClock(1_764_115_200_000);
-  const network = new SimNetwork({ clock, seed, faults: { minDelayMs: 1, maxDelayMs: 2 } });
-  const random = new SeededRandom(seed);
-  const nodes = IDS.map((id) => {
-    const mesh = new MeshNode({ transport: network.addNode(id), members: IDS, clock });
-    const redex = new Redex({ clock, random: random.fork() });
-    enableReplication(redex, mesh, { testOnlyHeartbeatMsMin: 1 });
-    return { mesh, redex };
-  });
-  clusters.push({
-    close: async () => {
-      for (const node of nodes) {
-        await node.redex.close().catch(() => {});
-        await node.mesh.close();
-      }
-    },
-  });
+  const cluster = channelsCluster(seed);
+  clusters.push(cluster);
+  const { clock, nodes } = cluster;
   // The nodes connect and beat before the opens, as a daemon's mesh does.
   await clock.advance(5 * HEARTBEAT_MS);
   const opened = [0, 0, 0];
@@ -56,22 +36,10 @@ async function openingCluster(seed: number) {
     }
     await clock.advance(50);
   }
-  const runtime = (node: number, name: string): ReplicationRuntime => {
-    const found = replicatorOf(nodes[node]!.redex)?.channel(name)?.handle?.runtime;
-    assert.ok(found !== undefined, name);
-    return found;
-  };
-  const leaderOf = (name: string, among: readonly number[]) => {
-    const leaders = among.filter((i) => runtime(i, name).coordinator.role === Role.Leader);
-    return leaders.length === 1 ? leaders[0]! : -1;
-  };
-  for (let waited = 0; !NAMES.every((n) => leaderOf(n, [0, 1, 2]) >= 0); waited++) {
-    assert.ok(waited < 200, 'settle');
-    await clock.advance(HEARTBEAT_MS);
-  }
+  await cluster.settle(NAMES, HEARTBEAT_MS, 200);
   // Long enough for any transfer back to a preferred member to have run.
   await clock.advance(20 * HEARTBEAT_MS);
-  return { clock, network, runtime, leaderOf };
+  return cluster;
 }
 
 describe('channels opened at different speeds', { timeout: 120_000 }, () => {
