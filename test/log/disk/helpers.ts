@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import type { RedexFileConfig } from '../../../src/log/config.js';
-import type { FileSystem } from '../../../src/log/disk/fs.js';
+import { type FileSystem, nodeFileSystem } from '../../../src/log/disk/fs.js';
+import { DiskQuorumState } from '../../../src/log/disk/quorum-state.js';
 import { Redex } from '../../../src/log/redex.js';
 import type { RedexFile } from '../../../src/log/redex-file.js';
 import { VirtualClock } from '../../../src/time/virtual-clock.js';
@@ -49,4 +50,15 @@ export async function readAll(file: RedexFile): Promise<{ seq: number; payload: 
     seq,
     payload: payload.slice(),
   }));
+}
+
+/** A `nextSeq` far past any test's history: loading with it drops no epoch. */
+export const FAR = 1_000_000;
+
+/** A quorum-state store in a new directory, loaded. */
+export async function freshQuorumState(fs: FileSystem = nodeFileSystem, dir = tempDir()) {
+  await fs.mkdir(dir);
+  const store = new DiskQuorumState(fs, dir);
+  await store.load(FAR);
+  return { dir, store };
 }

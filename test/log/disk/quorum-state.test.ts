@@ -20,16 +20,7 @@ import { CorruptError, IoError, RedexErrorCode } from '../../../src/log/errors.j
 import type { QuorumState } from '../../../src/log/quorum-state.js';
 import { SeededRandom } from '../../../src/time/random.js';
 import { FaultyFs } from './faulty-fs.js';
-import { openPersistent, storeDir, tempDir } from './helpers.js';
-
-const FAR = 1_000_000;
-
-async function fresh(fs: FileSystem = nodeFileSystem, dir = tempDir()) {
-  await fs.mkdir(dir);
-  const store = new DiskQuorumState(fs, dir);
-  await store.load(FAR);
-  return { dir, store };
-}
+import { FAR, freshQuorumState, openPersistent, storeDir, tempDir } from './helpers.js';
 
 async function reload(dir: string, nextSeq = FAR, fs: FileSystem = nodeFileSystem) {
   return new DiskQuorumState(fs, dir).load(nextSeq);
@@ -90,7 +81,7 @@ describe('quorum-state files', () => {
   });
 
   test('entries past the log are dropped for good at load, so later epochs can follow', async () => {
-    const { dir, store } = await fresh();
+    const { dir, store } = await freshQuorumState();
     await store.appendEpoch(1, 0);
     await store.appendEpoch(2, 10);
     await store.appendEpoch(3, 20);
@@ -107,7 +98,7 @@ describe('quorum-state files', () => {
 
   test('a torn last history record is cut, cut short or complete', async () => {
     for (const torn of [new Uint8Array(7), new Uint8Array(HISTORY_RECORD_BYTES).fill(0xab)]) {
-      const { dir, store } = await fresh();
+      const { dir, store } = await freshQuorumState();
       await store.appendEpoch(1, 0);
       await store.appendEpoch(2, 4);
       const path = join(dir, HISTORY_FILE_NAME);
@@ -144,7 +135,7 @@ describe('quorum-state files', () => {
       ],
     ];
     for (const [name, damage] of cases) {
-      const { dir, store } = await fresh();
+      const { dir, store } = await freshQuorumState();
       await store.saveVote(3, 9n);
       await store.appendEpoch(1, 0);
       await store.appendEpoch(2, 3);
@@ -163,7 +154,7 @@ describe('quorum-state files', () => {
 
   test('a failed write refuses later writes until the next load', async () => {
     const fs = new FaultyFs();
-    const { store } = await fresh(fs);
+    const { store } = await freshQuorumState(fs);
     fs.arm(0, 'once');
     await assert.rejects(store.saveVote(1, 1n), (error: IoError) => error.readOnly);
     fs.disarm();
@@ -244,7 +235,7 @@ describe('quorum-state writes interrupted at every step', () => {
       const nextSeq = scenario.nextSeq ?? FAR;
       // A clean run: the operations of the action, and the states before and after it.
       const probe = new FaultyFs();
-      const { dir: probeDir, store: probeStore } = await fresh(probe);
+      const { dir: probeDir, store: probeStore } = await freshQuorumState(probe);
       await scenario.setup(probeStore);
       const before = await reload(probeDir, FAR);
       const start = probe.ops.length;
@@ -255,7 +246,7 @@ describe('quorum-state writes interrupted at every step', () => {
       const outcomes = new Set<string>();
       for (let step = 0; step < steps.length; step++) {
         const fs = new FaultyFs();
-        const { dir, store } = await fresh(fs);
+        const { dir, store } = await freshQuorumState(fs);
         await scenario.setup(store);
         fs.arm(step, 'crash');
         await assert.rejects(scenario.action(store), IoError);
@@ -279,7 +270,7 @@ describe('quorum-state writes interrupted at every step', () => {
       const memory = new MemoryFileSystem();
       const fs = new FaultyFs(memory);
       const dir = '/data/q/@redex';
-      const { store } = await fresh(fs, dir);
+      const { store } = await freshQuorumState(fs, dir);
       await store.appendEpoch(1, 0);
       await store.saveVote(1, 2n);
       const before = await reload(dir, FAR, memory);

@@ -21,16 +21,7 @@ import { DiskQuorumState } from '../../../src/log/disk/quorum-state.js';
 import { CorruptError, IoError } from '../../../src/log/errors.js';
 import type { QuorumState } from '../../../src/log/quorum-state.js';
 import { FaultyFs } from './faulty-fs.js';
-import { tempDir } from './helpers.js';
-
-const FAR = 1_000_000;
-
-async function fresh(fs: FileSystem = nodeFileSystem, dir = tempDir()) {
-  await fs.mkdir(dir);
-  const store = new DiskQuorumState(fs, dir);
-  await store.load(FAR);
-  return { dir, store };
-}
+import { FAR, freshQuorumState, tempDir } from './helpers.js';
 
 function reload(dir: string, fs: FileSystem = nodeFileSystem): Promise<QuorumState> {
   return new DiskQuorumState(fs, dir).load(FAR);
@@ -58,7 +49,7 @@ function damage(path: string, offset: number): void {
 describe('EPOCH slots', () => {
   test('a vote after the first is written in place: one fdatasync, no temp, no rename, no dir fsync', async () => {
     const fs = new FaultyFs();
-    const { dir, store } = await fresh(fs);
+    const { dir, store } = await freshQuorumState(fs);
     let start = fs.ops.length;
     await store.saveVote(1, 1n);
     assert.deepEqual(fs.ops.slice(start), [
@@ -80,7 +71,7 @@ describe('EPOCH slots', () => {
   });
 
   test('slots alternate, and the file keeps its size', async () => {
-    const { dir, store } = await fresh();
+    const { dir, store } = await freshQuorumState();
     const path = join(dir, VOTE_FILE_NAME);
     await store.saveVote(1, 1n);
     const first = readFileSync(path);
@@ -100,7 +91,7 @@ describe('EPOCH slots', () => {
   });
 
   test('a torn slot reads as the state before it; the next write goes over it again', async () => {
-    const { dir, store } = await fresh();
+    const { dir, store } = await freshQuorumState();
     const path = join(dir, VOTE_FILE_NAME);
     await store.saveVote(1, 1n); // slot 0
     await store.saveVote(2, 2n); // slot 1
@@ -120,7 +111,7 @@ describe('EPOCH slots', () => {
   });
 
   test('both slots bad is a CorruptError naming the file; the file is left as it was', async () => {
-    const { dir, store } = await fresh();
+    const { dir, store } = await freshQuorumState();
     const path = join(dir, VOTE_FILE_NAME);
     await store.saveVote(1, 1n);
     await store.saveVote(2, 2n);
@@ -141,7 +132,7 @@ describe('EPOCH slots', () => {
   });
 
   test('the 40-byte file of the previous version is read, and converted by the next write', async () => {
-    const { dir } = await fresh();
+    const { dir } = await freshQuorumState();
     const path = join(dir, VOTE_FILE_NAME);
     const legacy = legacyVoteFile(6, 3n, true);
     writeFileSync(path, legacy);
@@ -215,7 +206,7 @@ describe('EPOCH slots', () => {
         const memory = new MemoryFileSystem();
         const fs = new FaultyFs(memory);
         const dir = '/data/v/@redex';
-        let { store } = await fresh(fs, dir);
+        let { store } = await freshQuorumState(fs, dir);
         // What the store holds, and every state a reload may find: the last acknowledged one and
         // each unacknowledged write since (it may or may not have landed, or stayed after a cut).
         let current = await reload(dir, memory);
