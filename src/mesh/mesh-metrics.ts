@@ -93,30 +93,58 @@ export function registerMeshMetrics(registry: Registry, source: MeshMetricsSourc
   const registers = [registry];
   const labelOf = (nodeId: NodeId) => source.peerLabel?.(nodeId) ?? nodeIdToHex(nodeId);
   // Each collect rebuilds its series from the source's totals: reset, then add the current value.
-  new Counter({
-    name: 'redex_mesh_frames_total',
-    help: 'Frames through the mesh transport (replication and control), by direction.',
-    labelNames: ['direction'] as const,
-    registers,
-    collect() {
+  // A series counted in and out: `read` gives [in, out] at scrape time.
+  const byDirection = (name: string, help: string, read: () => readonly [number, number]) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['direction'] as const,
+      registers,
+      collect() {
+        const [countIn, countOut] = read();
+        this.reset();
+        this.inc({ direction: 'in' }, countIn);
+        this.inc({ direction: 'out' }, countOut);
+      },
+    });
+  // The same per peer: `pick` gives [in, out] of one peer's snapshot.
+  const byPeerAndDirection = (
+    name: string,
+    help: string,
+    pick: (snapshot: PeerSnapshot) => readonly [number, number],
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['peer', 'direction'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [peer, snapshots] of peerLabels(source.peers(), labelOf)) {
+          for (const snapshot of snapshots) {
+            const [countIn, countOut] = pick(snapshot);
+            this.inc({ peer, direction: 'in' }, countIn);
+            this.inc({ peer, direction: 'out' }, countOut);
+          }
+        }
+      },
+    });
+  byDirection(
+    'redex_mesh_frames_total',
+    'Frames through the mesh transport (replication and control), by direction.',
+    () => {
       const stats = source.transportStats();
-      this.reset();
-      this.inc({ direction: 'in' }, stats.framesIn);
-      this.inc({ direction: 'out' }, stats.framesOut);
+      return [stats.framesIn, stats.framesOut];
     },
-  });
-  new Counter({
-    name: 'redex_mesh_bytes_total',
-    help: 'Frame body bytes through the mesh transport, by direction.',
-    labelNames: ['direction'] as const,
-    registers,
-    collect() {
+  );
+  byDirection(
+    'redex_mesh_bytes_total',
+    'Frame body bytes through the mesh transport, by direction.',
+    () => {
       const stats = source.transportStats();
-      this.reset();
-      this.inc({ direction: 'in' }, stats.bytesIn);
-      this.inc({ direction: 'out' }, stats.bytesOut);
+      return [stats.bytesIn, stats.bytesOut];
     },
-  });
+  );
   new Counter({
     name: 'redex_mesh_write_batches_total',
     help: 'Socket writes, each carrying every frame queued to one connection in one turn.',
@@ -150,36 +178,16 @@ export function registerMeshMetrics(registry: Registry, source: MeshMetricsSourc
       }
     },
   });
-  new Counter({
-    name: 'redex_mesh_peer_frames_total',
-    help: 'Frames exchanged with each peer, by direction.',
-    labelNames: ['peer', 'direction'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const [peer, snapshots] of peerLabels(source.peers(), labelOf)) {
-        for (const snapshot of snapshots) {
-          this.inc({ peer, direction: 'in' }, snapshot.stats.framesIn);
-          this.inc({ peer, direction: 'out' }, snapshot.stats.framesOut);
-        }
-      }
-    },
-  });
-  new Counter({
-    name: 'redex_mesh_peer_bytes_total',
-    help: 'Frame body bytes exchanged with each peer, by direction.',
-    labelNames: ['peer', 'direction'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const [peer, snapshots] of peerLabels(source.peers(), labelOf)) {
-        for (const snapshot of snapshots) {
-          this.inc({ peer, direction: 'in' }, snapshot.stats.bytesIn);
-          this.inc({ peer, direction: 'out' }, snapshot.stats.bytesOut);
-        }
-      }
-    },
-  });
+  byPeerAndDirection(
+    'redex_mesh_peer_frames_total',
+    'Frames exchanged with each peer, by direction.',
+    ({ stats }) => [stats.framesIn, stats.framesOut],
+  );
+  byPeerAndDirection(
+    'redex_mesh_peer_bytes_total',
+    'Frame body bytes exchanged with each peer, by direction.',
+    ({ stats }) => [stats.bytesIn, stats.bytesOut],
+  );
   new Counter({
     name: 'redex_mesh_peer_dropped_frames_total',
     help: 'Frames to or from each peer that the transport dropped, by reason (only reasons seen).',
@@ -217,17 +225,11 @@ export function registerMeshMetrics(registry: Registry, source: MeshMetricsSourc
       this.inc(source.routed());
     },
   });
-  new Counter({
-    name: 'redex_mesh_chain_tags_total',
-    help: 'ChainTag (0x24) messages received and queued, by direction.',
-    labelNames: ['direction'] as const,
-    registers,
-    collect() {
-      this.reset();
-      this.inc({ direction: 'in' }, source.chainTagsIn());
-      this.inc({ direction: 'out' }, source.chainTagsOut());
-    },
-  });
+  byDirection(
+    'redex_mesh_chain_tags_total',
+    'ChainTag (0x24) messages received and queued, by direction.',
+    () => [source.chainTagsIn(), source.chainTagsOut()],
+  );
   return () => {
     for (const name of MESH_METRIC_NAMES) registry.removeSingleMetric(name);
   };
