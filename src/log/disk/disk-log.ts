@@ -255,8 +255,8 @@ export class DiskLog {
    * the bytes are written (and fsynced under `always`). `expected` guards the first seq;
    * `precondition`, when given, must still hold as the group is written (else LEADERSHIP_LOST).
    * A run checked by `checkPayloadRun` (a replicated chunk) is encoded straight from its buffer
-   * into a pooled one (record-pool.ts) and the cache keeps its payloads, so the caller must never
-   * write to `run.bytes` again.
+   * into a pooled one (record-pool.ts) and the cache copies its payloads once the group is
+   * written, so `run.bytes` must stay as it is until the append settles, and may be reused then.
    */
   append(
     batch: readonly Uint8Array[] | CheckedRun,
@@ -569,8 +569,9 @@ export class DiskLog {
   }
 
   /**
-   * Rows and cache entries of a written replicated chunk: the cache keeps the chunk's own
-   * payloads (adopting its buffer when large), so the records' pooled buffer is free again.
+   * Rows and cache entries of a written replicated chunk: the cache copies the chunk's payloads
+   * from the received frame, so the records' pooled buffer is free again (and, once the append
+   * settles, the frame too).
    */
   #storeRun(item: PendingAppend, checked: CheckedRun, offset: number): void {
     this.#s.rows.pushRecords(offset, checked.run.lengths, item.count, item.timestampNs);
