@@ -19,10 +19,9 @@ export const ARENA_BYTES = 1 << 20;
 /** Shorter payloads are copied byte by byte: cheaper than making a view to `set` from. */
 const COPY_LOOP_BYTES_MAX = 64;
 /**
- * Payloads of a run that lie at most this many times closer than their own length to the
- * previous one are copied together with the bytes between them (a chunk's 12-byte event headers
- * between 256-byte payloads): one copy per arena instead of one per payload, wasting at most a
- * quarter of what is stored.
+ * A run's payload is copied in one span with the previous one when the bytes between them (a
+ * chunk's 12-byte event header) are at most 1/SPAN_GAP_RATIO of its length: one copy per arena
+ * rather than one per payload, those bytes then taking at most a quarter more room.
  */
 const SPAN_GAP_RATIO = 4;
 
