@@ -19,12 +19,11 @@ export const ARENA_BYTES = 1 << 20;
 /** Shorter payloads are copied byte by byte: cheaper than making a view to `set` from. */
 const COPY_LOOP_BYTES_MAX = 64;
 /**
- * A run's buffer is kept as an arena (not copied) only from this many payload bytes, and only
- * when its payloads fill at least ADOPT_DENSITY of the memory it pins: a small payload must not
- * keep a large buffer alive.
+ * A run's payload is copied in one span with the previous one when the bytes between them (a
+ * chunk's 12-byte event header) are at most 1/SPAN_GAP_RATIO of its length: one copy per arena
+ * rather than one per payload, those bytes then taking at most a quarter more room.
  */
-export const ADOPT_RUN_BYTES_MIN = 64 << 10;
-const ADOPT_DENSITY = 0.75;
+const SPAN_GAP_RATIO = 4;
 
 const makeColumns = (capacity: number) => ({
   arena: new Uint32Array(capacity),
@@ -109,29 +108,49 @@ export class MemoryStore {
   }
 
   /**
-   * Appends the payloads of a run checked by `checkPayloadRun`. A large, dense run keeps
-   * `run.bytes` as an arena of its own, so the caller must never write to those bytes again; any
-   * other run is copied payload by payload.
+   * Appends the payloads of a run checked by `checkPayloadRun`, copied into the store's arenas
+   * (never kept: the run's buffer may be reused once this returns, src/wire/receive-pool.ts).
+   * Payloads that lie close together are copied as one span (`SPAN_GAP_RATIO`).
    */
   pushRun({ run, payloadBytes }: CheckedRun, timestampNs: bigint): void {
     const { bytes, offsets, lengths, count } = run;
-    if (
-      payloadBytes >= ADOPT_RUN_BYTES_MIN &&
-      payloadBytes >= bytes.buffer.byteLength * ADOPT_DENSITY
-    ) {
-      this.adoptArena(bytes);
-      // Rows in bulk, column by column: the run's offsets and lengths are the rows' already.
-      const first = this.#rows.pushSlots(count);
-      const rows = this.#rows.columns;
-      const end = first + count;
-      rows.arena.fill(this.#arenaBase + this.#arenas.length - 1, first, end);
-      rows.offset.set(offsets.subarray(0, count), first);
-      rows.length.set(lengths.subarray(0, count), first);
-      rows.timestamp.fill(timestampNs, first, end);
-      this.#payloadBytes += payloadBytes;
-    } else {
-      for (let i = 0; i < count; i++) this.pushFrom(bytes, offsets[i]!, lengths[i]!, timestampNs);
+    if (count === 0) return;
+    // Opens the first arena before the rows exist: an empty store drops its old arenas there.
+    this.#reserve(lengths[0]!);
+    const first = this.#rows.pushSlots(count);
+    const rows = this.#rows.columns;
+    rows.timestamp.fill(timestampNs, first, first + count);
+    let i = 0;
+    while (i < count) {
+      // A piece: payloads i…j-1, close together, whose span fits in the arena's room.
+      const start = offsets[i]!;
+      let end = start + lengths[i]!;
+      const arena = this.#reserve(end - start);
+      const arenaBytes = this.#arenas[arena - this.#arenaBase]!;
+      const room = arenaBytes.byteLength - this.#arenaUsed;
+      let j = i + 1;
+      for (; j < count; j++) {
+        const at = offsets[j]!;
+        const length = lengths[j]!;
+        if (at < end || (at - end) * SPAN_GAP_RATIO > length || at + length - start > room) break;
+        end = at + length;
+      }
+      const used = this.#arenaUsed;
+      const span = end - start;
+      if (span >= COPY_LOOP_BYTES_MAX)
+        arenaBytes.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, span), used);
+      else for (let k = 0; k < span; k++) arenaBytes[used + k] = bytes[start + k]!;
+      const shift = used - start;
+      for (let k = i; k < j; k++) {
+        const slot = first + k;
+        rows.arena[slot] = arena;
+        rows.offset[slot] = offsets[k]! + shift;
+        rows.length[slot] = lengths[k]!;
+      }
+      this.#arenaUsed = used + span;
+      i = j;
     }
+    this.#payloadBytes += payloadBytes;
   }
 
   /** Stores an event whose payload is `[offset, offset + length)` of the last adopted arena. */

@@ -293,8 +293,8 @@ export class RedexFile {
 
   /**
    * INTERNAL (the replication runtime's apply path): `applyReplicated` for payloads that lie in
-   * one buffer, appended without a view or a copy per payload where the storage allows it. An
-   * in-memory file may keep `run.bytes` as it is, so the caller must never write to it again. A
+   * one buffer, appended without a view per payload. The file copies what it keeps: `run.bytes`
+   * must stay as it is until the returned promise settles, and may be reused after that. A
    * malformed run (payloads past the end of its buffer) is INVALID_ARGUMENT and writes nothing.
    */
   applyReplicatedRun(

@@ -4,11 +4,14 @@
 // few buffers so one socket write carries many small frames.
 //
 // Costs are linear: a frame that lies inside one chunk is returned as a view (no copy); a frame
-// spanning chunks is copied once, after all its bytes have arrived. The decoder never allocates
+// spanning chunks is copied once, after all its bytes have arrived, into a buffer of its own or,
+// from 64 KiB, one lent by the receive pool (src/wire/receive-pool.ts, whose header says who
+// gives it back). The decoder never allocates
 // from a length prefix, so a peer announcing 64 MiB and sending 4 bytes costs 4 bytes; a prefix
 // above the limit poisons the decoder (`failure`), and the connection is destroyed.
 
 import { FRAME_HEADROOM_BYTES, hasFrameHeadroom } from '../wire/headroom.js';
+import { takeReceiveBuffer } from '../wire/receive-pool.js';
 
 /**
  * Length prefix: u32 little-endian, counting the body only. Its size is the room the wire leaves
@@ -36,7 +39,8 @@ export interface FrameFailure {
 /**
  * Incremental decoder. `push` chunks as they arrive, then call `next()` until it returns null.
  * Returned frames may be views into pushed chunks: copy them to keep them past the chunk's life
- * if the chunk's buffer is reused (socket chunks are not).
+ * if the chunk's buffer is reused (socket chunks are not). A reassembled frame may be lent by
+ * the receive pool: it stays intact until someone releases it (`releaseReceivedFrame`).
  */
 export class FrameDecoder {
   readonly bodyBytesMax: number;
@@ -122,8 +126,8 @@ export class FrameDecoder {
       return view;
     }
     // Every byte is copied in below, so skip zero-filling (a replica reassembles most batched
-    // responses: they span TLS records). Not pooled: the frame owns its ArrayBuffer from offset 0.
-    const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+    // responses: they span TLS records). A large frame goes into a reused buffer, already touched.
+    const out = takeReceiveBuffer(length);
     let filled = 0;
     while (filled < length) {
       const chunk = this.#chunks[this.#head]!;

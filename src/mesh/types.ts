@@ -173,7 +173,11 @@ export interface Transport {
    * `BAD_FRAME` for a frame that is not a RedEX message or is larger than the frame limit.
    */
   send(to: NodeId, frame: Uint8Array): boolean;
-  /** Registers a handler for inbound replication frames; returns its unsubscribe function. */
+  /**
+   * Registers a handler for inbound replication frames; returns its unsubscribe function. A large
+   * frame that arrived in pieces may be lent by the receive pool (src/wire/receive-pool.ts) and
+   * reused once the catch-up apply released it: a handler that keeps a frame must copy it.
+   */
   onFrame(handler: FrameHandler): () => void;
   /** Registers a handler for peer up/down; returns its unsubscribe function. */
   onPeer(handler: PeerHandler): () => void;

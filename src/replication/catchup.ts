@@ -7,6 +7,7 @@
 // runtime turns GapBeforeChunk into skip-ahead and AppendFailed into the disk-pressure policy.
 
 import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
+import { releaseReceivedFrame } from '../wire/receive-pool.js';
 import {
   type ChannelId,
   NackCode,
@@ -62,7 +63,8 @@ export interface CatchupSink {
   ): MaybePromise<number | null>;
   /**
    * Optional: `appendBatchIfNextSeq` for the payloads of a decoded chunk as they lie in its frame
-   * (`RedexFile.applyReplicatedRun`), used instead of it when the response carries its run.
+   * (`RedexFile.applyReplicatedRun`), used instead of it when the response carries its run. The
+   * sink copies what it keeps: once this resolved, the frame's buffer may be reused.
    */
   appendRunIfNextSeq?(expected: number, run: WireEventRun): MaybePromise<number | null>;
 }
@@ -270,7 +272,13 @@ export async function applySyncResponse(
         localNext,
         events!.map((event) => event.payload),
       );
-    } else await sink.appendRunIfNextSeq!(localNext, run);
+    } else {
+      await sink.appendRunIfNextSeq!(localNext, run);
+      // Applied and copied: the frame is done with (the runtime only reads the response's decoded
+      // fields after this), so a reassembled one goes back to the receive pool. Every other
+      // outcome leaves it to the garbage collector: a chunk may be kept and applied again.
+      releaseReceivedFrame(run.bytes);
+    }
   } catch (error) {
     if (isSeqMismatch(error)) {
       return fail({

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { MemoryFileSystem } from '../../src/log/disk/memory-fs.js';
 import { RedexErrorCode } from '../../src/log/errors.js';
-import { ADOPT_RUN_BYTES_MIN, MemoryStore } from '../../src/log/memory-store.js';
+import { MemoryStore } from '../../src/log/memory-store.js';
 import { checkPayloadRun, type PayloadRun, payloadRunOf } from '../../src/log/payload-run.js';
 import { Redex } from '../../src/log/redex.js';
 import type { RedexFile } from '../../src/log/redex-file.js';
@@ -105,30 +105,37 @@ describe('applyReplicatedRun', () => {
     });
   }
 
-  it('a large in-memory chunk is kept as it is, and survives eviction and truncation', async () => {
+  it('a chunk is copied, never kept: overwriting its buffer afterwards changes nothing stored', () => {
     const store = new MemoryStore(10);
-    const payloads = Array.from({ length: 300 }, (_, i) => new Uint8Array(256).fill(i & 0xff));
-    const run = payloadRunOf(payloads);
-    assert.ok(run.bytes.byteLength >= ADOPT_RUN_BYTES_MIN);
+    const payloads = Array.from({ length: 5000 }, (_, i) => new Uint8Array(256).fill(i & 0xff));
+    // As in a SyncResponse: a 12-byte header before each payload (copied as one span per arena).
+    const run = spacedRun(payloads, 12);
     store.pushRun({ run, payloadBytes: checkPayloadRun(run) }, 5n);
-    assert.equal(store.nextSeq, 310);
-    // Adopted, not copied: the stored payload is a view of the run's own memory.
-    assert.equal(store.payloadAt(11).buffer, run.bytes.buffer);
-    assert.deepEqual(store.payloadAt(309), payloads[299]);
+    assert.equal(store.nextSeq, 5010);
+    assert.notEqual(store.payloadAt(11).buffer, run.bytes.buffer);
+    run.bytes.fill(0x55); // the receive pool reuses the frame for the next chunk
+    for (const [i, payload] of payloads.entries())
+      assert.deepEqual(store.payloadAt(10 + i), payload);
     store.push(new Uint8Array([1, 2, 3]), 6n);
-    assert.notEqual(store.payloadAt(310).buffer, run.bytes.buffer);
     store.evictPrefix(100);
-    store.truncateFrom(305);
+    store.truncateFrom(5005);
     store.assertInvariants();
-    assert.deepEqual(store.payloadAt(304), payloads[294]);
+    assert.deepEqual(store.payloadAt(5004), payloads[4994]);
+    assert.equal(store.payloadBytes, (5005 - 110) * 256);
   });
 
-  it('an adopted run stores the same rows as pushing its payloads one by one (property)', () => {
-    // Rows of an adopted run are filled column by column; mixed with single pushes and
-    // evictions (the head moves, so the columns slide or grow) they must match a plain model.
+  it('a run stores the same rows as pushing its payloads one by one, and keeps no reference to it (property)', () => {
+    // Runs are copied in spans (payloads close together, with the bytes between them) that never
+    // cross an arena; mixed with single pushes and evictions (the head moves, so the columns
+    // slide or grow) they must match a plain model, whatever is later written over the run.
     const op = fc.oneof(
       fc.record({ kind: fc.constant('push' as const), size: fc.nat({ max: 40 }) }),
-      fc.record({ kind: fc.constant('run' as const), count: fc.integer({ min: 1, max: 700 }) }),
+      fc.record({
+        kind: fc.constant('run' as const),
+        count: fc.integer({ min: 1, max: 700 }),
+        size: fc.oneof(fc.nat({ max: 64 }), fc.integer({ min: 200, max: 3000 })),
+        gap: fc.oneof(fc.constant(12), fc.nat({ max: 100 })),
+      }),
       fc.record({ kind: fc.constant('evict' as const), count: fc.nat({ max: 400 }) }),
     );
     fc.assert(
@@ -144,13 +151,12 @@ describe('applyReplicatedRun', () => {
             store.push(payload, stamp);
             model.push({ payload, ts: stamp });
           } else if (o.kind === 'run') {
-            const size = Math.ceil(ADOPT_RUN_BYTES_MIN / o.count);
             const payloads = Array.from({ length: o.count }, (_, i) =>
-              new Uint8Array(size).fill((i + Number(stamp)) & 0xff),
+              new Uint8Array(o.size).fill((i + Number(stamp)) & 0xff),
             );
-            const run = payloadRunOf(payloads);
+            const run = spacedRun(payloads, o.gap);
             store.pushRun({ run, payloadBytes: checkPayloadRun(run) }, stamp);
-            assert.equal(store.payloadAt(store.nextSeq - 1).buffer, run.bytes.buffer, 'adopted');
+            run.bytes.fill(0xaa);
             for (const payload of payloads) model.push({ payload, ts: stamp });
           } else {
             const count = Math.min(o.count, store.count);
@@ -171,20 +177,15 @@ describe('applyReplicatedRun', () => {
     );
   });
 
-  it('a small or sparse chunk is copied, so it pins no larger buffer', async () => {
+  it('payloads far apart are copied one by one, not with the bytes between them', () => {
     const store = new MemoryStore();
-    const small = payloadRunOf([new Uint8Array([1, 2]), new Uint8Array([3])]);
-    store.pushRun({ run: small, payloadBytes: 3 }, 1n);
-    assert.notEqual(store.payloadAt(0).buffer, small.bytes.buffer);
-    const big = new Uint8Array(4 * ADOPT_RUN_BYTES_MIN);
-    const sparse: PayloadRun = {
-      bytes: big,
-      offsets: Uint32Array.of(0),
-      lengths: Uint32Array.of(ADOPT_RUN_BYTES_MIN),
-      count: 1,
-    };
-    store.pushRun({ run: sparse, payloadBytes: ADOPT_RUN_BYTES_MIN }, 1n);
-    assert.notEqual(store.payloadAt(2).buffer, big.buffer);
+    const payloads = [new Uint8Array(8).fill(1), new Uint8Array(8).fill(2)];
+    // 100 bytes of gap before an 8-byte payload: not worth storing, so no span is copied.
+    store.pushRun({ run: spacedRun(payloads, 100), payloadBytes: 16 }, 1n);
+    assert.equal(store.payloadAt(1).byteOffset - store.payloadAt(0).byteOffset, 8);
+    const close = [new Uint8Array(256).fill(3), new Uint8Array(256).fill(4)];
+    store.pushRun({ run: spacedRun(close, 12), payloadBytes: 512 }, 2n);
+    assert.equal(store.payloadAt(3).byteOffset - store.payloadAt(2).byteOffset, 256 + 12);
     store.assertInvariants();
   });
 

@@ -23,6 +23,13 @@ import {
   HEADROOM_FROM_BYTES,
   hasFrameHeadroom,
 } from '../../src/wire/headroom.js';
+import {
+  isLentReceiveBuffer,
+  pooledReceiveBuffers,
+  RECEIVE_POOL_BUFFERS_MAX,
+  RECEIVE_POOL_FROM_BYTES,
+  releaseReceivedFrame,
+} from '../../src/wire/receive-pool.js';
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -186,10 +193,9 @@ describe('FrameDecoder', () => {
   });
 
   it('hands out frames that stay intact whatever is pushed after them (property)', () => {
-    // The consumer contract: a frame is the consumer's to keep (the catch-up apply path, the
-    // in-memory store adopting a chunk as an arena, the payload cache). Decoding later chunks
-    // must never change a frame returned earlier, and a reassembled frame owns all of its
-    // ArrayBuffer, so a store judging how much memory it pins (`.buffer.byteLength`) sees it.
+    // The consumer contract: a frame is the consumer's to keep (the catch-up apply path) until it
+    // releases it. Decoding later chunks must never change a frame returned earlier, and a small
+    // reassembled frame owns all of its ArrayBuffer (no neighbour's bytes behind `.buffer`).
     fc.assert(
       fc.property(
         fc.array(fc.uint8Array({ maxLength: 3000 }), { minLength: 1, maxLength: 8 }),
@@ -213,6 +219,52 @@ describe('FrameDecoder', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('reassembles large frames into the receive pool; released ones are reused, kept ones never change (property)', () => {
+    // The catch-up apply path releases a chunk once the log copied it; any frame not released
+    // (a heartbeat, a chunk kept for a retry) must stay byte for byte what arrived, whatever
+    // later frames are reassembled into released buffers.
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            size: fc.oneof(
+              fc.nat({ max: 2000 }),
+              fc.integer({ min: RECEIVE_POOL_FROM_BYTES, max: RECEIVE_POOL_FROM_BYTES + 150_000 }),
+            ),
+            seed: fc.nat({ max: 255 }),
+            release: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.integer({ min: 1000, max: 40_000 }),
+        (specs, piece) => {
+          const bodies = specs.map(({ size, seed }) =>
+            new Uint8Array(size).map((_, i) => (i * 13 + seed) & 0xff),
+          );
+          const stream = concat(bodies.map(encodeFrame));
+          const decoder = new FrameDecoder();
+          const kept: Array<{ frame: Uint8Array; index: number }> = [];
+          let index = 0;
+          for (let at = 0; at < stream.length; at += piece) {
+            decoder.push(stream.slice(at, at + piece));
+            for (const frame of drain(decoder)) {
+              assert.deepEqual(frame, bodies[index], 'byte-identical to what was sent');
+              if (frame.length >= RECEIVE_POOL_FROM_BYTES && frame.length > piece)
+                assert.ok(isLentReceiveBuffer(frame), 'a large reassembled frame is pooled');
+              if (specs[index]!.release) releaseReceivedFrame(frame);
+              else kept.push({ frame, index });
+              index++;
+            }
+          }
+          assert.equal(index, bodies.length);
+          for (const { frame, index: i } of kept) assert.deepEqual(frame, bodies[i]);
+          assert.ok(pooledReceiveBuffers() <= RECEIVE_POOL_BUFFERS_MAX, 'the pool is bounded');
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 

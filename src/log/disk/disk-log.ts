@@ -63,6 +63,13 @@ export { removeStore } from './store-files.js';
 
 /** Sealed records at least this large are kept by the cache as an arena of their own, not copied. */
 const ADOPT_RECORDS_BYTES_MIN = 64 << 10;
+/**
+ * A replicated chunk with more payload bytes than this is not cached: such chunks come while the
+ * replica is behind (catch-up), when nothing local reads them soon, and copying them into the
+ * cache's arenas wrote megabytes of new memory per chunk (a page fault per 4 KiB). Reads of them
+ * go to the data file; live replication's small chunks are cached as before.
+ */
+export const CACHED_RUN_BYTES_MAX = 256 << 10;
 
 export { type DiskLogOptions, INDEX_SYNC_LAG_BYTES } from './disk-state.js';
 
@@ -255,8 +262,8 @@ export class DiskLog {
    * the bytes are written (and fsynced under `always`). `expected` guards the first seq;
    * `precondition`, when given, must still hold as the group is written (else LEADERSHIP_LOST).
    * A run checked by `checkPayloadRun` (a replicated chunk) is encoded straight from its buffer
-   * into a pooled one (record-pool.ts) and the cache keeps its payloads, so the caller must never
-   * write to `run.bytes` again.
+   * into a pooled one (record-pool.ts) and the cache copies its payloads once the group is
+   * written, so `run.bytes` must stay as it is until the append settles, and may be reused then.
    */
   append(
     batch: readonly Uint8Array[] | CheckedRun,
@@ -569,12 +576,15 @@ export class DiskLog {
   }
 
   /**
-   * Rows and cache entries of a written replicated chunk: the cache keeps the chunk's own
-   * payloads (adopting its buffer when large), so the records' pooled buffer is free again.
+   * Rows and cache entries of a written replicated chunk: the cache copies the payloads of a
+   * small chunk from the received frame and starts after a large one (`CACHED_RUN_BYTES_MAX`), so
+   * the records' pooled buffer is free again (and, once the append settles, the frame too).
    */
   #storeRun(item: PendingAppend, checked: CheckedRun, offset: number): void {
     this.#s.rows.pushRecords(offset, checked.run.lengths, item.count, item.timestampNs);
-    this.#s.cache.pushRun(checked, item.timestampNs);
+    const cache = this.#s.cache;
+    if (checked.payloadBytes > CACHED_RUN_BYTES_MAX) cache.resetTo(cache.nextSeq + item.count);
+    else cache.pushRun(checked, item.timestampNs);
     giveRecordBuffer(item.records);
   }
 
