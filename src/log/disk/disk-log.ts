@@ -7,9 +7,8 @@
 //
 // Every write goes through one promise chain, so appends, syncs, retention floors, compactions,
 // skips and suffix truncations never interleave. Appends are grouped: all appends that arrive
-// while a write is in flight — under `fsync: always` also those of the rest of the event-loop
-// turn — are written by the next single data write and single index write (and, under
-// `fsync: always`, one fsync of the data file), which is group commit. The index is a
+// while a write is in flight are written by the next single data write and single index write
+// (and, under `fsync: always`, one fsync of the data file), which is group commit. The index is a
 // hint that recovery checks against the data and rebuilds from it, so it is fsynced lazily. Events become visible
 // (nextSeq, reads, tails) only once their group is written, so a failed write can be rolled back
 // with no seq consumed and nothing seen.
@@ -73,14 +72,6 @@ export { type DiskLogOptions, INDEX_SYNC_LAG_BYTES } from './disk-state.js';
  * small groups of many channels do not each hold a pooled buffer while written.
  */
 const POOLED_INDEX_BYTES_MIN = 16 << 10;
-
-/**
- * Resolves once the callbacks of this event-loop turn's I/O have run (setImmediate runs in the
- * check phase, right after them): no delay of its own, so a lone append waits for nothing.
- */
-function endOfTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function indexBuffer(bytes: number): Buffer {
   return bytes >= POOLED_INDEX_BYTES_MIN ? takeRecordBuffer(bytes) : Buffer.allocUnsafe(bytes);
@@ -288,13 +279,7 @@ export class DiskLog {
       if (group === null) {
         const opened: PendingAppend[] = [];
         group = this.#openGroup = opened;
-        // Under 'always' a group stays open to the end of this event-loop turn, so the appends
-        // of a burst (requests read one after another in one turn) share one write and one
-        // fsync instead of one each; a replicated chunk (one per step) is written at once.
-        const atTurnEnd = run === undefined && this.#s.options.fsync === 'always';
-        void this.#enqueue(
-          atTurnEnd ? () => endOfTurn().then(() => this.#flush(opened)) : () => this.#flush(opened),
-        );
+        void this.#enqueue(() => this.#flush(opened));
       }
       group.push({
         records,

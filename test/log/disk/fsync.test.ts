@@ -36,28 +36,6 @@ describe('fsync policies', () => {
     await redex.close();
   });
 
-  test("'always': appends of one event-loop turn share a group even when each starts after the one before resolved its microtasks", async () => {
-    const fs = new FaultyFs();
-    const { redex, file } = await openPersistent(tempDir(), { fsync: 'always' }, { fs });
-    const syncs = dataSyncs(fs);
-    const writes = dataWrites(fs);
-    // Like requests read from several sockets in one turn: each append starts after the
-    // microtasks of the one before (where a group used to be closed already).
-    const appended: Promise<number>[] = [];
-    for (let i = 0; i < 3; i++) {
-      appended.push(file.append(payloadFor(i)));
-      for (let hop = 0; hop < 5; hop++) await null;
-    }
-    assert.deepEqual(await Promise.all(appended), [0, 1, 2]);
-    assert.equal(dataSyncs(fs) - syncs, 1, 'one fsync');
-    assert.equal(dataWrites(fs) - writes, 1, 'one data write');
-    // The next turn's append is a group of its own, and needs no timer to be written.
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(await file.append(payloadFor(3)), 3);
-    assert.equal(dataSyncs(fs) - syncs, 2);
-    await redex.close();
-  });
-
   test("'always': sequential appends fsync each time", async () => {
     const fs = new FaultyFs();
     const { redex, file } = await openPersistent(tempDir(), { fsync: 'always' }, { fs });
