@@ -83,15 +83,7 @@ export class OutstandingRequests {
     return cleared;
   }
 
-  /** Live tokens to `leader`: the requests it has not answered yet (or never will: lost ones). */
-  liveCount(leader: NodeId, nowMs: number): number {
-    let count = 0;
-    for (const entry of this.#entries.values()) {
-      if (entry.leader === leader && nowMs - entry.sentMs < REQUEST_TTL_MS) count++;
-    }
-    return count;
-  }
-
+  /** When the newest live token to `leader` was sent, or null: "is a request still in flight?". */
   /** True when a request to `leader` from `sinceSeq` is in flight (unanswered, not expired). */
   hasRequestFrom(leader: NodeId, sinceSeq: number, nowMs: number): boolean {
     for (const entry of this.#entries.values()) {
@@ -105,7 +97,6 @@ export class OutstandingRequests {
     return false;
   }
 
-  /** When the newest live token to `leader` was sent, or null: "is a request still in flight?". */
   newestSentMs(leader: NodeId, nowMs: number): number | null {
     let newest: number | null = null;
     for (const entry of this.#entries.values()) {
