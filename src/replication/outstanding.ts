@@ -83,7 +83,15 @@ export class OutstandingRequests {
     return cleared;
   }
 
-  /** When the newest live token to `leader` was sent, or null: "is a request still in flight?". */
+  /** Live tokens to `leader`: the requests it has not answered yet (or never will: lost ones). */
+  liveCount(leader: NodeId, nowMs: number): number {
+    let count = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.leader === leader && nowMs - entry.sentMs < REQUEST_TTL_MS) count++;
+    }
+    return count;
+  }
+
   /** True when a request to `leader` from `sinceSeq` is in flight (unanswered, not expired). */
   hasRequestFrom(leader: NodeId, sinceSeq: number, nowMs: number): boolean {
     for (const entry of this.#entries.values()) {
@@ -97,6 +105,7 @@ export class OutstandingRequests {
     return false;
   }
 
+  /** When the newest live token to `leader` was sent, or null: "is a request still in flight?". */
   newestSentMs(leader: NodeId, nowMs: number): number | null {
     let newest: number | null = null;
     for (const entry of this.#entries.values()) {

@@ -185,6 +185,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       stats: this.stats,
       quorum: this.quorum,
       parked: new Map(),
+      shipped: new Map(),
       awaitingRequest: new Set(),
       commitTold: new Map(),
       beats: options.beats === undefined ? null : createBeatState(options.beats),
@@ -396,6 +397,7 @@ export class ReplicationRuntime extends RuntimeLoop {
   protected override released(): void {
     this.#unsubscribeRole();
     this.#state.parked.clear();
+    this.#state.shipped.clear();
     this.#state.awaitingRequest.clear();
     this.#state.commitTold.clear();
     const closed = new ClosedError(`the replication of ${JSON.stringify(this.channelName)}`);

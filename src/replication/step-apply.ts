@@ -3,8 +3,9 @@
 // still behind, or, once caught up, a heartbeat with the new tail plus a long-poll request. A
 // response that catches the replica up sends that long poll ahead, before the chunk is written,
 // so the leader's next append travels while the replica writes and fsyncs this one; the
-// heartbeat after the write then reports the tail alone. See step-state.ts for the state and the
-// effects.
+// heartbeat after the write then reports the tail alone. A caught-up replica keeps
+// `LONG_POLL_DEPTH` requests at the leader (step-serve.ts), so the leader's next append leaves
+// while the frame before it is still on its way. See step-state.ts for the state and the effects.
 
 import { responseEventCount, responsePayloadBytes, skipResponseEvents } from '../wire/event-run.js';
 import { type NodeId, Role, type SyncResponse } from '../wire/types.js';
@@ -17,6 +18,7 @@ import {
   type ChannelState,
   fillPipeline,
   heartbeatOf,
+  LONG_POLL_DEPTH,
   NO_EFFECTS,
   requestChunk,
   type StepEffect,
@@ -81,9 +83,10 @@ export function onResponse(
 }
 
 /**
- * A chunk ending at `end` catches us up with what the leader claims: the long poll from `end`
- * goes now, ahead of the write (it names no epoch, being past our tail, so it claims nothing),
- * unless a request from there is in flight already (a pipelined one, or an earlier ahead poll).
+ * A chunk ending at `end` catches us up with what the leader claims: the long polls from `end`
+ * go now, ahead of the write (they name no epoch, being past our tail, so they claim nothing),
+ * as many as keep `LONG_POLL_DEPTH` requests at the leader (the spare held behind this answer
+ * is one of them).
  */
 function longPollAhead(
   state: ChannelState,
@@ -93,16 +96,31 @@ function longPollAhead(
 ): readonly StepEffect[] {
   if (end < claimedTail(state, leader)) return NO_EFFECTS;
   if (state.backoff.isInBackoff(leader, view.nowMs)) return NO_EFFECTS;
-  if (state.outstanding.hasRequestFrom(leader, end, view.nowMs)) return NO_EFFECTS;
-  return [
-    {
+  return longPolls(
+    state,
+    leader,
+    end,
+    LONG_POLL_DEPTH - state.outstanding.liveCount(leader, view.nowMs),
+  );
+}
+
+function longPolls(
+  state: ChannelState,
+  leader: NodeId,
+  sinceSeq: number,
+  count: number,
+): StepEffect[] {
+  const effects: StepEffect[] = [];
+  for (let i = 0; i < count; i++) {
+    effects.push({
       kind: 'request',
       to: leader,
-      sinceSeq: end,
+      sinceSeq,
       chunkMax: SYNC_REQUEST_CHUNK_BYTES,
       syncClass: state.defaultClass,
-    },
-  ];
+    });
+  }
+  return effects;
 }
 
 function claimedTail(state: ChannelState, leader: NodeId): number {
@@ -110,9 +128,11 @@ function claimedTail(state: ChannelState, leader: NodeId): number {
 }
 
 /**
- * Where a response goes against our tail. Null: it answers a request from past our tail (the
- * pipeline guessed a range too far, or the answer before it was lost) and starts past it, so
- * applying it would leave a gap — dropped. A response of this pipeline run that overlaps what is
+ * Where a response goes against our tail. Null: it starts past our tail and either answers a
+ * request from past the tail (the pipeline guessed a range too far, or the answer before it was
+ * lost) or starts past its request's since_seq for another reason than the leader's retention
+ * (the leader continued a frame sent before, and that frame was lost), so applying it would
+ * leave a gap — dropped. A response of this pipeline run that overlaps what is
  * applied is cut to start at the tail (the overlap came from the same leader in the same epoch).
  * Anything else goes to the apply unchanged, whose checks judge it as before.
  */
@@ -124,7 +144,10 @@ function placeResponse(
   tailSeq: number,
 ): SyncResponse | null {
   const firstSeq = response.firstSeq;
-  if (sinceSeq !== null && sinceSeq > tailSeq && firstSeq > tailSeq) return null;
+  if (sinceSeq !== null && firstSeq > tailSeq) {
+    if (sinceSeq > tailSeq) return null;
+    if (firstSeq > sinceSeq && firstSeq !== response.leaderFirstRetainedSeq) return null;
+  }
   const overlap = tailSeq - firstSeq;
   const pipeline = state.pipeline;
   if (
@@ -229,10 +252,20 @@ export function afterProgress(
     // A new run; its first request's since_seq tells the leader our tail as well.
     return requestChunk(state, leader, view, false);
   }
-  // Caught up: report the tail, and long-poll (the leader holds this request until its next
-  // append) unless that request went ahead of the write.
+  // Caught up: report the tail, and long-poll (the leader holds these requests until its next
+  // appends) unless they went ahead of the write.
   state.pipeline.clear();
-  const report = send(leader, heartbeatOf(state, Role.Replica, view.tailSeq, view.nowMs));
-  if (state.outstanding.hasRequestFrom(leader, view.tailSeq, view.nowMs)) return [report];
-  return [report, ...requestChunk(state, leader, view, false)];
+  const effects: StepEffect[] = [
+    send(leader, heartbeatOf(state, Role.Replica, view.tailSeq, view.nowMs)),
+  ];
+  let missing = LONG_POLL_DEPTH - state.outstanding.liveCount(leader, view.nowMs);
+  if (missing <= 0) return effects;
+  if (!state.outstanding.hasRequestFrom(leader, view.tailSeq, view.nowMs)) {
+    const first = requestChunk(state, leader, view, false);
+    if (first.length === 0) return effects; // in backoff
+    effects.push(...first);
+    missing--;
+  }
+  effects.push(...longPolls(state, leader, view.tailSeq, missing));
+  return effects;
 }

@@ -9,9 +9,18 @@
 // the replica's next request, and NACKed NotLeader at the next tick after the leader lost its role.
 // A leader does not announce appends to a replica it just sent events to: that replica's next
 // request (it always sends one) finds them.
+//
+// Two held requests (`LONG_POLL_DEPTH`): a caught-up replica keeps a spare request at the leader,
+// so the groups written while a frame travels to it leave as soon as they are written, not a
+// round trip later when its next request arrives. The spare's answer continues where the frame
+// before it ends; so does the answer to a request past the replica's tail (it names no epoch)
+// that asks for events already sent to it. The replica drops an answer that starts past its tail
+// for any other reason than the leader's retention (step-apply.ts), so a lost frame costs a new
+// request from the tail, never a gap.
 
 import { NackCode, type NodeId, Role, type SyncRequest } from '../wire/types.js';
 import type { SyncRequestOutcome } from './catchup.js';
+import { UNKNOWN_EPOCH } from './quorum/fetch-check.js';
 import { InboundDrop } from './runtime-stats.js';
 import { confirmMatched, fromQuorum, quorumRoleOf } from './step-quorum.js';
 import {
@@ -21,6 +30,7 @@ import {
   nackOf,
   notLeaderNack,
   PARKED_REQUEST_HOLD_MS,
+  type ParkedRequest,
   type RespondEffect,
   type ServeEffect,
   type StepEffect,
@@ -59,17 +69,63 @@ export function onRequest(
     effects.push(notLeaderNack(state, from, request));
     return effects;
   }
-  // A newer request from the same replica supersedes its held one (whose token just expires).
-  state.parked.delete(from);
   state.awaitingRequest.delete(from);
-  if (request.sinceSeq === shippableTail(view)) {
+  const sinceSeq = answerFrom(state, from, request);
+  const held = state.parked.get(from);
+  if (sinceSeq === shippableTail(view)) {
     // Caught up: hold the request open and answer it with the next append.
-    state.parked.set(from, { request, atMs: view.nowMs });
     state.stats.requestsParked++;
+    if (held !== undefined && held.sinceSeq <= sinceSeq) {
+      // A second held request waits behind the first; a third replaces the oldest (whose
+      // token just expires), so at most LONG_POLL_DEPTH are held.
+      if (held.spare !== null) {
+        state.parked.set(from, { ...held.spare, sinceSeq: held.sinceSeq, spare: null });
+      }
+      state.parked.get(from)!.spare = { request, atMs: view.nowMs };
+      return effects;
+    }
+    state.parked.set(from, { request, atMs: view.nowMs, sinceSeq, spare: null });
     return effects;
   }
-  effects.push({ kind: 'serve', to: from, request });
+  // A request the leader can answer now supersedes the held ones (whose tokens just expire).
+  state.parked.delete(from);
+  effects.push(serveEffect(from, request, sinceSeq));
   return effects;
+}
+
+/**
+ * Where the answer to `request` starts. A request that names its epoch at since_seq tells the
+ * replica's tail: answered from there, and what was shipped to it before is forgotten. One past
+ * the tail (pipelined, or a long poll sent ahead of a write) that asks for events already sent
+ * to the replica in this epoch is answered from where they end.
+ */
+function answerFrom(state: ChannelState, from: NodeId, request: SyncRequest): number {
+  if (request.quorum === undefined || request.quorum.lastFetchedEpoch !== UNKNOWN_EPOCH) {
+    state.shipped.delete(from);
+    return request.sinceSeq;
+  }
+  const shipped = state.shipped.get(from);
+  if (shipped === undefined || shipped.epoch !== state.quorum.epoch) return request.sinceSeq;
+  return Math.max(request.sinceSeq, shipped.endSeq);
+}
+
+function serveEffect(to: NodeId, request: SyncRequest, sinceSeq: number): ServeEffect {
+  return {
+    kind: 'serve',
+    to,
+    request: sinceSeq === request.sinceSeq ? request : { ...request, sinceSeq },
+  };
+}
+
+/**
+ * Answers `peer`'s first held request; its spare, if any, becomes the held one and will continue
+ * where this answer ends (`afterRespond` moves it up once the answer is sent).
+ */
+function serveParked(state: ChannelState, peer: NodeId, parked: ParkedRequest): ServeEffect {
+  state.stats.parkedAnswered++;
+  if (parked.spare === null) state.parked.delete(peer);
+  else state.parked.set(peer, { ...parked.spare, sinceSeq: parked.sinceSeq, spare: null });
+  return serveEffect(peer, parked.request, parked.sinceSeq);
 }
 
 /**
@@ -121,8 +177,23 @@ export function afterRespond(
     state.budget.refund(respond.costBytes);
     return NO_EFFECTS;
   }
-  if (respond.response.events.length > 0) state.awaitingRequest.add(respond.to);
-  const quorum = respond.response.quorum;
+  const response = respond.response;
+  const count = response.events.length;
+  if (count > 0) {
+    state.awaitingRequest.add(respond.to);
+    const endSeq = response.firstSeq + count;
+    const shipped = state.shipped.get(respond.to);
+    if (shipped === undefined) {
+      state.shipped.set(respond.to, { epoch: state.quorum.epoch, endSeq });
+    } else {
+      shipped.epoch = state.quorum.epoch;
+      shipped.endSeq = endSeq;
+    }
+    // The spare held behind this answer continues where it ends.
+    const held = state.parked.get(respond.to);
+    if (held !== undefined && held.sinceSeq < endSeq) held.sinceSeq = endSeq;
+  }
+  const quorum = response.quorum;
   if (quorum !== undefined) recordCommitTold(state, respond.to, quorum.epoch, quorum.commitSeq);
   return NO_EFFECTS;
 }
@@ -166,10 +237,8 @@ export function announceAppends(state: ChannelState, view: StepView): readonly S
   const heartbeat = heartbeatOf(state, Role.Leader, shippable, view.nowMs);
   for (const peer of state.peers) {
     const parked = state.parked.get(peer);
-    if (parked !== undefined && parked.request.sinceSeq < shippable) {
-      state.parked.delete(peer);
-      state.stats.parkedAnswered++;
-      effects.push({ kind: 'serve', to: peer, request: parked.request });
+    if (parked !== undefined && parked.sinceSeq < shippable) {
+      effects.push(serveParked(state, peer, parked));
     } else if (
       state.awaitingRequest.has(peer) ||
       (parked !== undefined && knowsCommit(state, peer))
@@ -193,14 +262,19 @@ export function releaseParked(state: ChannelState, view: StepView): readonly Ste
   const leading = view.role === Role.Leader;
   const effects: StepEffect[] = [];
   for (const [peer, parked] of [...state.parked]) {
-    if (leading && view.nowMs - parked.atMs < PARKED_REQUEST_HOLD_MS) continue;
+    if (leading) {
+      if (view.nowMs - parked.atMs >= PARKED_REQUEST_HOLD_MS) {
+        effects.push(serveParked(state, peer, parked));
+      }
+      continue;
+    }
     state.parked.delete(peer);
     state.stats.parkedAnswered++;
-    effects.push(
-      leading
-        ? { kind: 'serve', to: peer, request: parked.request }
-        : notLeaderNack(state, peer, parked.request),
-    );
+    effects.push(notLeaderNack(state, peer, parked.request));
+    if (parked.spare !== null) {
+      state.stats.parkedAnswered++;
+      effects.push(notLeaderNack(state, peer, parked.spare.request));
+    }
   }
   return effects;
 }

@@ -42,10 +42,32 @@ import { SYNC_REQUEST_CHUNK_BYTES } from './tick.js';
  */
 export const PARKED_REQUEST_HOLD_MS = 5_000;
 
+/**
+ * Requests a caught-up replica keeps held at its leader: the first is answered with the next
+ * append, the second (its spare) with the append after it, while the replica's next request is
+ * still on its way. The leader answers only requests, so this also bounds the frames (each at
+ * most the request's `chunk_max`) in flight to one replica while it is caught up.
+ */
+export const LONG_POLL_DEPTH = 2;
+
 /** A caught-up replica's request the leader holds open (long poll). */
 export interface ParkedRequest {
   readonly request: SyncRequest;
   readonly atMs: number;
+  /**
+   * Where its answer starts: the request's since_seq, or further on when it continues a frame
+   * already sent to that replica (a spare moved up, or a request past the replica's tail that
+   * asked for events on their way to it).
+   */
+  sinceSeq: number;
+  /** The replica's next held request, answered after this one (at most `LONG_POLL_DEPTH` in all). */
+  spare: { readonly request: SyncRequest; readonly atMs: number } | null;
+}
+
+/** Leader: where the last frame with events sent to a replica ended, in which epoch. */
+export interface ShippedTo {
+  epoch: number;
+  endSeq: number;
 }
 
 /** One channel's decision state. The runtime owns it; only step functions change it. */
@@ -69,8 +91,14 @@ export interface ChannelState {
   readonly stats: RuntimeStats;
   /** Epoch, vote, epoch history, commit and the election in progress (quorum/). */
   readonly quorum: ChannelQuorum;
-  /** Leader: the open request of each caught-up replica (long poll). Keys ⊆ peers. */
+  /** Leader: the open requests of each caught-up replica (long poll). Keys ⊆ peers. */
   readonly parked: Map<NodeId, ParkedRequest>;
+  /**
+   * Leader: the end of the last frame with events sent to each replica in this epoch, so a
+   * request past the replica's tail that asks for events already on their way is answered from
+   * where that frame ends instead of twice. Forgotten when the replica names its tail. Keys ⊆ peers.
+   */
+  readonly shipped: Map<NodeId, ShippedTo>;
   /**
    * Leader: replicas sent events whose next request has not come yet. Their next request finds
    * the new appends anyway, so an announcement would only cost a write. Cleared each tick, so a

@@ -200,6 +200,13 @@ describe('quorum scenarios, continued', () => {
       10 * HEARTBEAT_MS,
       'the majority holds every event',
     );
+    // A replica learns the commit one heartbeat after the leader acknowledged; its retention
+    // sweep keeps what it does not know to be committed.
+    await s.until(
+      () => others(s, old).every((n) => s.runtime(n).quorum.commitSeq === next.file!.nextSeq),
+      10 * HEARTBEAT_MS,
+      'the majority knows every event is committed',
+    );
     for (const node of others(s, old)) await node.file!.sweepRetention();
     const first = next.file!.firstSeq!;
     assert.ok(first > 15, `the leader evicted the diverged range (first retained ${first})`);

@@ -177,10 +177,13 @@ describe('runtime: pipelined catch-up', () => {
     );
     assert.deepEqual(
       options.dispatcher.syncRequests.map(([t, m]) => [t, m.sinceSeq]),
-      [[0x20n, 2]],
-      'and a request from the new tail, which the leader holds until its next append',
+      [
+        [0x20n, 2],
+        [0x20n, 2],
+      ],
+      'and two requests from the new tail, which the leader holds for its next appends',
     );
-    assert.equal(runtime.outstanding.size, 1, 'its token is outstanding');
+    assert.equal(runtime.outstanding.size, 2, 'their tokens are outstanding');
     assert.equal(coordinator.tailSeq, 2);
   });
 
@@ -190,7 +193,7 @@ describe('runtime: pipelined catch-up', () => {
     await runtime.onInbound(response(0x20, { requestId: 1n, events: events(0, ['a', 'b']) }));
     const [, poll] = options.dispatcher.syncRequests[0]!;
     await runtime.onInbound(response(0x20, { requestId: poll.requestId, firstSeq: 2, events: [] }));
-    assert.equal(options.dispatcher.syncRequests.length, 1, 'no second request');
+    assert.equal(options.dispatcher.syncRequests.length, 2, 'no request after the two polls');
     assert.equal(runtime.stats.emptyResponses, 1);
   });
 

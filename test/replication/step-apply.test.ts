@@ -11,6 +11,7 @@ import {
   finishTick,
   InboundDrop,
   inbound,
+  LONG_POLL_DEPTH,
   onInbound,
 } from './imports.js';
 import {
@@ -59,28 +60,76 @@ describe('step: responses', () => {
     assert.equal(s.outstanding.size, 0, 'the token is consumed');
   });
 
-  it('a response that catches up sends the long poll from its end ahead of the write', () => {
+  it('a response that catches up sends both long polls from its end ahead of the write', () => {
     const s = following(7);
     const effects = onInbound(s, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
     assert.deepEqual(
       effects.filter((e) => e.kind === 'request' || e.kind === 'apply').map((e) => e.kind),
-      ['request', 'apply'],
-      'the request travels while the chunk is written',
+      ['request', 'request', 'apply'],
+      'the requests travel while the chunk is written',
     );
-    assert.equal(ofKind(effects, 'request')[0]?.sinceSeq, 7);
+    assert.deepEqual(
+      ofKind(effects, 'request').map((r) => r.sinceSeq),
+      [7, 7],
+    );
   });
 
-  it('no long poll ahead while still behind, or when a request from the end is in flight', () => {
+  it('no long poll ahead while still behind; only as many as keep LONG_POLL_DEPTH at the leader', () => {
     const behind = following(100);
     const effects = onInbound(behind, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
     assert.equal(
       ofKind(effects, 'request').filter((r) => r.sinceSeq === 7 && r.chunkMax < 1 << 20).length,
       0,
     );
-    const asked = following(7);
-    asked.outstanding.record(PEER, 8n, 1_000, 7);
-    const again = onInbound(asked, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
-    assert.equal(ofKind(again, 'request').length, 0);
+    // The spare held behind the answered request is still at the leader: one more.
+    const spare = following(7);
+    spare.outstanding.record(PEER, 8n, 1_000, 5);
+    const one = onInbound(spare, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
+    assert.equal(ofKind(one, 'request').length, 1);
+    assert.equal(LONG_POLL_DEPTH, 2);
+    const full = following(7);
+    full.outstanding.record(PEER, 8n, 1_000, 5);
+    full.outstanding.record(PEER, 9n, 1_000, 7);
+    const none = onInbound(full, inbound(PEER, syncResponse(5, 2)), view(Role.Replica, 5));
+    assert.equal(ofKind(none, 'request').length, 0);
+  });
+
+  it("an answer that starts past its request's since and the tail (a continuation whose frame before was lost) is dropped, and the replica asks from its tail", () => {
+    const s = following(20);
+    s.outstanding.record(PEER, 8n, 1_000, 5); // the spare, sent from 5 like the lost one
+    // The leader continued from 9, where the frame it sent before (lost) ended.
+    const effects = onInbound(
+      s,
+      inbound(PEER, { ...syncResponse(9, 3), requestId: 8n }),
+      view(Role.Replica, 5),
+    );
+    assert.equal(ofKind(effects, 'apply').length, 0, 'never a gap');
+    assert.equal(s.stats.pipelineRestarts, 1);
+    assert.deepEqual(
+      ofKind(effects, 'request').map((r) => r.sinceSeq),
+      [5],
+    );
+    assert.equal(s.outstanding.size, 0, "every token to the leader is forgotten (7's too)");
+    // The same start at the leader's first retained seq is retention: applied (skip-ahead).
+    const evicted = following(20);
+    evicted.outstanding.record(PEER, 8n, 1_000, 5);
+    const skip = onInbound(
+      evicted,
+      inbound(PEER, { ...syncResponse(9, 3), requestId: 8n, leaderFirstRetainedSeq: 9 }),
+      view(Role.Replica, 5),
+    );
+    assert.equal(ofKind(skip, 'apply').length, 1);
+  });
+
+  it('a continuation that starts at the tail is applied', () => {
+    const s = following(20);
+    s.outstanding.record(PEER, 8n, 1_000, 5);
+    const effects = onInbound(
+      s,
+      inbound(PEER, { ...syncResponse(9, 3), requestId: 8n }),
+      view(Role.Replica, 9),
+    );
+    assert.equal(ofKind(effects, 'apply').length, 1);
   });
 
   it('unknown token, another sender, or the wrong role: dropped, the token consumed anyway', () => {
@@ -124,12 +173,22 @@ describe('step: after the apply', () => {
     assert.equal(ofKind(effects, 'request')[0]?.sinceSeq, 7);
   });
 
-  it('caught up with the long poll already on its way: the tail report alone', () => {
+  it('caught up with the long polls already on their way: the tail report alone', () => {
     const s = following(7);
     s.outstanding.record(PEER, 8n, 1_000, 7);
     const effects = afterApply(s, applyOf(5), ok(7, 2), view(Role.Replica, 7));
     assert.deepEqual(sends(effects), [[PEER, 'heartbeat', Role.Replica]]);
-    assert.equal(ofKind(effects, 'request').length, 0, 'no second request from the same seq');
+    assert.equal(ofKind(effects, 'request').length, 0, 'no third request');
+  });
+
+  it('caught up with nothing in flight: two long polls from the tail', () => {
+    const s = following(7);
+    s.outstanding.clearLeader(PEER);
+    const effects = afterApply(s, applyOf(5), ok(7, 2), view(Role.Replica, 7));
+    assert.deepEqual(
+      ofKind(effects, 'request').map((r) => r.sinceSeq),
+      [7, 7],
+    );
   });
 
   it('no follow-up once the role moved on during the apply', () => {

@@ -52,6 +52,7 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
     }),
     stats: emptyStats(),
     parked: new Map(),
+    shipped: new Map(),
     awaitingRequest: new Set(),
     commitTold: new Map(),
     quorum: new ChannelQuorum({
