@@ -280,6 +280,11 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
   // refresh, or to a peer not yet heard from (a waiting channel's peer still opening it).
   let due: NodeId[] | null = null;
   for (const peer of state.peers) {
+    // A peer whose connection is down gets nothing this tick would send (the send would fail),
+    // and its silence is the quorum check's business below: without this, one dead node made
+    // every channel of its peers run a full tick every period, and a node with thousands of
+    // channels had no CPU left for the failover. Its return is a new connection (generation).
+    if (beats.view.isDown(peer)) continue;
     const sent = beats.sent.get(peer);
     if (beats.view.beatAtMs(peer) === null || sent === undefined) return null;
     if (sent.generation !== beats.view.generation(peer)) return null;

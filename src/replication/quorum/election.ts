@@ -66,6 +66,7 @@ export function electionTick(
   if (election !== null && nowMs - election.startedMs >= s.silenceMs) {
     s.election = null;
     s.waitingSinceMs = nowMs;
+    if (election.preVote) s.counters.preVotesLost++;
     if (role === 'candidate') {
       s.counters.electionsLost++;
       effects.push({ kind: 'become', role: 'replica', reason: 'election-lost' });
@@ -274,6 +275,7 @@ export function handleVoteRequest(
     }
   } else {
     s.counters.votesRefused++;
+    if (decision.refusal !== null) s.counters.votesRefusedBy[decision.refusal]++;
   }
   effects.push({
     kind: 'send-vote-response',
@@ -302,7 +304,10 @@ function yieldToPreVote(
   if (s.election === null || !s.election.preVote) return;
   const self = { nodeId: s.selfId, lastEpoch: s.history.lastEpoch(nextSeq), nextSeq };
   const asker = { nodeId: from, lastEpoch: ask.lastEpoch, nextSeq: ask.nextSeq };
-  if (standDelayMs(self, [asker], s.heartbeatMs, s.members) > 0) s.election = null;
+  if (standDelayMs(self, [asker], s.heartbeatMs, s.members) > 0) {
+    s.counters.preVotesLost++;
+    s.election = null;
+  }
 }
 
 export function handleVoteResponse(

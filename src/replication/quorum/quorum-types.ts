@@ -5,6 +5,7 @@
 
 import type { NodeId } from '../../wire/types.js';
 import type { EpochEntry, EpochHistory } from './epoch-history.js';
+import type { VoteRefusal } from './vote.js';
 
 /** The four roles as this module sees them (the coordinator holds the real one). */
 export type QuorumRole = 'leader' | 'candidate' | 'replica' | 'idle';
@@ -87,6 +88,10 @@ export interface QuorumCounters {
   higherEpochStepDowns: number;
   votesGranted: number;
   votesRefused: number;
+  /** Of those, by reason (vote.ts `VoteRefusal`): pre-votes and votes together. */
+  readonly votesRefusedBy: Record<VoteRefusal, number>;
+  /** Pre-votes this node asked for that ended without a majority (timed out or gave way). */
+  preVotesLost: number;
   bootstraps: number;
   transfersStarted: number;
   /** A transfer whose target did not win within the silence window: the leader resumed. */
