@@ -129,6 +129,8 @@ export function mustSendHeartbeat(
   nowMs: number,
 ): boolean {
   const beats = state.beats;
+  // Nothing reaches a peer whose connection is down; its new connection gets a full tick.
+  if (beats !== null && beats.view.isDown(target)) return false;
   if (beats === null || beats.view.beatAtMs(target) === null) return true;
   if (!runsChannel(beats, target)) return true;
   const sent = beats.sent.get(target);
