@@ -130,7 +130,7 @@ export function mustSendHeartbeat(
 ): boolean {
   const beats = state.beats;
   // Nothing reaches a peer whose connection is down; its new connection gets a full tick.
-  if (beats !== null && beats.view.isDown(target)) return false;
+  if (beats?.view.isDown(target)) return false;
   if (beats === null || beats.view.beatAtMs(target) === null) return true;
   if (!runsChannel(beats, target)) return true;
   const sent = beats.sent.get(target);
@@ -259,7 +259,10 @@ function stable(state: ChannelState, beats: BeatState, view: StepView): boolean 
     return false;
   }
   refreshLiveness(state, view);
-  if (!quorum.settled(quorumRoleOf(role), nowMs)) return false;
+  // After a failover the channel is led by another member until the preferred one comes back.
+  const preferred = quorum.preferredLeader;
+  const preferredDown = preferred !== null && beats.view.isDown(preferred);
+  if (!quorum.settled(quorumRoleOf(role), nowMs, preferredDown)) return false;
   if (role === Role.Replica) {
     const leader = state.tracker.believedLeader;
     const leaderTail = leader === null ? undefined : state.tracker.peer(leader)?.tailSeq;

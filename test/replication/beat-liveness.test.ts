@@ -211,8 +211,15 @@ describe('beat liveness: a peer whose connection is down', () => {
     table.down.add(OTHER);
     const effects = quietTick(s, view(Role.Replica, 0, 1_100));
     assert.ok(effects !== null, 'a down peer leaves the tick quiet');
-    assert.ok(effects.every((effect) => effect.kind !== 'send'), 'and gets no heartbeat');
-    assert.equal(mustSendHeartbeat(s, OTHER, replicaHeartbeat(1), 1_100), false, 'not even a new one');
+    assert.ok(
+      effects.every((effect) => effect.kind !== 'send'),
+      'and gets no heartbeat',
+    );
+    assert.equal(
+      mustSendHeartbeat(s, OTHER, replicaHeartbeat(1), 1_100),
+      false,
+      'not even a new one',
+    );
     // It came back on a new connection: the full tick runs and sends to it.
     table.down.delete(OTHER);
     table.generations.set(OTHER, 4);
