@@ -215,8 +215,9 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         elections.lost += c.electionsLost;
         elections.granted += c.votesGranted;
         elections.refused += c.votesRefused;
-        elections.preVotesLost += c.preVotesLost;
-        for (const [reason, n] of Object.entries(c.votesRefusedBy))
+        // Absent in code before these counters (a before/after run of older src).
+        elections.preVotesLost += c.preVotesLost ?? 0;
+        for (const [reason, n] of Object.entries(c.votesRefusedBy ?? {}))
           elections.refusedBy[reason] = (elections.refusedBy[reason] ?? 0) + n;
         preVotes += runtime.quorum.counters.preVotesStarted;
         transfers += runtime.quorum.counters.transfersStarted;
