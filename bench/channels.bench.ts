@@ -17,7 +17,8 @@
 // the children run with UV_THREADPOOL_SIZE=64 unless set), BENCH_CPU_PROF (a directory: the
 // surviving children write V8 CPU profiles there when they stop), BENCH_FAILOVER_PROF (a directory:
 // the survivors profile the failover window only, from the SIGKILL until every channel is taken
-// over or the wait ends, into failover-<node>.cpuprofile; their election tallies follow on stderr).
+// over or the wait ends, into failover-<node>.cpuprofile; their election tallies follow on stderr),
+// BENCH_IDLE_PROF (a directory: every node profiles the idle window only, into idle-<node>.cpuprofile).
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +42,7 @@ const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
 const STOP_WAIT_MS = 30_000;
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const FAILOVER_PROF_DIR = process.env.BENCH_FAILOVER_PROF;
+const IDLE_PROF_DIR = process.env.BENCH_IDLE_PROF;
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
 
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
@@ -243,6 +245,8 @@ async function run(count: number): Promise<Row> {
       transfersSeen = transfers;
       await sleep(4 * HEARTBEAT_MS);
     }
+    if (IDLE_PROF_DIR !== undefined)
+      await Promise.all(children.map((c) => c.ask({ op: 'profile-start' })));
     const before = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
@@ -250,6 +254,16 @@ async function run(count: number): Promise<Row> {
     const after = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
+    if (IDLE_PROF_DIR !== undefined) {
+      await Promise.all(
+        children.map((c) =>
+          c.ask({
+            op: 'profile-stop',
+            path: join(IDLE_PROF_DIR, `idle-${c.name}-${count}.cpuprofile`),
+          }),
+        ),
+      );
+    }
     const idleCpuPct: number[] = [];
     const cpuUsPerChannelPeriod: number[] = [];
     const stepsPerChannelPeriod: number[] = [];
