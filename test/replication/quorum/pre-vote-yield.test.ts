@@ -83,6 +83,17 @@ describe('a granted pre-vote holds back the granter', () => {
     c.onVoteRequest({ from: B, ask: preVoteAsk, role: 'replica', nextSeq: 10, nowMs: 301 });
     assert.equal(c.electionInProgress, null);
     assert.equal(c.standAtMs, 301 + HEARTBEAT_MS);
+    assert.equal(c.counters.preVotesLost, 1, 'the pre-vote it gave up is counted as lost');
+    // A pre-vote for an epoch it already holds is refused, and counted by its reason.
+    c.onVoteRequest({
+      from: B,
+      ask: { ...preVoteAsk, epoch: 4 },
+      role: 'replica',
+      nextSeq: 10,
+      nowMs: 302,
+    });
+    assert.equal(c.counters.votesRefusedBy['stale-epoch'], 1);
+    assert.equal(c.counters.votesRefused, 1);
 
     const a = quorum(A);
     assert.deepEqual(kinds(tick(a, 300, [])), ['send-vote-request', 'send-vote-request']);
