@@ -208,7 +208,10 @@ async function run(count: number): Promise<Row> {
       if (performance.now() - lastProgress > 5_000) {
         lastProgress = performance.now();
         const s = ((lastProgress - settleStart) / 1000).toFixed(0);
-        const tally = roles.map((r) => `${r.leader}L/${r.replica}R/${r.candidate}C/${r.agreed}A`);
+        const tally = roles.map(
+          (r) =>
+            `${r.leader}L/${r.replica}R/${r.candidate}C/${r.agreed}A ${r.connected} up (timeouts: idle ${r.idleTimeouts}, handshake ${r.handshakeTimeouts})`,
+        );
         process.stderr.write(`settling ${s} s: ${tally.join('  ')}\n`);
         if (process.env.BENCH_PROBE !== undefined) {
           const index = Number(process.env.BENCH_PROBE);

@@ -155,8 +155,17 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     }
     case 'open':
       return open(request.count, request.heartbeatMs, request.concurrency);
-    case 'roles':
-      return { ...roles(), connected: started().transport.connectedPeers().length };
+    case 'roles': {
+      const transport = started().transport;
+      const stats = transport.stats();
+      return {
+        ...roles(),
+        connected: transport.connectedPeers().length,
+        // Why a connection was lost while settling (a starved loop can miss its deadlines).
+        idleTimeouts: stats.idleTimeouts,
+        handshakeTimeouts: stats.handshakeTimeouts,
+      };
+    }
     case 'probe': {
       const runtime = started().replicator.channel(channelName(request.index))?.handle?.runtime;
       if (runtime === undefined) return { missing: true };
