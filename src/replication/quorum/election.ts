@@ -19,6 +19,13 @@ import { decideVote, hasQuorum, standDelayMs, type VoteAsk } from './vote.js';
 
 /** The longest a member holds its candidacy for a preferred member still opening the channel. */
 export const PREFERRED_WAIT_WINDOWS = 4;
+/**
+ * The most silence windows of random extra wait after elections that ran out of time. Thousands
+ * of channels electing at once on a starved machine each need durable vote writes; when those
+ * take longer than an election may last, standing again at once only adds writes (an overloaded
+ * cluster then lost every leader and elected none). Liveness only: votes still decide.
+ */
+export const ELECTION_BACKOFF_WINDOWS_MAX = 4;
 
 /**
  * The periodic check. Leader: check quorum. Candidate: give up an election that took a
@@ -66,6 +73,7 @@ export function electionTick(
   if (election !== null && nowMs - election.startedMs >= s.silenceMs) {
     s.election = null;
     s.waitingSinceMs = nowMs;
+    s.electionsLostInRow = Math.min(s.electionsLostInRow + 1, ELECTION_BACKOFF_WINDOWS_MAX);
     if (election.preVote) s.counters.preVotesLost++;
     if (role === 'candidate') {
       s.counters.electionsLost++;
@@ -110,7 +118,11 @@ export function electionTick(
     // The best-placed member stands at once; the others wait their turn plus a random part,
     // which separates two nodes whose views of the others differ.
     const delayMs = standDelayMs(self, livePeers, s.heartbeatMs, s.members);
-    s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
+    // After elections that ran out of time, up to that many silence windows more, at random.
+    const backoffMs = Math.floor(
+      (s.electionsLostInRow * s.silenceMs * input.jitterMs) / s.heartbeatMs,
+    );
+    s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs) + backoffMs;
   }
   if (nowMs < s.standAtMs) return effects;
   s.standAtMs = null;
@@ -175,6 +187,7 @@ function tally(s: QuorumState, nextSeq: number, nowMs: number, effects: QuorumEf
     return;
   }
   s.counters.electionsWon++;
+  s.electionsLostInRow = 0;
   s.election = null;
   s.leader = s.selfId;
   s.leaderSeen = true;

@@ -73,6 +73,7 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
     leaderSeen: false,
     preferredHeardSinceMs: null,
     election: null,
+    electionsLostInRow: 0,
     matchingTail: 0,
     matched: new Map(),
     contactMs: new Map(),
@@ -146,6 +147,7 @@ export function followLeader(
   s.leaderHeardMs = nowMs;
   s.leaderSeen = true;
   s.standAtMs = null;
+  s.electionsLostInRow = 0;
   if (s.election !== null) {
     s.election = null;
     if (role === 'candidate') {

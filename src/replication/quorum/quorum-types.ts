@@ -176,6 +176,11 @@ export interface QuorumState {
    */
   preferredHeardSinceMs: number | null;
   election: Election | null;
+  /**
+   * (Pre-)vote elections of this node that ran out of time since it last followed a leader or
+   * won (capped at ELECTION_BACKOFF_WINDOWS_MAX): each adds a random wait before the next stand.
+   */
+  electionsLostInRow: number;
   /** Replica: its log matches the current leader's below this seq. */
   matchingTail: number;
   // Leader: per peer, the validated position and the last current-epoch contact.
