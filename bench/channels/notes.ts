@@ -174,5 +174,11 @@ export function channelsNote(): string[] {
     "second member that came before the first member's vote request (its vote write was slower than",
     'the period the pre-vote grant holds it back).',
     '',
+    'Under load 15–24 (2026-12-02 05:00–05:25 UTC) three nodes opening 3,000 channels lost every',
+    'leader while still opening, before and after the change above: up to 650 file-system promises',
+    'waiting per node, 550 candidates and 0 leaders, elections timing out and standing again at',
+    'once. Elections that ran out of time now back off (docs/DESIGN.md, up to 4 silence windows of',
+    'random extra wait); its effect at scale is not measured yet.',
+    '',
   ];
 }
