@@ -15,7 +15,10 @@
 // one timer per channel, the behaviour before), BENCH_NODE_BEATS ("0": every heartbeat every period,
 // every channel's full tick, the behaviour before node beats), BENCH_OPEN_CONCURRENCY (default 64;
 // the children run with UV_THREADPOOL_SIZE=64 unless set), BENCH_CPU_PROF (a directory: the
-// surviving children write V8 CPU profiles there when they stop).
+// surviving children write V8 CPU profiles there when they stop), BENCH_FAILOVER_PROF (a directory:
+// the survivors profile the failover window only, from the SIGKILL until every channel is taken
+// over or the wait ends, into failover-<node>.cpuprofile; their election tallies follow on stderr),
+// BENCH_IDLE_PROF (a directory: every node profiles the idle window only, into idle-<node>.cpuprofile).
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +41,8 @@ const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 64);
 /** How long the nodes get to close their channels at the end of a row before they are killed. */
 const STOP_WAIT_MS = 30_000;
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+const FAILOVER_PROF_DIR = process.env.BENCH_FAILOVER_PROF;
+const IDLE_PROF_DIR = process.env.BENCH_IDLE_PROF;
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
 
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
@@ -133,6 +138,24 @@ interface Row {
   failedOverChannels: number;
 }
 
+/** `after − before` for each numeric field, nested records included. */
+function tallyDifference(
+  after: Record<string, unknown>,
+  before: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const was = before?.[key];
+    if (typeof value === 'number') out[key] = value - (typeof was === 'number' ? was : 0);
+    else if (typeof value === 'object' && value !== null)
+      out[key] = tallyDifference(
+        value as Record<string, unknown>,
+        was as Record<string, unknown> | undefined,
+      );
+  }
+  return out;
+}
+
 async function run(count: number): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'redex-bench-channels-'));
   const names = ['n1', 'n2', 'n3'];
@@ -185,7 +208,10 @@ async function run(count: number): Promise<Row> {
       if (performance.now() - lastProgress > 5_000) {
         lastProgress = performance.now();
         const s = ((lastProgress - settleStart) / 1000).toFixed(0);
-        const tally = roles.map((r) => `${r.leader}L/${r.replica}R/${r.candidate}C/${r.agreed}A`);
+        const tally = roles.map(
+          (r) =>
+            `${r.leader}L/${r.replica}R/${r.candidate}C/${r.agreed}A ${r.connected} up (timeouts: idle ${r.idleTimeouts}, handshake ${r.handshakeTimeouts})`,
+        );
         process.stderr.write(`settling ${s} s: ${tally.join('  ')}\n`);
         if (process.env.BENCH_PROBE !== undefined) {
           const index = Number(process.env.BENCH_PROBE);
@@ -222,6 +248,8 @@ async function run(count: number): Promise<Row> {
       transfersSeen = transfers;
       await sleep(4 * HEARTBEAT_MS);
     }
+    if (IDLE_PROF_DIR !== undefined)
+      await Promise.all(children.map((c) => c.ask({ op: 'profile-start' })));
     const before = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
@@ -229,6 +257,16 @@ async function run(count: number): Promise<Row> {
     const after = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
+    if (IDLE_PROF_DIR !== undefined) {
+      await Promise.all(
+        children.map((c) =>
+          c.ask({
+            op: 'profile-stop',
+            path: join(IDLE_PROF_DIR, `idle-${c.name}-${count}.cpuprofile`),
+          }),
+        ),
+      );
+    }
     const idleCpuPct: number[] = [];
     const cpuUsPerChannelPeriod: number[] = [];
     const stepsPerChannelPeriod: number[] = [];
@@ -259,6 +297,17 @@ async function run(count: number): Promise<Row> {
       heartbeats += b.heartbeats.heartbeatsQueued - a.heartbeats.heartbeatsQueued;
       frames += b.heartbeats.heartbeatFrames - a.heartbeats.heartbeatFrames;
     }
+    if (spuriousElections > 0) {
+      const during = after.map((b, i) =>
+        tallyDifference(
+          (b as unknown as { elections: Record<string, unknown> }).elections,
+          (before[i] as unknown as { elections: Record<string, unknown> }).elections,
+        ),
+      );
+      process.stderr.write(
+        `elections in the idle window per node: ${during.map((e) => JSON.stringify(e)).join(' ')}\n`,
+      );
+    }
     const rssMb = after.map((s) => s.rss / 2 ** 20);
     const leadersAfterIdle = (await Promise.all(children.map((c) => c.ask({ op: 'roles' })))).map(
       (r) => Number(r.leader),
@@ -267,17 +316,48 @@ async function run(count: number): Promise<Row> {
     // Failover: SIGKILL the first node; time until survivors lead everything it led.
     const victim = children[0] as Child;
     const led = (await victim.ask({ op: 'led' })).names as string[];
+    const survivors = children.slice(1);
+    if (FAILOVER_PROF_DIR !== undefined)
+      await Promise.all(survivors.map((c) => c.ask({ op: 'profile-start' })));
+    const talliesBefore = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
     const killedAt = performance.now();
     victim.process.kill('SIGKILL');
     let failoverMs: number | null = null;
-    const survivors = children.slice(1);
+    let lastFailoverReport = killedAt;
     while (performance.now() - killedAt < 30_000 + count * 5) {
       const answers = await Promise.all(survivors.map((c) => c.ask({ op: 'leaders', names: led })));
-      if (answers.reduce((sum, r) => sum + Number(r.led), 0) >= led.length) {
+      const taken = answers.reduce((sum, r) => sum + Number(r.led), 0);
+      if (taken >= led.length) {
         failoverMs = performance.now() - killedAt;
         break;
       }
+      if (performance.now() - lastFailoverReport > 5_000) {
+        lastFailoverReport = performance.now();
+        const s = ((lastFailoverReport - killedAt) / 1000).toFixed(0);
+        process.stderr.write(`failover ${s} s: ${taken}/${led.length} taken over\n`);
+      }
       await sleep(25);
+    }
+    // The survivors' elections during the failover (differences of the tallies since the start).
+    const talliesAfter = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
+    const electionsDuring = talliesAfter.map((after, i) =>
+      tallyDifference(
+        after.elections as Record<string, unknown>,
+        talliesBefore[i]?.elections as Record<string, unknown>,
+      ),
+    );
+    process.stderr.write(
+      `failover elections per survivor: ${electionsDuring.map((e) => JSON.stringify(e)).join(' ')}\n`,
+    );
+    if (FAILOVER_PROF_DIR !== undefined) {
+      await Promise.all(
+        survivors.map((c) =>
+          c.ask({
+            op: 'profile-stop',
+            path: join(FAILOVER_PROF_DIR, `failover-${c.name}-${count}.cpuprofile`),
+          }),
+        ),
+      );
     }
     return {
       channels: count,

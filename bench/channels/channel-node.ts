@@ -5,6 +5,8 @@
 // that found its leader silent; a planned leadership transfer, such as the return of a channel to
 // its preferred member, skips the pre-vote and is not one).
 
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-node.js';
 import { mapBounded } from '../../src/log/open-many.js';
 import { Role } from '../../src/wire/types.js';
@@ -31,11 +33,15 @@ export type ChannelsCommand =
   | { readonly op: 'led' }
   | { readonly op: 'leaders'; readonly names: readonly string[] }
   | { readonly op: 'sample' }
+  /** A V8 CPU profile of this process from now until `profile-stop` (written to `path`). */
+  | { readonly op: 'profile-start' }
+  | { readonly op: 'profile-stop'; readonly path: string }
   | { readonly op: 'stop' };
 
 type Request = ChannelsCommand & { readonly id: number };
 
 let node: StartedMeshNode | null = null;
+let profiler: Session | null = null;
 let persistent = false;
 let nodeName = '';
 const names: string[] = [];
@@ -149,8 +155,17 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     }
     case 'open':
       return open(request.count, request.heartbeatMs, request.concurrency);
-    case 'roles':
-      return { ...roles(), connected: started().transport.connectedPeers().length };
+    case 'roles': {
+      const transport = started().transport;
+      const stats = transport.stats();
+      return {
+        ...roles(),
+        connected: transport.connectedPeers().length,
+        // Why a connection was lost while settling (a starved loop can miss its deadlines).
+        idleTimeouts: stats.idleTimeouts,
+        handshakeTimeouts: stats.handshakeTimeouts,
+      };
+    }
     case 'probe': {
       const runtime = started().replicator.channel(channelName(request.index))?.handle?.runtime;
       if (runtime === undefined) return { missing: true };
@@ -189,7 +204,16 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       let fullTicks = 0;
       let heartbeatsIn = 0;
       // Every election since the start (the open and its elections included).
-      const elections = { preVotes: 0, started: 0, won: 0, lost: 0, granted: 0, refused: 0 };
+      const elections = {
+        preVotes: 0,
+        preVotesLost: 0,
+        started: 0,
+        won: 0,
+        lost: 0,
+        granted: 0,
+        refused: 0,
+        refusedBy: {} as Record<string, number>,
+      };
       for (const name of names) {
         const runtime = started().replicator.channel(name)?.handle?.runtime;
         if (runtime === undefined) continue;
@@ -200,6 +224,10 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         elections.lost += c.electionsLost;
         elections.granted += c.votesGranted;
         elections.refused += c.votesRefused;
+        // Absent in code before these counters (a before/after run of older src).
+        elections.preVotesLost += c.preVotesLost ?? 0;
+        for (const [reason, n] of Object.entries(c.votesRefusedBy ?? {}))
+          elections.refusedBy[reason] = (elections.refusedBy[reason] ?? 0) + n;
         preVotes += runtime.quorum.counters.preVotesStarted;
         transfers += runtime.quorum.counters.transfersStarted;
         fullTicks += runtime.stats.ticks - runtime.stats.quietTicks;
@@ -216,6 +244,22 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         elections,
         atMs: performance.now(),
       };
+    }
+    case 'profile-start': {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+      return {};
+    }
+    case 'profile-stop': {
+      const session = profiler;
+      profiler = null;
+      if (session === null) return { written: false };
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      writeFileSync(request.path, JSON.stringify(profile));
+      return { written: true };
     }
     case 'stop': {
       const self = node;

@@ -555,7 +555,7 @@ export class MeshNode implements ReplicationHost {
   #onPeer(event: PeerEvent): void {
     if (this.#closing !== null) return;
     // A new connection (or none): heartbeats heard on the old one are no longer covered.
-    this.#beatTable.connectionChanged(event.nodeId);
+    this.#beatTable.connectionChanged(event.nodeId, event.kind === 'up');
     if (event.kind === 'up') {
       // The peer may have missed announces while it was away, or restarted with an empty table.
       for (const [origin, holding] of this.#holdings) {

@@ -129,6 +129,8 @@ export function mustSendHeartbeat(
   nowMs: number,
 ): boolean {
   const beats = state.beats;
+  // Nothing reaches a peer whose connection is down; its new connection gets a full tick.
+  if (beats?.view.isDown(target)) return false;
   if (beats === null || beats.view.beatAtMs(target) === null) return true;
   if (!runsChannel(beats, target)) return true;
   const sent = beats.sent.get(target);
@@ -257,7 +259,10 @@ function stable(state: ChannelState, beats: BeatState, view: StepView): boolean 
     return false;
   }
   refreshLiveness(state, view);
-  if (!quorum.settled(quorumRoleOf(role), nowMs)) return false;
+  // After a failover the channel is led by another member until the preferred one comes back.
+  const preferred = quorum.preferredLeader;
+  const preferredDown = preferred !== null && beats.view.isDown(preferred);
+  if (!quorum.settled(quorumRoleOf(role), nowMs, preferredDown)) return false;
   if (role === Role.Replica) {
     const leader = state.tracker.believedLeader;
     const leaderTail = leader === null ? undefined : state.tracker.peer(leader)?.tailSeq;
@@ -280,6 +285,11 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
   // refresh, or to a peer not yet heard from (a waiting channel's peer still opening it).
   let due: NodeId[] | null = null;
   for (const peer of state.peers) {
+    // A peer whose connection is down gets nothing this tick would send (the send would fail),
+    // and its silence is the quorum check's business below: without this, one dead node made
+    // every channel of its peers run a full tick every period, and a node with thousands of
+    // channels had no CPU left for the failover. Its return is a new connection (generation).
+    if (beats.view.isDown(peer)) continue;
     const sent = beats.sent.get(peer);
     if (beats.view.beatAtMs(peer) === null || sent === undefined) return null;
     if (sent.generation !== beats.view.generation(peer)) return null;

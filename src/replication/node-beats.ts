@@ -33,6 +33,11 @@ export interface NodeBeatsView {
   generation(peer: NodeId): number;
   /** When the latest node beat from `peer` on its current connection arrived, or null. */
   beatAtMs(peer: NodeId): number | null;
+  /**
+   * True while the connection to `peer` is known to be down (its latest connection event was a
+   * down): nothing sent to it now can arrive, so a channel's quiet tick does not wait on it.
+   */
+  isDown(peer: NodeId): boolean;
 }
 
 export interface NodeBeatStats {
@@ -45,6 +50,7 @@ export interface NodeBeatStats {
 interface PeerBeat {
   generation: number;
   beatAtMs: number | null;
+  down: boolean;
 }
 
 export class NodeBeats implements NodeBeatsView {
@@ -67,6 +73,10 @@ export class NodeBeats implements NodeBeatsView {
     return this.#peers.get(peer)?.beatAtMs ?? null;
   }
 
+  isDown(peer: NodeId): boolean {
+    return this.#peers.get(peer)?.down ?? false;
+  }
+
   /**
    * Takes a frame from `peer`: true when it was a node beat (recorded, or counted as malformed);
    * false for any other frame, which the caller routes as before.
@@ -86,18 +96,19 @@ export class NodeBeats implements NodeBeatsView {
   }
 
   /** The connection to `peer` came up or went down: a new generation, no beat heard on it yet. */
-  connectionChanged(peer: NodeId): void {
+  connectionChanged(peer: NodeId, up: boolean): void {
     const entry = this.#entry(peer, this.#nextGeneration);
     if (entry === undefined) return;
     entry.generation = this.#nextGeneration++;
     entry.beatAtMs = null;
+    entry.down = !up;
   }
 
   #entry(peer: NodeId, generation: number): PeerBeat | undefined {
     let entry = this.#peers.get(peer);
     if (entry === undefined) {
       if (this.#peers.size >= NODE_BEAT_PEERS_MAX) return undefined;
-      entry = { generation, beatAtMs: null };
+      entry = { generation, beatAtMs: null, down: false };
       this.#peers.set(peer, entry);
     }
     return entry;

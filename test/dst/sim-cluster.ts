@@ -291,7 +291,7 @@ export class SimCluster {
       // Frames are views into a buffer the network may reuse: the router copies what it keeps.
       router.tryRouteFrame(from, frame);
     });
-    transport.onPeer((event) => beats.connectionChanged(event.nodeId));
+    transport.onPeer((event) => beats.connectionChanged(event.nodeId, event.kind === 'up'));
     const send = (target: NodeId, frame: Uint8Array) => this.#send(node, transport, target, frame);
     node.coalescer = this.#coalesce
       ? coalescingDispatcher(send, {

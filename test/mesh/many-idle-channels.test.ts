@@ -68,5 +68,22 @@ describe('many channels', { timeout: 120_000 }, () => {
     }
     const failoverMs = clock.nowMs() - killedAt;
     assert.ok(failoverMs <= SILENCE_MS + HEARTBEAT_MS + 20, `failover took ${failoverMs} ms`);
+    // Then the survivors idle again: a dead peer keeps no channel's tick full, nor does leading
+    // a channel whose preferred member is the dead node (at 10,000 channels those full ticks
+    // left the survivors no CPU for the failover itself).
+    await clock.advance(2 * SILENCE_MS);
+    const fullTicks = () =>
+      [1, 2].reduce(
+        (sum, node) =>
+          sum +
+          NAMES.reduce((inner, n) => {
+            const stats = runtime(node, n).stats;
+            return inner + stats.ticks - stats.quietTicks;
+          }, 0),
+        0,
+      );
+    const before = fullTicks();
+    await clock.advance(10 * HEARTBEAT_MS);
+    assert.equal(fullTicks(), before, 'full ticks on the survivors after the failover');
   });
 });

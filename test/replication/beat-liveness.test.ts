@@ -42,11 +42,15 @@ import {
 class FakeBeats implements NodeBeatsView {
   readonly generations = new Map<NodeId, number>();
   readonly beats = new Map<NodeId, number>();
+  readonly down = new Set<NodeId>();
   generation(peer: NodeId): number {
     return this.generations.get(peer) ?? 0;
   }
   beatAtMs(peer: NodeId): number | null {
     return this.beats.get(peer) ?? null;
+  }
+  isDown(peer: NodeId): boolean {
+    return this.down.has(peer);
   }
 }
 
@@ -186,6 +190,51 @@ describe('beat liveness: the quiet tick', () => {
     table.beats.set(PEER, 1_000);
     settleTick(s, view(Role.Replica, 0, 1_000));
     // No beat from the leader since 1 000: silent at 1 300.
+    assert.ok(quietTick(s, view(Role.Replica, 0, 1_200)) !== null);
+    assert.equal(quietTick(s, view(Role.Replica, 0, 1_000 + SILENCE)), null);
+  });
+});
+
+describe('beat liveness: a peer whose connection is down', () => {
+  it('does not keep the tick full: nothing can reach it, and the leader is live', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+    table.beats.set(PEER, 1_090);
+    table.beats.set(OTHER, 1_090);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    // OTHER's connection went down: a new generation, no beat on it.
+    table.generations.set(OTHER, 3);
+    table.beats.delete(OTHER);
+    assert.equal(quietTick(s, view(Role.Replica, 0, 1_100)), null, 'known only as not beating');
+    table.down.add(OTHER);
+    const effects = quietTick(s, view(Role.Replica, 0, 1_100));
+    assert.ok(effects !== null, 'a down peer leaves the tick quiet');
+    assert.ok(
+      effects.every((effect) => effect.kind !== 'send'),
+      'and gets no heartbeat',
+    );
+    assert.equal(
+      mustSendHeartbeat(s, OTHER, replicaHeartbeat(1), 1_100),
+      false,
+      'not even a new one',
+    );
+    // It came back on a new connection: the full tick runs and sends to it.
+    table.down.delete(OTHER);
+    table.generations.set(OTHER, 4);
+    assert.equal(quietTick(s, view(Role.Replica, 0, 1_200)), null);
+  });
+
+  it('the leader down: the full tick runs once it is silent', () => {
+    const { s, table } = withBeats();
+    follow(s, PEER, 0, 1_000);
+    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+    table.beats.set(OTHER, 1_000);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    table.down.add(PEER);
+    table.generations.set(PEER, 3);
     assert.ok(quietTick(s, view(Role.Replica, 0, 1_200)) !== null);
     assert.equal(quietTick(s, view(Role.Replica, 0, 1_000 + SILENCE)), null);
   });

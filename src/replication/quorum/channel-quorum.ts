@@ -238,13 +238,17 @@ export class ChannelQuorum {
   /**
    * True when the periodic check (`tick`) would decide nothing at `nowMs` and nothing waits on
    * time: a leader in touch with a majority, not transferring and the channel's preferred
-   * member; a replica following a live leader, with no election and no turn to stand pending.
+   * member (or that member's connection is down, `preferredDown`, and no return of the
+   * leadership is under way: the return needs it in touch, and its new connection makes the next
+   * tick a full one); a replica following a live leader, with no election and no turn to stand
+   * pending.
    */
-  settled(role: QuorumRole, nowMs: number): boolean {
+  settled(role: QuorumRole, nowMs: number, preferredDown = false): boolean {
     const s = this.#s;
     if (s.election !== null || s.standAtMs !== null || s.transfer !== null) return false;
     if (role === 'replica') return s.leader !== null && isLeaderLive(s, role, nowMs);
-    if (role !== 'leader' || s.members[0] !== s.selfId) return false;
+    if (role !== 'leader') return false;
+    if (s.members[0] !== s.selfId && !(preferredDown && s.preferredReadyMs === null)) return false;
     let inTouch = 1;
     for (const peer of s.peers) {
       const contact = s.contactMs.get(peer);

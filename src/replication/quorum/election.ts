@@ -19,6 +19,13 @@ import { decideVote, hasQuorum, standDelayMs, type VoteAsk } from './vote.js';
 
 /** The longest a member holds its candidacy for a preferred member still opening the channel. */
 export const PREFERRED_WAIT_WINDOWS = 4;
+/**
+ * The most silence windows of random extra wait after elections that ran out of time. Thousands
+ * of channels electing at once on a starved machine each need durable vote writes; when those
+ * take longer than an election may last, standing again at once only adds writes (an overloaded
+ * cluster then lost every leader and elected none). Liveness only: votes still decide.
+ */
+export const ELECTION_BACKOFF_WINDOWS_MAX = 4;
 
 /**
  * The periodic check. Leader: check quorum. Candidate: give up an election that took a
@@ -66,6 +73,8 @@ export function electionTick(
   if (election !== null && nowMs - election.startedMs >= s.silenceMs) {
     s.election = null;
     s.waitingSinceMs = nowMs;
+    s.electionsLostInRow = Math.min(s.electionsLostInRow + 1, ELECTION_BACKOFF_WINDOWS_MAX);
+    if (election.preVote) s.counters.preVotesLost++;
     if (role === 'candidate') {
       s.counters.electionsLost++;
       effects.push({ kind: 'become', role: 'replica', reason: 'election-lost' });
@@ -109,7 +118,11 @@ export function electionTick(
     // The best-placed member stands at once; the others wait their turn plus a random part,
     // which separates two nodes whose views of the others differ.
     const delayMs = standDelayMs(self, livePeers, s.heartbeatMs, s.members);
-    s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs);
+    // After elections that ran out of time, up to that many silence windows more, at random.
+    const backoffMs = Math.floor(
+      (s.electionsLostInRow * s.silenceMs * input.jitterMs) / s.heartbeatMs,
+    );
+    s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs) + backoffMs;
   }
   if (nowMs < s.standAtMs) return effects;
   s.standAtMs = null;
@@ -174,6 +187,7 @@ function tally(s: QuorumState, nextSeq: number, nowMs: number, effects: QuorumEf
     return;
   }
   s.counters.electionsWon++;
+  s.electionsLostInRow = 0;
   s.election = null;
   s.leader = s.selfId;
   s.leaderSeen = true;
@@ -274,6 +288,7 @@ export function handleVoteRequest(
     }
   } else {
     s.counters.votesRefused++;
+    if (decision.refusal !== null) s.counters.votesRefusedBy[decision.refusal]++;
   }
   effects.push({
     kind: 'send-vote-response',
@@ -302,7 +317,10 @@ function yieldToPreVote(
   if (s.election === null || !s.election.preVote) return;
   const self = { nodeId: s.selfId, lastEpoch: s.history.lastEpoch(nextSeq), nextSeq };
   const asker = { nodeId: from, lastEpoch: ask.lastEpoch, nextSeq: ask.nextSeq };
-  if (standDelayMs(self, [asker], s.heartbeatMs, s.members) > 0) s.election = null;
+  if (standDelayMs(self, [asker], s.heartbeatMs, s.members) > 0) {
+    s.counters.preVotesLost++;
+    s.election = null;
+  }
 }
 
 export function handleVoteResponse(

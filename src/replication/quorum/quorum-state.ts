@@ -32,6 +32,14 @@ function emptyCounters(): QuorumCounters {
     higherEpochStepDowns: 0,
     votesGranted: 0,
     votesRefused: 0,
+    votesRefusedBy: {
+      'stale-epoch': 0,
+      'leader-live': 0,
+      'already-voted': 0,
+      'log-behind': 0,
+      'may-not-vote': 0,
+    },
+    preVotesLost: 0,
     bootstraps: 0,
     transfersStarted: 0,
     transfersAbandoned: 0,
@@ -65,6 +73,7 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
     leaderSeen: false,
     preferredHeardSinceMs: null,
     election: null,
+    electionsLostInRow: 0,
     matchingTail: 0,
     matched: new Map(),
     contactMs: new Map(),
@@ -138,6 +147,7 @@ export function followLeader(
   s.leaderHeardMs = nowMs;
   s.leaderSeen = true;
   s.standAtMs = null;
+  s.electionsLostInRow = 0;
   if (s.election !== null) {
     s.election = null;
     if (role === 'candidate') {

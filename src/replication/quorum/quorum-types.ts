@@ -5,6 +5,7 @@
 
 import type { NodeId } from '../../wire/types.js';
 import type { EpochEntry, EpochHistory } from './epoch-history.js';
+import type { VoteRefusal } from './vote.js';
 
 /** The four roles as this module sees them (the coordinator holds the real one). */
 export type QuorumRole = 'leader' | 'candidate' | 'replica' | 'idle';
@@ -87,6 +88,10 @@ export interface QuorumCounters {
   higherEpochStepDowns: number;
   votesGranted: number;
   votesRefused: number;
+  /** Of those, by reason (vote.ts `VoteRefusal`): pre-votes and votes together. */
+  readonly votesRefusedBy: Record<VoteRefusal, number>;
+  /** Pre-votes this node asked for that ended without a majority (timed out or gave way). */
+  preVotesLost: number;
   bootstraps: number;
   transfersStarted: number;
   /** A transfer whose target did not win within the silence window: the leader resumed. */
@@ -171,6 +176,11 @@ export interface QuorumState {
    */
   preferredHeardSinceMs: number | null;
   election: Election | null;
+  /**
+   * (Pre-)vote elections of this node that ran out of time since it last followed a leader or
+   * won (capped at ELECTION_BACKOFF_WINDOWS_MAX): each adds a random wait before the next stand.
+   */
+  electionsLostInRow: number;
   /** Replica: its log matches the current leader's below this seq. */
   matchingTail: number;
   // Leader: per peer, the validated position and the last current-epoch contact.

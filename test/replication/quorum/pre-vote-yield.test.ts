@@ -83,6 +83,17 @@ describe('a granted pre-vote holds back the granter', () => {
     c.onVoteRequest({ from: B, ask: preVoteAsk, role: 'replica', nextSeq: 10, nowMs: 301 });
     assert.equal(c.electionInProgress, null);
     assert.equal(c.standAtMs, 301 + HEARTBEAT_MS);
+    assert.equal(c.counters.preVotesLost, 1, 'the pre-vote it gave up is counted as lost');
+    // A pre-vote for an epoch it already holds is refused, and counted by its reason.
+    c.onVoteRequest({
+      from: B,
+      ask: { ...preVoteAsk, epoch: 4 },
+      role: 'replica',
+      nextSeq: 10,
+      nowMs: 302,
+    });
+    assert.equal(c.counters.votesRefusedBy['stale-epoch'], 1);
+    assert.equal(c.counters.votesRefused, 1);
 
     const a = quorum(A);
     assert.deepEqual(kinds(tick(a, 300, [])), ['send-vote-request', 'send-vote-request']);
@@ -113,5 +124,46 @@ describe('a granted pre-vote holds back the granter', () => {
       nowMs: 301,
     });
     assert.equal(a.electionInProgress, null);
+  });
+});
+
+describe('elections that ran out of time back off', () => {
+  const at = (node: ChannelQuorum, nowMs: number, jitterMs: number) =>
+    node.tick({ role: 'replica', nextSeq: 10, nowMs, livePeers: [], jitterMs });
+
+  it('the best-placed member stands at once, then after a random part of a silence window per lost election', () => {
+    const a = quorum(A);
+    assert.deepEqual(kinds(at(a, 300, 50)), ['send-vote-request', 'send-vote-request']);
+    // Nobody answered within the silence window: lost; with no jitter it would stand at once.
+    assert.deepEqual(kinds(at(a, 600, 50)), []);
+    assert.equal(a.electionInProgress, null);
+    assert.deepEqual(
+      kinds(at(a, 900, 50)),
+      [],
+      'half a silence window of backoff (jitter 50 of 100)',
+    );
+    assert.equal(a.standAtMs, 900 + 150);
+    assert.deepEqual(kinds(at(a, 1_050, 50)), ['send-vote-request', 'send-vote-request']);
+    // Lost again: twice the windows, the same fraction.
+    at(a, 1_350, 50);
+    at(a, 1_650, 50);
+    assert.equal(a.standAtMs, 1_650 + 300);
+  });
+
+  it('a leader heard resets it', () => {
+    const a = quorum(A);
+    at(a, 300, 50);
+    at(a, 600, 50);
+    a.onHeartbeat({
+      from: B,
+      claimsLeader: true,
+      tailSeq: 10,
+      epochs: { epoch: 5, lastEpoch: 4, commitSeq: 0 },
+      role: 'replica',
+      nextSeq: 10,
+      nowMs: 700,
+    });
+    // B went silent: A stands at once again.
+    assert.deepEqual(kinds(at(a, 1_000, 50)), ['send-vote-request', 'send-vote-request']);
   });
 });
