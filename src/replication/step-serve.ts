@@ -78,10 +78,8 @@ export function onRequest(
     if (held !== undefined && held.sinceSeq <= sinceSeq) {
       // A second held request waits behind the first; a third replaces the oldest (whose
       // token just expires), so at most LONG_POLL_DEPTH are held.
-      if (held.spare !== null) {
-        state.parked.set(from, { ...held.spare, sinceSeq: held.sinceSeq, spare: null });
-      }
-      state.parked.get(from)!.spare = { request, atMs: view.nowMs };
+      const first = held.spare === null ? held : promoteSpare(state, from, held);
+      first.spare = { request, atMs: view.nowMs };
       return effects;
     }
     state.parked.set(from, { request, atMs: view.nowMs, sinceSeq, spare: null });
@@ -124,8 +122,15 @@ function serveEffect(to: NodeId, request: SyncRequest, sinceSeq: number): ServeE
 function serveParked(state: ChannelState, peer: NodeId, parked: ParkedRequest): ServeEffect {
   state.stats.parkedAnswered++;
   if (parked.spare === null) state.parked.delete(peer);
-  else state.parked.set(peer, { ...parked.spare, sinceSeq: parked.sinceSeq, spare: null });
+  else promoteSpare(state, peer, parked);
   return serveEffect(peer, parked.request, parked.sinceSeq);
+}
+
+/** `parked`'s spare becomes `peer`'s first held request, starting where `parked` would have. */
+function promoteSpare(state: ChannelState, peer: NodeId, parked: ParkedRequest): ParkedRequest {
+  const promoted = { ...parked.spare!, sinceSeq: parked.sinceSeq, spare: null };
+  state.parked.set(peer, promoted);
+  return promoted;
 }
 
 /**
