@@ -74,11 +74,24 @@ function replicaHeartbeat(tailSeq: number): SyncHeartbeat {
 
 const SILENCE = 3 * HB;
 
+/** A replica following PEER since 1 000 that heard OTHER then (node beat generations 1 and 2). */
+function followingReplica(): { s: ChannelState; table: FakeBeats } {
+  const { s, table } = withBeats();
+  follow(s, PEER, 0, 1_000);
+  heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+  return { s, table };
+}
+
+/** `followingReplica` after a full tick at 1 000 sent both peers its heartbeat. */
+function afterFullTick(): { s: ChannelState; table: FakeBeats } {
+  const { s, table } = followingReplica();
+  for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+  return { s, table };
+}
+
 describe('beat liveness: hearing', () => {
   it("a node beat on the heartbeat's connection keeps the leader live", () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    const { s, table } = followingReplica();
     table.beats.set(PEER, 1_250);
     refreshLiveness(s, view(Role.Replica, 0, 1_260));
     assert.equal(s.tracker.peer(PEER)?.lastSeenMs, 1_250);
@@ -89,9 +102,7 @@ describe('beat liveness: hearing', () => {
   });
 
   it('not across a connection change, and not past the cover bound', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    const { s, table } = followingReplica();
     table.generations.set(PEER, 5);
     table.beats.set(PEER, 1_250);
     refreshLiveness(s, view(Role.Replica, 0, 1_260));
@@ -110,9 +121,7 @@ describe('beat liveness: hearing', () => {
   });
 
   it('a Replica heartbeat from the followed leader does not keep it live', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    const { s, table } = followingReplica();
     // The old leader now says it is a Replica (same epoch): its beats prove no leadership.
     s.tracker.recordHeartbeat(PEER, Role.Replica, 0, 1_100, 1, { generation: 1, epoch: 1 });
     table.beats.set(PEER, 1_350);
@@ -156,11 +165,7 @@ describe('beat liveness: sending', () => {
 
 describe('beat liveness: the quiet tick', () => {
   it('a replica following a live leader with nothing changed skips its tick', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
-    // What the last full tick sent both peers.
-    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+    const { s, table } = afterFullTick();
     table.beats.set(PEER, 1_090);
     table.beats.set(OTHER, 1_090);
     assert.equal(quietTick(s, view(Role.Replica, 0, 1_100)), null, 'no full tick yet');
@@ -182,10 +187,7 @@ describe('beat liveness: the quiet tick', () => {
   });
 
   it('not once the leader is silent: the full tick must decide', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
-    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+    const { s, table } = afterFullTick();
     table.beats.set(OTHER, 1_000);
     table.beats.set(PEER, 1_000);
     settleTick(s, view(Role.Replica, 0, 1_000));
@@ -197,10 +199,7 @@ describe('beat liveness: the quiet tick', () => {
 
 describe('beat liveness: a peer whose connection is down', () => {
   it('does not keep the tick full: nothing can reach it, and the leader is live', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
-    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+    const { s, table } = afterFullTick();
     table.beats.set(PEER, 1_090);
     table.beats.set(OTHER, 1_090);
     settleTick(s, view(Role.Replica, 0, 1_000));
@@ -227,10 +226,7 @@ describe('beat liveness: a peer whose connection is down', () => {
   });
 
   it('the leader down: the full tick runs once it is silent', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
-    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+    const { s, table } = afterFullTick();
     table.beats.set(OTHER, 1_000);
     settleTick(s, view(Role.Replica, 0, 1_000));
     table.down.add(PEER);
@@ -242,10 +238,7 @@ describe('beat liveness: a peer whose connection is down', () => {
 
 describe('beat liveness: a repeated heartbeat', () => {
   it('is taken as liveness without a step while nothing is due; a changed one is not', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
-    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000);
+    const { s, table } = afterFullTick();
     table.beats.set(PEER, 1_000);
     table.beats.set(OTHER, 1_000);
     const again = inbound(PEER, leaderHeartbeat(0));
@@ -282,9 +275,7 @@ describe('beat liveness: refreshes', () => {
   });
 
   it('a refresh that falls due goes from the quiet tick, the heartbeat the full tick would send', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    const { s, table } = followingReplica();
     const first = heartbeatOf(s, Role.Replica, 0, 1_000);
     for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, first, 1_000);
     settleTick(s, view(Role.Replica, 0, 1_000));
@@ -316,9 +307,7 @@ describe('beat liveness: refreshes', () => {
   });
 
   it('not when what would be sent differs from the last one: the full tick runs', () => {
-    const { s, table } = withBeats();
-    follow(s, PEER, 0, 1_000);
-    heartbeatHeard(s, OTHER, replicaHeartbeat(0), 1_000);
+    const { s, table } = followingReplica();
     heartbeatSent(s, PEER, heartbeatOf(s, Role.Replica, 0, 1_000), 1_000);
     // What OTHER last got is not what this channel would say now.
     heartbeatSent(s, OTHER, replicaHeartbeat(3), 1_000);
