@@ -139,6 +139,38 @@ interface Row {
 }
 
 /** `after − before` for each numeric field, nested records included. */
+/** Each node's election tallies gained between two samples, on one stderr line. */
+function reportElections(label: string, before: readonly object[], after: readonly object[]): void {
+  // The children's samples carry their election tallies under `elections`.
+  const electionsOf = (sample: object | undefined) =>
+    (sample as { elections?: Record<string, unknown> } | undefined)?.elections;
+  const during = after.map((sample, i) =>
+    tallyDifference(electionsOf(sample) ?? {}, electionsOf(before[i])),
+  );
+  process.stderr.write(`${label}: ${during.map((e) => JSON.stringify(e)).join(' ')}\n`);
+}
+
+/** Starts a CPU profile in each of `nodes` when a profile directory is set. */
+async function startProfiles(nodes: readonly Child[], dir: string | undefined): Promise<void> {
+  if (dir === undefined) return;
+  await Promise.all(nodes.map((c) => c.ask({ op: 'profile-start' })));
+}
+
+/** Stops them: `<window>-<node>-<count>.cpuprofile` in `dir`. */
+async function stopProfiles(
+  nodes: readonly Child[],
+  dir: string | undefined,
+  window: string,
+  count: number,
+): Promise<void> {
+  if (dir === undefined) return;
+  await Promise.all(
+    nodes.map((c) =>
+      c.ask({ op: 'profile-stop', path: join(dir, `${window}-${c.name}-${count}.cpuprofile`) }),
+    ),
+  );
+}
+
 function tallyDifference(
   after: Record<string, unknown>,
   before: Record<string, unknown> | undefined,
@@ -248,8 +280,7 @@ async function run(count: number): Promise<Row> {
       transfersSeen = transfers;
       await sleep(4 * HEARTBEAT_MS);
     }
-    if (IDLE_PROF_DIR !== undefined)
-      await Promise.all(children.map((c) => c.ask({ op: 'profile-start' })));
+    await startProfiles(children, IDLE_PROF_DIR);
     const before = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
@@ -257,16 +288,7 @@ async function run(count: number): Promise<Row> {
     const after = (await Promise.all(
       children.map((c) => c.ask({ op: 'sample' })),
     )) as unknown as Sample[];
-    if (IDLE_PROF_DIR !== undefined) {
-      await Promise.all(
-        children.map((c) =>
-          c.ask({
-            op: 'profile-stop',
-            path: join(IDLE_PROF_DIR, `idle-${c.name}-${count}.cpuprofile`),
-          }),
-        ),
-      );
-    }
+    await stopProfiles(children, IDLE_PROF_DIR, 'idle', count);
     const idleCpuPct: number[] = [];
     const cpuUsPerChannelPeriod: number[] = [];
     const stepsPerChannelPeriod: number[] = [];
@@ -298,15 +320,7 @@ async function run(count: number): Promise<Row> {
       frames += b.heartbeats.heartbeatFrames - a.heartbeats.heartbeatFrames;
     }
     if (spuriousElections > 0) {
-      const during = after.map((b, i) =>
-        tallyDifference(
-          (b as unknown as { elections: Record<string, unknown> }).elections,
-          (before[i] as unknown as { elections: Record<string, unknown> }).elections,
-        ),
-      );
-      process.stderr.write(
-        `elections in the idle window per node: ${during.map((e) => JSON.stringify(e)).join(' ')}\n`,
-      );
+      reportElections('elections in the idle window per node', before, after);
     }
     const rssMb = after.map((s) => s.rss / 2 ** 20);
     const leadersAfterIdle = (await Promise.all(children.map((c) => c.ask({ op: 'roles' })))).map(
@@ -317,8 +331,7 @@ async function run(count: number): Promise<Row> {
     const victim = children[0] as Child;
     const led = (await victim.ask({ op: 'led' })).names as string[];
     const survivors = children.slice(1);
-    if (FAILOVER_PROF_DIR !== undefined)
-      await Promise.all(survivors.map((c) => c.ask({ op: 'profile-start' })));
+    await startProfiles(survivors, FAILOVER_PROF_DIR);
     const talliesBefore = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
     const killedAt = performance.now();
     victim.process.kill('SIGKILL');
@@ -340,25 +353,8 @@ async function run(count: number): Promise<Row> {
     }
     // The survivors' elections during the failover (differences of the tallies since the start).
     const talliesAfter = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
-    const electionsDuring = talliesAfter.map((after, i) =>
-      tallyDifference(
-        after.elections as Record<string, unknown>,
-        talliesBefore[i]?.elections as Record<string, unknown>,
-      ),
-    );
-    process.stderr.write(
-      `failover elections per survivor: ${electionsDuring.map((e) => JSON.stringify(e)).join(' ')}\n`,
-    );
-    if (FAILOVER_PROF_DIR !== undefined) {
-      await Promise.all(
-        survivors.map((c) =>
-          c.ask({
-            op: 'profile-stop',
-            path: join(FAILOVER_PROF_DIR, `failover-${c.name}-${count}.cpuprofile`),
-          }),
-        ),
-      );
-    }
+    reportElections('failover elections per survivor', talliesBefore, talliesAfter);
+    await stopProfiles(survivors, FAILOVER_PROF_DIR, 'failover', count);
     return {
       channels: count,
       openMs,
