@@ -37,6 +37,7 @@ import {
   sequential,
   untilAccepted,
 } from './daemon/http-load.js';
+import { redexLeader } from './daemon/leader.js';
 import { ServeCluster } from './daemon/serve-cluster.js';
 import { failoverRound, withSession } from './peers/jetstream-session.js';
 import { findNatsServer, natsServerVersion } from './peers/nats-cluster.js';
@@ -123,37 +124,6 @@ function etcdPut(writer: number): PostSpec {
 
 // ---- RedEX cluster helpers ----------------------------------------------------------------
 
-interface ChannelStatus {
-  readonly leader: { readonly name: string } | null;
-}
-
-/** The leader's member, once every live member names the same one. */
-async function redexLeader(cluster: ServeCluster, timeoutMs = 30_000): Promise<string> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const names = await Promise.all(
-      cluster.members
-        .filter((m) => m.child !== null)
-        .map(async (m) => {
-          const client = pool(m.url, 1);
-          try {
-            const response = await client.request({ path: `/channels/${CHANNEL}`, method: 'GET' });
-            const status = (await response.body.json()) as ChannelStatus;
-            return status.leader?.name ?? null;
-          } catch {
-            return null;
-          } finally {
-            await client.close();
-          }
-        }),
-    );
-    const first = names[0] ?? null;
-    if (first !== null && names.every((n) => n === first)) return first;
-    if (performance.now() > deadline) throw new Error(`no agreed leader: ${names.join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /**
  * The leader, once an append that every replica acknowledges succeeds on it: the replica set is
  * connected. A leader can change right after start-up (a loaded machine misses heartbeats), so
@@ -162,7 +132,7 @@ async function redexLeader(cluster: ServeCluster, timeoutMs = 30_000): Promise<s
 async function settledLeader(cluster: ServeCluster, timeoutMs = 60_000): Promise<string> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const name = await redexLeader(cluster);
+    const name = await redexLeader(cluster, CHANNEL);
     const client = pool(cluster.member(name).url, 1);
     try {
       await post(client, redexAppend('all', 2_000));

@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Pool } from 'undici';
 import { closedLoop, type PostSpec, pool, post } from './http-load.js';
+import { redexLeader } from './leader.js';
 import { ServeCluster } from './serve-cluster.js';
 
 const CHANNEL = 'bench';
@@ -41,16 +42,6 @@ async function framesOut(url: string): Promise<number> {
     }
   }
   return sum;
-}
-
-async function leaderName(cluster: ServeCluster): Promise<string> {
-  for (;;) {
-    const response = await fetch(`${cluster.members[0]!.url}/channels/${CHANNEL}`);
-    const status = (await response.json()) as { leader?: { name?: string } | null };
-    const name = status.leader?.name;
-    if (typeof name === 'string') return name;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 interface Traced {
@@ -87,7 +78,7 @@ async function main(): Promise<void> {
   });
   const pools: Pool[] = [];
   try {
-    const leader = await leaderName(cluster);
+    const leader = await redexLeader(cluster, CHANNEL);
     const url = cluster.member(leader).url;
     const warm = pool(url, 1);
     pools.push(warm);
