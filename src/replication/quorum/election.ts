@@ -26,6 +26,11 @@ export const PREFERRED_WAIT_WINDOWS = 4;
  * cluster then lost every leader and elected none). Liveness only: votes still decide.
  */
 export const ELECTION_BACKOFF_WINDOWS_MAX = 4;
+/**
+ * The most silence windows a candidate's window grows by while its own vote took that long to
+ * become durable (the voters' writes wait on disks as busy as its own).
+ */
+export const ELECTION_GRACE_WINDOWS_MAX = 2;
 
 /**
  * The periodic check. Leader: check quorum. Candidate: give up an election that took a
@@ -70,7 +75,7 @@ export function electionTick(
     return effects;
   }
   const election = s.election;
-  if (election !== null && nowMs - election.startedMs >= s.silenceMs) {
+  if (election !== null && nowMs - election.startedMs >= s.silenceMs + election.graceMs) {
     s.election = null;
     s.waitingSinceMs = nowMs;
     s.electionsLostInRow = Math.min(s.electionsLostInRow + 1, ELECTION_BACKOFF_WINDOWS_MAX);
@@ -133,6 +138,7 @@ export function electionTick(
     epoch: s.epoch + 1,
     grants: new Set([s.selfId]),
     startedMs: nowMs,
+    graceMs: 0,
   };
   askVotes(s, input.nextSeq, false, nowMs, effects);
   return effects;
@@ -219,11 +225,18 @@ export function startVote(
   s.counters.electionsStarted++;
   s.epoch = epoch;
   s.votedFor = s.selfId;
+  s.votedAtMs = null;
   s.leader = null;
   s.leaderHeardMs = null;
   s.matchingTail = 0;
   s.standAtMs = null;
-  s.election = { preVote: false, epoch, grants: new Set([s.selfId]), startedMs: nowMs };
+  s.election = {
+    preVote: false,
+    epoch,
+    grants: new Set([s.selfId]),
+    startedMs: nowMs,
+    graceMs: 0,
+  };
   effects.push({ kind: 'persist-vote', epoch, votedFor: s.selfId });
   effects.push({
     kind: 'become',
@@ -235,14 +248,36 @@ export function startVote(
 
 /**
  * The candidate's own vote is durable and its vote requests leave now: the election's window
- * counts from here, so a slow vote write (a busy disk while thousands of channels open) does not
- * eat the time the voters have to answer. Liveness only: who wins is still decided by votes.
+ * counts from here, so a slow vote write (a busy disk while thousands of channels open or fail
+ * over) does not eat the time the voters have to answer; and the window grows by the time that
+ * write took, since each voter must write its vote too before it answers. Liveness only: who
+ * wins is still decided by votes.
  */
 export function ownVoteDurable(s: QuorumState, epoch: number, nowMs: number): void {
   const election = s.election;
   if (election === null || election.preVote || election.epoch !== epoch) return;
   if (s.votedFor !== s.selfId) return;
+  const wroteMs = Math.max(0, nowMs - election.startedMs);
+  election.graceMs = Math.min(wroteMs, ELECTION_GRACE_WINDOWS_MAX * s.silenceMs);
   election.startedMs = Math.max(election.startedMs, nowMs);
+}
+
+/**
+ * True while an election this node takes part in runs: its own vote election within its window,
+ * or a vote it granted another candidate (not `asker`) within the silence window. Such a node
+ * refuses pre-votes (vote.ts), so a second member cannot start the next epoch over it.
+ */
+function electionLive(s: QuorumState, asker: NodeId, nowMs: number): boolean {
+  const election = s.election;
+  if (election !== null && !election.preVote) {
+    return nowMs - election.startedMs < s.silenceMs + election.graceMs;
+  }
+  return (
+    s.votedAtMs !== null &&
+    s.votedFor !== null &&
+    s.votedFor !== asker &&
+    nowMs - s.votedAtMs < s.silenceMs
+  );
 }
 
 export function handleVoteRequest(
@@ -265,6 +300,7 @@ export function handleVoteRequest(
       nextSeq: input.nextSeq,
       leaderIsLive: isLeaderLive(s, input.role, nowMs),
       mayVote: s.mayVote,
+      electionLive: electionLive(s, input.from, nowMs),
     },
     { ...ask, candidate: input.from },
   );
@@ -282,6 +318,7 @@ export function handleVoteRequest(
     if (!ask.preVote) {
       // Give the candidate its chance before standing ourselves.
       s.waitingSinceMs = nowMs;
+      s.votedAtMs = nowMs;
       s.standAtMs = null;
     } else {
       yieldToPreVote(s, input.from, ask, input.nextSeq, nowMs);
