@@ -85,18 +85,6 @@ describe('failover of many channels on a slow disk', { timeout: 300_000 }, () =>
     // Up to five times the bound, to report how far off a miss is.
     while (!led.every((n) => leaderOf(n, [1, 2]) >= 0) && clock.nowMs() - killedAt < 5 * boundMs) {
       await clock.advance(10);
-      if (process.env.DEBUG_FAILOVER && (clock.nowMs() - killedAt) % 100 === 0) {
-        const n = led.filter((x) => leaderOf(x, [1, 2]) >= 0).length;
-        const c = led
-          .map((x) => [1, 2].map((i) => runtime(i, x).coordinator.role).join(''))
-          .reduce((m: Record<string, number>, k) => {
-            m[k] = (m[k] ?? 0) + 1;
-            return m;
-          }, {});
-        process.stderr.write(
-          `${clock.nowMs() - killedAt}: ${n} ${JSON.stringify(c)} ${JSON.stringify(tallies(cluster, [1, 2]))}\n`,
-        );
-      }
     }
     const tookMs = clock.nowMs() - killedAt;
     const taken = led.filter((n) => leaderOf(n, [1, 2]) >= 0).length;

@@ -338,10 +338,11 @@ export function handleVoteRequest(
 }
 
 /**
- * After granting `from` a pre-vote: its vote request follows within a round trip, and standing
- * meanwhile would split that vote (two candidates of one epoch, each voting for itself). So a
- * waiting replica stands no sooner than a heartbeat period from now, and a pre-vote of its own
- * gives way when the asker is better placed (the order `standDelayMs` uses; never both ways).
+ * After granting `from` a pre-vote: its vote request follows once its own vote is durable, and
+ * standing meanwhile would split that vote (two candidates of one epoch, each voting for itself)
+ * or depose it. So a waiting replica stands no sooner than a silence window from now (a vote write
+ * behind thousands of others takes longer than a period), and a pre-vote of its own gives way
+ * when the asker is better placed (the order `standDelayMs` uses; never both ways).
  */
 function yieldToPreVote(
   s: QuorumState,
@@ -350,7 +351,7 @@ function yieldToPreVote(
   nextSeq: number,
   nowMs: number,
 ): void {
-  s.standAtMs = Math.max(s.standAtMs ?? nowMs, nowMs + s.heartbeatMs);
+  s.standAtMs = Math.max(s.standAtMs ?? nowMs, nowMs + s.silenceMs);
   if (s.election === null || !s.election.preVote) return;
   const self = { nodeId: s.selfId, lastEpoch: s.history.lastEpoch(nextSeq), nextSeq };
   const asker = { nodeId: from, lastEpoch: ask.lastEpoch, nextSeq: ask.nextSeq };
