@@ -55,6 +55,11 @@ export function electionTick(
      * live (node beats): it has likely not opened the channel yet. Default false.
      */
     readonly preferredOpening?: boolean;
+    /**
+     * False while every election slot of this node is taken (election-slots.ts): a replica whose
+     * turn came stands at a later check instead. Default true.
+     */
+    readonly mayStand?: boolean;
   },
 ): QuorumEffect[] {
   const effects: QuorumEffect[] = [];
@@ -130,6 +135,8 @@ export function electionTick(
     s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs) + backoffMs;
   }
   if (nowMs < s.standAtMs) return effects;
+  // Its turn came but the node runs as many elections as it may: keep the turn, check again.
+  if (input.mayStand === false) return effects;
   s.standAtMs = null;
   s.leader = null;
   s.counters.preVotesStarted++;
