@@ -40,6 +40,7 @@ import { type ReplicationRuntimeHandle, spawnReplicationRuntime } from './handle
 import { NIC_PEAK_BPS_DEFAULT, type ReplicationHost } from './host.js';
 import { ReplicationMetrics } from './metrics.js';
 import { placeReplicas } from './placement.js';
+import { ElectionSlots } from './quorum/election-slots.js';
 import { TransitionSignal } from './roles.js';
 import { TransferFailedError, type TransferResult } from './runtime-transfer.js';
 
@@ -65,6 +66,8 @@ export class Replicator implements ReplicationAttachment {
   readonly #configOptions: ReplicationConfigOptions;
   // Invariant: one entry per open replicated file, removed when it closes.
   readonly #channels = new Map<string, ReplicatedChannel>();
+  /** This node's bound on elections standing at once, shared by its channels. */
+  readonly #elections = new ElectionSlots();
 
   constructor(host: ReplicationHost, deps: ReplicatorDeps) {
     if (typeof host !== 'object' || host === null) {
@@ -157,6 +160,7 @@ export class Replicator implements ReplicationAttachment {
           ? {}
           : { beats: this.host.beats }),
         random: this.#random,
+        elections: this.#elections,
         budget: new BandwidthBudget({
           nicPeakBps: this.host.nicPeakBps ?? NIC_PEAK_BPS_DEFAULT,
           fraction: config.budgetFraction,

@@ -13,6 +13,7 @@ import type { ReplicationCoordinator } from './coordinator.js';
 import type { ReplicationDispatcher } from './dispatcher.js';
 import type { ChannelMetrics } from './metrics.js';
 import type { NodeBeatsView } from './node-beats.js';
+import type { ElectionSlots } from './quorum/election-slots.js';
 import type { EpochEntry } from './quorum/epoch-history.js';
 import type { TickScheduler } from './tick-scheduler.js';
 
@@ -79,6 +80,8 @@ export interface RuntimeOptions {
   readonly ticks?: TickScheduler;
   /** The node's beat table (node-beats.ts): with it, the channel sends and reads node beats. */
   readonly beats?: NodeBeatsView;
+  /** The node's bound on elections standing at once, shared by its channels. */
+  readonly elections?: ElectionSlots;
   /** Mints request tokens (use a cryptographic source in production: tokens must not be guessable). */
   readonly random: Random;
   readonly budget: BandwidthBudget;

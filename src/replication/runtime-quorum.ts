@@ -118,7 +118,8 @@ async function become(
 ): Promise<void> {
   const from = host.coordinator.role;
   if (role === 'leader') {
-    await host.transition(Role.Leader, TransitionSignal.ElectionWon);
+    if (await host.transition(Role.Leader, TransitionSignal.ElectionWon))
+      host.state.quorum.leadershipStarted(host.view().nowMs);
   } else if (role === 'candidate') {
     await host.transition(Role.Candidate, TransitionSignal.MissedHeartbeats);
   } else if (from === Role.Leader) {

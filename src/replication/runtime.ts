@@ -189,6 +189,7 @@ export class ReplicationRuntime extends RuntimeLoop {
       awaitingRequest: new Set(),
       commitTold: new Map(),
       beats: options.beats === undefined ? null : createBeatState(options.beats),
+      elections: options.elections ?? null,
     };
     this.#unsubscribeRole = this.coordinator.onRoleChange((event) => {
       // Positions confirmed to an earlier leadership do not count for this one.

@@ -32,6 +32,7 @@ import {
   PIPELINE_STALL_HEARTBEATS,
 } from './pipeline.js';
 import type { ChannelQuorum, QuorumEffect } from './quorum/channel-quorum.js';
+import type { ElectionSlots } from './quorum/election-slots.js';
 import type { TransitionSignal } from './roles.js';
 import type { RuntimeStats } from './runtime-stats.js';
 import { SYNC_REQUEST_CHUNK_BYTES } from './tick.js';
@@ -113,6 +114,8 @@ export interface ChannelState {
   readonly commitTold: Map<NodeId, CommitTold>;
   /** Node beats (beat-liveness.ts): null when the node neither sends nor reads them. */
   readonly beats: BeatState | null;
+  /** The node's bound on elections standing at once (quorum/election-slots.ts), or null. */
+  readonly elections: ElectionSlots | null;
 }
 
 export interface CommitTold {

@@ -36,6 +36,7 @@ function quorumTick(state: ChannelState, view: StepView): QuorumEffect[] {
     const peer = state.tracker.peer(nodeId);
     return { nodeId, lastEpoch: peer?.lastEpoch ?? 0, nextSeq: peer?.tailSeq ?? 0 };
   });
+  const slots = state.elections;
   const decided = state.quorum.tick({
     role: quorumRoleOf(view.role),
     // A leader's transfer compares positions with all it may have shipped; a replica's own log.
@@ -44,7 +45,9 @@ function quorumTick(state: ChannelState, view: StepView): QuorumEffect[] {
     livePeers,
     jitterMs: view.jitterMs ?? 0,
     preferredOpening: preferredOpening(state, nowMs),
+    mayStand: slots === null || slots.mayStand(state.quorum, nowMs),
   });
+  slots?.checked(state.quorum, nowMs);
   if (decided.length > 0) state.stats.elections++;
   return decided;
 }

@@ -1,8 +1,10 @@
 // Three nodes over the simulated mesh in virtual time, for the tests of many replicated channels:
 // each node a MeshNode and an in-memory Redex with replication enabled, no channel open yet. The
-// tests open their channels, then look runtimes and agreed leaders up by node index.
+// tests open their channels, then look runtimes and agreed leaders up by node index. With `disk`,
+// each node's Redex keeps persistent channels under /data on the file system it returns.
 
 import assert from 'node:assert/strict';
+import type { FileSystem } from '../../src/log/disk/fs.js';
 import { Redex } from '../../src/log/index.js';
 import { MeshNode, SimNetwork } from '../../src/mesh/index.js';
 import { enableReplication, replicatorOf } from '../../src/replication/index.js';
@@ -13,13 +15,21 @@ import { type NodeId, Role } from '../../src/wire/types.js';
 
 export const IDS: readonly NodeId[] = [0x0a0an, 0x0b0bn, 0x0c0cn];
 
-export function channelsCluster(seed: number) {
+export function channelsCluster(
+  seed: number,
+  options: { readonly disk?: (clock: VirtualClock, node: number) => FileSystem } = {},
+) {
   const clock = new VirtualClock(1_764_115_200_000);
   const network = new SimNetwork({ clock, seed, faults: { minDelayMs: 1, maxDelayMs: 2 } });
   const random = new SeededRandom(seed);
-  const nodes = IDS.map((id) => {
+  const nodes = IDS.map((id, index) => {
     const mesh = new MeshNode({ transport: network.addNode(id), members: IDS, clock });
-    const redex = new Redex({ clock, random: random.fork() });
+    const fs = options.disk?.(clock, index);
+    const redex = new Redex({
+      clock,
+      random: random.fork(),
+      ...(fs === undefined ? {} : { dir: '/data', fs }),
+    });
     enableReplication(redex, mesh, { testOnlyHeartbeatMsMin: 1 });
     return { mesh, redex };
   });

@@ -65,6 +65,7 @@ export function state(options: { budgetBytes?: number; replicaSet?: NodeId[] } =
       nowMs: 0,
     }),
     beats: null,
+    elections: null,
   };
 }
 

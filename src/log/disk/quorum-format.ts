@@ -190,6 +190,11 @@ export interface DecodedHistory {
  * it is acknowledged. A bad record before the last, or records out of order, are corruption.
  */
 export function decodeHistoryFile(bytes: Uint8Array): DecodedHistory | string {
+  // Shorter than its header: made empty beside the first EPOCH, or its first append was cut
+  // short; either way no entry of it was ever acknowledged.
+  if (bytes.byteLength < FILE_HEADER_BYTES) {
+    return { history: [], validBytes: 0, tornTail: bytes.byteLength > 0 };
+  }
   const header = decodeFileHeader(bytes.subarray(0, FILE_HEADER_BYTES), HISTORY_MAGIC);
   if (typeof header === 'string') return header;
   const data = view(bytes);

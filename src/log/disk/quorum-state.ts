@@ -139,9 +139,13 @@ export class DiskQuorumState implements QuorumStateStore {
           await this.#replaceHistory(history);
           return;
         }
+        // An empty file (made with the first EPOCH, its name already durable) gets its header
+        // and first record in place: one fsync, where a new file needs a rename and two.
+        const bytes =
+          at === 0 ? encodeHistoryFile(history) : encodeHistoryRecord({ epoch, startSeq });
         const file = await this.#fs.open(join(this.#dir, HISTORY_FILE_NAME), 'readwrite');
         try {
-          await file.write(encodeHistoryRecord({ epoch, startSeq }), at);
+          await file.write(bytes, at);
           await file.sync();
         } finally {
           await file.close();
@@ -149,7 +153,7 @@ export class DiskQuorumState implements QuorumStateStore {
       });
       loaded.history = history;
       loaded.historyBytes =
-        at === null ? encodeHistoryFile(history).byteLength : at + HISTORY_RECORD_BYTES;
+        at === null || at === 0 ? encodeHistoryFile(history).byteLength : at + HISTORY_RECORD_BYTES;
     });
   }
 
@@ -245,6 +249,10 @@ export class DiskQuorumState implements QuorumStateStore {
     const bytes = await readWholeFile(fs, path);
     const decoded = decodeHistoryFile(bytes);
     if (typeof decoded === 'string') throw decodeFailure(path, bytes, HISTORY_MAGIC, decoded);
+    // Empty or shorter than its header: no entry was ever acknowledged. Its name may not be
+    // durable (a crash before the directory fsync that was to cover it), so the first append
+    // replaces it whole, as if it did not exist.
+    if (decoded.validBytes === 0) return { vote, voteSlot, history: [], historyBytes: null };
     if (decoded.validBytes < bytes.byteLength) {
       // A torn last record: an epoch append that was never acknowledged.
       await this.#write(async () => {
@@ -272,7 +280,18 @@ export class DiskQuorumState implements QuorumStateStore {
   async #writeVote(loaded: Loaded, vote: VoteState): Promise<void> {
     if (loaded.voteSlot === null) {
       const first = { slot: 0, counter: 1 } as const;
-      await this.#replace(VOTE_FILE_NAME, VOTE_TEMP_NAME, encodeVoteFile(vote, first.counter));
+      // An empty EPOCHS made now shares this directory fsync: a node that later leads the channel
+      // for the first time (a failover of thousands at once) then writes its first epoch entry in
+      // place with one fsync, instead of a temporary file, a rename and two fsyncs. An empty or
+      // short EPOCHS reads as no history.
+      const withHistory = loaded.historyBytes === null;
+      await this.#replace(
+        VOTE_FILE_NAME,
+        VOTE_TEMP_NAME,
+        encodeVoteFile(vote, first.counter),
+        withHistory ? () => this.#createEmpty(HISTORY_FILE_NAME) : undefined,
+      );
+      if (withHistory) loaded.historyBytes = 0;
       loaded.voteSlot = first;
       loaded.vote = vote;
       return;
@@ -293,8 +312,21 @@ export class DiskQuorumState implements QuorumStateStore {
     return this.#replace(HISTORY_FILE_NAME, HISTORY_TEMP_NAME, encodeHistoryFile(history));
   }
 
-  /** temp → fsync → rename → fsync dir: a crash leaves the old file or the new one. */
-  async #replace(name: string, tempName: string, bytes: Uint8Array): Promise<void> {
+  async #createEmpty(name: string): Promise<void> {
+    const file = await this.#fs.open(join(this.#dir, name), 'create');
+    await file.close();
+  }
+
+  /**
+   * temp → fsync → rename → fsync dir: a crash leaves the old file or the new one. `beside`
+   * creates another entry of the directory before the rename, made durable by the same fsync.
+   */
+  async #replace(
+    name: string,
+    tempName: string,
+    bytes: Uint8Array,
+    beside?: () => Promise<void>,
+  ): Promise<void> {
     const fs = this.#fs;
     const tempPath = join(this.#dir, tempName);
     const temp = await fs.open(tempPath, 'create');
@@ -305,6 +337,7 @@ export class DiskQuorumState implements QuorumStateStore {
     } finally {
       await temp.close();
     }
+    if (beside !== undefined) await beside();
     await fs.rename(tempPath, join(this.#dir, name));
     await fs.syncDir(this.#dir);
   }

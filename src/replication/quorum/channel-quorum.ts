@@ -478,6 +478,8 @@ export class ChannelQuorum {
     readonly jitterMs: number;
     /** The preferred member is live but was never heard on this channel (see election.ts). */
     readonly preferredOpening?: boolean;
+    /** False while every election slot of this node is taken (election-slots.ts). */
+    readonly mayStand?: boolean;
   }): QuorumEffect[] {
     const effects = electionTick(this.#s, input);
     if (roleAfter(input.role, effects) === 'leader') {
@@ -485,6 +487,20 @@ export class ChannelQuorum {
       maybeReturnLeadership(this.#s, input.nextSeq, input.nowMs, effects);
     }
     return effects;
+  }
+
+  /**
+   * The runtime leads now: the won epoch's history entry is durable and the role moved. Check
+   * quorum's window to hear from a majority starts here, not at the count of the votes: the
+   * entry's write can take longer than a silence window on a busy disk (the first one of a channel
+   * creates its history file), and a leader deposed by its own check before it sent one heartbeat
+   * makes the whole election count for nothing.
+   */
+  leadershipStarted(nowMs: number): void {
+    const s = this.#s;
+    if (s.leader !== s.selfId) return;
+    for (const peer of s.peers)
+      s.contactMs.set(peer, Math.max(s.contactMs.get(peer) ?? nowMs, nowMs));
   }
 
   /** The candidate's vote for itself in `epoch` is durable: its election window starts now. */

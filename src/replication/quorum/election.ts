@@ -26,6 +26,11 @@ export const PREFERRED_WAIT_WINDOWS = 4;
  * cluster then lost every leader and elected none). Liveness only: votes still decide.
  */
 export const ELECTION_BACKOFF_WINDOWS_MAX = 4;
+/**
+ * The most silence windows a candidate's window grows by while its own vote took that long to
+ * become durable (the voters' writes wait on disks as busy as its own).
+ */
+export const ELECTION_GRACE_WINDOWS_MAX = 2;
 
 /**
  * The periodic check. Leader: check quorum. Candidate: give up an election that took a
@@ -50,6 +55,11 @@ export function electionTick(
      * live (node beats): it has likely not opened the channel yet. Default false.
      */
     readonly preferredOpening?: boolean;
+    /**
+     * False while every election slot of this node is taken (election-slots.ts): a replica whose
+     * turn came stands at a later check instead. Default true.
+     */
+    readonly mayStand?: boolean;
   },
 ): QuorumEffect[] {
   const effects: QuorumEffect[] = [];
@@ -70,7 +80,7 @@ export function electionTick(
     return effects;
   }
   const election = s.election;
-  if (election !== null && nowMs - election.startedMs >= s.silenceMs) {
+  if (election !== null && nowMs - election.startedMs >= s.silenceMs + election.graceMs) {
     s.election = null;
     s.waitingSinceMs = nowMs;
     s.electionsLostInRow = Math.min(s.electionsLostInRow + 1, ELECTION_BACKOFF_WINDOWS_MAX);
@@ -125,6 +135,8 @@ export function electionTick(
     s.standAtMs = nowMs + (delayMs === 0 ? 0 : delayMs + input.jitterMs) + backoffMs;
   }
   if (nowMs < s.standAtMs) return effects;
+  // Its turn came but the node runs as many elections as it may: keep the turn, check again.
+  if (input.mayStand === false) return effects;
   s.standAtMs = null;
   s.leader = null;
   s.counters.preVotesStarted++;
@@ -133,6 +145,7 @@ export function electionTick(
     epoch: s.epoch + 1,
     grants: new Set([s.selfId]),
     startedMs: nowMs,
+    graceMs: 0,
   };
   askVotes(s, input.nextSeq, false, nowMs, effects);
   return effects;
@@ -219,11 +232,18 @@ export function startVote(
   s.counters.electionsStarted++;
   s.epoch = epoch;
   s.votedFor = s.selfId;
+  s.votedAtMs = null;
   s.leader = null;
   s.leaderHeardMs = null;
   s.matchingTail = 0;
   s.standAtMs = null;
-  s.election = { preVote: false, epoch, grants: new Set([s.selfId]), startedMs: nowMs };
+  s.election = {
+    preVote: false,
+    epoch,
+    grants: new Set([s.selfId]),
+    startedMs: nowMs,
+    graceMs: 0,
+  };
   effects.push({ kind: 'persist-vote', epoch, votedFor: s.selfId });
   effects.push({
     kind: 'become',
@@ -235,14 +255,36 @@ export function startVote(
 
 /**
  * The candidate's own vote is durable and its vote requests leave now: the election's window
- * counts from here, so a slow vote write (a busy disk while thousands of channels open) does not
- * eat the time the voters have to answer. Liveness only: who wins is still decided by votes.
+ * counts from here, so a slow vote write (a busy disk while thousands of channels open or fail
+ * over) does not eat the time the voters have to answer; and the window grows by the time that
+ * write took, since each voter must write its vote too before it answers. Liveness only: who
+ * wins is still decided by votes.
  */
 export function ownVoteDurable(s: QuorumState, epoch: number, nowMs: number): void {
   const election = s.election;
   if (election === null || election.preVote || election.epoch !== epoch) return;
   if (s.votedFor !== s.selfId) return;
+  const wroteMs = Math.max(0, nowMs - election.startedMs);
+  election.graceMs = Math.min(wroteMs, ELECTION_GRACE_WINDOWS_MAX * s.silenceMs);
   election.startedMs = Math.max(election.startedMs, nowMs);
+}
+
+/**
+ * True while an election this node takes part in runs: its own vote election within its window,
+ * or a vote it granted another candidate (not `asker`) within the silence window. Such a node
+ * refuses pre-votes (vote.ts), so a second member cannot start the next epoch over it.
+ */
+function electionLive(s: QuorumState, asker: NodeId, nowMs: number): boolean {
+  const election = s.election;
+  if (election !== null && !election.preVote) {
+    return nowMs - election.startedMs < s.silenceMs + election.graceMs;
+  }
+  return (
+    s.votedAtMs !== null &&
+    s.votedFor !== null &&
+    s.votedFor !== asker &&
+    nowMs - s.votedAtMs < s.silenceMs
+  );
 }
 
 export function handleVoteRequest(
@@ -265,6 +307,7 @@ export function handleVoteRequest(
       nextSeq: input.nextSeq,
       leaderIsLive: isLeaderLive(s, input.role, nowMs),
       mayVote: s.mayVote,
+      electionLive: electionLive(s, input.from, nowMs),
     },
     { ...ask, candidate: input.from },
   );
@@ -282,6 +325,7 @@ export function handleVoteRequest(
     if (!ask.preVote) {
       // Give the candidate its chance before standing ourselves.
       s.waitingSinceMs = nowMs;
+      s.votedAtMs = nowMs;
       s.standAtMs = null;
     } else {
       yieldToPreVote(s, input.from, ask, input.nextSeq, nowMs);
@@ -301,10 +345,11 @@ export function handleVoteRequest(
 }
 
 /**
- * After granting `from` a pre-vote: its vote request follows within a round trip, and standing
- * meanwhile would split that vote (two candidates of one epoch, each voting for itself). So a
- * waiting replica stands no sooner than a heartbeat period from now, and a pre-vote of its own
- * gives way when the asker is better placed (the order `standDelayMs` uses; never both ways).
+ * After granting `from` a pre-vote: its vote request follows once its own vote is durable, and
+ * standing meanwhile would split that vote (two candidates of one epoch, each voting for itself)
+ * or depose it. So a waiting replica stands no sooner than a silence window from now (a vote write
+ * behind thousands of others takes longer than a period), and a pre-vote of its own gives way
+ * when the asker is better placed (the order `standDelayMs` uses; never both ways).
  */
 function yieldToPreVote(
   s: QuorumState,
@@ -313,7 +358,7 @@ function yieldToPreVote(
   nextSeq: number,
   nowMs: number,
 ): void {
-  s.standAtMs = Math.max(s.standAtMs ?? nowMs, nowMs + s.heartbeatMs);
+  s.standAtMs = Math.max(s.standAtMs ?? nowMs, nowMs + s.silenceMs);
   if (s.election === null || !s.election.preVote) return;
   const self = { nodeId: s.selfId, lastEpoch: s.history.lastEpoch(nextSeq), nextSeq };
   const asker = { nodeId: from, lastEpoch: ask.lastEpoch, nextSeq: ask.nextSeq };

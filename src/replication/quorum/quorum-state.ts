@@ -38,6 +38,7 @@ function emptyCounters(): QuorumCounters {
       'already-voted': 0,
       'log-behind': 0,
       'may-not-vote': 0,
+      'election-live': 0,
     },
     preVotesLost: 0,
     bootstraps: 0,
@@ -63,6 +64,7 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
     counters: emptyCounters(),
     epoch: options.durable.epoch,
     votedFor: options.durable.votedFor,
+    votedAtMs: null,
     commitSeq: 0,
     mayVote: options.mayVote,
     leader: null,
@@ -85,9 +87,13 @@ export function createQuorumState(options: ChannelQuorumOptions): QuorumState {
   };
 }
 
-/** True while a current-epoch leader was heard within the silence window (or this node leads). */
+/**
+ * True while a current-epoch leader was heard within the silence window, or this node leads — or
+ * has just won and is writing its epoch's history entry (still a Candidate to the runtime): a vote
+ * granted meanwhile would depose it before it ever led.
+ */
 export function isLeaderLive(s: QuorumState, role: QuorumRole, nowMs: number): boolean {
-  if (role === 'leader') return true;
+  if (role === 'leader' || s.leader === s.selfId) return true;
   return s.leaderHeardMs !== null && nowMs - s.leaderHeardMs < s.silenceMs;
 }
 
@@ -102,6 +108,7 @@ export function adopt(
   const previous = s.epoch;
   s.epoch = epoch;
   s.votedFor = null;
+  s.votedAtMs = null;
   s.matchingTail = 0;
   s.election = null;
   s.standAtMs = null;

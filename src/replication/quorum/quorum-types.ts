@@ -140,6 +140,12 @@ export interface Election {
   readonly grants: Set<NodeId>;
   /** When it began; for a vote, moved to when the candidate's own vote became durable. */
   startedMs: number;
+  /**
+   * A vote: how long the candidate's own vote took to become durable (at most
+   * ELECTION_GRACE_WINDOWS_MAX silence windows), added to its window: each voter writes its vote
+   * before answering, on a disk likely as busy as the candidate's. 0 for a pre-vote.
+   */
+  graceMs: number;
 }
 
 /** Everything the quorum logic of one channel holds; only the quorum modules change it. */
@@ -154,6 +160,8 @@ export interface QuorumState {
   readonly counters: QuorumCounters;
   epoch: number;
   votedFor: NodeId | null;
+  /** When this node granted its vote of `epoch` to another candidate, or null. */
+  votedAtMs: number | null;
   commitSeq: number;
   mayVote: boolean;
   /** The current epoch's leader as far as this node knows (self when leading). */

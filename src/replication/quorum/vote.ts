@@ -4,7 +4,8 @@
 //   from the others never inflates its epoch and never disturbs a healthy leader when it returns.
 // - A node that heard a live leader of its epoch within the silence window refuses both, without
 //   even adopting a higher epoch (leader stickiness), unless the request is a leadership transfer
-//   the leader itself started.
+//   the leader itself started. A node whose election is still running (it stands, or it gave its
+//   vote to another candidate within the silence window) refuses pre-votes likewise.
 // - A vote goes to a candidate whose log is at least as up to date — (last epoch, next seq)
 //   compared in that order — and at most one candidate per epoch; the vote is durable before the
 //   answer leaves, so a voter that crashes and returns cannot vote twice in one epoch.
@@ -21,6 +22,11 @@ export interface VoterState {
   readonly leaderIsLive: boolean;
   /** False after a restart that lost state, until caught up to a leader's commit seq. */
   readonly mayVote: boolean;
+  /**
+   * An election this node takes part in is still running: it stands as Candidate within its
+   * window, or it granted its vote to another candidate within the silence window. Default false.
+   */
+  readonly electionLive?: boolean;
 }
 
 export interface VoteAsk {
@@ -37,7 +43,8 @@ export type VoteRefusal =
   | 'leader-live'
   | 'already-voted'
   | 'log-behind'
-  | 'may-not-vote';
+  | 'may-not-vote'
+  | 'election-live';
 
 export interface VoteDecision {
   readonly granted: boolean;
@@ -61,6 +68,9 @@ export function decideVote(state: VoterState, ask: VoteAsk): VoteDecision {
   if (state.leaderIsLive && !ask.transfer) return refuse('leader-live');
   const logOk = logAtLeast(ask.lastEpoch, ask.nextSeq, state.lastEpoch, state.nextSeq);
   if (ask.preVote) {
+    // Like a live leader, a running election keeps its voters: a pre-vote granted now would let
+    // the asker start the next epoch and depose a candidate whose votes are being written.
+    if (state.electionLive === true) return refuse('election-live');
     if (ask.epoch <= state.epoch) return refuse('stale-epoch');
     if (!state.mayVote) return refuse('may-not-vote');
     if (!logOk) return refuse('log-behind');

@@ -165,6 +165,41 @@ describe('quorum-state files', () => {
   });
 });
 
+describe('the empty EPOCHS made with the first EPOCH', () => {
+  test('the first epoch entry after a vote is one write and one fsync, no rename', async () => {
+    const fs = new FaultyFs();
+    const { dir, store } = await freshQuorumState(fs);
+    await store.saveVote(1, 5n);
+    assert.equal(readFileSync(join(dir, HISTORY_FILE_NAME)).byteLength, 0);
+    const start = fs.ops.length;
+    await store.appendEpoch(1, 0);
+    const steps = fs.ops.slice(start).map((op) => op.split(' ')[0]);
+    assert.ok(!steps.some((op) => op?.includes('rename') || op?.includes('syncDir')), `${steps}`);
+    assert.equal(steps.filter((op) => op?.includes('sync')).length, 1, `${steps}`);
+    assert.deepEqual((await reload(dir)).history, [{ epoch: 1, startSeq: 0 }]);
+    assert.equal(
+      readFileSync(join(dir, HISTORY_FILE_NAME)).byteLength,
+      32 + HISTORY_RECORD_BYTES,
+      'header and one record',
+    );
+  });
+
+  test('an EPOCHS shorter than its header reads as no history, and the next append replaces it', async () => {
+    for (const length of [0, 1, 31]) {
+      const { dir, store } = await freshQuorumState();
+      await store.saveVote(1, 5n);
+      await store.appendEpoch(1, 0);
+      // A first append cut short by a crash: a prefix of the header.
+      const whole = readFileSync(join(dir, HISTORY_FILE_NAME));
+      writeFileSync(join(dir, HISTORY_FILE_NAME), whole.subarray(0, length));
+      const again = new DiskQuorumState(nodeFileSystem, dir);
+      assert.deepEqual((await again.load(FAR)).history, [], `${length} bytes`);
+      await again.appendEpoch(2, 0);
+      assert.deepEqual((await reload(dir)).history, [{ epoch: 2, startSeq: 0 }], `${length} bytes`);
+    }
+  });
+});
+
 function flip(path: string, offset: number): void {
   const bytes = readFileSync(path);
   bytes[offset]! ^= 0xff;
@@ -195,6 +230,11 @@ const SCENARIOS: Scenario[] = [
     action: (store) => store.saveVote(4, 7n),
   },
   { name: 'the first epoch', setup: async () => {}, action: (store) => store.appendEpoch(1, 0) },
+  {
+    name: 'the first epoch after the first vote (in place, into the empty EPOCHS)',
+    setup: (store) => store.saveVote(1, 5n),
+    action: (store) => store.appendEpoch(1, 0),
+  },
   {
     name: 'a later epoch',
     setup: (store) => store.appendEpoch(1, 0),

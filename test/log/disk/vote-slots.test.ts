@@ -57,6 +57,8 @@ describe('EPOCH slots', () => {
       'truncate:EPOCH.tmp',
       'write:EPOCH.tmp',
       'sync:EPOCH.tmp',
+      // An empty EPOCHS for the first epoch entry, its name durable by the same dir fsync.
+      'open:create:EPOCHS',
       'rename:EPOCH.tmp->EPOCH',
       `syncDir:${basename(dir)}`,
     ]);

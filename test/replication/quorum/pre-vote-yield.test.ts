@@ -1,7 +1,7 @@
 // Granting a pre-vote holds back this node's own candidacy: the asker's vote request follows
-// within a round trip, and standing meanwhile would split that vote between two candidates of one
-// epoch. A waiting replica pushes its stand a heartbeat period away; a pre-vote of its own gives
-// way only to a better-placed asker, so two crossing pre-votes never both give way.
+// once the asker's own vote is durable, and standing meanwhile would split that vote between two
+// candidates of one epoch. A waiting replica pushes its stand a silence window away; a pre-vote of
+// its own gives way only to a better-placed asker, so two crossing pre-votes never both give way.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -15,13 +15,14 @@ const A = 1n;
 const B = 2n;
 const C = 3n;
 const HEARTBEAT_MS = 100;
+const SILENCE_MS = 3 * HEARTBEAT_MS;
 
 function quorum(selfId: NodeId): ChannelQuorum {
   return new ChannelQuorum({
     selfId,
     replicaSet: [A, B, C],
     heartbeatMs: HEARTBEAT_MS,
-    silenceMs: 3 * HEARTBEAT_MS,
+    silenceMs: SILENCE_MS,
     durable: { epoch: 4, votedFor: null, history: [{ epoch: 4, startSeq: 0 }] },
     mayVote: true,
     nowMs: 0,
@@ -67,11 +68,12 @@ describe('a granted pre-vote holds back the granter', () => {
       granted: true,
       preVote: true,
     });
-    assert.equal(c.standAtMs, 310 + HEARTBEAT_MS);
+    assert.equal(c.standAtMs, 310 + SILENCE_MS);
     assert.deepEqual(kinds(tick(c, 350, [A])), [], 'its old turn no longer stands');
+    assert.deepEqual(kinds(tick(c, 410, [A])), [], 'nor a period later: A may still be writing');
     assert.equal(c.electionInProgress, null);
     // A's election never came: C stands at its new turn.
-    assert.deepEqual(kinds(tick(c, 410, [])), ['send-vote-request', 'send-vote-request']);
+    assert.deepEqual(kinds(tick(c, 610, [])), ['send-vote-request', 'send-vote-request']);
     assert.equal(c.electionInProgress, 'pre-vote');
   });
 
@@ -82,7 +84,7 @@ describe('a granted pre-vote holds back the granter', () => {
     // B ranks before C (same log, earlier in the set): C drops its pre-vote.
     c.onVoteRequest({ from: B, ask: preVoteAsk, role: 'replica', nextSeq: 10, nowMs: 301 });
     assert.equal(c.electionInProgress, null);
-    assert.equal(c.standAtMs, 301 + HEARTBEAT_MS);
+    assert.equal(c.standAtMs, 301 + SILENCE_MS);
     assert.equal(c.counters.preVotesLost, 1, 'the pre-vote it gave up is counted as lost');
     // A pre-vote for an epoch it already holds is refused, and counted by its reason.
     c.onVoteRequest({

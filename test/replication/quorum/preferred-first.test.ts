@@ -9,7 +9,10 @@ import {
   ChannelQuorum,
   type QuorumEffect,
 } from '../../../src/replication/quorum/channel-quorum.js';
-import { PREFERRED_WAIT_WINDOWS } from '../../../src/replication/quorum/election.js';
+import {
+  ELECTION_GRACE_WINDOWS_MAX,
+  PREFERRED_WAIT_WINDOWS,
+} from '../../../src/replication/quorum/election.js';
 import type { NodeId } from '../../../src/wire/types.js';
 
 const A = 1n;
@@ -132,15 +135,44 @@ describe('the election window counts from the candidate’s durable vote', () =>
     assert.ok(vote.some((effect) => effect.kind === 'persist-vote'));
     assert.equal(a.electionInProgress, 'vote');
     // The vote write took most of a silence window.
-    const durableAt = SILENCE_MS + 5 + SILENCE_MS - 10;
+    const wroteMs = SILENCE_MS - 10;
+    const durableAt = SILENCE_MS + 5 + wroteMs;
     a.ownVoteDurable(1, durableAt);
-    // Without the move the election would be given up at 2 × SILENCE_MS + 5.
-    assert.deepEqual(tick(a, durableAt + SILENCE_MS - 1, [B, C], false, 'candidate'), []);
+    // Without the move the election would be given up at 2 × SILENCE_MS + 5; the voters' writes
+    // are allowed as long as the candidate's own took.
+    const endMs = durableAt + SILENCE_MS + wroteMs;
+    assert.deepEqual(tick(a, endMs - 1, [B, C], false, 'candidate'), []);
     assert.equal(a.electionInProgress, 'vote');
-    tick(a, durableAt + SILENCE_MS, [B, C], false, 'candidate');
-    assert.equal(a.electionInProgress, null, 'given up a full window after the requests left');
+    tick(a, endMs, [B, C], false, 'candidate');
+    assert.equal(
+      a.electionInProgress,
+      null,
+      'given up a window and the write time after the requests left',
+    );
     // A durable write of another epoch, or a pre-vote, moves nothing.
     a.ownVoteDurable(7, 10_000);
+    assert.equal(a.electionInProgress, null);
+  });
+
+  it('the extra time for the voters’ writes is bounded', () => {
+    const a = quorum(A);
+    assert.equal(stands(tick(a, SILENCE_MS, [B, C])), true);
+    a.onVoteResponse({
+      from: B,
+      epoch: 1,
+      granted: true,
+      preVote: true,
+      role: 'replica',
+      nextSeq: 0,
+      nowMs: SILENCE_MS,
+    });
+    // A write that took ten windows buys ELECTION_GRACE_WINDOWS_MAX more, not ten.
+    const durableAt = SILENCE_MS + 10 * SILENCE_MS;
+    a.ownVoteDurable(1, durableAt);
+    const endMs = durableAt + (1 + ELECTION_GRACE_WINDOWS_MAX) * SILENCE_MS;
+    tick(a, endMs - 1, [B, C], false, 'candidate');
+    assert.equal(a.electionInProgress, 'vote');
+    tick(a, endMs, [B, C], false, 'candidate');
     assert.equal(a.electionInProgress, null);
   });
 });
