@@ -20,6 +20,7 @@ import {
   markBusy,
   quietHeartbeat,
   quietTick,
+  quietUntilMs,
   settleTick,
 } from './beat-liveness.js';
 import type { BandwidthBudget } from './budget.js';
@@ -446,11 +447,15 @@ export class ReplicationRuntime extends RuntimeLoop {
     }
   }
 
-  /** A tick with nothing due: liveness, due refreshes and the lag gauge only (beat-liveness.ts). */
-  protected override quietTick(): boolean {
-    if (this.ended || this.#state.beats === null) return false;
+  /**
+   * A tick with nothing due: liveness, due refreshes and the lag gauge only; then the time until
+   * which the channel's ticks may sleep (beat-liveness.ts).
+   */
+  protected override quietTick(): number | null {
+    if (this.ended || this.#state.beats === null) return null;
+    const nowMs = this.#clock.nowMs();
     const effects = quietTick(this.#state, this.#view());
-    if (effects === null) return false;
+    if (effects === null) return null;
     this.#state.stats.ticks++;
     for (const effect of effects) {
       if (effect.kind === 'metric' && this.#metrics !== undefined) {
@@ -461,7 +466,7 @@ export class ReplicationRuntime extends RuntimeLoop {
         this.#sender.sendHeartbeatNow(effect.to, effect.message);
       }
     }
-    return true;
+    return quietUntilMs(this.#state, nowMs);
   }
 
   /**
