@@ -71,6 +71,10 @@ export abstract class RuntimeLoop {
   protected quietTick(): number | null {
     return null;
   }
+  /** While parked: the ticks sleep until `atMs` (nothing can be due before; see quietTick). */
+  protected sleepTicksUntil(atMs: number): void {
+    if (this.parked) this.#tickTimer?.sleepUntil?.(atMs);
+  }
   /** One message from a peer. */
   abstract onInbound(event: InboundMessage): Promise<void>;
   /** Leader: the coalesced append announcement. */

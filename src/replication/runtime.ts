@@ -441,7 +441,11 @@ export class ReplicationRuntime extends RuntimeLoop {
   quietInbound(event: InboundMessage): boolean {
     if (!this.parked || this.ended || this.#state.beats === null) return false;
     try {
-      return quietHeartbeat(this.#state, event, this.#view());
+      const view = this.#view();
+      if (!quietHeartbeat(this.#state, event, view)) return false;
+      // The peer's cover starts again: a sleep that would end with the old one is made longer.
+      this.sleepTicksUntil(quietUntilMs(this.#state, view.nowMs));
+      return true;
     } catch {
       return false; // the full step will meet (and count) whatever threw
     }
