@@ -21,6 +21,7 @@ import {
   quietHeartbeat,
   quietTick,
   quietUntilMs,
+  refreshLiveness,
   settleTick,
 } from './beat-liveness.js';
 import type { BandwidthBudget } from './budget.js';
@@ -331,6 +332,8 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   /** The channel's replication state now, as a plain frozen object. */
   snapshot(): ChannelSnapshot {
+    // A sleeping channel brings its peers' times up to their node beats when they are read.
+    if (this.parked && !this.ended) refreshLiveness(this.#state, this.#view());
     const role = this.coordinator.role;
     return buildSnapshot({
       selfId: this.selfId,

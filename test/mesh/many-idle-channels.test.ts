@@ -57,6 +57,13 @@ describe('many channels', { timeout: 120_000 }, () => {
     const ticked = allTicks() - allBefore;
     assert.ok(ticked <= 1.5 * CHANNELS, `${ticked} ticks of ${CHANNELS} channels`);
     assert.ok((nodes[0]!.mesh.ticks?.sleeping ?? 0) >= 0.8 * CHANNELS, 'most channels asleep');
+    // What the status page reads of a sleeping channel is as fresh as the node beats.
+    const stale = NAMES.filter((n) =>
+      runtime(0, n)
+        .snapshot()
+        .replicas.some((r) => !r.fresh),
+    );
+    assert.deepEqual(stale, [], 'replicas shown silent');
     const total = perPeriod.reduce((sum, n) => sum + n, 0);
     // Every channel refreshed both peers once in the interval...
     assert.ok(total >= 2 * CHANNELS * 0.9 && total <= 2 * CHANNELS * 1.1, `${total} heartbeats`);
