@@ -167,6 +167,7 @@ export class TickScheduler {
         const wanted = Math.ceil((atMs - owner.firstAtMs) / owner.periodMs);
         const wakeBeat = Math.min(wanted, owner.beatNo + TICK_SLEEP_MAX_BEATS);
         if (!(wakeBeat > owner.beatNo + 1)) return; // due at the next beat anyway (or NaN)
+        if (entry.wakeBeat === wakeBeat) return;
         if (entry.wakeBeat === null) owner.awake.delete(entry);
         else unsleep(owner, entry);
         entry.wakeBeat = wakeBeat;
