@@ -221,7 +221,7 @@ export function channelsNote(): string[] {
     "batch 3 %, the mesh node's routing and chain-tag bookkeeping 10 %, the channel lookup by id 8 %,",
     "the quiet heartbeat itself 24 %: the stability check, the peers' times, the quorum's record and",
     'the new sleep), the ticks that run 26 % (the quiet tick 17 %, of which sending the refreshes 6 %;',
-    "the grid's own work 5 %), garbage collection 18 %. What is left is per refresh heartbeat (one",
+    "the grid's own work 5 %), garbage collection 18 %. What is left is per refresh heartbeat (two",
     'sent and two received per channel per refresh interval): fewer of them would lengthen the time',
     'a channel closed or stuck on a node that keeps beating stays unnoticed.',
     '',
