@@ -311,6 +311,8 @@ export class ReplicationRuntime extends RuntimeLoop {
     const queued = this.runLocalStep(async () => {
       markBusy(this.#state);
       const view = this.#view();
+      // A channel that slept has its peers' times as of its last read: the transfer weighs them.
+      refreshLiveness(this.#state, view);
       const { effects, refusal } = startTransfer(this.#state, target, view);
       this.#transfers.began(this.quorum.epoch, view.nowMs, refusal);
       await this.#perform(effects);
@@ -372,7 +374,9 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   protected override async onAnnounce(): Promise<void> {
     markBusy(this.#state);
-    await this.#perform(announceAppends(this.#state, this.#view()));
+    const view = this.#view();
+    refreshLiveness(this.#state, view);
+    await this.#perform(announceAppends(this.#state, view));
   }
 
   protected override closeGracefully(): Promise<void> {
