@@ -79,9 +79,10 @@ if (leaders() < N) throw new Error(`${leaders()} of ${N} channels have a leader`
 await clock.advance(40 * HB);
 
 const counts = () => {
-  const c = { fullTicks: 0, heartbeatsIn: 0, quietRefreshes: 0, preVotes: 0 };
+  const c = { fullTicks: 0, quietTicks: 0, heartbeatsIn: 0, quietRefreshes: 0, preVotes: 0 };
   for (const r of runtimes) {
     c.fullTicks += r.stats.ticks - r.stats.quietTicks;
+    c.quietTicks += r.stats.quietTicks;
     c.heartbeatsIn += r.stats.heartbeatsIn;
     c.quietRefreshes += r.stats.quietRefreshes;
     c.preVotes += r.quorum.counters.preVotesStarted;
@@ -106,6 +107,6 @@ if (process.env.PROF !== undefined) {
 const channelPeriods = 3 * N * PERIODS;
 const per = (key: keyof typeof before) => ((after[key] - before[key]) / channelPeriods).toFixed(3);
 console.log(
-  `${N} channels × 3 nodes, ${PERIODS} idle periods: ${((used.user + used.system) / channelPeriods).toFixed(2)} µs of CPU per channel per period per node; per channel per period: full ticks ${per('fullTicks')}, heartbeats in ${per('heartbeatsIn')}, quiet refreshes ${per('quietRefreshes')}; pre-votes ${after.preVotes - before.preVotes}`,
+  `${N} channels × 3 nodes, ${PERIODS} idle periods: ${((used.user + used.system) / channelPeriods).toFixed(2)} µs of CPU per channel per period per node; per channel per period: full ticks ${per('fullTicks')}, quiet ticks ${per('quietTicks')}, heartbeats in ${per('heartbeatsIn')}, quiet refreshes ${per('quietRefreshes')}; pre-votes ${after.preVotes - before.preVotes}`,
 );
 process.exit(0);

@@ -301,6 +301,9 @@ export class MeshNode implements ReplicationHost {
     if (beating) this.ticks?.onBeat(() => coalescer?.beat());
     this.#beatTable = new NodeBeats(this.#clock);
     this.beats = beating ? this.#beatTable : undefined;
+    // Sleeping channels wake when a connection changes or a peer's node beats lapse.
+    if (beating)
+      this.ticks?.wakeWhen((nowMs, periodMs) => this.#beatTable.wakeDue(nowMs, periodMs));
     const base: ReplicationDispatcher = coalescer ?? frameDispatcher(sendFrame);
     this.dispatcher = {
       sendHeartbeat: (target, message) => {
@@ -330,6 +333,7 @@ export class MeshNode implements ReplicationHost {
     this.#unsubscribe.push(transport.onFrame((from, frame) => this.#onFrame(from, frame)));
     this.#unsubscribe.push(transport.onPeer((event) => this.#onPeer(event)));
     this.#unsubscribe.push(() => this.ticks?.onBeat(null));
+    this.#unsubscribe.push(() => this.ticks?.wakeWhen(null));
   }
 
   get closed(): boolean {

@@ -14,14 +14,22 @@
 //   last full tick) instead of running the full step; a refresh that falls due then is sent
 //   from the quiet tick too, as the same heartbeat the full tick would have sent;
 // - the quiet heartbeat: under the same conditions, a heartbeat that repeats the last one from
-//   its sender is taken as liveness at once, without a step.
+//   its sender is taken as liveness at once, without a step;
+// - the sleep: after a quiet tick, the time before which no tick can find anything due (the
+//   next refresh, the end of a peer's cover); the tick grid skips the channel until then unless
+//   a step runs, a connection changes or a peer's node beats lapse (docs/DESIGN.md#sleeping-channels).
 // Heartbeats still decide nothing about who leads: only what a heartbeat already proved is
 // extended in time.
 
 import { channelIdEquals } from '../wire/ids.js';
 import { type NodeId, Role, type SyncHeartbeat } from '../wire/types.js';
 import type { InboundMessage } from './inbox.js';
-import { BEAT_COVER_PERIODS, BEAT_REFRESH_PERIODS, type NodeBeatsView } from './node-beats.js';
+import {
+  BEAT_COVER_PERIODS,
+  BEAT_LAPSE_PERIODS,
+  BEAT_REFRESH_PERIODS,
+  type NodeBeatsView,
+} from './node-beats.js';
 import { needsFetch, quorumRoleOf } from './step-quorum.js';
 import {
   type ChannelState,
@@ -327,6 +335,38 @@ export function quietTick(state: ChannelState, view: StepView): readonly StepEff
   if (effects === null) return [gauge];
   effects.push(gauge);
   return effects;
+}
+
+/**
+ * After a quiet tick at `nowMs`: the time before which no later tick can find anything due,
+ * absent a step, a connection change or a lapse of a peer's node beats (each of which wakes the
+ * channel): the earliest refresh to send, and the earliest end of a peer's cover (its node beats
+ * stop standing for its heartbeat, and its silence starts to count). Liveness meanwhile is
+ * brought up to the node beats whenever it is read (refreshLiveness). `nowMs` or earlier: tick
+ * again next period, as while a peer is down, a peer's beats are late, a heartbeat is sent every
+ * period or the lag gauge shows a lag.
+ */
+export function quietUntilMs(state: ChannelState, nowMs: number): number {
+  const beats = state.beats;
+  if (beats === null) return nowMs;
+  const periodMs = state.heartbeatMs;
+  if (beats.lagShownMs !== null && beats.lagShownMs >= periodMs) return nowMs;
+  const coverMs = BEAT_COVER_PERIODS * periodMs;
+  let untilMs = Number.POSITIVE_INFINITY;
+  for (const peer of state.peers) {
+    // A peer whose connection is down: its silence is counted from the quorum's last contact,
+    // which no beat extends now; judged every period, as before sleeping existed.
+    if (beats.view.isDown(peer)) return nowMs;
+    const beatAtMs = beats.view.beatAtMs(peer);
+    if (beatAtMs === null || nowMs - beatAtMs > BEAT_LAPSE_PERIODS * periodMs) return nowMs;
+    const sent = beats.sent.get(peer);
+    if (sent === undefined || !runsChannel(beats, peer)) return nowMs;
+    untilMs = Math.min(untilMs, sent.refreshAtMs);
+    const heard = state.tracker.peer(peer);
+    if (heard === undefined) return nowMs;
+    untilMs = Math.min(untilMs, heard.heardAtMs + coverMs);
+  }
+  return untilMs === Number.POSITIVE_INFINITY ? nowMs : untilMs;
 }
 
 /**

@@ -26,6 +26,13 @@ export const BEAT_REFRESH_PERIODS = 20;
  * refresh, plus two periods of slack for a late tick or frame).
  */
 export const BEAT_COVER_PERIODS = BEAT_REFRESH_PERIODS + 2;
+/**
+ * A peer whose latest node beat is older than this many periods has lapsed: channels stop
+ * sleeping through their ticks (tick-scheduler.ts) so that its silence is judged every period.
+ * Below the silence window (3 periods) with a period to spare, so a sleeping channel wakes
+ * before its quorum check could first see the silence.
+ */
+export const BEAT_LAPSE_PERIODS = 1.5;
 
 /** What a channel reads of its node's beats. */
 export interface NodeBeatsView {
@@ -59,6 +66,8 @@ export class NodeBeats implements NodeBeatsView {
   readonly #peers = new Map<NodeId, PeerBeat>();
   // Shared by every peer, so a generation is never reused after a peer's entry changed.
   #nextGeneration = 1;
+  // A connection changed since the last `wakeDue`.
+  #changed = false;
   readonly stats: NodeBeatStats = { beatsIn: 0, malformed: 0 };
 
   constructor(clock: Clock) {
@@ -102,6 +111,23 @@ export class NodeBeats implements NodeBeatsView {
     entry.generation = this.#nextGeneration++;
     entry.beatAtMs = null;
     entry.down = !up;
+    this.#changed = true;
+  }
+
+  /**
+   * Asked at each beat of the node's tick grid (period `periodMs`): true when a connection
+   * changed since the last call, or while a peer's latest beat on its connection is more than
+   * BEAT_LAPSE_PERIODS periods old. Sleeping channels must then wake: what they decided to sleep
+   * on (a connection, node beats vouching for their peers) no longer holds.
+   */
+  wakeDue(nowMs: number, periodMs: number): boolean {
+    let due = this.#changed;
+    this.#changed = false;
+    const lapseMs = BEAT_LAPSE_PERIODS * periodMs;
+    for (const entry of this.#peers.values()) {
+      if (entry.beatAtMs !== null && nowMs - entry.beatAtMs > lapseMs) due = true;
+    }
+    return due;
   }
 
   #entry(peer: NodeId, generation: number): PeerBeat | undefined {

@@ -12,7 +12,7 @@
 
 import type { Clock, TimerHandle } from '../time/clock.js';
 import { type InboundMessage, RuntimeInbox, SHUTDOWN } from './inbox.js';
-import type { TickScheduler } from './tick-scheduler.js';
+import type { TickHandle, TickScheduler } from './tick-scheduler.js';
 
 /** A shutdown still running after this long (on the runtime's clock) is aborted. */
 export const CANCEL_GRACE_MS = 5_000;
@@ -35,7 +35,7 @@ export abstract class RuntimeLoop {
   #notifyDue = false;
   // A step asked for by the channel's owner (a leadership transfer); at most one waits.
   #localStep: (() => Promise<void>) | null = null;
-  #tickTimer: TimerHandle | null = null;
+  #tickTimer: (TimerHandle & Partial<TickHandle>) | null = null;
   // At most one; armed only while a replica waits for its turn to stand (rare when idle).
   #standTimer: TimerHandle | null = null;
   #standAtMs: number | null = null;
@@ -65,10 +65,15 @@ export abstract class RuntimeLoop {
   abstract onTick(): Promise<void>;
   /**
    * A tick that comes while the loop waits with nothing to do may be handled here, at once and
-   * synchronously, when nothing is due (true); false runs `onTick` as a step.
+   * synchronously, when nothing is due: then the time before which no tick is needed (the
+   * channel's ticks sleep until then, or until its next step); null runs `onTick` as a step.
    */
-  protected quietTick(): boolean {
-    return false;
+  protected quietTick(): number | null {
+    return null;
+  }
+  /** While parked: the ticks sleep until `atMs` (nothing can be due before; see quietTick). */
+  protected sleepTicksUntil(atMs: number): void {
+    if (this.parked) this.#tickTimer?.sleepUntil?.(atMs);
   }
   /** One message from a peer. */
   abstract onInbound(event: InboundMessage): Promise<void>;
@@ -285,6 +290,8 @@ export abstract class RuntimeLoop {
   }
 
   async #step(run: () => Promise<void>): Promise<void> {
+    // A step may change what the next tick decides: the ticks run every period again.
+    this.#tickTimer?.wake?.();
     try {
       await run();
     } catch (error) {
@@ -320,7 +327,11 @@ export abstract class RuntimeLoop {
     // outside it: steps never overlap.
     if (this.parked) {
       try {
-        if (this.quietTick()) return;
+        const quietUntilMs = this.quietTick();
+        if (quietUntilMs !== null) {
+          this.#tickTimer?.sleepUntil?.(quietUntilMs);
+          return;
+        }
       } catch {
         // Runs in a timer callback: whatever threw runs again in the full tick, where a step's
         // failure is counted.

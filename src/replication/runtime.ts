@@ -20,6 +20,8 @@ import {
   markBusy,
   quietHeartbeat,
   quietTick,
+  quietUntilMs,
+  refreshLiveness,
   settleTick,
 } from './beat-liveness.js';
 import type { BandwidthBudget } from './budget.js';
@@ -310,6 +312,8 @@ export class ReplicationRuntime extends RuntimeLoop {
     const queued = this.runLocalStep(async () => {
       markBusy(this.#state);
       const view = this.#view();
+      // A channel that slept has its peers' times as of its last read: the transfer weighs them.
+      refreshLiveness(this.#state, view);
       const { effects, refusal } = startTransfer(this.#state, target, view);
       this.#transfers.began(this.quorum.epoch, view.nowMs, refusal);
       await this.#perform(effects);
@@ -331,6 +335,8 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   /** The channel's replication state now, as a plain frozen object. */
   snapshot(): ChannelSnapshot {
+    // A sleeping channel brings its peers' times up to their node beats when they are read.
+    if (this.parked && !this.ended) refreshLiveness(this.#state, this.#view());
     const role = this.coordinator.role;
     return buildSnapshot({
       selfId: this.selfId,
@@ -369,7 +375,9 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   protected override async onAnnounce(): Promise<void> {
     markBusy(this.#state);
-    await this.#perform(announceAppends(this.#state, this.#view()));
+    const view = this.#view();
+    refreshLiveness(this.#state, view);
+    await this.#perform(announceAppends(this.#state, view));
   }
 
   protected override closeGracefully(): Promise<void> {
@@ -441,17 +449,25 @@ export class ReplicationRuntime extends RuntimeLoop {
   quietInbound(event: InboundMessage): boolean {
     if (!this.parked || this.ended || this.#state.beats === null) return false;
     try {
-      return quietHeartbeat(this.#state, event, this.#view());
+      const view = this.#view();
+      if (!quietHeartbeat(this.#state, event, view)) return false;
+      // The peer's cover starts again: a sleep that would end with the old one is made longer.
+      this.sleepTicksUntil(quietUntilMs(this.#state, view.nowMs));
+      return true;
     } catch {
       return false; // the full step will meet (and count) whatever threw
     }
   }
 
-  /** A tick with nothing due: liveness, due refreshes and the lag gauge only (beat-liveness.ts). */
-  protected override quietTick(): boolean {
-    if (this.ended || this.#state.beats === null) return false;
+  /**
+   * A tick with nothing due: liveness, due refreshes and the lag gauge only; then the time until
+   * which the channel's ticks may sleep (beat-liveness.ts).
+   */
+  protected override quietTick(): number | null {
+    if (this.ended || this.#state.beats === null) return null;
+    const nowMs = this.#clock.nowMs();
     const effects = quietTick(this.#state, this.#view());
-    if (effects === null) return false;
+    if (effects === null) return null;
     this.#state.stats.ticks++;
     for (const effect of effects) {
       if (effect.kind === 'metric' && this.#metrics !== undefined) {
@@ -462,7 +478,7 @@ export class ReplicationRuntime extends RuntimeLoop {
         this.#sender.sendHeartbeatNow(effect.to, effect.message);
       }
     }
-    return true;
+    return quietUntilMs(this.#state, nowMs);
   }
 
   /**

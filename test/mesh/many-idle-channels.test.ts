@@ -1,7 +1,9 @@
 // Many idle channels over the simulated mesh in virtual time (docs/DESIGN.md#node-beats): once
-// settled, no channel runs a full tick; the refreshes of channels opened together are spread
-// over the refresh interval instead of landing in one period; and every channel a killed node
-// led has a new leader within the silence window and a period (the target allows 3 periods + 1 s).
+// settled, no channel runs a full tick and most sleep through their ticks (about one tick per
+// channel per refresh interval); the refreshes of channels opened together are spread over the
+// refresh interval instead of landing in one period; and every channel a killed node, or a hung
+// one whose connections stay up, led has a new leader within the silence window and a period
+// (the target allows 3 periods + 1 s), asleep or not.
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -32,14 +34,16 @@ async function settledCluster(seed: number) {
 }
 
 describe('many channels', { timeout: 120_000 }, () => {
-  it('idle: no full tick, and the refreshes spread over the interval', async () => {
+  it('idle: no full tick, few ticks at all, and the refreshes spread over the interval', async () => {
     const { clock, nodes, runtime } = await settledCluster(31);
     const fullTicks = () =>
       NAMES.reduce((sum, n) => {
         const stats = runtime(0, n).stats;
         return sum + stats.ticks - stats.quietTicks;
       }, 0);
+    const allTicks = () => NAMES.reduce((sum, n) => sum + runtime(0, n).stats.ticks, 0);
     const ticksBefore = fullTicks();
+    const allBefore = allTicks();
     // Heartbeats node 0 sent in each period of one refresh interval.
     const perPeriod: number[] = [];
     for (let period = 0; period < REFRESH_INTERVAL_PERIODS; period++) {
@@ -48,6 +52,18 @@ describe('many channels', { timeout: 120_000 }, () => {
       perPeriod.push(nodes[0]!.mesh.heartbeatStats().heartbeatsQueued - before);
     }
     assert.equal(fullTicks(), ticksBefore, 'a full tick ran on an idle channel');
+    // Asleep between refreshes: about one tick per channel in the interval (the refresh), not one
+    // per period.
+    const ticked = allTicks() - allBefore;
+    assert.ok(ticked <= 1.5 * CHANNELS, `${ticked} ticks of ${CHANNELS} channels`);
+    assert.ok((nodes[0]!.mesh.ticks?.sleeping ?? 0) >= 0.8 * CHANNELS, 'most channels asleep');
+    // What the status page reads of a sleeping channel is as fresh as the node beats.
+    const stale = NAMES.filter((n) =>
+      runtime(0, n)
+        .snapshot()
+        .replicas.some((r) => !r.fresh),
+    );
+    assert.deepEqual(stale, [], 'replicas shown silent');
     const total = perPeriod.reduce((sum, n) => sum + n, 0);
     // Every channel refreshed both peers once in the interval...
     assert.ok(total >= 2 * CHANNELS * 0.9 && total <= 2 * CHANNELS * 1.1, `${total} heartbeats`);
@@ -85,5 +101,23 @@ describe('many channels', { timeout: 120_000 }, () => {
     const before = fullTicks();
     await clock.advance(10 * HEARTBEAT_MS);
     assert.equal(fullTicks(), before, 'full ticks on the survivors after the failover');
+  });
+
+  it('a hung node (connections up, nothing sent): every channel it led has a new leader as fast, though asleep', async () => {
+    const { clock, network, nodes, leaderOf, runtime } = await settledCluster(41);
+    const led = NAMES.filter((n) => runtime(0, n).coordinator.role === Role.Leader);
+    assert.ok(led.length > CHANNELS / 10, `node 0 leads ${led.length}`);
+    assert.ok((nodes[1]!.mesh.ticks?.sleeping ?? 0) >= 0.8 * CHANNELS, 'most channels asleep');
+    // No connection event tells the peers: only the lapse of node 0's node beats wakes them.
+    const transport = network.transport(IDS[0]!);
+    assert.ok(transport !== undefined);
+    transport.send = () => true;
+    const hungAt = clock.nowMs();
+    while (!led.every((n) => leaderOf(n, [1, 2]) >= 0)) {
+      assert.ok(clock.nowMs() - hungAt <= 3 * HEARTBEAT_MS + 1_000, 'no failover in time');
+      await clock.advance(1);
+    }
+    const failoverMs = clock.nowMs() - hungAt;
+    assert.ok(failoverMs <= SILENCE_MS + HEARTBEAT_MS + 20, `failover took ${failoverMs} ms`);
   });
 });

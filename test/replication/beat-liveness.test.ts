@@ -1,6 +1,6 @@
 // A channel's side of node beats, pure (beat-liveness.ts): which tick heartbeats may be left out,
 // how far a node beat stretches a peer's latest heartbeat (current connection, cover bound, only
-// what it proved), and when a tick is quiet.
+// what it proved), when a tick is quiet, and how long a channel may sleep after a quiet tick.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import {
   mustSendHeartbeat,
   quietHeartbeat,
   quietTick,
+  quietUntilMs,
   REFRESH_INTERVAL_PERIODS,
   refreshLiveness,
   refreshPeriods,
@@ -19,6 +20,7 @@ import {
 } from '../../src/replication/beat-liveness.js';
 import {
   BEAT_COVER_PERIODS,
+  BEAT_LAPSE_PERIODS,
   BEAT_REFRESH_PERIODS,
   type NodeBeatsView,
 } from '../../src/replication/node-beats.js';
@@ -343,5 +345,58 @@ describe('beat liveness: a peer not known to run the channel', () => {
     // A new connection to OTHER: not known again until it is heard on it.
     table.generations.set(OTHER, 8);
     assert.equal(mustSendHeartbeat(s, OTHER, message, 1_200), true);
+  });
+});
+
+describe('beat liveness: sleeping after a quiet tick', () => {
+  /** `afterFullTick`, OTHER's heartbeat tracked as heard at `otherHeardMs`, both beating at 1 090. */
+  function settled(otherHeardMs = 1_000): { s: ChannelState; table: FakeBeats } {
+    const { s, table } = afterFullTick();
+    s.tracker.recordHeartbeat(OTHER, Role.Replica, 0, otherHeardMs, 1, { generation: 2, epoch: 1 });
+    table.beats.set(PEER, 1_090);
+    table.beats.set(OTHER, 1_090);
+    settleTick(s, view(Role.Replica, 0, 1_000));
+    return { s, table };
+  }
+
+  it('until the first refresh due, when the peers are covered longer', () => {
+    const { s } = settled();
+    assert.ok(quietTick(s, view(Role.Replica, 0, 1_100)) !== null);
+    // Both heartbeats went at 1 000, the first of their kind: refreshed 2..19 periods on.
+    const refreshAtMs = 1_000 + refreshPeriods(CID, false) * HB;
+    assert.equal(quietUntilMs(s, 1_100), refreshAtMs);
+    assert.ok(refreshAtMs > 1_200, 'a sleep of at least a period');
+  });
+
+  it("until a peer's cover ends, when that comes first", () => {
+    const { s } = settled(500);
+    for (const peer of [PEER, OTHER]) heartbeatSent(s, peer, replicaHeartbeat(0), 1_000); // repeats
+    // Refreshes at 1 000 + 19 periods; OTHER covered until 500 + 22 periods.
+    assert.equal(quietUntilMs(s, 1_100), 500 + BEAT_COVER_PERIODS * HB);
+  });
+
+  it('not at all while a beat is late, a peer is down or unknown to run it, or a lag is shown', () => {
+    const lapseMs = BEAT_LAPSE_PERIODS * HB;
+    let { s, table } = settled();
+    table.beats.set(PEER, 1_100 - lapseMs);
+    assert.ok(quietUntilMs(s, 1_100) > 1_200, 'a beat just within the lapse');
+    table.beats.set(PEER, 1_100 - lapseMs - 1);
+    assert.equal(quietUntilMs(s, 1_100), 1_100, 'a lapsed beat');
+
+    ({ s, table } = settled());
+    table.down.add(OTHER);
+    assert.equal(quietUntilMs(s, 1_100), 1_100, 'a peer down');
+
+    ({ s, table } = settled());
+    table.generations.set(OTHER, 9);
+    table.beats.set(OTHER, 1_090);
+    assert.equal(quietUntilMs(s, 1_100), 1_100, 'a peer on a new connection');
+
+    ({ s } = settled());
+    assert.ok(s.beats !== null);
+    s.beats.lagShownMs = HB;
+    assert.equal(quietUntilMs(s, 1_100), 1_100, 'a lag of a period shown');
+
+    assert.equal(quietUntilMs(state(), 1_100), 1_100, 'no node beats');
   });
 });

@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { coalescingDispatcher } from '../../src/replication/heartbeat-coalescer.js';
-import { NODE_BEAT_PEERS_MAX, NodeBeats } from '../../src/replication/node-beats.js';
+import {
+  BEAT_LAPSE_PERIODS,
+  NODE_BEAT_PEERS_MAX,
+  NodeBeats,
+} from '../../src/replication/node-beats.js';
 import { TickScheduler } from '../../src/replication/tick-scheduler.js';
 import { VirtualClock } from '../../src/time/virtual-clock.js';
 import { encodeNodeBeat } from '../../src/wire/node-beat.js';
@@ -21,6 +25,27 @@ function heartbeat(channel: number): SyncHeartbeat {
 }
 
 describe('NodeBeats', () => {
+  it('asks sleeping channels to wake after a connection change and while a beat is late', async () => {
+    const clock = new VirtualClock(1_000);
+    const beats = new NodeBeats(clock);
+    const period = 100;
+    assert.equal(beats.wakeDue(1_000, period), false, 'nothing seen yet');
+    beats.connectionChanged(P1, true);
+    assert.equal(beats.wakeDue(1_000, period), true, 'a connection came up');
+    assert.equal(beats.wakeDue(1_000, period), false, 'told once');
+    beats.onFrame(P1, encodeNodeBeat());
+    const lapseMs = BEAT_LAPSE_PERIODS * period;
+    assert.equal(beats.wakeDue(1_000 + lapseMs, period), false, 'a beat within the lapse');
+    assert.equal(beats.wakeDue(1_000 + lapseMs + 1, period), true, 'a lapsed beat');
+    assert.equal(beats.wakeDue(1_000 + lapseMs + 50, period), true, 'at every beat while lapsed');
+    await clock.advance(lapseMs + 60);
+    beats.onFrame(P1, encodeNodeBeat());
+    assert.equal(beats.wakeDue(clock.nowMs() + 10, period), false, 'beating again');
+    beats.connectionChanged(P1, false);
+    assert.equal(beats.wakeDue(clock.nowMs() + 1_000, period), true, 'went down');
+    assert.equal(beats.wakeDue(clock.nowMs() + 2_000, period), false, 'a down peer has no beat');
+  });
+
   it('records the latest beat per peer on its current connection', async () => {
     const clock = new VirtualClock(1_000);
     const beats = new NodeBeats(clock);
