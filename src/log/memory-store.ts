@@ -24,19 +24,6 @@ const COPY_LOOP_BYTES_MAX = 64;
  * rather than one per payload, those bytes then taking at most a quarter more room.
  */
 const SPAN_GAP_RATIO = 4;
-/**
- * A run that may be kept (`PayloadRun.keep`) becomes an arena of its own, not copied, from this
- * many payload bytes, and only when its payloads fill at least KEEP_DENSITY of the memory it pins
- * (a small payload must not keep a large buffer alive). Smaller runs are copied: an arena per
- * frame of a few events would be an object per few events.
- */
-export const KEEP_RUN_BYTES_MIN = 8 << 10;
-const KEEP_DENSITY = 0.75;
-/**
- * The first arena opened after a kept one is at least this large rather than ARENA_BYTES:
- * copies that alternate with kept runs then do not each open a mostly empty 1 MiB arena.
- */
-const ARENA_AFTER_KEPT_BYTES = 64 << 10;
 
 const makeColumns = (capacity: number) => ({
   arena: new Uint32Array(capacity),
@@ -55,8 +42,6 @@ export class MemoryStore {
   #arenas: Uint8Array[] = [];
   /** Bytes used in the last arena. */
   #arenaUsed = ARENA_BYTES;
-  /** True when the last arena is a buffer kept as it was given (`adoptArena`), not one of ours. */
-  #lastAdopted = false;
 
   constructor(firstSeq = 0) {
     this.#firstSeq = firstSeq;
@@ -120,28 +105,16 @@ export class MemoryStore {
     // A plain Uint8Array (not a Buffer), so payload views are of one type whatever the arena.
     this.#arenas.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     this.#arenaUsed = bytes.byteLength;
-    this.#lastAdopted = true;
   }
 
   /**
-   * Appends the payloads of a run checked by `checkPayloadRun`. A run the caller lets go of
-   * (`run.keep`) that is large and dense enough becomes an arena as it is (`KEEP_RUN_BYTES_MIN`,
-   * `KEEP_DENSITY`): a received frame already lies in memory the process touched, where a copy
-   * writes fresh arena pages. Any other run is copied into the store's arenas, and its buffer may
-   * be reused once this returns (src/wire/receive-pool.ts); payloads that lie close together are
-   * copied as one span (`SPAN_GAP_RATIO`).
+   * Appends the payloads of a run checked by `checkPayloadRun`, copied into the store's arenas
+   * (never kept: the run's buffer may be reused once this returns, src/wire/receive-pool.ts).
+   * Payloads that lie close together are copied as one span (`SPAN_GAP_RATIO`).
    */
   pushRun({ run, payloadBytes }: CheckedRun, timestampNs: bigint): void {
     const { bytes, offsets, lengths, count } = run;
     if (count === 0) return;
-    if (
-      run.keep === true &&
-      payloadBytes >= KEEP_RUN_BYTES_MIN &&
-      payloadBytes >= bytes.buffer.byteLength * KEEP_DENSITY
-    ) {
-      this.#pushKept(bytes, offsets, lengths, count, payloadBytes, timestampNs);
-      return;
-    }
     // Opens the first arena before the rows exist: an empty store drops its old arenas there.
     this.#reserve(lengths[0]!);
     const first = this.#rows.pushSlots(count);
@@ -177,26 +150,6 @@ export class MemoryStore {
       this.#arenaUsed = used + span;
       i = j;
     }
-    this.#payloadBytes += payloadBytes;
-  }
-
-  /** Rows of a run kept as an arena, in bulk: its offsets and lengths are the rows' already. */
-  #pushKept(
-    bytes: Uint8Array,
-    offsets: Uint32Array,
-    lengths: Uint32Array,
-    count: number,
-    payloadBytes: number,
-    timestampNs: bigint,
-  ): void {
-    this.adoptArena(bytes);
-    const first = this.#rows.pushSlots(count);
-    const rows = this.#rows.columns;
-    const end = first + count;
-    rows.arena.fill(this.#arenaBase + this.#arenas.length - 1, first, end);
-    rows.offset.set(offsets.subarray(0, count), first);
-    rows.length.set(lengths.subarray(0, count), first);
-    rows.timestamp.fill(timestampNs, first, end);
     this.#payloadBytes += payloadBytes;
   }
 
@@ -311,7 +264,6 @@ export class MemoryStore {
       this.#arenaBase += this.#arenas.length;
       this.#arenas = [];
       this.#arenaUsed = 0;
-      this.#lastAdopted = false;
     }
   }
 
@@ -356,10 +308,8 @@ export class MemoryStore {
       this.#arenaBase += this.#arenas.length;
       this.#arenas = [];
     }
-    const size = this.#lastAdopted ? ARENA_AFTER_KEPT_BYTES : ARENA_BYTES;
-    this.#arenas.push(new Uint8Array(Math.max(size, length)));
+    this.#arenas.push(new Uint8Array(Math.max(ARENA_BYTES, length)));
     this.#arenaUsed = 0;
-    this.#lastAdopted = false;
     return this.#arenaBase + this.#arenas.length - 1;
   }
 }

@@ -1,8 +1,7 @@
 // A run of payloads that lie in one buffer (a received replication chunk): payload i is
 // `bytes[offsets[i], offsets[i] + lengths[i])`, in seq order. Appending a run skips the array of
 // payload views a batch needs: the disk log encodes its records in one pass from `bytes`, and the
-// in-memory store copies the payloads in a few spans, or keeps `bytes` itself as an arena when the
-// caller says nothing will ever write to them again (`keep`).
+// in-memory store may keep `bytes` itself as an arena instead of copying each payload.
 
 import { RedexError, RedexErrorCode } from './errors.js';
 
@@ -13,13 +12,6 @@ export interface PayloadRun {
   readonly lengths: Uint32Array;
   /** Number of payloads: the first `count` entries of `offsets` and `lengths`. */
   readonly count: number;
-  /**
-   * True when nothing will ever write to `bytes` (or the rest of its buffer) again: the log may
-   * then keep the payloads where they lie instead of copying them. Absent or false: the buffer
-   * may be reused once the append settled (a frame lent by src/wire/receive-pool.ts), so the
-   * log copies every byte it keeps.
-   */
-  readonly keep?: boolean;
 }
 
 /** A run that passed `checkPayloadRun`, with the payload bytes it counted. */

@@ -293,9 +293,8 @@ export class RedexFile {
 
   /**
    * INTERNAL (the replication runtime's apply path): `applyReplicated` for payloads that lie in
-   * one buffer, appended without a view per payload. The file copies what it keeps unless
-   * `run.keep`: `run.bytes` must stay as it is until the returned promise settles, and may be
-   * reused after that (never, with `keep`). A
+   * one buffer, appended without a view per payload. The file copies what it keeps: `run.bytes`
+   * must stay as it is until the returned promise settles, and may be reused after that. A
    * malformed run (payloads past the end of its buffer) is INVALID_ARGUMENT and writes nothing.
    */
   applyReplicatedRun(

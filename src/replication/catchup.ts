@@ -7,7 +7,7 @@
 // runtime turns GapBeforeChunk into skip-ahead and AppendFailed into the disk-pressure policy.
 
 import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
-import { inReceivePool, releaseReceivedFrame } from '../wire/receive-pool.js';
+import { releaseReceivedFrame } from '../wire/receive-pool.js';
 import {
   type ChannelId,
   NackCode,
@@ -64,24 +64,15 @@ export interface CatchupSink {
   /**
    * Optional: `appendBatchIfNextSeq` for the payloads of a decoded chunk as they lie in its frame
    * (`RedexFile.applyReplicatedRun`), used instead of it when the response carries its run. The
-   * sink copies what it keeps unless `run.keep` (the frame lies outside the receive pool and is
-   * never written again): once this resolved, a pooled frame's buffer may be reused.
+   * sink copies what it keeps: once this resolved, the frame's buffer may be reused.
    */
-  appendRunIfNextSeq?(expected: number, run: ReceivedRun): MaybePromise<number | null>;
+  appendRunIfNextSeq?(expected: number, run: WireEventRun): MaybePromise<number | null>;
 }
 
 export type SyncRequestOutcome =
   | { readonly kind: 'response'; readonly response: SyncResponse; readonly costBytes: number }
   | { readonly kind: 'nack'; readonly nack: SyncNack }
   | { readonly kind: 'drop'; readonly reason: 'channel-mismatch' };
-
-/** A decoded chunk's run, and whether the log may keep its bytes (`PayloadRun.keep`). */
-export type ReceivedRun = WireEventRun & { readonly keep?: boolean };
-
-/** `run`, marked as bytes no one writes again. */
-function keptRun(run: WireEventRun): ReceivedRun {
-  return { ...run, keep: true };
-}
 
 function sameChannel(a: ChannelId, b: ChannelId): boolean {
   if (a.length !== b.length) return false;
@@ -282,9 +273,7 @@ export async function applySyncResponse(
         events!.map((event) => event.payload),
       );
     } else {
-      // A frame outside the receive pool is never written again: the log may keep its payloads
-      // where they lie (PayloadRun.keep) instead of copying them into fresh memory.
-      await sink.appendRunIfNextSeq!(localNext, inReceivePool(run.bytes) ? run : keptRun(run));
+      await sink.appendRunIfNextSeq!(localNext, run);
       // Applied and copied: the frame is done with (the runtime only reads the response's decoded
       // fields after this), so a reassembled one goes back to the receive pool. Every other
       // outcome leaves it to the garbage collector: a chunk may be kept and applied again.

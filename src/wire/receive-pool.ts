@@ -23,8 +23,6 @@ const ROUND_BYTES = 256 << 10;
 
 // The exact view each pooled buffer is lent out as; absent while the buffer is free.
 const lent = new WeakMap<ArrayBuffer, Uint8Array>();
-// Every buffer the pool ever made, lent or not: its bytes may be overwritten by a later frame.
-const owned = new WeakSet<ArrayBuffer>();
 const free: ArrayBuffer[] = [];
 
 /**
@@ -50,7 +48,6 @@ export function takeReceiveBuffer(length: number): Uint8Array {
       Math.ceil(length / ROUND_BYTES) * ROUND_BYTES,
     );
     buffer = Buffer.allocUnsafeSlow(capacity).buffer as ArrayBuffer;
-    owned.add(buffer);
   }
   const body = new Uint8Array(buffer, 0, length);
   lent.set(buffer, body);
@@ -60,15 +57,6 @@ export function takeReceiveBuffer(length: number): Uint8Array {
 /** True when `body` is exactly a frame lent by `takeReceiveBuffer` and not yet released. */
 export function isLentReceiveBuffer(body: Uint8Array): boolean {
   return lent.get(body.buffer as ArrayBuffer) === body;
-}
-
-/**
- * True when `bytes` lies in a buffer of the pool, lent now or before: a later frame may be
- * reassembled into it, so whoever keeps its bytes must copy them. A frame it is false for lies in
- * memory that no one reuses (a buffer of its own, or a socket read), and may be kept as it is.
- */
-export function inReceivePool(bytes: Uint8Array): boolean {
-  return owned.has(bytes.buffer as ArrayBuffer);
 }
 
 /**

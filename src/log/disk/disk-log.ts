@@ -263,8 +263,7 @@ export class DiskLog {
    * `precondition`, when given, must still hold as the group is written (else LEADERSHIP_LOST).
    * A run checked by `checkPayloadRun` (a replicated chunk) is encoded straight from its buffer
    * into a pooled one (record-pool.ts) and the cache copies its payloads once the group is
-   * written (or keeps them, with `run.keep`), so `run.bytes` must stay as it is until the append
-   * settles, and may be reused then unless `run.keep`.
+   * written, so `run.bytes` must stay as it is until the append settles, and may be reused then.
    */
   append(
     batch: readonly Uint8Array[] | CheckedRun,
@@ -577,10 +576,9 @@ export class DiskLog {
   }
 
   /**
-   * Rows and cache entries of a written replicated chunk: the cache copies (or, with `run.keep`,
-   * keeps) the payloads of a small chunk from the received frame and starts after a large one
-   * (`CACHED_RUN_BYTES_MAX`), so the records' pooled buffer is free again (and, once the append
-   * settles, a pooled frame too).
+   * Rows and cache entries of a written replicated chunk: the cache copies the payloads of a
+   * small chunk from the received frame and starts after a large one (`CACHED_RUN_BYTES_MAX`), so
+   * the records' pooled buffer is free again (and, once the append settles, the frame too).
    */
   #storeRun(item: PendingAppend, checked: CheckedRun, offset: number): void {
     this.#s.rows.pushRecords(offset, checked.run.lengths, item.count, item.timestampNs);
