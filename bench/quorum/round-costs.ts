@@ -16,6 +16,8 @@ const MAX_ATTEMPTS = 5;
 
 interface Sample {
   readonly cpuUs: number;
+  /** Of `cpuUs`, in the kernel (system calls, page faults). */
+  readonly systemUs: number;
   readonly framesOut: number;
   readonly writeBatches: number;
   readonly runtime: Record<string, number>;
@@ -62,6 +64,7 @@ async function sample(node: NodeProcess): Promise<Sample> {
   const transport = reply.transport as { framesOut: number; writeBatches: number };
   return {
     cpuUs: cpu.user + cpu.system,
+    systemUs: cpu.system,
     framesOut: transport.framesOut,
     writeBatches: transport.writeBatches,
     runtime: reply.runtime as Record<string, number>,
@@ -117,7 +120,8 @@ for (const name of ROWS) {
       const b = before[i]!;
       const role = i === 0 ? 'leader ' : `replica${i}`;
       console.log(
-        `  ${role}: CPU ${(((a.cpuUs - b.cpuUs) / 1000) * per).toFixed(2)} ms, ` +
+        `  ${role}: CPU ${(((a.cpuUs - b.cpuUs) / 1000) * per).toFixed(2)} ms ` +
+          `(${(((a.systemUs - b.systemUs) / (a.cpuUs - b.cpuUs)) * 100).toFixed(0)} % in the kernel), ` +
           `${((a.framesOut - b.framesOut) * per).toFixed(1)} frames out, ` +
           `${((a.writeBatches - b.writeBatches) * per).toFixed(1)} socket writes, ` +
           `${((a.voluntary - b.voluntary) * per).toFixed(0)} waits and ` +
