@@ -179,3 +179,83 @@ describe('CommitWaiters', () => {
     );
   });
 });
+
+describe('CommitWaiters: one shared timeout timer', () => {
+  const pendingView = (): AckView =>
+    viewOf({ epoch: 1, leading: true, commitSeq: 0, tails: [0, 0] });
+
+  it('each waiter times out at its own deadline, in any order of timeouts, with one timer', async () => {
+    const clock = new VirtualClock();
+    const waiters = new CommitWaiters('t', clock, pendingView);
+    const outcome = new Map<string, number>();
+    const started = clock.nowMs();
+    const track = (name: string, promise: Promise<void>) =>
+      promise.then(
+        () => outcome.set(name, -1),
+        (error: { code?: string; timeoutMs?: number }) => {
+          assert.equal(error.code, 'REPLICATION_TIMEOUT');
+          outcome.set(name, clock.nowMs() - started);
+        },
+      );
+    const all = [
+      track('late', waiters.wait({ seq: 5, epoch: 1, replicas: 'commit' }, { timeoutMs: 300 })),
+      track('early', waiters.wait({ seq: 6, epoch: 1, replicas: 1 }, { timeoutMs: 100 })),
+      track('middle', waiters.wait({ seq: 7, epoch: 1, replicas: 'all' }, { timeoutMs: 200 })),
+    ];
+    assert.equal(clock.pendingTimers, 1, 'one timer, whatever the number of waiters');
+    await clock.advance(99);
+    assert.equal(outcome.size, 0);
+    await clock.advance(1);
+    await flush();
+    assert.deepEqual([...outcome], [['early', 100]]);
+    waiters.assertInvariants();
+    await clock.advance(200);
+    await Promise.all(all);
+    assert.deepEqual(Object.fromEntries(outcome), { early: 100, middle: 200, late: 300 });
+    assert.equal(waiters.size, 0);
+    assert.equal(clock.pendingTimers, 0, 'no timer left once no waiter is pending');
+    waiters.assertInvariants();
+  });
+
+  it('a waiter settled before its deadline leaves no timeout behind, and the others keep theirs', async () => {
+    const state: ViewState = { epoch: 1, leading: true, commitSeq: 0, tails: [0] };
+    const clock = new VirtualClock();
+    const waiters = new CommitWaiters('t', clock, () => viewOf(state));
+    const first = waiters.wait({ seq: 0, epoch: 1, replicas: 'commit' }, { timeoutMs: 50 });
+    let laterFailed: unknown = null;
+    const later = waiters
+      .wait({ seq: 9, epoch: 1, replicas: 'commit' }, { timeoutMs: 80 })
+      .catch((error: unknown) => {
+        laterFailed = error;
+      });
+    state.commitSeq = 1;
+    waiters.update();
+    await first;
+    await clock.advance(50); // the timer armed for the first fires, and is armed for the later one
+    await flush();
+    assert.equal(laterFailed, null);
+    assert.equal(clock.pendingTimers, 1);
+    waiters.assertInvariants();
+    await clock.advance(30);
+    await later;
+    assert.equal((laterFailed as { code?: string } | null)?.code, 'REPLICATION_TIMEOUT');
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('settling or closing the last waiter cancels the timer', async () => {
+    const state: ViewState = { epoch: 1, leading: true, commitSeq: 0, tails: [] };
+    const clock = new VirtualClock();
+    const waiters = new CommitWaiters('t', clock, () => viewOf(state));
+    const settled = waiters.wait({ seq: 3, epoch: 1, replicas: 'commit' });
+    assert.equal(clock.pendingTimers, 1);
+    state.commitSeq = 4;
+    waiters.update();
+    await settled;
+    assert.equal(clock.pendingTimers, 0);
+    const closed = waiters.wait({ seq: 4, epoch: 1, replicas: 'commit' });
+    waiters.close(new Error('closed'));
+    await assert.rejects(closed, /closed/);
+    assert.equal(clock.pendingTimers, 0);
+    waiters.assertInvariants();
+  });
+});
