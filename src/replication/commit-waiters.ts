@@ -4,8 +4,8 @@
 // LEADERSHIP_LOST (outcome unknown) as soon as that epoch ends here — another epoch's progress
 // never satisfies it.
 //
-// Owns: the waiters, their one shared timeout timer and their abort listeners. Called by: the runtime (commit and
-// leadership-lost effects, peer positions) and the replicated file's append path.
+// Owns: the waiters, their one timeout timer and their abort listeners. Called by: the runtime
+// (commit and leadership-lost effects, peer positions) and the replicated file's append path.
 
 import {
   ClosedError,
@@ -15,6 +15,7 @@ import {
   ReplicationTimeoutError,
 } from '../log/errors.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { DeadlineQueues } from './deadline-queues.js';
 import { type Queued, SeqQueue } from './seq-queue.js';
 
 /** Pending acknowledgements per channel; one more is refused at once. */
@@ -66,6 +67,7 @@ export class CommitWaiters {
   // One timer for every waiter (a timer per append cost about as much as the rest of a wait):
   // armed for the earliest deadline, or earlier; when it fires, the waiters past their deadline
   // time out and it is armed again for the earliest one left. None while no waiter is pending.
+  readonly #deadlines = new DeadlineQueues<Waiter>();
   #timer: TimerHandle | null = null;
   #timerAtMs = Number.POSITIVE_INFINITY;
 
@@ -124,6 +126,7 @@ export class CommitWaiters {
         onAbort: signal === null ? null : () => this.#leave(waiter, signal.reason),
       };
       into.push(waiter);
+      this.#deadlines.add(waiter);
       this.#size++;
       if (signal !== null) signal.addEventListener('abort', waiter.onAbort!, { once: true });
       if (this.#timer === null || deadlineMs < this.#timerAtMs)
@@ -149,15 +152,8 @@ export class CommitWaiters {
     this.#timer = null;
     this.#timerAtMs = Number.POSITIVE_INFINITY;
     const now = this.#clock.nowMs();
-    const due: Waiter[] = [];
-    let next = Number.POSITIVE_INFINITY;
-    for (const queue of this.#queues.values()) {
-      for (const waiter of queue.pending()) {
-        if (!(waiter.deadlineMs > now)) due.push(waiter);
-        else if (waiter.deadlineMs < next) next = waiter.deadlineMs;
-      }
-    }
-    // Armed before the rejections run: a caller may wait again from inside one.
+    const due = this.#deadlines.takeDue(now);
+    const next = this.#deadlines.nextDeadline();
     if (next !== Number.POSITIVE_INFINITY) this.#armTimer(next, next - now);
     if (due.length === 0) return;
     const view = this.#view();
@@ -243,6 +239,7 @@ export class CommitWaiters {
   #finish(waiter: Waiter, error: unknown): void {
     waiter.done = true;
     this.#size--;
+    this.#deadlines.settled(waiter);
     if (this.#size === 0) this.#disarmTimer();
     if (waiter.onAbort !== null) waiter.signal!.removeEventListener('abort', waiter.onAbort);
     if (error === null) waiter.resolve();
@@ -257,5 +254,7 @@ export class CommitWaiters {
     if (this.#closed && this.#size > 0) throw new Error('commit waiters: closed with waiters');
     if (this.#timer !== null && this.#size === 0)
       throw new Error('commit waiters: a timer without waiters');
+    if (this.#deadlines.pending !== this.#size)
+      throw new Error('commit waiters: deadlines do not match the waiters');
   }
 }

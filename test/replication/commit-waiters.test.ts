@@ -7,6 +7,7 @@ import {
   type AckView,
   CommitWaiters,
 } from '../../src/replication/commit-waiters.js';
+import { DeadlineQueues } from '../../src/replication/deadline-queues.js';
 import { SeqQueue } from '../../src/replication/seq-queue.js';
 import { VirtualClock } from '../../src/time/virtual-clock.js';
 
@@ -255,6 +256,104 @@ describe('CommitWaiters: one shared timeout timer', () => {
     const closed = waiters.wait({ seq: 4, epoch: 1, replicas: 'commit' });
     waiters.close(new Error('closed'));
     await assert.rejects(closed, /closed/);
+    assert.equal(clock.pendingTimers, 0);
+    waiters.assertInvariants();
+  });
+});
+
+describe('DeadlineQueues', () => {
+  interface Wait {
+    timeoutMs: number;
+    deadlineMs: number;
+    done: boolean;
+  }
+
+  it('holds about what is pending, however many settled behind a long wait', () => {
+    const queues = new DeadlineQueues<Wait>();
+    const old: Wait = { timeoutMs: 30_000, deadlineMs: 30_000, done: false };
+    queues.add(old);
+    for (let i = 1; i <= 10_000; i++) {
+      const wait: Wait = { timeoutMs: 30_000, deadlineMs: 30_000 + i, done: false };
+      queues.add(wait);
+      wait.done = true;
+      queues.settled(wait);
+      assert.ok(queues.held <= 3 + 32 + 1, `held ${queues.held} after ${i}`);
+    }
+    assert.equal(queues.pending, 1);
+    assert.equal(queues.nextDeadline(), 30_000);
+    assert.deepEqual(queues.takeDue(30_000), [old]);
+  });
+
+  it('gives the due waits of every timeout and the next deadline, as a scan would (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ kind: fc.constant('add' as const), timeout: fc.constantFrom(5, 20, 100) }),
+            fc.record({ kind: fc.constant('settle' as const), pick: fc.nat() }),
+            fc.record({ kind: fc.constant('tick' as const), ms: fc.nat({ max: 30 }) }),
+          ),
+          { maxLength: 120 },
+        ),
+        (ops) => {
+          const queues = new DeadlineQueues<Wait>();
+          let pending: Wait[] = [];
+          let now = 0;
+          for (const op of ops) {
+            if (op.kind === 'add') {
+              const wait = { timeoutMs: op.timeout, deadlineMs: now + op.timeout, done: false };
+              queues.add(wait);
+              pending.push(wait);
+            } else if (op.kind === 'settle' && pending.length > 0) {
+              const wait = pending[op.pick % pending.length]!;
+              wait.done = true;
+              queues.settled(wait);
+              pending = pending.filter((w) => w !== wait);
+            } else if (op.kind === 'tick') {
+              now += op.ms;
+              const due = queues.takeDue(now);
+              const expected = pending.filter((w) => w.deadlineMs <= now);
+              assert.deepEqual(new Set(due), new Set(expected));
+              for (const wait of due) {
+                wait.done = true;
+                queues.settled(wait);
+              }
+              pending = pending.filter((w) => !w.done);
+            }
+            assert.equal(queues.pending, pending.length);
+            const next = Math.min(...pending.map((w) => w.deadlineMs));
+            assert.equal(queues.nextDeadline(), next);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('CommitWaiters: many deadlines', () => {
+  it('20,000 waiters a millisecond apart each time out at their own deadline', async () => {
+    const clock = new VirtualClock();
+    const waiters = new CommitWaiters('t', clock, () =>
+      viewOf({ epoch: 1, leading: true, commitSeq: 0, tails: [0] }),
+    );
+    const started = clock.nowMs();
+    const late: number[] = [];
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      if (i % 100 === 0) await clock.advance(1);
+      const deadline = clock.nowMs() + 1_000;
+      all.push(
+        waiters.wait({ seq: i, epoch: 1, replicas: 'commit' }, { timeoutMs: 1_000 }).catch(() => {
+          if (clock.nowMs() !== deadline) late.push(i);
+        }),
+      );
+    }
+    assert.equal(clock.pendingTimers, 1);
+    await clock.advanceTo(started + 1_300);
+    await Promise.all(all);
+    assert.deepEqual(late, []);
+    assert.equal(waiters.size, 0);
     assert.equal(clock.pendingTimers, 0);
     waiters.assertInvariants();
   });
