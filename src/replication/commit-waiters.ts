@@ -4,8 +4,8 @@
 // LEADERSHIP_LOST (outcome unknown) as soon as that epoch ends here — another epoch's progress
 // never satisfies it.
 //
-// Owns: the waiters, their timers and abort listeners. Called by: the runtime (commit and
-// leadership-lost effects, peer positions) and the replicated file's append path.
+// Owns: the waiters, their one timeout timer and their abort listeners. Called by: the runtime
+// (commit and leadership-lost effects, peer positions) and the replicated file's append path.
 
 import {
   ClosedError,
@@ -15,6 +15,7 @@ import {
   ReplicationTimeoutError,
 } from '../log/errors.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { DeadlineQueues } from './deadline-queues.js';
 import { type Queued, SeqQueue } from './seq-queue.js';
 
 /** Pending acknowledgements per channel; one more is refused at once. */
@@ -34,9 +35,11 @@ interface Waiter extends AckCondition, Queued {
   readonly queue: SeqQueue<Waiter>;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
-  timer: TimerHandle | null;
+  readonly timeoutMs: number;
+  /** When it times out, on the clock (ms). */
+  readonly deadlineMs: number;
   readonly signal: AbortSignal | null;
-  readonly onAbort: () => void;
+  readonly onAbort: (() => void) | null;
 }
 
 /** What the waiters read to decide: the commit, and how many replicas hold a seq. */
@@ -61,6 +64,12 @@ export class CommitWaiters {
   readonly #queues = new Map<string, SeqQueue<Waiter>>();
   #size = 0;
   #closed = false;
+  // One timer for every waiter (a timer per append cost about as much as the rest of a wait):
+  // armed for the earliest deadline, or earlier; when it fires, the waiters past their deadline
+  // time out and it is armed again for the earliest one left. None while no waiter is pending.
+  readonly #deadlines = new DeadlineQueues<Waiter>();
+  #timer: TimerHandle | null = null;
+  #timerAtMs = Number.POSITIVE_INFINITY;
 
   constructor(channel: string, clock: Clock, view: () => AckView) {
     this.#channel = channel;
@@ -101,6 +110,7 @@ export class CommitWaiters {
       this.#queues.set(kind, queue);
     }
     const into = queue;
+    const deadlineMs = this.#clock.nowMs() + timeoutMs;
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         seq: condition.seq,
@@ -110,33 +120,61 @@ export class CommitWaiters {
         queue: into,
         resolve,
         reject,
-        timer: null,
+        timeoutMs,
+        deadlineMs,
         signal,
-        onAbort: () => this.#leave(waiter, signal?.reason),
+        onAbort: signal === null ? null : () => this.#leave(waiter, signal.reason),
       };
       into.push(waiter);
+      this.#deadlines.add(waiter);
       this.#size++;
-      signal?.addEventListener('abort', waiter.onAbort, { once: true });
-      waiter.timer = this.#clock.setTimer(timeoutMs, () => {
-        const view = this.#view();
-        const count =
-          condition.replicas === 'commit'
-            ? 0
-            : condition.replicas === 'all'
-              ? view.replicaCount
-              : condition.replicas;
-        this.#leave(
-          waiter,
-          new ReplicationTimeoutError(
-            this.#channel,
-            condition.seq,
-            count,
-            view.holding(condition.seq),
-            timeoutMs,
-          ),
-        );
-      });
+      if (signal !== null) signal.addEventListener('abort', waiter.onAbort!, { once: true });
+      if (this.#timer === null || deadlineMs < this.#timerAtMs)
+        this.#armTimer(deadlineMs, timeoutMs);
     });
+  }
+
+  /** The shared timer, for `deadlineMs` (which is `delayMs` from now). */
+  #armTimer(deadlineMs: number, delayMs: number): void {
+    this.#timer?.cancel();
+    this.#timerAtMs = deadlineMs;
+    this.#timer = this.#clock.setTimer(delayMs, () => this.#expire());
+  }
+
+  #disarmTimer(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+    this.#timerAtMs = Number.POSITIVE_INFINITY;
+  }
+
+  /** The shared timer fired: waiters past their deadline time out; it is armed for the next. */
+  #expire(): void {
+    this.#timer = null;
+    this.#timerAtMs = Number.POSITIVE_INFINITY;
+    const now = this.#clock.nowMs();
+    const due = this.#deadlines.takeDue(now);
+    const next = this.#deadlines.nextDeadline();
+    if (next !== Number.POSITIVE_INFINITY) this.#armTimer(next, next - now);
+    if (due.length === 0) return;
+    const view = this.#view();
+    for (const waiter of due) {
+      const count =
+        waiter.replicas === 'commit'
+          ? 0
+          : waiter.replicas === 'all'
+            ? view.replicaCount
+            : waiter.replicas;
+      this.#leave(
+        waiter,
+        new ReplicationTimeoutError(
+          this.#channel,
+          waiter.seq,
+          count,
+          view.holding(waiter.seq),
+          waiter.timeoutMs,
+        ),
+      );
+    }
   }
 
   /**
@@ -171,6 +209,7 @@ export class CommitWaiters {
   close(error: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#disarmTimer();
     const queues = [...this.#queues.values()];
     this.#queues.clear();
     for (const queue of queues) for (const waiter of queue.pending()) this.#finish(waiter, error);
@@ -200,8 +239,9 @@ export class CommitWaiters {
   #finish(waiter: Waiter, error: unknown): void {
     waiter.done = true;
     this.#size--;
-    waiter.timer?.cancel();
-    waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    this.#deadlines.settled(waiter);
+    if (this.#size === 0) this.#disarmTimer();
+    if (waiter.onAbort !== null) waiter.signal!.removeEventListener('abort', waiter.onAbort);
     if (error === null) waiter.resolve();
     else waiter.reject(error);
   }
@@ -212,5 +252,9 @@ export class CommitWaiters {
     for (const queue of this.#queues.values()) counted += queue.size;
     if (counted !== this.#size) throw new Error('commit waiters: count does not match the queues');
     if (this.#closed && this.#size > 0) throw new Error('commit waiters: closed with waiters');
+    if (this.#timer !== null && this.#size === 0)
+      throw new Error('commit waiters: a timer without waiters');
+    if (this.#deadlines.pending !== this.#size)
+      throw new Error('commit waiters: deadlines do not match the waiters');
   }
 }
