@@ -193,10 +193,6 @@ export class ReplicationRuntime extends RuntimeLoop {
       beats: options.beats === undefined ? null : createBeatState(options.beats),
       elections: options.elections ?? null,
     };
-    // A slot freed by another channel's election wakes this one's stand check at once.
-    this.#state.elections?.register(this.quorum, () =>
-      this.scheduleStandCheck(this.#clock.nowMs()),
-    );
     this.#unsubscribeRole = this.coordinator.onRoleChange((event) => {
       // Positions confirmed to an earlier leadership do not count for this one.
       if (event.to === Role.Leader || event.from === Role.Leader) this.progress.reset();
@@ -409,7 +405,6 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   protected override released(): void {
     this.#unsubscribeRole();
-    this.#state.elections?.unregister(this.quorum);
     this.#state.parked.clear();
     this.#state.shipped.clear();
     this.#state.awaitingRequest.clear();
@@ -515,9 +510,6 @@ export class ReplicationRuntime extends RuntimeLoop {
   override async onInbound(event: InboundMessage): Promise<void> {
     if (this.ended) return;
     await this.#perform(onInbound(this.#state, event, this.#view()));
-    // A vote answer or a leader heard may have ended an election: its slot frees now, not at the
-    // next tick.
-    this.#state.elections?.checked(this.quorum, this.#clock.nowMs());
   }
 
   /** Performs `effects` in order; what an effect's outcome decides runs before the next one. */

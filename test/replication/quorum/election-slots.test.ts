@@ -87,47 +87,4 @@ describe('election slots', () => {
     assert.equal(slots.mayStand(other, SILENCE_MS + longest), false);
     assert.equal(slots.mayStand(other, SILENCE_MS + longest + 1), true);
   });
-
-  it('a slot freed by an election that ended wakes the first channel in line, once', () => {
-    const slots = new ElectionSlots(1);
-    const woken: string[] = [];
-    const [first, second, third] = [quorum(), quorum(), quorum()];
-    slots.register(first, () => woken.push('first'));
-    slots.register(second, () => woken.push('second'));
-    slots.register(third, () => woken.push('third'));
-    check(first, slots, SILENCE_MS);
-    check(second, slots, SILENCE_MS);
-    check(third, slots, SILENCE_MS);
-    assert.equal(slots.waiting, 2);
-    assert.deepEqual(woken, []);
-    // A higher epoch ends the first's pre-vote through a message; the step after it frees the slot.
-    first.onVoteRequest({
-      from: B,
-      ask: { epoch: 9, lastEpoch: 4, nextSeq: 10, preVote: false, transfer: false },
-      role: 'replica',
-      nextSeq: 10,
-      nowMs: SILENCE_MS + 1,
-    });
-    slots.checked(first, SILENCE_MS + 1);
-    assert.deepEqual(woken, ['second'], 'the first in line, not a period later');
-    check(second, slots, SILENCE_MS + 1);
-    assert.equal(second.electionInProgress, 'pre-vote');
-    assert.equal(slots.waiting, 1);
-    assert.deepEqual(woken, ['second'], 'no slot left: the third waits');
-  });
-
-  it('a channel that closes frees its slot for the next in line', () => {
-    const slots = new ElectionSlots(1);
-    const woken: string[] = [];
-    const [first, second] = [quorum(), quorum()];
-    slots.register(first, () => woken.push('first'));
-    slots.register(second, () => woken.push('second'));
-    check(first, slots, SILENCE_MS);
-    check(second, slots, SILENCE_MS);
-    slots.unregister(first);
-    assert.equal(slots.standing, 0);
-    assert.deepEqual(woken, ['second']);
-    check(second, slots, SILENCE_MS + 1);
-    assert.equal(second.electionInProgress, 'pre-vote');
-  });
 });
