@@ -195,6 +195,10 @@ export function decodeHistoryFile(bytes: Uint8Array): DecodedHistory | string {
   if (bytes.byteLength < FILE_HEADER_BYTES) {
     return { history: [], validBytes: 0, tornTail: bytes.byteLength > 0 };
   }
+  // Only zeros: that first append in place, cut by a crash on a file system that grew the file
+  // before its data landed (its bytes read back as zeros). An acknowledged entry was fsynced, so
+  // a file that ever held one starts with the magic; the scan stops at the first byte otherwise.
+  if (bytes.every((byte) => byte === 0)) return { history: [], validBytes: 0, tornTail: true };
   const header = decodeFileHeader(bytes.subarray(0, FILE_HEADER_BYTES), HISTORY_MAGIC);
   if (typeof header === 'string') return header;
   const data = view(bytes);

@@ -198,6 +198,23 @@ describe('the empty EPOCHS made with the first EPOCH', () => {
       assert.deepEqual((await reload(dir)).history, [{ epoch: 2, startSeq: 0 }], `${length} bytes`);
     }
   });
+
+  test('an EPOCHS of only zeros (a first append whose data never landed) reads as no history', async () => {
+    const { dir, store } = await freshQuorumState();
+    await store.saveVote(1, 5n);
+    await store.appendEpoch(1, 0);
+    const length = readFileSync(join(dir, HISTORY_FILE_NAME)).byteLength;
+    writeFileSync(join(dir, HISTORY_FILE_NAME), new Uint8Array(length));
+    const again = new DiskQuorumState(nodeFileSystem, dir);
+    assert.deepEqual((await again.load(FAR)).history, []);
+    await again.appendEpoch(2, 0);
+    assert.deepEqual((await reload(dir)).history, [{ epoch: 2, startSeq: 0 }]);
+    // A header that is not all zeros is still corruption, not an empty history.
+    const bytes = readFileSync(join(dir, HISTORY_FILE_NAME));
+    bytes.fill(0, 1);
+    writeFileSync(join(dir, HISTORY_FILE_NAME), bytes);
+    await assert.rejects(new DiskQuorumState(nodeFileSystem, dir).load(FAR));
+  });
 });
 
 function flip(path: string, offset: number): void {
