@@ -4,27 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChannelQuorum } from '../../../src/replication/quorum/channel-quorum.js';
+import type { ChannelQuorum } from '../../../src/replication/quorum/channel-quorum.js';
 import { ELECTION_GRACE_WINDOWS_MAX } from '../../../src/replication/quorum/election.js';
 import { ElectionSlots } from '../../../src/replication/quorum/election-slots.js';
+import { A, B, SILENCE_MS, threeMemberQuorum } from './three-members.js';
 
-const A = 1n;
-const B = 2n;
-const C = 3n;
-const HEARTBEAT_MS = 100;
-const SILENCE_MS = 3 * HEARTBEAT_MS;
-
-function quorum(): ChannelQuorum {
-  return new ChannelQuorum({
-    selfId: A,
-    replicaSet: [A, B, C],
-    heartbeatMs: HEARTBEAT_MS,
-    silenceMs: SILENCE_MS,
-    durable: { epoch: 4, votedFor: null, history: [{ epoch: 4, startSeq: 0 }] },
-    mayVote: true,
-    nowMs: 0,
-  });
-}
+const quorum = (): ChannelQuorum => threeMemberQuorum(A);
 
 /** The periodic check as step-tick.ts runs it: ask for a slot, check, hand the slot back. */
 function check(q: ChannelQuorum, slots: ElectionSlots, nowMs: number): void {

@@ -5,32 +5,19 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
+import type {
   ChannelQuorum,
-  type QuorumEffect,
+  QuorumEffect,
 } from '../../../src/replication/quorum/channel-quorum.js';
 import {
   ELECTION_GRACE_WINDOWS_MAX,
   PREFERRED_WAIT_WINDOWS,
 } from '../../../src/replication/quorum/election.js';
 import type { NodeId } from '../../../src/wire/types.js';
-
-const A = 1n;
-const B = 2n;
-const C = 3n;
-const HEARTBEAT_MS = 100;
-const SILENCE_MS = 3 * HEARTBEAT_MS;
+import { A, B, C, HEARTBEAT_MS, SILENCE_MS, threeMemberQuorum } from './three-members.js';
 
 function quorum(selfId: NodeId): ChannelQuorum {
-  return new ChannelQuorum({
-    selfId,
-    replicaSet: [A, B, C],
-    heartbeatMs: HEARTBEAT_MS,
-    silenceMs: SILENCE_MS,
-    durable: { epoch: 0, votedFor: null, history: [] },
-    mayVote: true,
-    nowMs: 0,
-  });
+  return threeMemberQuorum(selfId, { epoch: 0, votedFor: null, history: [] });
 }
 
 function stands(effects: readonly QuorumEffect[]): boolean {

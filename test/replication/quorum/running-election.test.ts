@@ -5,27 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChannelQuorum } from '../../../src/replication/quorum/channel-quorum.js';
+import type { ChannelQuorum } from '../../../src/replication/quorum/channel-quorum.js';
 import type { NodeId } from '../../../src/wire/types.js';
+import { A, B, C, SILENCE_MS, threeMemberQuorum } from './three-members.js';
 
-const A = 1n;
-const B = 2n;
-const C = 3n;
-const HEARTBEAT_MS = 100;
-const SILENCE_MS = 3 * HEARTBEAT_MS;
 const sameLog = { lastEpoch: 4, nextSeq: 10 };
 
-function quorum(selfId: NodeId): ChannelQuorum {
-  return new ChannelQuorum({
-    selfId,
-    replicaSet: [A, B, C],
-    heartbeatMs: HEARTBEAT_MS,
-    silenceMs: SILENCE_MS,
-    durable: { epoch: 4, votedFor: null, history: [{ epoch: 4, startSeq: 0 }] },
-    mayVote: true,
-    nowMs: 0,
-  });
-}
+const quorum = threeMemberQuorum;
 
 function ask(node: ChannelQuorum, from: NodeId, epoch: number, preVote: boolean, nowMs: number) {
   const role = node.electionInProgress === 'vote' ? 'candidate' : 'replica';
