@@ -45,6 +45,19 @@ function candidate(nowMs: number): ChannelQuorum {
   return a;
 }
 
+/** B grants `a` its vote of epoch 5 at `nowMs`: with its own, a majority. */
+function voteFromB(a: ChannelQuorum, nowMs: number) {
+  return a.onVoteResponse({
+    from: B,
+    epoch: 5,
+    granted: true,
+    preVote: false,
+    role: 'candidate',
+    nextSeq: 10,
+    nowMs,
+  });
+}
+
 describe('a running election keeps its voters', () => {
   it('a candidate within its window refuses pre-votes, and grants them once it ran out', () => {
     const a = candidate(SILENCE_MS);
@@ -74,15 +87,7 @@ describe('a running election keeps its voters', () => {
 
   it('a candidate that counted its majority refuses votes while its epoch entry is written', () => {
     const a = candidate(SILENCE_MS);
-    const won = a.onVoteResponse({
-      from: B,
-      epoch: 5,
-      granted: true,
-      preVote: false,
-      role: 'candidate',
-      nextSeq: 10,
-      nowMs: SILENCE_MS + 10,
-    });
+    const won = voteFromB(a, SILENCE_MS + 10);
     assert.ok(won.some((e) => e.kind === 'persist-epoch-start'));
     assert.equal(a.leader, A);
     // Still a Candidate to the runtime: C's vote request for the next epoch is refused.
@@ -102,15 +107,7 @@ describe('a running election keeps its voters', () => {
 
   it('check quorum counts from when the runtime leads', () => {
     const a = candidate(SILENCE_MS);
-    a.onVoteResponse({
-      from: B,
-      epoch: 5,
-      granted: true,
-      preVote: false,
-      role: 'candidate',
-      nextSeq: 10,
-      nowMs: SILENCE_MS + 10,
-    });
+    voteFromB(a, SILENCE_MS + 10);
     // The epoch entry took two silence windows to write; the runtime leads from then on.
     const ledAt = SILENCE_MS + 10 + 2 * SILENCE_MS;
     a.leadershipStarted(ledAt);
