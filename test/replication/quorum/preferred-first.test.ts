@@ -106,19 +106,25 @@ describe('the preferred member stands first while the channel opens', () => {
   });
 });
 
+/** A stands at SILENCE_MS and B grants its pre-vote at `nowMs`: A asks for votes of epoch 1. */
+function preVoteWon(nowMs: number) {
+  const a = quorum(A);
+  assert.equal(stands(tick(a, SILENCE_MS, [B, C])), true);
+  const effects = a.onVoteResponse({
+    from: B,
+    epoch: 1,
+    granted: true,
+    preVote: true,
+    role: 'replica',
+    nextSeq: 0,
+    nowMs,
+  });
+  return { a, effects };
+}
+
 describe('the election window counts from the candidate’s durable vote', () => {
   it('a slow own vote write does not eat the voters’ time', () => {
-    const a = quorum(A);
-    assert.equal(stands(tick(a, SILENCE_MS, [B, C])), true);
-    const vote = a.onVoteResponse({
-      from: B,
-      epoch: 1,
-      granted: true,
-      preVote: true,
-      role: 'replica',
-      nextSeq: 0,
-      nowMs: SILENCE_MS + 5,
-    });
+    const { a, effects: vote } = preVoteWon(SILENCE_MS + 5);
     assert.ok(vote.some((effect) => effect.kind === 'persist-vote'));
     assert.equal(a.electionInProgress, 'vote');
     // The vote write took most of a silence window.
@@ -142,17 +148,7 @@ describe('the election window counts from the candidate’s durable vote', () =>
   });
 
   it('the extra time for the voters’ writes is bounded', () => {
-    const a = quorum(A);
-    assert.equal(stands(tick(a, SILENCE_MS, [B, C])), true);
-    a.onVoteResponse({
-      from: B,
-      epoch: 1,
-      granted: true,
-      preVote: true,
-      role: 'replica',
-      nextSeq: 0,
-      nowMs: SILENCE_MS,
-    });
+    const { a } = preVoteWon(SILENCE_MS);
     // A write that took ten windows buys ELECTION_GRACE_WINDOWS_MAX more, not ten.
     const durableAt = SILENCE_MS + 10 * SILENCE_MS;
     a.ownVoteDurable(1, durableAt);
