@@ -26,8 +26,8 @@ import { type NodeId, Role, type SyncHeartbeat } from '../wire/types.js';
 import type { InboundMessage } from './inbox.js';
 import {
   BEAT_COVER_PERIODS,
-  BEAT_LAPSE_PERIODS,
   BEAT_REFRESH_PERIODS,
+  beatLapsed,
   type NodeBeatsView,
 } from './node-beats.js';
 import { needsFetch, quorumRoleOf } from './step-quorum.js';
@@ -358,7 +358,7 @@ export function quietUntilMs(state: ChannelState, nowMs: number): number {
     // which no beat extends now; judged every period, as before sleeping existed.
     if (beats.view.isDown(peer)) return nowMs;
     const beatAtMs = beats.view.beatAtMs(peer);
-    if (beatAtMs === null || nowMs - beatAtMs > BEAT_LAPSE_PERIODS * periodMs) return nowMs;
+    if (beatAtMs === null || beatLapsed(beatAtMs, nowMs, periodMs)) return nowMs;
     const sent = beats.sent.get(peer);
     if (sent === undefined || !runsChannel(beats, peer)) return nowMs;
     untilMs = Math.min(untilMs, sent.refreshAtMs);

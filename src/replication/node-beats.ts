@@ -34,6 +34,11 @@ export const BEAT_COVER_PERIODS = BEAT_REFRESH_PERIODS + 2;
  */
 export const BEAT_LAPSE_PERIODS = 1.5;
 
+/** Whether a node beat last heard at `beatAtMs` has lapsed by `nowMs` (see BEAT_LAPSE_PERIODS). */
+export function beatLapsed(beatAtMs: number, nowMs: number, periodMs: number): boolean {
+  return nowMs - beatAtMs > BEAT_LAPSE_PERIODS * periodMs;
+}
+
 /** What a channel reads of its node's beats. */
 export interface NodeBeatsView {
   /** The connection generation of `peer` now (0 before any up, down or beat of it was seen). */
@@ -123,9 +128,8 @@ export class NodeBeats implements NodeBeatsView {
   wakeDue(nowMs: number, periodMs: number): boolean {
     let due = this.#changed;
     this.#changed = false;
-    const lapseMs = BEAT_LAPSE_PERIODS * periodMs;
     for (const entry of this.#peers.values()) {
-      if (entry.beatAtMs !== null && nowMs - entry.beatAtMs > lapseMs) due = true;
+      if (entry.beatAtMs !== null && beatLapsed(entry.beatAtMs, nowMs, periodMs)) due = true;
     }
     return due;
   }
