@@ -119,6 +119,16 @@ function analyse(
   wallNs: number,
 ): void {
   const L = leader.records;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < L.length; i += FIELDS)
+    counts.set(L[i + 1]!, (counts.get(L[i + 1]!) ?? 0) + 1);
+  const acked = counts.get(Kind.Acked) ?? 0;
+  const per = (kind: number) => (((counts.get(kind) ?? 0) / acked) * 1000).toFixed(0);
+  console.log(
+    `  leader per 1,000 appends: ${per(Kind.Announce)} announcements; out ${per(Kind.SentResponse)} ` +
+      `responses, ${per(Kind.SentHeartbeat)} heartbeats; in ${per(Kind.GotRequest)} requests, ` +
+      `${per(Kind.GotHeartbeat)} heartbeats`,
+  );
   const announce = firstAbove(L, [Kind.Announce], null, 3);
   // The leader's commit: the first frame out that carried it (responses: field 5, heartbeats: 4).
   const commitOut = new FirstAbove();
@@ -188,7 +198,8 @@ function analyse(
   );
   const p99 = percentile(lat, 99);
   const slow = traced.filter((t) => t.latency >= p99);
-  const mid = traced.filter((t) => t.latency <= percentile(lat, 50));
+  const p50 = percentile(lat, 50);
+  const mid = traced.filter((t) => t.latency <= p50);
   console.log('  stage                 all p50   all p99 | slowest 1 %: mean  share | ≤ p50: mean');
   STAGES.forEach((name, k) => {
     const all = traced.map((t) => t.stages[k]!);
@@ -209,15 +220,18 @@ function analyse(
   const pauses: { start: number; end: number }[] = [];
   for (const { name, t } of all) {
     const gc: number[] = [];
+    // perf_hooks' kinds: 1 scavenge (young generation), 4 mark-compact, 8 incremental marking.
+    const byKind = new Map<number, number>();
     for (let i = 0; i < t.records.length; i += FIELDS) {
       if (t.records[i + 1] !== Kind.Gc) continue;
       gc.push(t.records[i + 3]!);
+      byKind.set(t.records[i + 4]!, (byKind.get(t.records[i + 4]!) ?? 0) + t.records[i + 3]!);
       pauses.push({ start: t.records[i]!, end: t.records[i]! + t.records[i + 3]! });
     }
     const total = gc.reduce((s, d) => s + d, 0);
     console.log(
       `  ${name}: GC ${gc.length} pauses, ${ms(total)} ms in all (${((total / wallNs) * 100).toFixed(1)} % of the round), ` +
-        `max ${ms(Math.max(0, ...gc))} ms`,
+        `max ${ms(Math.max(0, ...gc))} ms; ms by kind ${[...byKind].map(([k, d]) => `${k}: ${ms(d)}`).join(', ')}`,
     );
   }
   const slowWithGc = slow.filter((t) => pauses.some((p) => p.end > t.start && p.start < t.end));
