@@ -20,6 +20,13 @@ import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-nod
 import type { RedexFile } from '../../src/log/redex-file.js';
 import type { ReplicationConfigInput } from '../../src/replication/config.js';
 import { Role } from '../../src/wire/types.js';
+import {
+  dumpTimeline,
+  installTimeline,
+  startTimeline,
+  timelinePaced,
+  timelineTail,
+} from '../quorum/timeline.js';
 import { quorumBatches, quorumPaced, quorumSequential, quorumWriters } from './quorum-ops.js';
 
 export interface StartCommand {
@@ -82,6 +89,21 @@ export type Command =
       readonly size: number;
     }
   | { readonly op: 'stats' }
+  // bench/quorum/visible-trace.ts: a timeline of the visible-latency path (bench/quorum/timeline.ts).
+  | { readonly op: 'timelineStart' }
+  | { readonly op: 'timelineDump' }
+  | {
+      readonly op: 'timelineTail';
+      readonly fromSeq: number;
+      readonly count: number;
+      readonly timeoutMs: number;
+    }
+  | {
+      readonly op: 'timelinePaced';
+      readonly rate: number;
+      readonly count: number;
+      readonly size: number;
+    }
   | { readonly op: 'trace' }
   | { readonly op: 'traceDump' }
   | { readonly op: 'profileStart' }
@@ -377,6 +399,17 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       });
       return {};
     }
+    case 'timelineStart':
+      if (node === null) throw new Error('node not started');
+      installTimeline(node, theFile());
+      startTimeline();
+      return {};
+    case 'timelineDump':
+      return { ...dumpTimeline() };
+    case 'timelineTail':
+      return timelineTail(theFile(), request.fromSeq, request.count, request.timeoutMs);
+    case 'timelinePaced':
+      return timelinePaced(theFile(), request.rate, request.count, request.size);
     case 'traceDump':
       return { sent: traceSent, arrived: traceArrived, notifyToSend: traceNotifyToSend };
     case 'stats': {

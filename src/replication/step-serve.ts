@@ -8,7 +8,7 @@
 // request is answered after `PARKED_REQUEST_HOLD_MS` (empty, or with what arrived), replaced by
 // the replica's next request, and NACKed NotLeader at the next tick after the leader lost its role.
 // A leader does not announce appends to a replica it just sent events to: that replica's next
-// request (it always sends one) finds them.
+// request (it always sends one) finds them. It does tell it a commit it was not sent yet.
 //
 // Two held requests (`LONG_POLL_DEPTH`): a caught-up replica keeps a spare request at the leader,
 // so the groups written while a frame travels to it leave as soon as they are written, not a
@@ -229,9 +229,11 @@ function knowsCommit(state: ChannelState, peer: NodeId): boolean {
 
 /**
  * Leader: the append announcement. A replica with a held request gets the new events as its
- * answer; one whose next request is on its way gets nothing, and so does one whose request waits
- * at the tail and that was already sent the current commit (the announcement after the leader's
- * own fsync, when it moved no commit); every other peer one heartbeat.
+ * answer. One whose next request is on its way, or whose request waits at the tail, gets nothing
+ * when it was already sent the current commit (its next request finds the events; the
+ * announcement after the leader's own fsync moved no commit); otherwise one heartbeat, as every
+ * other peer: a replica shows committed events only, and a held request is answered only by the
+ * next append, so a commit left for it would hide the last events sent until then.
  */
 export function announceAppends(state: ChannelState, view: StepView): readonly StepEffect[] {
   if (view.role !== Role.Leader) return NO_EFFECTS;
@@ -245,8 +247,8 @@ export function announceAppends(state: ChannelState, view: StepView): readonly S
     if (parked !== undefined && parked.sinceSeq < shippable) {
       effects.push(serveParked(state, peer, parked));
     } else if (
-      state.awaitingRequest.has(peer) ||
-      (parked !== undefined && knowsCommit(state, peer))
+      (state.awaitingRequest.has(peer) || parked !== undefined) &&
+      knowsCommit(state, peer)
     ) {
       state.stats.announcementsSkipped++;
     } else {

@@ -102,14 +102,15 @@ export interface ChannelState {
   readonly shipped: Map<NodeId, ShippedTo>;
   /**
    * Leader: replicas sent events whose next request has not come yet. Their next request finds
-   * the new appends anyway, so an announcement would only cost a write. Cleared each tick, so a
+   * the new appends anyway, so an announcement would only cost a write (unless it carries a commit
+   * they were not sent: see `commitTold`). Cleared each tick, so a
    * replica whose request went missing hears of new appends within a heartbeat period.
    */
   readonly awaitingRequest: Set<NodeId>;
   /**
    * Leader: the epoch and commit each replica was last sent (in a response or a heartbeat), so an
-   * announcement to a replica whose request waits at the tail is left out when it would tell it
-   * nothing new. Keys ⊆ peers.
+   * announcement to a replica whose request waits at the tail or is on its way is left out when
+   * it would tell it nothing new. Keys ⊆ peers.
    */
   readonly commitTold: Map<NodeId, CommitTold>;
   /** Node beats (beat-liveness.ts): null when the node neither sends nor reads them. */

@@ -175,6 +175,8 @@ describe('step: the append announcement', () => {
     const s = state();
     onInbound(s, inbound(PEER, syncRequest(9)), view(Role.Leader, 9));
     s.awaitingRequest.add(OTHER);
+    // OTHER was sent the current commit with the events its next request follows.
+    s.commitTold.set(OTHER, { epoch: s.quorum.epoch, commitSeq: s.quorum.commitSeq });
     // Several appends happened (9 → 12): still one answer for PEER and nothing for OTHER.
     const effects = announceAppends(s, view(Role.Leader, 12));
     assert.deepEqual(ofKind(effects, 'serve'), [serveOf(9)]);
@@ -228,6 +230,29 @@ describe('step: the append announcement', () => {
     assert.deepEqual(sends(announceAppends(s, view(Role.Leader, 12))), [
       [PEER, 'heartbeat', Role.Leader],
       [OTHER, 'heartbeat', Role.Leader],
+    ]);
+  });
+
+  it('a replica awaited that was not sent the current commit gets a heartbeat with it', () => {
+    const s = state();
+    s.awaitingRequest.add(OTHER);
+    // The events went out with an older commit; without this heartbeat OTHER would show them
+    // only once the next append answers its next request.
+    s.commitTold.set(OTHER, { epoch: s.quorum.epoch, commitSeq: s.quorum.commitSeq - 1 });
+    const effects = announceAppends(s, view(Role.Leader, 12));
+    assert.deepEqual(sends(effects), [
+      [PEER, 'heartbeat', Role.Leader],
+      [OTHER, 'heartbeat', Role.Leader],
+    ]);
+    const told = ofKind(effects, 'send').find((e) => e.to === OTHER)?.message;
+    assert.equal(told?.kind === 'heartbeat' && told.quorum?.commitSeq, s.quorum.commitSeq);
+    assert.deepEqual(s.commitTold.get(OTHER), {
+      epoch: s.quorum.epoch,
+      commitSeq: s.quorum.commitSeq,
+    });
+    // Told once: the next announcement with no new commit leaves it out again.
+    assert.deepEqual(sends(announceAppends(s, view(Role.Leader, 12))), [
+      [PEER, 'heartbeat', Role.Leader],
     ]);
   });
 
