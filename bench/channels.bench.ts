@@ -333,6 +333,7 @@ async function run(count: number): Promise<Row> {
     const survivors = children.slice(1);
     await startProfiles(survivors, FAILOVER_PROF_DIR);
     const talliesBefore = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
+    await Promise.all(survivors.map((c) => c.ask({ op: 'failover-watch', names: led })));
     const killedAt = performance.now();
     victim.process.kill('SIGKILL');
     let failoverMs: number | null = null;
@@ -354,6 +355,11 @@ async function run(count: number): Promise<Row> {
     // The survivors' elections during the failover (differences of the tallies since the start).
     const talliesAfter = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
     reportElections('failover elections per survivor', talliesBefore, talliesAfter);
+    // Each survivor's timeline (ms since the kill; failover-watch.ts).
+    for (const c of survivors) {
+      const { report } = await c.ask({ op: 'failover-report' });
+      process.stderr.write(`failover timeline ${c.name}: ${JSON.stringify(report)}\n`);
+    }
     await stopProfiles(survivors, FAILOVER_PROF_DIR, 'failover', count);
     return {
       channels: count,

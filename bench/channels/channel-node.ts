@@ -9,7 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-node.js';
 import { mapBounded } from '../../src/log/open-many.js';
+import type { ReplicationRuntime } from '../../src/replication/runtime.js';
 import { Role } from '../../src/wire/types.js';
+import { FailoverWatch } from './failover-watch.js';
 
 export type ChannelsCommand =
   | {
@@ -33,6 +35,9 @@ export type ChannelsCommand =
   | { readonly op: 'led' }
   | { readonly op: 'leaders'; readonly names: readonly string[] }
   | { readonly op: 'sample' }
+  /** From now (the SIGKILL of another node): the timeline of taking over `names`. */
+  | { readonly op: 'failover-watch'; readonly names: readonly string[] }
+  | { readonly op: 'failover-report' }
   /** A V8 CPU profile of this process from now until `profile-stop` (written to `path`). */
   | { readonly op: 'profile-start' }
   | { readonly op: 'profile-stop'; readonly path: string }
@@ -46,6 +51,7 @@ let persistent = false;
 let nodeName = '';
 const names: string[] = [];
 const counters = { candidate: 0, leader: 0, lost: 0 };
+let failoverWatch: FailoverWatch | null = null;
 
 export function channelName(index: number): string {
   return `many/c${index}`;
@@ -115,6 +121,13 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
     });
   }
   return { openMs };
+}
+
+function runtimesOf(wanted: readonly string[]): ReplicationRuntime[] {
+  return wanted.flatMap((name) => {
+    const runtime = started().replicator.channel(name)?.handle?.runtime;
+    return runtime === undefined ? [] : [runtime];
+  });
 }
 
 function roles() {
@@ -244,6 +257,14 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         elections,
         atMs: performance.now(),
       };
+    }
+    case 'failover-watch':
+      failoverWatch = new FailoverWatch(runtimesOf(request.names), runtimesOf(names));
+      return {};
+    case 'failover-report': {
+      const report = failoverWatch?.stop() ?? null;
+      failoverWatch = null;
+      return { report };
     }
     case 'profile-start': {
       profiler = new Session();
