@@ -57,9 +57,10 @@ export function electionTick(
     readonly preferredOpening?: boolean;
     /**
      * False while every election slot of this node is taken (election-slots.ts): a replica whose
-     * turn came stands at a later check instead. Default true.
+     * turn came stands later instead. A function is asked only when the turn came (asking joins
+     * the line for a slot). Default true.
      */
-    readonly mayStand?: boolean;
+    readonly mayStand?: boolean | (() => boolean);
   },
 ): QuorumEffect[] {
   const effects: QuorumEffect[] = [];
@@ -136,7 +137,8 @@ export function electionTick(
   }
   if (nowMs < s.standAtMs) return effects;
   // Its turn came but the node runs as many elections as it may: keep the turn, check again.
-  if (input.mayStand === false) return effects;
+  const mayStand = input.mayStand ?? true;
+  if (!(typeof mayStand === 'function' ? mayStand() : mayStand)) return effects;
   s.standAtMs = null;
   s.leader = null;
   s.counters.preVotesStarted++;
