@@ -339,7 +339,7 @@ async function run(count: number): Promise<Row> {
     let failoverMs: number | null = null;
     let lastFailoverReport = killedAt;
     while (performance.now() - killedAt < 30_000 + count * 5) {
-      const answers = await Promise.all(survivors.map((c) => c.ask({ op: 'leaders', names: led })));
+      const answers = await Promise.all(survivors.map((c) => c.ask({ op: 'failover-led' })));
       const taken = answers.reduce((sum, r) => sum + Number(r.led), 0);
       if (taken >= led.length) {
         failoverMs = performance.now() - killedAt;

@@ -38,6 +38,8 @@ export type ChannelsCommand =
   /** From now (the SIGKILL of another node): the timeline of taking over `names`. */
   | { readonly op: 'failover-watch'; readonly names: readonly string[] }
   | { readonly op: 'failover-report' }
+  /** How many of the watched channels this node leads now (cheap: counted by role events). */
+  | { readonly op: 'failover-led' }
   /** A V8 CPU profile of this process from now until `profile-stop` (written to `path`). */
   | { readonly op: 'profile-start' }
   | { readonly op: 'profile-stop'; readonly path: string }
@@ -261,6 +263,8 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     case 'failover-watch':
       failoverWatch = new FailoverWatch(runtimesOf(request.names), runtimesOf(names));
       return {};
+    case 'failover-led':
+      return { led: failoverWatch?.leading ?? 0 };
     case 'failover-report': {
       const report = failoverWatch?.stop() ?? null;
       failoverWatch = null;
