@@ -96,7 +96,7 @@ describe('election slots', () => {
     const slots = new ElectionSlots(1);
     const woken: number[] = [];
     const channels = [quorum(), quorum(), quorum()];
-    for (const [i, q] of channels.entries()) slots.register(q, () => void woken.push(i));
+    channels.forEach((q, i) => slots.register(q, () => woken.push(i)));
     for (const q of channels) check(q, slots, SILENCE_MS);
     assert.deepEqual(
       channels.map((q) => q.electionInProgress),
@@ -121,7 +121,7 @@ describe('election slots', () => {
     const slots = new ElectionSlots(1);
     const woken: number[] = [];
     const channels = [quorum(), quorum(), quorum()];
-    for (const [i, q] of channels.entries()) slots.register(q, () => void woken.push(i));
+    channels.forEach((q, i) => slots.register(q, () => woken.push(i)));
     for (const q of channels) check(q, slots, SILENCE_MS);
     // Channel 1 granted another member's pre-vote meanwhile: its turn moves a window on.
     channels[1]!.onVoteRequest({
@@ -144,7 +144,7 @@ describe('election slots', () => {
     const slots = new ElectionSlots(1);
     const woken: number[] = [];
     const channels = [quorum(), quorum()];
-    for (const [i, q] of channels.entries()) slots.register(q, () => void woken.push(i));
+    channels.forEach((q, i) => slots.register(q, () => woken.push(i)));
     for (const q of channels) check(q, slots, SILENCE_MS);
     slots.unregister(channels[0]!, SILENCE_MS + 1);
     assert.deepEqual(woken, [1]);
