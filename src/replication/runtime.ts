@@ -193,10 +193,6 @@ export class ReplicationRuntime extends RuntimeLoop {
       beats: options.beats === undefined ? null : createBeatState(options.beats),
       elections: options.elections ?? null,
     };
-    // A slot reserved for this channel in line (election-slots.ts) wakes its stand check at once.
-    this.#state.elections?.register(this.quorum, () =>
-      this.scheduleStandCheck(this.#clock.nowMs()),
-    );
     this.#unsubscribeRole = this.coordinator.onRoleChange((event) => {
       // Positions confirmed to an earlier leadership do not count for this one.
       if (event.to === Role.Leader || event.from === Role.Leader) this.progress.reset();
@@ -409,7 +405,6 @@ export class ReplicationRuntime extends RuntimeLoop {
 
   protected override released(): void {
     this.#unsubscribeRole();
-    this.#state.elections?.unregister(this.quorum, this.#clock.nowMs());
     this.#state.parked.clear();
     this.#state.shipped.clear();
     this.#state.awaitingRequest.clear();
@@ -501,8 +496,6 @@ export class ReplicationRuntime extends RuntimeLoop {
     markBusy(this.#state);
     const jitterMs = this.#random.nextInt(this.coordinator.config.heartbeatMs);
     await this.#perform(standCheck(this.#state, { ...this.#view(), jitterMs }));
-    // A woken channel that did not stand gives its reserved slot on.
-    this.#state.elections?.settle(this.quorum, this.#clock.nowMs());
     this.#armStandCheck();
   }
 
@@ -517,9 +510,6 @@ export class ReplicationRuntime extends RuntimeLoop {
   override async onInbound(event: InboundMessage): Promise<void> {
     if (this.ended) return;
     await this.#perform(onInbound(this.#state, event, this.#view()));
-    // A vote answer (its effects performed: a won epoch's entry is durable) or a leader heard may
-    // have ended an election: its slot goes to the next in line now, not at the next tick.
-    this.#state.elections?.settle(this.quorum, this.#clock.nowMs());
   }
 
   /** Performs `effects` in order; what an effect's outcome decides runs before the next one. */

@@ -45,8 +45,7 @@ function quorumTick(state: ChannelState, view: StepView): QuorumEffect[] {
     livePeers,
     jitterMs: view.jitterMs ?? 0,
     preferredOpening: preferredOpening(state, nowMs),
-    // Asked only when the turn came: a channel turned away waits in line for a slot.
-    mayStand: slots === null || (() => slots.mayStand(state.quorum, nowMs)),
+    mayStand: slots === null || slots.mayStand(state.quorum, nowMs),
   });
   slots?.checked(state.quorum, nowMs);
   if (decided.length > 0) state.stats.elections++;

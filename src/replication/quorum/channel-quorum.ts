@@ -478,8 +478,8 @@ export class ChannelQuorum {
     readonly jitterMs: number;
     /** The preferred member is live but was never heard on this channel (see election.ts). */
     readonly preferredOpening?: boolean;
-    /** False while every election slot of this node is taken (election-slots.ts); see election.ts. */
-    readonly mayStand?: boolean | (() => boolean);
+    /** False while every election slot of this node is taken (election-slots.ts). */
+    readonly mayStand?: boolean;
   }): QuorumEffect[] {
     const effects = electionTick(this.#s, input);
     if (roleAfter(input.role, effects) === 'leader') {

@@ -57,10 +57,9 @@ export function electionTick(
     readonly preferredOpening?: boolean;
     /**
      * False while every election slot of this node is taken (election-slots.ts): a replica whose
-     * turn came stands later instead. A function is asked only when the turn came (asking joins
-     * the line for a slot). Default true.
+     * turn came stands at a later check instead. Default true.
      */
-    readonly mayStand?: boolean | (() => boolean);
+    readonly mayStand?: boolean;
   },
 ): QuorumEffect[] {
   const effects: QuorumEffect[] = [];
@@ -137,8 +136,7 @@ export function electionTick(
   }
   if (nowMs < s.standAtMs) return effects;
   // Its turn came but the node runs as many elections as it may: keep the turn, check again.
-  const mayStand = input.mayStand ?? true;
-  if (!(typeof mayStand === 'function' ? mayStand() : mayStand)) return effects;
+  if (input.mayStand === false) return effects;
   s.standAtMs = null;
   s.leader = null;
   s.counters.preVotesStarted++;

@@ -1,8 +1,6 @@
 // A node's bound on elections standing at once (election-slots.ts): a channel whose turn came
 // while every slot is taken keeps its turn and stands at a later check; a slot is freed when its
 // election ends, and one whose channel never checks again is freed once no election could last.
-// A registered channel turned away waits in line: the slot freed by the step that ended another
-// election is reserved for the first in line, which is woken at once.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -21,26 +19,9 @@ function check(q: ChannelQuorum, slots: ElectionSlots, nowMs: number): void {
     nowMs,
     livePeers: [],
     jitterMs: 0,
-    mayStand: () => slots.mayStand(q, nowMs),
+    mayStand: slots.mayStand(q, nowMs),
   });
   slots.checked(q, nowMs);
-}
-
-/** B's pre-vote grant and vote grant: `q`'s election is won (its step then settles the slot). */
-function win(q: ChannelQuorum, slots: ElectionSlots, nowMs: number): void {
-  for (const preVote of [true, false]) {
-    q.onVoteResponse({
-      from: B,
-      epoch: 5,
-      granted: true,
-      preVote,
-      role: preVote ? 'replica' : 'candidate',
-      nextSeq: 10,
-      nowMs,
-    });
-  }
-  assert.equal(q.leader, A);
-  slots.settle(q, nowMs);
 }
 
 describe('election slots', () => {
@@ -90,75 +71,5 @@ describe('election slots', () => {
     const longest = (2 + ELECTION_GRACE_WINDOWS_MAX) * SILENCE_MS;
     assert.equal(slots.mayStand(other, SILENCE_MS + longest), false);
     assert.equal(slots.mayStand(other, SILENCE_MS + longest + 1), true);
-  });
-
-  it('a won election frees its slot at once for the first in line, which is woken', () => {
-    const slots = new ElectionSlots(1);
-    const woken: number[] = [];
-    const channels = [quorum(), quorum(), quorum()];
-    channels.forEach((q, i) => slots.register(q, () => woken.push(i)));
-    for (const q of channels) check(q, slots, SILENCE_MS);
-    assert.deepEqual(
-      channels.map((q) => q.electionInProgress),
-      ['pre-vote', null, null],
-    );
-    assert.equal(slots.waiting, 2);
-    win(channels[0]!, slots, SILENCE_MS + 5);
-    // The slot is reserved for the first in line and only it is woken.
-    assert.deepEqual(woken, [1]);
-    assert.equal(slots.standing, 1);
-    assert.equal(slots.waiting, 1);
-    // Another channel's periodic check does not take the reserved slot.
-    check(channels[2]!, slots, SILENCE_MS + 6);
-    assert.equal(channels[2]!.electionInProgress, null);
-    // The woken channel's stand check stands in it.
-    check(channels[1]!, slots, SILENCE_MS + 7);
-    assert.equal(channels[1]!.electionInProgress, 'pre-vote');
-    assert.equal(slots.standing, 1);
-  });
-
-  it('a woken channel that no longer stands gives its reserved slot to the next in line', () => {
-    const slots = new ElectionSlots(1);
-    const woken: number[] = [];
-    const channels = [quorum(), quorum(), quorum()];
-    channels.forEach((q, i) => slots.register(q, () => woken.push(i)));
-    for (const q of channels) check(q, slots, SILENCE_MS);
-    // Channel 1 granted another member's pre-vote meanwhile: its turn moves a window on.
-    channels[1]!.onVoteRequest({
-      from: B,
-      ask: { epoch: 5, lastEpoch: 4, nextSeq: 10, preVote: true, transfer: false },
-      role: 'replica',
-      nextSeq: 10,
-      nowMs: SILENCE_MS + 1,
-    });
-    win(channels[0]!, slots, SILENCE_MS + 5);
-    assert.deepEqual(woken, [1]);
-    check(channels[1]!, slots, SILENCE_MS + 6);
-    assert.equal(channels[1]!.electionInProgress, null);
-    assert.deepEqual(woken, [1, 2], 'the reservation went on');
-    check(channels[2]!, slots, SILENCE_MS + 7);
-    assert.equal(channels[2]!.electionInProgress, 'pre-vote');
-  });
-
-  it('a closed channel frees its slot for the next in line', () => {
-    const slots = new ElectionSlots(1);
-    const woken: number[] = [];
-    const channels = [quorum(), quorum()];
-    channels.forEach((q, i) => slots.register(q, () => woken.push(i)));
-    for (const q of channels) check(q, slots, SILENCE_MS);
-    slots.unregister(channels[0]!, SILENCE_MS + 1);
-    assert.deepEqual(woken, [1]);
-    check(channels[1]!, slots, SILENCE_MS + 2);
-    assert.equal(channels[1]!.electionInProgress, 'pre-vote');
-  });
-
-  it('a channel whose turn has not come asks for no slot and joins no line', () => {
-    const slots = new ElectionSlots(1);
-    const first = quorum();
-    check(first, slots, SILENCE_MS);
-    const early = quorum();
-    slots.register(early, () => assert.fail('never in line'));
-    check(early, slots, SILENCE_MS - 1);
-    assert.equal(slots.waiting, 0);
   });
 });
