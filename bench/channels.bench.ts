@@ -355,10 +355,15 @@ async function run(count: number): Promise<Row> {
     // The survivors' elections during the failover (differences of the tallies since the start).
     const talliesAfter = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
     reportElections('failover elections per survivor', talliesBefore, talliesAfter);
-    // Each survivor's timeline (ms since the kill; failover-watch.ts).
-    for (const c of survivors) {
+    // Each survivor's timeline (ms since the kill; failover-watch.ts) and CPU in the window.
+    for (const [i, c] of survivors.entries()) {
       const { report } = await c.ask({ op: 'failover-report' });
-      process.stderr.write(`failover timeline ${c.name}: ${JSON.stringify(report)}\n`);
+      const a = talliesBefore[i] as Sample;
+      const b = talliesAfter[i] as Sample;
+      const cpuMs = (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
+      const windowMs = b.atMs - a.atMs;
+      const cpu = `CPU ${cpuMs.toFixed(0)} ms in ${windowMs.toFixed(0)} ms (${((100 * cpuMs) / windowMs).toFixed(0)} % of a core)`;
+      process.stderr.write(`failover timeline ${c.name}: ${cpu} ${JSON.stringify(report)}\n`);
     }
     await stopProfiles(survivors, FAILOVER_PROF_DIR, 'failover', count);
     return {
