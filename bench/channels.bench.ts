@@ -358,8 +358,8 @@ async function run(count: number): Promise<Row> {
     // Each survivor's timeline (ms since the kill; failover-watch.ts) and CPU in the window.
     for (const [i, c] of survivors.entries()) {
       const { report } = await c.ask({ op: 'failover-report' });
-      const a = talliesBefore[i] as Sample;
-      const b = talliesAfter[i] as Sample;
+      const a = talliesBefore[i] as unknown as Sample;
+      const b = talliesAfter[i] as unknown as Sample;
       const cpuMs = (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
       const windowMs = b.atMs - a.atMs;
       const cpu = `CPU ${cpuMs.toFixed(0)} ms in ${windowMs.toFixed(0)} ms (${((100 * cpuMs) / windowMs).toFixed(0)} % of a core)`;
