@@ -17,7 +17,8 @@
 // the children run with UV_THREADPOOL_SIZE=64 unless set), BENCH_CPU_PROF (a directory: the
 // surviving children write V8 CPU profiles there when they stop), BENCH_FAILOVER_PROF (a directory:
 // the survivors profile the failover window only, from the SIGKILL until every channel is taken
-// over or the wait ends, into failover-<node>.cpuprofile; their election tallies follow on stderr),
+// over or the wait ends, into failover-<node>.cpuprofile; their election tallies, timelines
+// (bench/channels/failover-watch.ts) and CPU in the window follow on stderr in any case),
 // BENCH_IDLE_PROF (a directory: every node profiles the idle window only, into idle-<node>.cpuprofile).
 
 import { type ChildProcess, fork } from 'node:child_process';
