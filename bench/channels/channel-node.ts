@@ -33,7 +33,6 @@ export type ChannelsCommand =
   | { readonly op: 'roles' }
   | { readonly op: 'probe'; readonly index: number }
   | { readonly op: 'led' }
-  | { readonly op: 'leaders'; readonly names: readonly string[] }
   | { readonly op: 'sample' }
   /** From now (the SIGKILL of another node): the timeline of taking over `names`. */
   | { readonly op: 'failover-watch'; readonly names: readonly string[] }
@@ -204,12 +203,6 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     }
     case 'led':
       return { names: names.filter((name) => roleOf(name) === Role.Leader) };
-    case 'leaders': {
-      const self = started();
-      let led = 0;
-      for (const name of request.names) if (roleOf(name) === Role.Leader) led++;
-      return { led, selfId: self.nodeId.toString(16) };
-    }
     case 'sample': {
       const transport = started().transport.stats();
       // Stands after a silent leader always begin with a pre-vote; a planned transfer never does.
