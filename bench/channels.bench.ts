@@ -17,7 +17,8 @@
 // the children run with UV_THREADPOOL_SIZE=64 unless set), BENCH_CPU_PROF (a directory: the
 // surviving children write V8 CPU profiles there when they stop), BENCH_FAILOVER_PROF (a directory:
 // the survivors profile the failover window only, from the SIGKILL until every channel is taken
-// over or the wait ends, into failover-<node>.cpuprofile; their election tallies follow on stderr),
+// over or the wait ends, into failover-<node>.cpuprofile; their election tallies, timelines
+// (bench/channels/failover-watch.ts) and CPU in the window follow on stderr in any case),
 // BENCH_IDLE_PROF (a directory: every node profiles the idle window only, into idle-<node>.cpuprofile).
 
 import { type ChildProcess, fork } from 'node:child_process';
@@ -333,12 +334,13 @@ async function run(count: number): Promise<Row> {
     const survivors = children.slice(1);
     await startProfiles(survivors, FAILOVER_PROF_DIR);
     const talliesBefore = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
+    await Promise.all(survivors.map((c) => c.ask({ op: 'failover-watch', names: led })));
     const killedAt = performance.now();
     victim.process.kill('SIGKILL');
     let failoverMs: number | null = null;
     let lastFailoverReport = killedAt;
     while (performance.now() - killedAt < 30_000 + count * 5) {
-      const answers = await Promise.all(survivors.map((c) => c.ask({ op: 'leaders', names: led })));
+      const answers = await Promise.all(survivors.map((c) => c.ask({ op: 'failover-led' })));
       const taken = answers.reduce((sum, r) => sum + Number(r.led), 0);
       if (taken >= led.length) {
         failoverMs = performance.now() - killedAt;
@@ -354,6 +356,16 @@ async function run(count: number): Promise<Row> {
     // The survivors' elections during the failover (differences of the tallies since the start).
     const talliesAfter = await Promise.all(survivors.map((c) => c.ask({ op: 'sample' })));
     reportElections('failover elections per survivor', talliesBefore, talliesAfter);
+    // Each survivor's timeline (ms since the kill; failover-watch.ts) and CPU in the window.
+    for (const [i, c] of survivors.entries()) {
+      const { report } = await c.ask({ op: 'failover-report' });
+      const a = talliesBefore[i] as unknown as Sample;
+      const b = talliesAfter[i] as unknown as Sample;
+      const cpuMs = (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
+      const windowMs = b.atMs - a.atMs;
+      const cpu = `CPU ${cpuMs.toFixed(0)} ms in ${windowMs.toFixed(0)} ms (${((100 * cpuMs) / windowMs).toFixed(0)} % of a core)`;
+      process.stderr.write(`failover timeline ${c.name}: ${cpu} ${JSON.stringify(report)}\n`);
+    }
     await stopProfiles(survivors, FAILOVER_PROF_DIR, 'failover', count);
     return {
       channels: count,

@@ -9,7 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { type StartedMeshNode, startMeshNode } from '../../src/cluster/start-node.js';
 import { mapBounded } from '../../src/log/open-many.js';
+import type { ReplicationRuntime } from '../../src/replication/runtime.js';
 import { Role } from '../../src/wire/types.js';
+import { FailoverWatch } from './failover-watch.js';
 
 export type ChannelsCommand =
   | {
@@ -31,8 +33,12 @@ export type ChannelsCommand =
   | { readonly op: 'roles' }
   | { readonly op: 'probe'; readonly index: number }
   | { readonly op: 'led' }
-  | { readonly op: 'leaders'; readonly names: readonly string[] }
   | { readonly op: 'sample' }
+  /** From now (the SIGKILL of another node): the timeline of taking over `names`. */
+  | { readonly op: 'failover-watch'; readonly names: readonly string[] }
+  | { readonly op: 'failover-report' }
+  /** How many of the watched channels this node leads now (cheap: counted by role events). */
+  | { readonly op: 'failover-led' }
   /** A V8 CPU profile of this process from now until `profile-stop` (written to `path`). */
   | { readonly op: 'profile-start' }
   | { readonly op: 'profile-stop'; readonly path: string }
@@ -46,6 +52,7 @@ let persistent = false;
 let nodeName = '';
 const names: string[] = [];
 const counters = { candidate: 0, leader: 0, lost: 0 };
+let failoverWatch: FailoverWatch | null = null;
 
 export function channelName(index: number): string {
   return `many/c${index}`;
@@ -115,6 +122,13 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
     });
   }
   return { openMs };
+}
+
+function runtimesOf(wanted: readonly string[]): ReplicationRuntime[] {
+  return wanted.flatMap((name) => {
+    const runtime = started().replicator.channel(name)?.handle?.runtime;
+    return runtime === undefined ? [] : [runtime];
+  });
 }
 
 function roles() {
@@ -189,12 +203,6 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     }
     case 'led':
       return { names: names.filter((name) => roleOf(name) === Role.Leader) };
-    case 'leaders': {
-      const self = started();
-      let led = 0;
-      for (const name of request.names) if (roleOf(name) === Role.Leader) led++;
-      return { led, selfId: self.nodeId.toString(16) };
-    }
     case 'sample': {
       const transport = started().transport.stats();
       // Stands after a silent leader always begin with a pre-vote; a planned transfer never does.
@@ -244,6 +252,16 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
         elections,
         atMs: performance.now(),
       };
+    }
+    case 'failover-watch':
+      failoverWatch = new FailoverWatch(runtimesOf(request.names), runtimesOf(names));
+      return {};
+    case 'failover-led':
+      return { led: failoverWatch?.leading ?? 0 };
+    case 'failover-report': {
+      const report = failoverWatch?.stop() ?? null;
+      failoverWatch = null;
+      return { report };
     }
     case 'profile-start': {
       profiler = new Session();

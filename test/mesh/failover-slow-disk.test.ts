@@ -17,7 +17,7 @@ import { Role } from '../../src/wire/types.js';
 import { channelsCluster, IDS } from './channels-cluster.js';
 import { type PoolStats, pooledDisk } from './pooled-disk.js';
 
-const HEARTBEAT_MS = 100;
+const HEARTBEAT_MS = Number(process.env.FAILOVER_HEARTBEAT_MS ?? 100);
 const CHANNELS = Number(process.env.FAILOVER_CHANNELS ?? 300);
 const SYNC_MS = Number(process.env.FAILOVER_SYNC_MS ?? 250);
 const NAMES = Array.from({ length: CHANNELS }, (_, i) => `failover/c${i}`);
