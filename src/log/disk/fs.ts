@@ -4,9 +4,18 @@
 import {
   closeSync,
   constants,
+  fdatasync,
   promises as fsp,
+  read as fsRead,
+  fstatSync,
+  write as fsWrite,
+  writev as fsWritev,
   fsync,
+  ftruncate,
+  mkdirSync,
   openSync,
+  readdirSync,
+  renameSync,
   writeSync,
   writevSync,
 } from 'node:fs';
@@ -48,35 +57,64 @@ export interface FileSystem {
  */
 export const SYNC_WRITE_BYTES_MAX = 256 * 1024;
 
-class NodeFile implements FsFile {
-  readonly #handle: fsp.FileHandle;
+/** The error an operation on a closed (or closing) file gets, as the file system would give it. */
+function closedFileError(): NodeJS.ErrnoException {
+  return Object.assign(new Error('EBADF: file already closed'), { code: 'EBADF' });
+}
 
-  constructor(handle: fsp.FileHandle) {
-    this.#handle = handle;
+/**
+ * A file on a raw descriptor. Opening and closing are synchronous, like the small writes: they
+ * touch no data (microseconds), while a round trip through the thread pool costs a wake-up of a
+ * pool thread and a switch back, which dominated the creation of thousands of channels at once
+ * on a small machine. Reads, large writes, truncation and fsync stay asynchronous. A close waits
+ * for the operations in flight, so the descriptor number is never reused under one of them.
+ */
+class NodeFile implements FsFile {
+  #fd: number;
+  #closing: Promise<void> | null = null;
+  /** Asynchronous operations in flight on the descriptor; a close waits until none is left. */
+  #inFlight = 0;
+  #drained: (() => void) | null = null;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** The descriptor, while the file is open and no close was asked for. */
+  #open(): number {
+    if (this.#closing !== null) throw closedFileError();
+    return this.#fd;
+  }
+
+  /** Runs one callback-style operation on the descriptor in the thread pool. */
+  async #pooled<T>(
+    operation: (fd: number, done: (error: Error | null, result: T) => void) => void,
+  ): Promise<T> {
+    const fd = this.#open();
+    this.#inFlight++;
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        operation(fd, (error, result) => (error ? reject(error) : resolve(result)));
+      });
+    } finally {
+      this.#inFlight--;
+      if (this.#inFlight === 0) this.#drained?.();
+    }
   }
 
   async write(data: Uint8Array, position: number): Promise<void> {
     let written = 0;
     if (data.byteLength <= SYNC_WRITE_BYTES_MAX) {
+      const fd = this.#open();
       while (written < data.byteLength) {
-        written += writeSync(
-          this.#handle.fd,
-          data,
-          written,
-          data.byteLength - written,
-          position + written,
-        );
+        written += writeSync(fd, data, written, data.byteLength - written, position + written);
       }
       return;
     }
     while (written < data.byteLength) {
-      const { bytesWritten } = await this.#handle.write(
-        data,
-        written,
-        data.byteLength - written,
-        position + written,
+      written += await this.#pooled<number>((fd, done) =>
+        fsWrite(fd, data, written, data.byteLength - written, position + written, done),
       );
-      written += bytesWritten;
     }
   }
 
@@ -86,8 +124,10 @@ class NodeFile implements FsFile {
     for (const buffer of buffers) total += buffer.byteLength;
     const bytesWritten =
       total <= SYNC_WRITE_BYTES_MAX
-        ? writevSync(this.#handle.fd, buffers as Uint8Array[], position)
-        : (await this.#handle.writev(buffers as Uint8Array[], position)).bytesWritten;
+        ? writevSync(this.#open(), buffers as Uint8Array[], position)
+        : await this.#pooled<number>((fd, done) =>
+            fsWritev(fd, buffers as Uint8Array[], position, done),
+          );
     if (bytesWritten === total) return;
     // A short writev: finish buffer by buffer from where it stopped.
     let skip = bytesWritten;
@@ -106,11 +146,8 @@ class NodeFile implements FsFile {
   async read(into: Uint8Array, position: number): Promise<number> {
     let total = 0;
     while (total < into.byteLength) {
-      const { bytesRead } = await this.#handle.read(
-        into,
-        total,
-        into.byteLength - total,
-        position + total,
+      const bytesRead = await this.#pooled<number>((fd, done) =>
+        fsRead(fd, into, total, into.byteLength - total, position + total, done),
       );
       if (bytesRead === 0) break;
       total += bytesRead;
@@ -119,19 +156,29 @@ class NodeFile implements FsFile {
   }
 
   async size(): Promise<number> {
-    return (await this.#handle.stat()).size;
+    return fstatSync(this.#open()).size;
   }
 
   truncate(size: number): Promise<void> {
-    return this.#handle.truncate(size);
+    return this.#pooled<void>((fd, done) => ftruncate(fd, size, (error) => done(error, undefined)));
   }
 
   sync(): Promise<void> {
-    return this.#handle.datasync();
+    return this.#pooled<void>((fd, done) => fdatasync(fd, (error) => done(error, undefined)));
   }
 
   close(): Promise<void> {
-    return this.#handle.close();
+    this.#closing ??= (async () => {
+      if (this.#inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        });
+      }
+      const fd = this.#fd;
+      this.#fd = -1;
+      closeSync(fd);
+    })();
+    return this.#closing;
   }
 }
 
@@ -144,14 +191,17 @@ export const nodeFileSystem: FileSystem = {
           ? constants.O_RDWR
           : constants.O_RDWR | constants.O_CREAT;
     // Owner-only: event payloads are nobody else's business, whatever the umask allows.
-    return new NodeFile(await fsp.open(path, flags, 0o600));
+    // Synchronous, like the directory operations below (see NodeFile).
+    return new NodeFile(openSync(path, flags, 0o600));
   },
+  // Creating directories and listing a store's few entries touch no file data: synchronous, for
+  // the reason NodeFile opens synchronously.
   async mkdir(path) {
-    await fsp.mkdir(path, { recursive: true, mode: 0o700 });
+    mkdirSync(path, { recursive: true, mode: 0o700 });
   },
   async readdir(path) {
     try {
-      return await fsp.readdir(path);
+      return readdirSync(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
@@ -166,7 +216,10 @@ export const nodeFileSystem: FileSystem = {
       throw error;
     }
   },
-  rename: (from, to) => fsp.rename(from, to),
+  // A rename within a store directory is one metadata change: synchronous too.
+  async rename(from, to) {
+    renameSync(from, to);
+  },
   unlink: (path) => fsp.unlink(path),
   async rmdirIfEmpty(path) {
     try {
