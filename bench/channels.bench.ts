@@ -19,7 +19,8 @@
 // the survivors profile the failover window only, from the SIGKILL until every channel is taken
 // over or the wait ends, into failover-<node>.cpuprofile; their election tallies, timelines
 // (bench/channels/failover-watch.ts) and CPU in the window follow on stderr in any case),
-// BENCH_IDLE_PROF (a directory: every node profiles the idle window only, into idle-<node>.cpuprofile).
+// BENCH_IDLE_PROF (a directory: every node profiles the idle window only, into idle-<node>.cpuprofile),
+// BENCH_OPEN_PROF (a directory: every node profiles its open only, into open-<node>-<N>.cpuprofile).
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,6 +45,7 @@ const STOP_WAIT_MS = 30_000;
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const FAILOVER_PROF_DIR = process.env.BENCH_FAILOVER_PROF;
 const IDLE_PROF_DIR = process.env.BENCH_IDLE_PROF;
+const OPEN_PROF_DIR = process.env.BENCH_OPEN_PROF;
 const CHILD = join(import.meta.dirname, 'channels', 'channel-node.ts');
 
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
@@ -221,12 +223,18 @@ async function run(count: number): Promise<Row> {
       await sleep(50);
     }
 
+    await startProfiles(children, OPEN_PROF_DIR);
     const opened = await Promise.all(
       children.map((c) =>
         c.ask({ op: 'open', count, heartbeatMs: HEARTBEAT_MS, concurrency: CONCURRENCY }),
       ),
     );
+    await stopProfiles(children, OPEN_PROF_DIR, 'open', count);
     const openMs = Math.max(...opened.map((r) => Number(r.openMs)));
+    // Where each node's open went: its own CPU against the wall time (the rest is waiting).
+    process.stderr.write(
+      `open per node: ${opened.map((r, i) => `${children[i]?.name} ${(Number(r.openMs) / 1000).toFixed(2)} s wall, ${(Number(r.cpuMs) / 1000).toFixed(2)} s CPU`).join('; ')}\n`,
+    );
 
     const settleStart = performance.now();
     const settleLimitMs = 60_000 + count * 10;

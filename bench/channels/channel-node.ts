@@ -71,6 +71,7 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
   const self = started();
   const wanted = Array.from({ length: count }, (_, i) => channelName(i));
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let opened = 0;
   let lastOpened = 0;
   let stalledSinceMs: number | null = null;
@@ -113,6 +114,8 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
     return file;
   }).finally(() => clearInterval(progress));
   const openMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   for (const file of files) {
     const coordinator = self.replicator.channel(file.name)?.handle?.runtime.coordinator;
     coordinator?.onRoleChange((event) => {
@@ -121,7 +124,7 @@ async function open(count: number, heartbeatMs: number, concurrency: number) {
       if (event.from === Role.Leader) counters.lost++;
     });
   }
-  return { openMs };
+  return { openMs, cpuMs };
 }
 
 function runtimesOf(wanted: readonly string[]): ReplicationRuntime[] {

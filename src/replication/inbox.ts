@@ -44,16 +44,23 @@ export function isPriorityEvent(event: Inbound): boolean {
   return kind !== 'heartbeat' && kind !== 'request';
 }
 
-/** A fixed-capacity FIFO ring. */
+/** Slots a ring starts with; it doubles as it fills, up to its capacity. */
+const RING_INITIAL_SLOTS = 4;
+
+/**
+ * A bounded FIFO ring. Its slots grow with use (doubling up to `capacity`): a node runs a runtime
+ * per channel, each with four of these, and nearly all stay almost empty, so slots for the full
+ * capacity up front would cost tens of KB per channel (hundreds of MB at 10,000 channels).
+ */
 class Ring<T> {
   readonly capacity: number;
-  readonly #slots: (T | undefined)[];
+  #slots: (T | undefined)[];
   #head = 0;
   #size = 0;
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.#slots = new Array<T | undefined>(capacity);
+    this.#slots = new Array<T | undefined>(Math.min(capacity, RING_INITIAL_SLOTS));
   }
 
   get size(): number {
@@ -66,7 +73,8 @@ class Ring<T> {
 
   push(item: T): boolean {
     if (this.#size === this.capacity) return false;
-    this.#slots[(this.#head + this.#size) % this.capacity] = item;
+    if (this.#size === this.#slots.length) this.#grow();
+    this.#slots[(this.#head + this.#size) % this.#slots.length] = item;
     this.#size++;
     return true;
   }
@@ -75,9 +83,18 @@ class Ring<T> {
     if (this.#size === 0) return undefined;
     const item = this.#slots[this.#head];
     this.#slots[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.capacity;
+    this.#head = (this.#head + 1) % this.#slots.length;
     this.#size--;
     return item;
+  }
+
+  /** Doubles the slots (at most to the capacity), the oldest item first. */
+  #grow(): void {
+    const slots = new Array<T | undefined>(Math.min(this.capacity, this.#slots.length * 2));
+    for (let i = 0; i < this.#size; i++)
+      slots[i] = this.#slots[(this.#head + i) % this.#slots.length];
+    this.#slots = slots;
+    this.#head = 0;
   }
 
   drain(): T[] {

@@ -4,8 +4,8 @@
 // from the same membership with no coordination, and a membership change only moves the channels
 // whose top-`factor` set actually changed.
 
-import { blake2s } from '@noble/hashes/blake2.js';
 import { RedexError, RedexErrorCode } from '../errors/redex-error.js';
+import { blake2s } from '../wire/blake2s.js';
 import type { ChannelId, NodeId } from '../wire/types.js';
 import type { ReplicationConfig } from './config.js';
 
@@ -17,7 +17,7 @@ export function rendezvousScore(channel: ChannelId, node: NodeId): bigint {
   const input = new Uint8Array(channel.length + 8);
   input.set(channel, 0);
   new DataView(input.buffer).setBigUint64(channel.length, node, true);
-  const digest = blake2s(input, { key: PLACEMENT_KEY, dkLen: 32 });
+  const digest = blake2s(input, PLACEMENT_KEY, 32);
   return new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, true);
 }
 

@@ -1,11 +1,11 @@
 // Identities on the wire (docs/PROTOCOL.md#identities). Both are keyed BLAKE2s-256 (BLAKE2s's own key mode, not
-// HMAC; node:crypto has no keyed BLAKE2, hence @noble/hashes), so every node derives the same id
+// HMAC; node:crypto has no keyed BLAKE2, hence blake2s.ts), so every node derives the same id
 // from the same input with no coordination:
 // - NodeId: first 8 bytes, little-endian, of the hash of the node's ed25519 public key. 0 is
 //   reserved as "no node", so a key hashing to 0 is refused.
 // - ChannelId: the 32-byte hash of the channel name's UTF-8 bytes.
 
-import { blake2s } from '@noble/hashes/blake2.js';
+import { blake2s } from './blake2s.js';
 import { NodeIdError, WireEncodeError } from './errors.js';
 import { bytesToHex, hexToBytes } from './hex.js';
 import { CHANNEL_ID_BYTES } from './layout.js';
@@ -25,7 +25,7 @@ export function nodeIdFromPublicKey(publicKey: Uint8Array): NodeId {
       `an ed25519 public key is ${ED25519_PUBLIC_KEY_BYTES} bytes, got ${got}`,
     );
   }
-  return nodeIdFromDigest(blake2s(publicKey, { key: NODE_ID_KEY, dkLen: 32 }));
+  return nodeIdFromDigest(blake2s(publicKey, NODE_ID_KEY, 32));
 }
 
 /** The NodeId rule on a digest: its first 8 bytes LE, refusing 0. Separate so tests can hit 0. */
@@ -51,7 +51,7 @@ export function channelIdFromName(name: string): ChannelId {
   if (typeof name !== 'string') {
     throw new WireEncodeError('ChannelId', 'name', 'a string', name);
   }
-  return blake2s(utf8.encode(name), { key: CHANNEL_ID_KEY, dkLen: CHANNEL_ID_BYTES });
+  return blake2s(utf8.encode(name), CHANNEL_ID_KEY, CHANNEL_ID_BYTES);
 }
 
 export function channelIdToHex(id: ChannelId): string {

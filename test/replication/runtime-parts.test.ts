@@ -78,6 +78,31 @@ describe('RuntimeInbox', () => {
     assert.equal(inbox.popPriority(), late, 'the waiter was queued behind the earlier events');
   });
 
+  it('keeps FIFO order while its lanes grow past a wrapped head, up to their capacity', () => {
+    const inbox = new RuntimeInbox('"t"', () => {});
+    // Wrap the head of the small starting ring, then fill the lane: every growth copies a
+    // wrapped ring, and the order must survive each copy.
+    const popped: bigint[] = [];
+    let next = 0;
+    for (let i = 0; i < 3; i++) inbox.tryPush(response(0x20, { requestId: BigInt(next++) }));
+    for (let i = 0; i < 2; i++) {
+      const event = inbox.popPriority();
+      assert.ok(event?.kind === 'message' && event.message.kind === 'response');
+      popped.push(event.message.requestId);
+    }
+    while (inbox.tryPush(response(0x20, { requestId: BigInt(next) }))) next++;
+    assert.equal(inbox.priorityLength, RUNTIME_PRIORITY_INBOX_CAPACITY);
+    inbox.assertInvariants();
+    for (let event = inbox.popPriority(); event !== undefined; event = inbox.popPriority()) {
+      assert.ok(event.kind === 'message' && event.message.kind === 'response');
+      popped.push(event.message.requestId);
+    }
+    assert.deepEqual(
+      popped,
+      Array.from({ length: next }, (_, i) => BigInt(i)),
+    );
+  });
+
   it('bounds the waiting pushes and rejects them all on close', async () => {
     const inbox = new RuntimeInbox('"t"', () => {});
     for (let i = 0; i < RUNTIME_INBOX_CAPACITY; i++)
