@@ -375,7 +375,7 @@ export function channelsNote(): string[] {
     'CPU each, about 10 ms per channel taken over where 3,000 channels cost 4 ms), 128 slots taken',
     'every second with 2,500–2,900 channels in line for one, event-loop delay p99 450–480 ms (max',
     '1.0–1.4 s), and 927 / 993 pre-votes per survivor lost to the other survivor standing for the',
-    'same channel (a third of the slots\' time). Pre-vote to own vote durable p50 110–128 ms, own vote',
+    "same channel (a third of the slots' time). Pre-vote to own vote durable p50 110–128 ms, own vote",
     'to leader p50 136–365 ms. So the two survivors are CPU-bound with every waiting channel ticking',
     'each period, and the disk floor (three fsyncs in a row per takeover) comes after that.',
     '',
