@@ -79,6 +79,12 @@ describe('tick scheduler', () => {
   });
 
   describe('sleeping', () => {
+    /** A fresh grid on a hand clock, with a log its subscribers write their labels into. */
+    function grid(): { clock: HandClock; ticks: TickScheduler; log: string[] } {
+      const clock = new HandClock();
+      return { clock, ticks: new TickScheduler(clock), log: [] };
+    }
+
     /** Fires the grid's beats up to `untilMs`, returning who ran at each (by label). */
     function beats(
       clock: HandClock,
@@ -98,9 +104,7 @@ describe('tick scheduler', () => {
     }
 
     it('a sleeper is skipped until the first beat at or after its time, then ticks every beat', () => {
-      const clock = new HandClock();
-      const ticks = new TickScheduler(clock);
-      const log: string[] = [];
+      const { clock, ticks, log } = grid();
       const a = ticks.every(100, () => log.push('a'));
       ticks.every(100, () => log.push('b'));
       clock.fireNext(); // 1,100: both
@@ -117,9 +121,7 @@ describe('tick scheduler', () => {
     });
 
     it('a time not past the next beat changes nothing', () => {
-      const clock = new HandClock();
-      const ticks = new TickScheduler(clock);
-      const log: string[] = [];
+      const { clock, ticks, log } = grid();
       const a = ticks.every(100, () => log.push('a'));
       clock.fireNext(); // 1,100
       a.sleepUntil(1_200);
@@ -130,9 +132,7 @@ describe('tick scheduler', () => {
     });
 
     it('wake brings a sleeper back at the next beat; a cancelled sleeper never runs', () => {
-      const clock = new HandClock();
-      const ticks = new TickScheduler(clock);
-      const log: string[] = [];
+      const { clock, ticks, log } = grid();
       const a = ticks.every(100, () => log.push('a'));
       const b = ticks.every(100, () => log.push('b'));
       clock.fireNext(); // 1,100
@@ -155,9 +155,7 @@ describe('tick scheduler', () => {
     });
 
     it('the node-wide check wakes every sleeper in the beat it answers true', () => {
-      const clock = new HandClock();
-      const ticks = new TickScheduler(clock);
-      const log: string[] = [];
+      const { clock, ticks, log } = grid();
       const a = ticks.every(100, () => log.push('a'));
       const b = ticks.every(100, () => log.push('b'));
       let lapsed = false;
@@ -176,9 +174,7 @@ describe('tick scheduler', () => {
     });
 
     it('a beat that skipped periods wakes the sleepers due at the skipped beats', () => {
-      const clock = new HandClock();
-      const ticks = new TickScheduler(clock);
-      const log: string[] = [];
+      const { clock, ticks, log } = grid();
       const a = ticks.every(100, () => log.push('a'));
       clock.fireNext(); // 1,100
       a.sleepUntil(1_300);
