@@ -27,7 +27,14 @@ describe('nodeFileSystem files', () => {
     // Both in the pool when the close is asked for.
     const syncing = file.sync();
     const closing = file.close();
-    await Promise.all([writing, syncing, closing]);
+    // The close ends only after both: until then the descriptor number is not free for reuse.
+    const order: string[] = [];
+    await Promise.all([
+      writing.then(() => order.push('write')),
+      syncing.then(() => order.push('sync')),
+      closing.then(() => order.push('close')),
+    ]);
+    assert.equal(order.at(-1), 'close', `order: ${order.join(', ')}`);
     const back = await readFile(path);
     assert.equal(back.byteLength, big.byteLength);
     assert.ok(back.every((byte) => byte === 7));
